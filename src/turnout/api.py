@@ -1,0 +1,196 @@
+"""The Python API: everything the CLI and the web console can do, and nothing they add.
+
+Functions take and return plain values (specs, dicts shaped like the CLI's
+JSON), so every face renders the same facts.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict
+from typing import Any
+
+from turnout import engines
+from turnout.errors import NotFound, OperationFailed
+from turnout.migrate.runner import Runner, remove_capture
+from turnout.model import Session, TaskState
+from turnout.spec import TaskSpec
+from turnout.store import Store, process_alive
+
+ACTIVE = (TaskState.PRECHECKING, TaskState.MIGRATING)
+
+
+def create_task(spec: TaskSpec, store: Store | None = None) -> dict[str, Any]:
+    store = store or Store()
+    for url, create in ((spec.source, False), (spec.dest, True)):
+        engines.connect(url, create=create).close()  # fail now on a bad URL, not in the worker
+    store.create_task(spec)
+    return task_status(spec.name, store)
+
+
+def task_status(name: str, store: Store | None = None) -> dict[str, Any]:
+    """The task as `turnout task status --json` shows it."""
+    store = store or Store()
+    record = store.get(name)
+    alive = bool(record.pid) and process_alive(record.pid)  # type: ignore[arg-type]
+    state, error = record.state, record.error
+    if state in ACTIVE and not alive:
+        state = TaskState.FAILED
+        error = (
+            f"the worker (pid {record.pid}) exited without stopping the task: "
+            f"`turnout task start {name}` resumes it"
+        )
+    spec = record.spec
+    return {
+        "name": name,
+        "state": state.value,
+        "phase": record.phase.value if record.phase else None,
+        "phase_title": record.phase.title if record.phase else None,
+        "delay_s": record.delay_s if state is TaskState.MIGRATING else None,
+        "pid": record.pid if alive else None,
+        "error": error,
+        "source": str(spec.source_endpoint),
+        "dest": str(spec.dest_endpoint),
+        "types": [t.value for t in spec.types],
+        "position": record.position,
+        "updated": record.updated,
+        "tables": [
+            {
+                "source": t.source,
+                "dest": t.dest,
+                "rows_copied": t.rows_copied,
+                "rows_total": t.rows_total,
+                "done": t.done,
+            }
+            for t in store.tables(name)
+        ],
+    }
+
+
+def list_tasks(store: Store | None = None) -> list[dict[str, Any]]:
+    store = store or Store()
+    return [task_status(r.name, store) for r in store.list()]
+
+
+def events(name: str, after_id: int = 0, store: Store | None = None) -> list[dict[str, Any]]:
+    store = store or Store()
+    store.get(name)
+    return [asdict(e) for e in store.events(name, after_id)]
+
+
+def run_task(name: str, stop: threading.Event | None = None, store: Store | None = None) -> str:
+    """Run the task in this process until it completes, fails or is stopped; returns the state."""
+    store = store or Store()
+    stop = stop or threading.Event()
+    if not store.claim(name, os.getpid()):
+        raise OperationFailed(f"task {name!r} is already running (pid {store.get(name).pid})")
+    watcher = threading.Thread(target=_watch_stop, args=(store.home, name, stop), daemon=True)
+    watcher.start()
+    try:
+        state = Runner(store, name, stop).run()
+    finally:
+        stop.set()
+        store.update(name, pid=None)
+    return state.value
+
+
+def _watch_stop(home: Any, name: str, stop: threading.Event) -> None:
+    """Turn a stop request written to the store (by `task stop`) into the stop event."""
+    store = Store(home)
+    while not stop.wait(0.3):
+        try:
+            if store.get(name).stop_requested:
+                stop.set()
+        except NotFound:
+            stop.set()
+    store.close()
+
+
+def start_task(name: str, store: Store | None = None, timeout: float = 15.0) -> int:
+    """Start a detached worker for the task and return its pid once it has claimed the task."""
+    store = store or Store()
+    record = store.get(name)
+    if record.pid and process_alive(record.pid):
+        raise OperationFailed(f"task {name!r} is already running (pid {record.pid})")
+    logs = store.home / "logs"
+    logs.mkdir(exist_ok=True)
+    env = dict(os.environ, TURNOUT_HOME=str(store.home))
+    with open(logs / f"{name}.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "turnout", "worker", name],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            env=env,
+        )
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if store.get(name).pid == proc.pid:
+            return proc.pid
+        if proc.poll() is not None:
+            raise OperationFailed(
+                f"the worker for {name!r} exited at once: see {logs / (name + '.log')}"
+            )
+        time.sleep(0.05)
+    raise OperationFailed(f"the worker for {name!r} did not start within {timeout:.0f} s")
+
+
+def stop_task(name: str, store: Store | None = None, timeout: float = 60.0) -> dict[str, Any]:
+    """Ask the worker to stop after its current batch and wait until it has."""
+    store = store or Store()
+    record = store.get(name)
+    if not (record.pid and process_alive(record.pid)):
+        if record.state in ACTIVE:
+            store.update(name, state=TaskState.STOPPED, pid=None)
+        return task_status(name, store)
+    store.update(name, stop_requested=1)
+    if record.pid != os.getpid():
+        try:
+            os.kill(record.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        current = store.get(name)
+        if not current.pid or not process_alive(current.pid):
+            return task_status(name, store)
+        time.sleep(0.1)
+    raise OperationFailed(f"task {name!r} did not stop within {timeout:.0f} s (pid {record.pid})")
+
+
+def delete_task(name: str, store: Store | None = None) -> None:
+    """Stop the task, remove its capture objects and checkpoints, and forget it."""
+    store = store or Store()
+    record = store.get(name)
+    stop_task(name, store)
+    remove_capture(record.spec, name)
+    store.delete_task(name)
+
+
+def wait_for(name: str, predicate: Any, timeout: float, store: Store | None = None) -> dict:
+    """Poll the task's status until `predicate(status)` holds; the status, or OperationFailed."""
+    store = store or Store()
+    deadline = time.time() + timeout
+    while True:
+        status = task_status(name, store)
+        if predicate(status):
+            return status
+        if status["state"] == TaskState.FAILED.value:
+            raise OperationFailed(f"task {name!r} failed: {status['error']}")
+        if time.time() > deadline:
+            raise OperationFailed(f"task {name!r} did not get there within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def sessions(url: str) -> list[Session]:
+    engine = engines.connect(url)
+    try:
+        return engine.sessions()
+    finally:
+        engine.close()

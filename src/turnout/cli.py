@@ -1,0 +1,238 @@
+"""The `turnout` command line. Parses, calls turnout.api, renders; holds no logic of its own.
+
+Exit codes: 0 success, 1 the operation failed, 2 bad usage or input.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import traceback
+from dataclasses import asdict
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from turnout import api
+from turnout.console import sessions_table, status_view, tasks_table
+from turnout.errors import TurnoutError
+from turnout.spec import spec_from_flags, spec_from_toml
+
+out = Console()
+err = Console(stderr=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="turnout")
+def cli(debug: bool) -> None:
+    """Migrate live databases and switch workloads over with a ready rollback path."""
+
+
+@cli.group()
+def task() -> None:
+    """Create, run and watch migration tasks."""
+
+
+@task.command("create")
+@click.argument("name")
+@click.option("--source", help="Source database URL, e.g. sqlite:///app.db")
+@click.option("--dest", help="Destination database URL.")
+@click.option("--tables", multiple=True, help="Table name or glob to include (repeatable).")
+@click.option("--exclude", multiple=True, help="Table name or glob to leave out (repeatable).")
+@click.option("--rename", multiple=True, help="OLD=NEW for a table, TABLE.OLD=NEW for a column.")
+@click.option("--types", help="Any of schema,full,incremental (default: all three).")
+@click.option("--file", "file_", type=click.Path(), help="Read the definition from a TOML file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new task as JSON.")
+def task_create(name: str, source: str | None, dest: str | None, tables: tuple[str, ...],
+                exclude: tuple[str, ...], rename: tuple[str, ...], types: str | None,
+                file_: str | None, as_json: bool) -> None:
+    """Define a migration task NAME."""
+    if file_:
+        if source or dest or tables or exclude or rename or types:
+            raise click.UsageError("give either --file or the flags, not both")
+        spec = spec_from_toml(name, file_)
+    else:
+        spec = spec_from_flags(name, source, dest, list(tables), list(exclude), list(rename),
+                               types)
+    status = api.create_task(spec)
+    if as_json:
+        _print_json(status)
+    else:
+        out.print(f"created task [bold]{name}[/]: {status['source']} → {status['dest']} "
+                  f"({', '.join(status['types'])})")
+
+
+@task.command("start")
+@click.argument("name")
+def task_start(name: str) -> None:
+    """Start NAME in a detached worker and return."""
+    pid = api.start_task(name)
+    out.print(f"task [bold]{name}[/] started (worker pid {pid}); "
+              f"`turnout task status {name}` shows progress")
+
+
+@task.command("run")
+@click.argument("name")
+def task_run(name: str) -> None:
+    """Run NAME in the foreground with live progress; Ctrl-C stops it cleanly."""
+    stop = threading.Event()
+    result: list[str] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(api.run_task(name, stop))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name="runner")
+    worker.start()
+    with Live(status_view(api.task_status(name)), console=out, refresh_per_second=4) as live:
+        try:
+            while worker.is_alive():
+                worker.join(0.25)
+                live.update(status_view(api.task_status(name)))
+        except KeyboardInterrupt:
+            stop.set()
+            worker.join()
+        live.update(status_view(api.task_status(name)))
+    if failure:
+        raise failure[0]
+    if result and result[0] == "Failed":
+        sys.exit(1)
+
+
+@task.command("worker", hidden=True)
+@click.argument("name")
+def task_worker(name: str) -> None:
+    """Run NAME as a detached worker (what `task start` launches)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if api.run_task(name, stop) == "Failed":
+        sys.exit(1)
+
+
+@task.command("stop")
+@click.argument("name")
+def task_stop(name: str) -> None:
+    """Stop NAME after the batch it is applying."""
+    status = api.stop_task(name)
+    out.print(f"task [bold]{name}[/] is {status['state']}")
+
+
+@task.command("status")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+def task_status(name: str, as_json: bool) -> None:
+    """Show state, phase, delay and per-table progress of NAME."""
+    status = api.task_status(name)
+    if as_json:
+        _print_json(status)
+    else:
+        out.print(status_view(status))
+
+
+@task.command("events")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+def task_events(name: str, as_json: bool) -> None:
+    """Show the event log of NAME."""
+    from datetime import datetime
+
+    entries = [e for e in api.events(name) if e["level"] != "debug"]
+    if as_json:
+        _print_json(entries)
+        return
+    for e in entries:
+        ts = datetime.fromtimestamp(e["ts"]).strftime("%Y-%m-%d %H:%M:%S")
+        out.print(f"{ts}  {e['level']:<5}  {e['message']}", markup=False)
+
+
+@task.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def task_list(as_json: bool) -> None:
+    """List all tasks."""
+    tasks = api.list_tasks()
+    if as_json:
+        _print_json(tasks)
+    elif tasks:
+        out.print(tasks_table(tasks))
+    else:
+        out.print("no tasks yet: `turnout task create NAME --source URL --dest URL`")
+
+
+@task.command("delete")
+@click.argument("name")
+def task_delete(name: str) -> None:
+    """Stop NAME, remove its triggers / change log / checkpoints, and forget it."""
+    api.delete_task(name)
+    out.print(f"task [bold]{name}[/] deleted")
+
+
+@cli.command("worker", hidden=True)
+@click.argument("name")
+@click.pass_context
+def worker(ctx: click.Context, name: str) -> None:
+    ctx.invoke(task_worker, name=name)
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True)
+def sessions(url: str, as_json: bool) -> None:
+    """List the sessions (clients) of the database at URL, and which of them write."""
+    found = api.sessions(url)
+    if as_json:
+        _print_json([asdict(s) for s in found])
+    else:
+        out.print(sessions_table(found))
+
+
+@cli.command()
+@click.option("--dir", "workdir", type=click.Path(), help="Where to put the demo databases.")
+@click.option("--seconds", default=8.0, show_default=True, help="How long the business writes.")
+def demo(workdir: str | None, seconds: float) -> None:
+    """Migrate the Chinook database to a new SQLite file while a simulated business writes."""
+    from turnout.demo import run_demo
+
+    if not run_demo(out, workdir, seconds):
+        sys.exit(1)
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv[1:]
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) or exc.exit_code == 2 else exc.exit_code)
+    except TurnoutError as exc:
+        if debug:
+            traceback.print_exc()
+        for line in str(exc).splitlines():
+            err.print(Text.assemble(("error: ", "bold red"), line), highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback, unless --debug
+        if debug:
+            traceback.print_exc()
+        message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+        err.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
+        sys.exit(1)

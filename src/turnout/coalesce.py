@@ -1,0 +1,69 @@
+"""Turn a run of changes into one batch: the final state of each touched key.
+
+Several changes to one key within a batch collapse into one upsert or one
+delete, so the applier writes each row once and in bulk. Because apply is
+"make the destination row equal this", replaying a batch is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from turnout.model import Change, Key, Op, Position, Row, Table
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one source table's changes go: the destination table and its columns' source names."""
+
+    dest: Table
+    source_columns: tuple[str, ...]  # in the destination's column order
+
+
+@dataclass
+class TableBatch:
+    table: Table
+    upserts: dict[Key, Row] = field(default_factory=dict)
+    deletes: set[Key] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.upserts) + len(self.deletes)
+
+
+@dataclass
+class Batch:
+    tables: dict[str, TableBatch]  # by destination table name
+    position: Position  # apply up to and including this position
+    changes: int = 0
+    first_commit_ts: float | None = None
+    last_commit_ts: float | None = None
+
+
+def coalesce(changes: Iterable[Change], routes: dict[str, Route], position: Position) -> Batch:
+    """Fold changes (in source order) into per-table upserts and deletes, ending at `position`."""
+    batch = Batch(tables={}, position=position)
+    for change in changes:
+        route = routes.get(change.table)
+        batch.changes += 1
+        if batch.first_commit_ts is None:
+            batch.first_commit_ts = change.commit_ts
+        batch.last_commit_ts = change.commit_ts
+        if route is None:
+            continue  # a table the task does not move
+        tb = batch.tables.setdefault(route.dest.name, TableBatch(route.dest))
+        if change.old_key is not None and change.old_key != change.key:
+            _delete(tb, change.old_key)
+        if change.op is Op.DELETE:
+            _delete(tb, change.key)
+        else:
+            assert change.after is not None, change
+            row = tuple(change.after[c] for c in route.source_columns)
+            tb.deletes.discard(change.key)
+            tb.upserts[change.key] = row
+    return batch
+
+
+def _delete(tb: TableBatch, key: Key) -> None:
+    tb.upserts.pop(key, None)
+    tb.deletes.add(key)

@@ -1,0 +1,151 @@
+"""What every engine does, in the vocabulary of turnout.model.
+
+An engine knows nothing of tasks, the store or screens: it is told what to
+read or write and returns rows, changes and positions. The stage that called
+it decides what to save.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+from turnout.coalesce import Batch
+from turnout.endpoint import Endpoint
+from turnout.model import Change, Checkpoint, Key, Position, Row, Session, Table
+from turnout.types import CanonicalType
+
+
+class SnapshotReader(ABC):
+    """A consistent read view of the source, open for the duration of a `with` block."""
+
+    @abstractmethod
+    def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
+        """Up to `limit` rows in key order with key greater than `after` (all when None)."""
+
+    @abstractmethod
+    def count_rows(self, table: Table) -> int: ...
+
+    def position(self) -> Position | None:
+        """Where capture stands in this very view (None when the engine cannot tell)."""
+        return None
+
+
+class Capture(ABC):
+    """Change capture for a set of tables under one name (the slot)."""
+
+    @abstractmethod
+    def install(self) -> None:
+        """Set up what capture needs on the source (idempotent)."""
+
+    @abstractmethod
+    def current_position(self) -> Position:
+        """The end of the log now: changes committed later come after it."""
+
+    @abstractmethod
+    def read(self, after: Position, limit: int) -> tuple[list[Change], Position]:
+        """Committed changes after `after`, at most about `limit`, and the position they end at."""
+
+    @abstractmethod
+    def oldest_pending_ts(self, after: Position) -> float | None:
+        """Commit time of the first change after `after`, None when there is none."""
+
+    @abstractmethod
+    def ack(self, upto: Position) -> None:
+        """The destination has committed everything up to `upto`: the source may free it."""
+
+    @abstractmethod
+    def remove(self) -> None:
+        """Remove everything install() put on the source."""
+
+
+class Engine(ABC):
+    """One database, reached through one URL."""
+
+    scheme: ClassVar[str]
+
+    def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
+        self.endpoint = endpoint
+
+    @classmethod
+    @abstractmethod
+    def position_from_dict(cls, data: dict[str, Any]) -> Position: ...
+
+    # catalog -------------------------------------------------------------
+
+    @abstractmethod
+    def list_tables(self) -> list[str]:
+        """User tables, without turnout's own."""
+
+    @abstractmethod
+    def reflect(self, names: list[str]) -> list[Table]: ...
+
+    @abstractmethod
+    def type_problem(self, ctype: CanonicalType) -> str | None:
+        """Why this engine cannot hold `ctype` faithfully, or None when it can."""
+
+    @abstractmethod
+    def create_table(self, table: Table) -> None:
+        """Create the table with its primary key, no secondary indexes (idempotent)."""
+
+    @abstractmethod
+    def create_indexes(self, table: Table) -> None:
+        """Build the table's secondary and unique indexes (idempotent)."""
+
+    @abstractmethod
+    def table_exists(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def has_rows(self, name: str) -> bool: ...
+
+    # rows ----------------------------------------------------------------
+
+    @abstractmethod
+    def snapshot(self) -> AbstractContextManager[SnapshotReader]: ...
+
+    @abstractmethod
+    def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
+        """Insert rows into an empty key range and save the checkpoint, in one transaction."""
+
+    @abstractmethod
+    def capture(self, tables: list[Table], slot: str) -> Capture: ...
+
+    @abstractmethod
+    def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
+        """Upsert and delete by key, and save the checkpoint, in one transaction."""
+
+    @abstractmethod
+    def read_checkpoint(self, owner: str) -> dict[str, str]: ...
+
+    @abstractmethod
+    def drop_checkpoint(self, owner: str) -> None: ...
+
+    def iter_rows(self, table: Table, chunk: int = 50_000) -> Iterator[Row]:
+        """Every row of a table in key order (for summaries and checks)."""
+        with self.snapshot() as snap:
+            after: Key | None = None
+            positions = table.key_positions()
+            while True:
+                rows = snap.read_chunk(table, after, chunk)
+                yield from rows
+                if len(rows) < chunk:
+                    return
+                after = tuple(rows[-1][i] for i in positions)
+
+    # operations ----------------------------------------------------------
+
+    @abstractmethod
+    def sessions(self) -> list[Session]: ...
+
+    @abstractmethod
+    def freeze(self, reason: str) -> None:
+        """Block writes by everyone but turnout."""
+
+    @abstractmethod
+    def unfreeze(self) -> None:
+        """Undo exactly what freeze() did."""
+
+    def close(self) -> None:  # noqa: B027 - engines without resources need nothing
+        pass

@@ -1,0 +1,212 @@
+"""The SQLite engine: the embedded default, a file on this machine.
+
+Catalog, snapshot reads, bulk loads, trigger-based capture, idempotent apply,
+sessions and freeze for SQLite live in this package and nowhere else.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from turnout.coalesce import Batch
+from turnout.endpoint import Endpoint
+from turnout.engines.base import Capture, Engine, SnapshotReader
+from turnout.engines.sqlite import catalog, sessions
+from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
+from turnout.engines.sqlite.dialect import (
+    column_list,
+    create_index_sql,
+    create_table_sql,
+    key_predicate,
+    quote,
+)
+from turnout.errors import BadInput, NotFound, TransientError
+from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.types import CanonicalType
+
+CHECKPOINT_TABLE = "_turnout_checkpoint"
+
+
+class SqliteEngine(Engine):
+    scheme = "sqlite"
+
+    def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
+        super().__init__(endpoint, create=create)
+        self.path = Path(endpoint.path)
+        if not endpoint.path:
+            raise BadInput(f"{endpoint} names no file: write sqlite:///path/to/file.db")
+        if not self.path.exists():
+            if not create:
+                raise NotFound(f"SQLite file {self.path} does not exist: check the path in the URL")
+            if not self.path.parent.exists():
+                raise NotFound(f"directory {self.path.parent} does not exist: create it first")
+        self.db = self.connect()
+        try:
+            self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            self.db.execute("PRAGMA journal_mode=WAL")  # readers must not block the app's writers
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise BadInput(f"{self.path} is not a usable SQLite database: {exc}") from None
+
+    def connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    @classmethod
+    def position_from_dict(cls, data: dict[str, Any]) -> Position:
+        return SqlitePosition(int(data["seq"]))
+
+    # catalog -------------------------------------------------------------
+
+    def list_tables(self) -> list[str]:
+        return catalog.list_tables(self.db)
+
+    def reflect(self, names: list[str]) -> list[Table]:
+        return [catalog.reflect_table(self.db, n) for n in names]
+
+    def type_problem(self, ctype: CanonicalType) -> str | None:
+        return None  # SQLite stores any value in any column
+
+    def create_table(self, table: Table) -> None:
+        self.db.execute(create_table_sql(table))
+
+    def create_indexes(self, table: Table) -> None:
+        for index in table.indexes:
+            self.db.execute(create_index_sql(table, index))
+
+    def table_exists(self, name: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
+
+    def has_rows(self, name: str) -> bool:
+        return self.db.execute(f"SELECT 1 FROM {quote(name)} LIMIT 1").fetchone() is not None
+
+    # rows ----------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SnapshotReader]:
+        db = self.connect()
+        try:
+            db.execute("BEGIN")  # in WAL mode the first read fixes the view for the whole block
+            yield _Snapshot(db)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({column_list(table.column_names)}) "
+            f"VALUES ({', '.join('?' * len(table.columns))})"
+        )
+        with self._write() as db:
+            db.executemany(sql, rows)
+            _save_checkpoint(db, checkpoint)
+
+    def capture(self, tables: list[Table], slot: str) -> Capture:
+        return SqliteCapture(self.connect, tables, slot)
+
+    def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
+        with self._write() as db:
+            for tb in batch.tables.values():
+                if tb.deletes:
+                    db.executemany(
+                        f"DELETE FROM {quote(tb.table.name)} WHERE {key_predicate(tb.table.key)}",
+                        list(tb.deletes),
+                    )
+                if tb.upserts:
+                    db.executemany(_upsert_sql(tb.table), list(tb.upserts.values()))
+            _save_checkpoint(db, checkpoint)
+
+    def read_checkpoint(self, owner: str) -> dict[str, str]:
+        if not self.table_exists(CHECKPOINT_TABLE):
+            return {}
+        rows = self.db.execute(
+            f"SELECT name, value FROM {CHECKPOINT_TABLE} WHERE owner = ?", (owner,)
+        ).fetchall()
+        return dict(rows)
+
+    def drop_checkpoint(self, owner: str) -> None:
+        if self.table_exists(CHECKPOINT_TABLE):
+            self.db.execute(f"DELETE FROM {CHECKPOINT_TABLE} WHERE owner = ?", (owner,))
+            if not self.db.execute(f"SELECT 1 FROM {CHECKPOINT_TABLE} LIMIT 1").fetchone():
+                self.db.execute(f"DROP TABLE {CHECKPOINT_TABLE}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise TransientError(f"{self.path} is locked by another writer: {exc}") from None
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # operations ----------------------------------------------------------
+
+    def sessions(self) -> list[Session]:
+        return sessions.open_by(self.path)
+
+    def freeze(self, reason: str) -> None:
+        sessions.freeze(self.db, self.list_tables(), reason)
+
+    def unfreeze(self) -> None:
+        sessions.unfreeze(self.db)
+
+
+class _Snapshot(SnapshotReader):
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
+        cols, key = column_list(table.column_names), column_list(table.key)
+        where = ""
+        params: tuple[Any, ...] = (limit,)
+        if after is not None:
+            where = f"WHERE ({key}) > ({', '.join('?' * len(after))})"
+            params = (*after, limit)
+        return self.db.execute(
+            f"SELECT {cols} FROM {quote(table.name)} {where} ORDER BY {key} LIMIT ?", params
+        ).fetchall()
+
+    def count_rows(self, table: Table) -> int:
+        return int(self.db.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchone()[0])
+
+
+def _upsert_sql(table: Table) -> str:
+    cols = table.column_names
+    others = [c for c in cols if c not in table.key]
+    action = (
+        "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in others)
+        if others
+        else "DO NOTHING"
+    )
+    return (
+        f"INSERT INTO {quote(table.name)} ({column_list(cols)}) "
+        f"VALUES ({', '.join('?' * len(cols))}) ON CONFLICT ({column_list(table.key)}) {action}"
+    )
+
+
+def _save_checkpoint(db: sqlite3.Connection, checkpoint: Checkpoint) -> None:
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} "
+        "(owner TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (owner, name))"
+    )
+    db.executemany(
+        f"INSERT INTO {CHECKPOINT_TABLE} VALUES (?, ?, ?) "
+        "ON CONFLICT (owner, name) DO UPDATE SET value = excluded.value",
+        [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
+    )

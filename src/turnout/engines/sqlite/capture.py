@@ -1,0 +1,227 @@
+"""Trigger-based change capture for SQLite.
+
+Triggers record only the key of each changed row, with the commit-order
+sequence and the time, into a change-log table in the writer's own
+transaction. The reader joins that log with the table in one read
+transaction, so a batch carries every touched row exactly as the source holds
+it at that moment: a deleted row is a delete, a present row an upsert. SQLite
+has one writer at a time, so log sequence order is commit order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from turnout.engines.base import Capture
+from turnout.engines.sqlite.dialect import column_list, literal, quote
+from turnout.model import Change, Op, Position, Table
+from turnout.types import Kind
+
+NOW_SQL = "((julianday('now') - 2440587.5) * 86400.0)"
+
+
+@dataclass(frozen=True, eq=False)
+class SqlitePosition(Position):
+    """A sequence number in a task's change log (0 = before any change)."""
+
+    seq: int
+    engine = "sqlite"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq}
+
+    def _order(self) -> tuple[Any, ...]:
+        return (self.seq,)
+
+
+def log_table(slot: str) -> str:
+    return f"_turnout_changes_{slot}"
+
+
+def _trigger_name(slot: str, table: str, op: str) -> str:
+    digest = hashlib.sha1(table.encode()).hexdigest()[:12]
+    return f"_turnout_{slot}_{digest}_{op}"
+
+
+def _key_json(table: Table, ref: str) -> str:
+    """SQL building the JSON array of a row's key; BLOB values go as hex (JSON holds no BLOB)."""
+    parts = []
+    for name in table.key:
+        expr = f"{ref}.{quote(name)}"
+        if table.column(name).type.kind in (Kind.BINARY, Kind.ANY):
+            expr = f"CASE WHEN typeof({expr}) = 'blob' THEN 'x:' || hex({expr}) ELSE {expr} END"
+        parts.append(expr)
+    return f"json_array({', '.join(parts)})"
+
+
+class SqliteCapture(Capture):
+    def __init__(self, connect: Any, tables: list[Table], slot: str) -> None:
+        self._connect = connect
+        self.tables = {t.name: t for t in tables}
+        self.slot = slot
+        self.log = quote(log_table(slot))
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection = self._connect()
+        db.create_function("turnout_key", 1, _decode_key_part, deterministic=True)
+        return db
+
+    def install(self) -> None:
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.log} (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "tbl TEXT NOT NULL, op TEXT NOT NULL, key TEXT NOT NULL, ts REAL NOT NULL)"
+            )
+            for table in self.tables.values():
+                for sql in self._trigger_sql(table):
+                    db.execute(sql)
+            # make sure the high-water mark exists even before the first change
+            db.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 WHERE NOT EXISTS "
+                "(SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+                (log_table(self.slot), log_table(self.slot)),
+            )
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def _trigger_sql(self, table: Table) -> list[str]:
+        name, t = literal(table.name), quote(table.name)
+        new_key, old_key = _key_json(table, "NEW"), _key_json(table, "OLD")
+        key_changed = " OR ".join(f"OLD.{quote(k)} IS NOT NEW.{quote(k)}" for k in table.key)
+        insert = f"INSERT INTO {self.log} (tbl, op, key, ts) VALUES"
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'i'))} "
+            f"AFTER INSERT ON {t} BEGIN {insert} ({name}, 'insert', {new_key}, {NOW_SQL}); END",
+            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'd'))} "
+            f"AFTER DELETE ON {t} BEGIN {insert} ({name}, 'delete', {old_key}, {NOW_SQL}); END",
+            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'u'))} "
+            f"AFTER UPDATE ON {t} BEGIN "
+            f"{insert} ({name}, 'update', {old_key}, {NOW_SQL}); "
+            f"INSERT INTO {self.log} (tbl, op, key, ts) SELECT {name}, 'update', {new_key}, "
+            f"{NOW_SQL} WHERE {key_changed}; END",
+        ]
+
+    def current_position(self) -> SqlitePosition:
+        db = self._db()
+        try:
+            return high_water(db, self.slot)
+        finally:
+            db.close()
+
+    def read(self, after: Position, limit: int) -> tuple[list[Change], Position]:
+        assert isinstance(after, SqlitePosition)
+        db = self._db()
+        try:
+            db.execute("BEGIN")
+            end = high_water(db, self.slot).seq
+            nth = db.execute(
+                f"SELECT seq FROM {self.log} WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?",
+                (after.seq, limit - 1),
+            ).fetchone()
+            if nth is not None:
+                end = nth[0]
+            changes: list[Change] = []
+            names = [r[0] for r in db.execute(
+                f"SELECT DISTINCT tbl FROM {self.log} WHERE seq > ? AND seq <= ?",
+                (after.seq, end),
+            )]
+            for name in names:
+                if name in self.tables:
+                    changes.extend(self._read_table(db, self.tables[name], after.seq, end))
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        changes.sort(key=lambda c: c.position)
+        return changes, SqlitePosition(end)
+
+    def _read_table(self, db: sqlite3.Connection, table: Table, lo: int, hi: int) -> list[Change]:
+        """The touched keys of one table with each row's current content (NULLs when gone)."""
+        joins = " AND ".join(
+            f"t.{quote(k)} IS {_key_part_sql(table, k, i)}" for i, k in enumerate(table.key)
+        )
+        cols = table.column_names
+        sql = (
+            f"SELECT c.key, max(c.seq), c.ts, c.op, t.{quote(table.key[0])} IS NOT NULL, "
+            f"{', '.join(f't.{quote(c)}' for c in cols)} "
+            f"FROM {self.log} c LEFT JOIN {quote(table.name)} t ON {joins} "
+            f"WHERE c.seq > ? AND c.seq <= ? AND c.tbl = ? GROUP BY c.key"
+        )
+        out = []
+        for key_json, seq, ts, op, present, *values in db.execute(sql, (lo, hi, table.name)):
+            key = tuple(_decode_key_part(v) for v in json.loads(key_json))
+            position = SqlitePosition(seq)
+            if present:
+                op_kind = Op.INSERT if op == "insert" else Op.UPDATE
+                out.append(Change(table.name, op_kind, key, dict(zip(cols, values, strict=True)),
+                                  ts, position))
+            else:
+                out.append(Change(table.name, Op.DELETE, key, None, ts, position))
+        return out
+
+    def oldest_pending_ts(self, after: Position) -> float | None:
+        assert isinstance(after, SqlitePosition)
+        db = self._db()
+        try:
+            row = db.execute(
+                f"SELECT ts FROM {self.log} WHERE seq > ? ORDER BY seq LIMIT 1", (after.seq,)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        finally:
+            db.close()
+        return row[0] if row else None
+
+    def ack(self, upto: Position) -> None:
+        assert isinstance(upto, SqlitePosition)
+        db = self._db()
+        try:
+            db.execute(f"DELETE FROM {self.log} WHERE seq <= ?", (upto.seq,))
+        finally:
+            db.close()
+
+    def remove(self) -> None:
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            prefix = f"_turnout_{self.slot}_"
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+            ).fetchall():
+                if name.startswith(prefix):
+                    db.execute(f"DROP TRIGGER IF EXISTS {quote(name)}")
+            db.execute(f"DROP TABLE IF EXISTS {self.log}")
+            db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (log_table(self.slot),))
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+
+def high_water(db: sqlite3.Connection, slot: str) -> SqlitePosition:
+    """The highest sequence ever handed out in the slot's log: survives the log being trimmed."""
+    try:
+        row = db.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?", (log_table(slot),)
+        ).fetchone()
+    except sqlite3.OperationalError:  # no AUTOINCREMENT table yet: no sqlite_sequence either
+        row = None
+    return SqlitePosition(int(row[0]) if row else 0)
+
+
+def _key_part_sql(table: Table, column: str, i: int) -> str:
+    part = f"json_extract(c.key, '$[{i}]')"
+    if table.column(column).type.kind in (Kind.BINARY, Kind.ANY):
+        return f"turnout_key({part})"
+    return part
+
+
+def _decode_key_part(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("x:"):
+        return bytes.fromhex(value[2:])
+    return value

@@ -1,0 +1,38 @@
+"""One root error, with the exit code and the retry decision carried by the class.
+
+Every message is one line that says what is wrong and what to do next; the
+CLI prints it as-is and shows a traceback only with --debug.
+"""
+
+from __future__ import annotations
+
+
+class TurnoutError(Exception):
+    """Root of every error turnout raises on purpose."""
+
+    exit_code = 1
+    transient = False
+
+
+class BadInput(TurnoutError):
+    """The user asked for something that cannot work: bad URL, bad spec, bad name."""
+
+    exit_code = 2
+
+
+class NotFound(BadInput):
+    """A task, file or table the user named does not exist."""
+
+
+class Unsupported(BadInput):
+    """A type, table shape or feature turnout refuses rather than migrating wrongly."""
+
+
+class OperationFailed(TurnoutError):
+    """A step failed for a reason that retrying will not fix."""
+
+
+class TransientError(TurnoutError):
+    """A step failed for a reason that may pass: a lock, a lost connection."""
+
+    transient = True

@@ -1,0 +1,98 @@
+"""Precheck: which tables move, what they are called on the destination, and what cannot work.
+
+Everything that would fail later is found here and reported at once, one
+line per problem with the fix, before anything is written anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from turnout.coalesce import Route
+from turnout.engines.base import Engine
+from turnout.errors import BadInput, Unsupported
+from turnout.model import Phase, Table
+from turnout.spec import TaskSpec
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    source: Table
+    dest: Table
+
+    @property
+    def route(self) -> Route:
+        return Route(dest=self.dest, source_columns=self.source.column_names)
+
+
+def build_plan(spec: TaskSpec, src: Engine, dst: Engine, *, first_run: bool) -> list[TablePlan]:
+    names = [t for t in src.list_tables() if spec.selects(t)]
+    if not names:
+        raise BadInput(
+            f"no table of {spec.source_endpoint} matches --tables {' '.join(spec.tables)}"
+            + (f" --exclude {' '.join(spec.exclude)}" if spec.exclude else "")
+            + ": check the patterns"
+        )
+    for old in spec.table_renames:
+        if old not in names:
+            raise BadInput(f"--rename {old}=… names a table that the task does not move")
+    tables = src.reflect(names)
+    problems = [p for t in tables for p in _table_problems(spec, dst, t)]
+    plans = [TablePlan(t, dest_table(spec, t)) for t in tables]
+    if first_run:
+        problems += _destination_problems(spec, dst, plans)
+    if problems:
+        raise Unsupported("\n".join(problems))
+    return plans
+
+
+def dest_table(spec: TaskSpec, table: Table) -> Table:
+    """The source table as the destination will hold it: renames applied, references too."""
+    renamed = table.renamed(spec.dest_name(table.name), spec.dest_columns(table.name))
+    fks = tuple(
+        replace(
+            fk,
+            ref_table=spec.dest_name(fk.ref_table),
+            ref_columns=tuple(spec.dest_columns(fk.ref_table).get(c, c) for c in fk.ref_columns),
+        )
+        for fk in renamed.foreign_keys
+    )
+    return replace(renamed, foreign_keys=fks)
+
+
+def _table_problems(spec: TaskSpec, dst: Engine, table: Table) -> list[str]:
+    problems = []
+    if not table.key:
+        problems.append(
+            f"table {table.name!r} has no primary key (nor a unique key on NOT NULL columns), "
+            f"so its rows cannot be matched: add a primary key, or leave it out with "
+            f"--exclude {table.name!r}"
+        )
+    for old in spec.dest_columns(table.name):
+        if old not in table.column_names:
+            problems.append(f"--rename {table.name}.{old}=… names a column {table.name!r} lacks")
+    for column in table.columns:
+        problem = dst.type_problem(column.type)
+        if problem:
+            problems.append(
+                f"{table.name}.{column.name} ({column.native_type or column.type}): {problem}"
+            )
+    return problems
+
+
+def _destination_problems(spec: TaskSpec, dst: Engine, plans: list[TablePlan]) -> list[str]:
+    problems = []
+    for plan in plans:
+        name = plan.dest.name
+        exists = dst.table_exists(name)
+        if Phase.FULL in spec.types and exists and dst.has_rows(name):
+            problems.append(
+                f"destination table {name!r} already holds rows: empty or drop it, "
+                f"or leave it out with --exclude {plan.source.name!r}"
+            )
+        if Phase.SCHEMA not in spec.types and not exists:
+            problems.append(
+                f"destination table {name!r} does not exist and the task has no schema type: "
+                "add schema to --types or create the table"
+            )
+    return problems

@@ -1,0 +1,167 @@
+"""Runs one task: precheck → schema → full → incremental, each step resumable.
+
+The runner is the only stage that talks to the store: it saves what the
+stages report (phase, per-table rows, delay, events) and records each step
+as done, so a restarted worker skips what is finished and the destination's
+own checkpoints say where to continue inside a step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+import traceback
+
+from turnout import engines
+from turnout.engines.base import Capture, Engine
+from turnout.errors import TurnoutError
+from turnout.migrate import full, incremental, schema
+from turnout.migrate.plan import TablePlan, build_plan
+from turnout.model import Phase, Position, TaskState
+from turnout.spec import TaskSpec
+from turnout.store import Store
+
+CAPTURE_START = "capture_start"
+SCHEMA_DONE = "schema_done"
+FULL_DONE = "full_done"
+
+
+def slot_name(task: str) -> str:
+    """A name for the task's capture objects that any engine accepts as an identifier."""
+    digest = hashlib.sha1(task.encode()).hexdigest()[:6]
+    return f"{re.sub(r'[^A-Za-z0-9]', '_', task)[:40]}_{digest}".lower()
+
+
+class StoreProgress:
+    """Progress that lands in the store, where the CLI and the console read it."""
+
+    def __init__(self, store: Store, task: str) -> None:
+        self.store, self.task = store, task
+        self._last_beat = 0.0
+
+    def phase(self, phase: Phase) -> None:
+        self.store.update(self.task, phase=phase)
+        self.event("info", f"{phase.title} started")
+
+    def event(self, level: str, message: str) -> None:
+        self.store.add_event(self.task, level, message)
+
+    def table_total(self, source: str, dest: str, rows_total: int) -> None:
+        self.store.set_tables(self.task, [(source, dest, rows_total)])
+
+    def table_rows(self, source: str, rows_copied: int, done: bool) -> None:
+        self.store.set_table_progress(self.task, source, rows_copied, done)
+
+    def incremental(self, position: Position, delay_s: float, changes: int) -> None:
+        now = time.time()
+        if now - self._last_beat < 0.25 and delay_s > 0:
+            return  # keep store writes cheap while busy; always record "caught up"
+        self._last_beat = now
+        self.store.update(
+            self.task, delay_s=round(delay_s, 3), position=position.to_json(), heartbeat=now
+        )
+
+
+class Runner:
+    def __init__(self, store: Store, name: str, stop: threading.Event) -> None:
+        self.store, self.name, self.stop = store, name, stop
+        self.progress = StoreProgress(store, name)
+
+    def run(self) -> TaskState:
+        """Run until done, stopped or failed; the final state is saved and returned."""
+        src = dst = None
+        try:
+            spec = self.store.get(self.name).spec
+            self.store.update(self.name, state=TaskState.PRECHECKING, error=None)
+            src = engines.connect(spec.source_endpoint)
+            dst = engines.connect(spec.dest_endpoint, create=True)
+            first_run = self.store.checkpoint(self.name, SCHEMA_DONE) is None and (
+                self.store.checkpoint(self.name, CAPTURE_START) is None
+            )
+            plans = build_plan(spec, src, dst, first_run=first_run)
+            self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
+            self.store.update(self.name, state=TaskState.MIGRATING)
+            state = self._steps(spec, src, dst, plans)
+        except TurnoutError as exc:
+            return self._failed(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a worker must record why it died
+            self.progress.event("debug", traceback.format_exc())
+            return self._failed(f"unexpected {type(exc).__name__}: {exc}")
+        finally:
+            for engine in (src, dst):
+                if engine is not None:
+                    engine.close()
+        self.store.update(self.name, state=state)
+        self.progress.event("info", f"task {state.value.lower()}")
+        return state
+
+    def _steps(self, spec: TaskSpec, src: Engine, dst: Engine, plans: list[TablePlan]) -> TaskState:
+        capture, start = None, None
+        if Phase.INCREMENTAL in spec.types:
+            capture, start = self._capture_start(src, plans)
+        if Phase.SCHEMA in spec.types and not self.store.checkpoint(self.name, SCHEMA_DONE):
+            self.progress.phase(Phase.SCHEMA)
+            schema.create_tables(dst, plans, self.progress)
+            self.store.set_checkpoint(self.name, SCHEMA_DONE, "1")
+        if Phase.FULL in spec.types and not self.store.checkpoint(self.name, FULL_DONE):
+            self.progress.phase(Phase.FULL)
+            opts = spec.options
+            if not full.copy_tables(
+                src, dst, plans, self.name, opts.chunk_rows, self.progress, self.stop
+            ):
+                return TaskState.STOPPED
+            if Phase.SCHEMA in spec.types:
+                schema.create_indexes(dst, plans, self.progress)
+            self.store.set_checkpoint(self.name, FULL_DONE, "1")
+        if capture is None or start is None:
+            return TaskState.COMPLETED
+        self.progress.phase(Phase.INCREMENTAL)
+        incremental.follow(
+            capture,
+            dst,
+            {p.source.name: p.route for p in plans},
+            self.name,
+            start,
+            spec.options.batch_changes,
+            spec.options.poll_interval,
+            self.progress,
+            self.stop,
+        )
+        return TaskState.STOPPED
+
+    def _capture_start(self, src: Engine, plans: list[TablePlan]) -> tuple[Capture, Position]:
+        """Install capture and fix where it starts, once, before any row is read."""
+        capture = src.capture([p.source for p in plans], slot_name(self.name))
+        saved = self.store.checkpoint(self.name, CAPTURE_START)
+        if saved:
+            capture.install()  # idempotent: puts back anything a crash half-removed
+            return capture, engines.position_from_json(saved)
+        capture.install()
+        start = capture.current_position()
+        self.store.set_checkpoint(self.name, CAPTURE_START, start.to_json())
+        self.progress.event("info", f"change capture installed; it starts at {start.to_dict()}")
+        return capture, start
+
+    def _failed(self, message: str) -> TaskState:
+        self.store.update(self.name, state=TaskState.FAILED, error=message)
+        self.progress.event("error", message)
+        return TaskState.FAILED
+
+
+def remove_capture(spec: TaskSpec, name: str) -> None:
+    """Take the task's capture objects off the source and its checkpoints off the destination."""
+    src = engines.connect(spec.source_endpoint)
+    try:
+        src.capture([], slot_name(name)).remove()
+    finally:
+        src.close()
+    try:
+        dst = engines.connect(spec.dest_endpoint)
+    except TurnoutError:
+        return  # the destination was never created
+    try:
+        dst.drop_checkpoint(name)
+    finally:
+        dst.close()

@@ -1,0 +1,21 @@
+"""Schema step: tables (with primary keys) before the data, indexes after it."""
+
+from __future__ import annotations
+
+from turnout.engines.base import Engine
+from turnout.migrate.plan import TablePlan
+from turnout.migrate.progress import Progress
+
+
+def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:
+    for plan in plans:
+        dst.create_table(plan.dest)
+    progress.event("info", f"created {len(plans)} tables on the destination")
+
+
+def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:
+    count = 0
+    for plan in plans:
+        dst.create_indexes(plan.dest)
+        count += len(plan.dest.indexes)
+    progress.event("info", f"built {count} indexes on the destination")

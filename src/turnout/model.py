@@ -1,0 +1,216 @@
+"""The catalog, the change stream and the task lifecycle, in engine-neutral form.
+
+Everything here is plain data: engines produce and consume it, stages pass it
+along, the store saves its JSON form. This module imports nothing else from
+turnout but the canonical types and errors.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from turnout.types import CanonicalType
+
+Row = tuple[Any, ...]
+Key = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: CanonicalType
+    nullable: bool = True
+    default: str | None = None  # SQL expression as the source engine wrote it
+    autoincrement: bool = False
+    native_type: str = ""  # the source's own spelling, kept for messages
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str = "NO ACTION"
+    on_update: str = "NO ACTION"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    indexes: tuple[Index, ...] = ()  # secondary indexes and unique keys, built after the data
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    schema: str | None = None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The columns that identify a row: the primary key, else a unique key of NOT NULL columns."""
+        if self.primary_key:
+            return self.primary_key
+        for index in self.indexes:
+            if index.unique and all(not self.column(c).nullable for c in index.columns):
+                return index.columns
+        return ()
+
+    def key_positions(self) -> tuple[int, ...]:
+        names = self.column_names
+        return tuple(names.index(c) for c in self.key)
+
+    def renamed(self, name: str, columns: dict[str, str]) -> Table:
+        """This table as it will be called on the other side (table and column renames applied)."""
+
+        def col(c: str) -> str:
+            return columns.get(c, c)
+
+        def cols(cs: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(col(c) for c in cs)
+
+        return replace(
+            self,
+            name=name,
+            columns=tuple(replace(c, name=col(c.name)) for c in self.columns),
+            primary_key=cols(self.primary_key),
+            indexes=tuple(replace(i, columns=cols(i.columns)) for i in self.indexes),
+            foreign_keys=tuple(replace(fk, columns=cols(fk.columns)) for fk in self.foreign_keys),
+        )
+
+
+class Position(ABC):
+    """Where a change sits in the source's log. Each engine defines its own kind.
+
+    Positions of one engine are totally ordered; the JSON form carries the
+    engine's name so the store can hand it back to the right engine.
+    """
+
+    engine: ClassVar[str]
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _order(self) -> tuple[Any, ...]: ...
+
+    def to_json(self) -> str:
+        return json.dumps({"engine": self.engine, **self.to_dict()}, sort_keys=True)
+
+    def __lt__(self, other: Position) -> bool:
+        return self._order() < other._order()
+
+    def __le__(self, other: Position) -> bool:
+        return self._order() <= other._order()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Position) and self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_dict()})"
+
+
+class Op(StrEnum):
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One row change as the source committed it.
+
+    `after` is the full row (column name → value) for inserts and updates and
+    None for deletes. An update that moved the key carries the old key in
+    `old_key` so the applier deletes it.
+    """
+
+    table: str
+    op: Op
+    key: Key
+    after: dict[str, Any] | None
+    commit_ts: float
+    position: Position
+    old_key: Key | None = None
+
+
+class TaskState(StrEnum):
+    NOT_STARTED = "NotStarted"
+    PRECHECKING = "Prechecking"
+    MIGRATING = "Migrating"
+    PAUSED = "Paused"
+    STOPPED = "Stopped"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+
+
+class Phase(StrEnum):
+    SCHEMA = "schema"
+    FULL = "full"
+    INCREMENTAL = "incremental"
+
+    @property
+    def title(self) -> str:
+        return {
+            Phase.SCHEMA: "Schema Migration",
+            Phase.FULL: "Full Data Migration",
+            Phase.INCREMENTAL: "Incremental Data Migration",
+        }[self]
+
+
+@dataclass
+class Session:
+    """A client of a database, as `turnout sessions` lists it."""
+
+    id: str
+    user: str = ""
+    program: str = ""
+    client: str = ""
+    state: str = ""
+    writing: bool = False
+    own: bool = False  # one of turnout's own connections
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Values a stage writes into the destination in the same transaction as the data.
+
+    `owner` names whose checkpoint it is (a task); engines store it verbatim.
+    """
+
+    owner: str
+    values: dict[str, str]
+
+
+def key_to_json(key: Key) -> str:
+    """A key as JSON; bytes go as {"$hex": ...} so keys of any engine survive the round trip."""
+    return json.dumps([{"$hex": v.hex()} if isinstance(v, bytes) else v for v in key])
+
+
+def key_from_json(text: str) -> Key:
+    return tuple(
+        bytes.fromhex(v["$hex"]) if isinstance(v, dict) and "$hex" in v else v
+        for v in json.loads(text)
+    )

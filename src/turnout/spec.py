@@ -1,0 +1,194 @@
+"""Task definitions: what to move, from where to where, and how.
+
+A spec comes from CLI flags or a TOML file and is validated here, once, so
+every later stage can trust it. Every problem is one line naming the fix.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from turnout.endpoint import Endpoint
+from turnout.errors import BadInput
+from turnout.model import Phase
+
+ALL_TYPES = (Phase.SCHEMA, Phase.FULL, Phase.INCREMENTAL)
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass
+class Options:
+    """Knobs with defaults that suit most databases."""
+
+    chunk_rows: int = 50_000  # rows per snapshot chunk and per destination transaction
+    batch_changes: int = 20_000  # changes per incremental apply transaction at most
+    poll_interval: float = 0.2  # seconds between capture polls when the source is idle
+
+
+@dataclass
+class TaskSpec:
+    name: str
+    source: str
+    dest: str
+    types: tuple[Phase, ...] = ALL_TYPES
+    tables: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    table_renames: dict[str, str] = field(default_factory=dict)
+    column_renames: dict[str, dict[str, str]] = field(default_factory=dict)
+    options: Options = field(default_factory=Options)
+
+    def __post_init__(self) -> None:
+        validate_name(self.name)
+        src, dst = Endpoint.parse(self.source), Endpoint.parse(self.dest)
+        if src.url == dst.url:
+            raise BadInput("source and destination are the same database: point --dest elsewhere")
+        if not self.types:
+            raise BadInput("no migration types: pass --types with any of schema,full,incremental")
+        ordered = tuple(t for t in ALL_TYPES if t in self.types)
+        self.types = ordered
+        for pattern in (*self.tables, *self.exclude):
+            if not pattern:
+                raise BadInput("an empty table pattern: give a name or a glob like 'sales_*'")
+        targets = list(self.table_renames.values())
+        if len(set(targets)) != len(targets):
+            raise BadInput("two tables are renamed to the same name: give each its own --rename")
+        for option, value in asdict(self.options).items():
+            if value <= 0:
+                raise BadInput(f"option {option} must be positive, not {value}")
+
+    @property
+    def source_endpoint(self) -> Endpoint:
+        return Endpoint.parse(self.source)
+
+    @property
+    def dest_endpoint(self) -> Endpoint:
+        return Endpoint.parse(self.dest)
+
+    def selects(self, table: str) -> bool:
+        """Whether a source table belongs to this task (include patterns, minus excludes)."""
+        included = any(fnmatch.fnmatchcase(table, p) for p in self.tables)
+        return included and not any(fnmatch.fnmatchcase(table, p) for p in self.exclude)
+
+    def dest_name(self, table: str) -> str:
+        return self.table_renames.get(table, table)
+
+    def dest_columns(self, table: str) -> dict[str, str]:
+        return self.column_renames.get(table, {})
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["types"] = [str(t) for t in self.types]
+        data["tables"], data["exclude"] = list(self.tables), list(self.exclude)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskSpec:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise BadInput(f"unknown task setting {unknown[0]!r}: known ones are {sorted(known)}")
+        data = dict(data)
+        data["types"] = parse_types(data.get("types", ALL_TYPES))
+        data["tables"] = tuple(data.get("tables", ("*",)))
+        data["exclude"] = tuple(data.get("exclude", ()))
+        options = data.get("options", {})
+        option_names = set(Options.__dataclass_fields__)
+        if set(options) - option_names:
+            bad = sorted(set(options) - option_names)[0]
+            raise BadInput(f"unknown option {bad!r}: known ones are {sorted(option_names)}")
+        data["options"] = Options(**options)
+        return cls(**data)
+
+
+def validate_name(name: str) -> None:
+    if not _NAME_RE.match(name or ""):
+        raise BadInput(
+            f"task name {name!r} is not allowed: use letters, digits, '_', '-' and '.', "
+            "starting with a letter or digit"
+        )
+
+
+def parse_types(value: str | list[str] | tuple[Any, ...]) -> tuple[Phase, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    phases = []
+    for item in items:
+        item = str(item).strip().lower()
+        if not item:
+            continue
+        try:
+            phases.append(Phase(item))
+        except ValueError:
+            raise BadInput(
+                f"unknown migration type {item!r}: use schema, full, incremental or a comma list"
+            ) from None
+    return tuple(phases)
+
+
+def parse_renames(items: list[str] | dict[str, str]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """`OLD=NEW` renames a table, `TABLE.OLD=NEW` a column of that table (split at the last dot)."""
+    pairs = list(items.items()) if isinstance(items, dict) else [_split_pair(i) for i in items]
+    tables: dict[str, str] = {}
+    columns: dict[str, dict[str, str]] = {}
+    for old, new in pairs:
+        if not old or not new:
+            raise BadInput(f"rename {old}={new} is incomplete: write OLD=NEW or TABLE.COLUMN=NEW")
+        if "." in old:
+            table, column = old.rsplit(".", 1)
+            columns.setdefault(table, {})[column] = new
+        else:
+            tables[old] = new
+    return tables, columns
+
+
+def _split_pair(item: str) -> tuple[str, str]:
+    if "=" not in item:
+        raise BadInput(f"rename {item!r} has no '=': write OLD=NEW or TABLE.COLUMN=NEW")
+    old, new = item.split("=", 1)
+    return old.strip(), new.strip()
+
+
+def spec_from_flags(
+    name: str,
+    source: str | None,
+    dest: str | None,
+    tables: list[str],
+    exclude: list[str],
+    renames: list[str],
+    types: str | None,
+) -> TaskSpec:
+    if not source or not dest:
+        raise BadInput("a task needs --source URL and --dest URL (or --file task.toml)")
+    table_renames, column_renames = parse_renames(renames)
+    return TaskSpec(
+        name=name,
+        source=source,
+        dest=dest,
+        types=parse_types(types) if types else ALL_TYPES,
+        tables=tuple(tables) or ("*",),
+        exclude=tuple(exclude),
+        table_renames=table_renames,
+        column_renames=column_renames,
+    )
+
+
+def spec_from_toml(name: str, path: str | Path) -> TaskSpec:
+    """Read a task file: source, dest, types, tables, exclude, [rename], [options]."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"task file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"task file {path} is not valid TOML: {exc}") from None
+    renames = data.pop("rename", {})
+    if not isinstance(renames, dict):
+        raise BadInput(f"task file {path}: [rename] must be a table of OLD = \"NEW\" lines")
+    data["table_renames"], data["column_renames"] = parse_renames(renames)
+    data.setdefault("name", name)
+    if data["name"] != name:
+        raise BadInput(f"task file {path} names the task {data['name']!r}, not {name!r}")
+    return TaskSpec.from_dict(data)

@@ -1,0 +1,298 @@
+"""The task store: definitions, state, per-table progress, checkpoints, events.
+
+One SQLite file under $TURNOUT_HOME (default ~/.turnout). WAL mode and a
+busy timeout make it safe for the CLI and a running worker at once; every
+write is one short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from turnout.errors import BadInput, NotFound
+from turnout.model import Phase, TaskState
+from turnout.spec import TaskSpec
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+    name TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL,
+    phase TEXT,
+    pid INTEGER,
+    error TEXT,
+    delay_s REAL,
+    position TEXT,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    heartbeat REAL
+);
+CREATE TABLE IF NOT EXISTS table_progress (
+    task TEXT NOT NULL REFERENCES tasks(name) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    dest TEXT NOT NULL,
+    rows_copied INTEGER NOT NULL DEFAULT 0,
+    rows_total INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (task, source)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    task TEXT NOT NULL REFERENCES tasks(name) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (task, key)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task TEXT NOT NULL REFERENCES tasks(name) ON DELETE CASCADE,
+    ts REAL NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_task ON events (task, id);
+"""
+
+
+def turnout_home() -> Path:
+    return Path(os.environ.get("TURNOUT_HOME") or Path.home() / ".turnout")
+
+
+@dataclass
+class TaskRecord:
+    spec: TaskSpec
+    state: TaskState
+    phase: Phase | None
+    pid: int | None
+    error: str | None
+    delay_s: float | None
+    position: str | None
+    stop_requested: bool
+    created: float
+    updated: float
+    heartbeat: float | None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass
+class TableProgress:
+    source: str
+    dest: str
+    rows_copied: int
+    rows_total: int
+    done: bool
+
+
+@dataclass
+class Event:
+    id: int
+    ts: float
+    level: str
+    message: str
+
+
+class Store:
+    """Thread-safe access to the store file; each thread gets its own connection."""
+
+    def __init__(self, home: Path | None = None) -> None:
+        self.home = Path(home) if home else turnout_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.path = self.home / "turnout.db"
+        self._local = threading.local()
+        self._db().executescript(_SCHEMA)
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # tasks ---------------------------------------------------------------
+
+    def create_task(self, spec: TaskSpec) -> None:
+        now = time.time()
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM tasks WHERE name = ?", (spec.name,)).fetchone():
+                raise BadInput(
+                    f"task {spec.name!r} already exists: pick another name "
+                    f"or `turnout task delete {spec.name}` first"
+                )
+            db.execute(
+                "INSERT INTO tasks (name, spec, state, created, updated) VALUES (?, ?, ?, ?, ?)",
+                (spec.name, json.dumps(spec.to_dict()), TaskState.NOT_STARTED, now, now),
+            )
+        self.add_event(spec.name, "info", "task created")
+
+    def get(self, name: str) -> TaskRecord:
+        row = self._db().execute("SELECT * FROM tasks WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NotFound(f"no task named {name!r}: `turnout task list` shows the tasks")
+        return _record(row)
+
+    def list(self) -> list[TaskRecord]:
+        rows = self._db().execute("SELECT * FROM tasks ORDER BY created").fetchall()
+        return [_record(r) for r in rows]
+
+    def delete_task(self, name: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM tasks WHERE name = ?", (name,))
+
+    def update(self, name: str, **fields: Any) -> None:
+        """Set task columns (state, phase, pid, error, delay_s, position, stop_requested, heartbeat)."""
+        allowed = {"state", "phase", "pid", "error", "delay_s", "position", "stop_requested",
+                   "heartbeat"}
+        assert set(fields) <= allowed, set(fields) - allowed
+        fields["updated"] = time.time()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            db.execute(f"UPDATE tasks SET {sets} WHERE name = ?", (*fields.values(), name))
+
+    def claim(self, name: str, pid: int) -> bool:
+        """Record `pid` as the task's worker unless another live worker holds it."""
+        with self._tx() as db:
+            row = db.execute("SELECT pid FROM tasks WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise NotFound(f"no task named {name!r}: `turnout task list` shows the tasks")
+            holder = row["pid"]
+            if holder and holder != pid and process_alive(holder):
+                return False
+            db.execute(
+                "UPDATE tasks SET pid = ?, stop_requested = 0, error = NULL, updated = ? "
+                "WHERE name = ?",
+                (pid, time.time(), name),
+            )
+        return True
+
+    # progress ------------------------------------------------------------
+
+    def set_tables(self, name: str, pairs: list[tuple[str, str, int]]) -> None:
+        """Register the task's tables (source, dest, rows_total) keeping any rows already counted."""
+        with self._tx() as db:
+            for source, dest, total in pairs:
+                db.execute(
+                    "INSERT INTO table_progress (task, source, dest, rows_total) VALUES (?,?,?,?) "
+                    "ON CONFLICT (task, source) DO UPDATE SET dest = excluded.dest, "
+                    "rows_total = excluded.rows_total",
+                    (name, source, dest, total),
+                )
+
+    def set_table_progress(self, name: str, source: str, rows_copied: int, done: bool) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE table_progress SET rows_copied = ?, done = ?, "
+                "rows_total = max(rows_total, ?) WHERE task = ? AND source = ?",
+                (rows_copied, int(done), rows_copied, name, source),
+            )
+
+    def tables(self, name: str) -> list[TableProgress]:
+        rows = self._db().execute(
+            "SELECT source, dest, rows_copied, rows_total, done FROM table_progress "
+            "WHERE task = ? ORDER BY rowid",
+            (name,),
+        ).fetchall()
+        return [TableProgress(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    # checkpoints ---------------------------------------------------------
+
+    def checkpoint(self, name: str, key: str) -> str | None:
+        row = self._db().execute(
+            "SELECT value FROM checkpoints WHERE task = ? AND key = ?", (name, key)
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_checkpoint(self, name: str, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO checkpoints VALUES (?, ?, ?) "
+                "ON CONFLICT (task, key) DO UPDATE SET value = excluded.value",
+                (name, key, value),
+            )
+
+    # events --------------------------------------------------------------
+
+    def add_event(self, name: str, level: str, message: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO events (task, ts, level, message) VALUES (?, ?, ?, ?)",
+                (name, time.time(), level, message),
+            )
+
+    def events(self, name: str, after_id: int = 0, limit: int = 200) -> list[Event]:
+        rows = self._db().execute(
+            "SELECT id, ts, level, message FROM events WHERE task = ? AND id > ? "
+            "ORDER BY id DESC LIMIT ?",
+            (name, after_id, limit),
+        ).fetchall()
+        return [Event(*r) for r in reversed(rows)]
+
+
+def _record(row: sqlite3.Row) -> TaskRecord:
+    return TaskRecord(
+        spec=TaskSpec.from_dict(json.loads(row["spec"])),
+        state=TaskState(row["state"]),
+        phase=Phase(row["phase"]) if row["phase"] else None,
+        pid=row["pid"],
+        error=row["error"],
+        delay_s=row["delay_s"],
+        position=row["position"],
+        stop_requested=bool(row["stop_requested"]),
+        created=row["created"],
+        updated=row["updated"],
+        heartbeat=row["heartbeat"],
+    )
+
+
+def process_alive(pid: int) -> bool:
+    """Whether `pid` is a live turnout process (not a zombie, not a recycled pid)."""
+    if pid == os.getpid():
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+        if state == "Z":
+            return False
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"turnout" in fh.read()
+    except (OSError, IndexError):
+        return False

@@ -1,0 +1,45 @@
+"""Comparing source and destination. For now: a row count and a content digest per table.
+
+The digest reads rows in key order through each engine and hashes a
+canonical text form of every value, so it is the same for the same data on
+any engine that returns the same Python values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from turnout.engines.base import Engine
+from turnout.model import Table
+
+
+@dataclass(frozen=True)
+class Digest:
+    rows: int
+    sha256: str
+
+
+def _canonical(value: Any) -> bytes:
+    if value is None:
+        return b"\x00N"
+    if isinstance(value, bytes):
+        return b"\x00B" + value
+    if isinstance(value, bool):
+        return b"1" if value else b"0"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, Decimal):
+        value = value.normalize()
+    return str(value).encode()
+
+
+def table_digest(engine: Engine, table: Table) -> Digest:
+    h = hashlib.sha256()
+    count = 0
+    for row in engine.iter_rows(table):
+        h.update(b"\x1e".join(_canonical(v) for v in row) + b"\x1f")
+        count += 1
+    return Digest(count, h.hexdigest())
