@@ -26,7 +26,7 @@ class Column:
     nullable: bool = True
     default: str | None = None  # SQL expression as the source engine wrote it
     autoincrement: bool = False
-    native_type: str = ""  # the source's own spelling, kept for messages
+    native_type: str = field(default="", compare=False)  # the source's spelling, for messages
 
 
 @dataclass(frozen=True)

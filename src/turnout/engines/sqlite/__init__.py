@@ -44,12 +44,11 @@ class SqliteEngine(Engine):
                 raise NotFound(f"SQLite file {self.path} does not exist: check the path in the URL")
             if not self.path.parent.exists():
                 raise NotFound(f"directory {self.path.parent} does not exist: create it first")
-        self.db = self.connect()
         try:
+            self.db = self.connect()
             self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             self.db.execute("PRAGMA journal_mode=WAL")  # readers must not block the app's writers
         except sqlite3.DatabaseError as exc:
-            self.db.close()
             raise BadInput(f"{self.path} is not a usable SQLite database: {exc}") from None
 
     def connect(self) -> sqlite3.Connection:

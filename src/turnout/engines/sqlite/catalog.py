@@ -72,7 +72,7 @@ def _indexes(db: sqlite3.Connection, table: str) -> list[Index]:
         if name.startswith("sqlite_autoindex_"):
             name = f"{table}_{'_'.join(cols)}_key"
         found.append(Index(name=name, columns=tuple(cols), unique=bool(unique)))
-    return found
+    return sorted(found, key=lambda i: i.name)
 
 
 def _foreign_keys(db: sqlite3.Connection, table: str, pk: tuple[str, ...]) -> list[ForeignKey]:

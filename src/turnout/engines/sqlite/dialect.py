@@ -72,7 +72,7 @@ def declared_type(ctype: CanonicalType) -> str:
     sized = f"({ctype.length})" if ctype.length is not None else ""
     names = {
         Kind.BOOLEAN: "BOOLEAN", Kind.INT16: "SMALLINT", Kind.INT32: "INTEGER",
-        Kind.INT64: "INTEGER", Kind.FLOAT32: "REAL", Kind.FLOAT64: "DOUBLE PRECISION",
+        Kind.INT64: "INTEGER", Kind.FLOAT32: "FLOAT4", Kind.FLOAT64: "REAL",
         Kind.TEXT: "TEXT", Kind.DATE: "DATE", Kind.INTERVAL: "INTERVAL", Kind.UUID: "UUID",
         Kind.JSON: "JSON", Kind.ANY: "",
         Kind.CHAR: f"CHAR{sized}", Kind.VARCHAR: f"VARCHAR{sized}", Kind.BINARY: "BLOB",

@@ -1,0 +1,48 @@
+"""Running tasks in a thread of the test process, and waiting on their status."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from turnout import api
+from turnout.spec import TaskSpec, parse_types
+from turnout.store import Store
+
+
+def make_task(store: Store, name: str, src: Path, dst: Path, types: str = "schema,full,incremental",
+              **kwargs: object) -> TaskSpec:
+    spec = TaskSpec(name=name, source=f"sqlite:///{src}", dest=f"sqlite:///{dst}",
+                    types=parse_types(types), **kwargs)  # type: ignore[arg-type]
+    api.create_task(spec, store)
+    return spec
+
+
+@contextmanager
+def running(store: Store, name: str) -> Iterator[threading.Event]:
+    """The task runs in a background thread for the duration of the block, then stops."""
+    stop = threading.Event()
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(api.run_task(name, stop, store)))
+    thread.start()
+    try:
+        yield stop
+    finally:
+        stop.set()
+        thread.join(60)
+    assert result and result[0] in ("Stopped", "Completed"), (result, api.task_status(name, store))
+
+
+def wait_caught_up(store: Store, name: str, timeout: float = 30) -> dict:
+    """Wait until the task is incremental, not delayed, and has reported since we asked."""
+    import time
+
+    asked = time.time()
+    return api.wait_for(
+        name,
+        lambda s: s["phase"] == "incremental" and s["delay_s"] == 0 and s["updated"] > asked + 0.05,
+        timeout,
+        store,
+    )

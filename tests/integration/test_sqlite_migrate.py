@@ -1,0 +1,207 @@
+"""Schema, full and incremental migration between real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import all_rows, make_db, rows
+from tests.integration.helpers import make_task, running, wait_caught_up
+from turnout import api
+from turnout.demo import create_chinook
+from turnout.errors import BadInput, NotFound, Unsupported
+from turnout.spec import Options
+from turnout.store import Store
+
+
+def test_full_copy_of_chinook(store: Store, tmp_path: Path) -> None:
+    src, dst = tmp_path / "chinook.db", tmp_path / "copy.db"
+    create_chinook(src)
+    make_task(store, "chinook", src, dst, "schema,full", options=Options(chunk_rows=500))
+    assert api.run_task("chinook", store=store) == "Completed"
+    assert all_rows(dst) == all_rows(src)
+    status = api.task_status("chinook", store)
+    assert status["state"] == "Completed" and status["pid"] is None
+    track = next(t for t in status["tables"] if t["source"] == "Track")
+    assert track["rows_copied"] == track["rows_total"] == 3503 and track["done"]
+    db = sqlite3.connect(dst)  # indexes and foreign keys came along
+    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "IFK_TrackAlbumId" in names
+    assert db.execute("PRAGMA foreign_key_list(Track)").fetchall()
+
+
+SHOP = """
+CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price NUMERIC(10,2), data BLOB);
+CREATE TABLE line (order_id INTEGER, n INTEGER, item_id INTEGER, qty INTEGER,
+                   PRIMARY KEY (order_id, n));
+INSERT INTO item VALUES (1, 'apple', 1.5, x'00ff'), (2, 'pear', 2.25, NULL), (3, 'plum', 3, x'');
+INSERT INTO line VALUES (1, 1, 1, 10), (1, 2, 2, 20);
+"""
+
+
+def test_incremental_inserts_updates_deletes_key_changes_and_transactions(
+    store: Store, tmp_path: Path
+) -> None:
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    make_task(store, "shop", src, dst)
+    with running(store, "shop"):
+        wait_caught_up(store, "shop")
+        db = sqlite3.connect(src, isolation_level=None)
+        db.execute("INSERT INTO item VALUES (4, 'fig', 4.75, x'cafe')")
+        db.execute("UPDATE item SET price = 9.99, name = 'green apple' WHERE id = 1")
+        db.execute("DELETE FROM item WHERE id = 2")
+        db.execute("UPDATE item SET id = 30 WHERE id = 3")  # the key moves
+        db.execute("BEGIN")  # one multi-row transaction touching both tables
+        db.executemany("INSERT INTO line VALUES (2, ?, 4, ?)", [(n, n * 5) for n in range(1, 51)])
+        db.execute("UPDATE line SET qty = qty + 1 WHERE order_id = 1")
+        db.execute("DELETE FROM line WHERE order_id = 2 AND n > 40")
+        db.execute("COMMIT")
+        db.execute("UPDATE line SET n = 99 WHERE order_id = 1 AND n = 2")  # composite key moves
+        db.execute("INSERT INTO item VALUES (2, 'pear again', NULL, NULL)")  # deleted key returns
+        db.close()
+        wait_caught_up(store, "shop")
+        assert all_rows(dst) == all_rows(src)
+    assert rows(dst, "item") == [
+        (1, "green apple", 9.99, b"\x00\xff"), (2, "pear again", None, None),
+        (4, "fig", 4.75, b"\xca\xfe"), (30, "plum", 3, b""),
+    ]
+    assert api.task_status("shop", store)["state"] == "Stopped"
+
+
+def test_blob_primary_keys_and_text_keys(store: Store, tmp_path: Path) -> None:
+    src = make_db(tmp_path / "src.db", "CREATE TABLE b (k BLOB PRIMARY KEY, v TEXT);"
+                  "CREATE TABLE s (k TEXT PRIMARY KEY, v TEXT);"
+                  "INSERT INTO b VALUES (x'01', 'one'); INSERT INTO s VALUES ('x:01', 'tricky');")
+    dst = tmp_path / "dst.db"
+    make_task(store, "keys", src, dst)
+    with running(store, "keys"):
+        wait_caught_up(store, "keys")
+        db = sqlite3.connect(src)
+        db.execute("INSERT INTO b VALUES (x'0203', 'two')")
+        db.execute("UPDATE b SET v = 'uno' WHERE k = x'01'")
+        db.execute("UPDATE s SET v = 'still text' WHERE k = 'x:01'")
+        db.commit()
+        db.close()
+        wait_caught_up(store, "keys")
+    assert all_rows(dst) == all_rows(src)
+
+
+def test_resume_after_stop_continues_where_it_was(store: Store, tmp_path: Path) -> None:
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    make_task(store, "shop", src, dst)
+    with running(store, "shop"):
+        wait_caught_up(store, "shop")
+    db = sqlite3.connect(src)  # written while the task is stopped
+    db.execute("INSERT INTO item VALUES (10, 'kiwi', 1, NULL)")
+    db.execute("DELETE FROM line")
+    db.commit()
+    db.close()
+    with running(store, "shop"):
+        wait_caught_up(store, "shop")
+    assert all_rows(dst) == all_rows(src)
+
+
+def test_renames_and_selection(store: Store, tmp_path: Path) -> None:
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    make_task(store, "ren", src, dst, tables=("item", "line"), exclude=("line",),
+              table_renames={"item": "product"}, column_renames={"item": {"name": "title"}})
+    with running(store, "ren"):
+        wait_caught_up(store, "ren")
+        db = sqlite3.connect(src)
+        db.execute("UPDATE item SET name = 'renamed' WHERE id = 1")
+        db.execute("INSERT INTO line VALUES (9, 9, 9, 9)")
+        db.commit()
+        db.close()
+        wait_caught_up(store, "ren")
+    out = sqlite3.connect(dst)
+    assert [r[0] for r in out.execute("SELECT name FROM sqlite_master WHERE type='table' "
+                                      "AND name NOT LIKE '\\_%' ESCAPE '\\'")] == ["product"]
+    assert out.execute("SELECT title FROM product WHERE id = 1").fetchone() == ("renamed",)
+    assert rows(dst, "product") == rows(src, "item")
+
+
+HOSTILE = '''
+CREATE TABLE "we""ird table" ("the ""id""" INTEGER PRIMARY KEY, "spaced col" TEXT,
+  "naïve – ünïcødé 表" TEXT, "select" INTEGER, "'quoted'" TEXT);
+INSERT INTO "we""ird table" VALUES (1, 'a', 'ü', 1, 'x'), (2, 'b', '表', 2, 'y');
+'''
+
+
+def test_hostile_identifiers(store: Store, tmp_path: Path) -> None:
+    src, dst = make_db(tmp_path / "src.db", HOSTILE), tmp_path / "dst.db"
+    make_task(store, "hostile", src, dst, table_renames={'we"ird table': "Ünï code; DROP"})
+    with running(store, "hostile"):
+        wait_caught_up(store, "hostile")
+        db = sqlite3.connect(src)
+        db.execute('''UPDATE "we""ird table" SET "naïve – ünïcødé 表" = 'ok' WHERE "select" = 1''')
+        db.execute('''DELETE FROM "we""ird table" WHERE "the ""id""" = 2''')
+        db.commit()
+        db.close()
+        wait_caught_up(store, "hostile")
+    assert rows(dst, "Ünï code; DROP") == rows(src, 'we"ird table') == [(1, "a", "ok", 1, "x")]
+
+
+def test_table_without_key_is_refused_with_the_fix(store: Store, tmp_path: Path) -> None:
+    src = make_db(tmp_path / "src.db", "CREATE TABLE logs (at TEXT, msg TEXT);"
+                  "CREATE TABLE ok (id INTEGER PRIMARY KEY);")
+    make_task(store, "nokey", src, tmp_path / "dst.db")
+    assert api.run_task("nokey", store=store) == "Failed"
+    error = api.task_status("nokey", store)["error"]
+    assert "'logs' has no primary key" in error and "--exclude 'logs'" in error
+    assert not (tmp_path / "dst.db").exists() or "ok" not in all_rows(tmp_path / "dst.db")
+
+
+def test_unique_not_null_key_is_enough(store: Store, tmp_path: Path) -> None:
+    src = make_db(tmp_path / "src.db", "CREATE TABLE u (code TEXT NOT NULL UNIQUE, v INT);"
+                  "INSERT INTO u VALUES ('a', 1), ('b', 2);")
+    dst = tmp_path / "dst.db"
+    make_task(store, "uniq", src, dst)
+    with running(store, "uniq"):
+        wait_caught_up(store, "uniq")
+        db = sqlite3.connect(src)
+        db.execute("UPDATE u SET v = 20 WHERE code = 'b'")
+        db.commit()
+        db.close()
+        wait_caught_up(store, "uniq")
+    assert all_rows(dst) == all_rows(src)
+
+
+def test_bad_input(store: Store, tmp_path: Path) -> None:
+    from turnout.spec import TaskSpec
+
+    with pytest.raises(NotFound, match="does not exist"):
+        api.create_task(TaskSpec("m", f"sqlite:///{tmp_path}/missing.db", "sqlite:///x.db"), store)
+    with pytest.raises(Unsupported, match="postgresql engine is not available"):
+        api.create_task(TaskSpec("m", "postgresql://u:pw@localhost/db", "sqlite:///x.db"), store)
+    (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(BadInput, match="not a usable SQLite database"):
+        api.create_task(TaskSpec("m", f"sqlite:///{tmp_path}/junk.db", "sqlite:///x.db"), store)
+    with pytest.raises(NotFound, match="no task named"):
+        api.task_status("nope", store)
+
+
+def test_destination_with_rows_is_refused(store: Store, tmp_path: Path) -> None:
+    src = make_db(tmp_path / "src.db", SHOP)
+    dst = make_db(tmp_path / "dst.db", "CREATE TABLE item (id INTEGER PRIMARY KEY);"
+                  "INSERT INTO item VALUES (1);")
+    make_task(store, "busy", src, dst)
+    assert api.run_task("busy", store=store) == "Failed"
+    assert "destination table 'item' already holds rows" in api.task_status("busy", store)["error"]
+
+
+def test_delete_removes_triggers_log_and_checkpoints(store: Store, tmp_path: Path) -> None:
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    make_task(store, "gone", src, dst)
+    with running(store, "gone"):
+        wait_caught_up(store, "gone")
+    api.delete_task("gone", store)
+    for path in (src, dst):
+        db = sqlite3.connect(path)
+        leftovers = db.execute(
+            "SELECT type, name FROM sqlite_master WHERE name LIKE '\\_turnout%' ESCAPE '\\'"
+        ).fetchall()
+        assert leftovers == [], (path, leftovers)
+    with pytest.raises(NotFound):
+        api.task_status("gone", store)

@@ -1,0 +1,75 @@
+from pathlib import Path
+
+import pytest
+
+from turnout.errors import BadInput
+from turnout.model import Phase
+from turnout.spec import TaskSpec, spec_from_flags, spec_from_toml
+
+SRC, DST = "sqlite:///a.db", "sqlite:///b.db"
+
+
+def test_flags_make_a_spec_with_renames_and_types() -> None:
+    spec = spec_from_flags(
+        "t1", SRC, DST, ["Album", "Art*"], ["Artist"], ["Album=Record", "Album.Title=Name"],
+        "full,schema",
+    )
+    assert spec.types == (Phase.SCHEMA, Phase.FULL)  # always in migration order
+    assert spec.selects("Album") and spec.selects("Artwork") and not spec.selects("Artist")
+    assert spec.dest_name("Album") == "Record"
+    assert spec.dest_columns("Album") == {"Title": "Name"}
+
+
+def test_spec_survives_its_json_form() -> None:
+    spec = spec_from_flags("t1", SRC, DST, [], [], ["a=b"], None)
+    assert TaskSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_toml_file(tmp_path: Path) -> None:
+    path = tmp_path / "task.toml"
+    path.write_text(
+        f'source = "{SRC}"\ndest = "{DST}"\ntypes = ["schema", "full"]\n'
+        'tables = ["Album"]\n[rename]\nAlbum = "Record"\n"Album.Title" = "Name"\n'
+        "[options]\nchunk_rows = 10\n"
+    )
+    spec = spec_from_toml("t1", path)
+    assert spec.table_renames == {"Album": "Record"}
+    assert spec.column_renames == {"Album": {"Title": "Name"}}
+    assert spec.options.chunk_rows == 10
+    assert spec.types == (Phase.SCHEMA, Phase.FULL)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(types="schema,fulll"), "unknown migration type 'fulll'"),
+        (dict(dest=SRC), "same database"),
+        (dict(source="oracle://x/y"), "unknown URL scheme 'oracle'"),
+        (dict(source="a.db"), "is not a database URL"),
+        (dict(renames=["nothing"]), "has no '='"),
+        (dict(renames=["a=x", "b=x"]), "renamed to the same name"),
+        (dict(name="bad name!"), "task name"),
+        (dict(source=None), "needs --source"),
+        (dict(types=","), "no migration types"),
+    ],
+)
+def test_invalid_definitions_get_one_clear_line(kwargs: dict, message: str) -> None:
+    args = dict(name="t1", source=SRC, dest=DST, tables=[], exclude=[], renames=[], types=None)
+    args.update(kwargs)
+    with pytest.raises(BadInput) as info:
+        spec_from_flags(**args)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_toml_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="does not exist"):
+        spec_from_toml("t1", tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("source = \n")
+    with pytest.raises(BadInput, match="not valid TOML"):
+        spec_from_toml("t1", bad)
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text(f'source = "{SRC}"\ndest = "{DST}"\ncolour = "blue"\n')
+    with pytest.raises(BadInput, match="unknown task setting 'colour'"):
+        spec_from_toml("t1", unknown)
