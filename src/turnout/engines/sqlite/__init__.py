@@ -37,6 +37,7 @@ class SqliteEngine(Engine):
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
         self.path = Path(endpoint.path)
+        self._wal_checked = False
         if not endpoint.path:
             raise BadInput(f"{endpoint} names no file: write sqlite:///path/to/file.db")
         if not self.path.exists():
@@ -47,7 +48,6 @@ class SqliteEngine(Engine):
         try:
             self.db = self.connect()
             self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            self.db.execute("PRAGMA journal_mode=WAL")  # readers must not block the app's writers
         except sqlite3.DatabaseError as exc:
             raise BadInput(f"{self.path} is not a usable SQLite database: {exc}") from None
 
@@ -58,6 +58,17 @@ class SqliteEngine(Engine):
 
     def close(self) -> None:
         self.db.close()
+
+    def use_wal(self) -> None:
+        """Switch the file to WAL so turnout's long reads never block the application's writers.
+
+        The setting persists in the file. Best effort: when another process
+        holds a lock right now, turnout carries on in the current mode.
+        """
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            pass
 
     @classmethod
     def position_from_dict(cls, data: dict[str, Any]) -> Position:
@@ -94,6 +105,7 @@ class SqliteEngine(Engine):
 
     @contextmanager
     def snapshot(self) -> Iterator[SnapshotReader]:
+        self.use_wal()
         db = self.connect()
         try:
             db.execute("BEGIN")  # in WAL mode the first read fixes the view for the whole block
@@ -112,6 +124,7 @@ class SqliteEngine(Engine):
             _save_checkpoint(db, checkpoint)
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
+        self.use_wal()
         return SqliteCapture(self.connect, tables, slot)
 
     def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
@@ -143,6 +156,9 @@ class SqliteEngine(Engine):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         db = self.db
+        if not self._wal_checked:
+            self.use_wal()
+            self._wal_checked = True
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:

@@ -1,0 +1,150 @@
+"""kill -9 the worker during the full step and during the incremental step, under writes.
+
+The worker is a real detached process (`turnout task start`); the business
+writing to the source is a thread of the test. After each kill the task is
+started again; at the end source and destination must hold the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import all_rows
+from tests.integration.helpers import make_task, wait_caught_up
+from turnout import api
+from turnout.spec import Options
+from turnout.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+def build_source(path: Path, rows: int) -> None:
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE acct (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER)")
+    db.execute("CREATE TABLE move (a INTEGER, b INTEGER, amount INTEGER, note TEXT, "
+               "PRIMARY KEY (a, b))")
+    rng = random.Random(3)
+    db.executemany("INSERT INTO acct VALUES (?, ?, ?)",
+                   ((i, f"owner {i} " + "x" * rng.randint(0, 40), rng.randint(0, 10**6))
+                    for i in range(1, rows + 1)))
+    db.executemany("INSERT INTO move VALUES (?, ?, ?, ?)",
+                   ((i, j, i * j, None) for i in range(1, 200) for j in range(1, 50)))
+    db.commit()
+    db.close()
+
+
+class Business(threading.Thread):
+    """Keeps writing: inserts, updates, deletes, key moves, multi-row transactions."""
+
+    def __init__(self, path: Path, max_id: int) -> None:
+        super().__init__(daemon=True)
+        self.path, self.next_id = path, max_id + 1
+        self.halt = threading.Event()
+        self.transactions = 0
+        self.rng = random.Random(11)
+
+    def run(self) -> None:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        while not self.halt.is_set():
+            db.execute("BEGIN IMMEDIATE")
+            for _ in range(self.rng.randint(1, 20)):
+                self._one(db)
+            db.execute("COMMIT")
+            self.transactions += 1
+            time.sleep(0.002)
+        db.close()
+
+    def _one(self, db: sqlite3.Connection) -> None:
+        r, rid = self.rng.random(), self.rng.randint(1, self.next_id)
+        if r < 0.35:
+            db.execute("INSERT INTO acct VALUES (?, 'new', 0)", (self.next_id,))
+            self.next_id += 1
+        elif r < 0.7:
+            db.execute("UPDATE acct SET balance = balance + 1 WHERE id = ?", (rid,))
+        elif r < 0.8:
+            db.execute("DELETE FROM acct WHERE id = ?", (rid,))
+        elif r < 0.85:
+            db.execute("UPDATE OR IGNORE acct SET id = ? WHERE id = ?", (self.next_id, rid))
+            self.next_id += 1
+        else:
+            a, b = self.rng.randint(1, 250), self.rng.randint(1, 60)
+            db.execute("INSERT INTO move VALUES (?, ?, 1, 'n') ON CONFLICT (a, b) "
+                       "DO UPDATE SET amount = amount + 1", (a, b))
+            if self.rng.random() < 0.2:
+                db.execute("DELETE FROM move WHERE a = ?", (a,))
+
+
+def kill_worker(store: Store, name: str) -> None:
+    pid = api.task_status(name, store)["pid"]
+    assert pid, api.task_status(name, store)
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(200):
+        if api.task_status(name, store)["pid"] is None:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the worker did not die")
+
+
+def finish_and_compare(store: Store, name: str, src: Path, dst: Path, business: Business) -> None:
+    business.halt.set()
+    business.join()
+    wait_caught_up(store, name, timeout=120)
+    api.stop_task(name, store)
+    assert business.transactions > 50
+    assert all_rows(dst) == all_rows(src)
+
+
+def test_kill_during_full_step_resumes_with_identical_rows(store: Store, tmp_path: Path) -> None:
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    build_source(src, 150_000)
+    make_task(store, "crash-full", src, dst, options=Options(chunk_rows=1000))
+    business = Business(src, 150_000)
+    business.start()
+    try:
+        for round_ in range(2):  # two kills in the full step
+            api.start_task("crash-full", store)
+            api.wait_for(
+                "crash-full",
+                lambda s: any(0 < t["rows_copied"] < t["rows_total"] for t in s["tables"])
+                and s["phase"] == "full" and s["pid"],
+                60, store,
+            )
+            time.sleep(0.05 * round_)
+            kill_worker(store, "crash-full")
+            status = api.task_status("crash-full", store)
+            assert status["state"] == "Failed" and "task start" in status["error"]
+        api.start_task("crash-full", store)
+        finish_and_compare(store, "crash-full", src, dst, business)
+    finally:
+        business.halt.set()
+
+
+def test_kill_during_incremental_step_under_writes(store: Store, tmp_path: Path) -> None:
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    build_source(src, 20_000)
+    make_task(store, "crash-inc", src, dst, options=Options(batch_changes=300))
+    business = Business(src, 20_000)
+    business.start()
+    rng = random.Random(5)
+    try:
+        api.start_task("crash-inc", store)
+        api.wait_for("crash-inc", lambda s: s["phase"] == "incremental", 60, store)
+        for _ in range(4):  # kill at random moments while changes flow
+            time.sleep(rng.uniform(0.1, 0.6))
+            kill_worker(store, "crash-inc")
+            time.sleep(rng.uniform(0.0, 0.3))  # the business keeps writing meanwhile
+            api.start_task("crash-inc", store)
+            api.wait_for("crash-inc", lambda s: s["phase"] == "incremental" and s["pid"], 60,
+                         store)
+        finish_and_compare(store, "crash-inc", src, dst, business)
+    finally:
+        business.halt.set()
