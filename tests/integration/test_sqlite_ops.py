@@ -24,6 +24,7 @@ def test_freeze_blocks_every_write_with_a_clear_message_and_unfreeze_undoes_it(
                 'INSERT INTO "b c" VALUES (1)'):
         with pytest.raises(sqlite3.IntegrityError, match="writes are frozen: switchover of task"):
             app.execute(sql)
+        app.rollback()  # the failed statement leaves the app's transaction open
     assert app.execute("SELECT v FROM a").fetchall() == [("x",)]  # reads still work
     engine.freeze("again")  # idempotent
     engine.unfreeze()

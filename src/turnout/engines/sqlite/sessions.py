@@ -30,11 +30,7 @@ def open_by(path: Path) -> list[Session]:
     for pid_dir in Path("/proc").iterdir():
         if not pid_dir.name.isdigit():
             continue
-        try:
-            fds = [os.readlink(fd) for fd in (pid_dir / "fd").iterdir()]
-        except OSError:
-            continue
-        if not targets.intersection(fds):
+        if not targets.intersection(_open_files(pid_dir)):
             continue
         pid = int(pid_dir.name)
         cmdline = _cmdline(pid_dir)
@@ -50,6 +46,20 @@ def open_by(path: Path) -> list[Session]:
             )
         )
     return sorted(sessions, key=lambda s: int(s.id))
+
+
+def _open_files(pid_dir: Path) -> set[str]:
+    found = set()
+    try:
+        fds = list((pid_dir / "fd").iterdir())
+    except OSError:  # gone, or not ours to look at
+        return found
+    for fd in fds:
+        try:
+            found.add(os.readlink(fd))
+        except OSError:  # closed meanwhile
+            continue
+    return found
 
 
 def _inodes(path: Path) -> dict[int, str]:

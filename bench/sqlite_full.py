@@ -1,0 +1,163 @@
+"""Benchmark: turnout's full copy of a SQLite table against `sqlite3 src.db .dump | sqlite3 dst.db`.
+
+Why this exists: the project promises that copying a 1,000,000-row sysbench-shaped
+table SQLite→SQLite with turnout (schema + full) is at least as fast as the
+obvious shell pipeline. This script measures both in the same run, alternating
+their order, and prints medians and the ratio. The box it runs on is noisy, so
+it reports numbers and never asserts on timing; it only fails when a copy is wrong.
+
+    python bench/sqlite_full.py [--rows N] [--repeat R] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+TABLE = "sbtest1"
+CHECK_SQL = f"SELECT count(*), sum(k), max(c), min(pad), sum(length(c) + length(pad)) FROM {TABLE}"
+
+
+def sysbench_string(rng: random.Random, width: int) -> str:
+    """Groups of 11 random digits joined by '-', cut to the column width (sysbench style)."""
+    groups = width // 12 + 1
+    digits = f"{rng.randrange(10 ** (11 * groups)):0{11 * groups}d}"
+    return "-".join(digits[i : i + 11] for i in range(0, len(digits), 11))[:width]
+
+
+def generate(path: Path, rows: int) -> None:
+    rng = random.Random(1)
+
+    def gen() -> Iterator[tuple[int, int, str, str]]:
+        for i in range(1, rows + 1):
+            yield i, rng.randint(1, rows), sysbench_string(rng, 120), sysbench_string(rng, 60)
+
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute(
+        f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, k INTEGER, c CHAR(120), pad CHAR(60))"
+    )
+    db.execute("BEGIN")
+    db.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?)", gen())
+    db.execute("COMMIT")
+    # turnout switches a source to WAL on its first read (the setting persists in the
+    # file); do it now so every run, of either contender, reads the same kind of file.
+    db.execute("PRAGMA journal_mode=WAL")
+    db.close()
+
+
+def content(path: Path) -> tuple[object, ...]:
+    db = sqlite3.connect(path)
+    try:
+        return tuple(db.execute(CHECK_SQL).fetchone())
+    finally:
+        db.close()
+
+
+def run_turnout(src: Path, dst: Path, home: Path) -> float:
+    os.environ["TURNOUT_HOME"] = str(home)
+    from turnout import api
+    from turnout.spec import TaskSpec, parse_types
+    from turnout.store import Store
+
+    store = Store(home)
+    try:
+        spec = TaskSpec(
+            name="bench",
+            source=f"sqlite:///{src}",
+            dest=f"sqlite:///{dst}",
+            types=parse_types("schema,full"),
+        )
+        start = time.perf_counter()
+        api.create_task(spec, store)
+        state = api.run_task("bench", store=store)
+        elapsed = time.perf_counter() - start
+        if state != "Completed":
+            error = store.get("bench").error
+            sys.exit(f"turnout ended in state {state!r}: {error}")
+    finally:
+        store.close()
+    return elapsed
+
+
+def run_dump(src: Path, dst: Path) -> float:
+    start = time.perf_counter()
+    dump = subprocess.Popen(["sqlite3", str(src), ".dump"], stdout=subprocess.PIPE)
+    load = subprocess.run(["sqlite3", str(dst)], stdin=dump.stdout, capture_output=True)
+    assert dump.stdout is not None
+    dump.stdout.close()
+    dump.wait()
+    elapsed = time.perf_counter() - start
+    if dump.returncode or load.returncode or load.stderr:
+        sys.exit(f"dump pipeline failed ({dump.returncode}, {load.returncode}): {load.stderr!r}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    args = parser.parse_args()
+    if shutil.which("sqlite3") is None:
+        print("the sqlite3 command-line tool is missing: apt-get install sqlite3", file=sys.stderr)
+        sys.exit(2)
+
+    if args.dir:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="sqlite_full-", dir=args.dir))
+    else:
+        out = Path(__file__).resolve().parent / "out"
+        out.mkdir(exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="sqlite_full-", dir=out))
+    try:
+        src = work / "src.db"
+        t0 = time.perf_counter()
+        generate(src, args.rows)
+        expected = content(src)
+        print(f"generated {args.rows:,} rows in {time.perf_counter() - t0:.1f} s ({work})")
+
+        times: dict[str, list[float]] = {"turnout": [], "dump": []}
+        for r in range(args.repeat):
+            order = ["turnout", "dump"] if r % 2 == 0 else ["dump", "turnout"]
+            for who in order:
+                dst = work / f"dst-{who}-{r}.db"
+                if who == "turnout":
+                    elapsed = run_turnout(src, dst, work / f"home-{r}")
+                else:
+                    elapsed = run_dump(src, dst)
+                got = content(dst)
+                if got != expected:
+                    sys.exit(f"{who} run {r + 1}: destination {got} != source {expected}")
+                times[who].append(elapsed)
+                print(f"run {r + 1} {who:<7} {elapsed:7.2f} s  (content check ok)")
+                dst.unlink()
+        report(args.rows, times)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(rows: int, times: dict[str, list[float]]) -> None:
+    med = {who: statistics.median(ts) for who, ts in times.items()}
+    print()
+    print(f"{'contender':<9} {'median s':>9} {'rows/s':>11}  runs (s)")
+    for who, ts in times.items():
+        runs = ", ".join(f"{t:.2f}" for t in ts)
+        print(f"{who:<9} {med[who]:9.2f} {rows / med[who]:11,.0f}  {runs}")
+    ratio = med["dump"] / med["turnout"]
+    verdict = f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
+    print(f"rows: {rows:,}; dump/turnout = {ratio:.2f}: turnout is {verdict} than the dump")
+
+
+if __name__ == "__main__":
+    main()
