@@ -21,6 +21,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src --ignore-missing-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/sqlite_full.py

@@ -50,7 +50,7 @@ def task_status(name: str, store: Store | None = None) -> dict[str, Any]:
         "name": name,
         "state": state.value,
         "phase": record.phase.value if record.phase else None,
-        "phase_title": record.phase.title if record.phase else None,
+        "phase_title": record.phase.label if record.phase else None,
         "delay_s": record.delay_s if state is TaskState.MIGRATING else None,
         "pid": record.pid if alive else None,
         "error": error,
@@ -74,7 +74,7 @@ def task_status(name: str, store: Store | None = None) -> dict[str, Any]:
 
 def list_tasks(store: Store | None = None) -> list[dict[str, Any]]:
     store = store or Store()
-    return [task_status(r.name, store) for r in store.list()]
+    return [task_status(r.name, store) for r in store.all_tasks()]
 
 
 def events(name: str, after_id: int = 0, store: Store | None = None) -> list[dict[str, Any]]:

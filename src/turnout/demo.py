@@ -80,7 +80,9 @@ class Shop(threading.Thread):
                     (invoice, track),
                 )
                 total += 0.99
-            db.execute("UPDATE Invoice SET Total = ? WHERE InvoiceId = ?", (round(total, 2), invoice))
+            db.execute(
+                "UPDATE Invoice SET Total = ? WHERE InvoiceId = ?", (round(total, 2), invoice)
+            )
         elif pick < 0.85:  # a price change
             db.execute(
                 "UPDATE Track SET UnitPrice = ? WHERE TrackId = ?",
@@ -92,7 +94,8 @@ class Shop(threading.Thread):
                 "FROM InvoiceLine)"
             )
         else:  # a new artist signs
-            db.execute("INSERT INTO Artist (Name) VALUES (?)", (f"Demo Artist {self.rng.random():.6f}",))
+            name = f"Demo Artist {self.rng.random():.6f}"
+            db.execute("INSERT INTO Artist (Name) VALUES (?)", (name,))
 
 
 def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:

@@ -38,7 +38,7 @@ class Endpoint:
 
     @property
     def path(self) -> str:
-        """The file path of a sqlite URL (sqlite:///rel.db is relative, sqlite:////abs.db absolute)."""
+        """A sqlite URL's file: sqlite:///rel.db is relative, sqlite:////abs.db absolute."""
         rest = self.url.split(":", 1)[1]
         if rest.startswith("///"):
             rest = rest[3:]

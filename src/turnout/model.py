@@ -66,7 +66,7 @@ class Table:
 
     @property
     def key(self) -> tuple[str, ...]:
-        """The columns that identify a row: the primary key, else a unique key of NOT NULL columns."""
+        """The columns naming a row: the primary key, else a unique key of NOT NULL columns."""
         if self.primary_key:
             return self.primary_key
         for index in self.indexes:
@@ -171,7 +171,7 @@ class Phase(StrEnum):
     INCREMENTAL = "incremental"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return {
             Phase.SCHEMA: "Schema Migration",
             Phase.FULL: "Full Data Migration",

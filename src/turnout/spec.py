@@ -129,7 +129,9 @@ def parse_types(value: str | list[str] | tuple[Any, ...]) -> tuple[Phase, ...]:
     return tuple(phases)
 
 
-def parse_renames(items: list[str] | dict[str, str]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+def parse_renames(
+    items: list[str] | dict[str, str],
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """`OLD=NEW` renames a table, `TABLE.OLD=NEW` a column of that table (split at the last dot)."""
     pairs = list(items.items()) if isinstance(items, dict) else [_split_pair(i) for i in items]
     tables: dict[str, str] = {}

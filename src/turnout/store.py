@@ -170,7 +170,7 @@ class Store:
             raise NotFound(f"no task named {name!r}: `turnout task list` shows the tasks")
         return _record(row)
 
-    def list(self) -> list[TaskRecord]:
+    def all_tasks(self) -> list[TaskRecord]:
         rows = self._db().execute("SELECT * FROM tasks ORDER BY created").fetchall()
         return [_record(r) for r in rows]
 
@@ -179,7 +179,7 @@ class Store:
             db.execute("DELETE FROM tasks WHERE name = ?", (name,))
 
     def update(self, name: str, **fields: Any) -> None:
-        """Set task columns (state, phase, pid, error, delay_s, position, stop_requested, heartbeat)."""
+        """Set some of the task's columns; names outside the known set are a programming error."""
         allowed = {"state", "phase", "pid", "error", "delay_s", "position", "stop_requested",
                    "heartbeat"}
         assert set(fields) <= allowed, set(fields) - allowed
@@ -207,7 +207,7 @@ class Store:
     # progress ------------------------------------------------------------
 
     def set_tables(self, name: str, pairs: list[tuple[str, str, int]]) -> None:
-        """Register the task's tables (source, dest, rows_total) keeping any rows already counted."""
+        """Register the task's tables (source, dest, rows_total), keeping rows already counted."""
         with self._tx() as db:
             for source, dest, total in pairs:
                 db.execute(

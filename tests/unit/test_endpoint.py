@@ -22,7 +22,11 @@ def test_password_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("url", "path"),
-    [("sqlite:///rel/a.db", "rel/a.db"), ("sqlite:////abs/a.db", "/abs/a.db"), ("sqlite:x.db", "x.db")],
+    [
+        ("sqlite:///rel/a.db", "rel/a.db"),
+        ("sqlite:////abs/a.db", "/abs/a.db"),
+        ("sqlite:x.db", "x.db"),
+    ],
 )
 def test_sqlite_paths(url: str, path: str) -> None:
     assert Endpoint.parse(url).path == path

@@ -43,7 +43,7 @@ class StoreProgress:
 
     def phase(self, phase: Phase) -> None:
         self.store.update(self.task, phase=phase)
-        self.event("info", f"{phase.title} started")
+        self.event("info", f"{phase.label} started")
 
     def event(self, level: str, message: str) -> None:
         self.store.add_event(self.task, level, message)

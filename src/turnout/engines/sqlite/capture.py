@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from turnout.engines.base import Capture
-from turnout.engines.sqlite.dialect import column_list, literal, quote
+from turnout.engines.sqlite.dialect import literal, quote
 from turnout.model import Change, Op, Position, Table
 from turnout.types import Kind
 

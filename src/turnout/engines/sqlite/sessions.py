@@ -49,7 +49,7 @@ def open_by(path: Path) -> list[Session]:
 
 
 def _open_files(pid_dir: Path) -> set[str]:
-    found = set()
+    found: set[str] = set()
     try:
         fds = list((pid_dir / "fd").iterdir())
     except OSError:  # gone, or not ours to look at
@@ -75,7 +75,7 @@ def _inodes(path: Path) -> dict[int, str]:
 
 def _writing_pids(inodes: dict[int, str]) -> set[int]:
     """Processes holding SQLite's write lock on the database or its WAL index."""
-    pids = set()
+    pids: set[int] = set()
     try:
         lines = Path("/proc/locks").read_text().splitlines()
     except OSError:
@@ -102,7 +102,8 @@ def _writing_pids(inodes: dict[int, str]) -> set[int]:
 
 def _cmdline(pid_dir: Path) -> str:
     try:
-        return (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        raw = (pid_dir / "cmdline").read_bytes()
+        return raw.replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         return ""
 
