@@ -162,3 +162,24 @@ def test_demo_runs_and_reports_identical_rows(home: Path, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not delayed" in result.stdout
     assert "source and destination hold the same rows" in result.stdout
+
+
+def test_ctrl_c_stops_a_foreground_run_cleanly(home: Path, tmp_path: Path) -> None:
+    import signal
+
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    assert turnout(home, "task", "create", "fg", "--source", f"sqlite:///{src}", "--dest",
+                   f"sqlite:///{dst}").returncode == 0
+    env = dict(os.environ, TURNOUT_HOME=str(home))
+    proc = subprocess.Popen([sys.executable, "-m", "turnout", "task", "run", "fg"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait(home, "fg", lambda s: s["phase"] == "incremental" and s["delay_s"] == 0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    final = status(home, "fg")
+    assert final["state"] == "Stopped" and final["pid"] is None
