@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 import threading
+import time
 import traceback
 from dataclasses import asdict
 from typing import Any
@@ -92,16 +93,19 @@ def task_run(name: str) -> None:
             failure.append(exc)
 
     worker = threading.Thread(target=work, name="runner")
+    # Ctrl-C asks the runner to stop; raising KeyboardInterrupt into a join() instead
+    # can leave Python 3.11 believing the runner ended while it still writes.
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker.start()
-    with Live(status_view(api.task_status(name)), console=out, refresh_per_second=4) as live:
-        try:
+    try:
+        with Live(status_view(api.task_status(name)), console=out, refresh_per_second=4) as live:
             while worker.is_alive():
-                worker.join(0.25)
+                time.sleep(0.25)
                 live.update(status_view(api.task_status(name)))
-        except KeyboardInterrupt:
-            stop.set()
-            worker.join()
-        live.update(status_view(api.task_status(name)))
+    finally:
+        stop.set()
+        worker.join()
+        signal.signal(signal.SIGINT, previous)
     if failure:
         raise failure[0]
     if result and result[0] == "Failed":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import signal
 import sqlite3
 import threading
 import time
@@ -114,6 +115,14 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
     stop = threading.Event()
     outcome: list[str] = []
     runner = threading.Thread(target=lambda: outcome.append(api.run_task(TASK, stop, store)))
+    interrupted = threading.Event()
+
+    def on_ctrl_c(*_: object) -> None:  # stop everything cleanly instead of raising mid-join
+        interrupted.set()
+        shop.halt.set()
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
     runner.start()
     started = time.time()
     try:
@@ -154,6 +163,10 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
         shop.halt.set()
         stop.set()
         runner.join()
+        signal.signal(signal.SIGINT, previous)
+    if interrupted.is_set():
+        console.print("interrupted: the task is stopped; `turnout task run demo` resumes it")
+        return False
     console.print(f"[bold]3.[/] the shop made {shop.transactions} transactions during the "
                   f"migration; the task caught up and stopped ({outcome[0] if outcome else '?'})")
     return _summary(console, spec)
