@@ -28,6 +28,7 @@ class Options:
     chunk_rows: int = 50_000  # rows per snapshot chunk and per destination transaction
     batch_changes: int = 20_000  # changes per incremental apply transaction at most
     poll_interval: float = 0.2  # seconds between capture polls when the source is idle
+    direct_copy: bool = True  # a same-engine destination pulls rows itself (false: row path)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class TaskSpec:
         if len(set(targets)) != len(targets):
             raise BadInput("two tables are renamed to the same name: give each its own --rename")
         for option, value in asdict(self.options).items():
-            if value <= 0:
+            if not isinstance(value, bool) and value <= 0:
                 raise BadInput(f"option {option} must be positive, not {value}")
 
     @property

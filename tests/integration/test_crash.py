@@ -103,10 +103,14 @@ def finish_and_compare(store: Store, name: str, src: Path, dst: Path, business: 
     assert all_rows(dst) == all_rows(src)
 
 
-def test_kill_during_full_step_resumes_with_identical_rows(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "row-path"])
+def test_kill_during_full_step_resumes_with_identical_rows(
+    store: Store, tmp_path: Path, direct: bool
+) -> None:
     src, dst = tmp_path / "src.db", tmp_path / "dst.db"
     build_source(src, 150_000)
-    make_task(store, "crash-full", src, dst, options=Options(chunk_rows=1000))
+    make_task(store, "crash-full", src, dst,
+              options=Options(chunk_rows=1000, direct_copy=direct))
     business = Business(src, 150_000)
     business.start()
     try:

@@ -16,10 +16,12 @@ from turnout.spec import Options
 from turnout.store import Store
 
 
-def test_full_copy_of_chinook(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "row-path"])
+def test_full_copy_of_chinook(store: Store, tmp_path: Path, direct: bool) -> None:
     src, dst = tmp_path / "chinook.db", tmp_path / "copy.db"
     create_chinook(src)
-    make_task(store, "chinook", src, dst, "schema,full", options=Options(chunk_rows=500))
+    make_task(store, "chinook", src, dst, "schema,full",
+              options=Options(chunk_rows=500, direct_copy=direct))
     assert api.run_task("chinook", store=store) == "Completed"
     assert all_rows(dst) == all_rows(src)
     status = api.task_status("chinook", store)
@@ -205,3 +207,16 @@ def test_delete_removes_triggers_log_and_checkpoints(store: Store, tmp_path: Pat
         assert leftovers == [], (path, leftovers)
     with pytest.raises(NotFound):
         api.task_status("gone", store)
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "row-path"])
+def test_chunks_follow_the_source_key_order_whatever_its_collation(
+    store: Store, tmp_path: Path, direct: bool
+) -> None:
+    src = make_db(tmp_path / "src.db", "CREATE TABLE c (code TEXT COLLATE NOCASE PRIMARY KEY, n);"
+                  "INSERT INTO c VALUES ('a', 1), ('B', 2), ('c', 3), ('D', 4), ('e', 5);")
+    dst = tmp_path / "dst.db"
+    make_task(store, "coll", src, dst, "schema,full",
+              options=Options(chunk_rows=2, direct_copy=direct))
+    assert api.run_task("coll", store=store) == "Completed"
+    assert all_rows(dst) == all_rows(src)

@@ -8,7 +8,7 @@ it decides what to save.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -59,6 +59,32 @@ class Capture(ABC):
     @abstractmethod
     def remove(self) -> None:
         """Remove everything install() put on the source."""
+
+
+class DirectCopy(ABC):
+    """Optional: a destination that can pull rows straight from a source of its own kind.
+
+    Rows never pass through Python, which is what makes same-engine copies
+    fast; the checkpoint is still written in the same transaction.
+    """
+
+    @abstractmethod
+    def can_copy_from(self, source: Engine) -> bool: ...
+
+    @abstractmethod
+    def copy_chunk_from(
+        self,
+        source: Engine,
+        table: Table,
+        dest: Table,
+        after: Key | None,
+        limit: int,
+        checkpoint: Callable[[int, Key | None], Checkpoint],
+    ) -> tuple[int, Key | None]:
+        """Copy up to `limit` rows with key above `after`; return how many and the last key.
+
+        `checkpoint(rows, last_key)` builds the checkpoint to save with them.
+        """
 
 
 class Engine(ABC):

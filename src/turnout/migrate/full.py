@@ -12,7 +12,7 @@ import json
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from turnout.engines.base import Engine, SnapshotReader
+from turnout.engines.base import DirectCopy, Engine, SnapshotReader
 from turnout.migrate.plan import TablePlan
 from turnout.migrate.progress import Progress
 from turnout.model import Checkpoint, Key, Row, key_from_json, key_to_json
@@ -30,9 +30,11 @@ def copy_tables(
     chunk_rows: int,
     progress: Progress,
     stop: threading.Event,
+    allow_direct: bool = True,
 ) -> bool:
     """Copy what is not copied yet; False when stopped before the end."""
     saved = dst.read_checkpoint(owner)
+    direct = allow_direct and isinstance(dst, DirectCopy) and dst.can_copy_from(src)
     with src.snapshot() as snap, ThreadPoolExecutor(1, thread_name_prefix="reader") as reader:
         for plan in plans:
             state = json.loads(saved.get(checkpoint_name(plan), "null")) or {}
@@ -41,9 +43,51 @@ def copy_tables(
             if state.get("done"):
                 progress.table_rows(plan.source.name, state["rows"], True)
                 continue
-            if not _copy_table(snap, reader, dst, plan, owner, state, chunk_rows, progress, stop):
+            if direct:
+                assert isinstance(dst, DirectCopy)
+                finished = _copy_direct(src, dst, plan, owner, state, chunk_rows, progress, stop)
+            else:
+                finished = _copy_table(
+                    snap, reader, dst, plan, owner, state, chunk_rows, progress, stop
+                )
+            if not finished:
                 return False
     return True
+
+
+def _state(after: Key | None, rows: int, done: bool) -> str:
+    key = key_to_json(after) if after is not None else None
+    return json.dumps({"after": key, "rows": rows, "done": done})
+
+
+def _copy_direct(
+    src: Engine,
+    dst: DirectCopy,
+    plan: TablePlan,
+    owner: str,
+    state: dict,
+    chunk_rows: int,
+    progress: Progress,
+    stop: threading.Event,
+) -> bool:
+    """Same-engine copy: the destination pulls each chunk itself, checkpoint included."""
+    after: Key | None = key_from_json(state["after"]) if state.get("after") else None
+    copied = int(state.get("rows", 0))
+    while True:
+        def checkpoint(rows: int, last: Key | None, before: int = copied) -> Checkpoint:
+            done = rows < chunk_rows
+            return Checkpoint(owner, {checkpoint_name(plan): _state(last, before + rows, done)})
+
+        rows, after = dst.copy_chunk_from(
+            src, plan.source, plan.dest, after, chunk_rows, checkpoint
+        )
+        copied += rows
+        done = rows < chunk_rows
+        progress.table_rows(plan.source.name, copied, done)
+        if done:
+            return True
+        if stop.is_set():
+            return False
 
 
 def _copy_table(
@@ -73,9 +117,8 @@ def _copy_table(
             if not done:
                 pending = reader.submit(fetch, after)
         copied += len(rows)
-        value = {"after": key_to_json(after) if after is not None else None,
-                 "rows": copied, "done": done}
-        dst.load(plan.dest, rows, Checkpoint(owner, {checkpoint_name(plan): json.dumps(value)}))
+        saved = Checkpoint(owner, {checkpoint_name(plan): _state(after, copied, done)})
+        dst.load(plan.dest, rows, saved)
         progress.table_rows(plan.source.name, copied, done)
         if done:
             return True

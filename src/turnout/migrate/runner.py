@@ -109,7 +109,8 @@ class Runner:
             self.progress.phase(Phase.FULL)
             opts = spec.options
             if not full.copy_tables(
-                src, dst, plans, self.name, opts.chunk_rows, self.progress, self.stop
+                src, dst, plans, self.name, opts.chunk_rows, self.progress, self.stop,
+                allow_direct=opts.direct_copy,
             ):
                 return TaskState.STOPPED
             if Phase.SCHEMA in spec.types:

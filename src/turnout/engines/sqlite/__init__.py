@@ -7,14 +7,14 @@ sessions and freeze for SQLite live in this package and nowhere else.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
-from turnout.engines.base import Capture, Engine, SnapshotReader
+from turnout.engines.base import Capture, DirectCopy, Engine, SnapshotReader
 from turnout.engines.sqlite import catalog, sessions
 from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
 from turnout.engines.sqlite.dialect import (
@@ -29,9 +29,10 @@ from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
+SOURCE_ALIAS = "turnout_source"
 
 
-class SqliteEngine(Engine):
+class SqliteEngine(Engine, DirectCopy):
     scheme = "sqlite"
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
@@ -122,6 +123,44 @@ class SqliteEngine(Engine):
         with self._write() as db:
             db.executemany(sql, rows)
             _save_checkpoint(db, checkpoint)
+
+    def can_copy_from(self, source: Engine) -> bool:
+        return isinstance(source, SqliteEngine)
+
+    def copy_chunk_from(
+        self,
+        source: Engine,
+        table: Table,
+        dest: Table,
+        after: Key | None,
+        limit: int,
+        checkpoint: Callable[[int, Key | None], Checkpoint],
+    ) -> tuple[int, Key | None]:
+        assert isinstance(source, SqliteEngine)
+        if SOURCE_ALIAS not in {r[1] for r in self.db.execute("PRAGMA database_list")}:
+            source.use_wal()
+            self.db.execute(f"ATTACH DATABASE ? AS {SOURCE_ALIAS}", (str(source.path),))
+        key = column_list(table.key)
+        where, params = "", [limit]
+        if after is not None:
+            where = f"WHERE ({key}) > ({', '.join('?' * len(after))})"
+            params = [*after, limit]
+        with self._write() as db:
+            copied = db.execute(
+                f"INSERT INTO main.{quote(dest.name)} ({column_list(dest.column_names)}) "
+                f"SELECT {column_list(table.column_names)} FROM {SOURCE_ALIAS}.{quote(table.name)} "
+                f"{where} ORDER BY {key} LIMIT ?",
+                params,
+            ).rowcount
+            last = after
+            if copied:  # the last key in the source's own order (its collations may differ)
+                last = tuple(db.execute(
+                    f"SELECT {key} FROM {SOURCE_ALIAS}.{quote(table.name)} {where} "
+                    f"ORDER BY {key} LIMIT 1 OFFSET ?",
+                    [*params[:-1], copied - 1],
+                ).fetchone())
+            _save_checkpoint(db, checkpoint(copied, last))
+        return copied, last
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
         self.use_wal()
