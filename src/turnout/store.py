@@ -197,10 +197,10 @@ class Store:
             holder = row["pid"]
             if holder and holder != pid and process_alive(holder):
                 return False
-            db.execute(
-                "UPDATE tasks SET pid = ?, stop_requested = 0, error = NULL, updated = ? "
-                "WHERE name = ?",
-                (pid, time.time(), name),
+            db.execute(  # a fresh worker: an old failure or stop no longer describes the task
+                "UPDATE tasks SET pid = ?, stop_requested = 0, error = NULL, state = ?, "
+                "updated = ? WHERE name = ?",
+                (pid, TaskState.PRECHECKING.value, time.time(), name),
             )
         return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,24 +22,26 @@ def make_task(store: Store, name: str, src: Path, dst: Path, types: str = "schem
 
 
 @contextmanager
-def running(store: Store, name: str) -> Iterator[threading.Event]:
+def running(
+    store: Store, name: str, expect: tuple[str, ...] = ("Stopped", "Completed")
+) -> Iterator[threading.Event]:
     """The task runs in a background thread for the duration of the block, then stops."""
     stop = threading.Event()
     result: list[str] = []
     thread = threading.Thread(target=lambda: result.append(api.run_task(name, stop, store)))
     thread.start()
+    while thread.is_alive() and api.task_status(name, store)["pid"] is None:
+        time.sleep(0.01)  # until the runner has claimed the task
     try:
         yield stop
     finally:
         stop.set()
         thread.join(60)
-    assert result and result[0] in ("Stopped", "Completed"), (result, api.task_status(name, store))
+    assert result and result[0] in expect, (result, api.task_status(name, store))
 
 
 def wait_caught_up(store: Store, name: str, timeout: float = 30) -> dict:
     """Wait until the task is incremental, not delayed, and has reported since we asked."""
-    import time
-
     asked = time.time()
     return api.wait_for(
         name,

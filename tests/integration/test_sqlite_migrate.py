@@ -220,3 +220,50 @@ def test_chunks_follow_the_source_key_order_whatever_its_collation(
               options=Options(chunk_rows=2, direct_copy=direct))
     assert api.run_task("coll", store=store) == "Completed"
     assert all_rows(dst) == all_rows(src)
+
+
+def test_rows_trading_unique_values_in_one_batch(store: Store, tmp_path: Path) -> None:
+    src = make_db(tmp_path / "src.db", "CREATE TABLE u (id INTEGER PRIMARY KEY, "
+                  "email TEXT NOT NULL UNIQUE);"
+                  "INSERT INTO u VALUES (1, 'a@x'), (2, 'b@x'), (3, 'c@x');")
+    dst = tmp_path / "dst.db"
+    make_task(store, "swap", src, dst)
+    with running(store, "swap"):
+        wait_caught_up(store, "swap")
+        db = sqlite3.connect(src, isolation_level=None)
+        db.execute("BEGIN")  # a three-way rotation of unique values in one transaction
+        db.execute("UPDATE u SET email = 'tmp' WHERE id = 1")
+        db.execute("UPDATE u SET email = 'a@x' WHERE id = 2")
+        db.execute("UPDATE u SET email = 'b@x' WHERE id = 3")
+        db.execute("UPDATE u SET email = 'c@x' WHERE id = 1")
+        db.execute("COMMIT")
+        db.close()
+        wait_caught_up(store, "swap")
+        assert all_rows(dst) == all_rows(src)
+
+
+def test_ddl_on_the_source_stops_the_task_with_what_to_do(store: Store, tmp_path: Path) -> None:
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    make_task(store, "ddl", src, dst)
+    with running(store, "ddl", expect=("Failed",)):
+        wait_caught_up(store, "ddl")
+        db = sqlite3.connect(src)
+        db.execute("ALTER TABLE item ADD COLUMN colour TEXT DEFAULT 'red'")
+        db.execute("UPDATE item SET colour = 'green' WHERE id = 1")
+        db.commit()
+        db.close()
+        with pytest.raises(Exception, match="changed on the source"):
+            wait_caught_up(store, "ddl", timeout=10)
+    error = api.task_status("ddl", store)["error"]
+    assert "table 'item' changed on the source" in error and "added colour" in error
+    # restarting without the change on the destination is refused at precheck
+    assert api.run_task("ddl", store=store) == "Failed"
+    assert "lacks column 'colour'" in api.task_status("ddl", store)["error"]
+    # the user applies the same DDL on the destination; the task resumes and catches up
+    out = sqlite3.connect(dst)
+    out.execute("ALTER TABLE item ADD COLUMN colour TEXT DEFAULT 'red'")
+    out.commit()
+    out.close()
+    with running(store, "ddl"):
+        wait_caught_up(store, "ddl")
+    assert all_rows(dst) == all_rows(src)

@@ -41,6 +41,7 @@ def build_plan(spec: TaskSpec, src: Engine, dst: Engine, *, first_run: bool) -> 
     plans = [TablePlan(t, dest_table(spec, t)) for t in tables]
     if first_run:
         problems += _destination_problems(spec, dst, plans)
+    problems += _missing_columns(dst, plans)
     if problems:
         raise Unsupported("\n".join(problems))
     return plans
@@ -77,6 +78,22 @@ def _table_problems(spec: TaskSpec, dst: Engine, table: Table) -> list[str]:
             problems.append(
                 f"{table.name}.{column.name} ({column.native_type or column.type}): {problem}"
             )
+    return problems
+
+
+def _missing_columns(dst: Engine, plans: list[TablePlan]) -> list[str]:
+    """Columns the source has and an existing destination table lacks (say, after DDL)."""
+    problems = []
+    for plan in plans:
+        if not dst.table_exists(plan.dest.name):
+            continue
+        have = set(dst.reflect([plan.dest.name])[0].column_names)
+        for column in plan.dest.column_names:
+            if column not in have:
+                problems.append(
+                    f"destination table {plan.dest.name!r} lacks column {column!r} that the "
+                    f"source has: add it there, or drop it on the source"
+                )
     return problems
 
 

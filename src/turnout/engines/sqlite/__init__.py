@@ -167,13 +167,20 @@ class SqliteEngine(Engine, DirectCopy):
         return SqliteCapture(self.connect, tables, slot)
 
     def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
+        try:
+            self._apply(batch, checkpoint, clear_first=False)
+        except sqlite3.IntegrityError:
+            # Rows that trade unique values (a↔b) collide when upserted one by one;
+            # clearing every touched key first makes any permutation fit.
+            self._apply(batch, checkpoint, clear_first=True)
+
+    def _apply(self, batch: Batch, checkpoint: Checkpoint, clear_first: bool) -> None:
         with self._write() as db:
             for tb in batch.tables.values():
-                if tb.deletes:
-                    db.executemany(
-                        f"DELETE FROM {quote(tb.table.name)} WHERE {key_predicate(tb.table.key)}",
-                        list(tb.deletes),
-                    )
+                delete = f"DELETE FROM {quote(tb.table.name)} WHERE {key_predicate(tb.table.key)}"
+                keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
+                if keys:
+                    db.executemany(delete, keys)
                 if tb.upserts:
                     db.executemany(_upsert_sql(tb.table), list(tb.upserts.values()))
             _save_checkpoint(db, checkpoint)

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from turnout.engines.base import Capture
+from turnout.engines.sqlite.catalog import reflect_table
 from turnout.engines.sqlite.dialect import literal, quote
+from turnout.errors import NotFound, OperationFailed
 from turnout.model import Change, Op, Position, Table
 from turnout.types import Kind
 
@@ -64,6 +66,7 @@ class SqliteCapture(Capture):
         self.tables = {t.name: t for t in tables}
         self.slot = slot
         self.log = quote(log_table(slot))
+        self._schema_version: int | None = None
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection = self._connect()
@@ -120,6 +123,7 @@ class SqliteCapture(Capture):
         db = self._db()
         try:
             db.execute("BEGIN")
+            self._check_schema(db)
             end = high_water(db, self.slot).seq
             nth = db.execute(
                 f"SELECT seq FROM {self.log} WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?",
@@ -140,6 +144,41 @@ class SqliteCapture(Capture):
             db.close()
         changes.sort(key=lambda c: c.position)
         return changes, SqlitePosition(end)
+
+    def _check_schema(self, db: sqlite3.Connection) -> None:
+        """Stop on DDL to a captured table: carrying on would silently drop or misplace data.
+
+        `schema_version` moves on any DDL in the file (turnout's own triggers
+        too), so the tables are compared only when it has moved.
+        """
+        version = db.execute("PRAGMA schema_version").fetchone()[0]
+        if version == self._schema_version:
+            return
+        for name, expected in self.tables.items():
+            try:
+                current = reflect_table(db, name)
+            except NotFound:
+                raise OperationFailed(
+                    f"table {name!r} was dropped on the source during incremental migration: "
+                    "exclude it from the task or put it back, then start the task again"
+                ) from None
+            before = [(c.name, c.type) for c in expected.columns]
+            after = [(c.name, c.type) for c in current.columns]
+            if before != after or current.key != expected.key:
+                added = sorted({c for c, _ in after} - {c for c, _ in before})
+                removed = sorted({c for c, _ in before} - {c for c, _ in after})
+                what = "; ".join(
+                    part for part in (
+                        f"added {', '.join(added)}" if added else "",
+                        f"removed {', '.join(removed)}" if removed else "",
+                    ) if part
+                ) or "columns or key changed"
+                raise OperationFailed(
+                    f"table {name!r} changed on the source during incremental migration "
+                    f"({what}): make the same change on the destination, then start the "
+                    "task again"
+                )
+        self._schema_version = version
 
     def _read_table(self, db: sqlite3.Connection, table: Table, lo: int, hi: int) -> list[Change]:
         """The touched keys of one table with each row's current content (NULLs when gone)."""
