@@ -2,8 +2,9 @@
 
 Each chunk is loaded in one destination transaction together with a
 checkpoint naming the last key copied, so a crash at any moment resumes at
-the first chunk not yet committed. Reading the next chunk overlaps with
-loading the current one.
+the first chunk not yet committed. On the row path the next chunk is read
+while the current one loads; a same-engine destination may instead pull the
+chunks itself (DirectCopy), so rows never pass through Python.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from turnout.engines.base import DirectCopy, Engine, SnapshotReader
 from turnout.migrate.plan import TablePlan
@@ -40,88 +42,88 @@ def copy_tables(
             state = json.loads(saved.get(checkpoint_name(plan), "null")) or {}
             total = snap.count_rows(plan.source)
             progress.table_total(plan.source.name, plan.dest.name, total)
+            copy = TableCopy(
+                plan=plan,
+                owner=owner,
+                chunk_rows=chunk_rows,
+                after=key_from_json(state["after"]) if state.get("after") else None,
+                copied=int(state.get("rows", 0)),
+            )
             if state.get("done"):
-                progress.table_rows(plan.source.name, state["rows"], True)
+                progress.table_rows(plan.source.name, copy.copied, True)
                 continue
             if direct:
                 assert isinstance(dst, DirectCopy)
-                finished = _copy_direct(src, dst, plan, owner, state, chunk_rows, progress, stop)
+                finished = copy.pull(src, dst, progress, stop)
             else:
-                finished = _copy_table(
-                    snap, reader, dst, plan, owner, state, chunk_rows, progress, stop
-                )
+                finished = copy.push(snap, reader, dst, progress, stop)
             if not finished:
                 return False
     return True
 
 
-def _state(after: Key | None, rows: int, done: bool) -> str:
-    key = key_to_json(after) if after is not None else None
-    return json.dumps({"after": key, "rows": rows, "done": done})
+@dataclass
+class TableCopy:
+    """One table's copy: where it stands (last key, rows so far) and how to save that."""
 
+    plan: TablePlan
+    owner: str
+    chunk_rows: int
+    after: Key | None
+    copied: int
 
-def _copy_direct(
-    src: Engine,
-    dst: DirectCopy,
-    plan: TablePlan,
-    owner: str,
-    state: dict,
-    chunk_rows: int,
-    progress: Progress,
-    stop: threading.Event,
-) -> bool:
-    """Same-engine copy: the destination pulls each chunk itself, checkpoint included."""
-    after: Key | None = key_from_json(state["after"]) if state.get("after") else None
-    copied = int(state.get("rows", 0))
-    while True:
-        def checkpoint(rows: int, last: Key | None, before: int = copied) -> Checkpoint:
-            done = rows < chunk_rows
-            return Checkpoint(owner, {checkpoint_name(plan): _state(last, before + rows, done)})
+    def checkpoint(self, rows: int, last: Key | None) -> Checkpoint:
+        """The checkpoint to commit with a chunk of `rows` rows ending at `last`."""
+        done = rows < self.chunk_rows
+        value = {
+            "after": key_to_json(last) if last is not None else None,
+            "rows": self.copied + rows,
+            "done": done,
+        }
+        return Checkpoint(self.owner, {checkpoint_name(self.plan): json.dumps(value)})
 
-        rows, after = dst.copy_chunk_from(
-            src, plan.source, plan.dest, after, chunk_rows, checkpoint
-        )
-        copied += rows
-        done = rows < chunk_rows
-        progress.table_rows(plan.source.name, copied, done)
-        if done:
-            return True
-        if stop.is_set():
-            return False
+    def _advance(self, rows: int, last: Key | None, progress: Progress) -> bool:
+        """Record a committed chunk; True when it was the table's last."""
+        self.copied += rows
+        self.after = last
+        done = rows < self.chunk_rows
+        progress.table_rows(self.plan.source.name, self.copied, done)
+        return done
 
+    def pull(self, src: Engine, dst: DirectCopy, progress: Progress, stop: threading.Event) -> bool:
+        """Same-engine path: the destination reads each chunk from the source itself."""
+        while True:
+            rows, last = dst.copy_chunk_from(
+                src, self.plan.source, self.plan.dest, self.after, self.chunk_rows, self.checkpoint
+            )
+            if self._advance(rows, last, progress):
+                return True
+            if stop.is_set():
+                return False
 
-def _copy_table(
-    snap: SnapshotReader,
-    reader: ThreadPoolExecutor,
-    dst: Engine,
-    plan: TablePlan,
-    owner: str,
-    state: dict,
-    chunk_rows: int,
-    progress: Progress,
-    stop: threading.Event,
-) -> bool:
-    after: Key | None = key_from_json(state["after"]) if state.get("after") else None
-    copied = int(state.get("rows", 0))
-    key_at = plan.source.key_positions()
+    def push(
+        self,
+        snap: SnapshotReader,
+        reader: ThreadPoolExecutor,
+        dst: Engine,
+        progress: Progress,
+        stop: threading.Event,
+    ) -> bool:
+        """Row path: read chunks from the snapshot (one ahead) and load them."""
+        key_at = self.plan.source.key_positions()
 
-    def fetch(start: Key | None) -> list[Row]:
-        return snap.read_chunk(plan.source, start, chunk_rows)
+        def fetch(start: Key | None) -> list[Row]:
+            return snap.read_chunk(self.plan.source, start, self.chunk_rows)
 
-    pending: Future[list[Row]] = reader.submit(fetch, after)
-    while True:
-        rows = pending.result()
-        done = len(rows) < chunk_rows
-        if rows:
-            after = tuple(rows[-1][i] for i in key_at)
-            if not done:
-                pending = reader.submit(fetch, after)
-        copied += len(rows)
-        saved = Checkpoint(owner, {checkpoint_name(plan): _state(after, copied, done)})
-        dst.load(plan.dest, rows, saved)
-        progress.table_rows(plan.source.name, copied, done)
-        if done:
-            return True
-        if stop.is_set():
-            pending.result()
-            return False
+        pending: Future[list[Row]] = reader.submit(fetch, self.after)
+        while True:
+            rows = pending.result()
+            last = tuple(rows[-1][i] for i in key_at) if rows else self.after
+            if len(rows) == self.chunk_rows:
+                pending = reader.submit(fetch, last)
+            dst.load(self.plan.dest, rows, self.checkpoint(len(rows), last))
+            if self._advance(len(rows), last, progress):
+                return True
+            if stop.is_set():
+                pending.result()  # let the read ahead finish before the snapshot closes
+                return False
