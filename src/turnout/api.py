@@ -16,11 +16,11 @@ from dataclasses import asdict
 from typing import Any
 
 from turnout import engines
-from turnout.errors import NotFound, OperationFailed
+from turnout.errors import NotFound, OperationFailed, TurnoutError
 from turnout.migrate.runner import Runner, remove_capture
 from turnout.model import Session, TaskState
 from turnout.spec import TaskSpec
-from turnout.store import Store, process_alive
+from turnout.store import Store
 
 ACTIVE = (TaskState.PRECHECKING, TaskState.MIGRATING)
 
@@ -37,7 +37,7 @@ def task_status(name: str, store: Store | None = None) -> dict[str, Any]:
     """The task as `turnout task status --json` shows it."""
     store = store or Store()
     record = store.get(name)
-    alive = bool(record.pid) and process_alive(record.pid)  # type: ignore[arg-type]
+    alive = record.alive
     state, error = record.state, record.error
     if state in ACTIVE and not alive:
         state = TaskState.FAILED
@@ -115,7 +115,7 @@ def start_task(name: str, store: Store | None = None, timeout: float = 15.0) -> 
     """Start a detached worker for the task and return its pid once it has claimed the task."""
     store = store or Store()
     record = store.get(name)
-    if record.pid and process_alive(record.pid):
+    if record.alive:
         raise OperationFailed(f"task {name!r} is already running (pid {record.pid})")
     logs = store.home / "logs"
     logs.mkdir(exist_ok=True)
@@ -145,31 +145,42 @@ def stop_task(name: str, store: Store | None = None, timeout: float = 60.0) -> d
     """Ask the worker to stop after its current batch and wait until it has."""
     store = store or Store()
     record = store.get(name)
-    if not (record.pid and process_alive(record.pid)):
+    if not record.alive:
         if record.state in ACTIVE:
             store.update(name, state=TaskState.STOPPED, pid=None)
         return task_status(name, store)
     store.update(name, stop_requested=1)
-    if record.pid != os.getpid():
+    if record.pid and record.pid != os.getpid():
         try:
             os.kill(record.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     deadline = time.time() + timeout
     while time.time() < deadline:
-        current = store.get(name)
-        if not current.pid or not process_alive(current.pid):
+        if not store.get(name).alive:
             return task_status(name, store)
         time.sleep(0.1)
     raise OperationFailed(f"task {name!r} did not stop within {timeout:.0f} s (pid {record.pid})")
 
 
-def delete_task(name: str, store: Store | None = None) -> None:
-    """Stop the task, remove its capture objects and checkpoints, and forget it."""
+def delete_task(name: str, store: Store | None = None, force: bool = False) -> None:
+    """Stop the task, remove its capture objects and checkpoints, and forget it.
+
+    When a side cannot be cleaned (gone, unreachable), the task is kept unless
+    `force`, so nothing turnout installed is forgotten silently.
+    """
     store = store or Store()
     record = store.get(name)
     stop_task(name, store)
-    remove_capture(record.spec, name)
+    try:
+        remove_capture(record.spec, name)
+    except TurnoutError as exc:
+        if not force:
+            raise OperationFailed(
+                f"could not remove what task {name!r} installed: {exc} "
+                "(fix that, or delete with --force to forget the task anyway)"
+            ) from None
+        store.add_event(name, "warning", f"forgotten without clean-up: {exc}")
     store.delete_task(name)
 
 

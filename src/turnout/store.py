@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     state TEXT NOT NULL,
     phase TEXT,
     pid INTEGER,
+    pid_started INTEGER,
     error TEXT,
     delay_s REAL,
     position TEXT,
@@ -76,6 +77,7 @@ class TaskRecord:
     state: TaskState
     phase: Phase | None
     pid: int | None
+    pid_started: int | None
     error: str | None
     delay_s: float | None
     position: str | None
@@ -87,6 +89,11 @@ class TaskRecord:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def alive(self) -> bool:
+        """Whether the recorded worker process still runs."""
+        return bool(self.pid) and process_alive(self.pid, self.pid_started)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -180,8 +187,8 @@ class Store:
 
     def update(self, name: str, **fields: Any) -> None:
         """Set some of the task's columns; names outside the known set are a programming error."""
-        allowed = {"state", "phase", "pid", "error", "delay_s", "position", "stop_requested",
-                   "heartbeat"}
+        allowed = {"state", "phase", "pid", "pid_started", "error", "delay_s", "position",
+                   "stop_requested", "heartbeat"}
         assert set(fields) <= allowed, set(fields) - allowed
         fields["updated"] = time.time()
         sets = ", ".join(f"{k} = ?" for k in fields)
@@ -191,16 +198,18 @@ class Store:
     def claim(self, name: str, pid: int) -> bool:
         """Record `pid` as the task's worker unless another live worker holds it."""
         with self._tx() as db:
-            row = db.execute("SELECT pid FROM tasks WHERE name = ?", (name,)).fetchone()
+            row = db.execute(
+                "SELECT pid, pid_started FROM tasks WHERE name = ?", (name,)
+            ).fetchone()
             if row is None:
                 raise NotFound(f"no task named {name!r}: `turnout task list` shows the tasks")
             holder = row["pid"]
-            if holder and holder != pid and process_alive(holder):
+            if holder and holder != pid and process_alive(holder, row["pid_started"]):
                 return False
             db.execute(  # a fresh worker: an old failure or stop no longer describes the task
-                "UPDATE tasks SET pid = ?, stop_requested = 0, error = NULL, state = ?, "
-                "updated = ? WHERE name = ?",
-                (pid, TaskState.PRECHECKING.value, time.time(), name),
+                "UPDATE tasks SET pid = ?, pid_started = ?, stop_requested = 0, error = NULL, "
+                "state = ?, updated = ? WHERE name = ?",
+                (pid, process_started(pid), TaskState.PRECHECKING.value, time.time(), name),
             )
         return True
 
@@ -213,7 +222,8 @@ class Store:
                 db.execute(
                     "INSERT INTO table_progress (task, source, dest, rows_total) VALUES (?,?,?,?) "
                     "ON CONFLICT (task, source) DO UPDATE SET dest = excluded.dest, "
-                    "rows_total = excluded.rows_total",
+                    "rows_total = CASE WHEN excluded.rows_total > 0 THEN excluded.rows_total "
+                    "ELSE rows_total END",  # 0 means "not counted this run"
                     (name, source, dest, total),
                 )
 
@@ -273,6 +283,7 @@ def _record(row: sqlite3.Row) -> TaskRecord:
         state=TaskState(row["state"]),
         phase=Phase(row["phase"]) if row["phase"] else None,
         pid=row["pid"],
+        pid_started=row["pid_started"],
         error=row["error"],
         delay_s=row["delay_s"],
         position=row["position"],
@@ -283,16 +294,25 @@ def _record(row: sqlite3.Row) -> TaskRecord:
     )
 
 
-def process_alive(pid: int) -> bool:
-    """Whether `pid` is a live turnout process (not a zombie, not a recycled pid)."""
-    if pid == os.getpid():
-        return True
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (which may hold spaces)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-        if state == "Z":
-            return False
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"turnout" in fh.read()
+            return fh.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
+        return None
+
+
+def process_started(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot: with the pid, names it uniquely."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def process_alive(pid: int, started: int | None) -> bool:
+    """Whether the worker recorded as (`pid`, `started`) still runs: not gone, not a zombie,
+    and not another process that was given the same pid later."""
+    fields = _stat(pid)
+    if not fields or fields[0] == "Z":
         return False
+    return started is None or int(fields[19]) == started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from tests.integration.helpers import make_task, running, wait_caught_up
 from turnout import api
 from turnout.demo import create_chinook
 from turnout.errors import BadInput, NotFound, Unsupported
+from turnout.migrate.progress import NoProgress
 from turnout.spec import Options
 from turnout.store import Store
 
@@ -267,3 +269,42 @@ def test_ddl_on_the_source_stops_the_task_with_what_to_do(store: Store, tmp_path
     with running(store, "ddl"):
         wait_caught_up(store, "ddl")
     assert all_rows(dst) == all_rows(src)
+
+
+def test_full_only_task_resumes_after_a_stop(store: Store, tmp_path: Path) -> None:
+    src = make_db(tmp_path / "src.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);"
+                  "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
+                  "INSERT INTO t SELECT i, 'v' || i FROM n;")
+    dst = tmp_path / "dst.db"
+    make_task(store, "fullonly", src, dst, "full", options=Options(chunk_rows=100))
+    make_db(dst, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);")
+    stop = threading.Event()
+
+    class StopAfterFirstChunk(NoProgress):
+        def table_rows(self, source: str, rows_copied: int, done: bool) -> None:
+            stop.set()
+
+    from turnout.migrate import runner as runner_module
+
+    run = runner_module.Runner(store, "fullonly", stop)
+    run.progress = StopAfterFirstChunk()  # type: ignore[assignment]
+    assert run.run().value == "Stopped"
+    assert 0 < len(rows(dst, "t")) < 5000
+    assert api.run_task("fullonly", store=store) == "Completed"  # not refused: it is a resume
+    assert all_rows(dst) == all_rows(src)
+    assert next(t for t in api.task_status("fullonly", store)["tables"])["rows_total"] == 5000
+
+
+def test_delete_refuses_to_forget_what_it_cannot_clean_unless_forced(
+    store: Store, tmp_path: Path
+) -> None:
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    make_task(store, "lost", src, dst)
+    with running(store, "lost"):
+        wait_caught_up(store, "lost")
+    src.unlink()
+    with pytest.raises(Exception, match="--force"):
+        api.delete_task("lost", store)
+    api.delete_task("lost", store, force=True)
+    with pytest.raises(NotFound):
+        api.task_status("lost", store)

@@ -23,6 +23,7 @@ from turnout.model import Phase, Position, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
 
+PRECHECKED = "prechecked"
 CAPTURE_START = "capture_start"
 SCHEMA_DONE = "schema_done"
 FULL_DONE = "full_done"
@@ -77,10 +78,9 @@ class Runner:
             self.store.update(self.name, state=TaskState.PRECHECKING, error=None)
             src = engines.connect(spec.source_endpoint)
             dst = engines.connect(spec.dest_endpoint, create=True)
-            first_run = self.store.checkpoint(self.name, SCHEMA_DONE) is None and (
-                self.store.checkpoint(self.name, CAPTURE_START) is None
-            )
+            first_run = self.store.checkpoint(self.name, PRECHECKED) is None
             plans = build_plan(spec, src, dst, first_run=first_run)
+            self.store.set_checkpoint(self.name, PRECHECKED, "1")
             self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
             self.store.update(self.name, state=TaskState.MIGRATING)
             state = self._steps(spec, src, dst, plans)
