@@ -53,6 +53,7 @@ class Table:
     indexes: tuple[Index, ...] = ()  # secondary indexes and unique keys, built after the data
     foreign_keys: tuple[ForeignKey, ...] = ()
     schema: str | None = None
+    origin: str = field(default="", compare=False)  # scheme of the engine that reflected it
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     BINARY = "binary"
     DATE = "date"
     TIME = "time"
+    TIMETZ = "timetz"
     TIMESTAMP = "timestamp"  # without time zone
     TIMESTAMPTZ = "timestamptz"
     INTERVAL = "interval"
@@ -36,7 +37,7 @@ class Kind(StrEnum):
 
 
 _WITH_LENGTH = {Kind.CHAR, Kind.VARCHAR, Kind.BINARY}
-_WITH_PRECISION = {Kind.DECIMAL, Kind.TIME, Kind.TIMESTAMP, Kind.TIMESTAMPTZ}
+_WITH_PRECISION = {Kind.DECIMAL, Kind.TIME, Kind.TIMETZ, Kind.TIMESTAMP, Kind.TIMESTAMPTZ}
 
 
 @dataclass(frozen=True)

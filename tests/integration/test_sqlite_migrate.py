@@ -177,8 +177,10 @@ def test_bad_input(store: Store, tmp_path: Path) -> None:
 
     with pytest.raises(NotFound, match="does not exist"):
         api.create_task(TaskSpec("m", f"sqlite:///{tmp_path}/missing.db", "sqlite:///x.db"), store)
-    with pytest.raises(Unsupported, match="postgresql engine is not available"):
-        api.create_task(TaskSpec("m", "postgresql://u:pw@localhost/db", "sqlite:///x.db"), store)
+    with pytest.raises(Unsupported, match="mysql engine is not available"):
+        api.create_task(TaskSpec("m", "mysql://u:pw@localhost/db", "sqlite:///x.db"), store)
+    with pytest.raises(BadInput, match="cannot connect to postgresql://u:\\*\\*\\*@127.0.0.1:1/db"):
+        api.create_task(TaskSpec("m", "postgresql://u:pw@127.0.0.1:1/db", "sqlite:///x.db"), store)
     (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(BadInput, match="not a usable SQLite database"):
         api.create_task(TaskSpec("m", f"sqlite:///{tmp_path}/junk.db", "sqlite:///x.db"), store)

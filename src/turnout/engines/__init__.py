@@ -17,6 +17,7 @@ from turnout.model import Position
 
 _ENGINES = {
     "sqlite": "turnout.engines.sqlite:SqliteEngine",
+    "postgresql": "turnout.engines.postgres:PostgresEngine",
 }
 
 

@@ -24,6 +24,7 @@ from turnout.engines.sqlite.dialect import (
     key_predicate,
     quote,
 )
+from turnout.engines.sqlite.values import row_adapter
 from turnout.errors import BadInput, NotFound, TransientError
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType
@@ -120,8 +121,9 @@ class SqliteEngine(Engine, DirectCopy):
             f"INSERT INTO {quote(table.name)} ({column_list(table.column_names)}) "
             f"VALUES ({', '.join('?' * len(table.columns))})"
         )
+        adapt = row_adapter(table)
         with self._write() as db:
-            db.executemany(sql, rows)
+            db.executemany(sql, rows if table.origin == "sqlite" else map(adapt, rows))
             _save_checkpoint(db, checkpoint)
 
     def can_copy_from(self, source: Engine) -> bool:
@@ -182,7 +184,8 @@ class SqliteEngine(Engine, DirectCopy):
                 if keys:
                     db.executemany(delete, keys)
                 if tb.upserts:
-                    db.executemany(_upsert_sql(tb.table), list(tb.upserts.values()))
+                    adapt = row_adapter(tb.table)
+                    db.executemany(_upsert_sql(tb.table), [adapt(r) for r in tb.upserts.values()])
             _save_checkpoint(db, checkpoint)
 
     def read_checkpoint(self, owner: str) -> dict[str, str]:

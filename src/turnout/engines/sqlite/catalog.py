@@ -48,6 +48,7 @@ def reflect_table(db: sqlite3.Connection, name: str) -> Table:
         )
     return Table(
         name=name,
+        origin="sqlite",
         columns=tuple(columns),
         primary_key=primary_key,
         indexes=tuple(_indexes(db, name)),

@@ -39,14 +39,15 @@ def canonical_type(declared: str) -> CanonicalType:
     exact = {
         "BOOLEAN": Kind.BOOLEAN, "BOOL": Kind.BOOLEAN,
         "DATE": Kind.DATE, "DATETIME": Kind.TIMESTAMP, "TIMESTAMP": Kind.TIMESTAMP,
-        "TIMESTAMPTZ": Kind.TIMESTAMPTZ, "TIME": Kind.TIME, "INTERVAL": Kind.INTERVAL,
+        "TIMESTAMPTZ": Kind.TIMESTAMPTZ, "TIME": Kind.TIME, "TIMETZ": Kind.TIMETZ,
+        "INTERVAL": Kind.INTERVAL,
         "UUID": Kind.UUID, "JSON": Kind.JSON, "JSONB": Kind.JSON,
         "SMALLINT": Kind.INT16, "TINYINT": Kind.INT16, "INT2": Kind.INT16,
         "MEDIUMINT": Kind.INT32, "INT4": Kind.INT32,
     }
     if base in exact:
         kind = exact[base]
-        if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.TIME):
+        if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.TIME, Kind.TIMETZ):
             return CanonicalType(kind, precision=a)
         return CanonicalType(kind)
     if "INT" in base:
@@ -84,9 +85,9 @@ def declared_type(ctype: CanonicalType) -> str:
             return "NUMERIC"
         return f"NUMERIC({ctype.precision},{ctype.scale or 0})"
     precision = f"({ctype.precision})" if ctype.precision is not None else ""
-    return {Kind.TIME: "TIME", Kind.TIMESTAMP: "DATETIME", Kind.TIMESTAMPTZ: "TIMESTAMPTZ"}[
-        k
-    ] + precision
+    names = {Kind.TIME: "TIME", Kind.TIMETZ: "TIMETZ", Kind.TIMESTAMP: "DATETIME",
+             Kind.TIMESTAMPTZ: "TIMESTAMPTZ"}
+    return names[k] + precision
 
 
 def column_ddl(column: Column, inline_pk: bool) -> str:

@@ -1,0 +1,332 @@
+"""The PostgreSQL engine (psycopg 3): catalog, COPY loads, staged upserts, sessions, freeze.
+
+Change capture through logical decoding (pgoutput) is not here yet; a task
+with the incremental type from a PostgreSQL source is refused with that
+message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from turnout.coalesce import Batch, TableBatch
+from turnout.endpoint import Endpoint
+from turnout.engines.base import Capture, Engine, SnapshotReader
+from turnout.engines.postgres import catalog
+from turnout.engines.postgres.dialect import (
+    column_list,
+    create_index_sql,
+    create_table_sql,
+    foreign_key_sql,
+    qualified,
+    quote,
+)
+from turnout.errors import BadInput, OperationFailed, TransientError, Unsupported
+from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.types import CanonicalType, Kind
+
+CHECKPOINT_TABLE = "_turnout_checkpoint"
+FREEZE_TABLE = "_turnout_freeze"
+APPLICATION = "turnout"
+
+
+def _split_url(url: str) -> tuple[str, str]:
+    """The libpq URL without turnout's own `schema=` parameter, and that schema."""
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query)
+    schema = next((v for k, v in params if k == "schema"), "public")
+    query = urlencode([(k, v) for k, v in params if k != "schema"])
+    scheme = "postgresql"
+    return urlunsplit(parts._replace(scheme=scheme, query=query)), schema
+
+
+class PostgresEngine(Engine):
+    scheme = "postgresql"
+
+    def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
+        super().__init__(endpoint, create=create)
+        self.url, self.schema = _split_url(endpoint.url)
+        self.conn = self.connect()
+
+    def connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(
+                self.url,
+                autocommit=True,
+                application_name=APPLICATION,
+                connect_timeout=10,
+                options="-c default_transaction_read_only=off",  # turnout writes while frozen
+            )
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise BadInput(f"cannot connect to {self.endpoint}: {reason}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @classmethod
+    def position_from_dict(cls, data: dict[str, Any]) -> Position:
+        raise Unsupported("PostgreSQL change capture is not available yet")
+
+    # catalog -------------------------------------------------------------
+
+    def list_tables(self) -> list[str]:
+        with self.conn.cursor() as cur:
+            return catalog.list_tables(cur, self.schema)
+
+    def reflect(self, names: list[str]) -> list[Table]:
+        with self.conn.cursor() as cur:
+            return [catalog.reflect_table(cur, self.schema, n) for n in names]
+
+    def type_problem(self, ctype: CanonicalType) -> str | None:
+        return None  # every canonical type has a PostgreSQL type
+
+    def create_table(self, table: Table) -> None:
+        self.conn.execute(create_table_sql(self.schema, table, table.origin == self.scheme))
+
+    def create_indexes(self, table: Table) -> None:
+        for index in table.indexes:
+            self.conn.execute(create_index_sql(self.schema, table, index))
+        for n, fk in enumerate(table.foreign_keys):
+            name = f"{table.name}_fk{n}_{_digest(fk.ref_table)}"
+            exists = self.conn.execute(
+                "SELECT 1 FROM pg_constraint WHERE conname = %s AND connamespace = "
+                "%s::regnamespace", (name, quote(self.schema))
+            ).fetchone()
+            if not exists:
+                self.conn.execute(foreign_key_sql(self.schema, table, fk, name))
+
+    def table_exists(self, name: str) -> bool:
+        return name in self.list_tables()
+
+    def has_rows(self, name: str) -> bool:
+        row = self.conn.execute(f"SELECT 1 FROM {qualified(self.schema, name)} LIMIT 1")
+        return row.fetchone() is not None
+
+    # rows ----------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SnapshotReader]:
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield _Snapshot(conn, self.schema)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
+        adapt = _adapter(table)
+        with self._write() as cur:
+            if rows:
+                target = qualified(self.schema, table.name)
+                sql = f"COPY {target} ({column_list(table.column_names)}) FROM STDIN"
+                with cur.copy(sql) as copy:
+                    for row in rows:
+                        copy.write_row(adapt(row))
+            self._save_checkpoint(cur, checkpoint)
+
+    def capture(self, tables: list[Table], slot: str) -> Capture:
+        raise Unsupported(
+            "change capture from PostgreSQL is not available yet: "
+            "use --types schema,full for a PostgreSQL source"
+        )
+
+    def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
+        import psycopg
+
+        try:
+            self._apply(batch, checkpoint, clear_first=False)
+        except psycopg.errors.UniqueViolation:
+            self._apply(batch, checkpoint, clear_first=True)  # rows trading unique values
+
+    def _apply(self, batch: Batch, checkpoint: Checkpoint, clear_first: bool) -> None:
+        with self._write() as cur:
+            for tb in batch.tables.values():
+                keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
+                if keys:
+                    self._delete_keys(cur, tb, keys)
+                if tb.upserts:
+                    self._upsert(cur, tb)
+            self._save_checkpoint(cur, checkpoint)
+
+    def _stage(self, cur: Any, tb: TableBatch, columns: tuple[str, ...], rows: list[Row]) -> str:
+        """A temporary table holding `rows`, gone at commit; its name."""
+        stage = quote(f"_turnout_stage_{_digest(tb.table.name)}_{len(columns)}")
+        cur.execute(
+            f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {column_list(columns)} "
+            f"FROM {qualified(self.schema, tb.table.name)} WITH NO DATA"
+        )
+        with cur.copy(f"COPY {stage} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return stage
+
+    def _delete_keys(self, cur: Any, tb: TableBatch, keys: list[Key]) -> None:
+        key = tb.table.key
+        stage = self._stage(cur, tb, key, keys)
+        match = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in key)
+        cur.execute(f"DELETE FROM {qualified(self.schema, tb.table.name)} t USING {stage} s "
+                    f"WHERE {match}")
+
+    def _upsert(self, cur: Any, tb: TableBatch) -> None:
+        table = tb.table
+        adapt = _adapter(table)
+        stage = self._stage(cur, tb, table.column_names, [adapt(r) for r in tb.upserts.values()])
+        others = [c for c in table.column_names if c not in table.key]
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in others)
+            if others else "DO NOTHING"
+        )
+        cols = column_list(table.column_names)
+        cur.execute(
+            f"INSERT INTO {qualified(self.schema, table.name)} ({cols}) OVERRIDING SYSTEM VALUE "
+            f"SELECT {cols} FROM {stage} ON CONFLICT ({column_list(table.key)}) {action}"
+        )
+
+    def read_checkpoint(self, owner: str) -> dict[str, str]:
+        if not self.table_exists(CHECKPOINT_TABLE):
+            return {}
+        rows = self.conn.execute(
+            f"SELECT name, value FROM {qualified(self.schema, CHECKPOINT_TABLE)} "
+            "WHERE owner = %s", (owner,)
+        ).fetchall()
+        return dict(rows)
+
+    def drop_checkpoint(self, owner: str) -> None:
+        if not self.table_exists(CHECKPOINT_TABLE):
+            return
+        table = qualified(self.schema, CHECKPOINT_TABLE)
+        self.conn.execute(f"DELETE FROM {table} WHERE owner = %s", (owner,))
+        if self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None:
+            self.conn.execute(f"DROP TABLE {table}")
+
+    def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
+        table = qualified(self.schema, CHECKPOINT_TABLE)
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (owner text NOT NULL, name text NOT NULL, "
+            "value text NOT NULL, PRIMARY KEY (owner, name))"
+        )
+        cur.executemany(
+            f"INSERT INTO {table} VALUES (%s, %s, %s) "
+            "ON CONFLICT (owner, name) DO UPDATE SET value = EXCLUDED.value",
+            [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
+        )
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        import psycopg
+
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                yield cur
+        except psycopg.errors.ReadOnlySqlTransaction as exc:
+            raise OperationFailed(f"{self.endpoint} refuses writes: {exc}") from None
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable) as exc:
+            raise TransientError(f"{self.endpoint}: {exc}") from None
+
+    # operations ----------------------------------------------------------
+
+    def sessions(self) -> list[Session]:
+        rows = self.conn.execute(
+            "SELECT pid, usename, application_name, coalesce(client_addr::text, 'local'), "
+            "coalesce(state, ''), backend_xid IS NOT NULL, "
+            "pid = pg_backend_pid() OR application_name = %s "
+            "FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' ORDER BY pid",
+            (APPLICATION,),
+        ).fetchall()
+        return [
+            Session(id=str(pid), user=user or "", program=app or "", client=client, state=state,
+                    writing=writing, own=own)
+            for pid, user, app, client, state, writing, own in rows
+        ]
+
+    def freeze(self, reason: str) -> None:
+        """default_transaction_read_only on the database for every new session but turnout's.
+
+        The previous database-level value is kept in a small table so unfreeze
+        restores exactly it.
+        """
+        table = qualified(self.schema, FREEZE_TABLE)
+        if self.table_exists(FREEZE_TABLE):
+            return
+        previous = self._database_setting("default_transaction_read_only")
+        with self._write() as cur:
+            cur.execute(f"CREATE TABLE {table} (previous text, reason text NOT NULL)")
+            cur.execute(f"INSERT INTO {table} VALUES (%s, %s)", (previous, reason))
+            cur.execute(f"ALTER DATABASE {self._database()} SET default_transaction_read_only = on")
+
+    def unfreeze(self) -> None:
+        if not self.table_exists(FREEZE_TABLE):
+            return
+        table = qualified(self.schema, FREEZE_TABLE)
+        previous = self.conn.execute(f"SELECT previous FROM {table}").fetchone()[0]
+        with self._write() as cur:
+            if previous is None:
+                cur.execute(
+                    f"ALTER DATABASE {self._database()} RESET default_transaction_read_only"
+                )
+            else:
+                cur.execute(f"ALTER DATABASE {self._database()} SET "
+                            f"default_transaction_read_only = {quote(previous)}")
+            cur.execute(f"DROP TABLE {table}")
+
+    def _database(self) -> str:
+        return quote(self.conn.execute("SELECT current_database()").fetchone()[0])
+
+    def _database_setting(self, name: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT s FROM pg_db_role_setting r, unnest(r.setconfig) s "
+            "WHERE r.setrole = 0 AND r.setdatabase = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) AND s LIKE %s",
+            (name + "=%",),
+        ).fetchone()
+        return row[0].split("=", 1)[1] if row else None
+
+
+class _Snapshot(SnapshotReader):
+    def __init__(self, conn: Any, schema: str) -> None:
+        self.conn, self.schema = conn, schema
+
+    def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
+        cols, key = column_list(table.column_names), column_list(table.key)
+        where = ""
+        params: tuple[Any, ...] = (limit,)
+        if after is not None:
+            where = f"WHERE ({key}) > ({', '.join(['%s'] * len(after))})"
+            params = (*after, limit)
+        sql = (f"SELECT {cols} FROM {qualified(self.schema, table.name)} {where} "
+               f"ORDER BY {key} LIMIT %s")
+        return self.conn.execute(sql, params).fetchall()
+
+    def count_rows(self, table: Table) -> int:
+        sql = f"SELECT count(*) FROM {qualified(self.schema, table.name)}"
+        return int(self.conn.execute(sql).fetchone()[0])
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+def _adapter(table: Table) -> Any:
+    """Values as COPY takes them: JSON documents and typeless values as text."""
+    converters: list[Any] = []
+    for column in table.columns:
+        if column.type.kind is Kind.JSON:
+            converters.append(lambda v: json.dumps(v) if isinstance(v, dict | list) else v)
+        elif column.type.kind is Kind.ANY and column.native_type in ("", "text"):
+            converters.append(lambda v: v if v is None or isinstance(v, str | bytes) else str(v))
+        else:
+            converters.append(None)
+    if not any(converters):
+        return lambda row: row
+    pairs = list(enumerate(converters))
+    return lambda row: tuple(v if f is None else f(v) for (_, f), v in zip(pairs, row, strict=True))

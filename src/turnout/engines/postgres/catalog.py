@@ -1,0 +1,127 @@
+"""Reading PostgreSQL's catalog into turnout's Table form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from turnout.engines.postgres.dialect import canonical_type
+from turnout.errors import NotFound
+from turnout.model import Column, ForeignKey, Index, Table
+from turnout.types import CanonicalType, Kind
+
+TURNOUT_PREFIX = "_turnout"
+_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+
+def list_tables(cur: Any, schema: str) -> list[str]:
+    cur.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+        "ORDER BY c.relname",
+        (schema,),
+    )
+    return [r[0] for r in cur.fetchall() if not r[0].startswith(TURNOUT_PREFIX)]
+
+
+def reflect_table(cur: Any, schema: str, name: str) -> Table:
+    cur.execute(
+        "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s",
+        (schema, name),
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"table {schema}.{name} does not exist")
+    oid = row[0]
+    return Table(
+        name=name,
+        schema=schema,
+        origin="postgresql",
+        columns=tuple(_columns(cur, schema, name, oid)),
+        primary_key=_primary_key(cur, oid),
+        indexes=tuple(_indexes(cur, oid)),
+        foreign_keys=tuple(_foreign_keys(cur, oid)),
+    )
+
+
+def _columns(cur: Any, schema: str, name: str, oid: int) -> list[Column]:
+    cur.execute(
+        "SELECT c.column_name, c.data_type, c.character_maximum_length, c.numeric_precision, "
+        "c.numeric_scale, c.datetime_precision, c.is_nullable = 'YES', c.column_default, "
+        "c.is_identity = 'YES', c.is_generated = 'ALWAYS', format_type(a.atttypid, a.atttypmod) "
+        "FROM information_schema.columns c JOIN pg_attribute a "
+        "ON a.attrelid = %s AND a.attname = c.column_name "
+        "WHERE c.table_schema = %s AND c.table_name = %s ORDER BY c.ordinal_position",
+        (oid, schema, name),
+    )
+    columns = []
+    for (col, data_type, length, precision, scale, dt_precision, nullable, default,
+         identity, generated, native) in cur.fetchall():
+        if generated:
+            continue  # recomputed by the destination
+        ctype = canonical_type(data_type, length, precision, scale, dt_precision)
+        serial = bool(default and default.startswith("nextval("))
+        columns.append(
+            Column(
+                name=col,
+                type=ctype or CanonicalType(Kind.ANY),
+                nullable=nullable,
+                default=None if serial else default,
+                autoincrement=identity or serial,
+                native_type=native,
+            )
+        )
+    return columns
+
+
+def unmapped_columns(cur: Any, schema: str, name: str) -> list[tuple[str, str]]:
+    """Columns whose type has no canonical form (arrays, enums…), with their native type."""
+    cur.execute(
+        "SELECT column_name, data_type, udt_name FROM information_schema.columns "
+        "WHERE table_schema = %s AND table_name = %s AND is_generated <> 'ALWAYS'",
+        (schema, name),
+    )
+    return [(c, udt) for c, dt, udt in cur.fetchall() if canonical_type(dt) is None
+            and dt not in ("numeric", "character varying", "character")]
+
+
+def _primary_key(cur: Any, oid: int) -> tuple[str, ...]:
+    cur.execute(
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+        "WHERE i.indrelid = %s AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)",
+        (oid,),
+    )
+    return tuple(r[0] for r in cur.fetchall())
+
+
+def _indexes(cur: Any, oid: int) -> list[Index]:
+    cur.execute(
+        "SELECT ic.relname, i.indisunique, "
+        "array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(num, ord) "
+        "      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num ORDER BY ord) "
+        "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+        "WHERE i.indrelid = %s AND NOT i.indisprimary AND i.indexprs IS NULL "
+        "AND i.indpred IS NULL AND 0 <> ALL (i.indkey) ORDER BY ic.relname",
+        (oid,),
+    )
+    return [Index(name=n, columns=tuple(cols), unique=u) for n, u, cols in cur.fetchall()]
+
+
+def _foreign_keys(cur: Any, oid: int) -> list[ForeignKey]:
+    cur.execute(
+        "SELECT rc.relname, con.confupdtype, con.confdeltype, "
+        "array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) "
+        "      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num "
+        "      ORDER BY ord), "
+        "array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) "
+        "      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num "
+        "      ORDER BY ord) "
+        "FROM pg_constraint con JOIN pg_class rc ON rc.oid = con.confrelid "
+        "WHERE con.conrelid = %s AND con.contype = 'f' ORDER BY con.conname",
+        (oid,),
+    )
+    return [
+        ForeignKey(tuple(cols), ref, tuple(ref_cols), _ACTIONS[deltype], _ACTIONS[updtype])
+        for ref, updtype, deltype, cols, ref_cols in cur.fetchall()
+    ]

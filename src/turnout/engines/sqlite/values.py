@@ -1,0 +1,49 @@
+"""Values from other engines, in the forms SQLite stores and its users expect.
+
+SQLite keeps integers, reals, text and blobs. Dates and times go as ISO text
+(what SQLite's own date functions read), decimals as text so no digit is lost
+before SQLite's NUMERIC affinity decides, JSON as compact text, booleans as
+0 / 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from turnout.model import Row, Table
+
+_NATIVE = (int, float, str, bytes, type(None))
+
+
+def to_sqlite(value: Any) -> Any:
+    if isinstance(value, _NATIVE) and not isinstance(value, bool):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, memoryview | bytearray):
+        return bytes(value)
+    return str(value)
+
+
+def row_adapter(table: Table) -> Callable[[Row], Row]:
+    """Rows of a table reflected from SQLite pass as they are; others go value by value."""
+    if table.origin == "sqlite":
+        return lambda row: row
+    return lambda row: tuple(to_sqlite(v) for v in row)
