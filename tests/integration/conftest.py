@@ -1,0 +1,55 @@
+"""Fixtures for tests against real PostgreSQL and MariaDB servers.
+
+The servers are private throwaway instances (see ``tests/servers.py``), started only when a
+test of the session first asks for one and stopped when the session ends. Each test that asks
+for ``pg_url`` or ``mysql_url`` gets a database of its own, named after the test; databases are
+left in place (the whole server is deleted at the end of the session).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    """A private PostgreSQL server (wal_level=logical) for the whole session."""
+    server = start_postgres(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDbServer]:
+    """A private MariaDB server (ROW binlog, grants on) for the whole session."""
+    server = start_mariadb(tmp_path_factory.mktemp("mariadb"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def unique_db_name(request: pytest.FixtureRequest) -> str:
+    """A new database name that says which test made it; fits both engines' 63-char limit."""
+    slug = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:40]
+    return f"t_{slug}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture()
+def pg_url(pg_server: PgServer, request: pytest.FixtureRequest) -> str:
+    """URL of a fresh, empty PostgreSQL database for this test."""
+    return pg_server.create_database(unique_db_name(request))
+
+
+@pytest.fixture()
+def mysql_url(mariadb_server: MariaDbServer, request: pytest.FixtureRequest) -> str:
+    """URL of a fresh, empty MariaDB database for this test."""
+    return mariadb_server.create_database(unique_db_name(request))
