@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import all_rows
-from tests.integration.helpers import make_task, wait_caught_up
-from turnout import api
-from turnout.spec import Options
+from tests.integration.helpers import wait_caught_up
+from turnout import api, engines
+from turnout.spec import Options, TaskSpec
 from turnout.store import Store
+from turnout.verify import table_digest
 
 pytestmark = pytest.mark.slow
 
@@ -94,23 +95,36 @@ def kill_worker(store: Store, name: str) -> None:
     raise AssertionError("the worker did not die")
 
 
-def finish_and_compare(store: Store, name: str, src: Path, dst: Path, business: Business) -> None:
+def finish_and_compare(store: Store, name: str, src: Path, dst: str, business: Business) -> None:
     business.halt.set()
     business.join()
     wait_caught_up(store, name, timeout=120)
     api.stop_task(name, store)
     assert business.transactions > 50
-    assert all_rows(dst) == all_rows(src)
+    if dst.startswith("sqlite:"):
+        assert all_rows(Path(dst.split(":///", 1)[1])) == all_rows(src)
+    source, dest = engines.connect(f"sqlite:///{src}"), engines.connect(dst)
+    for table in source.reflect(source.list_tables()):
+        assert table_digest(source, table) == table_digest(dest, table), table.name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dest_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'dst.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "row-path"])
 def test_kill_during_full_step_resumes_with_identical_rows(
-    store: Store, tmp_path: Path, direct: bool
+    store: Store, tmp_path: Path, direct: bool, dest_url: str
 ) -> None:
-    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    if direct and not dest_url.startswith("sqlite:"):
+        pytest.skip("the direct path exists only between two SQLite files")
+    src, dst = tmp_path / "src.db", dest_url
     build_source(src, 150_000)
-    make_task(store, "crash-full", src, dst,
-              options=Options(chunk_rows=1000, direct_copy=direct))
+    api.create_task(TaskSpec("crash-full", f"sqlite:///{src}", dst,
+                             options=Options(chunk_rows=1000, direct_copy=direct)), store)
     business = Business(src, 150_000)
     business.start()
     try:
@@ -132,10 +146,13 @@ def test_kill_during_full_step_resumes_with_identical_rows(
         business.halt.set()
 
 
-def test_kill_during_incremental_step_under_writes(store: Store, tmp_path: Path) -> None:
-    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+def test_kill_during_incremental_step_under_writes(
+    store: Store, tmp_path: Path, dest_url: str
+) -> None:
+    src, dst = tmp_path / "src.db", dest_url
     build_source(src, 20_000)
-    make_task(store, "crash-inc", src, dst, options=Options(batch_changes=300))
+    api.create_task(TaskSpec("crash-inc", f"sqlite:///{src}", dst,
+                             options=Options(batch_changes=300)), store)
     business = Business(src, 20_000)
     business.start()
     rng = random.Random(5)

@@ -52,21 +52,21 @@ class PostgresEngine(Engine):
         super().__init__(endpoint, create=create)
         self.url, self.schema = _split_url(endpoint.url)
         self.conn = self.connect()
+        self._replica_checked = False
 
     def connect(self) -> Any:
         import psycopg
 
         try:
-            return psycopg.connect(
-                self.url,
-                autocommit=True,
-                application_name=APPLICATION,
-                connect_timeout=10,
-                options="-c default_transaction_read_only=off",  # turnout writes while frozen
+            conn = psycopg.connect(
+                self.url, autocommit=True, application_name=APPLICATION, connect_timeout=10
             )
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise BadInput(f"cannot connect to {self.endpoint}: {reason}") from None
+        # a database frozen by freeze() starts sessions read-only; turnout's own may write
+        conn.execute("SET default_transaction_read_only = off")
+        return conn
 
     def close(self) -> None:
         self.conn.close()
@@ -104,7 +104,12 @@ class PostgresEngine(Engine):
                 self.conn.execute(foreign_key_sql(self.schema, table, fk, name))
 
     def table_exists(self, name: str) -> bool:
-        return name in self.list_tables()
+        row = self.conn.execute(
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
+            (self.schema, name),
+        ).fetchone()
+        return row is not None
 
     def has_rows(self, name: str) -> bool:
         row = self.conn.execute(f"SELECT 1 FROM {qualified(self.schema, name)} LIMIT 1")
@@ -148,11 +153,13 @@ class PostgresEngine(Engine):
             self._apply(batch, checkpoint, clear_first=True)  # rows trading unique values
 
     def _apply(self, batch: Batch, checkpoint: Checkpoint, clear_first: bool) -> None:
+        parents_first = _parents_first(list(batch.tables.values()))
         with self._write() as cur:
-            for tb in batch.tables.values():
+            for tb in reversed(parents_first):  # children lose rows before their parents
                 keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
                 if keys:
                     self._delete_keys(cur, tb, keys)
+            for tb in parents_first:  # parents gain rows before their children
                 if tb.upserts:
                     self._upsert(cur, tb)
             self._save_checkpoint(cur, checkpoint)
@@ -220,10 +227,27 @@ class PostgresEngine(Engine):
             [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
         )
 
+    def _replica_role(self) -> None:
+        """Apply like a replica: foreign keys and the application's triggers do not fire.
+
+        Without the privilege (superuser) turnout orders each batch by foreign
+        keys instead, which covers everything but cycles.
+        """
+        import psycopg
+
+        if self._replica_checked:
+            return
+        self._replica_checked = True
+        try:
+            self.conn.execute("SET session_replication_role = replica")
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+
     @contextmanager
     def _write(self) -> Iterator[Any]:
         import psycopg
 
+        self._replica_role()
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
                 yield cur
@@ -310,6 +334,25 @@ class _Snapshot(SnapshotReader):
     def count_rows(self, table: Table) -> int:
         sql = f"SELECT count(*) FROM {qualified(self.schema, table.name)}"
         return int(self.conn.execute(sql).fetchone()[0])
+
+
+def _parents_first(batches: list[TableBatch]) -> list[TableBatch]:
+    """The batch's tables ordered so a referenced table comes before those referencing it."""
+    by_name = {tb.table.name: tb for tb in batches}
+    ordered: list[TableBatch] = []
+    seen: set[str] = set()
+
+    def visit(name: str, path: frozenset[str]) -> None:
+        if name in seen or name in path or name not in by_name:
+            return
+        for fk in by_name[name].table.foreign_keys:
+            visit(fk.ref_table, path | {name})
+        seen.add(name)
+        ordered.append(by_name[name])
+
+    for name in by_name:
+        visit(name, frozenset())
+    return ordered
 
 
 def _digest(text: str) -> str:
