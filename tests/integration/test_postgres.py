@@ -13,7 +13,7 @@ from tests.conftest import make_db
 from tests.integration.helpers import running, wait_caught_up
 from turnout import api, engines
 from turnout.demo import Shop, create_chinook
-from turnout.spec import TaskSpec, parse_types
+from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
 from turnout.verify import table_digest
 
@@ -46,13 +46,19 @@ def rows(url: str, table: str) -> list[tuple]:
         return conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
 
 
-def test_postgres_to_postgres_keeps_every_type(store: Store, pg_server, pg_url: str) -> None:
+@pytest.mark.parametrize("direct", [True, False], ids=["streamed-copy", "row-path"])
+def test_postgres_to_postgres_keeps_every_type(
+    store: Store, pg_server, pg_url: str, direct: bool
+) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(TYPES)
-    dest = pg_server.create_database("pg_types_dest")
+        conn.execute("INSERT INTO everything (code) SELECT 'g' || g FROM generate_series(1, 500) g")
+    dest = pg_server.create_database(f"pg_types_dest_{direct}".lower())
     with psycopg.connect(dest, autocommit=True) as conn:  # enums are not migrated yet
         conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
-    api.create_task(TaskSpec("pgpg", pg_url, dest, types=parse_types("schema,full")), store)
+    options = Options(chunk_rows=100, direct_copy=direct)
+    api.create_task(TaskSpec("pgpg", pg_url, dest, types=parse_types("schema,full"),
+                             options=options), store)
     assert api.run_task("pgpg", store=store) == "Completed", api.task_status("pgpg", store)
     assert rows(dest, "everything") == rows(pg_url, "everything")
     assert rows(dest, "child") == rows(pg_url, "child")
@@ -63,10 +69,10 @@ def test_postgres_to_postgres_keeps_every_type(store: Store, pg_server, pg_url: 
     ]
     assert dst_tables[1].foreign_keys[0].on_delete == "CASCADE"
     assert {i.name for i in dst_tables[0].indexes} == {i.name for i in src_tables[0].indexes}
-    # identity columns keep working after the copy
+    # identity and serial columns continue after the copied rows, not from 1
     with psycopg.connect(dest, autocommit=True) as conn:
-        conn.execute("SELECT setval(pg_get_serial_sequence('everything', 'id'), 2)")
-        conn.execute("INSERT INTO everything (code) VALUES ('c3')")
+        conn.execute("INSERT INTO everything (code) VALUES ('after')")
+        conn.execute("INSERT INTO child (note) VALUES ('after')")
 
 
 def test_postgres_to_sqlite_converts_values(store: Store, pg_url: str, tmp_path: Path) -> None:
@@ -168,3 +174,21 @@ def test_hostile_names_into_postgres(store: Store, pg_url: str, tmp_path: Path) 
         db.close()
         wait_caught_up(store, "hostile")
     assert rows(pg_url, 'we""ird table') == [(1, "ü"), (2, "ß")]
+
+
+def test_sequences_are_moved_past_rows_replicated_before_a_stop(
+    store: Store, pg_url: str, tmp_path: Path
+) -> None:
+    src = make_db(tmp_path / "s.db", "CREATE TABLE o (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                  "what TEXT); INSERT INTO o (what) VALUES ('a'), ('b');")
+    api.create_task(TaskSpec("seq", f"sqlite:///{src}", pg_url), store)
+    with running(store, "seq"):
+        wait_caught_up(store, "seq")
+        db = sqlite3.connect(src)
+        db.executemany("INSERT INTO o (what) VALUES (?)", [("x",)] * 50)
+        db.commit()
+        db.close()
+        wait_caught_up(store, "seq")
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # the application moved here
+        new_id = conn.execute("INSERT INTO o (what) VALUES ('new') RETURNING id").fetchone()[0]
+    assert new_id == 53

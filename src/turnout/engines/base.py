@@ -148,6 +148,13 @@ class Engine(ABC):
     @abstractmethod
     def drop_checkpoint(self, owner: str) -> None: ...
 
+    def sync_sequences(self, table: Table) -> None:  # noqa: B027 - most engines need nothing
+        """Move the table's sequences past the highest value in use.
+
+        Rows copied with their own ids leave a sequence behind; the first
+        insert after switchover would then collide.
+        """
+
     def iter_rows(self, table: Table, chunk: int = 50_000) -> Iterator[Row]:
         """Every row of a table in key order (for summaries and checks)."""
         with self.snapshot() as snap:

@@ -115,6 +115,7 @@ class Runner:
                 return TaskState.STOPPED
             if Phase.SCHEMA in spec.types:
                 schema.create_indexes(dst, plans, self.progress)
+            schema.sync_sequences(dst, plans, self.progress)
             self.store.set_checkpoint(self.name, FULL_DONE, "1")
         if capture is None or start is None:
             return TaskState.COMPLETED
@@ -130,6 +131,7 @@ class Runner:
             self.progress,
             self.stop,
         )
+        schema.sync_sequences(dst, plans, self.progress)
         return TaskState.STOPPED
 
     def _capture_start(self, src: Engine, plans: list[TablePlan]) -> tuple[Capture, Position]:

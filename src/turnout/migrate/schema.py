@@ -19,3 +19,10 @@ def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> N
         dst.create_indexes(plan.dest)
         count += len(plan.dest.indexes)
     progress.event("info", f"built {count} indexes on the destination")
+
+
+def sync_sequences(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:
+    """After the full step and at every stop: no destination sequence is behind its data."""
+    for plan in plans:
+        dst.sync_sequences(plan.dest)
+    progress.event("info", "destination sequences moved past the highest values in use")

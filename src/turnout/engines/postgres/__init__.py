@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from turnout.coalesce import Batch, TableBatch
 from turnout.endpoint import Endpoint
-from turnout.engines.base import Capture, Engine, SnapshotReader
+from turnout.engines.base import Capture, DirectCopy, Engine, SnapshotReader
 from turnout.engines.postgres import catalog
 from turnout.engines.postgres.dialect import (
     column_list,
@@ -45,7 +45,7 @@ def _split_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(scheme=scheme, query=query)), schema
 
 
-class PostgresEngine(Engine):
+class PostgresEngine(Engine, DirectCopy):
     scheme = "postgresql"
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
@@ -103,6 +103,17 @@ class PostgresEngine(Engine):
             if not exists:
                 self.conn.execute(foreign_key_sql(self.schema, table, fk, name))
 
+    def sync_sequences(self, table: Table) -> None:
+        name = qualified(self.schema, table.name)
+        for column in table.columns:
+            if not column.autoincrement:
+                continue
+            self.conn.execute(
+                f"SELECT setval(seq, greatest((SELECT max({quote(column.name)}) FROM {name}), 1)) "
+                "FROM pg_get_serial_sequence(%s, %s) AS seq WHERE seq IS NOT NULL",
+                (name, column.name),
+            )
+
     def table_exists(self, name: str) -> bool:
         row = self.conn.execute(
             "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -137,6 +148,46 @@ class PostgresEngine(Engine):
                     for row in rows:
                         copy.write_row(adapt(row))
             self._save_checkpoint(cur, checkpoint)
+
+    def can_copy_from(self, source: Engine) -> bool:
+        return isinstance(source, PostgresEngine)
+
+    def copy_chunk_from(
+        self,
+        source: Engine,
+        table: Table,
+        dest: Table,
+        after: Key | None,
+        limit: int,
+        checkpoint: Callable[[int, Key | None], Checkpoint],
+    ) -> tuple[int, Key | None]:
+        """Stream COPY text from the source server into the destination, block by block."""
+        assert isinstance(source, PostgresEngine)
+        key = column_list(table.key)
+        where, params = "", [limit]
+        if after is not None:
+            where = f"WHERE ({key}) > ({', '.join(['%s'] * len(after))})"
+            params = [*after, limit]
+        origin = qualified(source.schema, table.name)
+        select = (f"SELECT {column_list(table.column_names)} FROM {origin} {where} "
+                  f"ORDER BY {key} LIMIT %s")
+        target = f"{qualified(self.schema, dest.name)} ({column_list(dest.column_names)})"
+        with self._write() as cur, source.conn.cursor() as out:
+            with out.copy(f"COPY ({select}) TO STDOUT", params) as reader, cur.copy(
+                f"COPY {target} FROM STDIN"
+            ) as writer:
+                for block in reader:
+                    writer.write(block)
+            copied = max(cur.rowcount, 0)
+            last = after
+            if copied:  # the last key in the source's own order
+                row = source.conn.execute(
+                    f"SELECT {key} FROM {origin} {where} ORDER BY {key} LIMIT 1 OFFSET %s",
+                    [*params[:-1], copied - 1],
+                ).fetchone()
+                last = tuple(row)
+            self._save_checkpoint(cur, checkpoint(copied, last))
+        return copied, last
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
         raise Unsupported(
