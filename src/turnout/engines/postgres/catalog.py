@@ -74,17 +74,6 @@ def _columns(cur: Any, schema: str, name: str, oid: int) -> list[Column]:
     return columns
 
 
-def unmapped_columns(cur: Any, schema: str, name: str) -> list[tuple[str, str]]:
-    """Columns whose type has no canonical form (arrays, enums…), with their native type."""
-    cur.execute(
-        "SELECT column_name, data_type, udt_name FROM information_schema.columns "
-        "WHERE table_schema = %s AND table_name = %s AND is_generated <> 'ALWAYS'",
-        (schema, name),
-    )
-    return [(c, udt) for c, dt, udt in cur.fetchall() if canonical_type(dt) is None
-            and dt not in ("numeric", "character varying", "character")]
-
-
 def _primary_key(cur: Any, oid: int) -> tuple[str, ...]:
     cur.execute(
         "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
