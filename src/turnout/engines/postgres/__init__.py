@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from turnout.coalesce import Batch, TableBatch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, SnapshotReader
+from turnout.engines.keyrange import after_key
 from turnout.engines.postgres import catalog
 from turnout.engines.postgres.dialect import (
     column_list,
@@ -164,10 +165,8 @@ class PostgresEngine(Engine, DirectCopy):
         """Stream COPY text from the source server into the destination, block by block."""
         assert isinstance(source, PostgresEngine)
         key = column_list(table.key)
-        where, params = "", [limit]
-        if after is not None:
-            where = f"WHERE ({key}) > ({', '.join(['%s'] * len(after))})"
-            params = [*after, limit]
+        where, params = after_key(key, after, "%s")
+        params.append(limit)
         origin = qualified(source.schema, table.name)
         select = (f"SELECT {column_list(table.column_names)} FROM {origin} {where} "
                   f"ORDER BY {key} LIMIT %s")
@@ -373,11 +372,8 @@ class _Snapshot(SnapshotReader):
 
     def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
         cols, key = column_list(table.column_names), column_list(table.key)
-        where = ""
-        params: tuple[Any, ...] = (limit,)
-        if after is not None:
-            where = f"WHERE ({key}) > ({', '.join(['%s'] * len(after))})"
-            params = (*after, limit)
+        where, params = after_key(key, after, "%s")
+        params.append(limit)
         sql = (f"SELECT {cols} FROM {qualified(self.schema, table.name)} {where} "
                f"ORDER BY {key} LIMIT %s")
         return self.conn.execute(sql, params).fetchall()

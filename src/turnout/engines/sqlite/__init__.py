@@ -15,6 +15,7 @@ from typing import Any
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, SnapshotReader
+from turnout.engines.keyrange import after_key
 from turnout.engines.sqlite import catalog, sessions
 from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
 from turnout.engines.sqlite.dialect import (
@@ -143,10 +144,8 @@ class SqliteEngine(Engine, DirectCopy):
             source.use_wal()
             self.db.execute(f"ATTACH DATABASE ? AS {SOURCE_ALIAS}", (str(source.path),))
         key = column_list(table.key)
-        where, params = "", [limit]
-        if after is not None:
-            where = f"WHERE ({key}) > ({', '.join('?' * len(after))})"
-            params = [*after, limit]
+        where, params = after_key(key, after, "?")
+        params.append(limit)
         with self._write() as db:
             copied = db.execute(
                 f"INSERT INTO main.{quote(dest.name)} ({column_list(dest.column_names)}) "
@@ -237,11 +236,8 @@ class _Snapshot(SnapshotReader):
 
     def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
         cols, key = column_list(table.column_names), column_list(table.key)
-        where = ""
-        params: tuple[Any, ...] = (limit,)
-        if after is not None:
-            where = f"WHERE ({key}) > ({', '.join('?' * len(after))})"
-            params = (*after, limit)
+        where, params = after_key(key, after, "?")
+        params.append(limit)
         return self.db.execute(
             f"SELECT {cols} FROM {quote(table.name)} {where} ORDER BY {key} LIMIT ?", params
         ).fetchall()
