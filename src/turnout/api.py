@@ -58,6 +58,7 @@ def task_status(name: str, store: Store | None = None) -> dict[str, Any]:
         "dest": str(spec.dest_endpoint),
         "types": [t.value for t in spec.types],
         "position": record.position,
+        "changes_applied": record.changes_applied,
         "updated": record.updated,
         "tables": [
             {

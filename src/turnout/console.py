@@ -38,6 +38,7 @@ def headline(status: dict[str, Any]) -> Text:
         if status["phase"] == "incremental" and status["state"] == "Migrating":
             delay = delay_text(status["delay_s"])
             text.append(f" — {delay}", style="green" if delay == "not delayed" else "yellow")
+            text.append(f" · {status['changes_applied']:,} changes applied", style="dim")
     if status["error"]:
         text.append(f"\n{status['error']}", style="red")
     return text

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     error TEXT,
     delay_s REAL,
     position TEXT,
+    changes_applied INTEGER NOT NULL DEFAULT 0,
     stop_requested INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,
     updated REAL NOT NULL,
@@ -81,6 +82,7 @@ class TaskRecord:
     error: str | None
     delay_s: float | None
     position: str | None
+    changes_applied: int
     stop_requested: bool
     created: float
     updated: float
@@ -188,7 +190,7 @@ class Store:
     def update(self, name: str, **fields: Any) -> None:
         """Set some of the task's columns; names outside the known set are a programming error."""
         allowed = {"state", "phase", "pid", "pid_started", "error", "delay_s", "position",
-                   "stop_requested", "heartbeat"}
+                   "changes_applied", "stop_requested", "heartbeat"}
         assert set(fields) <= allowed, set(fields) - allowed
         fields["updated"] = time.time()
         sets = ", ".join(f"{k} = ?" for k in fields)
@@ -287,6 +289,7 @@ def _record(row: sqlite3.Row) -> TaskRecord:
         error=row["error"],
         delay_s=row["delay_s"],
         position=row["position"],
+        changes_applied=row["changes_applied"],
         stop_requested=bool(row["stop_requested"]),
         created=row["created"],
         updated=row["updated"],

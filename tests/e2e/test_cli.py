@@ -66,8 +66,10 @@ def test_create_start_status_stop_delete(home: Path, tmp_path: Path) -> None:
     assert sqlite3.connect(dst).execute("SELECT title FROM item WHERE id = 3").fetchone() == (
         "plum",)
 
+    assert status(home, "shop")["changes_applied"] >= 1
     human = turnout(home, "task", "status", "shop")
     assert "Incremental Data Migration" in human.stdout and "not delayed" in human.stdout
+    assert "changes applied" in human.stdout
 
     listed = turnout(home, "task", "list", "--json")
     assert [t["name"] for t in json.loads(listed.stdout)] == ["shop"]

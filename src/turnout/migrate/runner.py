@@ -41,6 +41,7 @@ class StoreProgress:
     def __init__(self, store: Store, task: str) -> None:
         self.store, self.task = store, task
         self._last_beat = 0.0
+        self._changes_before = store.get(task).changes_applied  # from earlier runs
 
     def phase(self, phase: Phase) -> None:
         self.store.update(self.task, phase=phase)
@@ -61,7 +62,11 @@ class StoreProgress:
             return  # keep store writes cheap while busy; always record "caught up"
         self._last_beat = now
         self.store.update(
-            self.task, delay_s=round(delay_s, 3), position=position.to_json(), heartbeat=now
+            self.task,
+            delay_s=round(delay_s, 3),
+            position=position.to_json(),
+            changes_applied=self._changes_before + changes,
+            heartbeat=now,
         )
 
 
