@@ -1,0 +1,245 @@
+"""Benchmark: turnout's full copy of a PostgreSQL table against `pg_dump | psql`.
+
+Why this exists: the project promises that copying a 1,000,000-row sysbench-shaped
+table PostgreSQL→PostgreSQL with turnout (schema + full, index included) is no slower
+than the obvious shell pipeline `pg_dump --format=plain src | psql dst`. This script
+starts a private throwaway server (never the machine's own service), fills a source
+database server-side, and times both contenders in the same run, each into a fresh
+empty database, alternating their order. The box it runs on is noisy, so it prints
+per-run times, medians and the ratio and never asserts on timing; it only fails when
+a copy is wrong (row count, sum(k), md5 of every c || pad in id order, index k_1).
+
+    python bench/pg_full.py [--rows N] [--repeat R] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for tests.servers when run as `python bench/pg_full.py`
+
+from tests.servers import PgServer, start_postgres  # noqa: E402
+
+TABLE = "sbtest1"
+SOURCE_DB = "bench_src"
+CONTENDERS = ("turnout", "pg_dump")
+CHECK_SQL = f"SELECT count(*), sum(k), md5(string_agg(c || pad, '' ORDER BY id)) FROM {TABLE}"
+INDEX_SQL = (
+    f"SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = '{TABLE}' "
+    "AND indexname = 'k_1'"
+)
+
+
+def client_env() -> dict[str, str]:
+    """The environment minus PG* variables that could point a client at another server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+def psql(server: PgServer, db: str, sql: str) -> str:
+    """Run ``sql`` in ``db`` with psql (no timeout: the fill and the checks take a while)."""
+    proc = subprocess.run(
+        [
+            str(server.bindir / "psql"),
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            server.url(db),
+            "-c",
+            sql,
+        ],
+        capture_output=True,
+        text=True,
+        env=client_env(),
+        check=False,
+    )
+    if proc.returncode != 0:
+        sys.exit(f"psql in {db} failed: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def sysbench_sql(groups: int) -> str:
+    """SQL for ``groups`` random 11-digit groups joined by '-' (sysbench's c and pad)."""
+    group = "lpad(floor(random() * 1e11)::bigint::text, 11, '0')"
+    return f"concat_ws('-', {', '.join([group] * groups)})"
+
+
+def generate(server: PgServer, rows: int) -> None:
+    """Create ``bench_src`` with the sysbench table and fill it server-side, deterministically.
+
+    ``c`` is 10 groups of 11 digits joined by '-' (119 chars in char(120)), ``pad`` 5 groups
+    (59 chars in char(60)), as sysbench writes them; ``k`` is uniform in 0..rows. Everything
+    comes from random() after setseed(0.5) in the same session (the INSERT runs serially),
+    so every run of the script copies the same data.
+    """
+    server.create_database(SOURCE_DB)
+    psql(
+        server,
+        SOURCE_DB,
+        f"""
+        CREATE TABLE {TABLE} (
+            id integer PRIMARY KEY,
+            k integer NOT NULL DEFAULT 0,
+            c char(120) NOT NULL DEFAULT '',
+            pad char(60) NOT NULL DEFAULT ''
+        );
+        CREATE INDEX k_1 ON {TABLE} (k);
+        SELECT setseed(0.5);
+        INSERT INTO {TABLE} (id, k, c, pad)
+        SELECT g, (random() * {rows})::int, {sysbench_sql(10)}, {sysbench_sql(5)}
+        FROM generate_series(1, {rows}) AS g;
+    """,
+    )
+    psql(server, SOURCE_DB, f"VACUUM ANALYZE {TABLE}")
+
+
+def content(server: PgServer, db: str) -> str:
+    return psql(server, db, CHECK_SQL)
+
+
+def run_turnout(src_url: str, dst_url: str, home: Path) -> float:
+    """schema + full with turnout's Python API, in this process; returns the seconds taken."""
+    os.environ["TURNOUT_HOME"] = str(home)
+    from turnout import api
+    from turnout.spec import TaskSpec, parse_types
+    from turnout.store import Store
+
+    store = Store(home)
+    try:
+        spec = TaskSpec(
+            name="bench", source=src_url, dest=dst_url, types=parse_types("schema,full")
+        )
+        start = time.perf_counter()
+        api.create_task(spec, store)
+        state = api.run_task("bench", store=store)
+        elapsed = time.perf_counter() - start
+        if state != "Completed":
+            error = store.get("bench").error
+            sys.exit(f"turnout ended in state {state!r}: {error}")
+    finally:
+        store.close()
+    return elapsed
+
+
+def run_dump(server: PgServer, src_url: str, dst_url: str) -> float:
+    """`pg_dump --format=plain src | psql -q -v ON_ERROR_STOP=1 dst`; returns the seconds taken."""
+    env = client_env()
+    start = time.perf_counter()
+    dump = subprocess.Popen(
+        [str(server.bindir / "pg_dump"), "--format=plain", src_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert dump.stdout is not None and dump.stderr is not None
+    load = subprocess.run(
+        [str(server.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dst_url],
+        stdin=dump.stdout,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        check=False,
+    )
+    dump.stdout.close()
+    dump_err = dump.stderr.read()
+    dump.wait()
+    elapsed = time.perf_counter() - start
+    if dump.returncode or load.returncode:
+        sys.exit(
+            f"dump pipeline failed (pg_dump exit {dump.returncode}, psql exit "
+            f"{load.returncode}): {dump_err.decode(errors='replace').strip()} "
+            f"{load.stderr.decode(errors='replace').strip()}"
+        )
+    return elapsed
+
+
+def check(server: PgServer, db: str, who: str, run: int, expected: str) -> None:
+    got = content(server, db)
+    if got != expected:
+        sys.exit(f"{who} run {run}: destination {got!r} != source {expected!r}")
+    indexdef = psql(server, db, INDEX_SQL)
+    if not indexdef or "(k)" not in indexdef:
+        sys.exit(
+            f"{who} run {run}: index k_1 on {TABLE} (k) missing in the destination "
+            f"(found {indexdef!r})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    args = parser.parse_args()
+
+    parent = args.dir or Path(__file__).resolve().parent / "out"
+    parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="pg_full-", dir=parent))
+    server: PgServer | None = None
+    try:
+        server = start_postgres(work / "pg")
+        version = psql(server, "postgres", "SHOW server_version")
+        print(f"PostgreSQL {version} on port {server.port} ({server.bindir})")
+        t0 = time.perf_counter()
+        generate(server, args.rows)
+        generated = time.perf_counter() - t0
+        size = psql(server, SOURCE_DB, f"SELECT pg_size_pretty(pg_total_relation_size('{TABLE}'))")
+        print(f"generated {args.rows:,} rows ({size} with indexes) in {generated:.1f} s ({work})")
+        t0 = time.perf_counter()
+        expected = content(server, SOURCE_DB)
+        print(f"source check {expected} in {time.perf_counter() - t0:.1f} s")
+        src_url = server.url(SOURCE_DB)
+
+        times: dict[str, list[float]] = {who: [] for who in CONTENDERS}
+        for r in range(args.repeat):
+            order = CONTENDERS if r % 2 == 0 else tuple(reversed(CONTENDERS))
+            for who in order:
+                db = f"bench_dst_{who}_{r + 1}"
+                dst_url = server.create_database(db)
+                psql(server, "postgres", "CHECKPOINT")  # start each run with clean buffers
+                if who == "pg_dump":
+                    elapsed = run_dump(server, src_url, dst_url)
+                else:
+                    elapsed = run_turnout(src_url, dst_url, work / f"home-{who}-{r + 1}")
+                check(server, db, who, r + 1, expected)
+                times[who].append(elapsed)
+                print(f"run {r + 1} {who:<8} {elapsed:7.2f} s  (content and index check ok)")
+                psql(server, "postgres", f'DROP DATABASE "{db}"')
+        report(args.rows, times)
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(rows: int, times: dict[str, list[float]]) -> None:
+    med = {who: statistics.median(ts) for who, ts in times.items()}
+    print()
+    print(f"{'contender':<10} {'median s':>9} {'rows/s':>11} {'dump/this':>10}  runs (s)")
+    for who, ts in times.items():
+        runs = ", ".join(f"{t:.2f}" for t in ts)
+        ratio = med["pg_dump"] / med[who]
+        print(f"{who:<10} {med[who]:9.2f} {rows / med[who]:11,.0f} {ratio:10.2f}  {runs}")
+    print(f"rows: {rows:,}. turnout = schema + full through the Python API, in process;")
+    print("pg_dump = `pg_dump --format=plain src | psql -q -v ON_ERROR_STOP=1 dst`.")
+    ratio = med["pg_dump"] / med["turnout"]
+    verdict = f"{ratio:.2f}x as fast as" if ratio >= 1 else f"{1 / ratio:.2f}x slower than"
+    print(f"turnout is {verdict} pg_dump | psql (median of {len(times['turnout'])} runs)")
+
+
+if __name__ == "__main__":
+    main()
