@@ -114,11 +114,18 @@ class Engine(ABC):
 
     @abstractmethod
     def create_table(self, table: Table) -> None:
-        """Create the table with its primary key, no secondary indexes (idempotent)."""
+        """Create the table, without secondary indexes (idempotent).
+
+        Whether the primary key comes now or with create_indexes() after the
+        data is the engine's choice (PostgreSQL builds it after, like pg_dump).
+        """
 
     @abstractmethod
     def create_indexes(self, table: Table) -> None:
-        """Build the table's secondary and unique indexes (idempotent)."""
+        """Build the keys and indexes create_table() left out (idempotent)."""
+
+    def create_foreign_keys(self, table: Table) -> None:  # noqa: B027 - SQLite has them inline
+        """Add the table's foreign keys, once every table has its keys (idempotent)."""
 
     @abstractmethod
     def table_exists(self, name: str) -> bool: ...

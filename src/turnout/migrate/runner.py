@@ -109,6 +109,8 @@ class Runner:
         if Phase.SCHEMA in spec.types and not self.store.checkpoint(self.name, SCHEMA_DONE):
             self.progress.phase(Phase.SCHEMA)
             schema.create_tables(dst, plans, self.progress)
+            if Phase.FULL not in spec.types:  # nothing to load first: keys and indexes now
+                schema.create_indexes(dst, plans, self.progress)
             self.store.set_checkpoint(self.name, SCHEMA_DONE, "1")
         if Phase.FULL in spec.types and not self.store.checkpoint(self.name, FULL_DONE):
             self.progress.phase(Phase.FULL)

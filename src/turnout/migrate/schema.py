@@ -18,6 +18,8 @@ def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> N
     for plan in plans:
         dst.create_indexes(plan.dest)
         count += len(plan.dest.indexes)
+    for plan in plans:  # a foreign key needs the referenced table's key in place
+        dst.create_foreign_keys(plan.dest)
     progress.event("info", f"built {count} indexes on the destination")
 
 

@@ -24,6 +24,7 @@ from turnout.engines.postgres.dialect import (
     create_index_sql,
     create_table_sql,
     foreign_key_sql,
+    primary_key_sql,
     qualified,
     quote,
 )
@@ -93,8 +94,12 @@ class PostgresEngine(Engine, DirectCopy):
         self.conn.execute(create_table_sql(self.schema, table, table.origin == self.scheme))
 
     def create_indexes(self, table: Table) -> None:
+        if table.primary_key and not self._has_primary_key(table.name):
+            self.conn.execute(primary_key_sql(self.schema, table))
         for index in table.indexes:
             self.conn.execute(create_index_sql(self.schema, table, index))
+
+    def create_foreign_keys(self, table: Table) -> None:
         for n, fk in enumerate(table.foreign_keys):
             name = f"{table.name}_fk{n}_{_digest(fk.ref_table)}"
             exists = self.conn.execute(
@@ -114,6 +119,13 @@ class PostgresEngine(Engine, DirectCopy):
                 "FROM pg_get_serial_sequence(%s, %s) AS seq WHERE seq IS NOT NULL",
                 (name, column.name),
             )
+
+    def _has_primary_key(self, name: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM pg_index WHERE indisprimary AND indrelid = %s::regclass",
+            (qualified(self.schema, name),),
+        ).fetchone()
+        return row is not None
 
     def table_exists(self, name: str) -> bool:
         row = self.conn.execute(

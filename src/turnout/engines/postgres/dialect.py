@@ -100,11 +100,17 @@ def column_ddl(column: Column, same_engine: bool) -> str:
 
 
 def create_table_sql(schema: str, table: Table, same_engine: bool) -> str:
+    """The table without its primary key: like pg_dump, the key is built after the data."""
     lines = [column_ddl(c, same_engine) for c in table.columns]
-    if table.primary_key:
-        lines.append(f"PRIMARY KEY ({column_list(table.primary_key)})")
     body = ",\n    ".join(lines)
     return f"CREATE TABLE IF NOT EXISTS {qualified(schema, table.name)} (\n    {body}\n)"
+
+
+def primary_key_sql(schema: str, table: Table) -> str:
+    return (
+        f"ALTER TABLE {qualified(schema, table.name)} "
+        f"ADD PRIMARY KEY ({column_list(table.primary_key)})"
+    )
 
 
 def create_index_sql(schema: str, table: Table, index: Index) -> str:
