@@ -35,6 +35,7 @@ from turnout.types import CanonicalType, Kind
 CHECKPOINT_TABLE = "_turnout_checkpoint"
 FREEZE_TABLE = "_turnout_freeze"
 APPLICATION = "turnout"
+RELAY_BATCH = 2000  # COPY rows per write when streaming between two servers
 
 
 def _split_url(url: str) -> tuple[str, str]:
@@ -187,8 +188,14 @@ class PostgresEngine(Engine, DirectCopy):
             with out.copy(f"COPY ({select}) TO STDOUT", params) as reader, cur.copy(
                 f"COPY {target} FROM STDIN"
             ) as writer:
-                for block in reader:
-                    writer.write(block)
+                pending: list[Any] = []
+                for block in reader:  # one block per row: relay them in batches
+                    pending.append(block)
+                    if len(pending) >= RELAY_BATCH:
+                        writer.write(b"".join(pending))
+                        pending.clear()
+                if pending:
+                    writer.write(b"".join(pending))
             copied = max(cur.rowcount, 0)
             last = after
             if copied:  # the last key in the source's own order
