@@ -192,3 +192,20 @@ def test_sequences_are_moved_past_rows_replicated_before_a_stop(
     with psycopg.connect(pg_url, autocommit=True) as conn:  # the application moved here
         new_id = conn.execute("INSERT INTO o (what) VALUES ('new') RETURNING id").fetchone()[0]
     assert new_id == 53
+
+
+def test_one_batch_with_deletes_and_upserts_on_an_all_key_table(
+    store: Store, pg_url: str, tmp_path: Path
+) -> None:
+    src = make_db(tmp_path / "pt.db", "CREATE TABLE pt (p INTEGER, t INTEGER, PRIMARY KEY (p, t));"
+                  "INSERT INTO pt VALUES (1, 1), (1, 2), (2, 1);")
+    api.create_task(TaskSpec("allkey", f"sqlite:///{src}", pg_url), store)
+    with running(store, "allkey"):
+        wait_caught_up(store, "allkey")
+        db = sqlite3.connect(src)
+        db.execute("DELETE FROM pt WHERE p = 1")
+        db.execute("INSERT INTO pt VALUES (3, 3), (1, 5)")
+        db.commit()
+        db.close()
+        wait_caught_up(store, "allkey")
+    assert rows(pg_url, "pt") == [(1, 5), (2, 1), (3, 3)]

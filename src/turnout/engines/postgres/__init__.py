@@ -1,4 +1,5 @@
-"""The PostgreSQL engine (psycopg 3): catalog, COPY loads, staged upserts, sessions, freeze.
+"""The PostgreSQL engine (psycopg 3): connections, snapshot reads, COPY loads, streamed
+copies between servers, checkpoints, sessions and freeze; applying batches is in apply.py.
 
 Change capture through logical decoding (pgoutput) is not here yet; a task
 with the incremental type from a PostgreSQL source is refused with that
@@ -7,18 +8,16 @@ message.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from turnout.coalesce import Batch, TableBatch
+from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, SnapshotReader
 from turnout.engines.keyrange import after_key
-from turnout.engines.postgres import catalog
+from turnout.engines.postgres import apply, catalog
 from turnout.engines.postgres.dialect import (
     column_list,
     create_index_sql,
@@ -30,7 +29,7 @@ from turnout.engines.postgres.dialect import (
 )
 from turnout.errors import BadInput, OperationFailed, TransientError, Unsupported
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
-from turnout.types import CanonicalType, Kind
+from turnout.types import CanonicalType
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
 FREEZE_TABLE = "_turnout_freeze"
@@ -102,7 +101,7 @@ class PostgresEngine(Engine, DirectCopy):
 
     def create_foreign_keys(self, table: Table) -> None:
         for n, fk in enumerate(table.foreign_keys):
-            name = f"{table.name}_fk{n}_{_digest(fk.ref_table)}"
+            name = f"{table.name}_fk{n}_{apply.digest(fk.ref_table)}"
             exists = self.conn.execute(
                 "SELECT 1 FROM pg_constraint WHERE conname = %s AND connamespace = "
                 "%s::regnamespace", (name, quote(self.schema))
@@ -153,7 +152,7 @@ class PostgresEngine(Engine, DirectCopy):
             conn.close()
 
     def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
-        adapt = _adapter(table)
+        adapt = apply.adapter(table)
         with self._write() as cur:
             if rows:
                 target = qualified(self.schema, table.name)
@@ -222,50 +221,16 @@ class PostgresEngine(Engine, DirectCopy):
             self._apply(batch, checkpoint, clear_first=True)  # rows trading unique values
 
     def _apply(self, batch: Batch, checkpoint: Checkpoint, clear_first: bool) -> None:
-        parents_first = _parents_first(list(batch.tables.values()))
+        parents_first = apply.parents_first(list(batch.tables.values()))
         with self._write() as cur:
             for tb in reversed(parents_first):  # children lose rows before their parents
                 keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
                 if keys:
-                    self._delete_keys(cur, tb, keys)
+                    apply.delete_keys(cur, self.schema, tb, keys)
             for tb in parents_first:  # parents gain rows before their children
                 if tb.upserts:
-                    self._upsert(cur, tb)
+                    apply.upsert(cur, self.schema, tb)
             self._save_checkpoint(cur, checkpoint)
-
-    def _stage(self, cur: Any, tb: TableBatch, columns: tuple[str, ...], rows: list[Row]) -> str:
-        """A temporary table holding `rows`, gone at commit; its name."""
-        stage = quote(f"_turnout_stage_{_digest(tb.table.name)}_{len(columns)}")
-        cur.execute(
-            f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {column_list(columns)} "
-            f"FROM {qualified(self.schema, tb.table.name)} WITH NO DATA"
-        )
-        with cur.copy(f"COPY {stage} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return stage
-
-    def _delete_keys(self, cur: Any, tb: TableBatch, keys: list[Key]) -> None:
-        key = tb.table.key
-        stage = self._stage(cur, tb, key, keys)
-        match = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in key)
-        cur.execute(f"DELETE FROM {qualified(self.schema, tb.table.name)} t USING {stage} s "
-                    f"WHERE {match}")
-
-    def _upsert(self, cur: Any, tb: TableBatch) -> None:
-        table = tb.table
-        adapt = _adapter(table)
-        stage = self._stage(cur, tb, table.column_names, [adapt(r) for r in tb.upserts.values()])
-        others = [c for c in table.column_names if c not in table.key]
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in others)
-            if others else "DO NOTHING"
-        )
-        cols = column_list(table.column_names)
-        cur.execute(
-            f"INSERT INTO {qualified(self.schema, table.name)} ({cols}) OVERRIDING SYSTEM VALUE "
-            f"SELECT {cols} FROM {stage} ON CONFLICT ({column_list(table.key)}) {action}"
-        )
 
     def read_checkpoint(self, owner: str) -> dict[str, str]:
         if not self.table_exists(CHECKPOINT_TABLE):
@@ -400,42 +365,3 @@ class _Snapshot(SnapshotReader):
     def count_rows(self, table: Table) -> int:
         sql = f"SELECT count(*) FROM {qualified(self.schema, table.name)}"
         return int(self.conn.execute(sql).fetchone()[0])
-
-
-def _parents_first(batches: list[TableBatch]) -> list[TableBatch]:
-    """The batch's tables ordered so a referenced table comes before those referencing it."""
-    by_name = {tb.table.name: tb for tb in batches}
-    ordered: list[TableBatch] = []
-    seen: set[str] = set()
-
-    def visit(name: str, path: frozenset[str]) -> None:
-        if name in seen or name in path or name not in by_name:
-            return
-        for fk in by_name[name].table.foreign_keys:
-            visit(fk.ref_table, path | {name})
-        seen.add(name)
-        ordered.append(by_name[name])
-
-    for name in by_name:
-        visit(name, frozenset())
-    return ordered
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()[:8]
-
-
-def _adapter(table: Table) -> Any:
-    """Values as COPY takes them: JSON documents and typeless values as text."""
-    converters: list[Any] = []
-    for column in table.columns:
-        if column.type.kind is Kind.JSON:
-            converters.append(lambda v: json.dumps(v) if isinstance(v, dict | list) else v)
-        elif column.type.kind is Kind.ANY and column.native_type in ("", "text"):
-            converters.append(lambda v: v if v is None or isinstance(v, str | bytes) else str(v))
-        else:
-            converters.append(None)
-    if not any(converters):
-        return lambda row: row
-    pairs = list(enumerate(converters))
-    return lambda row: tuple(v if f is None else f(v) for (_, f), v in zip(pairs, row, strict=True))

@@ -1,0 +1,96 @@
+"""Applying a batch to PostgreSQL: staging tables filled by COPY, then set-based writes.
+
+Each batch stays one transaction (the caller's): keys and rows are COPYed
+into temporary tables that vanish at commit, then one `DELETE … USING` and
+one `INSERT … ON CONFLICT DO UPDATE` per table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from turnout.coalesce import TableBatch
+from turnout.engines.postgres.dialect import column_list, qualified, quote
+from turnout.model import Key, Row, Table
+from turnout.types import Kind
+
+
+def stage_rows(
+    cur: Any, schema: str, tb: TableBatch, purpose: str, columns: tuple[str, ...], rows: list[Row]
+) -> str:
+    """A temporary table holding `rows`, gone at commit; its name (one per table and purpose)."""
+    stage = quote(f"_turnout_{purpose}_{digest(tb.table.name)}")
+    cur.execute(
+        f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {column_list(columns)} "
+        f"FROM {qualified(schema, tb.table.name)} WITH NO DATA"
+    )
+    with cur.copy(f"COPY {stage} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return stage
+
+
+def delete_keys(cur: Any, schema: str, tb: TableBatch, keys: list[Key]) -> None:
+    key = tb.table.key
+    stage = stage_rows(cur, schema, tb, "keys", key, keys)
+    match = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in key)
+    cur.execute(f"DELETE FROM {qualified(schema, tb.table.name)} t USING {stage} s WHERE {match}")
+
+
+def upsert(cur: Any, schema: str, tb: TableBatch) -> None:
+    table = tb.table
+    adapt = adapter(table)
+    rows = [adapt(r) for r in tb.upserts.values()]
+    stage = stage_rows(cur, schema, tb, "rows", table.column_names, rows)
+    others = [c for c in table.column_names if c not in table.key]
+    action = (
+        "DO UPDATE SET " + ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in others)
+        if others
+        else "DO NOTHING"
+    )
+    cols = column_list(table.column_names)
+    cur.execute(
+        f"INSERT INTO {qualified(schema, table.name)} ({cols}) OVERRIDING SYSTEM VALUE "
+        f"SELECT {cols} FROM {stage} ON CONFLICT ({column_list(table.key)}) {action}"
+    )
+
+
+def parents_first(batches: list[TableBatch]) -> list[TableBatch]:
+    """The batch's tables ordered so a referenced table comes before those referencing it."""
+    by_name = {tb.table.name: tb for tb in batches}
+    ordered: list[TableBatch] = []
+    seen: set[str] = set()
+
+    def visit(name: str, path: frozenset[str]) -> None:
+        if name in seen or name in path or name not in by_name:
+            return
+        for fk in by_name[name].table.foreign_keys:
+            visit(fk.ref_table, path | {name})
+        seen.add(name)
+        ordered.append(by_name[name])
+
+    for name in by_name:
+        visit(name, frozenset())
+    return ordered
+
+
+def digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+def adapter(table: Table) -> Any:
+    """Values as COPY takes them: JSON documents and typeless values as text."""
+    converters: list[Any] = []
+    for column in table.columns:
+        if column.type.kind is Kind.JSON:
+            converters.append(lambda v: json.dumps(v) if isinstance(v, dict | list) else v)
+        elif column.type.kind is Kind.ANY and column.native_type in ("", "text"):
+            converters.append(lambda v: v if v is None or isinstance(v, str | bytes) else str(v))
+        else:
+            converters.append(None)
+    if not any(converters):
+        return lambda row: row
+    pairs = list(enumerate(converters))
+    return lambda row: tuple(v if f is None else f(v) for (_, f), v in zip(pairs, row, strict=True))
