@@ -33,6 +33,7 @@ class Kind(StrEnum):
     INTERVAL = "interval"
     UUID = "uuid"
     JSON = "json"
+    ENUM = "enum"  # one of a fixed list of labels
     ANY = "any"  # SQLite's typeless column: holds whatever it is given
 
 
@@ -49,8 +50,12 @@ class CanonicalType:
     precision: int | None = None  # digits for decimal, fractional seconds for time types
     scale: int | None = None
     unsigned: bool = False
+    values: tuple[str, ...] = ()  # the labels of an enum, in order
 
     def __str__(self) -> str:
+        if self.kind is Kind.ENUM:
+            labels = ",".join("'" + v.replace("'", "''") + "'" for v in self.values)
+            return f"enum({labels})"
         text = str(self.kind)
         if self.length is not None:
             text += f"({self.length})"

@@ -54,8 +54,6 @@ def test_postgres_to_postgres_keeps_every_type(
         conn.execute(TYPES)
         conn.execute("INSERT INTO everything (code) SELECT 'g' || g FROM generate_series(1, 500) g")
     dest = pg_server.create_database(f"pg_types_dest_{direct}".lower())
-    with psycopg.connect(dest, autocommit=True) as conn:  # enums are not migrated yet
-        conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
     options = Options(chunk_rows=100, direct_copy=direct)
     api.create_task(TaskSpec("pgpg", pg_url, dest, types=parse_types("schema,full"),
                              options=options), store)
@@ -68,6 +66,7 @@ def test_postgres_to_postgres_keeps_every_type(
         c.native_type for c in src_tables[0].columns
     ]
     assert dst_tables[1].foreign_keys[0].on_delete == "CASCADE"
+    assert str(dst_tables[0].column("m").type) == "enum('sad','ok','happy')"  # type created
     assert {i.name for i in dst_tables[0].indexes} == {i.name for i in src_tables[0].indexes}
     # identity and serial columns continue after the copied rows, not from 1
     with psycopg.connect(dest, autocommit=True) as conn:
@@ -209,3 +208,20 @@ def test_one_batch_with_deletes_and_upserts_on_an_all_key_table(
         db.close()
         wait_caught_up(store, "allkey")
     assert rows(pg_url, "pt") == [(1, 5), (2, 1), (3, 3)]
+
+
+def test_postgres_enum_becomes_text_in_sqlite(
+    store: Store, pg_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TYPE state AS ENUM ('new', 'it''s done')")
+        conn.execute("CREATE TABLE job (id int PRIMARY KEY, s state)")
+        conn.execute("INSERT INTO job VALUES (1, 'it''s done'), (2, NULL)")
+    dst = tmp_path / "jobs.db"
+    api.create_task(TaskSpec("enums", pg_url, f"sqlite:///{dst}", types=parse_types("schema,full")),
+                    store)
+    assert api.run_task("enums", store=store) == "Completed", api.task_status("enums", store)
+    db = sqlite3.connect(dst)
+    assert db.execute("SELECT * FROM job ORDER BY id").fetchall() == [(1, "it's done"), (2, None)]
+    assert db.execute("SELECT type FROM pragma_table_info('job') WHERE name = 's'").fetchone() == (
+        "TEXT",)

@@ -58,7 +58,13 @@ def test_every_canonical_type_renders_for_sqlite_and_maps_back_to_the_same_famil
     back = canonical_type(declared_type(ctype))
     if kind is Kind.INT32:
         assert back.is_integer  # SQLite INTEGER is 64-bit; widening is safe
+    elif kind is Kind.ENUM:
+        assert back.kind is Kind.TEXT  # SQLite keeps the label as text
     elif kind is Kind.FLOAT32:
         assert back.kind is Kind.FLOAT32 or back.kind is Kind.FLOAT64
     else:
         assert back == ctype
+
+
+def test_enum_written_form_quotes_its_labels() -> None:
+    assert str(CanonicalType(Kind.ENUM, values=("a", "it's", "b,c"))) == "enum('a','it''s','b,c')"

@@ -20,8 +20,10 @@ from turnout.engines.keyrange import after_key
 from turnout.engines.postgres import apply, catalog
 from turnout.engines.postgres.dialect import (
     column_list,
+    create_enum_sql,
     create_index_sql,
     create_table_sql,
+    enum_type_name,
     foreign_key_sql,
     primary_key_sql,
     qualified,
@@ -29,7 +31,7 @@ from turnout.engines.postgres.dialect import (
 )
 from turnout.errors import BadInput, OperationFailed, TransientError, Unsupported
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
-from turnout.types import CanonicalType
+from turnout.types import CanonicalType, Kind
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
 FREEZE_TABLE = "_turnout_freeze"
@@ -91,7 +93,18 @@ class PostgresEngine(Engine, DirectCopy):
         return None  # every canonical type has a PostgreSQL type
 
     def create_table(self, table: Table) -> None:
-        self.conn.execute(create_table_sql(self.schema, table, table.origin == self.scheme))
+        same_engine = table.origin == self.scheme
+        for column in table.columns:
+            if column.type.kind is not Kind.ENUM:
+                continue
+            name = enum_type_name(table, column, same_engine)
+            exists = self.conn.execute(
+                "SELECT 1 FROM pg_type WHERE typname = %s AND typnamespace = %s::regnamespace",
+                (name, quote(self.schema)),
+            ).fetchone()
+            if not exists:
+                self.conn.execute(create_enum_sql(self.schema, name, column.type.values))
+        self.conn.execute(create_table_sql(self.schema, table, same_engine))
 
     def create_indexes(self, table: Table) -> None:
         if table.primary_key and not self._has_primary_key(table.name):

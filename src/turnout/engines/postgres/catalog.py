@@ -48,7 +48,9 @@ def _columns(cur: Any, schema: str, name: str, oid: int) -> list[Column]:
     cur.execute(
         "SELECT c.column_name, c.data_type, c.character_maximum_length, c.numeric_precision, "
         "c.numeric_scale, c.datetime_precision, c.is_nullable = 'YES', c.column_default, "
-        "c.is_identity = 'YES', c.is_generated = 'ALWAYS', format_type(a.atttypid, a.atttypmod) "
+        "c.is_identity = 'YES', c.is_generated = 'ALWAYS', format_type(a.atttypid, a.atttypmod), "
+        "array(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = a.atttypid "
+        "      ORDER BY e.enumsortorder) "
         "FROM information_schema.columns c JOIN pg_attribute a "
         "ON a.attrelid = %s AND a.attname = c.column_name "
         "WHERE c.table_schema = %s AND c.table_name = %s ORDER BY c.ordinal_position",
@@ -56,10 +58,12 @@ def _columns(cur: Any, schema: str, name: str, oid: int) -> list[Column]:
     )
     columns = []
     for (col, data_type, length, precision, scale, dt_precision, nullable, default,
-         identity, generated, native) in cur.fetchall():
+         identity, generated, native, labels) in cur.fetchall():
         if generated:
             continue  # recomputed by the destination
         ctype = canonical_type(data_type, length, precision, scale, dt_precision)
+        if labels:
+            ctype = CanonicalType(Kind.ENUM, values=tuple(labels))
         serial = bool(default and default.startswith("nextval("))
         columns.append(
             Column(

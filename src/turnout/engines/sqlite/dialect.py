@@ -75,7 +75,7 @@ def declared_type(ctype: CanonicalType) -> str:
         Kind.BOOLEAN: "BOOLEAN", Kind.INT16: "SMALLINT", Kind.INT32: "INTEGER",
         Kind.INT64: "INTEGER", Kind.FLOAT32: "FLOAT4", Kind.FLOAT64: "REAL",
         Kind.TEXT: "TEXT", Kind.DATE: "DATE", Kind.INTERVAL: "INTERVAL", Kind.UUID: "UUID",
-        Kind.JSON: "JSON", Kind.ANY: "",
+        Kind.JSON: "JSON", Kind.ANY: "", Kind.ENUM: "TEXT",
         Kind.CHAR: f"CHAR{sized}", Kind.VARCHAR: f"VARCHAR{sized}", Kind.BINARY: "BLOB",
     }
     if k in names:
