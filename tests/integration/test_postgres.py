@@ -114,13 +114,71 @@ def test_chinook_sqlite_to_postgres_full_and_incremental_under_writes(
         assert left == right, name
 
 
-def test_incremental_from_postgres_is_refused_clearly(store: Store, pg_url: str,
-                                                      tmp_path: Path) -> None:
+SHOP = """
+CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2), doc text);
+CREATE TABLE line (o int, n int, qty int, PRIMARY KEY (o, n));
+INSERT INTO item VALUES (1, 'apple', 1.50, NULL), (2, 'pear', 2.25, NULL), (3, 'plum', 3, NULL);
+INSERT INTO line VALUES (1, 1, 10), (1, 2, 20);
+"""
+
+
+def write_shop_changes(url: str) -> None:
+    big = "".join(f"{i:08x}" for i in range(20_000))  # stored out of line (TOAST)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # commits flushed as on a default server (this test server runs synchronous_commit=off)
+        conn.execute("SET synchronous_commit = on")
+        conn.execute("INSERT INTO item VALUES (4, 'fig', 4.75, %s)", (big,))
+        conn.execute("UPDATE item SET price = 9.99, name = 'green apple' WHERE id = 1")
+        conn.execute("DELETE FROM item WHERE id = 2")
+        conn.execute("UPDATE item SET id = 30 WHERE id = 3")  # the key moves
+        conn.execute("UPDATE item SET price = 5 WHERE id = 4")  # doc is not resent (TOAST)
+        with conn.transaction():
+            conn.execute("INSERT INTO line SELECT 2, g, g * 5 FROM generate_series(1, 50) g")
+            conn.execute("UPDATE line SET qty = qty + 1 WHERE o = 1")
+            conn.execute("DELETE FROM line WHERE o = 2 AND n > 40")
+        conn.execute("UPDATE line SET n = 99 WHERE o = 1 AND n = 2")
+        conn.execute("INSERT INTO item VALUES (2, 'pear again', NULL, NULL)")
+
+
+@pytest.mark.parametrize("target", ["postgresql", "sqlite"])
+def test_incremental_from_postgres(
+    store: Store, pg_server, pg_url: str, tmp_path: Path, target: str
+) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
-    api.create_task(TaskSpec("pginc", pg_url, f"sqlite:///{tmp_path / 'x.db'}"), store)
-    assert api.run_task("pginc", store=store) == "Failed"
-    assert "use --types schema,full" in api.task_status("pginc", store)["error"]
+        conn.execute(SHOP)
+    dest = (pg_server.create_database("inc_dest") if target == "postgresql"
+            else f"sqlite:///{tmp_path / 'inc.db'}")
+    api.create_task(TaskSpec("pginc", pg_url, dest), store)
+    with running(store, "pginc"):
+        wait_caught_up(store, "pginc")
+        write_shop_changes(pg_url)
+        wait_caught_up(store, "pginc")
+    source, target_engine = engines.connect(pg_url), engines.connect(dest)
+    for table in source.reflect(["item", "line"]):
+        assert table_digest(source, table) == table_digest(target_engine, table), table.name
+    doc = list(target_engine.iter_rows(target_engine.reflect(["item"])[0]))
+    assert doc[2][3] and len(doc[2][3]) == 160_000  # the TOASTed value survived the update
+    api.delete_task("pginc", store)  # the slot and publication go with the task
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_replication_slots").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pg_publication").fetchone() == (0,)
+
+
+def test_ddl_and_truncate_on_a_postgres_source_stop_the_task(
+    store: Store, pg_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(SHOP)
+    api.create_task(TaskSpec("pgddl", pg_url, f"sqlite:///{tmp_path / 'd.db'}"), store)
+    with running(store, "pgddl", expect=("Failed",)):
+        wait_caught_up(store, "pgddl")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("SET synchronous_commit = on")
+            conn.execute("ALTER TABLE item ADD COLUMN colour text")
+            conn.execute("UPDATE item SET colour = 'red'")
+        with pytest.raises(Exception, match="changed on the source"):
+            wait_caught_up(store, "pgddl", timeout=15)
+    assert "added colour" in api.task_status("pgddl", store)["error"]
 
 
 def test_freeze_blocks_others_not_turnout_and_unfreeze_restores_exactly(pg_url: str) -> None:
@@ -225,3 +283,60 @@ def test_postgres_enum_becomes_text_in_sqlite(
     assert db.execute("SELECT * FROM job ORDER BY id").fetchall() == [(1, "it's done"), (2, None)]
     assert db.execute("SELECT type FROM pragma_table_info('job') WHERE name = 's'").fetchone() == (
         "TEXT",)
+
+
+@pytest.mark.slow
+def test_kill_during_incremental_from_postgres_resumes_with_identical_rows(
+    store: Store, pg_url: str, tmp_path: Path
+) -> None:
+    import os
+    import random
+    import signal
+    import threading
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
+        conn.execute("INSERT INTO acct SELECT g, 0 FROM generate_series(1, 5000) g")
+    halt = threading.Event()
+    done: list[int] = []
+
+    def business() -> None:
+        rng = random.Random(9)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("SET synchronous_commit = on")
+            n = 0
+            while not halt.is_set():
+                with conn.transaction():
+                    for _ in range(rng.randint(1, 10)):
+                        i = rng.randint(1, 6000)
+                        if rng.random() < 0.8:
+                            conn.execute("INSERT INTO acct VALUES (%s, 1) ON CONFLICT (id) DO "
+                                         "UPDATE SET balance = acct.balance + 1", (i,))
+                        else:
+                            conn.execute("DELETE FROM acct WHERE id = %s", (i,))
+                n += 1
+                time.sleep(0.002)
+            done.append(n)
+
+    dst = f"sqlite:///{tmp_path / 'acct.db'}"
+    api.create_task(TaskSpec("pgcrash", pg_url, dst, options=Options(batch_changes=200)), store)
+    writer = threading.Thread(target=business)
+    writer.start()
+    try:
+        api.start_task("pgcrash", store)
+        api.wait_for("pgcrash", lambda s: s["phase"] == "incremental", 60, store)
+        for pause in (0.3, 0.6, 0.2):
+            time.sleep(pause)
+            os.kill(api.task_status("pgcrash", store)["pid"], signal.SIGKILL)
+            api.wait_for("pgcrash", lambda s: s["pid"] is None, 10, store)
+            api.start_task("pgcrash", store)
+            api.wait_for("pgcrash", lambda s: s["phase"] == "incremental" and s["pid"], 60, store)
+    finally:
+        halt.set()
+        writer.join()
+    wait_caught_up(store, "pgcrash", timeout=60)
+    api.stop_task("pgcrash", store)
+    assert done and done[0] > 50
+    source, dest = engines.connect(pg_url), engines.connect(dst)
+    table = source.reflect(["acct"])[0]
+    assert table_digest(source, table) == table_digest(dest, table)

@@ -1,9 +1,7 @@
 """The PostgreSQL engine (psycopg 3): connections, snapshot reads, COPY loads, streamed
 copies between servers, checkpoints, sessions and freeze; applying batches is in apply.py.
 
-Change capture through logical decoding (pgoutput) is not here yet; a task
-with the incremental type from a PostgreSQL source is refused with that
-message.
+Change capture through logical decoding (pgoutput) is in capture.py.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, SnapshotReader
 from turnout.engines.keyrange import after_key
 from turnout.engines.postgres import apply, catalog
+from turnout.engines.postgres.capture import PgCapture, PgPosition
 from turnout.engines.postgres.dialect import (
     column_list,
     create_enum_sql,
@@ -29,7 +28,7 @@ from turnout.engines.postgres.dialect import (
     qualified,
     quote,
 )
-from turnout.errors import BadInput, OperationFailed, TransientError, Unsupported
+from turnout.errors import BadInput, OperationFailed, TransientError
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType, Kind
 
@@ -77,7 +76,7 @@ class PostgresEngine(Engine, DirectCopy):
 
     @classmethod
     def position_from_dict(cls, data: dict[str, Any]) -> Position:
-        raise Unsupported("PostgreSQL change capture is not available yet")
+        return PgPosition.parse(data["lsn"])
 
     # catalog -------------------------------------------------------------
 
@@ -220,10 +219,7 @@ class PostgresEngine(Engine, DirectCopy):
         return copied, last
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
-        raise Unsupported(
-            "change capture from PostgreSQL is not available yet: "
-            "use --types schema,full for a PostgreSQL source"
-        )
+        return PgCapture(self, tables, slot)
 
     def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
         import psycopg
