@@ -340,3 +340,31 @@ def test_kill_during_incremental_from_postgres_resumes_with_identical_rows(
     source, dest = engines.connect(pg_url), engines.connect(dst)
     table = source.reflect(["acct"])[0]
     assert table_digest(source, table) == table_digest(dest, table)
+
+
+def test_precheck_names_each_capture_problem_with_its_fix(
+    store: Store, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    from tests.servers import start_postgres
+
+    server = start_postgres(tmp_path_factory.mktemp("pg_replica"),
+                            ["-c", "wal_level=replica", "-c", "max_replication_slots=0"])
+    try:
+        url = server.create_database("shop")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
+            conn.execute("CREATE ROLE app LOGIN")
+            conn.execute("GRANT SELECT ON t TO app")
+        app_url = url.replace("postgres@", "app@", 1)
+        api.create_task(TaskSpec("pre", app_url, f"sqlite:///{tmp_path / 'x.db'}"), store)
+        assert api.run_task("pre", store=store) == "Failed"
+        lines = api.task_status("pre", store)["error"].splitlines()
+        assert any("wal_level = replica" in line and "ALTER SYSTEM" in line for line in lines)
+        assert any('ALTER ROLE "app" REPLICATION' in line for line in lines)
+        assert any("raise max_replication_slots" in line for line in lines)
+        # without the incremental type none of that matters
+        api.create_task(TaskSpec("pre-full", app_url, f"sqlite:///{tmp_path / 'y.db'}",
+                                 types=parse_types("schema,full")), store)
+        assert api.run_task("pre-full", store=store) == "Completed"
+    finally:
+        server.stop()

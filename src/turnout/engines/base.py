@@ -145,6 +145,10 @@ class Engine(ABC):
     @abstractmethod
     def capture(self, tables: list[Table], slot: str) -> Capture: ...
 
+    def capture_problems(self, slot: str) -> list[str]:
+        """What stops change capture here (settings, privileges): one line each, with the fix."""
+        return []
+
     @abstractmethod
     def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
         """Upsert and delete by key, and save the checkpoint, in one transaction."""

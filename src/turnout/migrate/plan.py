@@ -25,7 +25,9 @@ class TablePlan:
         return Route(dest=self.dest, source_columns=self.source.column_names)
 
 
-def build_plan(spec: TaskSpec, src: Engine, dst: Engine, *, first_run: bool) -> list[TablePlan]:
+def build_plan(
+    spec: TaskSpec, src: Engine, dst: Engine, *, first_run: bool, slot: str = ""
+) -> list[TablePlan]:
     names = [t for t in src.list_tables() if spec.selects(t)]
     if not names:
         raise BadInput(
@@ -42,6 +44,8 @@ def build_plan(spec: TaskSpec, src: Engine, dst: Engine, *, first_run: bool) -> 
     if first_run:
         problems += _destination_problems(spec, dst, plans)
     problems += _missing_columns(dst, plans)
+    if Phase.INCREMENTAL in spec.types:
+        problems += src.capture_problems(slot)
     if problems:
         raise Unsupported("\n".join(problems))
     return plans

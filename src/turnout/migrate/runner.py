@@ -84,7 +84,7 @@ class Runner:
             src = engines.connect(spec.source_endpoint)
             dst = engines.connect(spec.dest_endpoint, create=True)
             first_run = self.store.checkpoint(self.name, PRECHECKED) is None
-            plans = build_plan(spec, src, dst, first_run=first_run)
+            plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(self.name))
             self.store.set_checkpoint(self.name, PRECHECKED, "1")
             self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
             self.store.update(self.name, state=TaskState.MIGRATING)

@@ -221,6 +221,34 @@ class PostgresEngine(Engine, DirectCopy):
     def capture(self, tables: list[Table], slot: str) -> Capture:
         return PgCapture(self, tables, slot)
 
+    def capture_problems(self, slot: str) -> list[str]:
+        problems = []
+        wal_level = self.conn.execute("SHOW wal_level").fetchone()[0]
+        if wal_level != "logical":
+            problems.append(
+                f"{self.endpoint} has wal_level = {wal_level}: run ALTER SYSTEM SET wal_level = "
+                "logical and restart PostgreSQL (logical decoding needs it)"
+            )
+        user, allowed = self.conn.execute(
+            "SELECT current_user, rolsuper OR rolreplication FROM pg_roles "
+            "WHERE rolname = current_user"
+        ).fetchone()
+        if not allowed:
+            problems.append(
+                f"user {user} may not use replication slots: ALTER ROLE {quote(user)} REPLICATION"
+            )
+        used, limit, mine = self.conn.execute(
+            "SELECT count(*), current_setting('max_replication_slots')::int, "
+            "count(*) FILTER (WHERE slot_name = %s) FROM pg_replication_slots",
+            (f"turnout_{slot}",),
+        ).fetchone()
+        if not mine and used >= limit:
+            problems.append(
+                f"all {limit} replication slots are in use: raise max_replication_slots "
+                "(restart needed) or drop a slot nobody uses"
+            )
+        return problems
+
     def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
         import psycopg
 
