@@ -45,6 +45,8 @@ class PgCapture(Capture):
         self.slot = f"turnout_{slot}"
         self.conn = engine.connect()
         self.relations: dict[int, Relation] = {}
+        self._loaders: dict[int, Any] = {}
+        self._pending_ts: float | None = None  # commit time of the oldest change left unread
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
@@ -84,7 +86,7 @@ class PgCapture(Capture):
         messages = self._peek(upto, limit)
         changes: list[Change] = []
         pending: list[Message] = []
-        last = after.lsn
+        last, last_ts = after.lsn, None
         for message in messages:
             if message.kind == "R" and message.relation is not None:
                 self._relation(message.relation)
@@ -95,10 +97,13 @@ class PgCapture(Capture):
                     position = PgPosition(message.end_lsn)
                     for change in pending:
                         changes.extend(self._change(change, message.commit_ts, position))
-                    last = max(last, message.end_lsn)
+                    last, last_ts = max(last, message.end_lsn), message.commit_ts
                 pending = []
         if len(messages) < limit:  # nothing of ours committed before `upto` is left unread
             last = max(last, PgPosition.parse(upto).lsn)
+            self._pending_ts = None
+        else:  # more to come, committed no earlier than what was just read
+            self._pending_ts = last_ts
         return changes, PgPosition(last)
 
     def _relation(self, relation: Relation) -> None:
@@ -148,17 +153,23 @@ class PgCapture(Capture):
         return [Change(table.name, op, key, after, ts, position, old_key=old_key)]
 
     def _values(self, texts: list[Any], types: list[int]) -> list[Any]:
-        from psycopg.adapt import Transformer
-        from psycopg.pq import Format
-
-        tx = Transformer(self.conn)
+        """Text values as the Python values a query on the same columns returns."""
         out = []
         for text, oid in zip(texts, types, strict=True):
             if text is None or text is UNCHANGED:
                 out.append(text)
             else:
-                out.append(tx.get_loader(oid, Format.TEXT).load(text.encode()))
+                out.append(self._loader(oid).load(text.encode()))
         return out
+
+    def _loader(self, oid: int) -> Any:
+        loader = self._loaders.get(oid)
+        if loader is None:
+            from psycopg.adapt import Transformer
+            from psycopg.pq import Format
+
+            loader = self._loaders[oid] = Transformer(self.conn).get_loader(oid, Format.TEXT)
+        return loader
 
     def _current_row(self, table: Table, key: Key) -> tuple[Any, ...] | None:
         match = " AND ".join(f"{quote(k)} = %s" for k in table.key)
@@ -168,14 +179,8 @@ class PgCapture(Capture):
         return tuple(row) if row else None
 
     def oldest_pending_ts(self, after: Position) -> float | None:
-        assert isinstance(after, PgPosition)
-        begin_ts = None
-        for message in self._peek(None, 1):
-            if message.kind == "B":
-                begin_ts = message.commit_ts
-            elif message.kind == "C" and message.end_lsn > after.lsn:
-                return begin_ts
-        return None
+        """Known from the last read: peeking again would decode the next transaction twice."""
+        return self._pending_ts
 
     def ack(self, upto: Position) -> None:
         assert isinstance(upto, PgPosition)
