@@ -195,9 +195,39 @@ def wait_for(name: str, predicate: Any, timeout: float, store: Store | None = No
             return status
         if status["state"] == TaskState.FAILED.value:
             raise OperationFailed(f"task {name!r} failed: {status['error']}")
+        if status["state"] in (TaskState.STOPPED.value, TaskState.COMPLETED.value):
+            raise OperationFailed(f"task {name!r} is {status['state']}: it will not get there")
         if time.time() > deadline:
             raise OperationFailed(f"task {name!r} did not get there within {timeout:.0f} s")
         time.sleep(0.1)
+
+
+def wait_caught_up(
+    name: str, timeout: float, store: Store | None = None, since: float | None = None
+) -> dict[str, Any]:
+    """Wait until everything the source committed before `since` (default: now) is applied.
+
+    One progress report with delay 0 is not enough: the read behind it may
+    have started before `since`. The report after it comes from a read that
+    started later, so two in a row, both after `since`, prove it.
+    """
+    store = store or Store()
+    since = time.time() if since is None else since
+    first: float | None = None
+
+    def caught_up(status: dict[str, Any]) -> bool:
+        nonlocal first
+        if status["phase"] != "incremental" or status["delay_s"] != 0:
+            first = None
+            return False
+        if status["updated"] <= since:
+            return False
+        if first is None:
+            first = status["updated"]
+            return False
+        return bool(status["updated"] > first)
+
+    return wait_for(name, caught_up, timeout, store)
 
 
 def sessions(url: str) -> list[Session]:

@@ -22,7 +22,7 @@ from rich.table import Table as RichTable
 
 from turnout import api, engines
 from turnout.console import status_view
-from turnout.errors import NotFound
+from turnout.errors import NotFound, OperationFailed
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.verify import table_digest
@@ -137,7 +137,9 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
             reached: float | None = None
             while runner.is_alive():
                 status = show()
-                if reached is None and status["phase"] == "incremental" and status["delay_s"] == 0:
+                delay = status["delay_s"]
+                if reached is None and status["phase"] == "incremental" and delay is not None \
+                        and delay < 1:  # what the progress bar calls "not delayed"
                     reached = time.time()
                     live.console.print(
                         f"   reached [bold]Incremental Data Migration — [green]not delayed[/][/] "
@@ -148,13 +150,13 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
                 time.sleep(0.12)
             shop.halt.set()
             shop.join()
-            quiet_since = time.time()
-            # zero delay: a progress report after the shop went quiet, with nothing pending
-            while runner.is_alive():
-                status = show()
-                if status["delay_s"] == 0 and status["updated"] > quiet_since + 0.3:
-                    break
-                time.sleep(0.1)
+            # zero delay: everything the shop committed is applied
+            try:
+                api.wait_caught_up(TASK, 60, store)
+            except OperationFailed:
+                if not interrupted.is_set():
+                    raise
+            show()
             stop.set()
             runner.join()
             show()

@@ -210,7 +210,7 @@ class Store:
                 return False
             db.execute(  # a fresh worker: an old failure or stop no longer describes the task
                 "UPDATE tasks SET pid = ?, pid_started = ?, stop_requested = 0, error = NULL, "
-                "state = ?, updated = ? WHERE name = ?",
+                "delay_s = NULL, state = ?, updated = ? WHERE name = ?",
                 (pid, process_started(pid), TaskState.PRECHECKING.value, time.time(), name),
             )
         return True

@@ -41,11 +41,5 @@ def running(
 
 
 def wait_caught_up(store: Store, name: str, timeout: float = 30) -> dict:
-    """Wait until the task is incremental, not delayed, and has reported since we asked."""
-    asked = time.time()
-    return api.wait_for(
-        name,
-        lambda s: s["phase"] == "incremental" and s["delay_s"] == 0 and s["updated"] > asked + 0.05,
-        timeout,
-        store,
-    )
+    """Wait until everything committed on the source so far is applied."""
+    return api.wait_caught_up(name, timeout, store)

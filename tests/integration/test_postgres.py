@@ -339,7 +339,8 @@ def test_kill_during_incremental_from_postgres_resumes_with_identical_rows(
     assert done and done[0] > 50
     source, dest = engines.connect(pg_url), engines.connect(dst)
     table = source.reflect(["acct"])[0]
-    assert table_digest(source, table) == table_digest(dest, table)
+    left, right = set(source.iter_rows(table)), set(dest.iter_rows(table))
+    assert left == right, (sorted(left - right)[:10], sorted(right - left)[:10])
 
 
 def test_precheck_names_each_capture_problem_with_its_fix(

@@ -37,15 +37,24 @@ def follow(
     applied = 0
     while not stop.is_set():
         changes, end = capture.read(position, batch_changes)
+        oldest_applied = None
         if position < end:
             batch = coalesce(changes, routes, end)
             dst.apply(batch, Checkpoint(owner, {POSITION: end.to_json()}))
             capture.ack(end)
             position = end
             applied += len(changes)
-        oldest = capture.oldest_pending_ts(position)
-        delay = 0.0 if oldest is None else max(0.0, time.time() - oldest)
+            oldest_applied = batch.first_commit_ts
+        delay = _delay(oldest_applied, capture.oldest_pending_ts(position))
         progress.incremental(position, delay, applied)
         if not changes:
             stop.wait(poll_interval)
     return position
+
+
+def _delay(oldest_applied: float | None, oldest_unread: float | None) -> float:
+    """How far the destination lags: the older of the batch just applied (commit to apply)
+    and the first change not read yet. 0 only once a read finds nothing left."""
+    now = time.time()
+    ages = [now - ts for ts in (oldest_applied, oldest_unread) if ts is not None]
+    return max(0.0, *ages) if ages else 0.0

@@ -9,6 +9,7 @@ applied, and frees WAL for everything it has.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.engines.postgres.pgoutput import UNCHANGED, Message, Relation, decode
 from turnout.errors import OperationFailed
 from turnout.model import Change, Key, Op, Position, Table
+
+HEARTBEAT_S = 10.0  # seconds of idle capture between heartbeat commits
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +50,7 @@ class PgCapture(Capture):
         self.relations: dict[int, Relation] = {}
         self._loaders: dict[int, Any] = {}
         self._pending_ts: float | None = None  # commit time of the oldest change left unread
+        self._last_heartbeat = time.monotonic()
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
@@ -55,7 +59,11 @@ class PgCapture(Capture):
     def install(self) -> None:
         names = ", ".join(qualified(self.schema, t) for t in self.tables)
         if self._one("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.slot,)):
-            self.conn.execute(f"ALTER PUBLICATION {quote(self.slot)} SET TABLE {names}")
+            current = {r[0] for r in self.conn.execute(
+                "SELECT tablename FROM pg_publication_tables WHERE pubname = %s AND "
+                "schemaname = %s", (self.slot, self.schema)).fetchall()}
+            if current != set(self.tables):  # only when the task's tables changed
+                self.conn.execute(f"ALTER PUBLICATION {quote(self.slot)} SET TABLE {names}")
         else:
             self.conn.execute(f"CREATE PUBLICATION {quote(self.slot)} FOR TABLE {names}")
         if not self._one("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)):
@@ -73,7 +81,7 @@ class PgCapture(Capture):
     def _peek(self, upto: str | None, limit: int | None) -> list[Message]:
         rows = self.conn.execute(
             "SELECT data FROM pg_logical_slot_peek_binary_changes(%s, %s::pg_lsn, %s, "
-            "'proto_version', '1', 'publication_names', %s)",
+            "'proto_version', '1', 'publication_names', %s, 'messages', 'true')",
             (self.slot, upto, limit, self.slot),
         ).fetchall()
         return [decode(r[0]) for r in rows]
@@ -99,12 +107,26 @@ class PgCapture(Capture):
                         changes.extend(self._change(change, message.commit_ts, position))
                     last, last_ts = max(last, message.end_lsn), message.commit_ts
                 pending = []
-        if len(messages) < limit:  # nothing of ours committed before `upto` is left unread
-            last = max(last, PgPosition.parse(upto).lsn)
+        if len(messages) < limit:  # nothing committed before `upto` is left unread
             self._pending_ts = None
+            if not changes:
+                self._heartbeat()
         else:  # more to come, committed no earlier than what was just read
             self._pending_ts = last_ts
         return changes, PgPosition(last)
+
+    def _heartbeat(self) -> None:
+        """While the captured tables are idle, commit a tiny logical message now and then.
+
+        The slot may only move to the end of a commit turnout has read: the
+        flushed position can fall inside a commit record, and decoding skips a
+        transaction whose commit starts before the slot. The heartbeat's
+        commit is such a safe point, so WAL of other tables is freed.
+        """
+        now = time.monotonic()
+        if now - self._last_heartbeat >= HEARTBEAT_S:
+            self._last_heartbeat = now
+            self.conn.execute("SELECT pg_logical_emit_message(true, 'turnout', 'heartbeat')")
 
     def _relation(self, relation: Relation) -> None:
         """Remember a relation; stop when a captured table's columns changed (DDL)."""
