@@ -112,17 +112,6 @@ def task_run(name: str) -> None:
         sys.exit(1)
 
 
-@task.command("worker", hidden=True)
-@click.argument("name")
-def task_worker(name: str) -> None:
-    """Run NAME as a detached worker (what `task start` launches)."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    if api.run_task(name, stop) == "Failed":
-        sys.exit(1)
-
-
 @task.command("stop")
 @click.argument("name")
 def task_stop(name: str) -> None:
@@ -183,9 +172,13 @@ def task_delete(name: str, force: bool) -> None:
 
 @cli.command("worker", hidden=True)
 @click.argument("name")
-@click.pass_context
-def worker(ctx: click.Context, name: str) -> None:
-    ctx.invoke(task_worker, name=name)
+def worker(name: str) -> None:
+    """Run NAME as a detached worker (what `task start` launches)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if api.run_task(name, stop) == "Failed":
+        sys.exit(1)
 
 
 @cli.command()

@@ -25,7 +25,7 @@ from turnout.engines.sqlite.dialect import (
     key_predicate,
     quote,
 )
-from turnout.engines.sqlite.values import row_adapter
+from turnout.engines.sqlite.values import adapt_rows
 from turnout.errors import BadInput, NotFound, TransientError
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType
@@ -122,9 +122,8 @@ class SqliteEngine(Engine, DirectCopy):
             f"INSERT INTO {quote(table.name)} ({column_list(table.column_names)}) "
             f"VALUES ({', '.join('?' * len(table.columns))})"
         )
-        adapt = row_adapter(table)
         with self._write() as db:
-            db.executemany(sql, rows if table.origin == "sqlite" else map(adapt, rows))
+            db.executemany(sql, adapt_rows(table, rows))
             _save_checkpoint(db, checkpoint)
 
     def can_copy_from(self, source: Engine) -> bool:
@@ -183,8 +182,8 @@ class SqliteEngine(Engine, DirectCopy):
                 if keys:
                     db.executemany(delete, keys)
                 if tb.upserts:
-                    adapt = row_adapter(tb.table)
-                    db.executemany(_upsert_sql(tb.table), [adapt(r) for r in tb.upserts.values()])
+                    rows = adapt_rows(tb.table, tb.upserts.values())
+                    db.executemany(_upsert_sql(tb.table), rows)
             _save_checkpoint(db, checkpoint)
 
     def read_checkpoint(self, owner: str) -> dict[str, str]:

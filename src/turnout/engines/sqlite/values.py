@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -42,8 +42,8 @@ def to_sqlite(value: Any) -> Any:
     return str(value)
 
 
-def row_adapter(table: Table) -> Callable[[Row], Row]:
+def adapt_rows(table: Table, rows: Iterable[Row]) -> Iterable[Row]:
     """Rows of a table reflected from SQLite pass as they are; others go value by value."""
     if table.origin == "sqlite":
-        return lambda row: row
-    return lambda row: tuple(to_sqlite(v) for v in row)
+        return rows
+    return (tuple(to_sqlite(v) for v in row) for row in rows)
