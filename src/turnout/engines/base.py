@@ -10,12 +10,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.model import Change, Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType
+
+
+class KeySpan(NamedTuple):
+    """Rows with key above `after` and at most `upto`; None leaves that side open."""
+
+    after: Key | None = None
+    upto: Key | None = None
 
 
 class SnapshotReader(ABC):
@@ -32,6 +39,34 @@ class SnapshotReader(ABC):
         """Where capture stands in this very view (None when the engine cannot tell)."""
         return None
 
+    def split(self, table: Table, rows: int) -> list[Key]:
+        """Keys cutting the table into ranges of about `rows` rows, for parallel copies.
+
+        Each key ends a range (inclusive). [] reads the table as one range,
+        which suits engines that cannot tell cheaply where the cuts fall or
+        cannot read one view from several connections (see share()).
+        """
+        return []
+
+    def read_range(self, table: Table, span: KeySpan, limit: int) -> list[Row]:
+        """read_chunk() within `span`.
+
+        Only ranges that split() made have an end, so engines that split
+        override this.
+        """
+        if span.upto is not None:
+            raise NotImplementedError(f"{type(self).__name__} reads no bounded key ranges")
+        return self.read_chunk(table, span.after, limit)
+
+    def share(self) -> AbstractContextManager[SnapshotReader] | None:
+        """Another reader of this very view on a connection of its own, for a parallel worker.
+
+        Call it from the thread that owns this reader; the connection opens
+        when the block is entered (in the worker) and this reader must stay
+        open meanwhile. None when the engine cannot share a view.
+        """
+        return None
+
 
 class Capture(ABC):
     """Change capture for a set of tables under one name (the slot)."""
@@ -39,6 +74,16 @@ class Capture(ABC):
     @abstractmethod
     def install(self) -> None:
         """Set up what capture needs on the source (idempotent)."""
+
+    def exported_snapshot(self) -> str | None:
+        """A snapshot that lines up exactly with where capture starts, if install() made one.
+
+        Engines whose log can hand one out when capture is created (PostgreSQL's
+        slot with EXPORT_SNAPSHOT) return its name, valid until the full step
+        has opened its snapshot with it; None means any fresh snapshot will do,
+        since replaying from the capture start is idempotent.
+        """
+        return None
 
     @abstractmethod
     def current_position(self) -> Position:
@@ -75,15 +120,21 @@ class DirectCopy(ABC):
     def copy_chunk_from(
         self,
         source: Engine,
+        reader: SnapshotReader,
         table: Table,
         dest: Table,
-        after: Key | None,
+        span: KeySpan,
         limit: int,
         checkpoint: Callable[[int, Key | None], Checkpoint],
     ) -> tuple[int, Key | None]:
-        """Copy up to `limit` rows with key above `after`; return how many and the last key.
+        """Copy up to `limit` rows of `span` in key order; return how many and the last key.
 
-        `checkpoint(rows, last_key)` builds the checkpoint to save with them.
+        Fewer than `limit` rows means the span is exhausted, and the key
+        returned may then be its end instead of the last row's. `reader` is
+        the snapshot of `source` the rows should come from, so the copy sees
+        what the full step sees (an engine whose capture replays harmlessly
+        over a fresher view may read around it). `checkpoint(rows, last_key)`
+        builds the checkpoint to save in the same transaction.
         """
 
 
@@ -136,7 +187,8 @@ class Engine(ABC):
     # rows ----------------------------------------------------------------
 
     @abstractmethod
-    def snapshot(self) -> AbstractContextManager[SnapshotReader]: ...
+    def snapshot(self, exported: str | None = None) -> AbstractContextManager[SnapshotReader]:
+        """A consistent read view; `exported` names a snapshot Capture.exported_snapshot() gave."""
 
     @abstractmethod
     def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:

@@ -1,27 +1,39 @@
-"""Full step: copy every selected table in key-ordered chunks.
+"""Full step: copy every selected table inside one consistent snapshot, in parallel.
 
-Each chunk is loaded in one destination transaction together with a
-checkpoint naming the last key copied, so a crash at any moment resumes at
-the first chunk not yet committed. On the row path the next chunk is read
-while the current one loads; a same-engine destination may instead pull the
-chunks itself (DirectCopy), so rows never pass through Python.
+The source cuts big tables into key ranges (spans, see spans.py) when it can
+tell where the cuts fall. Workers take spans off one queue, so several
+tables, and several ranges of one big table, copy at once; each worker has
+its own source connection inside the same snapshot (SnapshotReader.share)
+and its own destination connection. A span is copied in key-ordered chunks,
+each loaded in one destination transaction together with the span's
+checkpoint, so a crash at any moment resumes every span at its first chunk
+not yet committed.
+
+A same-engine destination may pull the chunks itself (DirectCopy), so rows
+never pass through Python; otherwise a worker reads the next chunk while the
+current one loads. Sources that cannot share their snapshot get one worker.
 """
 
 from __future__ import annotations
 
-import json
+import os
+import queue
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
+from functools import partial
 
-from turnout.engines.base import DirectCopy, Engine, SnapshotReader
+from turnout import engines
+from turnout.engines.base import DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.migrate.plan import TablePlan
 from turnout.migrate.progress import Progress
-from turnout.model import Checkpoint, Key, Row, key_from_json, key_to_json
+from turnout.migrate.spans import Span, initial_checkpoint, new_spans, saved_spans
+from turnout.model import Key, Row
 
-
-def checkpoint_name(plan: TablePlan) -> str:
-    return f"full:{plan.source.name}"
+PARALLEL = min(4, os.cpu_count() or 1)  # workers at most; each holds two connections
+SPAN_FILL = 0.8  # spans aim below chunk_rows, so one usually loads in a single chunk
 
 
 def copy_tables(
@@ -33,97 +45,220 @@ def copy_tables(
     progress: Progress,
     stop: threading.Event,
     allow_direct: bool = True,
+    exported: str | None = None,
+    parallel: int = PARALLEL,
 ) -> bool:
-    """Copy what is not copied yet; False when stopped before the end."""
+    """Copy what is not copied yet; False when stopped before the end.
+
+    `exported` is the snapshot capture handed out when it started, so the
+    rows read are exactly those committed before the first captured change.
+    """
     saved = dst.read_checkpoint(owner)
     direct = allow_direct and isinstance(dst, DirectCopy) and dst.can_copy_from(src)
-    with src.snapshot() as snap, ThreadPoolExecutor(1, thread_name_prefix="reader") as reader:
-        for plan in plans:
-            state = json.loads(saved.get(checkpoint_name(plan), "null")) or {}
-            total = snap.count_rows(plan.source)
-            progress.table_total(plan.source.name, plan.dest.name, total)
-            copy = TableCopy(
-                plan=plan,
-                owner=owner,
-                chunk_rows=chunk_rows,
-                after=key_from_json(state["after"]) if state.get("after") else None,
-                copied=int(state.get("rows", 0)),
-            )
-            if state.get("done"):
-                progress.table_rows(plan.source.name, copy.copied, True)
-                continue
-            if direct:
-                assert isinstance(dst, DirectCopy)
-                finished = copy.pull(src, dst, progress, stop)
-            else:
-                finished = copy.push(snap, reader, dst, progress, stop)
-            if not finished:
-                return False
-    return True
+    with src.snapshot(exported) as snap:
+        spans = _plan(snap, dst, plans, owner, saved, int(chunk_rows * SPAN_FILL) or 1)
+        tally = _Tally(progress, spans)
+        pending = [s for s in spans if not s.done]
+        readers = _readers(snap, min(parallel, len(pending)))
+        job = _Job(src, dst, owner, chunk_rows, direct, stop, queue.SimpleQueue())
+        for span in pending:
+            job.spans.put(span)
+        count = partial(_count, snap, plans, progress, tally)
+        if len(readers) == 1:  # the one worker reads through the snapshot's own connection
+            count()
+        _run(job, readers, tally, meanwhile=count if len(readers) > 1 else None)
+    return all(s.done for s in spans)
+
+
+def _count(snap: SnapshotReader, plans: list[TablePlan], progress: Progress, tally: _Tally) -> None:
+    """Report each table's total; while workers copy, when they read through shares."""
+    for plan in plans:
+        progress.table_total(plan.source.name, plan.dest.name, snap.count_rows(plan.source))
+        tally.report(plan)
+
+
+def _plan(
+    snap: SnapshotReader,
+    dst: Engine,
+    plans: list[TablePlan],
+    owner: str,
+    saved: dict[str, str],
+    span_rows: int,
+) -> list[Span]:
+    """Every table's spans: as an earlier run cut them, else cut now and saved at once."""
+    spans: list[Span] = []
+    fresh: list[Span] = []
+    for plan in plans:
+        old = saved_spans(plan, saved)
+        made = [] if old else new_spans(snap, plan, span_rows)
+        spans += old or made
+        fresh += made
+    if fresh:  # this also creates the checkpoint table before workers could race to
+        dst.load(fresh[0].plan.dest, [], initial_checkpoint(owner, fresh))
+    return spans
+
+
+def _readers(
+    snap: SnapshotReader, workers: int
+) -> list[AbstractContextManager[SnapshotReader]]:
+    """One reader per worker: shares of the snapshot when it has them, else the snapshot alone."""
+    shares = [snap.share() for _ in range(workers)] if workers > 1 else []
+    if shares and all(s is not None for s in shares):
+        return [s for s in shares if s is not None]
+    return [_borrowed(snap)]
+
+
+@contextmanager
+def _borrowed(snap: SnapshotReader) -> Iterator[SnapshotReader]:
+    """The snapshot itself, for a single worker; its owner closes it."""
+    yield snap
 
 
 @dataclass
-class TableCopy:
-    """One table's copy: where it stands (last key, rows so far) and how to save that."""
+class _Job:
+    """What the workers share: where to copy, the spans left, and whether to go on."""
 
-    plan: TablePlan
+    src: Engine
+    dst: Engine
     owner: str
     chunk_rows: int
-    after: Key | None
-    copied: int
+    direct: bool
+    stop: threading.Event
+    spans: queue.SimpleQueue[Span]
+    results: queue.SimpleQueue[Span | None] = field(default_factory=queue.SimpleQueue)
+    errors: list[BaseException] = field(default_factory=list)
 
-    def checkpoint(self, rows: int, last: Key | None) -> Checkpoint:
-        """The checkpoint to commit with a chunk of `rows` rows ending at `last`."""
-        done = rows < self.chunk_rows
-        value = {
-            "after": key_to_json(last) if last is not None else None,
-            "rows": self.copied + rows,
-            "done": done,
-        }
-        return Checkpoint(self.owner, {checkpoint_name(self.plan): json.dumps(value)})
+    def halted(self) -> bool:
+        """Stop asked, or a worker failed: the others finish their chunk and leave."""
+        return self.stop.is_set() or bool(self.errors)
 
-    def _advance(self, rows: int, last: Key | None, progress: Progress) -> bool:
-        """Record a committed chunk; True when it was the table's last."""
-        self.copied += rows
-        self.after = last
-        done = rows < self.chunk_rows
-        progress.table_rows(self.plan.source.name, self.copied, done)
-        return done
+    def next_span(self) -> Span | None:
+        if self.halted():
+            return None
+        try:
+            return self.spans.get_nowait()
+        except queue.Empty:
+            return None
 
-    def pull(self, src: Engine, dst: DirectCopy, progress: Progress, stop: threading.Event) -> bool:
-        """Same-engine path: the destination reads each chunk from the source itself."""
-        while True:
-            rows, last = dst.copy_chunk_from(
-                src, self.plan.source, self.plan.dest, self.after, self.chunk_rows, self.checkpoint
+
+class _Tally:
+    """Rows copied per table, summed over its spans, reported from the calling thread only."""
+
+    def __init__(self, progress: Progress, spans: list[Span]) -> None:
+        self.progress = progress
+        self.by_table: dict[str, list[Span]] = {}
+        for span in spans:
+            self.by_table.setdefault(span.plan.source.name, []).append(span)
+
+    def report(self, plan: TablePlan) -> None:
+        spans = self.by_table[plan.source.name]
+        rows, done = sum(s.rows for s in spans), all(s.done for s in spans)
+        self.progress.table_rows(plan.source.name, rows, done)
+
+
+def _run(
+    job: _Job,
+    readers: list[AbstractContextManager[SnapshotReader]],
+    tally: _Tally,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
+    """Run one worker thread per reader until the spans run out; re-raise the first failure.
+
+    `meanwhile` runs in this thread once the workers are off.
+    """
+    threads = [
+        threading.Thread(target=_work, args=(job, reader, len(readers) > 1), name=f"full-{n}")
+        for n, reader in enumerate(readers)
+    ]
+    for thread in threads:
+        thread.start()
+    running = len(threads)
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        while running:
+            span = job.results.get()
+            if span is None:
+                running -= 1
+            else:
+                tally.report(span.plan)
+    except BaseException as exc:  # e.g. KeyboardInterrupt: workers stop after their chunk
+        job.errors.append(exc)
+        raise
+    finally:
+        for thread in threads:
+            thread.join()
+    if job.errors:
+        raise job.errors[0]
+
+
+def _work(job: _Job, reader_cm: AbstractContextManager[SnapshotReader], own_dst: bool) -> None:
+    """One worker: copy spans off the queue, reporting each committed chunk."""
+    try:
+        with ExitStack() as stack:
+            reader = stack.enter_context(reader_cm)
+            dst = job.dst
+            if own_dst:  # the engine's own connection belongs to the caller
+                dst = engines.connect(job.dst.endpoint)
+                stack.callback(dst.close)
+            copier = _Copier(job, reader, dst)
+            stack.callback(copier.close)
+            while (span := job.next_span()) is not None:
+                copier.copy(span)
+    except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+        job.errors.append(exc)
+    finally:
+        job.results.put(None)
+
+
+class _Copier:
+    """Copies spans chunk by chunk through one reader into one destination connection."""
+
+    def __init__(self, job: _Job, reader: SnapshotReader, dst: Engine) -> None:
+        self.job, self.reader, self.dst = job, reader, dst
+        self.ahead = ThreadPoolExecutor(1, thread_name_prefix="read-ahead")
+
+    def close(self) -> None:
+        self.ahead.shutdown()
+
+    def copy(self, span: Span) -> None:
+        if self.job.direct:
+            self._pull(span)
+        else:
+            self._push(span)
+
+    def _commit(self, span: Span, rows: int, last: Key | None) -> None:
+        span.advance(rows, last, self.job.chunk_rows)
+        self.job.results.put(span)
+
+    def _pull(self, span: Span) -> None:
+        """Same-engine path: the destination reads each chunk from the reader itself."""
+        assert isinstance(self.dst, DirectCopy)
+        job, plan = self.job, span.plan
+        while not span.done and not job.halted():
+            rows, last = self.dst.copy_chunk_from(
+                job.src, self.reader, plan.source, plan.dest, span.remaining(), job.chunk_rows,
+                lambda n, key: span.checkpoint(job.owner, job.chunk_rows, n, key),
             )
-            if self._advance(rows, last, progress):
-                return True
-            if stop.is_set():
-                return False
+            self._commit(span, rows, last)
 
-    def push(
-        self,
-        snap: SnapshotReader,
-        reader: ThreadPoolExecutor,
-        dst: Engine,
-        progress: Progress,
-        stop: threading.Event,
-    ) -> bool:
+    def _push(self, span: Span) -> None:
         """Row path: read chunks from the snapshot (one ahead) and load them."""
-        key_at = self.plan.source.key_positions()
-
-        def fetch(start: Key | None) -> list[Row]:
-            return snap.read_chunk(self.plan.source, start, self.chunk_rows)
-
-        pending: Future[list[Row]] = reader.submit(fetch, self.after)
-        while True:
+        job, plan = self.job, span.plan
+        key_at = plan.source.key_positions()
+        pending = self._fetch(plan, span.remaining())
+        while not span.done:
             rows = pending.result()
-            last = tuple(rows[-1][i] for i in key_at) if rows else self.after
-            if len(rows) == self.chunk_rows:
-                pending = reader.submit(fetch, last)
-            dst.load(self.plan.dest, rows, self.checkpoint(len(rows), last))
-            if self._advance(len(rows), last, progress):
-                return True
-            if stop.is_set():
+            last = tuple(rows[-1][i] for i in key_at) if rows else span.after
+            full = len(rows) == job.chunk_rows
+            if full and not job.halted():
+                pending = self._fetch(plan, KeySpan(last, span.hi))
+            self.dst.load(plan.dest, rows, span.checkpoint(job.owner, job.chunk_rows, len(rows),
+                                                            last))
+            self._commit(span, len(rows), last)
+            if job.halted():
                 pending.result()  # let the read ahead finish before the snapshot closes
-                return False
+                return
+
+    def _fetch(self, plan: TablePlan, keys: KeySpan) -> Future[list[Row]]:
+        return self.ahead.submit(self.reader.read_range, plan.source, keys, self.job.chunk_rows)

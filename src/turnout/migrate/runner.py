@@ -118,6 +118,7 @@ class Runner:
             if not full.copy_tables(
                 src, dst, plans, self.name, opts.chunk_rows, self.progress, self.stop,
                 allow_direct=opts.direct_copy,
+                exported=capture.exported_snapshot() if capture else None,
             ):
                 return TaskState.STOPPED
             if Phase.SCHEMA in spec.types:

@@ -14,7 +14,7 @@ from typing import Any
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
-from turnout.engines.base import Capture, DirectCopy, Engine, SnapshotReader
+from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.engines.keyrange import after_key
 from turnout.engines.sqlite import catalog, sessions
 from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
@@ -107,7 +107,7 @@ class SqliteEngine(Engine, DirectCopy):
     # rows ----------------------------------------------------------------
 
     @contextmanager
-    def snapshot(self) -> Iterator[SnapshotReader]:
+    def snapshot(self, exported: str | None = None) -> Iterator[SnapshotReader]:
         self.use_wal()
         db = self.connect()
         try:
@@ -132,18 +132,30 @@ class SqliteEngine(Engine, DirectCopy):
     def copy_chunk_from(
         self,
         source: Engine,
+        reader: SnapshotReader,
         table: Table,
         dest: Table,
-        after: Key | None,
+        span: KeySpan,
         limit: int,
         checkpoint: Callable[[int, Key | None], Checkpoint],
     ) -> tuple[int, Key | None]:
+        """INSERT … SELECT from the attached source file, around `reader`.
+
+        The attached file shows its latest commit rather than the snapshot;
+        trigger capture replays every change since its start onto these
+        rows by key, so the two meet all the same.
+        """
         assert isinstance(source, SqliteEngine)
         if SOURCE_ALIAS not in {r[1] for r in self.db.execute("PRAGMA database_list")}:
             source.use_wal()
             self.db.execute(f"ATTACH DATABASE ? AS {SOURCE_ALIAS}", (str(source.path),))
         key = column_list(table.key)
+        after = span.after
         where, params = after_key(key, after, "?")
+        if span.upto is not None:  # only ranges a reader's split() made have an end
+            where += " AND" if where else "WHERE"
+            where += f" ({key}) <= ({', '.join('?' * len(span.upto))})"
+            params += list(span.upto)
         params.append(limit)
         with self._write() as db:
             copied = db.execute(

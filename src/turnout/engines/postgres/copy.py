@@ -1,0 +1,119 @@
+"""Streaming COPY from one PostgreSQL server into another, never decoding a row.
+
+The server sends COPY output as one protocol message per row, and psycopg's
+Copy.read() pays a generator round trip for each one, which made Python the
+slowest part of a PostgreSQL → PostgreSQL copy. relay() drains libpq
+directly and hands the destination blocks of up to RELAY_BYTES, flushing
+whenever the source pauses so both servers keep working. copy_format()
+picks binary COPY where both servers are sure to read it alike.
+"""
+
+from __future__ import annotations
+
+import selectors
+from collections.abc import Callable
+from typing import Any
+
+from turnout.engines.postgres.dialect import qualified
+from turnout.errors import OperationFailed
+from turnout.model import Table
+
+RELAY_BYTES = 1 << 20  # COPY data handed to the destination per write, at most
+FIRST_USER_OID = 16384  # FirstNormalObjectId: types below it are built in, alike everywhere
+
+
+def copy_format(source: Any, src_schema: str, table: Table, dest: Any, dst_schema: str,
+                dest_table: Table) -> str:
+    """"binary" when both servers read each other's binary COPY exactly, else "text".
+
+    Binary spares both servers the text conversions, about a fifth of what
+    a COPY costs them. It is safe between servers of one major version when
+    every column has the same type on both sides and that type is built in
+    (the same OID in every database) or an enum (sent as its label); arrays
+    and composites of other types carry OIDs of their own database, and a
+    mismatched type would be misread, so those go as text.
+    """
+    if source.info.server_version // 10000 != dest.connection.info.server_version // 10000:
+        return "text"
+    theirs = _column_types(source, src_schema, table)
+    ours = _column_types(dest, dst_schema, dest_table)
+    same = all(a == b and a[1] for a, b in zip(theirs, ours, strict=True))
+    return "binary" if same else "text"
+
+
+def _column_types(conn: Any, schema: str, table: Table) -> list[tuple[str, bool]]:
+    """Each column's type name, and whether its binary form is the same in every database."""
+    rows = conn.execute(
+        "SELECT format_type(a.atttypid, a.atttypmod), "
+        f"coalesce(a.atttypid < {FIRST_USER_OID} OR t.typtype = 'e', false) "
+        "FROM unnest(%s::text[]) WITH ORDINALITY AS c(name, n) "
+        "LEFT JOIN pg_attribute a ON a.attrelid = %s::regclass AND a.attname = c.name "
+        "AND NOT a.attisdropped LEFT JOIN pg_type t ON t.oid = a.atttypid ORDER BY c.n",
+        (list(table.column_names), qualified(schema, table.name)),
+    ).fetchall()
+    return [(str(name), bool(portable)) for name, portable in rows]
+
+
+def relay(source: Any, copy_to_stdout: str, write: Callable[[bytes], None]) -> int:
+    """Run a `COPY … TO STDOUT` on `source` and pass its output to `write`; rows copied.
+
+    After an error the source connection is left mid-COPY: its owner closes it.
+    """
+    pg = source.pgconn
+    pg.send_query(copy_to_stdout.encode(source.info.encoding))
+    with selectors.DefaultSelector() as waiter:
+        waiter.register(pg.socket, selectors.EVENT_READ)
+        _expect(pg, waiter, copy_out=True)
+        _drain(pg, waiter, write)
+        return _expect(pg, waiter, copy_out=False)
+
+
+def _drain(pg: Any, waiter: selectors.BaseSelector, write: Callable[[bytes], None]) -> None:
+    """Pass COPY data on in big blocks until the server says it has sent everything."""
+    get = pg.get_copy_data
+    parts: list[Any] = []
+    size = 0
+    while True:
+        nbytes, data = get(1)  # 1: never block, so a pause is the moment to flush
+        if nbytes > 0:
+            parts.append(data)
+            size += nbytes
+            if size < RELAY_BYTES:
+                continue
+        if parts:
+            write(b"".join(parts))
+            parts.clear()
+            size = 0
+        if nbytes == 0:
+            waiter.select()
+            pg.consume_input()
+        elif nbytes == -1:
+            return
+        elif nbytes < -1:
+            raise OperationFailed(f"COPY from the source failed: {_message(pg.error_message)}")
+
+
+def _expect(pg: Any, waiter: selectors.BaseSelector, copy_out: bool) -> int:
+    """Wait for the query's results: the start of COPY OUT, or its end (then the rows sent)."""
+    from psycopg import pq
+
+    status = pq.ExecStatus.COPY_OUT if copy_out else pq.ExecStatus.COMMAND_OK
+    rows, error = 0, None
+    while True:
+        pg.consume_input()
+        while pg.is_busy():
+            waiter.select()
+            pg.consume_input()
+        result = pg.get_result()
+        if result is None or (copy_out and result.status == status and error is None):
+            break
+        if result.status != status and error is None:
+            error = _message(result.error_message)
+        rows = result.command_tuples or 0
+    if error is not None:
+        raise OperationFailed(f"COPY from the source failed: {error}")
+    return rows
+
+
+def _message(raw: bytes) -> str:
+    return raw.decode(errors="replace").strip()

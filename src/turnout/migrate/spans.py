@@ -1,0 +1,122 @@
+"""Key ranges of a table (spans) and their checkpoints, for the full step.
+
+A table is copied as one or more spans. Each span keeps its own progress in
+the destination, saved with every chunk it loads, so that a crash resumes
+every span at its first chunk not yet committed.
+
+Checkpoint names and values:
+
+- `full:<table>`: a table read as one span (how every table was copied
+  before spans existed, so those checkpoints stay readable):
+  {"after": last key copied, "rows": rows so far, "done": bool}.
+- `full#<n>:<table>`: span n of a table the source cut into ranges, the same
+  values plus the span's bounds, "lo" (exclusive) and "hi" (inclusive);
+  null means open on that side. Every span of a table is saved before its
+  first row is copied, so a resumed run cuts the table exactly as before,
+  whatever the source holds by then. The number comes first because a
+  table name may contain anything, `#` included.
+
+Keys are stored as model.key_to_json text inside the JSON value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from itertools import count, pairwise, takewhile
+
+from turnout.engines.base import KeySpan, SnapshotReader
+from turnout.migrate.plan import TablePlan
+from turnout.model import Checkpoint, Key, key_from_json, key_to_json
+
+
+def checkpoint_name(plan: TablePlan) -> str:
+    """The checkpoint of a table read as one span."""
+    return f"full:{plan.source.name}"
+
+
+def span_name(plan: TablePlan, n: int) -> str:
+    """The checkpoint of span `n` of a table cut into ranges."""
+    return f"full#{n}:{plan.source.name}"
+
+
+def _key(value: str | None) -> Key | None:
+    return key_from_json(value) if value else None
+
+
+def _text(key: Key | None) -> str | None:
+    return key_to_json(key) if key is not None else None
+
+
+@dataclass
+class Span:
+    """One key range of a table: its bounds, how far its copy got, and its checkpoint name."""
+
+    plan: TablePlan
+    name: str
+    lo: Key | None = None  # exclusive; None: from the first key
+    hi: Key | None = None  # inclusive; None: to the last key
+    after: Key | None = None  # the last key committed; None: nothing yet
+    rows: int = 0
+    done: bool = False
+
+    @property
+    def bounded(self) -> bool:
+        """Whether this span is one of several (its checkpoint then holds its bounds)."""
+        return self.name != checkpoint_name(self.plan)
+
+    def remaining(self) -> KeySpan:
+        """The keys still to copy."""
+        return KeySpan(self.after if self.after is not None else self.lo, self.hi)
+
+    def state(self, rows: int, last: Key | None, done: bool) -> str:
+        """The checkpoint value after `rows` more rows ending at key `last`."""
+        value: dict[str, object] = {"after": _text(last), "rows": rows, "done": done}
+        if self.bounded:
+            value = {"lo": _text(self.lo), "hi": _text(self.hi), **value}
+        return json.dumps(value)
+
+    def checkpoint(self, owner: str, chunk_rows: int, rows: int, last: Key | None) -> Checkpoint:
+        """The checkpoint to commit with a chunk of `rows` rows ending at `last`.
+
+        A chunk short of `chunk_rows` is the span's last: nothing in the
+        span is left past it.
+        """
+        done = rows < chunk_rows
+        return Checkpoint(owner, {self.name: self.state(self.rows + rows, last, done)})
+
+    def advance(self, rows: int, last: Key | None, chunk_rows: int) -> None:
+        """Record a committed chunk."""
+        self.rows += rows
+        self.after = last
+        self.done = rows < chunk_rows
+
+    @classmethod
+    def load(cls, plan: TablePlan, name: str, text: str) -> Span:
+        value = json.loads(text) or {}
+        return cls(plan, name, lo=_key(value.get("lo")), hi=_key(value.get("hi")),
+                   after=_key(value.get("after")), rows=int(value.get("rows", 0)),
+                   done=bool(value.get("done")))
+
+
+def saved_spans(plan: TablePlan, saved: dict[str, str]) -> list[Span]:
+    """The table's spans as an earlier run left them ([] when it never started)."""
+    whole = checkpoint_name(plan)
+    if whole in saved:
+        return [Span.load(plan, whole, saved[whole])]
+    names = takewhile(lambda name: name in saved, (span_name(plan, n) for n in count()))
+    return [Span.load(plan, name, saved[name]) for name in names]
+
+
+def new_spans(snap: SnapshotReader, plan: TablePlan, rows: int) -> list[Span]:
+    """Cut the table where the source says ranges of about `rows` rows end."""
+    cuts: list[Key | None] = list(snap.split(plan.source, rows))
+    if not cuts:
+        return [Span(plan, checkpoint_name(plan))]
+    bounds = pairwise([None, *cuts, None])
+    return [Span(plan, span_name(plan, n), lo, hi) for n, (lo, hi) in enumerate(bounds)]
+
+
+def initial_checkpoint(owner: str, spans: list[Span]) -> Checkpoint:
+    """Every new span's starting state, to save before any of them copies a row."""
+    return Checkpoint(owner, {s.name: s.state(0, None, False) for s in spans})
