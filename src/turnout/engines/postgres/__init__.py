@@ -13,9 +13,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
-from turnout.engines.base import Capture, DirectCopy, Engine, SnapshotReader
-from turnout.engines.keyrange import after_key
-from turnout.engines.postgres import apply, catalog
+from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
+from turnout.engines.postgres import apply, catalog, copy, replication
 from turnout.engines.postgres.capture import PgCapture, PgPosition
 from turnout.engines.postgres.dialect import (
     column_list,
@@ -28,6 +27,7 @@ from turnout.engines.postgres.dialect import (
     qualified,
     quote,
 )
+from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
 from turnout.errors import BadInput, OperationFailed, TransientError
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType, Kind
@@ -35,7 +35,7 @@ from turnout.types import CanonicalType, Kind
 CHECKPOINT_TABLE = "_turnout_checkpoint"
 FREEZE_TABLE = "_turnout_freeze"
 APPLICATION = "turnout"
-RELAY_BATCH = 2000  # COPY rows per write when streaming between two servers
+_Snapshot = PgSnapshot  # the reader snapshot() opens (snapshot.py)
 
 
 def _split_url(url: str) -> tuple[str, str]:
@@ -154,10 +154,25 @@ class PostgresEngine(Engine, DirectCopy):
     # rows ----------------------------------------------------------------
 
     @contextmanager
-    def snapshot(self) -> Iterator[SnapshotReader]:
+    def snapshot(self, exported: str | None = None) -> Iterator[SnapshotReader]:
+        """A repeatable-read view; inside the snapshot capture exported when `exported` is given.
+
+        An exported snapshot lives only while the connection that created the
+        slot is idle; if it cannot be imported any more, a fresh view is used:
+        it is later than where capture starts, which replaying makes harmless.
+        """
+        import psycopg
+        from psycopg import sql
+
         conn = self.connect()
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            if exported:
+                try:
+                    conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(exported))
+                except psycopg.Error:
+                    conn.execute("ROLLBACK")
+                    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield _Snapshot(conn, self.schema)
             conn.execute("COMMIT")
         finally:
@@ -180,74 +195,56 @@ class PostgresEngine(Engine, DirectCopy):
     def copy_chunk_from(
         self,
         source: Engine,
+        reader: SnapshotReader,
         table: Table,
         dest: Table,
-        after: Key | None,
+        span: KeySpan,
         limit: int,
         checkpoint: Callable[[int, Key | None], Checkpoint],
     ) -> tuple[int, Key | None]:
-        """Stream COPY text from the source server into the destination, block by block."""
-        assert isinstance(source, PostgresEngine)
-        key = column_list(table.key)
-        where, params = after_key(key, after, "%s")
-        params.append(limit)
-        origin = qualified(source.schema, table.name)
-        select = (f"SELECT {column_list(table.column_names)} FROM {origin} {where} "
-                  f"ORDER BY {key} LIMIT %s")
+        """Stream COPY from the source's snapshot into the destination, in big blocks.
+
+        The rows are never decoded: both servers speak the same COPY format.
+        Only a chunk that fills `limit` asks the source for its last key, so a
+        span that fits one chunk costs one query on each side.
+        """
+        assert isinstance(reader, _Snapshot), "the reader comes from a PostgreSQL snapshot"
+        origin = reader.conn
+        select = select_span(origin, reader.schema, table, span, limit)
         target = f"{qualified(self.schema, dest.name)} ({column_list(dest.column_names)})"
-        with self._write() as cur, source.conn.cursor() as out:
-            with out.copy(f"COPY ({select}) TO STDOUT", params) as reader, cur.copy(
-                f"COPY {target} FROM STDIN"
-            ) as writer:
-                pending: list[Any] = []
-                for block in reader:  # one block per row: relay them in batches
-                    pending.append(block)
-                    if len(pending) >= RELAY_BATCH:
-                        writer.write(b"".join(pending))
-                        pending.clear()
-                if pending:
-                    writer.write(b"".join(pending))
+        with self._write() as cur:
+            fmt = copy.copy_format(origin, reader.schema, table, cur, self.schema, dest)
+            with cur.copy(f"COPY {target} FROM STDIN (FORMAT {fmt})") as writer:
+                copy.relay(origin, f"COPY ({select}) TO STDOUT (FORMAT {fmt})", writer.write)
             copied = max(cur.rowcount, 0)
-            last = after
-            if copied:  # the last key in the source's own order
-                row = source.conn.execute(
-                    f"SELECT {key} FROM {origin} {where} ORDER BY {key} LIMIT 1 OFFSET %s",
-                    [*params[:-1], copied - 1],
-                ).fetchone()
-                last = tuple(row)
+            last = span.upto  # a short chunk exhausted the span
+            if copied == limit:
+                last = key_at(origin, reader.schema, table, span, copied - 1)
             self._save_checkpoint(cur, checkpoint(copied, last))
         return copied, last
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
         return PgCapture(self, tables, slot)
 
-    def capture_problems(self, slot: str) -> list[str]:
-        problems = []
-        wal_level = self.conn.execute("SHOW wal_level").fetchone()[0]
-        if wal_level != "logical":
-            problems.append(
-                f"{self.endpoint} has wal_level = {wal_level}: run ALTER SYSTEM SET wal_level = "
-                "logical and restart PostgreSQL (logical decoding needs it)"
-            )
-        user, allowed = self.conn.execute(
-            "SELECT current_user, rolsuper OR rolreplication FROM pg_roles "
-            "WHERE rolname = current_user"
-        ).fetchone()
-        if not allowed:
-            problems.append(
-                f"user {user} may not use replication slots: ALTER ROLE {quote(user)} REPLICATION"
-            )
-        used, limit, mine = self.conn.execute(
-            "SELECT count(*), current_setting('max_replication_slots')::int, "
-            "count(*) FILTER (WHERE slot_name = %s) FROM pg_replication_slots",
-            (f"turnout_{slot}",),
-        ).fetchone()
-        if not mine and used >= limit:
-            problems.append(
-                f"all {limit} replication slots are in use: raise max_replication_slots "
-                "(restart needed) or drop a slot nobody uses"
-            )
-        return problems
+    def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
+        """Server settings, privileges and, given the task's `tables`, their publication
+        ownership and REPLICA IDENTITY: one line each, with the fix."""
+        return replication.problems(self.conn, self.endpoint, self.schema, f"turnout_{slot}",
+                                    tables)
+
+    def orphan_slots(self) -> list[str]:
+        """turnout's logical slots on this database that nothing streams from right now.
+
+        Each keeps WAL on the server until dropped. A stopped task, or one in
+        its full step (streaming starts with the incremental step), has such
+        a slot too: compare the names with the tasks before calling one lost.
+        """
+        rows = self.conn.execute(
+            "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'logical' "
+            "AND database = current_database() AND NOT active AND slot_name LIKE %s "
+            "ORDER BY slot_name", ("turnout\\_%",),
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
         import psycopg
@@ -385,20 +382,3 @@ class PostgresEngine(Engine, DirectCopy):
             (name + "=%",),
         ).fetchone()
         return row[0].split("=", 1)[1] if row else None
-
-
-class _Snapshot(SnapshotReader):
-    def __init__(self, conn: Any, schema: str) -> None:
-        self.conn, self.schema = conn, schema
-
-    def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
-        cols, key = column_list(table.column_names), column_list(table.key)
-        where, params = after_key(key, after, "%s")
-        params.append(limit)
-        sql = (f"SELECT {cols} FROM {qualified(self.schema, table.name)} {where} "
-               f"ORDER BY {key} LIMIT %s")
-        return self.conn.execute(sql, params).fetchall()
-
-    def count_rows(self, table: Table) -> int:
-        sql = f"SELECT count(*) FROM {qualified(self.schema, table.name)}"
-        return int(self.conn.execute(sql).fetchone()[0])

@@ -11,10 +11,12 @@ import hashlib
 import json
 from typing import Any
 
-from turnout.coalesce import TableBatch
+from turnout.coalesce import TableBatch, parents_first
 from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.model import Key, Row, Table
 from turnout.types import Kind
+
+__all__ = ["delete_keys", "parents_first", "stage_rows", "upsert"]
 
 
 def stage_rows(
@@ -55,25 +57,6 @@ def upsert(cur: Any, schema: str, tb: TableBatch) -> None:
         f"INSERT INTO {qualified(schema, table.name)} ({cols}) OVERRIDING SYSTEM VALUE "
         f"SELECT {cols} FROM {stage} ON CONFLICT ({column_list(table.key)}) {action}"
     )
-
-
-def parents_first(batches: list[TableBatch]) -> list[TableBatch]:
-    """The batch's tables ordered so a referenced table comes before those referencing it."""
-    by_name = {tb.table.name: tb for tb in batches}
-    ordered: list[TableBatch] = []
-    seen: set[str] = set()
-
-    def visit(name: str, path: frozenset[str]) -> None:
-        if name in seen or name in path or name not in by_name:
-            return
-        for fk in by_name[name].table.foreign_keys:
-            visit(fk.ref_table, path | {name})
-        seen.add(name)
-        ordered.append(by_name[name])
-
-    for name in by_name:
-        visit(name, frozenset())
-    return ordered
 
 
 def digest(text: str) -> str:

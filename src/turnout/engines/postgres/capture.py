@@ -1,44 +1,123 @@
-"""Change capture from PostgreSQL through logical decoding with the built-in pgoutput plugin.
+"""Change capture from PostgreSQL: a logical slot with the built-in pgoutput plugin, streamed.
 
 A publication names the task's tables and a logical replication slot keeps
-their changes. Each read peeks at the slot (whole transactions, in commit
-order) without consuming; ack() advances the slot only after the
-destination has committed, so the server keeps every change turnout has not
-applied, and frees WAL for everything it has.
+their changes. install() creates the slot over a replication connection
+with EXPORT_SNAPSHOT, so the full step can read exactly the rows committed
+before the slot's consistent point (exported_snapshot()); that connection
+then stays silent until the first read(), which starts streaming on it.
+
+Reading. read(after, limit) takes messages off the stream (replication.py)
+without blocking and waits IDLE_WAIT_S on the socket for more, so an idle
+source answers within about the poll interval. Whole transactions are
+handed out in commit order, each change's position being its commit's end
+LSN. Transactions whose commit record starts before `after` were applied
+already and are read through without decoding their rows: a resumed stream
+starts at the slot's confirmed flush, which may lie behind the destination.
+
+Caught up. A quiet socket alone does not prove that nothing is left: the
+server may still be decoding. A read notes where the WAL ends as it starts,
+and calls itself caught up only once the server's reported position
+(messages and keep-alives) or the destination's has reached it, waiting up
+to CATCH_UP_WAIT_S for that; until then the delay counts from the first read
+that could not tell, so "not delayed" means what it says.
+
+Transactions larger than memory. A transaction is buffered only up to
+`limit` changes. When one transaction alone reaches `limit`, it is handed
+out in pieces of about `limit` changes. A piece's position keeps the `lsn`
+of the last complete transaction and adds `xact` (where the big
+transaction's commit record starts) and `part` (how many of its changes are
+out so far): positions keep growing, so the destination applies each piece
+with its checkpoint, yet the slot is only ever confirmed up to `lsn`, and a
+restart (which parses `lsn` alone) replays the whole transaction from its
+start; apply by key makes that harmless. Only the last piece carries the
+commit's end LSN. A read that has complete transactions to hand out stops
+before a started one grows past `limit`, and keeps it for the next read.
+
+Feedback. ack(upto) sends the destination's committed LSN as the flush
+position at once (deferred until streaming starts, so the exported snapshot
+lives). The server frees WAL up to it and restarts there after a crash.
+
+Heartbeats. pgoutput sends nothing for other tables' transactions, so while
+the captured tables are idle the slot would hold WAL back and the
+destination's position would stand still. Every HEARTBEAT_S of idle reading
+a transactional logical message is committed; it arrives as an empty
+transaction whose commit end the destination saves and acknowledges.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from turnout.engines.base import Capture
-from turnout.engines.postgres.dialect import column_list, qualified, quote
-from turnout.engines.postgres.pgoutput import UNCHANGED, Message, Relation, decode
+from turnout.engines.postgres.dialect import qualified, quote
+from turnout.engines.postgres.pgoutput import ChangeDecoder, Message, decode
+from turnout.engines.postgres.replication import ReplicationStream, format_lsn, parse_lsn
 from turnout.errors import OperationFailed
-from turnout.model import Change, Key, Op, Position, Table
+from turnout.model import Change, Position, Table
 
 HEARTBEAT_S = 10.0  # seconds of idle capture between heartbeat commits
+IDLE_WAIT_S = 0.1  # how long a read waits on an empty socket before it returns
+CATCH_UP_WAIT_S = 0.5  # ... at most, while the server is still decoding older WAL
+LONG_PAGE_HEADER = 40  # bytes of the largest WAL page header
+READ_BUDGET_S = 2.0  # a read returns after this long even while messages keep coming
+DROP_WAIT_S = 15.0  # how long remove() waits for a stopping worker to let go of the slot
 
 
 @dataclass(frozen=True, eq=False)
 class PgPosition(Position):
-    """A WAL position (LSN): the end of a committed transaction."""
+    """A WAL position (LSN): the end of a committed transaction.
+
+    Inside a transaction handed out in pieces, `xact` (where its commit
+    record starts) and `part` (its changes handed out so far) say how far it
+    got; `lsn` is then still the end of the last complete transaction.
+    """
 
     lsn: int
+    xact: int = 0
+    part: int = 0
     engine = "postgresql"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lsn": f"{self.lsn >> 32:X}/{self.lsn & 0xFFFFFFFF:X}"}
+        out: dict[str, Any] = {"lsn": format_lsn(self.lsn)}
+        if self.part:
+            out.update(xact=format_lsn(self.xact), part=self.part)
+        return out
 
     def _order(self) -> tuple[Any, ...]:
-        return (self.lsn,)
+        return (self.lsn, self.xact, self.part)
 
     @classmethod
     def parse(cls, text: str) -> PgPosition:
-        high, low = text.split("/")
-        return cls((int(high, 16) << 32) + int(low, 16))
+        return cls(parse_lsn(text))
+
+
+_UNPLACED = PgPosition(0)  # a decoded change's position until its piece is handed out
+
+
+@dataclass
+class _Open:
+    """A transaction whose Begin has arrived and whose Commit has not."""
+
+    lsn: int  # where its commit record starts
+    commit_ts: float
+    skip: bool  # applied before: read through it, hand nothing out
+    handed: int = 0  # changes handed out already, in earlier pieces
+    changes: list[Change] = field(default_factory=list)  # decoded, not handed out yet
+
+
+@dataclass
+class _Read:
+    """What one read() has gathered so far."""
+
+    start: PgPosition
+    end: PgPosition
+    changes: list[Change] = field(default_factory=list)
+    started: float = 0.0  # wall-clock time the read began
+    last_ts: float | None = None
+    idle: bool = False  # stopped because the stream had nothing more
+    caught_up: bool = False  # ... and the server had decoded all WAL written before the read
 
 
 class PgCapture(Capture):
@@ -46,15 +125,23 @@ class PgCapture(Capture):
         self.engine, self.schema = engine, engine.schema
         self.tables = {t.name: t for t in tables}
         self.slot = f"turnout_{slot}"
-        self.conn = engine.connect()
-        self.relations: dict[int, Relation] = {}
-        self._loaders: dict[int, Any] = {}
+        self.conn = engine.connect()  # catalog, heartbeats, TOAST look-ups, value loaders
+        self.decoder = ChangeDecoder(self.conn, self.schema, self.tables)
+        self._stream: ReplicationStream | None = None
+        self._consistent: int | None = None  # where a slot created here starts
+        self._snapshot: str | None = None  # exported with it, until streaming starts
+        self._open: _Open | None = None
+        self._handed = _UNPLACED  # the end of what the last read handed out
+        self._acked = 0  # the highest LSN the destination has committed
         self._pending_ts: float | None = None  # commit time of the oldest change left unread
+        self._behind_since: float | None = None  # first read that could not confirm catching up
         self._last_heartbeat = time.monotonic()
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
         return row[0] if row else None
+
+    # setting up ------------------------------------------------------------
 
     def install(self) -> None:
         names = ", ".join(qualified(self.schema, t) for t in self.tables)
@@ -66,158 +153,188 @@ class PgCapture(Capture):
                 self.conn.execute(f"ALTER PUBLICATION {quote(self.slot)} SET TABLE {names}")
         else:
             self.conn.execute(f"CREATE PUBLICATION {quote(self.slot)} FOR TABLE {names}")
-        if not self._one("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)):
-            self.conn.execute(
-                "SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (self.slot,)
+        database, here = self._slot_database()
+        if database is None:
+            self._stream = ReplicationStream(self.engine.url, self.engine.endpoint)
+            self._consistent, self._snapshot = self._stream.create_slot(self.slot)
+        elif database != here:
+            raise OperationFailed(
+                f"replication slot {self.slot} belongs to database {database} of the same server "
+                "(slot names are server-wide): give this task another name, or delete the task "
+                "that owns the slot"
             )
 
+    def _slot_database(self) -> tuple[str | None, str]:
+        """The database the task's slot is on (None when there is none), and this database."""
+        row = self.conn.execute(
+            "SELECT (SELECT database FROM pg_replication_slots WHERE slot_name = %s), "
+            "current_database()", (self.slot,),
+        ).fetchone()
+        return row[0], row[1]
+
+    def exported_snapshot(self) -> str | None:
+        return self._snapshot
+
     def current_position(self) -> PgPosition:
+        if self._consistent is not None:
+            return PgPosition(self._consistent)
         lsn = self._one(
             "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = %s",
             (self.slot,),
         )
         return PgPosition.parse(lsn)
 
-    def _peek(self, upto: str | None, limit: int | None) -> list[Message]:
-        rows = self.conn.execute(
-            "SELECT data FROM pg_logical_slot_peek_binary_changes(%s, %s::pg_lsn, %s, "
-            "'proto_version', '1', 'publication_names', %s, 'messages', 'true')",
-            (self.slot, upto, limit, self.slot),
-        ).fetchall()
-        return [decode(r[0]) for r in rows]
+    def close(self) -> None:
+        """Let go of the slot: a later read, here or in another process, starts it again."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def remove(self) -> None:
+        self.close()
+        database, here = self._slot_database()
+        if database == here:  # a slot of that name elsewhere is not this task's
+            self._drop_slot()
+        self.conn.execute(f"DROP PUBLICATION IF EXISTS {quote(self.slot)}")
+
+    def _drop_slot(self) -> None:
+        """Drop the slot, waiting a little for a worker that is stopping to let go of it."""
+        import psycopg
+
+        deadline = time.monotonic() + DROP_WAIT_S
+        while True:
+            try:
+                self.conn.execute("SELECT pg_drop_replication_slot(%s)", (self.slot,))
+                return
+            except psycopg.errors.ObjectInUse as exc:
+                if time.monotonic() > deadline:
+                    raise OperationFailed(
+                        f"replication slot {self.slot} is in use: {exc}; stop the task first"
+                    ) from None
+                time.sleep(0.2)
+
+    # reading ---------------------------------------------------------------
 
     def read(self, after: Position, limit: int) -> tuple[list[Change], Position]:
         assert isinstance(after, PgPosition)
-        # Decoding sees WAL up to what is flushed; with synchronous_commit = off a commit can
-        # sit unflushed for a while, so the insert position would claim changes not yet read.
-        upto = self._one("SELECT pg_current_wal_flush_lsn()::text")
-        messages = self._peek(upto, limit)
-        changes: list[Change] = []
-        pending: list[Message] = []
-        last, last_ts = after.lsn, None
-        for message in messages:
-            if message.kind == "R" and message.relation is not None:
-                self._relation(message.relation)
-            elif message.kind in ("I", "U", "D", "T"):
-                pending.append(message)
-            elif message.kind == "C":
-                if message.end_lsn > after.lsn:
-                    position = PgPosition(message.end_lsn)
-                    for change in pending:
-                        changes.extend(self._change(change, message.commit_ts, position))
-                    last, last_ts = max(last, message.end_lsn), message.commit_ts
-                pending = []
-        if len(messages) < limit:  # nothing committed before `upto` is left unread
-            self._pending_ts = None
-            if not changes:
-                self._heartbeat()
-        else:  # more to come, committed no earlier than what was just read
-            self._pending_ts = last_ts
-        return changes, PgPosition(last)
+        target = self._wal_now()
+        stream = self._streaming_from(after)
+        batch = _Read(start=after, end=after, started=time.time())
+        begun = time.monotonic()
+        while not self._full(batch, limit) and time.monotonic() - begun < READ_BUDGET_S:
+            settled = bool(batch.changes) and self._open is None
+            data = stream.message(0.0 if settled else IDLE_WAIT_S)
+            if data is not None:
+                self._take(decode(data), batch)
+                continue
+            batch.caught_up = self._open is None and max(stream.wal_end, self._acked) >= target
+            if settled or batch.caught_up or time.monotonic() - begun >= CATCH_UP_WAIT_S:
+                batch.idle = True
+                break
+        self._handed = batch.end
+        self._pending_ts = self._unread_ts(batch)
+        if not batch.changes and batch.idle and self._open is None:
+            self._heartbeat()
+        return batch.changes, batch.end
+
+    def _wal_now(self) -> int:
+        """Where the server's WAL ends now: a read that gets this far has missed nothing older.
+
+        The insert position counts commits not flushed yet (synchronous_commit
+        = off), which decoding waits for. Right after a page header it is
+        moved back to the page start, where the last record ended.
+        """
+        lsn, block = self.conn.execute(
+            "SELECT pg_current_wal_insert_lsn()::text, current_setting('wal_block_size')::int"
+        ).fetchone()
+        at = parse_lsn(lsn)
+        return at - at % block if at % block <= LONG_PAGE_HEADER else at
+
+    def _streaming_from(self, after: PgPosition) -> ReplicationStream:
+        """The stream, started (or restarted) so that its next message follows `after`."""
+        stream = self._stream
+        if stream is not None and stream.streaming and after == self._handed:
+            return stream
+        if stream is None or stream.streaming:
+            if stream is not None:
+                stream.close()
+            stream = self._stream = ReplicationStream(self.engine.url, self.engine.endpoint)
+        stream.start(self.slot, after.lsn, self.slot)
+        self._snapshot = None  # the first command on its connection ended it
+        self._open, self._handed = None, after
+        if self._acked:
+            stream.confirm(self._acked)
+        return stream
+
+    def _full(self, batch: _Read, limit: int) -> bool:
+        """Whether the read has enough; hands out a piece of a transaction too big for one."""
+        open_ = self._open
+        buffered = len(open_.changes) if open_ is not None and not open_.skip else 0
+        if len(batch.changes) + buffered < limit:
+            return False
+        if not batch.changes and open_ is not None:
+            open_.handed += buffered
+            piece = PgPosition(batch.end.lsn, xact=open_.lsn, part=open_.handed)
+            batch.changes = [replace(c, position=piece) for c in open_.changes]
+            open_.changes = []
+            batch.end, batch.last_ts = piece, open_.commit_ts
+        return True
+
+    def _take(self, message: Message, batch: _Read) -> None:
+        kind, open_ = message.kind, self._open
+        if kind == "R" and message.relation is not None:
+            self.decoder.relation(message.relation)
+        elif kind == "B":
+            start = batch.start
+            handed = start.part if message.lsn == start.xact else 0
+            skip = message.lsn < start.lsn
+            self._open = _Open(message.lsn, message.commit_ts, skip, handed)
+        elif kind in ("I", "U", "D", "T") and open_ is not None and not open_.skip:
+            open_.changes.extend(self.decoder.changes(message, open_.commit_ts, _UNPLACED))
+        elif kind == "C" and open_ is not None:
+            self._open = None
+            if not open_.skip:
+                end = PgPosition(message.end_lsn)
+                batch.changes.extend(replace(c, position=end) for c in open_.changes)
+                batch.end, batch.last_ts = end, message.commit_ts
+
+    def _unread_ts(self, batch: _Read) -> float | None:
+        """Commit time of the oldest change not handed out, as far as this read can tell.
+
+        When the stream went quiet before the server's decoding reached the
+        WAL end seen at the start, something may still come: it is no newer
+        than the first such read.
+        """
+        if self._open is not None and not self._open.skip:
+            return self._open.commit_ts
+        if batch.caught_up:
+            self._behind_since = None
+            return None
+        if not batch.idle and batch.last_ts is not None:
+            return batch.last_ts  # stopped early: what follows committed no earlier
+        if self._behind_since is None:
+            self._behind_since = batch.started
+        return self._behind_since
 
     def _heartbeat(self) -> None:
         """While the captured tables are idle, commit a tiny logical message now and then.
 
-        The slot may only move to the end of a commit turnout has read: the
-        flushed position can fall inside a commit record, and decoding skips a
-        transaction whose commit starts before the slot. The heartbeat's
-        commit is such a safe point, so WAL of other tables is freed.
+        Its empty transaction reaches the destination like any other, so the
+        saved position, the slot and the freed WAL follow the source's WAL.
         """
         now = time.monotonic()
         if now - self._last_heartbeat >= HEARTBEAT_S:
             self._last_heartbeat = now
             self.conn.execute("SELECT pg_logical_emit_message(true, 'turnout', 'heartbeat')")
 
-    def _relation(self, relation: Relation) -> None:
-        """Remember a relation; stop when a captured table's columns changed (DDL)."""
-        self.relations[relation.oid] = relation
-        table = self.tables.get(relation.name)
-        if table is None or relation.schema != self.schema:
-            return
-        now = [c[0] for c in relation.columns]
-        if now != list(table.column_names):
-            added = sorted(set(now) - set(table.column_names))
-            removed = sorted(set(table.column_names) - set(now))
-            raise OperationFailed(
-                f"table {table.name!r} changed on the source during incremental migration "
-                f"(added {', '.join(added) or 'nothing'}; removed {', '.join(removed) or 'nothing'}"
-                "): make the same change on the destination, then start the task again"
-            )
-
-    def _change(self, message: Message, ts: float, position: PgPosition) -> list[Change]:
-        if message.kind == "T":
-            names = [self.relations[o].name for o in message.oids if o in self.relations]
-            raise OperationFailed(
-                f"TRUNCATE of {', '.join(names)} on the source during incremental migration: "
-                "truncate the destination too, then start the task again"
-            )
-        relation = self.relations[message.oid]
-        table = self.tables.get(relation.name)
-        if table is None:
-            return []
-        types = [c[1] for c in relation.columns]
-        key_at = table.key_positions()
-        if message.kind == "D":
-            old = self._values(message.old or [], types)
-            return [Change(table.name, Op.DELETE, _key(old, key_at), None, ts, position)]
-        new = self._values(message.new or [], types)
-        key = _key(new, key_at)
-        if any(v is UNCHANGED for v in new):
-            current = self._current_row(table, key)  # TOASTed values the server did not resend
-            if current is None:
-                return []  # deleted since; the delete follows in the stream
-            new = list(current)
-        after = dict(zip(table.column_names, new, strict=True))
-        old_key = None
-        if message.kind == "U" and message.old is not None:
-            old_key = _key(self._values(message.old, types), key_at)
-        op = Op.INSERT if message.kind == "I" else Op.UPDATE
-        return [Change(table.name, op, key, after, ts, position, old_key=old_key)]
-
-    def _values(self, texts: list[Any], types: list[int]) -> list[Any]:
-        """Text values as the Python values a query on the same columns returns."""
-        out = []
-        for text, oid in zip(texts, types, strict=True):
-            if text is None or text is UNCHANGED:
-                out.append(text)
-            else:
-                out.append(self._loader(oid).load(text.encode()))
-        return out
-
-    def _loader(self, oid: int) -> Any:
-        loader = self._loaders.get(oid)
-        if loader is None:
-            from psycopg.adapt import Transformer
-            from psycopg.pq import Format
-
-            loader = self._loaders[oid] = Transformer(self.conn).get_loader(oid, Format.TEXT)
-        return loader
-
-    def _current_row(self, table: Table, key: Key) -> tuple[Any, ...] | None:
-        match = " AND ".join(f"{quote(k)} = %s" for k in table.key)
-        sql = (f"SELECT {column_list(table.column_names)} FROM "
-               f"{qualified(self.schema, table.name)} WHERE {match}")
-        row = self.conn.execute(sql, key).fetchone()
-        return tuple(row) if row else None
-
     def oldest_pending_ts(self, after: Position) -> float | None:
-        """Known from the last read: peeking again would decode the next transaction twice."""
+        """Known from the last read: the stream cannot be peeked without consuming it."""
         return self._pending_ts
 
     def ack(self, upto: Position) -> None:
         assert isinstance(upto, PgPosition)
-        confirmed = self.current_position()
-        if confirmed.lsn < upto.lsn:
-            self.conn.execute(
-                "SELECT pg_replication_slot_advance(%s, %s::pg_lsn)",
-                (self.slot, upto.to_dict()["lsn"]),
-            )
-
-    def remove(self) -> None:
-        if self._one("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)):
-            self.conn.execute("SELECT pg_drop_replication_slot(%s)", (self.slot,))
-        self.conn.execute(f"DROP PUBLICATION IF EXISTS {quote(self.slot)}")
-
-
-def _key(values: list[Any], key_at: tuple[int, ...]) -> Key:
-    return tuple(values[i] for i in key_at)
+        if upto.lsn <= self._acked:
+            return
+        self._acked = upto.lsn  # a piece's lsn: the transaction before it, never more
+        if self._stream is not None and self._stream.streaming:
+            self._stream.confirm(upto.lsn)

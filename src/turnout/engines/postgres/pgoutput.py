@@ -1,8 +1,16 @@
-"""Decoding the pgoutput logical replication protocol (version 1) into plain tuples.
+"""Decoding the pgoutput logical replication protocol (version 1): messages, then Changes.
 
-Only what turnout needs: begin, commit, relation, insert, update, delete and
-truncate. Values arrive in PostgreSQL's text form; `None` is NULL and
-UNCHANGED marks a TOASTed value the server did not resend.
+decode() turns one message into plain values; ChangeDecoder turns row
+messages into turnout's Changes for the task's tables.
+
+Only what turnout needs: begin, commit, relation, insert, update, delete,
+truncate and logical messages (turnout's heartbeats). Values arrive in
+PostgreSQL's text form; `None` is NULL and UNCHANGED marks a TOASTed value the
+server did not resend.
+
+Begin already names the transaction's commit record (`lsn`) and commit time,
+so a reader can tell before any change arrives whether the transaction was
+applied earlier, and how old the changes it is about to hand out are.
 """
 
 from __future__ import annotations
@@ -10,6 +18,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from typing import Any
+
+from turnout.engines.postgres.dialect import column_list, qualified, quote
+from turnout.errors import OperationFailed
+from turnout.model import Change, Key, Op, Position, Table
 
 UNCHANGED = object()  # an unchanged TOASTed value: never write it over real data
 PG_EPOCH_OFFSET = 946_684_800  # seconds from 1970-01-01 to 2000-01-01
@@ -25,12 +37,15 @@ class Relation:
 
 @dataclass
 class Message:
-    kind: str  # B, C, R, I, U, D, T, or other kinds turnout ignores
+    kind: str  # B, C, R, I, U, D, T, M, or other kinds turnout ignores
     oid: int = 0
     new: list[Any] | None = None  # column values (text, None or UNCHANGED)
     old: list[Any] | None = None  # old key or old row, when the server sent one
     commit_ts: float = 0.0
-    end_lsn: int = 0
+    lsn: int = 0  # B, C: where the commit record starts; M: where the message is
+    end_lsn: int = 0  # C: where the commit record ends (the transaction's position)
+    xid: int = 0  # B only
+    prefix: str = ""  # M only
     relation: Relation | None = None
     oids: tuple[int, ...] = ()
 
@@ -69,15 +84,17 @@ def decode(data: bytes) -> Message:
     r = _Reader(bytes(data))
     kind = chr(r.take("!B"))
     if kind == "B":
-        r.take("!q")  # final lsn
+        final = r.take("!Q")
         ts = r.take("!q") / 1e6 + PG_EPOCH_OFFSET
-        return Message("B", commit_ts=ts)
+        return Message("B", lsn=final, commit_ts=ts, xid=r.take("!I"))
     if kind == "C":
-        r.take("!B")
-        r.take("!q")  # commit lsn
-        end = r.take("!q")
+        r.take("!B")  # flags
+        lsn, end = r.take("!Q"), r.take("!Q")
         ts = r.take("!q") / 1e6 + PG_EPOCH_OFFSET
-        return Message("C", end_lsn=end, commit_ts=ts)
+        return Message("C", lsn=lsn, end_lsn=end, commit_ts=ts)
+    if kind == "M":
+        r.take("!B")  # flags: 1 when transactional
+        return Message("M", lsn=r.take("!Q"), prefix=r.string())
     if kind == "R":
         oid, schema, name = r.take("!I"), r.string(), r.string()
         r.take("!B")  # replica identity setting
@@ -108,3 +125,104 @@ def decode(data: bytes) -> Message:
         r.take("!B")  # options
         return Message("T", oids=tuple(r.take("!I") for _ in range(count)))
     return Message(kind)
+
+
+class ChangeDecoder:
+    """Row messages as turnout Changes of the task's tables.
+
+    Values are loaded by psycopg's own loaders for the column types, so a
+    change holds what a query on the same columns returns. A TOASTed value
+    the server did not resend is read from the table itself. Relations are
+    checked against the task's tables the first time a change uses them, so
+    DDL on the source stops the task instead of misplacing values.
+    """
+
+    def __init__(self, conn: Any, schema: str, tables: dict[str, Table]) -> None:
+        self.conn, self.schema, self.tables = conn, schema, tables
+        self.relations: dict[int, Relation] = {}
+        self._checked: set[int] = set()  # relation oids whose columns match the task's table
+        self._loaders: dict[int, Any] = {}
+
+    def relation(self, relation: Relation) -> None:
+        self.relations[relation.oid] = relation
+        self._checked.discard(relation.oid)
+
+    def changes(self, message: Message, ts: float, position: Position) -> list[Change]:
+        """The change an insert, update or delete makes ([] for other tables)."""
+        if message.kind == "T":
+            names = [self.relations[o].name for o in message.oids if o in self.relations]
+            raise OperationFailed(
+                f"TRUNCATE of {', '.join(names)} on the source during incremental migration: "
+                "truncate the destination too, then start the task again"
+            )
+        table = self._table(message.oid)
+        if table is None:
+            return []
+        types = [c[1] for c in self.relations[message.oid].columns]
+        key_at = table.key_positions()
+        if message.kind == "D":
+            old = self._values(message.old or [], types)
+            return [Change(table.name, Op.DELETE, _key(old, key_at), None, ts, position)]
+        new = self._values(message.new or [], types)
+        key = _key(new, key_at)
+        if any(v is UNCHANGED for v in new):
+            current = self._current_row(table, key)  # TOASTed values the server did not resend
+            if current is None:
+                return []  # deleted since; the delete follows in the stream
+            new = list(current)
+        after = dict(zip(table.column_names, new, strict=True))
+        old_key = None
+        if message.kind == "U" and message.old is not None:
+            old_key = _key(self._values(message.old, types), key_at)
+        op = Op.INSERT if message.kind == "I" else Op.UPDATE
+        return [Change(table.name, op, key, after, ts, position, old_key=old_key)]
+
+    def _table(self, oid: int) -> Table | None:
+        """The task's table a relation is; stop when its columns changed (DDL)."""
+        relation = self.relations[oid]
+        if relation.schema != self.schema:
+            return None
+        table = self.tables.get(relation.name)
+        if table is None or oid in self._checked:
+            return table
+        now = [c[0] for c in relation.columns]
+        if now != list(table.column_names):
+            added = sorted(set(now) - set(table.column_names))
+            removed = sorted(set(table.column_names) - set(now))
+            raise OperationFailed(
+                f"table {table.name!r} changed on the source during incremental migration "
+                f"(added {', '.join(added) or 'nothing'}; removed {', '.join(removed) or 'nothing'}"
+                "): make the same change on the destination, then start the task again"
+            )
+        self._checked.add(oid)
+        return table
+
+    def _values(self, texts: list[Any], types: list[int]) -> list[Any]:
+        """Text values as the Python values a query on the same columns returns."""
+        out = []
+        for text, oid in zip(texts, types, strict=True):
+            if text is None or text is UNCHANGED:
+                out.append(text)
+            else:
+                out.append(self._loader(oid).load(text.encode()))
+        return out
+
+    def _loader(self, oid: int) -> Any:
+        loader = self._loaders.get(oid)
+        if loader is None:
+            from psycopg.adapt import Transformer
+            from psycopg.pq import Format
+
+            loader = self._loaders[oid] = Transformer(self.conn).get_loader(oid, Format.TEXT)
+        return loader
+
+    def _current_row(self, table: Table, key: Key) -> tuple[Any, ...] | None:
+        match = " AND ".join(f"{quote(k)} = %s" for k in table.key)
+        sql = (f"SELECT {column_list(table.column_names)} FROM "
+               f"{qualified(self.schema, table.name)} WHERE {match}")
+        row = self.conn.execute(sql, key).fetchone()
+        return tuple(row) if row else None
+
+
+def _key(values: list[Any], key_at: tuple[int, ...]) -> Key:
+    return tuple(values[i] for i in key_at)
