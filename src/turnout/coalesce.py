@@ -67,3 +67,22 @@ def coalesce(changes: Iterable[Change], routes: dict[str, Route], position: Posi
 def _delete(tb: TableBatch, key: Key) -> None:
     tb.upserts.pop(key, None)
     tb.deletes.add(key)
+
+
+def parents_first(batches: list[TableBatch]) -> list[TableBatch]:
+    """The batch's tables ordered so a referenced table comes before those referencing it."""
+    by_name = {tb.table.name: tb for tb in batches}
+    ordered: list[TableBatch] = []
+    seen: set[str] = set()
+
+    def visit(name: str, path: frozenset[str]) -> None:
+        if name in seen or name in path or name not in by_name:
+            return
+        for fk in by_name[name].table.foreign_keys:
+            visit(fk.ref_table, path | {name})
+        seen.add(name)
+        ordered.append(by_name[name])
+
+    for name in by_name:
+        visit(name, frozenset())
+    return ordered

@@ -54,6 +54,10 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...] = ()
     schema: str | None = None
     origin: str = field(default="", compare=False)  # scheme of the engine that reflected it
+    # Columns the database computes, as (place among all columns, column whose `default` is the
+    # generation clause as the source wrote it): an engine of the same kind recreates them,
+    # others leave them out (their values are not copied either way).
+    generated: tuple[tuple[int, Column], ...] = field(default=(), compare=False)
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -113,7 +113,7 @@ def test_run_in_foreground_completes_a_task_without_incremental(home: Path, tmp_
         (["task", "create", "t"], "needs --source"),
         (["task", "status", "ghost"], "no task named 'ghost'"),
         (["task", "start", "ghost"], "no task named 'ghost'"),
-        (["sessions", "mysql://root:secretpw@localhost/db"], "not available yet"),
+        (["sessions", "mysql://root:secretpw@127.0.0.1:1/db"], "cannot connect"),
         (["task", "frobnicate"], "No such command"),
     ],
 )

@@ -29,8 +29,9 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
 
 @pytest.fixture(scope="session")
 def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDbServer]:
-    """A private MariaDB server (ROW binlog, grants on) for the whole session."""
-    server = start_mariadb(tmp_path_factory.mktemp("mariadb"))
+    """A private MariaDB server (ROW binlog with column names, grants on) for the session."""
+    server = start_mariadb(tmp_path_factory.mktemp("mariadb"),
+                           ["--binlog-row-metadata=FULL", "--max-connections=300"])
     try:
         yield server
     finally:

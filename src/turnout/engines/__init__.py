@@ -18,6 +18,7 @@ from turnout.model import Position
 _ENGINES = {
     "sqlite": "turnout.engines.sqlite:SqliteEngine",
     "postgresql": "turnout.engines.postgres:PostgresEngine",
+    "mysql": "turnout.engines.mysql:MysqlEngine",
 }
 
 

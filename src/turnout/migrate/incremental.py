@@ -38,7 +38,7 @@ def follow(
     while not stop.is_set():
         changes, end = capture.read(position, batch_changes)
         oldest_applied = None
-        if position < end:
+        if changes or position < end:  # a piece of a large transaction leaves `end` as it was
             batch = coalesce(changes, routes, end)
             dst.apply(batch, Checkpoint(owner, {POSITION: end.to_json()}))
             capture.ack(end)

@@ -1,0 +1,300 @@
+"""The MySQL / MariaDB engine (PyMySQL): connections, catalog, snapshot reads, bulk loads,
+checkpoints and AUTO_INCREMENT; apply is in apply.py, binlog capture in capture.py,
+sessions and freeze in sessions.py.
+
+URL: mysql://user:password@host:port/database, with turnout's own options
+`zero_dates=refuse|null`, `tinyint1=boolean` and `unix_socket=/path`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from turnout.coalesce import Batch
+from turnout.endpoint import Endpoint
+from turnout.engines.base import Capture, Engine, SnapshotReader
+from turnout.engines.keyrange import after_key
+from turnout.engines.mysql import apply, catalog, sessions
+from turnout.engines.mysql.capture import MysqlCapture, MysqlPosition, capture_problems
+from turnout.engines.mysql.dialect import (
+    column_list,
+    create_index_sql,
+    create_table_sql,
+    foreign_key_sql,
+    quote,
+    type_problem,
+)
+from turnout.engines.mysql.values import reader, writer
+from turnout.errors import BadInput, OperationFailed, TransientError
+from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.types import CanonicalType
+
+CHECKPOINT_TABLE = "_turnout_checkpoint"
+SESSION_SETUP = (
+    "SET NAMES utf8mb4, time_zone = '+00:00', "
+    "sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'"
+)
+_OPTIONS = {"zero_dates": ("refuse", "null"), "tinyint1": ("int", "boolean")}
+_LOST_CONNECTION = (2006, 2013)
+_RETRY = (1205, 1213)  # lock wait timeout, deadlock
+
+
+def connection_settings(endpoint: Endpoint) -> tuple[dict[str, Any], dict[str, str]]:
+    """PyMySQL connect() arguments for the URL, and turnout's own options from its query."""
+    parts = urlsplit(endpoint.url)
+    params = dict(parse_qsl(parts.query))
+    options = {name: params.pop(name, values[0]) for name, values in _OPTIONS.items()}
+    for name, value in options.items():
+        if value not in _OPTIONS[name]:
+            raise BadInput(f"{name}={value} in {endpoint}: use one of {', '.join(_OPTIONS[name])}")
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        raise BadInput(f"{endpoint} names no database: write mysql://user@host/database")
+    settings: dict[str, Any] = {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 3306,
+        "user": unquote(parts.username or "root"),
+        "password": unquote(parts.password or ""),
+        "database": database,
+        "charset": "utf8mb4",
+        "autocommit": True,
+        "connect_timeout": 10,
+        "program_name": "turnout",
+    }
+    if "unix_socket" in params:
+        settings["unix_socket"] = params.pop("unix_socket")
+    if params:
+        raise BadInput(f"unknown URL option {', '.join(params)} in {endpoint}")
+    return settings, options
+
+
+class MysqlEngine(Engine):
+    scheme = "mysql"
+
+    def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
+        super().__init__(endpoint, create=create)
+        self.settings, self.options = connection_settings(endpoint)
+        self.database = self.settings["database"]
+        self.conn = self.connect(create=create)
+        version = self.one("SELECT VERSION()")
+        self.mariadb = "mariadb" in version.lower()
+
+    def connect(self, create: bool = False) -> Any:
+        import pymysql
+
+        try:
+            conn = pymysql.connect(**self.settings)
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] == 1049 and create:  # unknown database: make it
+                self._create_database()
+                return self.connect()
+            raise BadInput(f"cannot connect to {self.endpoint}: {exc.args[-1]}") from None
+        with conn.cursor() as cur:
+            cur.execute(SESSION_SETUP)
+        return conn
+
+    def _create_database(self) -> None:
+        import pymysql
+
+        settings = {**self.settings, "database": None}
+        with pymysql.connect(**settings) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(self.database)} "
+                        "CHARACTER SET utf8mb4")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def one(self, sql: str, params: Any = None) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def all(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+
+    @classmethod
+    def position_from_dict(cls, data: dict[str, Any]) -> Position:
+        return MysqlPosition(data["file"], int(data["pos"]), data.get("gtid"))
+
+    # catalog -------------------------------------------------------------
+
+    def list_tables(self) -> list[str]:
+        with self.conn.cursor() as cur:
+            return catalog.list_tables(cur)
+
+    def reflect(self, names: list[str]) -> list[Table]:
+        boolean = self.options["tinyint1"] == "boolean"
+        with self.conn.cursor() as cur:
+            return [catalog.reflect_table(cur, n, boolean, self.mariadb) for n in names]
+
+    def type_problem(self, ctype: CanonicalType) -> str | None:
+        return type_problem(ctype)
+
+    def create_table(self, table: Table) -> None:
+        self.execute(create_table_sql(table, table.origin == self.scheme))
+
+    def create_indexes(self, table: Table) -> None:
+        have = {r[0] for r in self.all(
+            "SELECT index_name FROM information_schema.statistics WHERE table_schema = "
+            "DATABASE() AND table_name = %s", (table.name,))}
+        for index in table.indexes:
+            if index.name not in have:
+                self.execute(create_index_sql(table, index))
+
+    def create_foreign_keys(self, table: Table) -> None:
+        have = {r[0] for r in self.all(
+            "SELECT constraint_name FROM information_schema.referential_constraints "
+            "WHERE constraint_schema = DATABASE() AND table_name = %s", (table.name,))}
+        for n, fk in enumerate(table.foreign_keys):
+            name = f"{table.name[:40]}_fk{n}_{apply.digest(fk.ref_table)}"
+            if name not in have:
+                self.execute(foreign_key_sql(table, fk, name))
+
+    def sync_sequences(self, table: Table) -> None:
+        """Move AUTO_INCREMENT past the highest value in use (MySQL's twin of sequences)."""
+        column = next((c for c in table.columns if c.autoincrement), None)
+        if column is None:
+            return
+        top = self.one(f"SELECT max({quote(column.name)}) FROM {quote(table.name)}")
+        if top is not None:
+            self.execute(f"ALTER TABLE {quote(table.name)} AUTO_INCREMENT = {int(top) + 1}")
+
+    def table_exists(self, name: str) -> bool:
+        return self.one(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() "
+            "AND table_name = %s", (name,)) is not None
+
+    def has_rows(self, name: str) -> bool:
+        return self.one(f"SELECT 1 FROM {quote(name)} LIMIT 1") is not None
+
+    # rows ----------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self, exported: str | None = None) -> Iterator[SnapshotReader]:
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            yield _Snapshot(conn, self.options["zero_dates"])
+            conn.commit()
+        finally:
+            conn.close()
+
+    def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
+        adapt = writer(table)
+        with self._write() as cur:
+            if rows:
+                marks = ", ".join(["%s"] * len(table.columns))
+                cur.executemany(
+                    f"INSERT INTO {quote(table.name)} ({column_list(table.column_names)}) "
+                    f"VALUES ({marks})", [adapt(r) for r in rows])
+            self._save_checkpoint(cur, checkpoint)
+
+    def capture(self, tables: list[Table], slot: str) -> Capture:
+        return MysqlCapture(self, tables, slot)
+
+    def capture_problems(self, slot: str) -> list[str]:
+        return capture_problems(self)
+
+    def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
+        with self._write() as cur:
+            apply.apply_batch(cur, batch)
+            self._save_checkpoint(cur, checkpoint)
+
+    def read_checkpoint(self, owner: str) -> dict[str, str]:
+        if not self.table_exists(CHECKPOINT_TABLE):
+            return {}
+        rows = self.all(f"SELECT name, value FROM {quote(CHECKPOINT_TABLE)} WHERE owner = %s",
+                        (owner,))
+        return {name: value for name, value in rows}
+
+    def drop_checkpoint(self, owner: str) -> None:
+        if not self.table_exists(CHECKPOINT_TABLE):
+            return
+        self.execute(f"DELETE FROM {quote(CHECKPOINT_TABLE)} WHERE owner = %s", (owner,))
+        if self.one(f"SELECT 1 FROM {quote(CHECKPOINT_TABLE)} LIMIT 1") is None:
+            self.execute(f"DROP TABLE {quote(CHECKPOINT_TABLE)}")
+
+    def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
+        cur.executemany(
+            f"INSERT INTO {quote(CHECKPOINT_TABLE)} VALUES (%s, %s, %s) "
+            "ON DUPLICATE KEY UPDATE value = VALUES(value)",
+            [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
+        )
+
+    def _ensure_checkpoint_table(self) -> None:
+        self.execute(
+            f"CREATE TABLE IF NOT EXISTS {quote(CHECKPOINT_TABLE)} (owner varchar(190) NOT NULL, "
+            "name varchar(190) NOT NULL, value longtext NOT NULL, PRIMARY KEY (owner, name)) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        )
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """One transaction applied like a replica: foreign keys are not checked on the way."""
+        import pymysql
+
+        self._ensure_checkpoint_table()  # DDL commits, so never inside the transaction
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("SET foreign_key_checks = 0")
+                cur.execute("BEGIN")
+                try:
+                    yield cur
+                    cur.execute("COMMIT")
+                except BaseException:
+                    self.conn.rollback()
+                    raise
+                finally:
+                    cur.execute("SET foreign_key_checks = 1")
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] in _RETRY:
+                raise TransientError(f"{self.endpoint}: {exc.args[-1]}") from None
+            if exc.args[0] == 1290:  # read-only
+                raise OperationFailed(f"{self.endpoint} refuses writes: {exc.args[-1]}") from None
+            raise
+
+    # operations ----------------------------------------------------------
+
+    def sessions(self) -> list[Session]:
+        return sessions.list_sessions(self)
+
+    def freeze(self, reason: str) -> None:
+        sessions.freeze(self, reason)
+
+    def unfreeze(self) -> None:
+        sessions.unfreeze(self)
+
+
+class _Snapshot(SnapshotReader):
+    def __init__(self, conn: Any, zero_dates: str) -> None:
+        self.conn, self.zero_dates = conn, zero_dates
+        self._readers: dict[str, Any] = {}
+
+    def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
+        cols, key = column_list(table.column_names), column_list(table.key)
+        where, params = after_key(key, after, "%s")
+        params.append(limit)
+        sql = f"SELECT {cols} FROM {quote(table.name)} {where} ORDER BY {key} LIMIT %s"
+        convert = self._readers.get(table.name)
+        if convert is None:
+            convert = self._readers[table.name] = reader(table, self.zero_dates)
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            return [convert(r) for r in cur.fetchall()]
+
+    def count_rows(self, table: Table) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {quote(table.name)}")
+            return int(cur.fetchone()[0])

@@ -1,0 +1,345 @@
+"""Change capture from MySQL / MariaDB: ROW events of the binlog through python-mysql-replication.
+
+Nothing is installed on the source: the binlog is already there. Turnout
+connects as a replica (one binlog dump connection, blocking, with server
+heartbeats every HEARTBEAT_S so an idle source still answers) and hands out
+whole transactions, each change carrying its transaction's end (file +
+offset of the event after the commit), which is where a resumed stream
+starts.
+
+A transaction with more changes than one batch is handed out in pieces:
+every piece but the last carries the position the transaction started
+from, so a checkpoint saved with it never claims the transaction is done,
+and a crash replays the whole transaction (apply is by key, so replaying is
+harmless).
+
+Column values are matched to the catalog by name, which needs the binlog to
+carry names (`binlog_row_metadata = FULL`, MySQL 8 and MariaDB 10.5+); the
+precheck asks for it. Without names, ENUM and SET values are lost in the
+binlog, so guessing would lose data.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from turnout.engines.base import Capture
+from turnout.engines.mysql import catalog
+from turnout.engines.mysql.values import reader
+from turnout.errors import OperationFailed
+from turnout.model import Change, Key, Op, Position, Table
+
+HEARTBEAT_S = 0.5  # the server sends a heartbeat after this much silence
+READ_BUDGET_S = 1.0  # a read returns after this long once at a transaction boundary
+ADVANCE_IDLE_S = 10.0  # while the captured tables are idle, move the checkpoint this often
+_DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
+_ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 range")
+
+
+@dataclass(frozen=True, eq=False)
+class MysqlPosition(Position):
+    """A place in the binlog: file and offset (and the GTID there, for people to read)."""
+
+    file: str
+    pos: int
+    gtid: str | None = None
+    engine = "mysql"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"file": self.file, "pos": self.pos}
+        if self.gtid:
+            data["gtid"] = self.gtid
+        return data
+
+    def _order(self) -> tuple[Any, ...]:
+        stem, _, number = self.file.rpartition(".")
+        return (stem, int(number) if number.isdigit() else 0, self.pos)
+
+    def to_json(self) -> str:  # equality and hashing ignore the informative GTID
+        return super().to_json() if self.gtid is None else MysqlPosition(
+            self.file, self.pos).to_json()
+
+
+@dataclass
+class _Transaction:
+    """Changes of the transaction being read, before its commit says where it ends."""
+
+    items: list[tuple[str, Op, Key, dict[str, Any] | None, Key | None]] = field(
+        default_factory=list)
+    ts: float = 0.0
+
+
+class MysqlCapture(Capture):
+    def __init__(self, engine: Any, tables: list[Table], slot: str) -> None:
+        self.engine = engine
+        self.tables = {t.name: t for t in tables}
+        self.slot = slot
+        self._readers = {t.name: reader(t, engine.options["zero_dates"]) for t in tables}
+        with engine.conn.cursor() as cur:  # generated columns too: the binlog carries them
+            self._known = {t.name: set(catalog.all_column_names(cur, t.name)) for t in tables}
+        self._stream: Any = None
+        self._read_to = MysqlPosition("", 0)  # end of the last transaction read
+        self._handed: MysqlPosition | None = None  # the position read() last returned
+        self._last_advance = time.monotonic()
+        self._txn = _Transaction()
+        self._pending_ts: float | None = None
+
+    # set-up ----------------------------------------------------------------
+
+    def install(self) -> None:
+        """Nothing to install: check the binlog is there (the precheck said how to fix it)."""
+
+    def remove(self) -> None:
+        self._close()
+
+    def current_position(self) -> MysqlPosition:
+        row = self.engine.all("SHOW MASTER STATUS")
+        if not row:
+            raise OperationFailed(f"{self.engine.endpoint} has no binary log: enable log_bin")
+        gtid = self._gtid()
+        return MysqlPosition(row[0][0], int(row[0][1]), gtid or None)
+
+    def _gtid(self) -> str | None:
+        name = "gtid_binlog_pos" if self.engine.mariadb else "gtid_executed"
+        try:
+            return str(self.engine.one(f"SELECT @@GLOBAL.{name}") or "") or None
+        except Exception:  # noqa: BLE001 - GTIDs are informative only
+            return None
+
+    # reading ---------------------------------------------------------------
+
+    def read(self, after: Position, limit: int) -> tuple[list[Change], Position]:
+        assert isinstance(after, MysqlPosition)
+        if self._stream is None or after != self._handed:
+            self._open(after)
+        changes: list[Change] = []
+        deadline = time.monotonic() + READ_BUDGET_S
+        idle, last_ts = False, None
+        while True:
+            event = self._stream.fetchone()
+            kind = type(event).__name__
+            if event is None or kind == "HeartbeatLogEvent":
+                if not self._txn.items:
+                    idle = True  # the server has nothing more to send
+                    break
+                continue
+            committed = self._event(event, kind)
+            if committed is not None:
+                last_ts = self._txn.ts
+                if committed > self._read_to:
+                    changes.extend(self._finish(committed))
+                    self._read_to = committed
+                self._txn = _Transaction()
+            if len(self._txn.items) >= limit:  # a large transaction: hand out a piece
+                last_ts = self._txn.ts
+                changes.extend(self._piece(self._read_to))
+                break
+            if not self._txn.items and (len(changes) >= limit or time.monotonic() > deadline):
+                break
+        self._pending_ts = None if idle else (last_ts or time.time())
+        return changes, self._hand_out(after, bool(changes))
+
+    def _hand_out(self, after: MysqlPosition, changed: bool) -> MysqlPosition:
+        """Where the caller may checkpoint. Without changes of our tables, move on only now and
+        then: every move is a write, and on a shared server that write is one more event."""
+        position = self._read_to
+        now = time.monotonic()
+        if not changed and now - self._last_advance < ADVANCE_IDLE_S:
+            position = after
+        elif position != after:
+            self._last_advance = now
+        self._handed = position
+        return position
+
+    def _open(self, after: MysqlPosition) -> None:
+        from pymysqlreplication import BinLogStreamReader
+        from pymysqlreplication.event import (
+            HeartbeatLogEvent,
+            MariadbGtidEvent,
+            QueryEvent,
+            RotateEvent,
+            XidEvent,
+        )
+        from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+
+        self._close()
+        self._check_not_purged(after)
+        settings = {k: v for k, v in self.engine.settings.items()
+                    if k in ("host", "port", "user", "password", "unix_socket")}
+        self._stream = BinLogStreamReader(
+            connection_settings=settings,
+            server_id=_server_id(self.slot),
+            resume_stream=True,
+            blocking=True,
+            log_file=after.file,
+            log_pos=after.pos,
+            only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent,
+                         RotateEvent, HeartbeatLogEvent, MariadbGtidEvent],
+            only_schemas=[self.engine.database],
+            slave_heartbeat=HEARTBEAT_S,
+            is_mariadb=self.engine.mariadb,
+        )
+        self._txn = _Transaction()
+        self._read_to = self._handed = after
+
+    def _check_not_purged(self, after: MysqlPosition) -> None:
+        files = {r[0] for r in self.engine.all("SHOW BINARY LOGS")}
+        if after.file not in files:
+            raise OperationFailed(
+                f"the binlog file {after.file} where this task resumes has been purged from "
+                f"{self.engine.endpoint}, so changes since then are gone: start the task again "
+                "with --resnapshot to copy the tables afresh, and keep binlogs longer "
+                "(binlog_expire_logs_seconds / expire_logs_days)"
+            )
+
+    def _event(self, event: Any, kind: str) -> MysqlPosition | None:
+        """Take one event in; the position after it when it ends a transaction."""
+        if kind == "RotateEvent":
+            return None
+        if kind == "MariadbGtidEvent":
+            self._txn = _Transaction()
+            return None
+        if kind == "QueryEvent":
+            query = event.query.strip()
+            if query.upper() == "BEGIN":
+                self._txn = _Transaction()
+                return None
+            if query.upper() != "COMMIT":
+                self._check_ddl(event, query)
+            return self._end(event)
+        if kind == "XidEvent":
+            return self._end(event)
+        self._rows(event, kind)
+        return None
+
+    def _end(self, event: Any) -> MysqlPosition:
+        self._txn.ts = float(event.timestamp)
+        return MysqlPosition(self._stream.log_file, int(self._stream.log_pos))
+
+    def _finish(self, position: MysqlPosition) -> list[Change]:
+        txn, self._txn = self._txn, _Transaction()
+        return [Change(t, op, key, after, txn.ts, position, old_key=old)
+                for t, op, key, after, old in txn.items]
+
+    def _piece(self, start: MysqlPosition) -> list[Change]:
+        ts = self._txn.ts or time.time()
+        items, self._txn.items = self._txn.items, []
+        return [Change(t, op, key, after, ts, start, old_key=old)
+                for t, op, key, after, old in items]
+
+    def _check_ddl(self, event: Any, query: str) -> None:
+        """Stop on DDL naming a captured table, in this database or qualified with its name."""
+        if not _DDL.match(query):
+            return
+        schema = event.schema.decode() if isinstance(event.schema, bytes) else event.schema
+        database = re.escape(self.engine.database)
+        prefix = "" if schema == self.engine.database else rf"`?{database}`?\s*\.\s*"
+        for name in self.tables:
+            if re.search(r"(?<![\w$])" + prefix + "`?" + re.escape(name) + r"`?(?![\w$])", query):
+                raise OperationFailed(
+                    f"DDL on table {name!r} at the source during incremental migration "
+                    f"({query[:80]}): make the same change on the destination, then start the "
+                    "task again"
+                )
+
+    def _rows(self, event: Any, kind: str) -> None:
+        table = self.tables.get(event.table)
+        if table is None:
+            return
+        self._txn.ts = float(event.timestamp)
+        for row in event.rows:
+            if kind == "UpdateRowsEvent":
+                old = self._row(table, row["before_values"], row["before_none_sources"])
+                new = self._row(table, row["after_values"], row["after_none_sources"])
+                old_key, key = _key(table, old), _key(table, new)
+                after = dict(zip(table.column_names, new, strict=True))
+                self._txn.items.append((table.name, Op.UPDATE, key, after, old_key))
+            elif kind == "WriteRowsEvent":
+                new = self._row(table, row["values"], row["none_sources"])
+                after = dict(zip(table.column_names, new, strict=True))
+                self._txn.items.append((table.name, Op.INSERT, _key(table, new), after, None))
+            else:
+                old = self._row(table, row["values"], row["none_sources"])
+                self._txn.items.append((table.name, Op.DELETE, _key(table, old), None, None))
+
+    def _row(self, table: Table, values: dict[str, Any], nones: dict[str, str]) -> tuple[Any, ...]:
+        """The event's values in the catalog's column order, converted like a query's."""
+        missing = [c for c in table.column_names if c not in values]
+        missing += [f"{c} (added)" for c in values if c not in self._known[table.name]]
+        if missing:
+            raise OperationFailed(
+                f"table {table.name!r} changed on the source (no column {', '.join(missing)} in "
+                "the binlog; binlog_row_metadata must be FULL): make the same change on the "
+                "destination, then start the task again"
+            )
+        row = []
+        for name in table.column_names:
+            value, why = values[name], nones.get(name)
+            if why == "empty set":
+                value = ""
+            elif why in _ZERO_DATE:
+                value = "0000-00-00"  # the reader applies the task's zero-date rule
+            row.append(value)
+        return self._readers[table.name](tuple(row))
+
+    def oldest_pending_ts(self, after: Position) -> float | None:
+        return self._pending_ts
+
+    def ack(self, upto: Position) -> None:
+        """Nothing to free: the server keeps binlogs by its own expiry setting."""
+
+    def _close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+def _key(table: Table, row: tuple[Any, ...]) -> Key:
+    return tuple(row[i] for i in table.key_positions())
+
+
+def _server_id(slot: str) -> int:
+    """A replica id of our own per task, away from the small numbers servers use."""
+    import zlib
+
+    return 1_000_000 + zlib.crc32(slot.encode()) % 1_000_000_000
+
+
+def capture_problems(engine: Any) -> list[str]:
+    """Server settings and privileges the binlog capture needs, one line each with the fix."""
+    problems = []
+    wanted = {"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL",
+              "binlog_row_metadata": "FULL"}
+    rows = dict(engine.all(
+        "SHOW GLOBAL VARIABLES WHERE variable_name IN "
+        "('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata')"))
+    for name, value in wanted.items():
+        have = rows.get(name)
+        if have is None and name == "binlog_row_metadata":
+            problems.append(f"{engine.endpoint} cannot log column names in the binlog "
+                            "(binlog_row_metadata): use MySQL 8.0.1+ or MariaDB 10.5+")
+        elif have is not None and have.upper() != value:
+            fix = ("add log_bin to the server's configuration and restart it"
+                   if name == "log_bin" else f"SET GLOBAL {name} = '{value}' (and in my.cnf)")
+            problems.append(f"{engine.endpoint} has {name} = {have}, capture needs {value}: {fix}")
+    problems += _privilege_problems(engine)
+    return problems
+
+
+def _privilege_problems(engine: Any) -> list[str]:
+    grants = " ".join(r[0] for r in engine.all("SHOW GRANTS")).upper()
+    if "ALL PRIVILEGES ON *.*" in grants:
+        return []
+    user = engine.one("SELECT CURRENT_USER()")
+    missing = [p for p in ("REPLICATION SLAVE", "REPLICATION CLIENT")
+               if p not in grants and not (p == "REPLICATION CLIENT" and "BINLOG MONITOR" in grants)
+               and not (p == "REPLICATION SLAVE" and "REPLICATION REPLICA" in grants)]
+    if missing:
+        account = "'{}'@'{}'".format(*user.split("@", 1))
+        return [f"user {user} lacks {', '.join(missing)}: GRANT {', '.join(missing)} ON *.* TO "
+                f"{account}"]
+    return []
+
