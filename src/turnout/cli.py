@@ -48,19 +48,21 @@ def task() -> None:
 @click.option("--exclude", multiple=True, help="Table name or glob to leave out (repeatable).")
 @click.option("--rename", multiple=True, help="OLD=NEW for a table, TABLE.OLD=NEW for a column.")
 @click.option("--types", help="Any of schema,full,incremental (default: all three).")
+@click.option("--cast", multiple=True,
+              help="TABLE.COLUMN=TYPE: the destination column's type, e.g. t.total=decimal(12,2).")
 @click.option("--file", "file_", type=click.Path(), help="Read the definition from a TOML file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new task as JSON.")
 def task_create(name: str, source: str | None, dest: str | None, tables: tuple[str, ...],
                 exclude: tuple[str, ...], rename: tuple[str, ...], types: str | None,
-                file_: str | None, as_json: bool) -> None:
+                cast: tuple[str, ...], file_: str | None, as_json: bool) -> None:
     """Define a migration task NAME."""
     if file_:
-        if source or dest or tables or exclude or rename or types:
+        if source or dest or tables or exclude or rename or types or cast:
             raise click.UsageError("give either --file or the flags, not both")
         spec = spec_from_toml(name, file_)
     else:
         spec = spec_from_flags(name, source, dest, list(tables), list(exclude), list(rename),
-                               types)
+                               types, list(cast))
     status = api.create_task(spec)
     if as_json:
         _print_json(status)

@@ -16,6 +16,7 @@ from typing import Any
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput
 from turnout.model import Phase
+from turnout.types import CanonicalType, parse_type
 
 ALL_TYPES = (Phase.SCHEMA, Phase.FULL, Phase.INCREMENTAL)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -42,6 +43,8 @@ class TaskSpec:
     table_renames: dict[str, str] = field(default_factory=dict)
     column_renames: dict[str, dict[str, str]] = field(default_factory=dict)
     options: Options = field(default_factory=Options)
+    # TABLE -> COLUMN -> canonical type the destination gets instead of the source's
+    casts: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -58,6 +61,9 @@ class TaskSpec:
         targets = list(self.table_renames.values())
         if len(set(targets)) != len(targets):
             raise BadInput("two tables are renamed to the same name: give each its own --rename")
+        for columns in self.casts.values():
+            for written in columns.values():
+                parse_type(written)  # says what is wrong with a bad type, here and now
         for option, value in asdict(self.options).items():
             if not isinstance(value, bool) and value <= 0:
                 raise BadInput(f"option {option} must be positive, not {value}")
@@ -80,6 +86,9 @@ class TaskSpec:
 
     def dest_columns(self, table: str) -> dict[str, str]:
         return self.column_renames.get(table, {})
+
+    def cast(self, table: str) -> dict[str, CanonicalType]:
+        return {c: parse_type(t) for c, t in self.casts.get(table, {}).items()}
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -148,9 +157,25 @@ def parse_renames(
     return tables, columns
 
 
-def _split_pair(item: str) -> tuple[str, str]:
+def parse_casts(items: list[str] | dict[str, str]) -> dict[str, dict[str, str]]:
+    """`TABLE.COLUMN=TYPE`: the canonical type a destination column gets (last dot splits)."""
+    pairs = list(items.items()) if isinstance(items, dict) else [
+        _split_pair(i, "cast", "TABLE.COLUMN=TYPE") for i in items]
+    casts: dict[str, dict[str, str]] = {}
+    for target, written in pairs:
+        if "." not in target or not written:
+            raise BadInput(f"cast {target}={written} is incomplete: write TABLE.COLUMN=TYPE, "
+                           "like orders.total=decimal(12,2)")
+        table, column = target.rsplit(".", 1)
+        parse_type(written)
+        casts.setdefault(table, {})[column] = written
+    return casts
+
+
+def _split_pair(item: str, what: str = "rename", form: str = "OLD=NEW or TABLE.COLUMN=NEW",
+                ) -> tuple[str, str]:
     if "=" not in item:
-        raise BadInput(f"rename {item!r} has no '=': write OLD=NEW or TABLE.COLUMN=NEW")
+        raise BadInput(f"{what} {item!r} has no '=': write {form}")
     old, new = item.split("=", 1)
     return old.strip(), new.strip()
 
@@ -163,6 +188,7 @@ def spec_from_flags(
     exclude: list[str],
     renames: list[str],
     types: str | None,
+    casts: list[str] | None = None,
 ) -> TaskSpec:
     if not source or not dest:
         raise BadInput("a task needs --source URL and --dest URL (or --file task.toml)")
@@ -176,11 +202,12 @@ def spec_from_flags(
         exclude=tuple(exclude),
         table_renames=table_renames,
         column_renames=column_renames,
+        casts=parse_casts(casts or []),
     )
 
 
 def spec_from_toml(name: str, path: str | Path) -> TaskSpec:
-    """Read a task file: source, dest, types, tables, exclude, [rename], [options]."""
+    """Read a task file: source, dest, types, tables, exclude, [rename], [cast], [options]."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -191,6 +218,10 @@ def spec_from_toml(name: str, path: str | Path) -> TaskSpec:
     if not isinstance(renames, dict):
         raise BadInput(f"task file {path}: [rename] must be a table of OLD = \"NEW\" lines")
     data["table_renames"], data["column_renames"] = parse_renames(renames)
+    casts = data.pop("cast", {})
+    if not isinstance(casts, dict):
+        raise BadInput(f"task file {path}: [cast] must be a table of \"TABLE.COLUMN\" = \"TYPE\"")
+    data["casts"] = parse_casts(casts)
     data.setdefault("name", name)
     if data["name"] != name:
         raise BadInput(f"task file {path} names the task {data['name']!r}, not {name!r}")

@@ -51,6 +51,9 @@ def test_toml_file(tmp_path: Path) -> None:
         (dict(name="bad name!"), "task name"),
         (dict(source=None), "needs --source"),
         (dict(types=","), "no migration types"),
+        (dict(casts=["t.c"]), "has no '='"),
+        (dict(casts=["c=text"]), "write TABLE.COLUMN=TYPE"),
+        (dict(casts=["t.c=numberish(3)"]), "numberish"),
     ],
 )
 def test_invalid_definitions_get_one_clear_line(kwargs: dict, message: str) -> None:
@@ -60,6 +63,17 @@ def test_invalid_definitions_get_one_clear_line(kwargs: dict, message: str) -> N
         spec_from_flags(**args)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_casts_from_flags_and_toml(tmp_path: Path) -> None:
+    spec = spec_from_flags("t1", SRC, DST, [], [], [], None,
+                           ["s.orders.total=decimal(12,2)", "t.d=text"])
+    assert spec.casts == {"s.orders": {"total": "decimal(12,2)"}, "t": {"d": "text"}}
+    assert str(spec.cast("s.orders")["total"]) == "decimal(12,2)"
+    assert TaskSpec.from_dict(spec.to_dict()) == spec
+    path = tmp_path / "task.toml"
+    path.write_text(f'source = "{SRC}"\ndest = "{DST}"\n[cast]\n"t.d" = "text"\n')
+    assert spec_from_toml("t1", path).casts == {"t": {"d": "text"}}
 
 
 def test_toml_errors_are_clear(tmp_path: Path) -> None:

@@ -39,8 +39,8 @@ def build_plan(
         if old not in names:
             raise BadInput(f"--rename {old}=… names a table that the task does not move")
     tables = src.reflect(names)
-    problems = [p for t in tables for p in _table_problems(spec, dst, t)]
     plans = [TablePlan(t, dest_table(spec, t)) for t in tables]
+    problems = [p for plan in plans for p in _table_problems(spec, dst, plan)]
     if first_run:
         problems += _destination_problems(spec, dst, plans)
     problems += _missing_columns(dst, plans)
@@ -52,8 +52,14 @@ def build_plan(
 
 
 def dest_table(spec: TaskSpec, table: Table) -> Table:
-    """The source table as the destination will hold it: renames applied, references too."""
-    renamed = table.renamed(spec.dest_name(table.name), spec.dest_columns(table.name))
+    """The source table as the destination will hold it: casts and renames applied, references
+    too. A cast column loses the source's own type name, so even a same-engine destination
+    creates the type asked for."""
+    casts = spec.cast(table.name)
+    cast = replace(table, columns=tuple(
+        replace(c, type=casts[c.name], native_type="") if c.name in casts else c
+        for c in table.columns))
+    renamed = cast.renamed(spec.dest_name(table.name), spec.dest_columns(table.name))
     fks = tuple(
         replace(
             fk,
@@ -65,7 +71,8 @@ def dest_table(spec: TaskSpec, table: Table) -> Table:
     return replace(renamed, foreign_keys=fks)
 
 
-def _table_problems(spec: TaskSpec, dst: Engine, table: Table) -> list[str]:
+def _table_problems(spec: TaskSpec, dst: Engine, plan: TablePlan) -> list[str]:
+    table = plan.source
     problems = []
     if not table.key:
         problems.append(
@@ -76,11 +83,16 @@ def _table_problems(spec: TaskSpec, dst: Engine, table: Table) -> list[str]:
     for old in spec.dest_columns(table.name):
         if old not in table.column_names:
             problems.append(f"--rename {table.name}.{old}=… names a column {table.name!r} lacks")
-    for column in table.columns:
-        problem = dst.type_problem(column.type)
+    for name in spec.casts.get(table.name, {}):
+        if name not in table.column_names:
+            problems.append(f"--cast {table.name}.{name}=… names a column {table.name!r} lacks")
+    for source_column, dest_column in zip(table.columns, plan.dest.columns, strict=True):
+        problem = dst.type_problem(dest_column.type)
         if problem:
+            where = f"{table.name}.{source_column.name}"
             problems.append(
-                f"{table.name}.{column.name} ({column.native_type or column.type}): {problem}"
+                f"{where} ({source_column.native_type or source_column.type}): "
+                + problem.replace("TABLE.COLUMN", where)
             )
     return problems
 
