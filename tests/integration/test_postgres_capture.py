@@ -182,7 +182,8 @@ def test_big_transaction_through_a_task_ends_with_identical_rows(
     api.create_task(TaskSpec("big", pg_url, dest, options=Options(batch_changes=300)), store)
     with running(store, "big"):
         wait_caught_up(store, "big")
-        execute(pg_url, "BEGIN; INSERT INTO t SELECT g, 'new', g FROM generate_series(101, 5100) g; "
+        execute(pg_url, "BEGIN; INSERT INTO t SELECT g, 'new', g FROM generate_series(101, 5100) g;"
+                " "
                 "UPDATE t SET n = n + 1 WHERE id % 7 = 0; DELETE FROM t WHERE id % 11 = 0; "
                 "UPDATE t SET id = id + 10000 WHERE id % 13 = 0; COMMIT")
         wait_caught_up(store, "big", timeout=60)

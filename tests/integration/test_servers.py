@@ -90,7 +90,7 @@ def test_mariadb_binlog_streams_with_pinned_drivers(mysql_url: str) -> None:
     stream = BinLogStreamReader(
         connection_settings={"host": parts.hostname, "port": parts.port, "user": "root",
                              "password": ""},
-        server_id=4242, is_mariadb=True, blocking=False, only_events=[WriteRowsEvent],
+        server_id=4242, blocking=False, only_events=[WriteRowsEvent],
         only_schemas=[db], resume_stream=True, log_file=log_file, log_pos=log_pos,
     )
     try:

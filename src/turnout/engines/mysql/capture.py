@@ -180,7 +180,10 @@ class MysqlCapture(Capture):
                          RotateEvent, HeartbeatLogEvent, MariadbGtidEvent],
             only_schemas=[self.engine.database],
             slave_heartbeat=HEARTBEAT_S,
-            is_mariadb=self.engine.mariadb,
+            # is_mariadb=True would make the library send MariaDB's GTID-style dump request,
+            # which drops log_file/log_pos and streams every binlog from the first one. The
+            # classic request by file and offset works on both servers.
+            is_mariadb=False,
         )
         self._txn = _Transaction()
         self._read_to = self._handed = after
