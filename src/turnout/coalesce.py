@@ -7,7 +7,7 @@ delete, so the applier writes each row once and in bulk. Because apply is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from turnout.model import Change, Key, Op, Position, Row, Table
@@ -19,6 +19,7 @@ class Route:
 
     dest: Table
     source_columns: tuple[str, ...]  # in the destination's column order
+    cast: Callable[[Row], Row] | None = None  # for columns --cast to text (casts.py)
 
 
 @dataclass
@@ -59,6 +60,8 @@ def coalesce(changes: Iterable[Change], routes: dict[str, Route], position: Posi
         else:
             assert change.after is not None, change
             row = tuple(change.after[c] for c in route.source_columns)
+            if route.cast is not None:
+                row = route.cast(row)
             tb.deletes.discard(change.key)
             tb.upserts[change.key] = row
     return batch

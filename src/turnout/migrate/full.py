@@ -222,7 +222,7 @@ class _Copier:
         self.ahead.shutdown()
 
     def copy(self, span: Span) -> None:
-        if self.job.direct:
+        if self.job.direct and span.plan.cast is None:  # cast values need the row path
             self._pull(span)
         else:
             self._push(span)
@@ -246,6 +246,7 @@ class _Copier:
         """Row path: read chunks from the snapshot (one ahead) and load them."""
         job, plan = self.job, span.plan
         key_at = plan.source.key_positions()
+        cast = plan.cast
         pending = self._fetch(plan, span.remaining())
         while not span.done:
             rows = pending.result()
@@ -253,8 +254,9 @@ class _Copier:
             full = len(rows) == job.chunk_rows
             if full and not job.halted():
                 pending = self._fetch(plan, KeySpan(last, span.hi))
-            self.dst.load(plan.dest, rows, span.checkpoint(job.owner, job.chunk_rows, len(rows),
-                                                            last))
+            loaded = rows if cast is None else [cast(row) for row in rows]
+            self.dst.load(plan.dest, loaded, span.checkpoint(job.owner, job.chunk_rows,
+                                                              len(rows), last))
             self._commit(span, len(rows), last)
             if job.halted():
                 pending.result()  # let the read ahead finish before the snapshot closes

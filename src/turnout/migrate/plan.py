@@ -6,12 +6,14 @@ line per problem with the fix, before anything is written anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from turnout.casts import row_caster
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, Unsupported
-from turnout.model import Phase, Table
+from turnout.model import Phase, Row, Table
 from turnout.spec import TaskSpec
 
 
@@ -21,8 +23,13 @@ class TablePlan:
     dest: Table
 
     @property
+    def cast(self) -> Callable[[Row], Row] | None:
+        """What rows need on the way when a --cast changed a column into text."""
+        return row_caster(self.source, self.dest)
+
+    @property
     def route(self) -> Route:
-        return Route(dest=self.dest, source_columns=self.source.column_names)
+        return Route(dest=self.dest, source_columns=self.source.column_names, cast=self.cast)
 
 
 def build_plan(

@@ -1,0 +1,71 @@
+"""Values of columns that `--cast` gave another type on the destination.
+
+Most casts need nothing here: the destination's driver takes a Python value
+of a neighbouring type (a time with an offset into a `time`, an integer into a
+decimal). A cast to text is different: drivers turn some values into text in
+their own way and drop what the text should keep (PyMySQL writes a time
+without its offset), so those values get one written form here, the one
+PostgreSQL prints where it has one, and every destination stores the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from turnout.model import Row, Table
+from turnout.types import Kind
+
+_TEXT_KINDS = (Kind.TEXT, Kind.CHAR, Kind.VARCHAR)
+
+
+def as_text(value: Any) -> str:
+    """The text a cast-to-text column holds for `value`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return interval_text(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return str(value)
+
+
+def interval_text(value: dt.timedelta) -> str:
+    """PostgreSQL's own form: `1 day 02:00:00`, `-3 days 00:00:01.5`."""
+    days, seconds, micros = value.days, value.seconds, value.microseconds
+    clock = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    if micros:
+        clock += f".{micros:06d}".rstrip("0")
+    if not days:
+        return clock
+    return f"{days} day{'' if abs(days) == 1 else 's'} {clock}"
+
+
+def row_caster(source: Table, dest: Table) -> Callable[[Row], Row] | None:
+    """A function giving rows the written form of their cast-to-text columns (None: no need)."""
+    at = [
+        i for i, (s, d) in enumerate(zip(source.columns, dest.columns, strict=True))
+        if d.type.kind in _TEXT_KINDS and s.type.kind not in _TEXT_KINDS
+    ]
+    if not at:
+        return None
+
+    def cast(row: Row) -> Row:
+        values = list(row)
+        for i in at:
+            if values[i] is not None:
+                values[i] = as_text(values[i])
+        return tuple(values)
+
+    return cast
