@@ -142,6 +142,10 @@ class Engine(ABC):
     """One database, reached through one URL."""
 
     scheme: ClassVar[str]
+    # Whether captured changes include rows that ON DELETE CASCADE / SET NULL changed. When
+    # they do not (MySQL's binlog), a destination applies deletes with its own foreign keys
+    # active, so that it repeats those actions.
+    logs_cascades: ClassVar[bool] = True
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         self.endpoint = endpoint

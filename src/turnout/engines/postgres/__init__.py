@@ -56,6 +56,7 @@ class PostgresEngine(Engine, DirectCopy):
         self.url, self.schema = _split_url(endpoint.url)
         self.conn = self.connect()
         self._replica_checked = False
+        self._replica = False  # whether batches apply with session_replication_role = replica
 
     def connect(self) -> Any:
         import psycopg
@@ -257,10 +258,15 @@ class PostgresEngine(Engine, DirectCopy):
     def _apply(self, batch: Batch, checkpoint: Checkpoint, clear_first: bool) -> None:
         parents_first = apply.parents_first(list(batch.tables.values()))
         with self._write() as cur:
+            cascade = self._replica and not _cascades_logged(batch)
+            if cascade:  # foreign keys fire while deleting, repeating what the source did
+                cur.execute("SET LOCAL session_replication_role = origin")
             for tb in reversed(parents_first):  # children lose rows before their parents
                 keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
                 if keys:
                     apply.delete_keys(cur, self.schema, tb, keys)
+            if cascade:
+                cur.execute("SET LOCAL session_replication_role = replica")
             for tb in parents_first:  # parents gain rows before their children
                 if tb.upserts:
                     apply.upsert(cur, self.schema, tb)
@@ -308,6 +314,7 @@ class PostgresEngine(Engine, DirectCopy):
         self._replica_checked = True
         try:
             self.conn.execute("SET session_replication_role = replica")
+            self._replica = True
         except psycopg.errors.InsufficientPrivilege:
             pass
 
@@ -382,3 +389,11 @@ class PostgresEngine(Engine, DirectCopy):
             (name + "=%",),
         ).fetchone()
         return row[0].split("=", 1)[1] if row else None
+
+
+def _cascades_logged(batch: Batch) -> bool:
+    """Whether the batch's source logged the rows its foreign key actions changed."""
+    from turnout import engines
+
+    origins = {tb.table.origin for tb in batch.tables.values()}
+    return all(engines.engine_class(o).logs_cascades for o in origins if o)
