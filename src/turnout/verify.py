@@ -2,18 +2,22 @@
 
 The digest reads rows in key order through each engine and hashes a
 canonical text form of every value, so it is the same for the same data on
-any engine that returns the same Python values.
+any engine that returns the same Python values. CHAR values compare without
+their trailing spaces, as SQL compares them: PostgreSQL returns the padding,
+MySQL strips it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from turnout.engines.base import Engine
 from turnout.model import Table
+from turnout.types import Kind
 
 
 @dataclass(frozen=True)
@@ -31,15 +35,23 @@ def _canonical(value: Any) -> bytes:
         return b"1" if value else b"0"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, Decimal):
-        value = value.normalize()
+    if isinstance(value, Decimal):  # 12.50 = 12.5, and a big integer = the same int
+        if value == value.to_integral_value():
+            return str(int(value)).encode()
+        return format(value.normalize(), "f").encode()
+    if isinstance(value, dict | list):  # jsonb keeps keys in its own order
+        return json.dumps(value, sort_keys=True, ensure_ascii=False).encode()
     return str(value).encode()
 
 
 def table_digest(engine: Engine, table: Table) -> Digest:
     h = hashlib.sha256()
     count = 0
+    padded = [i for i, c in enumerate(table.columns) if c.type.kind is Kind.CHAR]
     for row in engine.iter_rows(table):
+        if padded:
+            row = tuple(v.rstrip(" ") if i in padded and isinstance(v, str) else v
+                        for i, v in enumerate(row))
         h.update(b"\x1e".join(_canonical(v) for v in row) + b"\x1f")
         count += 1
     return Digest(count, h.hexdigest())

@@ -11,7 +11,8 @@ arrive equal. The traps are handled on purpose:
 - `timestamp` is read in UTC (the session's time zone is +00:00) and
   becomes an aware datetime; `datetime` stays naive;
 - `time` is a duration in MySQL; values outside 00:00..24:00 are refused;
-- CHAR loses its trailing spaces the way MySQL itself returns it.
+- CHAR loses its trailing spaces the way MySQL itself returns it;
+- BINARY(n) keeps its trailing zero bytes, which the binlog leaves out.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def _converter(column: Column, zero_dates: str) -> Convert | None:
         return _time
     if kind is Kind.CHAR:
         return lambda v: v.rstrip(" ") if isinstance(v, str) else v
+    if native.startswith("binary("):
+        size = int(native[len("binary("):].split(")")[0])
+        return lambda v: v.ljust(size, b"\0") if isinstance(v, bytes) else v
     if native.startswith("set"):
         order = _set_members(native)
         return lambda v: ",".join(sorted(v, key=order.index)) if isinstance(v, set) else v
