@@ -160,7 +160,8 @@ def test_incremental_from_postgres(
     assert doc[2][3] and len(doc[2][3]) == 160_000  # the TOASTed value survived the update
     api.delete_task("pginc", store)  # the slot and publication go with the task
     with psycopg.connect(pg_url) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_replication_slots").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pg_replication_slots "
+                            "WHERE database = current_database()").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM pg_publication").fetchone() == (0,)
 
 

@@ -36,6 +36,7 @@ HEARTBEAT_S = 0.5  # the server sends a heartbeat after this much silence
 READ_BUDGET_S = 1.0  # a read returns after this long once at a transaction boundary
 ADVANCE_IDLE_S = 10.0  # while the captured tables are idle, move the checkpoint this often
 _DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
+_RENAME = re.compile(r"\bRENAME\b", re.IGNORECASE)
 _ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 range")
 
 
@@ -72,6 +73,10 @@ class _Transaction:
     ts: float = 0.0
 
 
+class SourceDdl(OperationFailed):
+    """DDL on a captured table: the task stops until the destination has the change."""
+
+
 class MysqlCapture(Capture):
     def __init__(self, engine: Any, tables: list[Table], slot: str) -> None:
         self.engine = engine
@@ -86,6 +91,7 @@ class MysqlCapture(Capture):
         self._last_advance = time.monotonic()
         self._txn = _Transaction()
         self._pending_ts: float | None = None
+        self._stopped_by: SourceDdl | None = None  # DDL met after changes still to hand out
 
     # set-up ----------------------------------------------------------------
 
@@ -115,6 +121,8 @@ class MysqlCapture(Capture):
         assert isinstance(after, MysqlPosition)
         if self._stream is None or after != self._handed:
             self._open(after)
+        elif self._stopped_by is not None:  # everything before the DDL is applied now
+            raise self._stopped_by
         changes: list[Change] = []
         deadline = time.monotonic() + READ_BUDGET_S
         idle, last_ts = False, None
@@ -126,7 +134,13 @@ class MysqlCapture(Capture):
                     idle = True  # the server has nothing more to send
                     break
                 continue
-            committed = self._event(event, kind)
+            try:
+                committed = self._event(event, kind)
+            except SourceDdl as ddl:
+                if not changes:
+                    raise
+                self._stopped_by = ddl  # hand out what came before, stop on the next read
+                break
             if committed is not None:
                 last_ts = self._txn.ts
                 if committed > self._read_to:
@@ -234,18 +248,23 @@ class MysqlCapture(Capture):
                 for t, op, key, after, old in items]
 
     def _check_ddl(self, event: Any, query: str) -> None:
-        """Stop on DDL naming a captured table, in this database or qualified with its name."""
-        if not _DDL.match(query):
+        """Stop on DDL that drops, renames or empties a captured table (named in this database
+        or qualified with its name): its rows would vanish from the binlog unnoticed.
+
+        Other ALTERs pass here: an index changes nothing captured, and a change of
+        columns shows in the next row event, which names its columns (_row()).
+        """
+        if not _DDL.match(query) or (query[:5].upper() == "ALTER" and not _RENAME.search(query)):
             return
         schema = event.schema.decode() if isinstance(event.schema, bytes) else event.schema
         database = re.escape(self.engine.database)
         prefix = "" if schema == self.engine.database else rf"`?{database}`?\s*\.\s*"
         for name in self.tables:
-            if re.search(r"(?<![\w$])" + prefix + "`?" + re.escape(name) + r"`?(?![\w$])", query):
-                raise OperationFailed(
-                    f"DDL on table {name!r} at the source during incremental migration "
-                    f"({query[:80]}): make the same change on the destination, then start the "
-                    "task again"
+            if re.search(rf"(?<![\w$]){prefix}`?{re.escape(name)}`?(?![\w$])", query):
+                raise SourceDdl(
+                    f"table {name!r} was dropped, renamed or truncated at the source during "
+                    f"incremental migration ({query[:80]}): delete and recreate the task to "
+                    "copy it afresh, or leave it out with --exclude"
                 )
 
     def _rows(self, event: Any, kind: str) -> None:
@@ -272,11 +291,11 @@ class MysqlCapture(Capture):
         """The event's values in the catalog's column order, converted like a query's."""
         missing = [c for c in table.column_names if c not in values]
         missing += [f"{c} (added)" for c in values if c not in self._known[table.name]]
-        if missing:
-            raise OperationFailed(
-                f"table {table.name!r} changed on the source (no column {', '.join(missing)} in "
-                "the binlog; binlog_row_metadata must be FULL): make the same change on the "
-                "destination, then start the task again"
+        if missing:  # everything before this row is applied first (read())
+            raise SourceDdl(
+                f"table {table.name!r} changed on the source during incremental migration "
+                f"(column {', '.join(missing)}): make the same change on the destination, "
+                "then start the task again"
             )
         row = []
         for name in table.column_names:

@@ -1,0 +1,156 @@
+"""MySQL beside the other engines, both directions, and what stops a MySQL-source task."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.integration.helpers import running, wait_caught_up
+from tests.integration.test_mysql import _WRITES, TYPES, _connect, my_execute, my_rows
+from tests.integration.test_postgres import SHOP, write_shop_changes
+from tests.integration.test_postgres import TYPES as PG_TYPES
+from turnout import api, engines
+from turnout.demo import Shop, create_chinook
+from turnout.spec import TaskSpec, parse_types
+from turnout.store import Store
+from turnout.verify import table_digest
+
+
+def same_rows(src: str, dst: str, tables: list[str]) -> None:
+    source, dest = engines.connect(src), engines.connect(dst)
+    try:
+        for table in source.reflect(tables):
+            assert table_digest(source, table) == table_digest(dest, table), table.name
+    finally:
+        source.close()
+        dest.close()
+
+
+def test_postgres_to_mysql_refuses_unfaithful_types_and_takes_casts(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(PG_TYPES)
+    dest = mysql_url + "_pg"
+    api.create_task(TaskSpec("pgmy", pg_url, dest, types=parse_types("schema,full")), store)
+    assert api.run_task("pgmy", store=store) == "Failed"
+    error = api.task_status("pgmy", store)["error"]
+    assert "everything.ttz (time with time zone)" in error and "--cast everything.ttz=" in error
+    assert "everything.iv (interval)" in error and "--cast everything.iv=" in error
+    casts = {"everything": {"ttz": "text", "iv": "text"}}
+    api.create_task(TaskSpec("pgmy2", pg_url, dest, types=parse_types("schema,full"),
+                             casts=casts), store)
+    assert api.run_task("pgmy2", store=store) == "Completed", api.task_status("pgmy2", store)
+    first, second = my_rows(dest, "everything")
+    with _connect(dest) as conn, conn.cursor() as cur:
+        cur.execute("SELECT * FROM everything LIMIT 0")
+        row = dict(zip([d[0] for d in cur.description], first, strict=True))
+    assert row["b"] == 9000000000 and str(row["n"]) == "12.34" and row["ok"] == 1
+    assert row["raw"] == b"\x00\xff" and row["vc"] == "vé" and row["m"] == "happy"
+    assert row["ttz"] == "12:00:00+02:00" and row["iv"] == "1 day 02:00:00"
+    assert row["u"] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    assert str(row["tstz"]) == "2024-01-01 10:00:00"  # UTC, as a datetime(6)
+    assert second[-1] == "c2" and second[2] == 7
+    assert my_rows(dest, "child") == [(1, 1, "x"), (2, 2, "y")]
+
+
+def test_postgres_to_mysql_incremental(store: Store, pg_url: str, mysql_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(SHOP)
+    dest = mysql_url + "_pginc"
+    api.create_task(TaskSpec("pgmyinc", pg_url, dest), store)
+    with running(store, "pgmyinc"):
+        wait_caught_up(store, "pgmyinc")
+        write_shop_changes(pg_url)
+        wait_caught_up(store, "pgmyinc")
+    same_rows(pg_url, dest, ["item", "line"])
+
+
+def test_mysql_to_postgres_incremental_under_writes(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    my_execute(mysql_url, TYPES)
+    api.create_task(TaskSpec("mypginc", mysql_url, pg_url), store)
+    with running(store, "mypginc"):
+        wait_caught_up(store, "mypginc")
+        my_execute(mysql_url, _WRITES)  # its 2,000-row insert goes in pieces (big transaction)
+        wait_caught_up(store, "mypginc")
+    same_rows(mysql_url, pg_url, ["everything", "child"])
+
+
+def test_chinook_sqlite_to_mysql_and_back(store: Store, mysql_url: str, tmp_path: Path) -> None:
+    src = tmp_path / "chinook.db"
+    create_chinook(src)
+    api.create_task(TaskSpec("slmy", f"sqlite:///{src}", mysql_url), store)
+    shop = Shop(src)
+    with running(store, "slmy"):
+        shop.start()
+        api.wait_for("slmy", lambda s: s["phase"] == "incremental", 60, store)
+        time.sleep(2)  # the shop keeps selling while changes flow
+        shop.halt.set()
+        shop.join()
+        wait_caught_up(store, "slmy", timeout=60)
+    assert shop.transactions > 10
+    tables = engines.connect(f"sqlite:///{src}").list_tables()
+    same_rows(f"sqlite:///{src}", mysql_url, tables)
+    back = tmp_path / "back.db"  # and MySQL → SQLite, full and incremental
+    api.create_task(TaskSpec("mysl", mysql_url, f"sqlite:///{back}"), store)
+    with running(store, "mysl"):
+        wait_caught_up(store, "mysl", timeout=60)
+        my_execute(mysql_url, "UPDATE Track SET Name = concat(Name, ' (live)') "
+                   "WHERE TrackId < 50;\nDELETE FROM InvoiceLine WHERE InvoiceLineId > 2000")
+        wait_caught_up(store, "mysl")
+    same_rows(mysql_url, f"sqlite:///{back}", tables)
+
+
+def test_ddl_on_a_mysql_source_stops_the_task_until_the_destination_has_it(
+    store: Store, mysql_url: str, tmp_path: Path
+) -> None:
+    my_execute(mysql_url, "CREATE TABLE item (id int PRIMARY KEY, name text)")
+    dest = tmp_path / "d.db"
+    api.create_task(TaskSpec("myddl", mysql_url, f"sqlite:///{dest}"), store)
+    with running(store, "myddl", expect=("Failed",)):
+        wait_caught_up(store, "myddl")
+        my_execute(mysql_url, "INSERT INTO item VALUES (1, 'before');\n"
+                   "ALTER TABLE item ADD INDEX by_name (name(10));\n"  # harmless: goes on
+                   "INSERT INTO item VALUES (2, 'between');\n"
+                   "ALTER TABLE item ADD COLUMN colour text;\n"
+                   "INSERT INTO item VALUES (3, 'after', 'red')")
+        with pytest.raises(Exception, match="table 'item' changed on the source"):
+            wait_caught_up(store, "myddl", timeout=15)
+    assert "column colour (added)" in api.task_status("myddl", store)["error"]
+    with sqlite3.connect(dest) as db:  # what came before the DDL is there
+        assert db.execute("SELECT id FROM item ORDER BY id").fetchall() == [(1,), (2,)]
+        db.execute("ALTER TABLE item ADD COLUMN colour text")
+    with running(store, "myddl"):
+        wait_caught_up(store, "myddl")
+    same_rows(mysql_url, f"sqlite:///{dest}", ["item"])
+    api.create_task(TaskSpec("mydrop", mysql_url, f"sqlite:///{tmp_path / 'e.db'}"), store)
+    with running(store, "mydrop", expect=("Failed",)):
+        wait_caught_up(store, "mydrop")
+        my_execute(mysql_url, "TRUNCATE TABLE item")
+        with pytest.raises(Exception, match="dropped, renamed or truncated"):
+            wait_caught_up(store, "mydrop", timeout=15)
+
+
+def test_resume_from_a_purged_binlog_fails_clearly(store: Store, mariadb_server, mysql_url: str,
+                                                   tmp_path: Path) -> None:
+    my_execute(mysql_url, "CREATE TABLE item (id int PRIMARY KEY, name text)")
+    api.create_task(TaskSpec("mypurge", mysql_url, f"sqlite:///{tmp_path / 'd.db'}"), store)
+    with running(store, "mypurge"):
+        wait_caught_up(store, "mypurge")
+    my_execute(mysql_url, "INSERT INTO item VALUES (1, 'lost unless re-copied')")
+    mariadb_server.sql("FLUSH BINARY LOGS")
+    newest = mariadb_server.sql("SHOW MASTER STATUS").split()[0]
+    for _ in range(100):  # the stopped task's dump thread ends at its next heartbeat
+        mariadb_server.sql(f"PURGE BINARY LOGS TO '{newest}'")
+        if mariadb_server.sql("SHOW BINARY LOGS").split()[0] == newest:
+            break
+        time.sleep(0.1)
+    assert api.run_task("mypurge", store=store) == "Failed"
+    error = api.task_status("mypurge", store)["error"]
+    assert "has been purged" in error and "--resnapshot" in error
