@@ -1,0 +1,256 @@
+"""Benchmark: turnout's full copy of a sysbench MySQL table against pgloader and mysqldump | mysql.
+
+Why this exists: the issue asks how turnout's full copy of a 1,000,000-row sysbench table out of
+MySQL compares with the tools people use today, and sets the targets: MySQL → PostgreSQL in at
+most half of pgloader's time, MySQL → MySQL in at most half of `mysqldump | mysql`'s. This script
+starts private throwaway servers (tests/servers.py, never the machine's own services), fills the
+source with Debian's sysbench (`sysbench oltp_read_write … prepare`: table sbtest1, primary key
+id, index k_1), and times, in one run, alternating the order, each into a fresh empty database:
+
+- MySQL → PostgreSQL: turnout (schema + full) against pgloader, given a command file that makes
+  the same copy (table, rows, primary key, index k_1 under its own name, into `public`, int
+  columns as integer);
+- MySQL → MySQL: turnout against `mysqldump --single-transaction src | mysql dst`.
+
+turnout runs as a user runs it: `turnout task create … --types schema,full` then `turnout task
+run`, with a TURNOUT_HOME of its own, both timed. Every copy is checked (row count, sum(k), an
+md5 over c || pad in id order computed by each server, primary key and k_1 present). The box is
+noisy (2 cores), so the script prints per-run times, medians and ratios and never asserts on
+timing; it fails only when a copy is wrong. When turnout misses a target it is run once more
+under cProfile (every thread) and the top functions are printed.
+
+    python bench/mysql_full.py [--rows N] [--repeat R] [--pairs pg,mysql]
+        [--profile auto|always|never] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _mysql as my  # first: it puts the project root on sys.path
+from _mysql import TurnoutCli
+from tests.servers import MariaDbServer, PgServer, start_postgres
+
+SOURCE_DB = "sbtest"
+TARGET = 0.5  # turnout's time / the other tool's, at most
+PAIRS = {"pg": ("MySQL → PostgreSQL", "pgloader"), "mysql": ("MySQL → MySQL", "mysqldump")}
+PGLOADER_COMMAND = """LOAD DATABASE
+  FROM {source}
+  INTO {dest}
+  WITH create tables, create indexes, reset sequences, preserve index names
+  CAST type int with extra auto_increment to serial drop typemod,
+       type int to integer drop typemod
+  ALTER SCHEMA '{schema}' RENAME TO 'public';
+"""
+
+
+class Bench:
+    def __init__(self, work: Path, mariadb: MariaDbServer, pg: PgServer | None) -> None:
+        self.work, self.my, self.pg = work, mariadb, pg
+        self.source = mariadb.url(SOURCE_DB)
+
+    # destinations --------------------------------------------------------
+
+    def fresh(self, pair: str, db: str) -> str:
+        if pair == "mysql":
+            return my.my_fresh_db(self.my, db)
+        assert self.pg is not None
+        self.pg.psql(f'DROP DATABASE IF EXISTS "{db}"')
+        url = self.pg.create_database(db)
+        self.pg.psql("CHECKPOINT")  # start each run with clean buffers
+        return url
+
+    def drop(self, pair: str, db: str) -> None:
+        if pair == "mysql":
+            my.my_query(self.my, None, f"DROP DATABASE `{db}`")
+        else:
+            assert self.pg is not None
+            self.pg.psql(f'DROP DATABASE "{db}"')
+
+    def check(self, pair: str, db: str, url: str, expected: tuple[str, ...]) -> str | None:
+        """None when the copy at ``url`` equals the source, else what is wrong."""
+        got = my.my_content(self.my, db) if pair == "mysql" else my.pg_content(url)
+        if got != expected:
+            return f"content {got} != source {expected}"
+        return my.my_index_problem(self.my, db) if pair == "mysql" else my.pg_index_problem(url)
+
+    # contenders ----------------------------------------------------------
+
+    def turnout(self, dest: str, home: Path) -> float:
+        cli = TurnoutCli(home)
+        start = time.perf_counter()
+        cli.create("bench", self.source, dest, "schema,full")
+        cli("task", "run", "bench")
+        seconds = time.perf_counter() - start
+        status = cli.status("bench")
+        if status["state"] != "Completed":
+            sys.exit(f"turnout ended {status['state']}: {status['error']}")
+        return seconds
+
+    def pgloader(self, dest: str, run: str) -> float:
+        command = self.work / f"pgloader-{run}.load"
+        command.write_text(PGLOADER_COMMAND.format(source=self.source, dest=dest,
+                                                   schema=SOURCE_DB))
+        log = self.work / f"pgloader-{run}.log"
+        start = time.perf_counter()
+        with log.open("wb") as out:
+            proc = subprocess.run([my.need("pgloader"), str(command)], stdout=out,
+                                  stderr=subprocess.STDOUT, env=my.client_env(), check=False)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+            sys.exit(f"pgloader exited {proc.returncode}: {' | '.join(tail)}")
+        return seconds
+
+    def mysqldump(self, db: str) -> float:
+        args = my.my_client_args(self.my)
+        start = time.perf_counter()
+        dump = subprocess.Popen(
+            [my.need("mysqldump", "mariadb-dump"), *args, "--single-transaction", SOURCE_DB],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=my.client_env())
+        assert dump.stdout is not None and dump.stderr is not None
+        load = subprocess.run([my.need("mysql", "mariadb"), *args, db], stdin=dump.stdout,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              env=my.client_env(), check=False)
+        dump.stdout.close()
+        dump_err = dump.stderr.read().decode(errors="replace").strip()
+        dump.wait()
+        seconds = time.perf_counter() - start
+        if dump.returncode or load.returncode:
+            sys.exit(f"dump pipeline failed (mysqldump exit {dump.returncode}, mysql exit "
+                     f"{load.returncode}): {dump_err} {load.stderr.decode(errors='replace')}")
+        return seconds
+
+    def profile(self, pair: str) -> None:
+        """One more turnout copy under the per-thread profiler; prints where the time went.
+
+        It runs `turnout worker bench`, the process `turnout task start` launches, so no
+        progress display is in the profile."""
+        db = f"dst_profile_{pair}"
+        dest = self.fresh(pair, db)
+        cli = TurnoutCli(self.work / f"home-profile-{pair}")
+        cli.create("bench", self.source, dest, "schema,full")
+        out = self.work / f"turnout-{pair}.prof"
+        start = time.perf_counter()
+        code = cli.profiled(out, "worker", "bench").wait()
+        seconds = time.perf_counter() - start
+        problem = self.check(pair, db, dest, my.my_content(self.my, SOURCE_DB))
+        if code != 0 or problem:
+            sys.exit(f"profiled turnout run failed (exit {code}): {problem}")
+        self.drop(pair, db)
+        print(f"\nprofile of turnout {PAIRS[pair][0]} (one run, {seconds:.1f} s under cProfile, "
+              "every thread merged; thread plumbing and waits for another thread left out):")
+        print("\n".join(my.top_functions(out, "cumulative", 15)))
+        print("top by own time:")
+        print("\n".join(my.top_functions(out, "tottime", 10)))
+        print("turnout's engine functions (read, convert, load, indexes) by cumulative time:")
+        print("\n".join(my.top_functions(out, "cumulative", 10, within="turnout/engines/")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pairs", default="pg,mysql", help="which of pg,mysql to run")
+    parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
+                        help="auto: profile turnout where it misses its target")
+    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    args = parser.parse_args()
+    pairs = [p for p in args.pairs.split(",") if p]
+    if not pairs or any(p not in PAIRS for p in pairs):
+        parser.error(f"--pairs takes any of {', '.join(PAIRS)}")
+    my.need("sysbench")
+    my.need("mysqldump", "mariadb-dump")
+    my.need("mysql", "mariadb")
+    if "pg" in pairs:
+        my.need("pgloader")
+
+    parent = args.dir or Path(__file__).resolve().parent / "out"
+    parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="mysql_full-", dir=parent))
+    mariadb: MariaDbServer | None = None
+    pg: PgServer | None = None
+    try:
+        mariadb = my.start_source(work / "mariadb")
+        version = my.my_query(mariadb, None, "SELECT VERSION()")[0][0]
+        print(f"MariaDB {version} on port {mariadb.port}")
+        if "pg" in pairs:
+            pg = start_postgres(work / "pg")
+            print(f"PostgreSQL {pg.psql('SHOW server_version')} on port {pg.port}")
+        bench = Bench(work, mariadb, pg)
+        my.my_fresh_db(mariadb, SOURCE_DB)
+        t0 = time.perf_counter()
+        my.sysbench(mariadb, SOURCE_DB, "oltp_read_write", "prepare", args.rows, "--rand-seed=1")
+        print(f"sysbench prepare: {args.rows:,} rows in {time.perf_counter() - t0:.1f} s ({work})")
+        expected = my.my_content(mariadb, SOURCE_DB)
+        if problem := my.my_index_problem(mariadb, SOURCE_DB):
+            sys.exit(f"the sysbench source is not as expected: {problem}")
+        print(f"source check {expected}")
+
+        times = {pair: {who: [] for who in ("turnout", PAIRS[pair][1])} for pair in pairs}
+        for r in range(args.repeat):
+            for pair in pairs:
+                order = list(times[pair])
+                for who in order if r % 2 == 0 else reversed(order):
+                    db = f"dst_{pair}_{who}_{r + 1}"
+                    dest = bench.fresh(pair, db)
+                    if who == "turnout":
+                        seconds = bench.turnout(dest, work / f"home-{pair}-{r + 1}")
+                    elif who == "pgloader":
+                        seconds = bench.pgloader(dest, str(r + 1))
+                    else:
+                        seconds = bench.mysqldump(db)
+                    if problem := bench.check(pair, db, dest, expected):
+                        sys.exit(f"{who} {PAIRS[pair][0]} run {r + 1}: {problem}")
+                    times[pair][who].append(seconds)
+                    print(f"run {r + 1} {PAIRS[pair][0]:<18} {who:<9} {seconds:7.2f} s  "
+                          "(content and indexes ok)", flush=True)
+                    bench.drop(pair, db)
+        missed = report(args.rows, times)
+        for pair in pairs:
+            if args.profile == "always" or (args.profile == "auto" and pair in missed):
+                bench.profile(pair)
+    finally:
+        for server in (pg, mariadb):
+            if server is not None:
+                server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(rows: int, times: dict[str, dict[str, list[float]]]) -> list[str]:
+    """Print the table and the verdicts; the pairs where turnout missed its target."""
+    table = []
+    missed = []
+    for pair, by_who in times.items():
+        other = PAIRS[pair][1]
+        med = {who: my.median(ts) for who, ts in by_who.items()}
+        for who, ts in by_who.items():
+            table.append([PAIRS[pair][0], who, f"{med[who]:.2f}", f"{rows / med[who]:,.0f}",
+                          f"{med['turnout'] / med[who]:.2f}",
+                          ", ".join(f"{t:.2f}" for t in ts)])
+        if med["turnout"] / med[other] > TARGET:
+            missed.append(pair)
+    print()
+    my.print_table(["pair", "contender", "median s", "rows/s", "turnout/this", "runs (s)"],
+                   table)
+    print(f"rows: {rows:,} (sysbench oltp_read_write prepare, one table); median of "
+          f"{len(next(iter(next(iter(times.values())).values())))} runs, alternating order.")
+    print("turnout = `turnout task create --types schema,full` + `turnout task run` (CLI); "
+          "pgloader = a command file (tables, indexes, keys, sequences); mysqldump = "
+          "`mysqldump --single-transaction src | mysql dst`.")
+    for pair, by_who in times.items():
+        other = PAIRS[pair][1]
+        ratio = my.median(by_who["turnout"]) / my.median(by_who[other])
+        verdict = "met" if ratio <= TARGET else "NOT met"
+        print(f"target {PAIRS[pair][0]}: turnout/{other} {ratio:.2f} <= {TARGET:.2f}: {verdict}")
+    return missed
+
+
+if __name__ == "__main__":
+    main()
