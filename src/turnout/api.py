@@ -17,7 +17,7 @@ from typing import Any
 
 from turnout import engines
 from turnout.errors import NotFound, OperationFailed, TurnoutError
-from turnout.migrate.runner import Runner, remove_capture
+from turnout.migrate.runner import Runner, remove_capture, slot_name
 from turnout.model import Session, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -33,8 +33,15 @@ def create_task(spec: TaskSpec, store: Store | None = None) -> dict[str, Any]:
     return task_status(spec.name, store)
 
 
-def task_status(name: str, store: Store | None = None) -> dict[str, Any]:
-    """The task as `turnout task status --json` shows it."""
+def task_status(name: str, store: Store | None = None, check_source: bool = False,
+                ) -> dict[str, Any]:
+    """The task as `turnout task status --json` shows it.
+
+    `check_source` also asks the source for capture objects (replication
+    slots) that turnout left behind and no task owns, under "leftover_slots"
+    (None when the source cannot be reached): it costs a connection, so
+    pollers leave it off.
+    """
     store = store or Store()
     record = store.get(name)
     alive = record.alive
@@ -70,7 +77,21 @@ def task_status(name: str, store: Store | None = None) -> dict[str, Any]:
             }
             for t in store.tables(name)
         ],
+        **({"leftover_slots": leftover_slots(spec, store)} if check_source else {}),
     }
+
+
+def leftover_slots(spec: TaskSpec, store: Store) -> list[str] | None:
+    """Slots on the task's source that turnout made and no task owns (a crash mid-delete)."""
+    owned = {slot_name(r.name) for r in store.all_tasks()}
+    try:
+        source = engines.connect(spec.source_endpoint)
+    except TurnoutError:
+        return None
+    try:
+        return source.leftover_captures(owned)
+    finally:
+        source.close()
 
 
 def list_tasks(store: Store | None = None) -> list[dict[str, Any]]:

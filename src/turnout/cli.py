@@ -127,7 +127,7 @@ def task_stop(name: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def task_status(name: str, as_json: bool) -> None:
     """Show state, phase, delay and per-table progress of NAME."""
-    status = api.task_status(name)
+    status = api.task_status(name, check_source=True)
     if as_json:
         _print_json(status)
     else:

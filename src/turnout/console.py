@@ -55,7 +55,12 @@ def status_view(status: dict[str, Any]) -> RenderableType:
         bar = ProgressBar(total=total, completed=t["rows_copied"] if not t["done"] else total,
                           width=30)
         grid.add_row(name, bar, f"{t['rows_copied']:,} / {t['rows_total']:,}")
-    return Group(headline(status), grid)
+    leftovers = [
+        Text(f"replication slot {slot} on the source belongs to no task and keeps WAL: drop "
+             f"it with SELECT pg_drop_replication_slot('{slot}')", style="yellow")
+        for slot in status.get("leftover_slots") or []
+    ]
+    return Group(headline(status), grid, *leftovers)
 
 
 def tasks_table(tasks: list[dict[str, Any]]) -> Table:

@@ -137,16 +137,23 @@ def test_exported_snapshot_is_where_capture_starts(source: PostgresEngine, pg_ur
     cap.remove()
 
 
-def test_orphan_slots_are_turnout_slots_nothing_streams_from(
-    source: PostgresEngine, pg_url: str
-) -> None:
+def test_leftover_slots_are_idle_turnout_slots_no_task_owns(
+    source: PostgresEngine, pg_url: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     cap = source.capture(source.reflect(["t"]), "orphan")
     cap.install()
-    assert source.orphan_slots() == ["turnout_orphan"]
+    assert source.leftover_captures(set()) == ["turnout_orphan"]
+    assert source.leftover_captures({"orphan"}) == []  # a stopped task owns its idle slot
     cap.read(cap.current_position(), 10)  # streaming now
-    assert source.orphan_slots() == []
+    assert source.leftover_captures(set()) == []
+    cap.close()
+    store = Store(tmp_path / "home")  # a task on the same source sees the slot no task owns
+    api.create_task(TaskSpec("other", pg_url, f"sqlite:///{tmp_path / 'd.db'}"), store)
+    assert api.task_status("other", store, check_source=True)["leftover_slots"] == [
+        "turnout_orphan"]
+    assert "leftover_slots" not in api.task_status("other", store)
     cap.remove()
-    assert source.orphan_slots() == []
+    assert source.leftover_captures(set()) == []
 
 
 def test_feedback_frees_the_slot_after_apply_and_heartbeats_while_idle(

@@ -233,19 +233,18 @@ class PostgresEngine(Engine, DirectCopy):
         return replication.problems(self.conn, self.endpoint, self.schema, f"turnout_{slot}",
                                     tables)
 
-    def orphan_slots(self) -> list[str]:
-        """turnout's logical slots on this database that nothing streams from right now.
+    def leftover_captures(self, owned: set[str]) -> list[str]:
+        """turnout's logical slots on this database that nothing streams from and no task owns.
 
-        Each keeps WAL on the server until dropped. A stopped task, or one in
-        its full step (streaming starts with the incremental step), has such
-        a slot too: compare the names with the tasks before calling one lost.
+        A stopped task, or one in its full step, has an idle slot too: `owned`
+        names those, so only slots of deleted or crashed-while-deleting tasks remain.
         """
         rows = self.conn.execute(
             "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'logical' "
             "AND database = current_database() AND NOT active AND slot_name LIKE %s "
             "ORDER BY slot_name", ("turnout\\_%",),
         ).fetchall()
-        return [r[0] for r in rows]
+        return [r[0] for r in rows if r[0].removeprefix("turnout_") not in owned]
 
     def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
         import psycopg
