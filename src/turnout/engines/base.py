@@ -201,8 +201,9 @@ class Engine(ABC):
     @abstractmethod
     def capture(self, tables: list[Table], slot: str) -> Capture: ...
 
-    def capture_problems(self, slot: str) -> list[str]:
-        """What stops change capture here (settings, privileges): one line each, with the fix."""
+    def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
+        """What stops change capture of `tables` here (settings, privileges, table
+        properties): one line each, with the fix."""
         return []
 
     def leftover_captures(self, owned: set[str]) -> list[str]:

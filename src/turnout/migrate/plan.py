@@ -52,7 +52,7 @@ def build_plan(
         problems += _destination_problems(spec, dst, plans)
     problems += _missing_columns(dst, plans)
     if Phase.INCREMENTAL in spec.types:
-        problems += src.capture_problems(slot)
+        problems += src.capture_problems(slot, [p.source.name for p in plans])
     if problems:
         raise Unsupported("\n".join(problems))
     return plans

@@ -205,7 +205,7 @@ class MysqlEngine(Engine):
     def capture(self, tables: list[Table], slot: str) -> Capture:
         return MysqlCapture(self, tables, slot)
 
-    def capture_problems(self, slot: str) -> list[str]:
+    def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
         return capture_problems(self)
 
     def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
