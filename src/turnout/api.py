@@ -17,6 +17,7 @@ from typing import Any
 
 from turnout import engines
 from turnout.errors import NotFound, OperationFailed, TurnoutError
+from turnout.migrate import runner
 from turnout.migrate.runner import Runner, remove_capture, slot_name
 from turnout.model import Session, TaskState
 from turnout.spec import TaskSpec
@@ -133,12 +134,19 @@ def _watch_stop(home: Any, name: str, stop: threading.Event) -> None:
     store.close()
 
 
-def start_task(name: str, store: Store | None = None, timeout: float = 15.0) -> int:
-    """Start a detached worker for the task and return its pid once it has claimed the task."""
+def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
+               resnapshot: bool = False) -> int:
+    """Start a detached worker for the task and return its pid once it has claimed the task.
+
+    `resnapshot` first empties the destination tables and forgets where the copy and
+    capture stood, so the task copies everything again (see runner.resnapshot).
+    """
     store = store or Store()
     record = store.get(name)
     if record.alive:
         raise OperationFailed(f"task {name!r} is already running (pid {record.pid})")
+    if resnapshot:
+        runner.resnapshot(store, name)
     logs = store.home / "logs"
     logs.mkdir(exist_ok=True)
     env = dict(os.environ, TURNOUT_HOME=str(store.home))

@@ -73,9 +73,12 @@ def task_create(name: str, source: str | None, dest: str | None, tables: tuple[s
 
 @task.command("start")
 @click.argument("name")
-def task_start(name: str) -> None:
+@click.option("--resnapshot", is_flag=True,
+              help="Empty the destination tables and copy everything again first (after the "
+                   "source purged changes the task had not read).")
+def task_start(name: str, resnapshot: bool) -> None:
     """Start NAME in a detached worker and return."""
-    pid = api.start_task(name)
+    pid = api.start_task(name, resnapshot=resnapshot)
     out.print(f"task [bold]{name}[/] started (worker pid {pid}); "
               f"`turnout task status {name}` shows progress")
 

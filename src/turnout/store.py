@@ -253,6 +253,11 @@ class Store:
         ).fetchone()
         return row[0] if row else None
 
+    def clear_checkpoints(self, name: str, keys: list[str]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM checkpoints WHERE task = ? AND key = ?",
+                           [(name, k) for k in keys])
+
     def set_checkpoint(self, name: str, key: str, value: str) -> None:
         with self._tx() as db:
             db.execute(

@@ -370,3 +370,22 @@ def test_precheck_names_each_capture_problem_with_its_fix(
         assert api.run_task("pre-full", store=store) == "Completed"
     finally:
         server.stop()
+
+
+def test_resnapshot_empties_the_destination_and_copies_again(
+    store: Store, pg_server, pg_url: str
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(TYPES)
+    dest = pg_server.create_database("resnap_dest")
+    api.create_task(TaskSpec("resnap", pg_url, dest), store)
+    with running(store, "resnap"):
+        wait_caught_up(store, "resnap")
+    with psycopg.connect(dest, autocommit=True) as conn:  # the destination drifts
+        conn.execute("UPDATE everything SET vc = 'drifted'")
+    api.start_task("resnap", store, resnapshot=True)
+    wait_caught_up(store, "resnap")
+    api.stop_task("resnap", store)
+    assert rows(dest, "everything") == rows(pg_url, "everything")
+    assert rows(dest, "child") == rows(pg_url, "child")
+    assert any("resnapshot" in e["message"] for e in api.events("resnap", store=store))

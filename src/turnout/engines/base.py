@@ -216,6 +216,11 @@ class Engine(ABC):
         """Upsert and delete by key, and save the checkpoint, in one transaction."""
 
     @abstractmethod
+    def empty_tables(self, names: list[str]) -> None:
+        """Delete every row of these tables, which reference each other in any order
+        (for a task copying them afresh); other tables' rows stay as they are."""
+
+    @abstractmethod
     def read_checkpoint(self, owner: str) -> dict[str, str]: ...
 
     @abstractmethod

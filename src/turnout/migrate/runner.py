@@ -161,6 +161,24 @@ class Runner:
         return TaskState.FAILED
 
 
+def resnapshot(store: Store, name: str) -> None:
+    """Forget where the task's copy and capture stand and empty its destination tables, so
+    the next run copies everything afresh and captures from then on (after the source
+    lost changes the task had not read, say, to a purged log)."""
+    spec = store.get(name).spec
+    remove_capture(spec, name)
+    dst = engines.connect(spec.dest_endpoint)
+    try:
+        tables = [t.dest for t in store.tables(name) if dst.table_exists(t.dest)]
+        dst.empty_tables(tables)
+    finally:
+        dst.close()
+    store.clear_checkpoints(name, [CAPTURE_START, FULL_DONE])
+    store.update(name, position=None)
+    store.add_event(name, "info", f"resnapshot: emptied {len(tables)} destination tables; "
+                    "the next run copies them afresh")
+
+
 def remove_capture(spec: TaskSpec, name: str) -> None:
     """Take the task's capture objects off the source and its checkpoints off the destination."""
     src = engines.connect(spec.source_endpoint)

@@ -212,6 +212,12 @@ class SqliteEngine(Engine, DirectCopy):
             if not self.db.execute(f"SELECT 1 FROM {CHECKPOINT_TABLE} LIMIT 1").fetchone():
                 self.db.execute(f"DROP TABLE {CHECKPOINT_TABLE}")
 
+    def empty_tables(self, names: list[str]) -> None:
+        self.db.execute("PRAGMA foreign_keys = OFF")  # no effect inside a transaction
+        with self._write() as db:
+            for name in names:
+                db.execute(f"DELETE FROM {quote(name)}")
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         db = self.db
