@@ -58,6 +58,9 @@ class Table:
     # generation clause as the source wrote it): an engine of the same kind recreates them,
     # others leave them out (their values are not copied either way).
     generated: tuple[tuple[int, Column], ...] = field(default=(), compare=False)
+    # CHECK constraints as (name, definition in the source's own SQL): an engine of the same
+    # kind recreates them after the data; others cannot be trusted to read the expression.
+    checks: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -99,6 +102,7 @@ class Table:
             primary_key=cols(self.primary_key),
             indexes=tuple(replace(i, columns=cols(i.columns)) for i in self.indexes),
             foreign_keys=tuple(replace(fk, columns=cols(fk.columns)) for fk in self.foreign_keys),
+            checks=() if columns else self.checks,  # expressions name the old columns
         )
 
 

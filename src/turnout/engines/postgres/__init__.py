@@ -111,6 +111,18 @@ class PostgresEngine(Engine, DirectCopy):
             self.conn.execute(primary_key_sql(self.schema, table))
         for index in table.indexes:
             self.conn.execute(create_index_sql(self.schema, table, index))
+        if table.origin == self.scheme:  # after the data, like the indexes
+            self._create_checks(table)
+
+    def _create_checks(self, table: Table) -> None:
+        for name, definition in table.checks:
+            exists = self.conn.execute(
+                "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+                (name, qualified(self.schema, table.name)),
+            ).fetchone()
+            if not exists:
+                self.conn.execute(f"ALTER TABLE {qualified(self.schema, table.name)} "
+                                  f"ADD CONSTRAINT {quote(name)} {definition}")
 
     def create_foreign_keys(self, table: Table) -> None:
         for n, fk in enumerate(table.foreign_keys):

@@ -41,6 +41,7 @@ def reflect_table(cur: Any, schema: str, name: str) -> Table:
         primary_key=_primary_key(cur, oid),
         indexes=tuple(_indexes(cur, oid)),
         foreign_keys=tuple(_foreign_keys(cur, oid)),
+        checks=tuple(_checks(cur, oid)),
     )
 
 
@@ -99,6 +100,14 @@ def _indexes(cur: Any, oid: int) -> list[Index]:
         (oid,),
     )
     return [Index(name=n, columns=tuple(cols), unique=u) for n, u, cols in cur.fetchall()]
+
+
+def _checks(cur: Any, oid: int) -> list[tuple[str, str]]:
+    cur.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s AND contype = 'c' ORDER BY conname", (oid,),
+    )
+    return [(str(name), str(definition)) for name, definition in cur.fetchall()]
 
 
 def _foreign_keys(cur: Any, oid: int) -> list[ForeignKey]:
