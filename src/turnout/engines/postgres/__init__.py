@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
-from turnout.engines.postgres import apply, catalog, copy, replication
+from turnout.engines.postgres import apply, catalog, copy, replication, sessions
 from turnout.engines.postgres.capture import PgCapture, PgPosition
 from turnout.engines.postgres.dialect import (
     column_list,
@@ -27,14 +27,13 @@ from turnout.engines.postgres.dialect import (
     qualified,
     quote,
 )
+from turnout.engines.postgres.sessions import APPLICATION
 from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
 from turnout.errors import BadInput, OperationFailed, TransientError
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType, Kind
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
-FREEZE_TABLE = "_turnout_freeze"
-APPLICATION = "turnout"
 _Snapshot = PgSnapshot  # the reader snapshot() opens (snapshot.py)
 
 
@@ -351,61 +350,15 @@ class PostgresEngine(Engine, DirectCopy):
     # operations ----------------------------------------------------------
 
     def sessions(self) -> list[Session]:
-        rows = self.conn.execute(
-            "SELECT pid, usename, application_name, coalesce(client_addr::text, 'local'), "
-            "coalesce(state, ''), backend_xid IS NOT NULL, "
-            "pid = pg_backend_pid() OR application_name = %s "
-            "FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' ORDER BY pid",
-            (APPLICATION,),
-        ).fetchall()
-        return [
-            Session(id=str(pid), user=user or "", program=app or "", client=client, state=state,
-                    writing=writing, own=own)
-            for pid, user, app, client, state, writing, own in rows
-        ]
+        return sessions.list_sessions(self.conn)
 
     def freeze(self, reason: str) -> None:
-        """default_transaction_read_only on the database for every new session but turnout's.
-
-        The previous database-level value is kept in a small table so unfreeze
-        restores exactly it.
-        """
-        table = qualified(self.schema, FREEZE_TABLE)
-        if self.table_exists(FREEZE_TABLE):
-            return
-        previous = self._database_setting("default_transaction_read_only")
         with self._write() as cur:
-            cur.execute(f"CREATE TABLE {table} (previous text, reason text NOT NULL)")
-            cur.execute(f"INSERT INTO {table} VALUES (%s, %s)", (previous, reason))
-            cur.execute(f"ALTER DATABASE {self._database()} SET default_transaction_read_only = on")
+            sessions.freeze(self.conn, cur, self.schema, reason)
 
     def unfreeze(self) -> None:
-        if not self.table_exists(FREEZE_TABLE):
-            return
-        table = qualified(self.schema, FREEZE_TABLE)
-        previous = self.conn.execute(f"SELECT previous FROM {table}").fetchone()[0]
         with self._write() as cur:
-            if previous is None:
-                cur.execute(
-                    f"ALTER DATABASE {self._database()} RESET default_transaction_read_only"
-                )
-            else:
-                cur.execute(f"ALTER DATABASE {self._database()} SET "
-                            f"default_transaction_read_only = {quote(previous)}")
-            cur.execute(f"DROP TABLE {table}")
-
-    def _database(self) -> str:
-        return quote(self.conn.execute("SELECT current_database()").fetchone()[0])
-
-    def _database_setting(self, name: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT s FROM pg_db_role_setting r, unnest(r.setconfig) s "
-            "WHERE r.setrole = 0 AND r.setdatabase = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database()) AND s LIKE %s",
-            (name + "=%",),
-        ).fetchone()
-        return row[0].split("=", 1)[1] if row else None
+            sessions.unfreeze(self.conn, cur, self.schema)
 
 
 def _cascades_logged(batch: Batch) -> bool:

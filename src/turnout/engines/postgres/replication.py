@@ -27,11 +27,11 @@ from typing import Any
 
 from turnout.engines.postgres.catalog import reflect_table
 from turnout.engines.postgres.dialect import qualified, quote
+from turnout.engines.postgres.sessions import APPLICATION
 from turnout.errors import BadInput, OperationFailed, TransientError
 
 STATUS_INTERVAL_S = 10  # seconds between status updates when nothing else is sent
 SLOT_BUSY_WAIT_S = 15.0  # how long a killed worker's walsender may take to go away
-APPLICATION = "turnout"
 
 
 def format_lsn(lsn: int) -> str:
