@@ -16,7 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from turnout import engines
-from turnout.errors import NotFound, OperationFailed, TurnoutError
+from turnout.errors import BadInput, NotFound, OperationFailed, TurnoutError
 from turnout.migrate import runner
 from turnout.migrate.runner import Runner, remove_capture, slot_name
 from turnout.model import Session, TaskState
@@ -262,6 +262,23 @@ def wait_caught_up(
 def sessions(url: str) -> list[Session]:
     engine = engines.connect(url)
     try:
+        return engine.sessions()
+    finally:
+        engine.close()
+
+
+def end_sessions(url: str, ids: list[str]) -> list[Session]:
+    """Disconnect the sessions with these ids (never turnout's own); the sessions left."""
+    engine = engines.connect(url)
+    try:
+        listed = {s.id: s for s in engine.sessions()}
+        for sid in ids:
+            if sid not in listed:
+                raise NotFound(f"no session {sid} on {engine.endpoint}: `turnout sessions` lists "
+                               "them")
+            if listed[sid].own:
+                raise BadInput(f"session {sid} is turnout's own: stop its task instead")
+        engine.end_sessions(ids)
         return engine.sessions()
     finally:
         engine.close()

@@ -188,10 +188,12 @@ def worker(name: str) -> None:
 
 @cli.command()
 @click.argument("url")
+@click.option("--end", "end", multiple=True, metavar="ID",
+              help="Disconnect session ID first, rolling back its open transaction (repeatable).")
 @click.option("--json", "as_json", is_flag=True)
-def sessions(url: str, as_json: bool) -> None:
+def sessions(url: str, end: tuple[str, ...], as_json: bool) -> None:
     """List the sessions (clients) of the database at URL, and which of them write."""
-    found = api.sessions(url)
+    found = api.end_sessions(url, list(end)) if end else api.sessions(url)
     if as_json:
         _print_json([asdict(s) for s in found])
     else:

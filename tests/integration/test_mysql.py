@@ -203,6 +203,11 @@ def test_sessions_and_freeze(mysql_url: str, mariadb_server) -> None:  # type: i
             assert listed[mine].writing and not listed[mine].own
             assert any(s.own for s in listed.values())
             cur.execute("COMMIT")
+            cur.execute("BEGIN")
+            cur.execute("INSERT INTO w VALUES (2)")
+        api.end_sessions(mysql_url, [mine])  # an open writer ends; its insert is rolled back
+        assert mine not in {s.id for s in engine.sessions()}
+        assert [r[0] for r in engine.all("SELECT id FROM w")] == [1]
         engine.freeze("switchover")
         assert mariadb_server.sql("SELECT @@GLOBAL.read_only").strip() == "1"
         engine.unfreeze()

@@ -13,6 +13,7 @@ from tests.conftest import make_db
 from tests.integration.helpers import running, wait_caught_up
 from turnout import api, engines
 from turnout.demo import Shop, create_chinook
+from turnout.errors import BadInput
 from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
 from turnout.verify import table_digest
@@ -219,7 +220,14 @@ def test_sessions_show_who_writes(pg_url: str) -> None:
         found = {int(s.id): s for s in engine.sessions()}
         assert found[pid].writing and found[pid].program == "shop" and not found[pid].own
         assert any(s.own for s in found.values())
-        app.rollback()
+        own = next(s.id for s in found.values() if s.own)
+        with pytest.raises(BadInput, match="turnout's own"):
+            api.end_sessions(pg_url, [own])
+        left = api.end_sessions(pg_url, [str(pid)])  # the writer goes, its insert rolled back
+        assert str(pid) not in {s.id for s in left}
+        with pytest.raises(psycopg.OperationalError):
+            app.execute("SELECT 1")
+    assert engine.conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
 
 
 def test_hostile_names_into_postgres(store: Store, pg_url: str, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
+from turnout.errors import Unsupported
 from turnout.model import Change, Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType
 
@@ -253,6 +254,11 @@ class Engine(ABC):
     @abstractmethod
     def freeze(self, reason: str) -> None:
         """Block writes by everyone but turnout."""
+
+    def end_sessions(self, ids: list[str]) -> None:
+        """Disconnect these sessions (ids as sessions() gives them), rolling back their open
+        transactions: for writers still open when writes are frozen."""
+        raise Unsupported(f"{self.endpoint} cannot end sessions: stop the programs holding it")
 
     @abstractmethod
     def unfreeze(self) -> None:

@@ -279,6 +279,10 @@ class MysqlEngine(Engine):
     def freeze(self, reason: str) -> None:
         sessions.freeze(self, reason)
 
+    def end_sessions(self, ids: list[str]) -> None:
+        for thread in ids:
+            self.execute(f"KILL CONNECTION {int(thread)}")
+
     def unfreeze(self) -> None:
         sessions.unfreeze(self)
 

@@ -356,6 +356,10 @@ class PostgresEngine(Engine, DirectCopy):
         with self._write() as cur:
             sessions.freeze(self.conn, cur, self.schema, reason)
 
+    def end_sessions(self, ids: list[str]) -> None:
+        for pid in ids:
+            self.conn.execute("SELECT pg_terminate_backend(%s)", (int(pid),))
+
     def unfreeze(self) -> None:
         with self._write() as cur:
             sessions.unfreeze(self.conn, cur, self.schema)
