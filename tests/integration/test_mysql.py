@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from decimal import Decimal
 from typing import Any
 
@@ -216,3 +217,21 @@ def test_sessions_and_freeze(mysql_url: str, mariadb_server) -> None:  # type: i
         other.close()
         engine.close()
 
+
+
+def test_destination_account_without_write_privileges_is_refused_at_precheck(
+    store: Store, mariadb_server, mysql_url: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "s.db"
+    sqlite3.connect(src).executescript("CREATE TABLE t (id INTEGER PRIMARY KEY); "
+                                       "INSERT INTO t VALUES (1);")
+    database = mysql_url.rsplit("/", 1)[1]
+    mariadb_server.sql(f"CREATE USER 'reader'@'%' IDENTIFIED BY 'pw';\n"
+                       f"GRANT SELECT, INSERT ON `{database}`.* TO 'reader'@'%'")
+    limited = mysql_url.replace("mysql://root@", "mysql://reader:pw@")
+    api.create_task(TaskSpec("lim", f"sqlite:///{src}", limited), store)
+    assert api.run_task("lim", store=store) == "Failed"
+    error = api.task_status("lim", store)["error"]
+    assert "lacks UPDATE, DELETE, CREATE, DROP, ALTER, INDEX" in error
+    assert f"GRANT UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON `{database}`.* TO" in error
+    assert "pw" not in error

@@ -207,6 +207,11 @@ class Engine(ABC):
         properties): one line each, with the fix."""
         return []
 
+    def write_problems(self) -> list[str]:
+        """What stops this destination from creating and filling the task's tables
+        (privileges): one line each, with the fix."""
+        return []
+
     def leftover_captures(self, owned: set[str]) -> list[str]:
         """Capture objects turnout left on this source that no task in `owned` (slot names,
         as Engine.capture() gets them) claims: each may hold back the server's log."""

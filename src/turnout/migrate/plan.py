@@ -49,7 +49,7 @@ def build_plan(
     plans = [TablePlan(t, dest_table(spec, t)) for t in tables]
     problems = [p for plan in plans for p in _table_problems(spec, dst, plan)]
     if first_run:
-        problems += _destination_problems(spec, dst, plans)
+        problems += _destination_problems(spec, dst, plans) + dst.write_problems()
     problems += _missing_columns(dst, plans)
     if Phase.INCREMENTAL in spec.types:
         problems += src.capture_problems(slot, [p.source.name for p in plans])

@@ -17,7 +17,7 @@ from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, Engine, SnapshotReader
 from turnout.engines.keyrange import after_key
-from turnout.engines.mysql import apply, catalog, sessions
+from turnout.engines.mysql import apply, catalog, grants, sessions
 from turnout.engines.mysql.capture import MysqlCapture, MysqlPosition, capture_problems
 from turnout.engines.mysql.dialect import (
     column_list,
@@ -207,6 +207,9 @@ class MysqlEngine(Engine):
 
     def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
         return capture_problems(self)
+
+    def write_problems(self) -> list[str]:
+        return grants.destination_problems(self)
 
     def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
         with self._write() as cur:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from turnout.engines.base import Capture
-from turnout.engines.mysql import catalog
+from turnout.engines.mysql import catalog, grants
 from turnout.engines.mysql.values import reader
 from turnout.errors import OperationFailed
 from turnout.model import Change, Key, Op, Position, Table
@@ -347,21 +347,5 @@ def capture_problems(engine: Any) -> list[str]:
             fix = ("add log_bin to the server's configuration and restart it"
                    if name == "log_bin" else f"SET GLOBAL {name} = '{value}' (and in my.cnf)")
             problems.append(f"{engine.endpoint} has {name} = {have}, capture needs {value}: {fix}")
-    problems += _privilege_problems(engine)
+    problems += grants.source_problems(engine)
     return problems
-
-
-def _privilege_problems(engine: Any) -> list[str]:
-    grants = " ".join(r[0] for r in engine.all("SHOW GRANTS")).upper()
-    if "ALL PRIVILEGES ON *.*" in grants:
-        return []
-    user = engine.one("SELECT CURRENT_USER()")
-    missing = [p for p in ("REPLICATION SLAVE", "REPLICATION CLIENT")
-               if p not in grants and not (p == "REPLICATION CLIENT" and "BINLOG MONITOR" in grants)
-               and not (p == "REPLICATION SLAVE" and "REPLICATION REPLICA" in grants)]
-    if missing:
-        account = "'{}'@'{}'".format(*user.split("@", 1))
-        return [f"user {user} lacks {', '.join(missing)}: GRANT {', '.join(missing)} ON *.* TO "
-                f"{account}"]
-    return []
-
