@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from turnout import api
+from turnout import api, engines
+from turnout.demo import Shop, create_chinook
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
+from turnout.verify import table_digest
 
 
 def make_task(store: Store, name: str, src: Path, dst: Path, types: str = "schema,full,incremental",
@@ -43,3 +45,33 @@ def running(
 def wait_caught_up(store: Store, name: str, timeout: float = 30) -> dict:
     """Wait until everything committed on the source so far is applied."""
     return api.wait_caught_up(name, timeout, store)
+
+
+def chinook_under_writes(store: Store, name: str, src: Path, dest: str) -> list[str]:
+    """Copy the Chinook demo into `dest` while its shop keeps selling, until caught up;
+    then every table holds the same rows on both sides. The tables' names."""
+    create_chinook(src)
+    api.create_task(TaskSpec(name, f"sqlite:///{src}", dest), store)
+    shop = Shop(src)
+    with running(store, name):
+        shop.start()
+        api.wait_for(name, lambda s: s["phase"] == "incremental", 60, store)
+        time.sleep(2)  # the shop keeps selling while changes flow
+        shop.halt.set()
+        shop.join()
+        wait_caught_up(store, name, timeout=60)
+    assert shop.transactions > 10
+    return same_rows(f"sqlite:///{src}", dest)
+
+
+def same_rows(src: str, dst: str, tables: list[str] | None = None) -> list[str]:
+    """Assert that the tables (all of the source's by default) match; their names."""
+    source, dest = engines.connect(src), engines.connect(dst)
+    try:
+        names = tables or source.list_tables()
+        for table in source.reflect(names):
+            assert table_digest(source, table) == table_digest(dest, table), table.name
+        return names
+    finally:
+        source.close()
+        dest.close()

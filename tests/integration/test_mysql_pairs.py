@@ -9,25 +9,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.integration.helpers import running, wait_caught_up
+from tests.integration.helpers import chinook_under_writes, running, same_rows, wait_caught_up
 from tests.integration.test_mysql import _WRITES, TYPES, _connect, my_execute, my_rows
 from tests.integration.test_postgres import SHOP, write_shop_changes
 from tests.integration.test_postgres import TYPES as PG_TYPES
-from turnout import api, engines
-from turnout.demo import Shop, create_chinook
+from turnout import api
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
-from turnout.verify import table_digest
-
-
-def same_rows(src: str, dst: str, tables: list[str]) -> None:
-    source, dest = engines.connect(src), engines.connect(dst)
-    try:
-        for table in source.reflect(tables):
-            assert table_digest(source, table) == table_digest(dest, table), table.name
-    finally:
-        source.close()
-        dest.close()
 
 
 def test_postgres_to_mysql_refuses_unfaithful_types_and_takes_casts(
@@ -83,20 +71,7 @@ def test_mysql_to_postgres_incremental_under_writes(
 
 
 def test_chinook_sqlite_to_mysql_and_back(store: Store, mysql_url: str, tmp_path: Path) -> None:
-    src = tmp_path / "chinook.db"
-    create_chinook(src)
-    api.create_task(TaskSpec("slmy", f"sqlite:///{src}", mysql_url), store)
-    shop = Shop(src)
-    with running(store, "slmy"):
-        shop.start()
-        api.wait_for("slmy", lambda s: s["phase"] == "incremental", 60, store)
-        time.sleep(2)  # the shop keeps selling while changes flow
-        shop.halt.set()
-        shop.join()
-        wait_caught_up(store, "slmy", timeout=60)
-    assert shop.transactions > 10
-    tables = engines.connect(f"sqlite:///{src}").list_tables()
-    same_rows(f"sqlite:///{src}", mysql_url, tables)
+    tables = chinook_under_writes(store, "slmy", tmp_path / "chinook.db", mysql_url)
     back = tmp_path / "back.db"  # and MySQL → SQLite, full and incremental
     api.create_task(TaskSpec("mysl", mysql_url, f"sqlite:///{back}"), store)
     with running(store, "mysl"):

@@ -10,9 +10,8 @@ import psycopg
 import pytest
 
 from tests.conftest import make_db
-from tests.integration.helpers import running, wait_caught_up
+from tests.integration.helpers import chinook_under_writes, running, wait_caught_up
 from turnout import api, engines
-from turnout.demo import Shop, create_chinook
 from turnout.errors import BadInput
 from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
@@ -98,23 +97,7 @@ def test_postgres_to_sqlite_converts_values(store: Store, pg_url: str, tmp_path:
 def test_chinook_sqlite_to_postgres_full_and_incremental_under_writes(
     store: Store, pg_url: str, tmp_path: Path
 ) -> None:
-    src = tmp_path / "chinook.db"
-    create_chinook(src)
-    api.create_task(TaskSpec("chin", f"sqlite:///{src}", pg_url), store)
-    shop = Shop(src)
-    with running(store, "chin"):
-        shop.start()
-        api.wait_for("chin", lambda s: s["phase"] == "incremental", 60, store)
-        time.sleep(2)  # the shop keeps selling while changes flow
-        shop.halt.set()
-        shop.join()
-        wait_caught_up(store, "chin", timeout=60)
-    assert shop.transactions > 10
-    source, dest = engines.connect(f"sqlite:///{src}"), engines.connect(pg_url)
-    for name in source.list_tables():
-        left = table_digest(source, source.reflect([name])[0])
-        right = table_digest(dest, dest.reflect([name])[0])
-        assert left == right, name
+    chinook_under_writes(store, "chin", tmp_path / "chinook.db", pg_url)
 
 
 SHOP = """
