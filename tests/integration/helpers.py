@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from turnout import api, engines
 from turnout.demo import Shop, create_chinook
@@ -75,3 +77,35 @@ def same_rows(src: str, dst: str, tables: list[str] | None = None) -> list[str]:
     finally:
         source.close()
         dest.close()
+
+
+class Writer(threading.Thread):
+    """Keeps a source busy until halted: transactions of 1 to `max_statements` random
+    statements each (what they are is the subclass's one()), counted in `transactions`."""
+
+    max_statements = 20
+
+    def __init__(self, next_id: int, seed: int) -> None:
+        super().__init__(daemon=True)
+        self.next_id = next_id  # the next key an insert or a key move takes
+        self.halt = threading.Event()
+        self.transactions = 0
+        self.rng = random.Random(seed)
+
+    def run(self) -> None:
+        with self.connect() as conn:
+            while not self.halt.is_set():
+                with self.transaction(conn) as cur:
+                    for _ in range(self.rng.randint(1, self.max_statements)):
+                        self.one(cur)
+                self.transactions += 1
+                time.sleep(0.002)
+
+    def connect(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def transaction(self, conn: Any) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def one(self, cur: Any) -> None:
+        raise NotImplementedError

@@ -11,18 +11,18 @@ import os
 import random
 import signal
 import sqlite3
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import all_rows
-from tests.integration.helpers import wait_caught_up
-from turnout import api, engines
+from tests.integration.helpers import Writer, same_rows, wait_caught_up
+from turnout import api
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
-from turnout.verify import table_digest
 
 pytestmark = pytest.mark.slow
 
@@ -43,28 +43,23 @@ def build_source(path: Path, rows: int) -> None:
     db.close()
 
 
-class Business(threading.Thread):
+class Business(Writer):
     """Keeps writing: inserts, updates, deletes, key moves, multi-row transactions."""
 
     def __init__(self, path: Path, max_id: int) -> None:
-        super().__init__(daemon=True)
-        self.path, self.next_id = path, max_id + 1
-        self.halt = threading.Event()
-        self.transactions = 0
-        self.rng = random.Random(11)
+        super().__init__(max_id + 1, seed=11)
+        self.path = path
 
-    def run(self) -> None:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        while not self.halt.is_set():
-            db.execute("BEGIN IMMEDIATE")
-            for _ in range(self.rng.randint(1, 20)):
-                self._one(db)
-            db.execute("COMMIT")
-            self.transactions += 1
-            time.sleep(0.002)
-        db.close()
+    def connect(self) -> closing[sqlite3.Connection]:
+        return closing(sqlite3.connect(self.path, timeout=60, isolation_level=None))
 
-    def _one(self, db: sqlite3.Connection) -> None:
+    @contextmanager
+    def transaction(self, db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        db.execute("BEGIN IMMEDIATE")
+        yield db
+        db.execute("COMMIT")
+
+    def one(self, db: sqlite3.Connection) -> None:
         r, rid = self.rng.random(), self.rng.randint(1, self.next_id)
         if r < 0.35:
             db.execute("INSERT INTO acct VALUES (?, 'new', 0)", (self.next_id,))
@@ -103,9 +98,7 @@ def finish_and_compare(store: Store, name: str, src: Path, dst: str, business: B
     assert business.transactions > 50
     if dst.startswith("sqlite:"):
         assert all_rows(Path(dst.split(":///", 1)[1])) == all_rows(src)
-    source, dest = engines.connect(f"sqlite:///{src}"), engines.connect(dst)
-    for table in source.reflect(source.list_tables()):
-        assert table_digest(source, table) == table_digest(dest, table), table.name
+    same_rows(f"sqlite:///{src}", dst)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.integration.helpers import wait_caught_up
+from tests.integration.helpers import Writer, same_rows, wait_caught_up
 from tests.integration.test_crash import kill_worker
 from tests.integration.test_mysql import _connect, my_execute
-from turnout import api, engines
+from turnout import api
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
-from turnout.verify import table_digest
 
 pytestmark = pytest.mark.slow
 
@@ -39,29 +40,27 @@ def build_source(url: str, rows: int) -> None:
                         [(i, j, i * j) for i in range(1, 200) for j in range(1, 50)])
 
 
-class Business(threading.Thread):
+class Business(Writer):
     """Keeps writing: inserts, updates, deletes, key moves, multi-row transactions."""
 
     def __init__(self, url: str, max_id: int) -> None:
-        super().__init__(daemon=True)
-        self.url, self.next_id = url, max_id + 1
-        self.halt = threading.Event()
-        self.transactions = 0
-        self.rng = random.Random(11)
+        super().__init__(max_id + 1, seed=11)
+        self.url = url
 
-    def run(self) -> None:
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
         with _connect(self.url) as conn, conn.cursor() as cur:
-            while not self.halt.is_set():
-                cur.execute("BEGIN")
-                for _ in range(self.rng.randint(1, 20)):
-                    self._one(cur)
-                cur.execute("COMMIT")
-                self.transactions += 1
-                time.sleep(0.002)
+            yield cur
 
-    def _one(self, cur: object) -> None:
+    @contextmanager
+    def transaction(self, cur: Any) -> Iterator[Any]:
+        cur.execute("BEGIN")
+        yield cur
+        cur.execute("COMMIT")
+
+    def one(self, cur: Any) -> None:
         r, rid = self.rng.random(), self.rng.randint(1, self.next_id)
-        execute = cur.execute  # type: ignore[attr-defined]
+        execute = cur.execute
         if r < 0.35:
             execute("INSERT INTO acct VALUES (%s, 'new', 0, NOW(6), '')", (self.next_id,))
             self.next_id += 1
@@ -86,13 +85,7 @@ def finish_and_compare(store: Store, name: str, src: str, dst: str, business: Bu
     wait_caught_up(store, name, timeout=120)
     api.stop_task(name, store)
     assert business.transactions > 50
-    source, dest = engines.connect(src), engines.connect(dst)
-    try:
-        for table in source.reflect(source.list_tables()):
-            assert table_digest(source, table) == table_digest(dest, table), table.name
-    finally:
-        source.close()
-        dest.close()
+    same_rows(src, dst)
 
 
 @pytest.fixture(params=["mysql", "sqlite"])

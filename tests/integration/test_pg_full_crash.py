@@ -8,46 +8,43 @@ doubled row would go unnoticed until the comparison at the end).
 
 from __future__ import annotations
 
-import random
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 
-from tests.integration.helpers import wait_caught_up
+from tests.integration.helpers import Writer, same_rows, wait_caught_up
 from tests.integration.test_crash import kill_worker
 from turnout import api, engines
 from turnout.migrate import full
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
-from turnout.verify import table_digest
 
 pytestmark = pytest.mark.slow
 
 ROWS = 300_000
 
 
-class PgBusiness(threading.Thread):
+class PgBusiness(Writer):
     """Keeps writing to the source: appends, updates, deletes and key moves, in transactions."""
 
+    max_statements = 10
+
     def __init__(self, url: str) -> None:
-        super().__init__(daemon=True)
-        self.url, self.next_id = url, ROWS + 1
-        self.halt = threading.Event()
-        self.transactions = 0
-        self.rng = random.Random(17)
+        super().__init__(ROWS + 1, seed=17)
+        self.url = url
 
-    def run(self) -> None:
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            while not self.halt.is_set():
-                with conn.transaction():
-                    for _ in range(self.rng.randint(1, 10)):
-                        self._one(conn)
-                self.transactions += 1
-                time.sleep(0.002)
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=True)
 
-    def _one(self, conn: psycopg.Connection) -> None:
+    @contextmanager
+    def transaction(self, conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+        with conn.transaction():
+            yield conn
+
+    def one(self, conn: psycopg.Connection) -> None:
         r, rid = self.rng.random(), self.rng.randint(1, self.next_id)
         if r < 0.3:
             conn.execute("INSERT INTO acct VALUES (%s, 'new', 0)", (self.next_id,))
@@ -97,7 +94,5 @@ def test_kill_during_parallel_full_copy_resumes_every_range(
     wait_caught_up(store, name, timeout=120)
     api.stop_task(name, store)
     assert business.transactions > 50
-    source, target = engines.connect(pg_url), engines.connect(dest)
-    table = source.reflect(["acct"])[0]
-    assert table_digest(source, table) == table_digest(target, table)
+    same_rows(pg_url, dest, ["acct"])
     api.delete_task(name, store)  # frees the slot
