@@ -22,6 +22,7 @@ from turnout.migrate.runner import Runner, remove_capture, slot_name
 from turnout.model import Session, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
+from turnout.verify.run import run as verify_run
 
 ACTIVE = (TaskState.PRECHECKING, TaskState.MIGRATING)
 
@@ -282,3 +283,33 @@ def end_sessions(url: str, ids: list[str]) -> list[Session]:
         return engine.sessions()
     finally:
         engine.close()
+
+
+def verify_task(name: str, store: Store | None = None, **options: Any) -> dict[str, Any]:
+    """Compare a task's source and destination tables, with its renames and casts.
+
+    Options: level ("schema", "count", "content"), threads, max_rows_per_second,
+    recheck (wait until the task has caught up, then read the differing keys
+    again), repair ("dest" or "source"), repair_file, apply, progress(table,
+    done, total). The result is the JSON contract of `turnout verify --json`.
+    """
+    store = store or Store()
+    spec = store.get(name).spec
+    caught_up = None
+    if options.pop("recheck", False):
+        caught_up = lambda since: _wait_applied(name, since, store)  # noqa: E731
+    return verify_run(spec, caught_up=caught_up, **options)
+
+
+def verify_urls(source: str, dest: str, tables: list[str] | None = None,
+                **options: Any) -> dict[str, Any]:
+    """Compare tables of the same names in two databases (no task needed)."""
+    spec = TaskSpec(name="verify", source=source, dest=dest, tables=tuple(tables or ("*",)))
+    recheck = options.pop("recheck", False)
+    return verify_run(spec, caught_up=(lambda since: None) if recheck else None, **options)
+
+
+def _wait_applied(name: str, since: float, store: Store) -> None:
+    status = task_status(name, store)
+    if status["state"] == TaskState.MIGRATING.value:
+        wait_caught_up(name, timeout=600, store=store, since=since)

@@ -20,7 +20,13 @@ from rich.live import Live
 from rich.text import Text
 
 from turnout import api
-from turnout.console import sessions_table, status_view, tasks_table
+from turnout.console import (
+    sessions_table,
+    status_view,
+    tasks_table,
+    verify_progress,
+    verify_view,
+)
 from turnout.errors import TurnoutError
 from turnout.spec import spec_from_flags, spec_from_toml
 
@@ -198,6 +204,49 @@ def sessions(url: str, end: tuple[str, ...], as_json: bool) -> None:
         _print_json([asdict(s) for s in found])
     else:
         out.print(sessions_table(found))
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--source", help="Source URL, to compare two databases without a task.")
+@click.option("--dest", help="Destination URL (with --source).")
+@click.option("--tables", multiple=True, help="Table name or glob to compare (repeatable; with "
+              "--source/--dest).")
+@click.option("--level", type=click.Choice(["schema", "count", "content"]), default="content",
+              show_default=True, help="How deep to compare.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Queries running at once.")
+@click.option("--max-rows-per-second", type=click.FloatRange(min=1), help="Read at most this "
+              "many rows per second (both sides together), to spare production.")
+@click.option("--recheck", is_flag=True, help="Read differing rows again once the task has "
+              "caught up past them, so replication lag is not reported.")
+@click.option("--repair", type=click.Choice(["dest", "source"]),
+              help="Write SQL that makes this side match the other.")
+@click.option("--repair-file", type=click.Path(dir_okay=False),
+              help="Where the repair SQL goes (default: turnout-repair-NAME.sql).")
+@click.option("--apply", "apply_", is_flag=True, help="Run the repair as well.")
+@click.option("--json", "as_json", is_flag=True)
+def verify(name: str | None, source: str | None, dest: str | None, tables: tuple[str, ...],
+           level: str, threads: int, max_rows_per_second: float | None, recheck: bool,
+           repair: str | None, repair_file: str | None, apply_: bool, as_json: bool) -> None:
+    """Prove a task's (or two databases') tables hold the same rows; exit 1 when they differ."""
+    options: dict[str, Any] = dict(level=level, threads=threads,
+                                   max_rows_per_second=max_rows_per_second,
+                                   recheck=recheck, repair=repair, repair_file=repair_file,
+                                   apply=apply_)
+    with verify_progress(err, enabled=not as_json) as progress:
+        if name and not (source or dest or tables):
+            report = api.verify_task(name, progress=progress, **options)
+        elif source and dest and not name:
+            report = api.verify_urls(source, dest, list(tables), progress=progress, **options)
+        else:
+            raise click.UsageError("give a task NAME, or --source and --dest (not both)")
+    if as_json:
+        _print_json(report)
+    else:
+        out.print(verify_view(report))
+    if not report["consistent"]:
+        sys.exit(1)
 
 
 @cli.command()

@@ -35,7 +35,7 @@ class TableBatch:
 @dataclass
 class Batch:
     tables: dict[str, TableBatch]  # by destination table name
-    position: Position  # apply up to and including this position
+    position: Position | None  # apply up to and including this position (None: a repair)
     changes: int = 0
     first_commit_ts: float | None = None
     last_commit_ts: float | None = None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
@@ -86,3 +89,71 @@ def sessions_table(sessions: list[Session]) -> Table:
             "yes" if s.own else "",
         )
     return table
+
+
+SHOWN_KEYS = 10  # per kind and table; --json lists them all
+
+
+def verify_view(report: dict[str, Any]) -> RenderableType:
+    """The verification report: a line per table, then the differing keys."""
+    table = Table(title="Verification", title_justify="left")
+    for column in ("source", "dest", "rows source", "rows dest", "missing", "extra",
+                   "different", "result"):
+        table.add_column(column, justify="right" if column.startswith(("rows", "m", "e", "di"))
+                         else "left")
+    details: list[RenderableType] = []
+    for t in report["tables"]:
+        ok = t["consistent"]
+        table.add_row(t["source"], t["dest"], str(t["rows_source"]), str(t["rows_dest"]),
+                      str(len(t["missing"])), str(len(t["extra"])), str(len(t["different"])),
+                      Text("same" if ok else "DIFFERENT", style="green" if ok else "bold red"))
+        details += _table_details(t)
+    verdict = (Text("consistent", style="bold green") if report["consistent"]
+               else Text("differences found", style="bold red"))
+    parts: list[RenderableType] = [table, *details, verdict]
+    if "repair" in report:
+        fix = report["repair"]
+        done = f", {fix['applied']} applied" if fix["applied"] else " (review it, then --apply)"
+        parts.append(Text(f"repair of the {fix['target']}: {fix['rows']} rows in "
+                          f"{fix['file']}{done}"))
+    return Group(*parts)
+
+
+def _table_details(t: dict[str, Any]) -> list[RenderableType]:
+    lines: list[RenderableType] = [Text(f"{t['source']}: {p}", style="red") for p in t["problems"]]
+    for kind, keys in (("missing on the destination", t["missing"]),
+                       ("extra on the destination", t["extra"])):
+        if keys:
+            lines.append(Text(f"{t['source']}: {kind}: {_keys(keys)}"))
+    if t["different"]:
+        shown = [f"{k} ({', '.join(c)})"
+                 for k, c in zip(t["different"][:SHOWN_KEYS], t["different_columns"], strict=False)]
+        more = len(t["different"]) - SHOWN_KEYS
+        lines.append(Text(f"{t['source']}: different: {', '.join(shown)}"
+                          + (f" and {more} more" if more > 0 else "")))
+    return lines
+
+
+def _keys(keys: list[Any]) -> str:
+    text = ", ".join(str(k) for k in keys[:SHOWN_KEYS])
+    return text + (f" and {len(keys) - SHOWN_KEYS} more" if len(keys) > SHOWN_KEYS else "")
+
+
+@contextmanager
+def verify_progress(console: Console, enabled: bool = True,
+                    ) -> Iterator[Callable[[str, int, int | None], None] | None]:
+    """A bar per table for long comparisons, on the terminal only."""
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=True)
+    ids: dict[str, Any] = {}
+
+    def update(table: str, done: int, total: int | None) -> None:
+        if table not in ids:
+            ids[table] = bars.add_task(table, total=total)
+        bars.update(ids[table], completed=done, total=total)
+
+    with bars:
+        yield update

@@ -109,3 +109,29 @@ class Writer(threading.Thread):
 
     def one(self, cur: Any) -> None:
         raise NotImplementedError
+
+
+def execute(url: str, *statements: str) -> None:
+    """Run statements on any engine's database, through turnout's own connection to it."""
+    engine = engines.connect(url)
+    reader = engine.verify_reader()
+    try:
+        cur = reader.conn.cursor()
+        for statement in statements:
+            cur.execute(statement)
+        cur.close()
+    finally:
+        reader.close()
+        engine.close()
+
+
+def insert_sql(url: str, table: str, rows: list[tuple[Any, ...]]) -> str:
+    """An INSERT of Python values, written in the engine's own literals."""
+    engine = engines.connect(url)
+    reader = engine.verify_reader()
+    try:
+        values = ", ".join("(" + ", ".join(reader.literal(v) for v in row) + ")" for row in rows)
+        return f"INSERT INTO {reader.quote(table)} VALUES {values}"
+    finally:
+        reader.close()
+        engine.close()

@@ -10,13 +10,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.errors import Unsupported
 from turnout.model import Change, Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType
+
+if TYPE_CHECKING:
+    from turnout.engines.checksums import VerifyReader
 
 
 class KeySpan(NamedTuple):
@@ -218,8 +221,9 @@ class Engine(ABC):
         return []
 
     @abstractmethod
-    def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
-        """Upsert and delete by key, and save the checkpoint, in one transaction."""
+    def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
+        """Upsert and delete by key, and save the checkpoint (if any: a repair has none), in
+        one transaction."""
 
     @abstractmethod
     def empty_tables(self, names: list[str]) -> None:
@@ -238,6 +242,11 @@ class Engine(ABC):
         Rows copied with their own ids leave a sequence behind; the first
         insert after switchover would then collide.
         """
+
+    def verify_reader(self) -> VerifyReader:
+        """Verification queries on a new connection of their own: verification reads
+        ranges from several threads at once."""
+        raise Unsupported(f"{self.endpoint} cannot be verified yet")
 
     def iter_rows(self, table: Table, chunk: int = 50_000) -> Iterator[Row]:
         """Every row of a table in key order (for summaries and checks)."""

@@ -19,6 +19,7 @@ from turnout.engines.base import Capture, Engine, SnapshotReader
 from turnout.engines.keyrange import after_key
 from turnout.engines.mysql import apply, catalog, grants, sessions
 from turnout.engines.mysql.capture import MysqlCapture, MysqlPosition, capture_problems
+from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.mysql.dialect import (
     column_list,
     create_index_sql,
@@ -211,10 +212,11 @@ class MysqlEngine(Engine):
     def write_problems(self) -> list[str]:
         return grants.destination_problems(self)
 
-    def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
+    def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
         with self._write() as cur:
             apply.apply_batch(cur, batch)
-            self._save_checkpoint(cur, checkpoint)
+            if checkpoint is not None:
+                self._save_checkpoint(cur, checkpoint)
 
     def read_checkpoint(self, owner: str) -> dict[str, str]:
         if not self.table_exists(CHECKPOINT_TABLE):
@@ -275,6 +277,9 @@ class MysqlEngine(Engine):
             raise
 
     # operations ----------------------------------------------------------
+
+    def verify_reader(self) -> MysqlVerifyReader:
+        return MysqlVerifyReader(self.connect(), self.options["zero_dates"])
 
     def sessions(self) -> list[Session]:
         return sessions.list_sessions(self)

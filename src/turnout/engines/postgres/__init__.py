@@ -16,6 +16,7 @@ from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.engines.postgres import apply, catalog, copy, replication, sessions
 from turnout.engines.postgres.capture import PgCapture, PgPosition
+from turnout.engines.postgres.checksums import PgVerifyReader
 from turnout.engines.postgres.dialect import (
     column_list,
     create_enum_sql,
@@ -257,7 +258,7 @@ class PostgresEngine(Engine, DirectCopy):
         ).fetchall()
         return [r[0] for r in rows if r[0].removeprefix("turnout_") not in owned]
 
-    def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
+    def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
         import psycopg
 
         try:
@@ -265,7 +266,7 @@ class PostgresEngine(Engine, DirectCopy):
         except psycopg.errors.UniqueViolation:
             self._apply(batch, checkpoint, clear_first=True)  # rows trading unique values
 
-    def _apply(self, batch: Batch, checkpoint: Checkpoint, clear_first: bool) -> None:
+    def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
         parents_first = apply.parents_first(list(batch.tables.values()))
         with self._write() as cur:
             cascade = self._replica and not _cascades_logged(batch)
@@ -280,7 +281,8 @@ class PostgresEngine(Engine, DirectCopy):
             for tb in parents_first:  # parents gain rows before their children
                 if tb.upserts:
                     apply.upsert(cur, self.schema, tb)
-            self._save_checkpoint(cur, checkpoint)
+            if checkpoint is not None:
+                self._save_checkpoint(cur, checkpoint)
 
     def empty_tables(self, names: list[str]) -> None:
         """One TRUNCATE for all: PostgreSQL accepts it when foreign keys stay within the set."""
@@ -348,6 +350,9 @@ class PostgresEngine(Engine, DirectCopy):
             raise TransientError(f"{self.endpoint}: {exc}") from None
 
     # operations ----------------------------------------------------------
+
+    def verify_reader(self) -> PgVerifyReader:
+        return PgVerifyReader(self.connect(), self.schema)
 
     def sessions(self) -> list[Session]:
         return sessions.list_sessions(self.conn)

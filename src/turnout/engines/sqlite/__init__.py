@@ -18,6 +18,7 @@ from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotR
 from turnout.engines.keyrange import after_key
 from turnout.engines.sqlite import catalog, sessions
 from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
+from turnout.engines.sqlite.checksums import SqliteVerifyReader
 from turnout.engines.sqlite.dialect import (
     column_list,
     create_index_sql,
@@ -178,7 +179,7 @@ class SqliteEngine(Engine, DirectCopy):
         self.use_wal()
         return SqliteCapture(self.connect, tables, slot)
 
-    def apply(self, batch: Batch, checkpoint: Checkpoint) -> None:
+    def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
         try:
             self._apply(batch, checkpoint, clear_first=False)
         except sqlite3.IntegrityError:
@@ -186,7 +187,7 @@ class SqliteEngine(Engine, DirectCopy):
             # clearing every touched key first makes any permutation fit.
             self._apply(batch, checkpoint, clear_first=True)
 
-    def _apply(self, batch: Batch, checkpoint: Checkpoint, clear_first: bool) -> None:
+    def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
         with self._write() as db:
             for tb in batch.tables.values():
                 delete = f"DELETE FROM {quote(tb.table.name)} WHERE {key_predicate(tb.table.key)}"
@@ -196,7 +197,8 @@ class SqliteEngine(Engine, DirectCopy):
                 if tb.upserts:
                     rows = adapt_rows(tb.table, tb.upserts.values())
                     db.executemany(_upsert_sql(tb.table), rows)
-            _save_checkpoint(db, checkpoint)
+            if checkpoint is not None:
+                _save_checkpoint(db, checkpoint)
 
     def read_checkpoint(self, owner: str) -> dict[str, str]:
         if not self.table_exists(CHECKPOINT_TABLE):
@@ -236,6 +238,9 @@ class SqliteEngine(Engine, DirectCopy):
         db.execute("COMMIT")
 
     # operations ----------------------------------------------------------
+
+    def verify_reader(self) -> SqliteVerifyReader:
+        return SqliteVerifyReader(self.connect())
 
     def sessions(self) -> list[Session]:
         return sessions.open_by(self.path)

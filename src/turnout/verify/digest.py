@@ -1,4 +1,4 @@
-"""Comparing source and destination. For now: a row count and a content digest per table.
+"""A whole-table digest: a row count and a hash of every row in key order, for tests and the demo.
 
 The digest reads rows in key order through each engine and hashes a
 canonical text form of every value, so it is the same for the same data on

@@ -1,0 +1,78 @@
+"""Verification queries in MySQL's words: canonical spellings, MD5 and exact sums.
+
+Every statement goes with parameters, so each literal % is written %%.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from turnout.engines.checksums import VerifyReader
+from turnout.engines.mysql.dialect import quote
+from turnout.engines.mysql.values import reader
+from turnout.model import Row, Table
+from turnout.types import CanonicalType, Kind
+from turnout.verify.forms import Form
+
+_STAMP = "'%%Y-%%m-%%d %%H:%%i:%%s.%%f'"
+
+
+def _trim_scale(number_sql: str) -> str:
+    """12.50 → 12.5 and 12.00 → 12, like PostgreSQL's trim_scale(); only for scale > 0."""
+    return f"TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM {number_sql}))"
+
+
+class MysqlVerifyReader(VerifyReader):
+    def __init__(self, conn: Any, zero_dates: str) -> None:
+        super().__init__(conn)
+        self.zero_dates = zero_dates
+
+    def convert(self, table: Table, names: tuple[str, ...], rows: list[Row]) -> list[Row]:
+        picked = replace(table, columns=tuple(table.column(n) for n in names))
+        return [reader(picked, self.zero_dates)(row) for row in rows]
+
+    def quote(self, name: str) -> str:
+        return quote(name)
+
+    def concat(self, parts: list[str]) -> str:
+        return f"CONCAT({', '.join(parts)})"
+
+    def spell(self, column_sql: str, ctype: CanonicalType, form: Form) -> str:
+        c = column_sql
+        if form is Form.NUMBER:
+            if ctype.kind is Kind.DECIMAL:
+                text = f"CAST({c} AS CHAR)"
+                return _trim_scale(text) if ctype.scale else text
+            return f"CAST({c} + 0 AS CHAR)"  # + 0 reads bit(n) and year as numbers
+        if form is Form.ROUNDED:
+            return _trim_scale(f"CAST(CAST({c} AS DECIMAL(65, 6)) AS CHAR)")
+        if form in (Form.CHAR, Form.TEXT):
+            text = f"CONVERT({c} USING utf8mb4)"
+            return f"TRIM(TRAILING ' ' FROM {text})" if form is Form.CHAR else text
+        if form is Form.UUID:
+            return f"LOWER(CAST({c} AS CHAR))"
+        if form is Form.BYTES:
+            return f"LOWER(HEX({c}))"
+        if form is Form.DATE:
+            return f"DATE_FORMAT({c}, '%%Y-%%m-%%d')"
+        if form is Form.TIME:
+            return f"TIME_FORMAT({c}, '%%H:%%i:%%s.%%f')"
+        if form is Form.TIMESTAMP:  # sessions run in UTC, so TIMESTAMP reads as UTC
+            return f"DATE_FORMAT({c}, {_STAMP})"
+        return f"CONVERT(CAST({c} AS CHAR) USING utf8mb4)"
+
+    def hash_sql(self, text_sql: str) -> str:
+        return f"CAST(CONV(SUBSTRING(MD5({text_sql}), 1, 15), 16, 10) AS UNSIGNED)"
+
+    def text_literal(self, text: str) -> str:
+        return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+    def upsert_sql(self, table: Table, names: tuple[str, ...], key: tuple[str, ...],
+                   row: Row) -> str:
+        cols = ", ".join(self.quote(n) for n in names)
+        values = ", ".join(self.literal(v) for v in row)
+        others = [n for n in names if n not in key] or list(key)
+        update = ", ".join(f"{self.quote(n)} = VALUES({self.quote(n)})" for n in others)
+        return (f"INSERT INTO {self.table_sql(table)} ({cols}) VALUES ({values}) "
+                f"ON DUPLICATE KEY UPDATE {update};")

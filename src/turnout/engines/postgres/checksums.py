@@ -1,0 +1,52 @@
+"""Verification queries in PostgreSQL's words: canonical spellings, MD5 and exact sums."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from turnout.engines.checksums import VerifyReader
+from turnout.engines.postgres.dialect import qualified, quote
+from turnout.model import Table
+from turnout.types import CanonicalType, Kind
+from turnout.verify.forms import Form
+
+_STAMP = "'YYYY-MM-DD HH24:MI:SS.US'"
+
+
+class PgVerifyReader(VerifyReader):
+    def __init__(self, conn: Any, schema: str) -> None:
+        super().__init__(conn)
+        self.schema = schema
+
+    def quote(self, name: str) -> str:
+        return quote(name)
+
+    def table_sql(self, table: Table) -> str:
+        return qualified(self.schema, table.name)
+
+    def spell(self, column_sql: str, ctype: CanonicalType, form: Form) -> str:
+        c = column_sql
+        if form is Form.NUMBER:
+            if ctype.kind is Kind.BOOLEAN:
+                return f"({c})::int::text"
+            return f"trim_scale({c})::text" if ctype.kind is Kind.DECIMAL else f"({c})::text"
+        if form is Form.ROUNDED:
+            return f"trim_scale(round(({c})::numeric, 6))::text"
+        if form is Form.CHAR:
+            return f"rtrim(({c})::text, ' ')"
+        if form is Form.BYTES:
+            return f"encode({c}, 'hex')"
+        if form is Form.DATE:
+            return f"to_char({c}, 'YYYY-MM-DD')"
+        if form is Form.TIME:
+            return f"to_char(({c})::time::interval, 'HH24:MI:SS.US')"
+        if form is Form.TIMESTAMP:
+            zoned = f"({c}) AT TIME ZONE 'UTC'" if ctype.kind is Kind.TIMESTAMPTZ else c
+            return f"to_char({zoned}, {_STAMP})"
+        return f"({c})::text"  # text, uuid (lower case already), and one engine's own forms
+
+    def hash_sql(self, text_sql: str) -> str:
+        return f"('x' || substr(md5({text_sql}), 1, 15))::bit(60)::bigint"
+
+    def bytes_literal(self, data: bytes) -> str:
+        return f"'\\x{data.hex()}'::bytea"

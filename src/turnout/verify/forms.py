@@ -1,0 +1,183 @@
+"""Canonical text forms: one spelling per logical value, whatever engine holds it.
+
+Verification hashes rows inside each database and compares fetched rows in
+Python; both only work when the same value is spelled the same everywhere.
+A form is chosen per column from its canonical type, so an int in MySQL, a
+bigint in PostgreSQL and an INTEGER in SQLite all become "number". The SQL
+that produces these spellings inside PostgreSQL and MySQL lives in each
+engine's checksums module; SQLite calls the functions below.
+
+A spelling that differs for equal values only costs speed (the range is
+fetched and compared here); a spelling that hides a difference would be a
+bug, so the forms used for the final comparison are exact, except where the
+types themselves are not (float32 keeps about 7 significant digits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from turnout.types import CanonicalType, Kind
+
+
+class Form(StrEnum):
+    NUMBER = "number"  # integers, decimals, booleans: '12', '12.5', '-0.25', '1'
+    FLOAT64 = "float64"  # the shortest text that reads back as the same double
+    FLOAT32 = "float32"  # six significant digits, what a float4 reliably holds
+    ROUNDED = "rounded"  # floats to six decimals: what two engines' checksums can agree on
+    CHAR = "char"  # text without trailing spaces (SQL compares CHAR so)
+    TEXT = "text"
+    UUID = "uuid"  # lower case with hyphens
+    BYTES = "bytes"  # lower-case hex
+    DATE = "date"  # 2024-02-29
+    TIME = "time"  # 13:05:00.000000
+    TIMESTAMP = "timestamp"  # 2024-02-29 13:05:00.000000, in UTC for time-zone-aware types
+    JSON = "json"  # keys sorted, no spaces
+    OTHER = "other"  # what str() gives: only for values of one engine
+
+
+_FORMS = {
+    Kind.BOOLEAN: Form.NUMBER, Kind.INT16: Form.NUMBER, Kind.INT32: Form.NUMBER,
+    Kind.INT64: Form.NUMBER, Kind.DECIMAL: Form.NUMBER,
+    Kind.FLOAT32: Form.FLOAT32, Kind.FLOAT64: Form.FLOAT64,
+    Kind.CHAR: Form.CHAR, Kind.VARCHAR: Form.TEXT, Kind.TEXT: Form.TEXT, Kind.ENUM: Form.TEXT,
+    Kind.UUID: Form.UUID, Kind.BINARY: Form.BYTES, Kind.DATE: Form.DATE, Kind.TIME: Form.TIME,
+    Kind.TIMESTAMP: Form.TIMESTAMP, Kind.TIMESTAMPTZ: Form.TIMESTAMP, Kind.JSON: Form.JSON,
+}
+# Forms whose spelling inside a database is the same on every engine; the others are only
+# hashed in-database when both sides are the same engine (floats then fall back to ROUNDED).
+PORTABLE = {Form.NUMBER, Form.CHAR, Form.TEXT, Form.UUID, Form.BYTES, Form.DATE, Form.TIME,
+            Form.TIMESTAMP}
+
+
+def form_of(ctype: CanonicalType) -> Form:
+    return _FORMS.get(ctype.kind, Form.OTHER)
+
+
+def pair_form(source: CanonicalType, dest: CanonicalType) -> Form:
+    """The form two columns are compared in: the looser of the two where they differ (a
+    float32 copied into a double still holds only float32's digits)."""
+    a, b = form_of(source), form_of(dest)
+    if a == b:
+        return a
+    if {a, b} == {Form.FLOAT32, Form.FLOAT64}:
+        return Form.FLOAT32
+    if Form.CHAR in (a, b) and Form.TEXT in (a, b):
+        return Form.CHAR
+    if {a, b} <= {Form.NUMBER, Form.FLOAT32, Form.FLOAT64}:
+        return Form.FLOAT64 if Form.FLOAT32 not in (a, b) else Form.FLOAT32
+    return Form.TEXT if Form.TEXT in (a, b) else Form.OTHER
+
+
+def canonical(value: Any, form: Form) -> str | None:
+    """The spelling of `value` in `form`; None for SQL NULL."""
+    if value is None:
+        return None
+    try:
+        return _SPELL[form](value)
+    except (ValueError, TypeError, InvalidOperation, OverflowError):
+        return "?" + str(value)  # not a value of this form: compare it as written
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return _trim(Decimal(repr(value)))
+    if isinstance(value, bytes):
+        value = value.decode()
+    return _trim(Decimal(str(value).strip()))
+
+
+def _trim(number: Decimal) -> str:
+    """12.50 and 12.5 spell alike, and 12.0 as 12 (what PostgreSQL's trim_scale() gives)."""
+    if not number.is_finite():
+        return str(number)
+    if number == number.to_integral_value():
+        return str(int(number))
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _float64(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e16 else repr(number)
+
+
+def _float32(value: Any) -> str:
+    return format(float(value), ".6g")
+
+
+def _rounded(value: Any) -> str:
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        return str(number)
+    return _trim(Decimal(repr(number)).quantize(Decimal("0.000001"), ROUND_HALF_EVEN))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+def _bytes(value: Any) -> str:
+    if isinstance(value, str):
+        return value.encode().hex()
+    return bytes(value).hex()
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return dt.date.fromisoformat(str(value)[:10]).isoformat()
+
+
+def _time(value: Any) -> str:
+    if isinstance(value, dt.timedelta):  # MySQL TIME, which may pass 24 h
+        micros = value // dt.timedelta(microseconds=1)
+        sign = "-" if micros < 0 else ""
+        seconds, micros = divmod(abs(micros), 1_000_000)
+        hours, minutes = seconds // 3600, seconds // 60 % 60
+        return f"{sign}{hours:02d}:{minutes:02d}:{seconds % 60:02d}.{micros:06d}"
+    if isinstance(value, str):
+        value = dt.time.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.replace(tzinfo=None)
+    return str(value.strftime("%H:%M:%S.%f"))
+
+
+def _timestamp(value: Any) -> str:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    elif not isinstance(value, dt.datetime):  # a date in a timestamp column
+        value = dt.datetime.combine(value, dt.time())
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return f"{value.year:04d}-{value:%m-%d %H:%M:%S.%f}"
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode()
+    if isinstance(value, str):
+        value = json.loads(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_SPELL = {
+    Form.NUMBER: _number, Form.FLOAT64: _float64, Form.FLOAT32: _float32, Form.ROUNDED: _rounded,
+    Form.CHAR: lambda v: _text(v).rstrip(" "), Form.TEXT: _text,
+    Form.UUID: lambda v: str(v).lower(), Form.BYTES: _bytes, Form.DATE: _date, Form.TIME: _time,
+    Form.TIMESTAMP: _timestamp, Form.JSON: _json, Form.OTHER: _text,
+}

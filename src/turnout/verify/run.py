@@ -1,0 +1,55 @@
+"""One verification run from a spec: connect, pair, compare, recheck, repair, report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from turnout import engines
+from turnout.errors import BadInput
+from turnout.spec import TaskSpec
+from turnout.verify import compare, pairs, recheck
+from turnout.verify import repair as fixing
+from turnout.verify.report import Report
+
+LEVELS = ("schema", "count", "content")
+
+
+def run(spec: TaskSpec, *, caught_up: Callable[[float], None] | None = None,
+        level: str = "content", threads: int = 4, max_rows_per_second: float | None = None,
+        repair: str | None = None, repair_file: str | None = None, apply: bool = False,
+        progress: compare.Progress | None = None) -> dict[str, Any]:
+    """The JSON report; `caught_up(since)` returns once whatever replicates into the
+    destination has applied what the source committed before `since` (then the differing
+    keys are read again)."""
+    if level not in LEVELS:
+        raise BadInput(f"--level takes schema, count or content, not {level!r}")
+    if (repair or apply) and level != "content":
+        raise BadInput("--repair needs --level content: it fixes rows it has compared")
+    if apply and not repair:
+        raise BadInput("--apply needs --repair dest or --repair source: say which side to fix")
+    if threads < 1:
+        raise BadInput(f"--threads must be at least 1, not {threads}")
+    started = time.time()
+    src = engines.connect(spec.source_endpoint)
+    dst = engines.connect(spec.dest_endpoint)
+    try:
+        table_pairs = pairs.task_pairs(spec, src, dst)
+        settings = compare.Settings(threads=threads, level=level,
+                                    max_rows_per_second=max_rows_per_second)
+        results = compare.compare(table_pairs, settings, progress)
+        if caught_up is not None and any(r.differences for r in results):
+            caught_up(time.time())
+            results = recheck.recheck(table_pairs, results)
+        report = Report(results, time.time() - started).to_dict()
+        if repair:
+            fixes = fixing.plan(table_pairs, results, repair)
+            path = fixing.write_script(fixes, repair_file or f"turnout-repair-{spec.name}.sql")
+            report["repair"] = {"target": repair, "file": str(path),
+                                "rows": sum(len(f) for f in fixes),
+                                "applied": fixing.apply(fixes) if apply else 0}
+        return report
+    finally:
+        src.close()
+        dst.close()
