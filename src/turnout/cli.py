@@ -27,7 +27,7 @@ from turnout.console import (
     verify_progress,
     verify_view,
 )
-from turnout.errors import TurnoutError
+from turnout.errors import BadInput, TurnoutError
 from turnout.spec import spec_from_flags, spec_from_toml
 
 out = Console()
@@ -240,7 +240,7 @@ def verify(name: str | None, source: str | None, dest: str | None, tables: tuple
         elif source and dest and not name:
             report = api.verify_urls(source, dest, list(tables), progress=progress, **options)
         else:
-            raise click.UsageError("give a task NAME, or --source and --dest (not both)")
+            raise BadInput("give a task NAME, or --source and --dest (not both)")
     if as_json:
         _print_json(report)
     else:

@@ -185,3 +185,32 @@ def test_ctrl_c_stops_a_foreground_run_cleanly(home: Path, tmp_path: Path) -> No
     assert "Traceback" not in err
     final = status(home, "fg")
     assert final["state"] == "Stopped" and final["pid"] is None
+
+
+def test_verify_exit_codes_json_contract_and_repair(home: Path, tmp_path: Path) -> None:
+    src = make_db(tmp_path / "a.db", SHOP)
+    dst = make_db(tmp_path / "b.db", SHOP + "UPDATE item SET name = 'plum' WHERE id = 2;"
+                                           "INSERT INTO item VALUES (3, 'fig');")
+    urls = ["--source", f"sqlite:///{src}", "--dest", f"sqlite:///{dst}"]
+    found = turnout(home, "verify", *urls, "--json")
+    assert found.returncode == 1, found.stderr
+    report = json.loads(found.stdout)
+    assert report["consistent"] is False
+    item = report["tables"][0]
+    assert {k: item[k] for k in ("source", "dest", "rows_source", "rows_dest", "missing",
+                                 "extra", "different")} == {
+        "source": "item", "dest": "item", "rows_source": 2, "rows_dest": 3, "missing": [],
+        "extra": [[3]], "different": [[2]]}
+
+    script = tmp_path / "fix.sql"
+    fixed = turnout(home, "verify", *urls, "--repair", "dest", "--repair-file", str(script),
+                    "--apply")
+    assert fixed.returncode == 1 and "2 rows" in fixed.stdout, fixed.stdout
+    assert "DELETE FROM \"item\"" in script.read_text()
+    clean = turnout(home, "verify", *urls)
+    assert clean.returncode == 0 and "consistent" in clean.stdout, clean.stdout
+
+    for bad in (["verify"], ["verify", "nosuchtask"], ["verify", *urls, "--apply"]):
+        result = turnout(home, *bad)
+        assert result.returncode == 2, (bad, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1, bad

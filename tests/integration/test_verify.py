@@ -19,7 +19,7 @@ from turnout import api
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
 
-from .helpers import execute, insert_sql
+from .helpers import execute, insert_sql, running
 
 EDGE_DDL = {
     "postgresql": "CREATE TABLE edge (id int PRIMARY KEY, c char(5), n numeric(12,3), "
@@ -169,3 +169,18 @@ def test_schema_level_reports_missing_tables_columns_and_indexes(tmp_path: Path)
     assert "table gone is missing on the destination" in problems
     assert "column t.b is missing on the destination" in problems
     assert "table t lacks the index on (a)" in problems
+
+
+def test_recheck_waits_for_a_running_task_instead_of_reporting_lag(
+        store: Store, tmp_path: Path) -> None:
+    source, dest = tmp_path / "src.db", tmp_path / "dst.db"
+    source.touch()
+    execute(f"sqlite:///{source}", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+            insert_sql(f"sqlite:///{source}", "t", [(i, "old") for i in range(3000)]))
+    api.create_task(TaskSpec("live", f"sqlite:///{source}", f"sqlite:///{dest}"), store)
+    with running(store, "live"):
+        api.wait_for("live", lambda s: s["phase"] == "incremental", 60, store)
+        execute(f"sqlite:///{source}", "UPDATE t SET v = 'new' WHERE id % 3 = 0",
+                "DELETE FROM t WHERE id % 7 = 0")
+        report = api.verify_task("live", store, recheck=True)
+        assert report["consistent"], table(report, "t")

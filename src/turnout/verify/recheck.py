@@ -33,5 +33,6 @@ def _again(pair: TablePair, result: TableResult, readers: Readers) -> TableResul
     table = TableComparison(pair, readers, Throttle(None))
     table.compare_rows(ours, theirs)
     fresh = table.finish()
-    fresh.rows_source, fresh.rows_dest = result.rows_source, result.rows_dest
+    fresh.rows_source = readers.get(src.engine).count(src.table)  # the first counts saw the lag
+    fresh.rows_dest = readers.get(dst.engine).count(dst.table)
     return fresh
