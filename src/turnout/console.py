@@ -97,14 +97,15 @@ SHOWN_KEYS = 10  # per kind and table; --json lists them all
 def verify_view(report: dict[str, Any]) -> RenderableType:
     """The verification report: a line per table, then the differing keys."""
     table = Table(title="Verification", title_justify="left")
-    for column in ("source", "dest", "rows source", "rows dest", "missing", "extra",
-                   "different", "result"):
-        table.add_column(column, justify="right" if column.startswith(("rows", "m", "e", "di"))
-                         else "left")
+    table.add_column("table")
+    for column in ("rows source", "rows dest", "missing", "extra", "different"):
+        table.add_column(column, justify="right")
+    table.add_column("result")
     details: list[RenderableType] = []
     for t in report["tables"]:
         ok = t["consistent"]
-        table.add_row(t["source"], t["dest"], str(t["rows_source"]), str(t["rows_dest"]),
+        name = t["source"] if t["source"] == t["dest"] else f"{t['source']} → {t['dest'] or '?'}"
+        table.add_row(name, str(t["rows_source"]), str(t["rows_dest"]),
                       str(len(t["missing"])), str(len(t["extra"])), str(len(t["different"])),
                       Text("same" if ok else "DIFFERENT", style="green" if ok else "bold red"))
         details += _table_details(t)
