@@ -39,6 +39,7 @@ class Probe:
     name: str
     type: CanonicalType
     form: Form
+    nullable: bool = True  # on either side; when neither holds NULLs the row text needs no mark
 
 
 class VerifyReader(ABC):
@@ -99,14 +100,17 @@ class VerifyReader(ABC):
     # the queries ---------------------------------------------------------------
 
     def row_text(self, probes: list[Probe]) -> str:
-        """SQL for the canonical text of a whole row: NULL and '' stay apart ('n' / 'v')."""
+        """SQL for the canonical text of a whole row: NULL and '' stay apart ('n' / 'v')
+        wherever a column may hold NULL."""
         parts: list[str] = []
         for probe in probes:
             if parts:
                 parts.append(f"'{SEPARATOR}'")
             value = self.spell(self.quote(probe.name), probe.type, probe.form)
-            marked = self.concat(["'v'", value])
-            parts.append(f"COALESCE({marked}, 'n')")
+            if probe.nullable:
+                marked = self.concat(["'v'", value])
+                value = f"COALESCE({marked}, 'n')"
+            parts.append(value)
         return self.concat(parts) if len(parts) > 1 else parts[0]
 
     def where(self, key: tuple[str, ...], span: KeySpan) -> tuple[str, list[Any]]:
@@ -137,10 +141,14 @@ class VerifyReader(ABC):
     def count(self, table: Table) -> int:
         return int(self.query(f"SELECT COUNT(*) FROM {self.table_sql(table)}")[0][0])
 
-    def bounds(self, table: Table, column: str) -> tuple[Any, Any]:
-        """The lowest and highest value of a column (None, None for an empty table)."""
+    def bounds(self, table: Table, column: str, span: KeySpan | None = None,
+               ) -> tuple[Any, Any]:
+        """The lowest and highest key in the span (None, None when it is empty): two index
+        lookups where the key is indexed."""
         c = self.quote(column)
-        low, high = self.query(f"SELECT MIN({c}), MAX({c}) FROM {self.table_sql(table)}")[0]
+        where, params = self.where((column,), span or KeySpan())
+        low, high = self.query(f"SELECT MIN({c}), MAX({c}) FROM {self.table_sql(table)}{where}",
+                               params)[0]
         return low, high
 
     def cuts(self, table: Table, key: tuple[str, ...], span: KeySpan, every: int) -> list[Key]:

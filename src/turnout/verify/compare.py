@@ -101,8 +101,10 @@ class Outcome:
 class TableComparison:
     """The state of one pair's comparison; jobs run elsewhere, results come back here."""
 
-    def __init__(self, pair: TablePair, readers: Readers, throttle: Throttle) -> None:
+    def __init__(self, pair: TablePair, readers: Readers, throttle: Throttle,
+                 dest_pool: ThreadPoolExecutor | None = None) -> None:
         self.pair = pair
+        self.dest_pool = dest_pool  # runs the destination's query while this thread runs ours
         self.readers = readers
         self.throttle = throttle
         dest = pair.dest
@@ -117,12 +119,13 @@ class TableComparison:
     def _reader(self, side: Side) -> VerifyReader:
         return self.readers.get(side.engine)
 
-    def first_jobs(self) -> list[Callable[[], Outcome]]:
+    def first_jobs(self, counted: bool) -> list[Callable[[], Outcome]]:
+        """`counted`: whether to count the source's rows first (a total for progress bars)."""
         if self.pair.dest is None:
             return [self._count_source]
         if not self.pair.keyed:
             return [self._multiset]
-        return [self._count_source, self._first_spans]
+        return [self._count_source, self._first_spans] if counted else [self._first_spans]
 
     def _count_source(self) -> Outcome:
         src = self.pair.source
@@ -131,14 +134,12 @@ class TableComparison:
     def _first_spans(self) -> Outcome:
         src = self.pair.source
         reader = self._reader(src)
-        column = src.table.column(src.key[0]) if len(src.key) == 1 else None
-        if self.pair.in_db and column is not None and column.type.is_integer:
-            low, high = reader.bounds(src.table, column.name)
+        if self.pair.in_db and self._integer_key:
+            low, high = reader.bounds(src.table, src.key[0])
             if low is None:
                 return Outcome(spans=[KeySpan()])
             pieces = max(1, min(256, (int(high) - int(low)) // RANGE_ROWS + 1))
-            step = (int(high) - int(low)) / pieces
-            cuts: list[Key] = [(int(low) + round(step * i),) for i in range(1, pieces)]
+            cuts = _even_cuts(int(low), int(high), pieces)
         else:
             every = RANGE_ROWS if self.pair.in_db else STREAM_ROWS
             cuts = reader.cuts(src.table, src.key, KeySpan(), every)
@@ -149,25 +150,46 @@ class TableComparison:
         src, dst = self.pair.source, self.pair.dest
         assert dst is not None
         if self.pair.in_db:
-            ours = self._reader(src).checksum(src.table, src.key, src.probes, span)
-            theirs = self._reader(dst).checksum(dst.table, dst.key, dst.probes, span)
+            ours, theirs = self._both(lambda side: self._reader(side).checksum(
+                side.table, side.key, side.probes, span))
             self.throttle.spent(ours[0] + theirs[0])
             if ours == theirs:
                 return Outcome(rows=(ours[0], theirs[0]))
             biggest = max(ours[0], theirs[0])
             if biggest > FETCH_ROWS:
-                side = src if ours[0] >= theirs[0] else dst
-                every = math.ceil(biggest / FANOUT)
-                cuts = self._reader(side).cuts(side.table, side.key, span, every)
+                cuts = self._cuts(src if ours[0] >= theirs[0] else dst, span, biggest)
                 if cuts:
                     return Outcome(spans=_split(span, cuts))
         return self._fetch(span)
 
-    def _fetch(self, span: KeySpan) -> Outcome:
+    @property
+    def _integer_key(self) -> bool:
+        src = self.pair.source
+        return len(src.key) == 1 and src.table.column(src.key[0]).type.is_integer
+
+    def _cuts(self, side: Side, span: KeySpan, rows: int) -> list[Key]:
+        """Where to cut a differing span into FANOUT: by value for an integer key (two index
+        lookups), else every so many rows (a scan of the span's keys)."""
+        reader = self._reader(side)
+        if self._integer_key:
+            low, high = reader.bounds(side.table, side.key[0], span)
+            if low is None or low == high:
+                return []
+            return _even_cuts(int(low), int(high), min(FANOUT, int(high) - int(low)))
+        return reader.cuts(side.table, side.key, span, math.ceil(rows / FANOUT))
+
+    def _both(self, query: Callable[[Side], Any]) -> tuple[Any, Any]:
+        """The same query on both sides, at the same time when there is a pool for it."""
         src, dst = self.pair.source, self.pair.dest
         assert dst is not None
-        ours = self._reader(src).rows(src.table, _names(src), src.key, span)
-        theirs = self._reader(dst).rows(dst.table, _names(dst), dst.key, span)
+        if self.dest_pool is None:
+            return query(src), query(dst)
+        theirs = self.dest_pool.submit(query, dst)
+        return query(src), theirs.result()
+
+    def _fetch(self, span: KeySpan) -> Outcome:
+        ours, theirs = self._both(lambda side: self._reader(side).rows(
+            side.table, _names(side), side.key, span))
         self.throttle.spent(len(ours) + len(theirs))
         return Outcome(fetched=(ours, theirs))
 
@@ -282,16 +304,19 @@ def compare(pairs: list[TablePair], settings: Settings,
             progress: Progress | None = None) -> list[TableResult]:
     """Compare every pair; all of them share one pool of `settings.threads` workers."""
     readers, throttle = Readers(), Throttle(settings.max_rows_per_second)
-    tables = [TableComparison(p, readers, throttle) for p in pairs]
+    threads = max(1, settings.threads)
+    dest_pool = ThreadPoolExecutor(threads, "turnout-verify-dest")
+    tables = [TableComparison(p, readers, throttle, dest_pool) for p in pairs]
     try:
         if settings.level == "schema":
             return [_schema_only(t) for t in tables]
         if settings.level == "count":
             return _counts(tables, readers)
-        with ThreadPoolExecutor(max(1, settings.threads), "turnout-verify") as pool:
+        with ThreadPoolExecutor(threads, "turnout-verify") as pool:
             _run(pool, tables, progress)
         return [t.finish() for t in tables]
     finally:
+        dest_pool.shutdown()
         readers.close()
 
 
@@ -299,7 +324,7 @@ def _run(pool: ThreadPoolExecutor, tables: list[TableComparison],
          progress: Progress | None) -> None:
     running: dict[Future[Outcome], TableComparison] = {}
     for table in tables:
-        for job in table.first_jobs():
+        for job in table.first_jobs(counted=progress is not None):
             running[pool.submit(job)] = table
     while running:
         done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -324,6 +349,12 @@ def _counts(tables: list[TableComparison], readers: Readers) -> list[TableResult
         if dst is not None:
             table.result.rows_dest = readers.get(dst.engine).count(dst.table)
     return [t.result for t in tables]
+
+
+def _even_cuts(low: int, high: int, pieces: int) -> list[Key]:
+    """Keys cutting [low, high] into `pieces` ranges of equal width."""
+    step = (high - low) / pieces
+    return [(low + round(step * i),) for i in range(1, pieces)]
 
 
 def _split(span: KeySpan, cuts: list[Key]) -> list[KeySpan]:

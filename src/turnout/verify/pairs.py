@@ -97,8 +97,9 @@ def _build(src: Engine, dst: Engine, source: Table, actual: Table,
         if sql_form is None:
             in_db = False
             sql_form = form
-        sides[0].append(Probe(ours.name, ours.type, sql_form))
-        sides[1].append(Probe(theirs.name, theirs.type, sql_form))
+        nullable = ours.nullable or theirs.nullable
+        sides[0].append(Probe(ours.name, ours.type, sql_form, nullable))
+        sides[1].append(Probe(theirs.name, theirs.type, sql_form, nullable))
     key_dest = tuple(pairs[i][1].name for i in key_at)
     return TablePair(
         Side(src, source, sides[0], tuple(source.key) if key_at else ()),

@@ -49,7 +49,9 @@ class MysqlVerifyReader(VerifyReader):
             return _trim_scale(f"CAST(CAST({c} AS DECIMAL(65, 6)) AS CHAR)")
         if form in (Form.CHAR, Form.TEXT):
             text = f"CONVERT({c} USING utf8mb4)"
-            return f"TRIM(TRAILING ' ' FROM {text})" if form is Form.CHAR else text
+            if form is Form.CHAR and ctype.kind is not Kind.CHAR:  # MySQL reads CHAR unpadded
+                return f"TRIM(TRAILING ' ' FROM {text})"
+            return text
         if form is Form.UUID:
             return f"LOWER(CAST({c} AS CHAR))"
         if form is Form.BYTES:

@@ -32,8 +32,8 @@ class PgVerifyReader(VerifyReader):
             return f"trim_scale({c})::text" if ctype.kind is Kind.DECIMAL else f"({c})::text"
         if form is Form.ROUNDED:
             return f"trim_scale(round(({c})::numeric, 6))::text"
-        if form is Form.CHAR:
-            return f"rtrim(({c})::text, ' ')"
+        if form is Form.CHAR:  # char(n) loses its padding as text; others may have spaces
+            return f"({c})::text" if ctype.kind is Kind.CHAR else f"rtrim(({c})::text, ' ')"
         if form is Form.BYTES:
             return f"encode({c}, 'hex')"
         if form is Form.DATE:

@@ -1,0 +1,357 @@
+"""Benchmark: `turnout verify` against reladiff on a sysbench table, MySQL → PostgreSQL.
+
+Why this exists: the issue asks how turnout's verification compares with reladiff (PyPI), the
+tool people use today to diff rows across two databases, on 1,000,000 sysbench rows with 0 and
+with 100 differences, and sets the targets: at most half of reladiff's time, every injected
+difference found, no false ones (on this data reladiff 0.6 reports about 3% of the rows as
+'updated' although they are equal, because of CHAR padding).
+
+The script starts private throwaway servers (tests/servers.py, never the machine's own
+services), fills a MariaDB source with Debian's sysbench (`sysbench oltp_read_write … prepare`:
+table sbtest1, id int primary key, k int, c char(120), pad char(60)) and copies it to
+PostgreSQL with turnout itself (`turnout task create … --types schema,full` + `turnout task
+run`), so the destination holds the columns exactly as turnout maps them. Then, in one run:
+
+- 0 differences: `turnout verify --json` and `reladiff --json` on the same pair of tables,
+  alternating the order, each timed as a whole command;
+- 100 differences injected on the PostgreSQL side (40 updates of c, 30 deletes, 30 inserts of
+  new ids past the end), remembered exactly; both tools again, and every reported key is
+  checked against the injected ones: found (in the right kind: missing, extra, different) and
+  false (reported although not injected).
+
+Both compare the same columns (id as key; k, c, pad) with 4 threads (turnout's --threads, a
+pool shared by both sides; reladiff's -j, per database). reladiff is not installed into the
+project's virtualenv (its pins may clash): on first use the script makes its own,
+bench/.venv-reladiff, and runs reladiff's CLI from there. The box is noisy (2 cores), so the
+script prints per-run times, medians and ratios and never asserts on timing; it exits 1 only
+when turnout misses an injected difference or reports a false one.
+
+    python bench/verify.py [--rows N] [--repeat R] [--threads T] [--seed S] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import _mysql as my  # first: it puts the project root on sys.path
+import psycopg
+from _mysql import TABLE, TurnoutCli
+from tests.servers import MariaDbServer, PgServer, start_postgres
+
+SOURCE_DB = "sbtest"
+DEST_DB = "verify_dst"
+TARGET = 0.5  # turnout's time / reladiff's, at most
+UPDATES, DELETES, INSERTS = 40, 30, 30
+TOOLS = ("turnout", "reladiff")
+RELADIFF_PIN = "reladiff[mysql,postgresql]==0.6.0"
+RELADIFF_VENV = Path(__file__).resolve().parent / ".venv-reladiff"
+SHOW = 5  # rows shown side by side for each kind of turnout mistake
+
+
+@dataclass
+class Diff:
+    """Primary keys by kind, as the destination sees them: missing, extra, different."""
+
+    missing: set[int] = field(default_factory=set)
+    extra: set[int] = field(default_factory=set)
+    different: set[int] = field(default_factory=set)
+
+    def keys(self) -> set[int]:
+        return self.missing | self.extra | self.different
+
+    def total(self) -> int:
+        return len(self.missing) + len(self.extra) + len(self.different)
+
+    def found_in(self, got: Diff) -> int:
+        """How many of these keys ``got`` reports, each under the same kind."""
+        return (len(self.missing & got.missing) + len(self.extra & got.extra)
+                + len(self.different & got.different))
+
+    def summary(self) -> str:
+        return (f"missing {len(self.missing):,}, extra {len(self.extra):,}, "
+                f"different {len(self.different):,}")
+
+
+@dataclass
+class Run:
+    seconds: float
+    diff: Diff
+    note: str = ""
+
+
+# --------------------------------------------------------------------------- reladiff
+
+
+def reladiff_exe() -> str:
+    """reladiff's command in bench/.venv-reladiff, made and filled on first use."""
+    exe = RELADIFF_VENV / "bin" / "reladiff"
+    if exe.exists():
+        return str(exe)
+    print(f"installing {RELADIFF_PIN} into {RELADIFF_VENV} (first use)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(RELADIFF_VENV)], check=True)
+    pip = [str(RELADIFF_VENV / "bin" / "python"), "-m", "pip", "install", "-q", RELADIFF_PIN]
+    proc = subprocess.run(pip, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not exe.exists():
+        shutil.rmtree(RELADIFF_VENV, ignore_errors=True)
+        sys.exit(f"could not install {RELADIFF_PIN}: {proc.stderr.strip()[-500:]}")
+    return str(exe)
+
+
+def reladiff_env() -> dict[str, str]:
+    """No colours, and lines that rich does not wrap at 80 columns."""
+    return dict(my.client_env(), COLUMNS="1000000", NO_COLOR="1", TERM="dumb")
+
+
+def parse_reladiff(out: str) -> Diff:
+    """reladiff --json prints one ["-"|"+", [key, col…]] a line: "-" a row only in the
+    source, "+" one only in the destination; a key on both sides is an updated row."""
+    minus: set[int] = set()
+    plus: set[int] = set()
+    for line in out.splitlines():
+        if not line.startswith("["):
+            continue
+        op, values = json.loads(line)
+        (minus if op == "-" else plus).add(int(values[0]))
+    return Diff(missing=minus - plus, extra=plus - minus, different=minus & plus)
+
+
+# --------------------------------------------------------------------------- the bench
+
+
+class Bench:
+    def __init__(self, work: Path, mariadb: MariaDbServer, pg: PgServer, threads: int) -> None:
+        self.work, self.my, self.pg, self.threads = work, mariadb, pg, threads
+        self.source = mariadb.url(SOURCE_DB)
+        self.dest = pg.url(DEST_DB)
+        self.cli = TurnoutCli(work / "home")
+
+    def copy(self) -> float:
+        """The sysbench table into a fresh PostgreSQL database, by turnout; checked."""
+        self.pg.psql(f'DROP DATABASE IF EXISTS "{DEST_DB}"')
+        self.pg.create_database(DEST_DB)
+        start = time.perf_counter()
+        self.cli.create("copy", self.source, self.dest, "schema,full")
+        self.cli("task", "run", "copy")
+        seconds = time.perf_counter() - start
+        status = self.cli.status("copy")
+        if status["state"] != "Completed":
+            sys.exit(f"turnout copy ended {status['state']}: {status['error']}")
+        want, got = my.my_content(self.my, SOURCE_DB), my.pg_content(self.dest)
+        if want != got:
+            sys.exit(f"turnout's copy differs from the source: {got} != {want}")
+        self.pg.psql("VACUUM ANALYZE", DEST_DB)
+        return seconds
+
+    def run(self, tool: str, expect_consistent: bool) -> Run:
+        return self.turnout(expect_consistent) if tool == "turnout" else self.reladiff()
+
+    def turnout(self, expect_consistent: bool) -> Run:
+        cmd = [self.cli.exe, "verify", "--source", self.source, "--dest", self.dest,
+               "--tables", TABLE, "--threads", str(self.threads), "--json"]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=self.cli.env,
+                              check=False)
+        seconds = time.perf_counter() - start
+        if proc.returncode not in (0, 1):
+            sys.exit(f"turnout verify exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
+        report = json.loads(proc.stdout)
+        if report["consistent"] != (proc.returncode == 0):
+            sys.exit(f"turnout verify exited {proc.returncode} with consistent "
+                     f"{report['consistent']}")
+        (table,) = report["tables"]
+        diff = Diff(*({k[0] for k in table[kind]} for kind in ("missing", "extra", "different")))
+        columns = sorted({",".join(c) for c in table["different_columns"]})
+        note = (f"rows fetched {table['rows_fetched']:,}, internal {report['seconds']:.2f} s, "
+                f"different columns {columns or '-'}")
+        if report["consistent"] != expect_consistent:
+            note += f"; consistent={report['consistent']} (expected {expect_consistent})"
+        return Run(seconds, diff, note)
+
+    def reladiff(self) -> Run:
+        columns = [a for col in ("k", "c", "pad") for a in ("-c", col)]
+        cmd = [reladiff_exe(), self.source, TABLE, self.dest, TABLE, "-k", "id", *columns,
+               "-j", str(self.threads), "--json"]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=reladiff_env(),
+                              check=False)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            sys.exit(f"reladiff exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
+        return Run(seconds, parse_reladiff(proc.stdout))
+
+    # injected differences ------------------------------------------------
+
+    def inject(self, rows: int, seed: int) -> Diff:
+        """UPDATES + DELETES + INSERTS changes on the destination; which ones, exactly."""
+        rng = random.Random(seed)
+        picked = rng.sample(range(1, rows + 1), UPDATES + DELETES)
+        updated, deleted = set(picked[:UPDATES]), set(picked[UPDATES:])
+        top = int(my.pg_query(self.dest, f"SELECT max(id) FROM {TABLE}")[0][0])
+        inserted = set(range(top + 1, top + 1 + INSERTS))
+        with psycopg.connect(self.dest, autocommit=True) as conn, conn.transaction():
+            for key in sorted(updated):
+                conn.execute(f"UPDATE {TABLE} SET c = %s WHERE id = %s", (digits(rng, 10), key))
+            conn.execute(f"DELETE FROM {TABLE} WHERE id = ANY(%s)", (sorted(deleted),))
+            for key in sorted(inserted):
+                conn.execute(f"INSERT INTO {TABLE} (id, k, c, pad) VALUES (%s, %s, %s, %s)",
+                             (key, rng.randint(1, rows), digits(rng, 10), digits(rng, 5)))
+        return Diff(missing=deleted, extra=inserted, different=updated)
+
+    # explaining turnout's mistakes ----------------------------------------
+
+    def rows_of(self, keys: list[int]) -> tuple[dict[int, Any], dict[int, Any]]:
+        """The rows with these ids on each side, by id."""
+        ids = ",".join(str(k) for k in keys) or "NULL"
+        sql = f"SELECT id, k, c, pad FROM {TABLE} WHERE id IN ({ids})"
+        source = {r[0]: r for r in my.my_query(self.my, SOURCE_DB, sql)}
+        dest = {r[0]: r for r in my.pg_query(self.dest, sql)}
+        return source, dest
+
+    def explain(self, what: str, keys: set[int]) -> None:
+        shown = sorted(keys)[:SHOW]
+        if not shown:
+            return
+        source, dest = self.rows_of(shown)
+        print(f"  turnout {what}: {len(keys)} ids, first {sorted(keys)[:20]}")
+        for key in shown:
+            print(f"    id {key}: source {source.get(key)!r}")
+            print(f"    id {key}: dest   {dest.get(key)!r}")
+
+
+def digits(rng: random.Random, groups: int) -> str:
+    """A string like sysbench's c and pad: groups of 11 digits joined by '-'."""
+    return "-".join("".join(rng.choices("0123456789", k=11)) for _ in range(groups))
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_case(bench: Bench, case: str, expected: Diff, repeat: int,
+             results: dict[str, dict[str, list[Run]]]) -> None:
+    """Both tools ``repeat`` times on the pair as it is, alternating which goes first."""
+    results[case] = {tool: [] for tool in TOOLS}
+    for r in range(repeat):  # turnout first in the first case's first run, then by turns
+        order = TOOLS if (r + len(results)) % 2 == 1 else TOOLS[::-1]
+        for tool in order:
+            run = bench.run(tool, expected.total() == 0)
+            results[case][tool].append(run)
+            false = len(run.diff.keys() - expected.keys())
+            print(f"{case} run {r + 1} {tool:<8} {run.seconds:7.2f} s  reported "
+                  f"{run.diff.summary()}; found {expected.found_in(run.diff)}/"
+                  f"{expected.total()}, false {false:,}" + (f"  ({run.note})" if run.note else ""),
+                  flush=True)
+            if tool == "turnout":
+                bench.explain("missed (or under another kind)",
+                              expected.keys() - _found_keys(expected, run.diff))
+                bench.explain("false reports", run.diff.keys() - expected.keys())
+
+
+def _found_keys(expected: Diff, got: Diff) -> set[int]:
+    return ((expected.missing & got.missing) | (expected.extra & got.extra)
+            | (expected.different & got.different))
+
+
+def report(rows: int, threads: int, results: dict[str, dict[str, list[Run]]],
+           expected: dict[str, Diff]) -> bool:
+    """Print the table and the verdicts; whether turnout was right in every run."""
+    table = []
+    right = True
+    fast = True
+    for case, by_tool in results.items():
+        med = {tool: my.median([r.seconds for r in runs]) for tool, runs in by_tool.items()}
+        want = expected[case]
+        for tool, runs in by_tool.items():
+            found = min(want.found_in(r.diff) for r in runs)
+            false = max(len(r.diff.keys() - want.keys()) for r in runs)
+            if tool == "turnout":
+                right = right and found == want.total() and false == 0
+            table.append([case, tool, f"{med[tool]:.2f}", f"{found}/{want.total()}",
+                          f"{false:,}", f"{med['turnout'] / med[tool]:.2f}",
+                          ", ".join(f"{r.seconds:.2f}" for r in runs)])
+        fast = fast and med["turnout"] / med["reladiff"] <= TARGET
+    print()
+    my.print_table(["case", "tool", "median s", "found/expected", "false", "turnout/this",
+                    "runs (s)"], table)
+    print(f"rows: {rows:,} (sysbench oltp_read_write prepare), MariaDB → PostgreSQL copied by "
+          f"turnout; columns id (key), k, c, pad; {threads} threads each; found = worst run, "
+          "false = keys reported but not injected (worst run).")
+    print(f"target time: turnout/reladiff <= {TARGET:.2f} in every case: "
+          f"{'met' if fast else 'NOT met'}")
+    print(f"target correctness: turnout finds every injected difference, reports no false one: "
+          f"{'met' if right else 'NOT met'}")
+    return right
+
+
+def start(work: Path) -> tuple[MariaDbServer, PgServer]:
+    mariadb = my.start_source(work / "mariadb")
+    print(f"MariaDB {my.my_query(mariadb, None, 'SELECT VERSION()')[0][0]} on port "
+          f"{mariadb.port}")
+    try:
+        pg = start_postgres(work / "pg")
+    except BaseException:
+        mariadb.stop()
+        raise
+    print(f"PostgreSQL {pg.psql('SHOW server_version')} on port {pg.port}")
+    return mariadb, pg
+
+
+def prepare(bench: Bench, rows: int) -> None:
+    my.my_fresh_db(bench.my, SOURCE_DB)
+    t0 = time.perf_counter()
+    my.sysbench(bench.my, SOURCE_DB, "oltp_read_write", "prepare", rows, "--rand-seed=1")
+    print(f"sysbench prepare: {rows:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
+    seconds = bench.copy()
+    print(f"turnout copy to PostgreSQL: {seconds:.1f} s (content checked)", flush=True)
+    types = my.pg_query(bench.dest, "SELECT column_name, data_type, character_maximum_length "
+                        f"FROM information_schema.columns WHERE table_name = '{TABLE}' "
+                        "ORDER BY ordinal_position")
+    print("destination columns: " + ", ".join(
+        f"{n} {t}" + (f"({m})" if m else "") for n, t, m in types))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1, help="picks the injected differences")
+    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    args = parser.parse_args()
+    if args.rows < UPDATES + DELETES or args.repeat < 1:
+        parser.error(f"--rows must be at least {UPDATES + DELETES}, --repeat at least 1")
+    my.need("sysbench")
+    reladiff_exe()
+    parent = args.dir or Path(__file__).resolve().parent / "out"
+    parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="verify-", dir=parent))
+    mariadb, pg = start(work)
+    try:
+        bench = Bench(work, mariadb, pg, args.threads)
+        prepare(bench, args.rows)
+        results: dict[str, dict[str, list[Run]]] = {}
+        expected = {"0 differences": Diff()}
+        run_case(bench, "0 differences", expected["0 differences"], args.repeat, results)
+        case = f"{UPDATES + DELETES + INSERTS} differences"
+        expected[case] = bench.inject(args.rows, args.seed)
+        print(f"injected on PostgreSQL: {expected[case].summary()}", flush=True)
+        run_case(bench, case, expected[case], args.repeat, results)
+        right = report(args.rows, args.threads, results, expected)
+    finally:
+        pg.stop()
+        mariadb.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    sys.exit(0 if right else 1)
+
+
+if __name__ == "__main__":
+    main()
