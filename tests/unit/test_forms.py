@@ -9,8 +9,8 @@ import pytest
 
 from turnout.engines.base import KeySpan
 from turnout.types import parse_type
-from turnout.verify.compare import _split
 from turnout.verify.forms import Form, canonical, pair_form
+from turnout.verify.ranges import _split
 
 UTC_PLUS_2 = dt.timezone(dt.timedelta(hours=2))
 

@@ -138,6 +138,22 @@ class VerifyReader(ABC):
         count, total = self.query(sql, params)[0]
         return int(count), int(total or 0)
 
+    def int_div(self, number_sql: str, divisor: int) -> str:
+        """Integer division of a non-negative number, rounding down."""
+        return f"({number_sql}) / {divisor}"
+
+    def bucket_checksums(self, table: Table, column: str, probes: list[Probe], after: int,
+                         upto: int, width: int) -> dict[int, tuple[int, int]]:
+        """(rows, hash sum) of each slice of an integer key's span (after, upto]: slice n
+        holds the keys in (after + n * width, after + (n + 1) * width]. One scan."""
+        c = self.quote(column)
+        bucket = self.int_div(f"{c} - {after + 1}", width)
+        hashed = self.sum_sql(self.hash_sql(self.row_text(probes)))
+        sql = (f"SELECT {bucket}, COUNT(*), {hashed} FROM {self.table_sql(table)} "
+               f"WHERE {c} > {self.placeholder} AND {c} <= {self.placeholder} GROUP BY 1")
+        rows = self.query(sql, [after, upto])
+        return {int(b): (int(n), int(total or 0)) for b, n, total in rows}
+
     def count(self, table: Table) -> int:
         return int(self.query(f"SELECT COUNT(*) FROM {self.table_sql(table)}")[0][0])
 

@@ -1,38 +1,20 @@
-"""Comparing table pairs: checksums of key ranges on both sides, bisecting only where they differ.
+"""Comparing table pairs: every query of every table is a job on one thread pool.
 
-A range whose row count and hash sum agree on both sides is settled without
-moving a row. A range that differs is cut into FANOUT smaller ones, until it
-is small enough to fetch from both sides and compare row by row in Python
-with exact spellings (forms.py). Tables whose columns cannot be spelled
-alike inside both databases skip the checksums and are fetched range by
-range; tables without a key are compared as multisets of row hashes.
-
-Every query is a job on a thread pool, and all tables share it, so both
-databases stay busy; this thread only schedules and compares.
+All tables share the pool, so both databases stay busy; the destination's
+half of each query runs on a second pool at the same time as the source's.
+This thread only schedules and compares (ranges.py).
 """
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from turnout.engines.base import Engine, KeySpan
-from turnout.engines.checksums import VerifyReader
-from turnout.model import Key, Row
-from turnout.verify.forms import canonical
-from turnout.verify.pairs import Side, TablePair
-from turnout.verify.report import Difference, DiffKind, TableResult
-
-FETCH_ROWS = 256  # a differing range this small is fetched and compared row by row
-FANOUT = 16  # a bigger differing range is cut into this many
-RANGE_ROWS = 50_000  # rows per first range (by key value for integer keys)
-STREAM_ROWS = 5_000  # rows per range fetched whole when the sides cannot checksum alike
+from turnout.verify.pairs import TablePair
+from turnout.verify.ranges import Outcome, TableComparison
+from turnout.verify.report import Difference, TableResult
+from turnout.verify.workers import Readers, Throttle
 
 Progress = Callable[[str, int, int | None], None]  # (source table, rows done, rows in all)
 
@@ -42,262 +24,6 @@ class Settings:
     threads: int = 4
     level: str = "content"  # schema, count or content
     max_rows_per_second: float | None = None  # read rate on each side, to spare production
-
-
-class Readers:
-    """One verification connection per engine and thread, all closed together."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-        self._opened: list[VerifyReader] = []
-        self._lock = threading.Lock()
-
-    def get(self, engine: Engine) -> VerifyReader:
-        cache: dict[int, VerifyReader] = self._local.__dict__.setdefault("readers", {})
-        reader = cache.get(id(engine))
-        if reader is None:
-            reader = cache[id(engine)] = engine.verify_reader()
-            with self._lock:
-                self._opened.append(reader)
-        return reader
-
-    def close(self) -> None:
-        for reader in self._opened:
-            try:
-                reader.close()
-            except Exception:  # noqa: BLE001 - closing is best effort
-                pass
-
-
-class Throttle:
-    """Keeps the rows read per second (both sides together) under a limit."""
-
-    def __init__(self, rate: float | None) -> None:
-        self.rate = rate
-        self.rows = 0
-        self.start = time.monotonic()
-        self._lock = threading.Lock()
-
-    def spent(self, rows: int) -> None:
-        if not self.rate:
-            return
-        with self._lock:
-            self.rows += rows
-            ahead = self.rows / self.rate - (time.monotonic() - self.start)
-        if ahead > 0:
-            time.sleep(ahead)
-
-
-@dataclass
-class Outcome:
-    """What one job learnt about one range."""
-
-    spans: list[KeySpan] = field(default_factory=list)  # to look at more closely
-    rows: tuple[int, int] = (0, 0)  # rows settled on each side
-    fetched: tuple[list[Row], list[Row]] | None = None  # rows to compare here
-    total: int | None = None  # the source's row count, when this job counted it
-
-
-class TableComparison:
-    """The state of one pair's comparison; jobs run elsewhere, results come back here."""
-
-    def __init__(self, pair: TablePair, readers: Readers, throttle: Throttle,
-                 dest_pool: ThreadPoolExecutor | None = None) -> None:
-        self.pair = pair
-        self.dest_pool = dest_pool  # runs the destination's query while this thread runs ours
-        self.readers = readers
-        self.throttle = throttle
-        dest = pair.dest
-        self.result = TableResult(pair.source.table.name, dest.table.name if dest else "",
-                                  keyed=pair.keyed, problems=list(pair.problems))
-        self.missing: dict[tuple[Any, ...], Row] = {}
-        self.extra: dict[tuple[Any, ...], Row] = {}
-        self.total: int | None = None
-
-    # jobs (run on the pool) ------------------------------------------------------
-
-    def _reader(self, side: Side) -> VerifyReader:
-        return self.readers.get(side.engine)
-
-    def first_jobs(self, counted: bool) -> list[Callable[[], Outcome]]:
-        """`counted`: whether to count the source's rows first (a total for progress bars)."""
-        if self.pair.dest is None:
-            return [self._count_source]
-        if not self.pair.keyed:
-            return [self._multiset]
-        return [self._count_source, self._first_spans] if counted else [self._first_spans]
-
-    def _count_source(self) -> Outcome:
-        src = self.pair.source
-        return Outcome(total=self._reader(src).count(src.table))
-
-    def _first_spans(self) -> Outcome:
-        src = self.pair.source
-        reader = self._reader(src)
-        if self.pair.in_db and self._integer_key:
-            low, high = reader.bounds(src.table, src.key[0])
-            if low is None:
-                return Outcome(spans=[KeySpan()])
-            pieces = max(1, min(256, (int(high) - int(low)) // RANGE_ROWS + 1))
-            cuts = _even_cuts(int(low), int(high), pieces)
-        else:
-            every = RANGE_ROWS if self.pair.in_db else STREAM_ROWS
-            cuts = reader.cuts(src.table, src.key, KeySpan(), every)
-        return Outcome(spans=_split(KeySpan(), cuts))
-
-    def look(self, span: KeySpan) -> Outcome:
-        """Checksum the span on both sides; settle it, cut it, or fetch it."""
-        src, dst = self.pair.source, self.pair.dest
-        assert dst is not None
-        if self.pair.in_db:
-            ours, theirs = self._both(lambda side: self._reader(side).checksum(
-                side.table, side.key, side.probes, span))
-            self.throttle.spent(ours[0] + theirs[0])
-            if ours == theirs:
-                return Outcome(rows=(ours[0], theirs[0]))
-            biggest = max(ours[0], theirs[0])
-            if biggest > FETCH_ROWS:
-                cuts = self._cuts(src if ours[0] >= theirs[0] else dst, span, biggest)
-                if cuts:
-                    return Outcome(spans=_split(span, cuts))
-        return self._fetch(span)
-
-    @property
-    def _integer_key(self) -> bool:
-        src = self.pair.source
-        return len(src.key) == 1 and src.table.column(src.key[0]).type.is_integer
-
-    def _cuts(self, side: Side, span: KeySpan, rows: int) -> list[Key]:
-        """Where to cut a differing span into FANOUT: by value for an integer key (two index
-        lookups), else every so many rows (a scan of the span's keys)."""
-        reader = self._reader(side)
-        if self._integer_key:
-            low, high = reader.bounds(side.table, side.key[0], span)
-            if low is None or low == high:
-                return []
-            return _even_cuts(int(low), int(high), min(FANOUT, int(high) - int(low)))
-        return reader.cuts(side.table, side.key, span, math.ceil(rows / FANOUT))
-
-    def _both(self, query: Callable[[Side], Any]) -> tuple[Any, Any]:
-        """The same query on both sides, at the same time when there is a pool for it."""
-        src, dst = self.pair.source, self.pair.dest
-        assert dst is not None
-        if self.dest_pool is None:
-            return query(src), query(dst)
-        theirs = self.dest_pool.submit(query, dst)
-        return query(src), theirs.result()
-
-    def _fetch(self, span: KeySpan) -> Outcome:
-        ours, theirs = self._both(lambda side: self._reader(side).rows(
-            side.table, _names(side), side.key, span))
-        self.throttle.spent(len(ours) + len(theirs))
-        return Outcome(fetched=(ours, theirs))
-
-    def _multiset(self) -> Outcome:
-        """A table without a key: which rows (by hash) each side has how many times."""
-        src, dst = self.pair.source, self.pair.dest
-        assert dst is not None
-        if not self.pair.in_db:
-            return Outcome(fetched=(self._reader(src).rows(src.table, _names(src), _names(src),
-                                                           KeySpan()),
-                                    self._reader(dst).rows(dst.table, _names(dst), _names(dst),
-                                                           KeySpan())))
-        ours = self._reader(src).hash_counts(src.table, src.probes)
-        theirs = self._reader(dst).hash_counts(dst.table, dst.probes)
-        self.result.rows_source, self.result.rows_dest = sum(ours.values()), sum(theirs.values())
-        surplus_ours = Counter(ours) - Counter(theirs)
-        surplus_theirs = Counter(theirs) - Counter(ours)
-        for side, surplus, kind in ((src, surplus_ours, DiffKind.MISSING),
-                                    (dst, surplus_theirs, DiffKind.EXTRA)):
-            rows = self._reader(side).rows_by_hash(side.table, _names(side), side.probes,
-                                                   list(surplus))
-            for hashed, row in rows:
-                if surplus[hashed] > 0:
-                    surplus[hashed] -= 1
-                    self._add(kind, row)
-        return Outcome()
-
-    # results (back on the scheduling thread) ---------------------------------------
-
-    def take(self, outcome: Outcome) -> list[KeySpan]:
-        if outcome.total is not None:
-            self.total = outcome.total
-            if self.pair.dest is None:
-                self.result.rows_source = outcome.total
-        self.result.rows_source += outcome.rows[0]
-        self.result.rows_dest += outcome.rows[1]
-        if outcome.fetched is not None:
-            self.result.rows_fetched += len(outcome.fetched[0])
-            self.compare_rows(*outcome.fetched)
-        return outcome.spans
-
-    @property
-    def done_rows(self) -> int:
-        return self.result.rows_source
-
-    def compare_rows(self, ours: list[Row], theirs: list[Row]) -> None:
-        self.result.rows_source += len(ours)
-        self.result.rows_dest += len(theirs)
-        if not self.pair.keyed:
-            self._compare_multisets(ours, theirs)
-            return
-        their_rows = {self._key(row): row for row in theirs}
-        for row in ours:
-            key = self._key(row)
-            other = their_rows.pop(key, None)
-            if other is None:
-                self.missing[key] = row
-            else:
-                self._check(row, other)
-        self.extra.update(their_rows)
-
-    def _compare_multisets(self, ours: list[Row], theirs: list[Row]) -> None:
-        mine = Counter(self._spelled(r) for r in ours)
-        others = Counter(self._spelled(r) for r in theirs)
-        by_spelling = {self._spelled(r): r for r in ours} | {self._spelled(r): r for r in theirs}
-        for spelling, n in (mine - others).items():
-            for _ in range(n):
-                self._add(DiffKind.MISSING, by_spelling[spelling])
-        for spelling, n in (others - mine).items():
-            for _ in range(n):
-                self._add(DiffKind.EXTRA, by_spelling[spelling])
-
-    def _check(self, ours: Row, theirs: Row) -> None:
-        a, b = self._spelled(ours), self._spelled(theirs, source=False)
-        if a != b:
-            columns = tuple(n for n, x, y in zip(self.pair.columns, a, b, strict=True) if x != y)
-            key = tuple(ours[i] for i in self.pair.key_at)
-            self.result.differences.append(
-                Difference(DiffKind.DIFFERENT, key, columns, ours, theirs))
-
-    def _add(self, kind: DiffKind, row: Row) -> None:
-        key = tuple(row[i] for i in self.pair.key_at) if self.pair.keyed else row
-        ours, theirs = (row, None) if kind is DiffKind.MISSING else (None, row)
-        self.result.differences.append(Difference(kind, key, (), ours, theirs))
-
-    def _spelled(self, row: Row, source: bool = True) -> tuple[str | None, ...]:
-        if source and self.pair.cast:
-            row = self.pair.cast(row)
-        return tuple(canonical(v, f) for v, f in zip(row, self.pair.forms, strict=True))
-
-    def _key(self, row: Row) -> tuple[str | None, ...]:
-        return tuple(canonical(row[i], self.pair.forms[i]) for i in self.pair.key_at)
-
-    def finish(self) -> TableResult:
-        """Rows one range missed and another had (the two databases sort keys differently)
-        are compared with each other; the rest are missing or extra."""
-        for key in sorted(set(self.missing) & set(self.extra), key=repr):
-            self._check(self.missing.pop(key), self.extra.pop(key))
-        for row in self.missing.values():
-            self._add(DiffKind.MISSING, row)
-        for row in self.extra.values():
-            self._add(DiffKind.EXTRA, row)
-        self.result.differences.sort(key=lambda d: d.kind)
-        try:
-            self.result.differences.sort(key=lambda d: tuple((v is not None, v) for v in d.key))
-        except TypeError:  # keys of mixed types (SQLite): an order, if not the natural one
-            self.result.differences.sort(key=lambda d: repr(d.key))
-        return self.result
 
 
 def compare(pairs: list[TablePair], settings: Settings,
@@ -330,8 +56,8 @@ def _run(pool: ThreadPoolExecutor, tables: list[TableComparison],
         done, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
             table = running.pop(future)
-            for span in table.take(future.result()):
-                running[pool.submit(table.look, span)] = table
+            for job in table.take(future.result()):
+                running[pool.submit(job)] = table
             if progress:
                 progress(table.result.source, table.done_rows, table.total)
 
@@ -349,29 +75,6 @@ def _counts(tables: list[TableComparison], readers: Readers) -> list[TableResult
         if dst is not None:
             table.result.rows_dest = readers.get(dst.engine).count(dst.table)
     return [t.result for t in tables]
-
-
-def _even_cuts(low: int, high: int, pieces: int) -> list[Key]:
-    """Keys cutting [low, high] into `pieces` ranges of equal width."""
-    step = (high - low) / pieces
-    return [(low + round(step * i),) for i in range(1, pieces)]
-
-
-def _split(span: KeySpan, cuts: list[Key]) -> list[KeySpan]:
-    """The span as consecutive sub-spans ending at each cut, and the rest after the last."""
-    spans: list[KeySpan] = []
-    after = span.after
-    for cut in cuts:
-        if cut == span.upto or (after is not None and cut == after):
-            continue
-        spans.append(KeySpan(after, cut))
-        after = cut
-    spans.append(KeySpan(after, span.upto))
-    return spans
-
-
-def _names(side: Side) -> tuple[str, ...]:
-    return tuple(p.name for p in side.probes)
 
 
 def iter_differences(results: list[TableResult]) -> Iterator[tuple[TableResult, Difference]]:

@@ -8,9 +8,10 @@ look leaves only real differences.
 
 from __future__ import annotations
 
-from turnout.verify.compare import Readers, TableComparison, Throttle
 from turnout.verify.pairs import TablePair
+from turnout.verify.ranges import TableComparison
 from turnout.verify.report import TableResult
+from turnout.verify.workers import Readers, Throttle
 
 
 def recheck(pairs: list[TablePair], results: list[TableResult]) -> list[TableResult]:

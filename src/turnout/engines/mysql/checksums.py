@@ -64,6 +64,9 @@ class MysqlVerifyReader(VerifyReader):
             return f"DATE_FORMAT({c}, {_STAMP})"
         return f"CONVERT(CAST({c} AS CHAR) USING utf8mb4)"
 
+    def int_div(self, number_sql: str, divisor: int) -> str:
+        return f"({number_sql}) DIV {divisor}"
+
     def hash_sql(self, text_sql: str) -> str:
         return f"CAST(CONV(SUBSTRING(MD5({text_sql}), 1, 15), 16, 10) AS UNSIGNED)"
 
