@@ -285,6 +285,125 @@ def end_sessions(url: str, ids: list[str]) -> list[Session]:
         engine.close()
 
 
+def precheck(name: str, store: Store | None = None) -> dict[str, Any]:
+    """Run the task's precheck now and report instead of raising: the console shows the
+    problems as a list before anyone starts the task, one line each with its fix.
+
+    The checks are the worker's own (`build_plan`), so what passes here passes there.
+    """
+    from turnout.migrate.plan import build_plan
+
+    store = store or Store()
+    spec = store.get(name).spec
+    first_run = store.checkpoint(name, runner.PRECHECKED) is None
+    src = dst = None
+    try:
+        src = engines.connect(spec.source_endpoint)
+        dst = engines.connect(spec.dest_endpoint, create=True)
+        plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
+    except TurnoutError as exc:
+        return {"ok": False, "problems": str(exc).splitlines(), "tables": []}
+    finally:
+        for engine in (src, dst):
+            if engine is not None:
+                engine.close()
+    tables = [{"source": p.source.name, "dest": p.dest.name} for p in plans]
+    return {"ok": True, "problems": [], "tables": tables}
+
+
+_here: dict[str, tuple[threading.Thread, threading.Event]] = {}
+_here_lock = threading.Lock()
+
+
+def start_task_here(name: str, store: Store | None = None, resnapshot: bool = False,
+                    timeout: float = 15.0) -> int:
+    """Run the task in a thread of this process instead of a detached worker; returns the pid.
+
+    `turnout serve` runs the tasks started from it, so they need no other process and stop
+    cleanly with the server (`stop_tasks_here`); the next start resumes them.
+    """
+    store = store or Store()
+    with _here_lock:  # two starts at once would both pass the check before either claims
+        record = store.get(name)
+        thread = _here.get(name, (None, None))[0]
+        if record.alive or (thread is not None and thread.is_alive()):
+            raise OperationFailed(f"task {name!r} is already running (pid {record.pid})")
+        if resnapshot:
+            runner.resnapshot(store, name)
+        stop = threading.Event()
+        failure: list[TurnoutError] = []
+        thread = threading.Thread(target=_run_here, args=(name, stop, store.home, failure),
+                                  name=f"task-{name}")
+        _here[name] = (thread, stop)
+        thread.start()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if store.get(name).pid == os.getpid():
+                return os.getpid()
+            if not thread.is_alive():
+                raise failure[0] if failure else OperationFailed(
+                    f"task {name!r} ended at once: `turnout task events {name}` says why")
+            time.sleep(0.02)
+    raise OperationFailed(f"task {name!r} did not start within {timeout:.0f} s")
+
+
+def _run_here(name: str, stop: threading.Event, home: Any, failure: list[TurnoutError]) -> None:
+    """The body of a task thread: its own store connection, and failures kept for the starter
+    (the runner itself records every failure of the task in the store)."""
+    store = Store(home)
+    try:
+        run_task(name, stop, store)
+    except TurnoutError as exc:
+        failure.append(exc)
+    finally:
+        store.close()
+
+
+def stop_tasks_here(timeout: float = 60.0) -> None:
+    """Stop every task this process runs in a thread, after its current batch (server exit)."""
+    with _here_lock:
+        running = list(_here.values())
+    for _, stop in running:
+        stop.set()
+    deadline = time.time() + timeout
+    for thread, _ in running:
+        thread.join(max(0.0, deadline - time.time()))
+
+
+def stop_pending_here(store: Store | None = None) -> bool:
+    """Whether a task this process runs has a stop request waiting.
+
+    `stop_task` from another process sends SIGTERM to the task's pid, which for a task run
+    by `turnout serve` is the server: the server asks this to tell such a SIGTERM (meant for
+    the task, which stops by itself) from one meant for the server.
+    """
+    store = store or Store()
+    with _here_lock:
+        names = [n for n, (thread, _) in _here.items() if thread.is_alive()]
+    for name in names:
+        try:
+            if store.get(name).stop_requested:
+                return True
+        except NotFound:
+            continue
+    return False
+
+
+def task_sessions(name: str, side: str, end: list[str] | None = None,
+                  store: Store | None = None) -> list[Session]:
+    """Sessions of the task's source or destination ("source" / "dest"), ending `end` first.
+
+    Callers name the side, not the URL, so the password in the task's URL never leaves the
+    store.
+    """
+    store = store or Store()
+    spec = store.get(name).spec
+    if side not in ("source", "dest"):
+        raise BadInput(f"side {side!r} is neither source nor dest")
+    url = spec.source_endpoint.url if side == "source" else spec.dest_endpoint.url
+    return end_sessions(url, end) if end else sessions(url)
+
+
 def verify_task(name: str, store: Store | None = None, **options: Any) -> dict[str, Any]:
     """Compare a task's source and destination tables, with its renames and casts.
 
@@ -313,3 +432,4 @@ def _wait_applied(name: str, since: float, store: Store) -> None:
     status = task_status(name, store)
     if status["state"] == TaskState.MIGRATING.value:
         wait_caught_up(name, timeout=600, store=store, since=since)
+

@@ -207,6 +207,19 @@ def sessions(url: str, end: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback needs --token.")
+@click.option("--port", default=8470, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--token", envvar="TURNOUT_TOKEN", help="Bearer token the API and console require "
+              "(default: $TURNOUT_TOKEN).")
+def serve(host: str, port: int, token: str | None) -> None:
+    """Serve the REST API and the web console; tasks started there run in this process."""
+    from turnout.web.server import serve as run_server
+
+    run_server(host, port, token, announce=click.echo)
+
+
+@cli.command()
 @click.argument("name", required=False)
 @click.option("--source", help="Source URL, to compare two databases without a task.")
 @click.option("--dest", help="Destination URL (with --source).")

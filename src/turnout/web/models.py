@@ -1,0 +1,179 @@
+"""The shapes the REST API takes and returns, so /openapi.json documents them.
+
+Responses mirror the dicts turnout.api returns (the `task status --json` contract); they
+allow extra fields because that contract only ever adds fields, and the API must pass new
+ones through rather than drop them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Open(BaseModel):
+    """A response shape that passes through fields added to the API later."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Message(BaseModel):
+    """Every error: one line a person can act on."""
+
+    message: str
+
+
+class TaskOptions(BaseModel):
+    """The task file's [options]; unset ones keep turnout's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chunk_rows: int | None = Field(default=None, description="rows per snapshot chunk")
+    batch_changes: int | None = Field(default=None,
+                                      description="changes per apply transaction at most")
+    poll_interval: float | None = Field(default=None, allow_inf_nan=False,
+                                        description="seconds between idle capture polls")
+    direct_copy: bool | None = Field(default=None,
+                                     description="same engine: the destination pulls rows")
+
+
+PhaseName = Literal["schema", "full", "incremental"]
+
+
+def all_phases() -> list[PhaseName]:
+    return ["schema", "full", "incremental"]
+
+
+class TaskCreate(BaseModel):
+    """`turnout task create` as JSON: the same options, the same validation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="letters, digits, '_', '-' and '.'")
+    source: str = Field(min_length=1, description="source database URL, e.g. sqlite:///app.db")
+    dest: str = Field(min_length=1, description="destination database URL")
+    tables: list[str] = Field(default_factory=list, description="names or globs (default '*')")
+    exclude: list[str] = Field(default_factory=list, description="names or globs to leave out")
+    rename: list[str] = Field(default_factory=list,
+                              description="OLD=NEW for a table, TABLE.OLD=NEW for a column")
+    types: list[PhaseName] = Field(default_factory=all_phases)
+    cast: list[str] = Field(default_factory=list, description="TABLE.COLUMN=TYPE")
+    options: TaskOptions = TaskOptions()
+
+
+class StartRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resnapshot: bool = Field(default=False,
+                             description="empty the destination tables and copy afresh")
+
+
+class VerifyRequest(BaseModel):
+    """`turnout verify`'s read-only options (repairs stay with the CLI)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: Literal["schema", "count", "content"] = Field(
+        default="content", description="compare columns only, row counts, or every row")
+    recheck: bool = Field(default=False, description="wait until the task has caught up, "
+                          "then read the differing keys again")
+
+
+class EndSessions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[str] = Field(min_length=1, description="ids of the sessions to disconnect")
+
+
+class EndpointSessions(BaseModel):
+    """`turnout sessions URL [--end ID]`: any endpoint, not only a task's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    end: list[str] = Field(default_factory=list)
+
+
+class TableProgress(Open):
+    source: str
+    dest: str
+    rows_copied: int
+    rows_total: int
+    done: bool
+
+
+class TaskStatus(Open):
+    name: str
+    state: str
+    phase: str | None
+    phase_title: str | None
+    delay_s: float | None
+    pid: int | None
+    error: str | None
+    source: str
+    dest: str
+    types: list[str]
+    changes_applied: int
+    updated: float
+    tables: list[TableProgress]
+
+
+class Event(Open):
+    id: int
+    ts: float
+    level: str
+    message: str
+
+
+class Session(Open):
+    id: str
+    user: str
+    program: str
+    client: str
+    state: str
+    writing: bool
+    own: bool
+
+
+class Precheck(Open):
+    ok: bool
+    problems: list[str]
+    tables: list[dict[str, str]]
+
+
+class Deleted(BaseModel):
+    deleted: str
+
+
+class TableDiff(Open):
+    source: str
+    dest: str
+    rows_source: int
+    rows_dest: int
+    missing: list[object]
+    extra: list[object]
+    different: list[object]
+
+
+class VerifyResult(Open):
+    consistent: bool
+    tables: list[TableDiff]
+
+
+class TableCount(BaseModel):
+    table: str
+    rows_done: int
+    rows_total: int | None
+
+
+class VerifyJob(BaseModel):
+    """A verification running in the server's background, or its outcome."""
+
+    state: Literal["idle", "running", "done", "failed"]
+    started: float | None = None
+    finished: float | None = None
+    elapsed_s: float | None = None
+    error: str | None = None
+    result: VerifyResult | None = None
+    progress: list[TableCount] = Field(default_factory=list)

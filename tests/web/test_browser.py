@@ -1,0 +1,110 @@
+"""The console in real headless Chromium (Debian's package, driven by Playwright).
+
+A person's path: create a task between two SQLite files from the form, start it, watch the
+bar reach "Incremental Data Migration — not delayed", stop it, verify, delete. The task
+page's screenshot lands in TURNOUT_SCREENSHOTS (default: the test's temporary directory);
+the README's richer one comes from tests/web/screenshot.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import make_db
+from tests.web.conftest import SHOP, serve
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CHROMIUM = "/usr/bin/chromium"
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+expect.set_options(timeout=20_000)
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+    pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium", allow_module_level=True)
+
+
+@pytest.fixture()
+def base_url(home: Path) -> Iterator[str]:
+    yield from serve(home)
+
+
+@pytest.fixture()
+def page() -> Iterator[Page]:
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM)
+        context = browser.new_context(viewport={"width": 1200, "height": 1000})
+        context.set_default_timeout(20_000)
+        tab = context.new_page()
+        tab.on("dialog", lambda dialog: dialog.accept())  # the confirmations say yes
+        yield tab
+        browser.close()
+
+
+def test_create_run_stop_verify_delete(page: Page, base_url: str, tmp_path: Path) -> None:
+    src = make_db(tmp_path / "shop.db", SHOP)
+    page.goto(base_url + "/new")
+    page.get_by_role("button", name="Create task").click()
+    expect(page.locator(".field-error").first).to_have_text("required")
+
+    page.get_by_label("Name", exact=True).fill("shop")
+    page.get_by_label("Source URL").fill(f"sqlite:///{tmp_path}/missing.db")
+    page.get_by_label("Destination URL").fill(f"sqlite:///{tmp_path}/new.db")
+    page.get_by_role("button", name="Create task").click()
+    expect(page.get_by_role("alert")).to_contain_text("missing.db does not exist")
+
+    page.get_by_label("Source URL").fill(f"sqlite:///{src}")
+    page.get_by_role("button", name="Create task").click()
+    page.wait_for_url(re.compile(r"/tasks/shop$"))
+    expect(page.locator("#state")).to_have_text("NotStarted")
+
+    page.get_by_role("button", name="Start", exact=True).click()
+    bar = page.locator("#progress [role=progressbar]")
+    expect(bar).to_have_attribute("aria-label", "Incremental Data Migration — not delayed")
+    expect(page.locator("#tables tr[data-table=item] td").nth(1)).to_have_text("3 / 3")
+    expect(page.locator(".delay-chart polyline")).to_be_attached()
+    expect(page.locator("#events")).to_contain_text("Incremental Data Migration started")
+    expect(page.locator("#sessions-source")).to_contain_text("turnout")
+
+    page.get_by_role("button", name="Run precheck").click()
+    expect(page.locator("#precheck-result")).to_contain_text("No problems: 1 tables would move")
+
+    page.goto(base_url + "/")
+    row = page.locator("tr[data-task=shop]")
+    expect(row.get_by_role("progressbar")).to_have_attribute(
+        "aria-label", "Incremental Data Migration — not delayed")
+    row.get_by_role("link", name="shop").click()
+
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#state")).to_have_text("Stopped")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator(".verdict")).to_have_text("Consistent: every table matches.")
+    expect(page.locator("table.verify tbody tr").first).to_contain_text("item")
+    shots = Path(os.environ.get("TURNOUT_SCREENSHOTS") or tmp_path)
+    page.screenshot(path=str(shots / "console-task.png"), full_page=True)
+
+    page.get_by_role("button", name="Delete…").click()
+    page.wait_for_url(base_url + "/")
+    expect(page.locator("#empty")).to_be_visible()
+
+
+def test_token_login(page: Page, home: Path) -> None:
+    for base in serve(home, token="s3cret"):
+        page.goto(base + "/")
+        page.wait_for_url(re.compile(r"/login\?next=%2F$"))
+        page.get_by_label("Token").fill("wrong")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("alert")).to_contain_text("not this server's")
+        page.get_by_label("Token").fill("s3cret")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(base + "/")
+        expect(page.locator("#empty")).to_be_visible()
