@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_db
-from turnout import engines
+from turnout import api, engines
+from turnout.errors import NotFound
+from turnout.spec import TaskSpec
+from turnout.store import Store
 
 
 def test_freeze_blocks_every_write_with_a_clear_message_and_unfreeze_undoes_it(
@@ -39,3 +42,14 @@ def test_own_process_is_marked_as_turnout(tmp_path: Path) -> None:
     engine = engines.connect(f"sqlite:///{path}")
     mine = [s for s in engine.sessions() if s.own]
     assert mine and all(not s.writing for s in mine)
+
+
+def test_deleting_a_task_that_never_captured_leaves_the_source_as_it_was(
+        store: Store, tmp_path: Path) -> None:
+    """No change log was ever made, so SQLite has no sqlite_sequence table to clean."""
+    src = make_db(tmp_path / "plain.db", "CREATE TABLE t (id INTEGER PRIMARY KEY);")
+    api.create_task(TaskSpec("never", f"sqlite:///{src}", f"sqlite:///{tmp_path / 'd.db'}"),
+                    store)
+    api.delete_task("never", store)
+    with pytest.raises(NotFound):
+        api.task_status("never", store)

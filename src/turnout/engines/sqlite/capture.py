@@ -236,7 +236,11 @@ class SqliteCapture(Capture):
                 if name.startswith(prefix):
                     db.execute(f"DROP TRIGGER IF EXISTS {quote(name)}")
             db.execute(f"DROP TABLE IF EXISTS {self.log}")
-            db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (log_table(self.slot),))
+            has_sequence = db.execute("SELECT 1 FROM sqlite_master WHERE name = "
+                                      "'sqlite_sequence'").fetchone()
+            if has_sequence:  # only once some AUTOINCREMENT table has existed
+                db.execute("DELETE FROM sqlite_sequence WHERE name = ?",
+                           (log_table(self.slot),))
             db.execute("COMMIT")
         finally:
             db.close()
