@@ -355,3 +355,36 @@ def _wait_applied(name: str, since: float, store: Store) -> None:
     if status["state"] == TaskState.MIGRATING.value:
         wait_caught_up(name, timeout=600, store=store, since=since)
 
+
+
+def switchover(name: str, store: Store | None = None, say: Any = lambda _: None,
+               **options: Any) -> dict[str, Any]:
+    """Run (or resume) the switchover of a task; options as switchover.procedure.Options.
+    `say(message)` hears each step as it happens (the task's event log keeps them too)."""
+    from turnout.switchover import procedure
+
+    return procedure.switchover(name, store, procedure.Options(**options), say)
+
+
+def switchover_abort(name: str, store: Store | None = None, say: Any = lambda _: None,
+                     ) -> dict[str, Any]:
+    from turnout.switchover import procedure
+
+    return procedure.abort(name, store, say)
+
+
+def rollback(name: str, store: Store | None = None, say: Any = lambda _: None,
+             **options: Any) -> dict[str, Any]:
+    from turnout.switchover import back, procedure
+
+    return back.rollback(name, store, procedure.Options(**options), say)
+
+
+def finish(name: str, store: Store | None = None, say: Any = lambda _: None,
+           keep_accounts: bool = False, admins: dict[str, str | None] | None = None,
+           ) -> dict[str, Any]:
+    """After switchover: remove turnout from both sides; `admins` maps "source" / "dest" to
+    an admin URL that can drop that side's migration account."""
+    from turnout.switchover import back
+
+    return back.finish(name, store, say, keep_accounts, admins)

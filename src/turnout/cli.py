@@ -19,7 +19,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from turnout import api
+from turnout import api, cli_switchover
+from turnout.cli_accounts import accounts
+from turnout.cli_backup import backup_command, restore_command
 from turnout.console import (
     sessions_table,
     status_view,
@@ -271,6 +273,14 @@ def demo(workdir: str | None, seconds: float) -> None:
 
     if not run_demo(out, workdir, seconds):
         sys.exit(1)
+
+
+for _command in cli_switchover.COMMANDS:
+    cli.add_command(_command)
+
+cli.add_command(accounts)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 def _print_json(value: Any) -> None:

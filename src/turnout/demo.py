@@ -1,8 +1,10 @@
 """`turnout demo`: Chinook moves to a new SQLite file while a simulated shop keeps selling.
 
 The demo uses only the public API, so it shows exactly what a user gets:
-schema → full → incremental under writes, "not delayed", a clean stop, and a
-side-by-side consistency summary.
+schema → full → incremental under writes, "not delayed", then the whole
+switch: switchover (the shop moves to the new file and its sales flow back
+through the reverse task), rollback, switchover again, finish, and a
+verification of every table.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from rich.live import Live
 
 from turnout import api
 from turnout.console import status_view, verify_view
-from turnout.errors import NotFound, OperationFailed
+from turnout.errors import NotFound
 from turnout.spec import TaskSpec
 from turnout.store import Store
 
@@ -38,17 +40,35 @@ def create_chinook(path: Path) -> None:
 
 
 class Shop(threading.Thread):
-    """A business writing to the source: new invoices, price changes, refunds, new artists."""
+    """A business writing to its database: new invoices, price changes, refunds, new artists.
+
+    When a switchover or rollback freezes writes, the shop waits until it is pointed at the
+    other database (`path` changes), as an application is repointed."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(name="shop", daemon=True)
         self.path = path
         self.halt = threading.Event()
         self.transactions = 0
+        self.refused = 0
         self.rng = random.Random(7)
 
     def run(self) -> None:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        while not self.halt.is_set():
+            path = self.path
+            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            try:
+                self._sell(db)
+            except sqlite3.DatabaseError as exc:
+                if "frozen" not in str(exc):
+                    raise
+                self.refused += 1
+                while self.path == path and not self.halt.wait(0.02):
+                    pass
+            finally:
+                db.close()
+
+    def _sell(self, db: sqlite3.Connection) -> None:
         while not self.halt.wait(self.rng.uniform(0.005, 0.03)):
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -58,7 +78,6 @@ class Shop(threading.Thread):
                 raise
             db.execute("COMMIT")
             self.transactions += 1
-        db.close()
 
     def _one_transaction(self, db: sqlite3.Connection) -> None:
         pick = self.rng.random()
@@ -146,19 +165,10 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
                 if reached is not None and time.time() - started > seconds:
                     break
                 time.sleep(0.12)
-            shop.halt.set()
-            shop.join()
-            # zero delay: everything the shop committed is applied
-            try:
-                api.wait_caught_up(TASK, 60, store)
-            except OperationFailed:
-                if not interrupted.is_set():
-                    raise
-            show()
-            stop.set()
-            runner.join()
             show()
         console.print()
+        if not interrupted.is_set():
+            _switch_story(console, store, shop, source, dest)
     finally:
         shop.halt.set()
         stop.set()
@@ -167,9 +177,48 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
     if interrupted.is_set():
         console.print("interrupted: the task is stopped; `turnout task run demo` resumes it")
         return False
-    console.print(f"[bold]3.[/] the shop made {shop.transactions} transactions during the "
-                  f"migration; the task caught up and stopped ({outcome[0] if outcome else '?'})")
-    return _summary(console, store)
+    same = _summary(console, f"sqlite:///{source}", f"sqlite:///{dest}")
+    api.finish(TASK, store, say=lambda message: console.print(f"   • {message}"))
+    return same
+
+
+def _switch_story(console: Console, store: Store, shop: Shop, source: Path, dest: Path) -> None:
+    """Switchover, the shop on the new file, rollback, switchover again, finish."""
+    def say(message: str) -> None:
+        console.print(f"   • {message}", highlight=False)
+
+    console.print(f"[bold]3.[/] switchover while the shop sells ({shop.transactions} "
+                  "transactions so far)")
+    api.switchover(TASK, store, grace=0, session_timeout=30, say=say)
+    shop.path = dest
+    time.sleep(2)
+    flowed = _count(source, "Invoice") == _count(dest, "Invoice")
+    console.print(f"[bold]4.[/] the shop sells on {dest.name}; its sales flow back to "
+                  f"{source.name} through task {TASK}-reverse "
+                  f"({'invoices match' if flowed else 'still arriving'})")
+    console.print("[bold]5.[/] rollback: the shop moves back to the source")
+    api.rollback(TASK, store, session_timeout=30, say=say)
+    shop.path = source
+    api.wait_for(TASK, lambda st: st["state"] == "Migrating" and st["phase"] == "incremental",
+                 60, store)
+    time.sleep(2)
+    console.print("[bold]6.[/] switchover again; the new side is trusted, so finish follows")
+    api.switchover(TASK, store, grace=0, session_timeout=30, say=say)
+    shop.path = dest
+    time.sleep(1)
+    shop.halt.set()
+    shop.join()
+    api.wait_caught_up(f"{TASK}-reverse", 60, store)
+    console.print(f"[bold]7.[/] the shop made {shop.transactions} transactions in all; "
+                  f"{shop.refused} waited out a freeze")
+
+
+def _count(path: Path, table: str) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    finally:
+        db.close()
 
 
 def _fresh(store: Store, where: Path) -> None:
@@ -181,9 +230,9 @@ def _fresh(store: Store, where: Path) -> None:
     where.mkdir(parents=True)
 
 
-def _summary(console: Console, store: Store) -> bool:
-    """`turnout verify` of the task: every table compared by range checksums in each file."""
-    report = api.verify_task(TASK, store)
+def _summary(console: Console, source: str, dest: str) -> bool:
+    """`turnout verify` of both files: every table compared by range checksums in each."""
+    report = api.verify_urls(source, dest)
     console.print(verify_view(report))
     if report["consistent"]:
         console.print("[bold green]source and destination hold the same rows[/]")

@@ -7,14 +7,16 @@ it decides what to save.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
-from turnout.errors import Unsupported
+from turnout.errors import BadInput, Unsupported
 from turnout.model import Change, Checkpoint, Key, Position, Row, Session, Table
 from turnout.types import CanonicalType
 
@@ -71,6 +73,20 @@ class SnapshotReader(ABC):
         """
         return None
 
+    def later(self) -> AbstractContextManager[SnapshotReader] | None:
+        """Another reader on a connection of its own, in a consistent view of its own taken
+        no earlier than this one, for a parallel worker of a full step whose changes are
+        replayed afterwards.
+
+        Why a later view will do there: the replay starts from a capture position
+        taken before this reader's view and applies by key (upserts, deletes), so it
+        converges whatever a later view read. Engines that cannot hand their view to
+        another connection (MySQL) still read in parallel this way. Used only when the
+        caller says the changes will be replayed; threading as for share(). None when
+        the engine has no such readers.
+        """
+        return None
+
 
 class Capture(ABC):
     """Change capture for a set of tables under one name (the slot)."""
@@ -92,6 +108,12 @@ class Capture(ABC):
     @abstractmethod
     def current_position(self) -> Position:
         """The end of the log now: changes committed later come after it."""
+
+    def marker(self) -> Position:
+        """Commit a marker now; the position returned is reached by a destination once it
+        has applied everything the source committed before this call (switchover proves zero
+        lag with it). Where current_position() is the log's end, that is enough."""
+        return self.current_position()
 
     @abstractmethod
     def read(self, after: Position, limit: int) -> tuple[list[Change], Position]:
@@ -236,12 +258,30 @@ class Engine(ABC):
     @abstractmethod
     def drop_checkpoint(self, owner: str) -> None: ...
 
+    def remove_own_objects(self) -> None:  # noqa: B027 - engines without any need nothing
+        """Drop what turnout keeps here for itself (the checkpoint table) once no task uses
+        it: `turnout finish` leaves nothing behind."""
+
     def sync_sequences(self, table: Table) -> None:  # noqa: B027 - most engines need nothing
         """Move the table's sequences past the highest value in use.
 
         Rows copied with their own ids leave a sequence behind; the first
         insert after switchover would then collide.
         """
+
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
+        """Back up `tables` into `directory` with the engine's own dump tool, in one
+        consistent view: {"tool", "files", "rows": {table: count}, ...what restore_dump needs}.
+
+        None when the engine has no such tool or it is not installed here, so the caller
+        falls back to turnout's own reader (turnout.backup).
+        """
+        return None
+
+    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        """Put back `tables` of what dump() wrote into `directory` (`dumped` is its answer),
+        replacing the rows these tables hold here."""
+        raise Unsupported(f"{self.endpoint} cannot restore a dump: restore a turnout backup")
 
     def verify_reader(self) -> VerifyReader:
         """Verification queries on a new connection of their own: verification reads
@@ -269,6 +309,11 @@ class Engine(ABC):
     def freeze(self, reason: str) -> None:
         """Block writes by everyone but turnout."""
 
+    def writers_after_freeze(self) -> list[Session]:
+        """Sessions (not turnout's) that can still write although writes are frozen: those in
+        the middle of a writing transaction, by default."""
+        return [s for s in self.sessions() if s.writing and not s.own]
+
     def end_sessions(self, ids: list[str]) -> None:
         """Disconnect these sessions (ids as sessions() gives them), rolling back their open
         transactions: for writers still open when writes are frozen."""
@@ -278,5 +323,64 @@ class Engine(ABC):
     def unfreeze(self) -> None:
         """Undo exactly what freeze() did."""
 
+    # migration accounts --------------------------------------------------
+    # A task that runs as a superuser can do anything a bug or a typo asks of it; these let
+    # an administrator give each side an account with only what turnout needs there.
+
+    def create_account(self, user: str, password: str, role: str) -> list[str]:
+        """Create `user` with the least privileges a task's `role` ("source" or "dest") needs
+        here; the statements run, with the password shown as ***."""
+        raise Unsupported(self._no_accounts())
+
+    def revoke_write(self, user: str) -> list[str]:
+        """Take every write privilege from `user` (after switchover, or to keep a finished
+        migration's account for verification only); the statements run."""
+        raise Unsupported(self._no_accounts())
+
+    def drop_account(self, user: str) -> list[str]:
+        """Remove `user`, handing what it owns to the account of this URL; the statements."""
+        raise Unsupported(self._no_accounts())
+
+    def is_superuser(self) -> bool:
+        """Whether the URL's own account may do anything here, so a mistake is not contained."""
+        raise Unsupported(self._no_accounts())
+
+    def _no_accounts(self) -> str:
+        return no_accounts(self.endpoint)
+
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing
         pass
+
+
+def no_accounts(endpoint: Endpoint) -> str:
+    """Why an engine has no migration accounts, said before even opening the database."""
+    if endpoint.scheme == "sqlite":
+        return (f"SQLite has no accounts ({endpoint}): the database file's permissions decide "
+                "who may read or write it")
+    return f"{endpoint} has no migration accounts in turnout yet"
+
+
+_ACCOUNT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_account_name(user: str, limit: int) -> str:
+    """`user` when it is a plain name of at most `limit` characters, else BadInput.
+
+    Names end up inside GRANT statements and URLs; plain letters, digits and
+    underscores need no escaping in either, so nothing a user types can
+    change what a statement does.
+    """
+    if not _ACCOUNT_NAME.fullmatch(user) or len(user) > limit:
+        raise BadInput(f"account name {user[:80]!r} is not allowed: use letters, digits and "
+                       f"underscores, starting with a letter or underscore, at most {limit}")
+    return user
+
+
+ACCOUNT_ROLES = ("source", "dest")
+
+
+def check_account_role(role: str) -> str:
+    """`role` when it is a side of a task a migration account can serve, else BadInput."""
+    if role not in ACCOUNT_ROLES:
+        raise BadInput(f"unknown account role {role[:40]!r}: use source or dest")
+    return role

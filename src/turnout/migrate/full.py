@@ -4,10 +4,12 @@ The source cuts big tables into key ranges (spans, see spans.py) when it can
 tell where the cuts fall. Workers take spans off one queue, so several
 tables, and several ranges of one big table, copy at once; each worker has
 its own source connection inside the same snapshot (SnapshotReader.share)
-and its own destination connection. A span is copied in key-ordered chunks,
-each loaded in one destination transaction together with the span's
-checkpoint, so a crash at any moment resumes every span at its first chunk
-not yet committed.
+and its own destination connection. When the step's changes are replayed
+afterwards (`replayed`), workers may instead read in views of their own
+(SnapshotReader.later), for sources that cannot share one. A span is copied
+in key-ordered chunks, each loaded in one destination transaction together
+with the span's checkpoint, so a crash at any moment resumes every span at
+its first chunk not yet committed.
 
 A same-engine destination may pull the chunks itself (DirectCopy), so rows
 never pass through Python; otherwise a worker reads the next chunk while the
@@ -47,11 +49,14 @@ def copy_tables(
     allow_direct: bool = True,
     exported: str | None = None,
     parallel: int = PARALLEL,
+    replayed: bool = False,
 ) -> bool:
     """Copy what is not copied yet; False when stopped before the end.
 
     `exported` is the snapshot capture handed out when it started, so the
     rows read are exactly those committed before the first captured change.
+    `replayed`: capture started before this step and its changes will be
+    applied after it, so workers may read from later views than the snapshot.
     """
     saved = dst.read_checkpoint(owner)
     direct = allow_direct and isinstance(dst, DirectCopy) and dst.can_copy_from(src)
@@ -59,7 +64,7 @@ def copy_tables(
         spans = _plan(snap, dst, plans, owner, saved, int(chunk_rows * SPAN_FILL) or 1)
         tally = _Tally(progress, spans)
         pending = [s for s in spans if not s.done]
-        readers = _readers(snap, min(parallel, len(pending)))
+        readers = _readers(snap, min(parallel, len(pending)), replayed)
         job = _Job(src, dst, owner, chunk_rows, direct, stop, queue.SimpleQueue())
         for span in pending:
             job.spans.put(span)
@@ -99,12 +104,15 @@ def _plan(
 
 
 def _readers(
-    snap: SnapshotReader, workers: int
+    snap: SnapshotReader, workers: int, replayed: bool = False
 ) -> list[AbstractContextManager[SnapshotReader]]:
-    """One reader per worker: shares of the snapshot when it has them, else the snapshot alone."""
-    shares = [snap.share() for _ in range(workers)] if workers > 1 else []
-    if shares and all(s is not None for s in shares):
-        return [s for s in shares if s is not None]
+    """One reader per worker: later views when the changes are replayed and the source has
+    them, else shares of the snapshot when it has them, else the snapshot alone."""
+    kinds = (snap.later, snap.share) if replayed else (snap.share,)
+    for make in kinds if workers > 1 else ():
+        made = [make() for _ in range(workers)]
+        if all(m is not None for m in made):
+            return [m for m in made if m is not None]
     return [_borrowed(snap)]
 
 

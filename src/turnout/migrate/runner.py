@@ -105,7 +105,7 @@ class Runner:
     def _steps(self, spec: TaskSpec, src: Engine, dst: Engine, plans: list[TablePlan]) -> TaskState:
         capture, start = None, None
         if Phase.INCREMENTAL in spec.types:
-            capture, start = self._capture_start(src, plans)
+            capture, start = start_capture(self.store, self.name, src, plans)
         if Phase.SCHEMA in spec.types and not self.store.checkpoint(self.name, SCHEMA_DONE):
             self.progress.phase(Phase.SCHEMA)
             schema.create_tables(dst, plans, self.progress)
@@ -119,6 +119,7 @@ class Runner:
                 src, dst, plans, self.name, opts.chunk_rows, self.progress, self.stop,
                 allow_direct=opts.direct_copy,
                 exported=capture.exported_snapshot() if capture else None,
+                replayed=capture is not None,  # replay converges: workers may read later views
             ):
                 return TaskState.STOPPED
             if Phase.SCHEMA in spec.types:
@@ -142,23 +143,43 @@ class Runner:
         schema.sync_sequences(dst, plans, self.progress)
         return TaskState.STOPPED
 
-    def _capture_start(self, src: Engine, plans: list[TablePlan]) -> tuple[Capture, Position]:
-        """Install capture and fix where it starts, once, before any row is read."""
-        capture = src.capture([p.source for p in plans], slot_name(self.name))
-        saved = self.store.checkpoint(self.name, CAPTURE_START)
-        if saved:
-            capture.install()  # idempotent: puts back anything a crash half-removed
-            return capture, engines.position_from_json(saved)
-        capture.install()
-        start = capture.current_position()
-        self.store.set_checkpoint(self.name, CAPTURE_START, start.to_json())
-        self.progress.event("info", f"change capture installed; it starts at {start.to_dict()}")
-        return capture, start
-
     def _failed(self, message: str) -> TaskState:
         self.store.update(self.name, state=TaskState.FAILED, error=message)
         self.progress.event("error", message)
         return TaskState.FAILED
+
+
+def start_capture(store: Store, name: str, src: Engine,
+                  plans: list[TablePlan]) -> tuple[Capture, Position]:
+    """Install capture and fix where it starts, once, before any row is read."""
+    capture = src.capture([p.source for p in plans], slot_name(name))
+    saved = store.checkpoint(name, CAPTURE_START)
+    if saved:
+        capture.install()  # idempotent: puts back anything a crash half-removed
+        return capture, engines.position_from_json(saved)
+    capture.install()
+    start = capture.current_position()
+    store.set_checkpoint(name, CAPTURE_START, start.to_json())
+    store.add_event(name, "info", f"change capture installed; it starts at {start.to_dict()}")
+    return capture, start
+
+
+def prepare(store: Store, name: str) -> None:
+    """Precheck the task and install its capture now, without running it: a task that must
+    capture from this very moment (switchover's reverse task, before the workload moves)."""
+    spec = store.get(name).spec
+    src = engines.connect(spec.source_endpoint)
+    dst = engines.connect(spec.dest_endpoint)
+    try:
+        first_run = store.checkpoint(name, PRECHECKED) is None
+        plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
+        store.set_checkpoint(name, PRECHECKED, "1")
+        store.set_tables(name, [(p.source.name, p.dest.name, 0) for p in plans])
+        if Phase.INCREMENTAL in spec.types:
+            start_capture(store, name, src, plans)
+    finally:
+        src.close()
+        dst.close()
 
 
 def resnapshot(store: Store, name: str) -> None:

@@ -1,6 +1,6 @@
-"""The MySQL / MariaDB engine (PyMySQL): connections, catalog, snapshot reads, bulk loads,
-checkpoints and AUTO_INCREMENT; apply is in apply.py, binlog capture in capture.py,
-sessions and freeze in sessions.py.
+"""The MySQL / MariaDB engine (PyMySQL): connections, catalog, checkpoints and AUTO_INCREMENT;
+snapshot reads are in snapshot.py and bulk loads in bulk.py (both through mysqlclient, see
+client.py), apply in apply.py, binlog capture in capture.py, sessions and freeze in sessions.py.
 
 URL: mysql://user:password@host:port/database, with turnout's own options
 `zero_dates=refuse|null`, `tinyint1=boolean` and `unix_socket=/path`.
@@ -9,28 +9,28 @@ URL: mysql://user:password@host:port/database, with turnout's own options
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, Engine, SnapshotReader
-from turnout.engines.keyrange import after_key
-from turnout.engines.mysql import apply, catalog, grants, sessions
+from turnout.engines.mysql import accounts, apply, bulk, catalog, client, grants, sessions
 from turnout.engines.mysql.capture import MysqlCapture, MysqlPosition, capture_problems
 from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.mysql.dialect import (
-    column_list,
     create_index_sql,
     create_table_sql,
     foreign_key_sql,
     quote,
     type_problem,
 )
-from turnout.engines.mysql.values import reader, writer
+from turnout.engines.mysql.snapshot import opened
+from turnout.engines.mysql.values import same, writer
 from turnout.errors import BadInput, OperationFailed, TransientError
-from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.model import Checkpoint, Position, Row, Session, Table
 from turnout.types import CanonicalType
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
@@ -83,6 +83,8 @@ class MysqlEngine(Engine):
         self.conn = self.connect(create=create)
         version = self.one("SELECT VERSION()")
         self.mariadb = "mariadb" in version.lower()
+        self._loader: bulk.BulkLoader | None = None  # opened by the first load()
+        self._captures: list[MysqlCapture] = []  # their streams close with the engine
 
     def connect(self, create: bool = False) -> Any:
         import pymysql
@@ -107,7 +109,15 @@ class MysqlEngine(Engine):
                         "CHARACTER SET utf8mb4")
 
     def close(self) -> None:
+        for capture in self._captures:
+            capture.close()
+        if self._loader is not None:
+            self._loader.close()
         self.conn.close()
+
+    def fast_connect(self, local_infile: bool = False) -> Any:
+        """A mysqlclient connection, for bulk reads and loads (see client.py)."""
+        return client.connect(self.settings, SESSION_SETUP, local_infile=local_infile)
 
     def one(self, sql: str, params: Any = None) -> Any:
         with self.conn.cursor() as cur:
@@ -181,30 +191,27 @@ class MysqlEngine(Engine):
 
     # rows ----------------------------------------------------------------
 
-    @contextmanager
-    def snapshot(self, exported: str | None = None) -> Iterator[SnapshotReader]:
-        conn = self.connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            yield _Snapshot(conn, self.options["zero_dates"])
-            conn.commit()
-        finally:
-            conn.close()
+    def snapshot(self, exported: str | None = None) -> AbstractContextManager[SnapshotReader]:
+        """A consistent snapshot read through mysqlclient, by key range (see snapshot.py)."""
+        return opened(self.fast_connect, self.options["zero_dates"])
 
     def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
+        """LOAD DATA (or INSERTs) and the checkpoint in one transaction (see bulk.py)."""
         adapt = writer(table)
-        with self._write() as cur:
+        if adapt is not same:
+            rows = [adapt(r) for r in rows]
+        self._ensure_checkpoint_table()  # DDL commits, so never inside the transaction
+        if self._loader is None:
+            self._loader = bulk.BulkLoader(self.fast_connect(local_infile=True))
+        with client.write_errors(self.endpoint), self._loader.transaction() as cur:
             if rows:
-                marks = ", ".join(["%s"] * len(table.columns))
-                cur.executemany(
-                    f"INSERT INTO {quote(table.name)} ({column_list(table.column_names)}) "
-                    f"VALUES ({marks})", [adapt(r) for r in rows])
+                self._loader.load(cur, table, rows)
             self._save_checkpoint(cur, checkpoint)
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
-        return MysqlCapture(self, tables, slot)
+        capture = MysqlCapture(self, tables, slot)
+        self._captures.append(capture)
+        return capture
 
     def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
         return capture_problems(self)
@@ -217,6 +224,10 @@ class MysqlEngine(Engine):
             apply.apply_batch(cur, batch)
             if checkpoint is not None:
                 self._save_checkpoint(cur, checkpoint)
+
+    def remove_own_objects(self) -> None:
+        if self.table_exists(CHECKPOINT_TABLE) and not self.has_rows(CHECKPOINT_TABLE):
+            self.execute(f"DROP TABLE {quote(CHECKPOINT_TABLE)}")
 
     def read_checkpoint(self, owner: str) -> dict[str, str]:
         if not self.table_exists(CHECKPOINT_TABLE):
@@ -278,6 +289,16 @@ class MysqlEngine(Engine):
 
     # operations ----------------------------------------------------------
 
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
+        from turnout.engines.mysql import dump
+
+        return dump.dump(self, tables, directory)
+
+    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        from turnout.engines.mysql import dump
+
+        dump.restore(self, dumped, directory, tables)
+
     def verify_reader(self) -> MysqlVerifyReader:
         return MysqlVerifyReader(self.connect(), self.options["zero_dates"])
 
@@ -294,25 +315,17 @@ class MysqlEngine(Engine):
     def unfreeze(self) -> None:
         sessions.unfreeze(self)
 
+    # migration accounts (accounts.py says what each grant is for) ------------
 
-class _Snapshot(SnapshotReader):
-    def __init__(self, conn: Any, zero_dates: str) -> None:
-        self.conn, self.zero_dates = conn, zero_dates
-        self._readers: dict[str, Any] = {}
+    def create_account(self, user: str, password: str, role: str) -> list[str]:
+        return accounts.create(self, user, password, role)
 
-    def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
-        cols, key = column_list(table.column_names), column_list(table.key)
-        where, params = after_key(key, after, "%s")
-        params.append(limit)
-        sql = f"SELECT {cols} FROM {quote(table.name)} {where} ORDER BY {key} LIMIT %s"
-        convert = self._readers.get(table.name)
-        if convert is None:
-            convert = self._readers[table.name] = reader(table, self.zero_dates)
-        with self.conn.cursor() as cur:
-            cur.execute(sql, params)
-            return [convert(r) for r in cur.fetchall()]
+    def revoke_write(self, user: str) -> list[str]:
+        return accounts.revoke_write(self, user)
 
-    def count_rows(self, table: Table) -> int:
-        with self.conn.cursor() as cur:
-            cur.execute(f"SELECT count(*) FROM {quote(table.name)}")
-            return int(cur.fetchone()[0])
+    def drop_account(self, user: str) -> list[str]:
+        return accounts.drop(self, user)
+
+    def is_superuser(self) -> bool:
+        return accounts.is_superuser(self)
+

@@ -101,6 +101,12 @@ class MysqlCapture(Capture):
     def remove(self) -> None:
         self._close()
 
+    def close(self) -> None:
+        """Close the binlog stream now: a stream left to the garbage collector (a task
+        that failed) keeps the server's dump thread on its binlog, which then cannot
+        be purged."""
+        self._close()
+
     def current_position(self) -> MysqlPosition:
         row = self.engine.all("SHOW MASTER STATUS")
         if not row:

@@ -38,17 +38,39 @@ class ZeroDate(ValueError):
 
 def reader(table: Table, zero_dates: str) -> Callable[[Row], Row]:
     """A function turning a row as MySQL returns it into turnout's common values."""
-    converters = [_converter(c, zero_dates) for c in table.columns]
+    return _reader(table, [_converter(c, zero_dates) for c in table.columns])
+
+
+def query_reader(table: Table, zero_dates: str) -> Callable[[Row], Row] | None:
+    """reader() for rows a query returned; None when they need no conversion at all.
+
+    A query returns CHAR without its trailing spaces already (sessions run
+    without PAD_CHAR_TO_FULL_LENGTH), so only the binlog's rows need that
+    step; a table of integers and text, the usual bulk of a copy, then
+    passes through untouched.
+    """
+    converters = [None if c.type.kind is Kind.CHAR else _converter(c, zero_dates)
+                  for c in table.columns]
+    if all(f is None for f in converters):
+        return None
+    return _reader(table, converters)
+
+
+def _reader(table: Table, converters: list[Convert | None]) -> Callable[[Row], Row]:
+    steps = [(i, f) for i, f in enumerate(converters) if f is not None]
 
     def convert(row: Row) -> Row:
+        values = list(row)
         try:
-            return tuple(v if v is None or f is None else f(v)
-                         for f, v in zip(converters, row, strict=True))
+            for i, f in steps:
+                if values[i] is not None:
+                    values[i] = f(values[i])
         except ZeroDate as exc:
             raise OperationFailed(
                 f"table {table.name!r} holds a zero date ({exc}) that no other engine can "
                 "hold: add ?zero_dates=null to the source URL to read such dates as NULL"
             ) from None
+        return tuple(values)
 
     return convert
 
@@ -148,11 +170,16 @@ def to_mysql(value: Any) -> Any:
     return value
 
 
+def same(row: Row) -> Row:
+    """The writer of rows that pass as they are (callers skip calling it)."""
+    return row
+
+
 def writer(table: Table) -> Callable[[Row], Row]:
     """Rows from a MySQL source pass as they are; others go value by value."""
     if table.origin == "mysql":
         json_at = [i for i, c in enumerate(table.columns) if c.type.kind is Kind.JSON]
         if not json_at:
-            return lambda row: row
+            return same
     return lambda row: tuple(to_mysql(v) for v in row)
 

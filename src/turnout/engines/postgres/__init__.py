@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
-from turnout.engines.postgres import apply, catalog, copy, replication, sessions
+from turnout.engines.postgres import accounts, apply, catalog, copy, replication, sessions
 from turnout.engines.postgres.capture import PgCapture, PgPosition
 from turnout.engines.postgres.checksums import PgVerifyReader
 from turnout.engines.postgres.dialect import (
@@ -290,6 +291,10 @@ class PostgresEngine(Engine, DirectCopy):
             with self._write() as cur:
                 cur.execute("TRUNCATE " + ", ".join(qualified(self.schema, n) for n in names))
 
+    def remove_own_objects(self) -> None:
+        if self.table_exists(CHECKPOINT_TABLE) and not self.has_rows(CHECKPOINT_TABLE):
+            self.conn.execute(f"DROP TABLE {qualified(self.schema, CHECKPOINT_TABLE)}")
+
     def read_checkpoint(self, owner: str) -> dict[str, str]:
         if not self.table_exists(CHECKPOINT_TABLE):
             return {}
@@ -351,6 +356,16 @@ class PostgresEngine(Engine, DirectCopy):
 
     # operations ----------------------------------------------------------
 
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
+        from turnout.engines.postgres import dump
+
+        return dump.dump(self, tables, directory)
+
+    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        from turnout.engines.postgres import dump
+
+        dump.restore(self, dumped, directory, tables)
+
     def verify_reader(self) -> PgVerifyReader:
         return PgVerifyReader(self.connect(), self.schema)
 
@@ -361,6 +376,9 @@ class PostgresEngine(Engine, DirectCopy):
         with self._write() as cur:
             sessions.freeze(self.conn, cur, self.schema, reason)
 
+    def writers_after_freeze(self) -> list[Session]:
+        return sessions.writers_after_freeze(self.conn, self.schema)
+
     def end_sessions(self, ids: list[str]) -> None:
         for pid in ids:
             self.conn.execute("SELECT pg_terminate_backend(%s)", (int(pid),))
@@ -368,6 +386,20 @@ class PostgresEngine(Engine, DirectCopy):
     def unfreeze(self) -> None:
         with self._write() as cur:
             sessions.unfreeze(self.conn, cur, self.schema)
+
+    # migration accounts (accounts.py says what each grant is for) ------------
+
+    def create_account(self, user: str, password: str, role: str) -> list[str]:
+        return accounts.create(self, user, password, role)
+
+    def revoke_write(self, user: str) -> list[str]:
+        return accounts.revoke_write(self, user)
+
+    def drop_account(self, user: str) -> list[str]:
+        return accounts.drop(self, user)
+
+    def is_superuser(self) -> bool:
+        return accounts.is_superuser(self)
 
 
 def _cascades_logged(batch: Batch) -> bool:

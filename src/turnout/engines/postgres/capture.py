@@ -215,6 +215,12 @@ class PgCapture(Capture):
 
     # reading ---------------------------------------------------------------
 
+    def marker(self) -> PgPosition:
+        """A logical message in a transaction of its own: the stream passes it like any commit,
+        even when the captured tables are idle, and it tells its own LSN."""
+        lsn = self._one("SELECT pg_logical_emit_message(true, 'turnout', 'marker')::text")
+        return PgPosition.parse(lsn)
+
     def read(self, after: Position, limit: int) -> tuple[list[Change], Position]:
         assert isinstance(after, PgPosition)
         target = self._wal_now()

@@ -41,7 +41,8 @@ def freeze(conn: Any, cur: Any, schema: str, reason: str) -> None:
         return
     table = qualified(schema, FREEZE_TABLE)
     previous = _database_setting(conn, _SETTING)
-    cur.execute(f"CREATE TABLE {table} (previous text, reason text NOT NULL)")
+    cur.execute(f"CREATE TABLE {table} (previous text, reason text NOT NULL, "
+                "frozen_at timestamptz NOT NULL DEFAULT clock_timestamp())")
     cur.execute(f"INSERT INTO {table} VALUES (%s, %s)", (previous, reason))
     cur.execute(f"ALTER DATABASE {_database(conn)} SET {_SETTING} = on")
 
@@ -57,6 +58,19 @@ def unfreeze(conn: Any, cur: Any, schema: str) -> None:
     else:
         cur.execute(f"ALTER DATABASE {_database(conn)} SET {_SETTING} = {quote(previous)}")
     cur.execute(f"DROP TABLE {table}")
+
+
+def writers_after_freeze(conn: Any, schema: str) -> list[Session]:
+    """Freeze makes only new sessions read-only: any other session that connected before it
+    may still write, and so may one holding a transaction id."""
+    if not _frozen(conn, schema):
+        return []
+    since = conn.execute(f"SELECT frozen_at FROM {qualified(schema, FREEZE_TABLE)}").fetchone()[0]
+    started = dict(conn.execute(
+        "SELECT pid::text, backend_start FROM pg_stat_activity "
+        "WHERE datname = current_database() AND backend_type = 'client backend'").fetchall())
+    return [s for s in list_sessions(conn)
+            if not s.own and (s.writing or (s.id in started and started[s.id] < since))]
 
 
 def _frozen(conn: Any, schema: str) -> bool:

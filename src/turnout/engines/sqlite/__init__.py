@@ -200,6 +200,10 @@ class SqliteEngine(Engine, DirectCopy):
             if checkpoint is not None:
                 _save_checkpoint(db, checkpoint)
 
+    def remove_own_objects(self) -> None:
+        if self.table_exists(CHECKPOINT_TABLE) and not self.has_rows(CHECKPOINT_TABLE):
+            self.db.execute(f"DROP TABLE {CHECKPOINT_TABLE}")
+
     def read_checkpoint(self, owner: str) -> dict[str, str]:
         if not self.table_exists(CHECKPOINT_TABLE):
             return {}
@@ -238,6 +242,16 @@ class SqliteEngine(Engine, DirectCopy):
         db.execute("COMMIT")
 
     # operations ----------------------------------------------------------
+
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
+        from turnout.engines.sqlite import dump
+
+        return dump.dump(self, tables, directory)
+
+    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        from turnout.engines.sqlite import dump
+
+        dump.restore(self, directory, tables)
 
     def verify_reader(self) -> SqliteVerifyReader:
         return SqliteVerifyReader(self.connect())

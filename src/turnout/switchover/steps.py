@@ -1,0 +1,110 @@
+"""What switchover and rollback share: freezing a side, waiting out its writers, draining a task.
+
+Zero lag is proved, not read off a clock: a marker is committed on the
+task's source after the freeze, and the task has drained once the
+destination's own checkpoint (written with the data) is at or past it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from turnout import api, engines
+from turnout.engines.base import Engine
+from turnout.errors import OperationFailed
+from turnout.migrate.incremental import POSITION
+from turnout.migrate.runner import CAPTURE_START, slot_name
+from turnout.model import Position, Session, TaskState
+from turnout.store import Store
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Journal:
+    """Where a procedure says what it does: the task's event log and the screen."""
+
+    store: Store
+    task: str
+    say: Say
+
+    def __call__(self, message: str, level: str = "info") -> None:
+        self.store.add_event(self.task, level, message)
+        self.say(message)
+
+
+def describe(sessions: list[Session]) -> str:
+    return "; ".join(f"{s.id} ({s.user or '?'}@{s.client or '?'} {s.program} {s.state})".strip()
+                     for s in sessions)
+
+
+def wait_for_writers(engine: Engine, timeout: float, kill: bool, log: Journal) -> list[Session]:
+    """Wait until only turnout can write to the frozen `engine`; ending the others' sessions
+    when `kill`. The sessions still able to write when time ran out ([] when none)."""
+    deadline = time.time() + timeout
+    shown: set[str] = set()
+    while True:
+        writers = engine.writers_after_freeze()
+        if not writers:
+            return []
+        new = [s for s in writers if s.id not in shown]
+        if new:
+            log(f"sessions that can still write to {engine.endpoint}: {describe(new)}")
+            shown |= {s.id for s in new}
+        if kill:
+            engine.end_sessions([s.id for s in writers])
+            log(f"ended {len(writers)} session(s) on {engine.endpoint}")
+        elif time.time() >= deadline:
+            return writers
+        time.sleep(0.5)
+
+
+def drain(store: Store, task: str, timeout: float, log: Journal) -> None:
+    """Return once the task has applied everything its source committed before this call."""
+    spec = store.get(task).spec
+    src = engines.connect(spec.source_endpoint)
+    try:
+        target = src.capture([], slot_name(task)).marker()
+    finally:
+        src.close()
+    log(f"marker committed on {spec.source_endpoint} at {target.to_dict()}; waiting for "
+        f"task {task} to apply it")
+    dst = engines.connect(spec.dest_endpoint)
+    try:
+        deadline = time.time() + timeout
+        while not _reached(dst, store, task, target):
+            status = api.task_status(task, store)
+            if status["state"] != TaskState.MIGRATING.value:
+                why = status["error"] or "stopped"
+                raise OperationFailed(f"task {task} is {status['state']} ({why}): it cannot "
+                                      "drain; start it again")
+            if time.time() > deadline:
+                raise OperationFailed(f"task {task} did not apply the marker within {timeout:.0f}"
+                                      " s: look at `turnout task status`, then run again")
+            time.sleep(0.05)
+    finally:
+        dst.close()
+    log(f"task {task} has applied everything up to the marker: zero lag")
+
+
+def _reached(dst: Engine, store: Store, task: str, target: Position) -> bool:
+    """Whether the destination's checkpoint is at or past `target`; before the first batch the
+    task stands where its capture started."""
+    saved = dst.read_checkpoint(task).get(POSITION) or store.checkpoint(task, CAPTURE_START)
+    return saved is not None and not engines.position_from_json(saved) < target
+
+
+def unfreeze(url: str, log: Journal) -> None:
+    engine = engines.connect(url)
+    try:
+        engine.unfreeze()
+    finally:
+        engine.close()
+    log(f"writes allowed again on {engine.endpoint}")
+
+
+def stop_if_running(store: Store, task: str) -> None:
+    if api.task_status(task, store)["pid"] is not None:
+        api.stop_task(task, store)

@@ -1,0 +1,256 @@
+"""Switchover, rollback and finish end to end, under a running workload, on real servers.
+
+The workload writes through its own connections and moves from source to
+destination when switchover says it may, the way an application is
+repointed; writes refused by the freeze are retried, as a client would.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from contextlib import closing
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pymysql
+import pytest
+
+from turnout import api, engines
+from turnout.errors import OperationFailed
+from turnout.spec import TaskSpec
+from turnout.store import Store
+
+from .helpers import execute, insert_sql
+
+ROWS = 200
+
+
+class Workload(threading.Thread):
+    """Updates and deletes on table acct of whichever database `url` names right now.
+
+    Like an application whose writes start failing when the source is frozen, it stops
+    writing there and waits to be pointed at the destination."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.halt = threading.Event()
+        self.committed = 0
+        self.refused = 0
+        self.rng = random.Random(7)
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            key = self.rng.randint(1, ROWS * 2)
+            statement = (f"DELETE FROM acct WHERE id = {key}" if self.rng.random() < 0.2 else
+                         f"UPDATE acct SET balance = {self.rng.randint(0, 999)} WHERE id = {key}")
+            url = self.url
+            try:
+                app_execute(url, statement)
+                self.committed += 1
+            except Exception:  # noqa: BLE001 - frozen: wait until repointed
+                self.refused += 1
+                while self.url == url and not self.halt.is_set():
+                    time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(30)
+
+
+def app_execute(url: str, statement: str) -> None:
+    """One statement in a transaction of its own, as an application (not turnout) runs it."""
+    if url.startswith("sqlite"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=5)) as db, db:
+            db.execute(statement)
+    elif url.startswith("postgres"):
+        with psycopg.connect(url, autocommit=True, application_name="shop-app") as conn:
+            conn.execute(statement)
+    else:
+        parts = urlsplit(url)
+        with closing(pymysql.connect(host=parts.hostname, port=parts.port, user=parts.username,
+                                     password=parts.password or "", autocommit=True,
+                                     database=parts.path.lstrip("/"))) as conn:
+            conn.cursor().execute(statement)
+
+
+def turnout_objects(url: str) -> list[str]:
+    """Everything of turnout's on a server: tables, triggers, slots, publications."""
+    engine = engines.connect(url)
+    reader = engine.verify_reader()
+    try:
+        if engine.scheme == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE name LIKE '%turnout%'"
+        elif engine.scheme == "postgresql":
+            sql = ("SELECT relname FROM pg_class WHERE relname LIKE '%%turnout%%' UNION ALL "
+                   "SELECT slot_name FROM pg_replication_slots WHERE database = "
+                   "current_database() UNION ALL "
+                   "SELECT pubname FROM pg_publication")
+        else:
+            sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                   "DATABASE() AND table_name LIKE '%%turnout%%'")
+        return [r[0] for r in reader.query(sql, [])]
+    finally:
+        reader.close()
+        engine.close()
+
+
+def wait_until(what: str, check, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while not check():
+        assert time.time() < deadline, what
+        time.sleep(0.1)
+
+
+def has_row(url: str, key: int) -> bool:
+    engine = engines.connect(url)
+    reader = engine.verify_reader()
+    try:
+        return bool(reader.query(f"SELECT 1 FROM acct WHERE id = {key}", []))
+    finally:
+        reader.close()
+        engine.close()
+
+
+def following(status: dict) -> bool:
+    return bool(status["state"] == "Migrating" and status["phase"] == "incremental")
+
+
+def start_task(store: Store, source: str, dest: str) -> None:
+    execute(source, "CREATE TABLE acct (id int PRIMARY KEY, balance int)",
+            insert_sql(source, "acct", [(i, i) for i in range(1, ROWS + 1)]))
+    api.create_task(TaskSpec("shop", source, dest), store)
+    api.start_task("shop", store)
+    api.wait_for("shop", following, 60, store)
+
+
+def whole_story(store: Store, source: str, dest: str, apps: dict[str, str] | None = None) -> None:
+    """`apps` maps a URL to the one the application uses instead (MySQL's root is not
+    stopped by read_only, an application account is)."""
+    apps = apps or {}
+    start_task(store, source, dest)
+    workload = Workload(apps.get(source, source))
+    workload.start()
+    try:
+        time.sleep(1)
+        result = api.switchover("shop", store, grace=0, session_timeout=20, kill_sessions=False)
+        assert result["write_downtime_s"] < 60
+        workload.url = apps.get(dest, dest)  # the workload moves
+        execute(dest, "INSERT INTO acct VALUES (100000, 1)")
+        wait_until("a write on the destination reaches the source", lambda: has_row(source, 100000))
+        time.sleep(0.5)
+    finally:
+        workload.stop()
+    assert workload.committed > 10
+    api.rollback("shop", store, session_timeout=20)
+    assert api.verify_task("shop", store)["consistent"]
+    assert api.task_status("shop", store)["pid"] is not None  # the forward task runs again
+    api.wait_for("shop", following, 60, store)
+
+    api.switchover("shop", store, grace=0, session_timeout=20)
+    api.finish("shop", store)
+    assert turnout_objects(source) == [] and turnout_objects(dest) == []
+    assert api.verify_urls(source, dest, ["acct"])["consistent"]
+
+
+@pytest.fixture()
+def sqlite_pair(tmp_path: Path) -> tuple[str, str]:
+    source = tmp_path / "shop.db"
+    source.touch()
+    return f"sqlite:///{source}", f"sqlite:///{tmp_path / 'new.db'}"
+
+
+def test_sqlite_switchover_rollback_and_finish(store: Store, sqlite_pair: tuple[str, str]) -> None:
+    whole_story(store, *sqlite_pair)
+
+
+def test_postgres_switchover_rollback_and_finish(store: Store, pg_server, request) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import unique_db_name
+
+    source = pg_server.create_database(unique_db_name(request) + "_s")
+    dest = pg_server.create_database(unique_db_name(request) + "_d")
+    whole_story(store, source, dest)
+
+
+def test_a_session_that_keeps_writing_blocks_switchover_and_harms_nothing(
+        store: Store, pg_url: str, pg_server, request) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import unique_db_name
+
+    dest = pg_server.create_database(unique_db_name(request) + "_d")
+    start_task(store, pg_url, dest)
+    with psycopg.connect(pg_url, autocommit=True) as stubborn:  # connected before the freeze
+        stubborn.execute("UPDATE acct SET balance = 0 WHERE id = 1")
+        with pytest.raises(OperationFailed, match="can still write") as failure:
+            api.switchover("shop", store, grace=0, session_timeout=1)
+        pid = stubborn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        assert str(pid) in str(failure.value)
+        stubborn.execute("UPDATE acct SET balance = 1 WHERE id = 1")  # writable again
+    status = api.task_status("shop", store)
+    assert status["state"] == "Migrating" and status["phase"] == "incremental"
+    api.delete_task("shop", store)  # its slot's name is server-wide
+
+
+def test_abort_returns_to_the_start(store: Store, sqlite_pair: tuple[str, str]) -> None:
+    source, dest = sqlite_pair
+    start_task(store, source, dest)
+    with pytest.raises(OperationFailed, match="on-switch command exited 3"):
+        api.switchover("shop", store, grace=0, on_switch="exit 3")  # all done but the move
+    assert api.task_status("shop-reverse", store)["phase"] == "incremental"
+    api.switchover_abort("shop", store)
+    assert "shop-reverse" not in [t["name"] for t in api.list_tasks(store)]
+    execute(source, "UPDATE acct SET balance = -1 WHERE id = 5")  # writable, and followed
+    api.wait_caught_up("shop", 30, store)
+    assert api.verify_task("shop", store)["consistent"]
+    api.stop_task("shop", store)
+
+
+def app_url(mariadb_server, url: str) -> str:  # type: ignore[no-untyped-def]
+    """An application account on the database of `url`: all privileges there, none global."""
+    database = urlsplit(url).path.lstrip("/")
+    mariadb_server.sql(f"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'app'; "
+                       f"GRANT ALL ON `{database}`.* TO 'app'@'%'")
+    return url.replace("root@", "app:app@", 1)
+
+
+def test_mysql_to_postgres_switchover(store: Store, mysql_url: str, pg_url: str,
+                                      mariadb_server) -> None:  # type: ignore[no-untyped-def]
+    whole_story(store, mysql_url, pg_url, {mysql_url: app_url(mariadb_server, mysql_url)})
+
+
+def test_postgres_to_mysql_switchover(store: Store, pg_url: str, mysql_url: str,
+                                      mariadb_server) -> None:  # type: ignore[no-untyped-def]
+    whole_story(store, pg_url, mysql_url, {mysql_url: app_url(mariadb_server, mysql_url)})
+
+
+def test_killed_at_every_step_switchover_run_again_finishes(
+        store: Store, sqlite_pair: tuple[str, str], home: Path) -> None:
+    """kill -9 of `turnout switchover` as soon as each step is recorded (so mostly in the
+    middle of the next one); every run again continues, and the end is a clean switchover."""
+    source, dest = sqlite_pair
+    start_task(store, source, dest)
+    env = dict(os.environ, TURNOUT_HOME=str(home))
+    seen: list[str | None] = []
+    while store.checkpoint("shop", "switchover_step") != "switched" and len(seen) < 30:
+        before = store.checkpoint("shop", "switchover_step")
+        proc = subprocess.Popen([sys.executable, "-m", "turnout", "switchover", "shop",
+                                 "--grace", "0.5", "--session-timeout", "10"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while proc.poll() is None and store.checkpoint("shop", "switchover_step") == before:
+            time.sleep(0.01)
+        proc.kill()
+        proc.wait()
+        seen.append(store.checkpoint("shop", "switchover_step"))
+    assert seen[-1] == "switched", seen
+    assert len(set(seen)) >= 5, seen  # it was killed at most steps
+    execute(dest, "INSERT INTO acct VALUES (100001, 1)")
+    wait_until("the reverse task runs", lambda: has_row(source, 100001))
+    assert api.verify_task("shop", store)["consistent"]
+    api.finish("shop", store)
+    assert turnout_objects(source) == [] and turnout_objects(dest) == []
