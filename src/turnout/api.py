@@ -388,3 +388,13 @@ def finish(name: str, store: Store | None = None, say: Any = lambda _: None,
     from turnout.switchover import back
 
     return back.finish(name, store, say, keep_accounts, admins)
+
+
+def switchover_status(name: str, store: Store | None = None) -> dict[str, Any]:
+    """Where a task's switchover stands: the steps in order and the last one done (None when
+    none is under way), for a checklist that ticks as it goes."""
+    from turnout.switchover.procedure import STEP, STEPS
+
+    store = store or Store()
+    store.get(name)  # NotFound for an unknown task
+    return {"steps": list(STEPS), "done": store.checkpoint(name, STEP)}
