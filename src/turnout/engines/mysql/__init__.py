@@ -269,17 +269,8 @@ class MysqlEngine(Engine):
 
         self._ensure_checkpoint_table()  # DDL commits, so never inside the transaction
         try:
-            with self.conn.cursor() as cur:
-                cur.execute("SET foreign_key_checks = 0")
-                cur.execute("BEGIN")
-                try:
-                    yield cur
-                    cur.execute("COMMIT")
-                except BaseException:
-                    self.conn.rollback()
-                    raise
-                finally:
-                    cur.execute("SET foreign_key_checks = 1")
+            with client.unchecked_transaction(self.conn) as cur:
+                yield cur
         except pymysql.err.OperationalError as exc:
             if exc.args[0] in _RETRY:
                 raise TransientError(f"{self.endpoint}: {exc.args[-1]}") from None

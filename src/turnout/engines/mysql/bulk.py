@@ -25,11 +25,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
+from turnout.engines.mysql.client import unchecked_transaction
 from turnout.engines.mysql.dialect import column_list, quote
 from turnout.model import Row, Table
 from turnout.types import Kind
@@ -59,18 +59,9 @@ class BulkLoader:
         self.file.close()
         self.conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> AbstractContextManager[Any]:
         """A cursor inside one transaction, foreign keys unchecked like every load."""
-        with self.conn.cursor() as cur:
-            cur.execute("SET foreign_key_checks = 0")
-            cur.execute("BEGIN")
-            try:
-                yield cur
-                cur.execute("COMMIT")
-            except BaseException:
-                self.conn.rollback()
-                raise
+        return unchecked_transaction(self.conn)
 
     def load(self, cur: Any, table: Table, rows: list[Row]) -> None:
         """Insert `rows` (as values.writer() left them) inside the cursor's transaction."""

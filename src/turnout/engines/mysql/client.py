@@ -75,3 +75,20 @@ def write_errors(endpoint: Endpoint) -> Iterator[None]:
         if exc.args[0] == READ_ONLY:
             raise OperationFailed(f"{endpoint} refuses writes: {exc.args[-1]}") from None
         raise
+
+
+@contextmanager
+def unchecked_transaction(conn: Any) -> Iterator[Any]:
+    """A cursor inside one transaction with foreign keys unchecked, as a replica applies and
+    every load writes (children may arrive before their parents); PyMySQL or mysqlclient."""
+    with conn.cursor() as cur:
+        cur.execute("SET foreign_key_checks = 0")
+        cur.execute("BEGIN")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            cur.execute("SET foreign_key_checks = 1")
