@@ -19,6 +19,7 @@ from turnout import engines
 from turnout.errors import BadInput, NotFound, OperationFailed, TurnoutError
 from turnout.migrate import runner
 from turnout.migrate.runner import Runner, remove_capture, slot_name
+from turnout.migrate.strays import STRAY_ROWS
 from turnout.model import Session, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -79,6 +80,7 @@ def task_status(name: str, store: Store | None = None, check_source: bool = Fals
             }
             for t in store.tables(name)
         ],
+        "stray_rows": int(store.checkpoint(name, STRAY_ROWS) or 0),
         **({"leftover_slots": leftover_slots(spec, store)} if check_source else {}),
     }
 

@@ -19,6 +19,7 @@ from turnout.model import Phase
 from turnout.types import CanonicalType, parse_type
 
 ALL_TYPES = (Phase.SCHEMA, Phase.FULL, Phase.INCREMENTAL)
+_OFF = {"stray_check_s"}  # options that 0 turns off
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -30,6 +31,10 @@ class Options:
     batch_changes: int = 20_000  # changes per incremental apply transaction at most
     poll_interval: float = 0.2  # seconds between capture polls when the source is idle
     direct_copy: bool = True  # a same-engine destination pulls rows itself (false: row path)
+    # while following changes and caught up, verify every so many seconds that the destination
+    # holds what the source does: rows written to the destination by someone else (an
+    # application still pointed at the old source after switchover) show up. 0: never.
+    stray_check_s: float = 0.0
 
 
 @dataclass
@@ -65,7 +70,7 @@ class TaskSpec:
             for written in columns.values():
                 parse_type(written)  # says what is wrong with a bad type, here and now
         for option, value in asdict(self.options).items():
-            if not isinstance(value, bool) and value <= 0:
+            if not isinstance(value, bool) and (value < 0 or value == 0 and option not in _OFF):
                 raise BadInput(f"option {option} must be positive, not {value}")
 
     @property

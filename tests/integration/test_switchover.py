@@ -24,7 +24,7 @@ import pytest
 
 from turnout import api, engines
 from turnout.errors import OperationFailed
-from turnout.spec import TaskSpec
+from turnout.spec import Options, TaskSpec
 from turnout.store import Store
 
 from .helpers import execute, insert_sql
@@ -254,3 +254,30 @@ def test_killed_at_every_step_switchover_run_again_finishes(
     assert api.verify_task("shop", store)["consistent"]
     api.finish("shop", store)
     assert turnout_objects(source) == [] and turnout_objects(dest) == []
+
+
+def test_the_reverse_task_notices_writes_on_the_old_source(
+        store: Store, sqlite_pair: tuple[str, str]) -> None:
+    """An application still pointed at the old source after switchover: the reverse task's
+    check finds the row, warns, and verify --repair puts it right."""
+    source, dest = sqlite_pair
+    execute(source, "CREATE TABLE acct (id int PRIMARY KEY, balance int)",
+            insert_sql(source, "acct", [(i, i) for i in range(1, ROWS + 1)]))
+    api.create_task(TaskSpec("shop", source, dest, options=Options(stray_check_s=0.5)), store)
+    api.start_task("shop", store)
+    api.wait_for("shop", following, 60, store)
+    api.switchover("shop", store, grace=0)
+    app_execute(source, "UPDATE acct SET balance = -7 WHERE id = 3")  # the stray write
+    wait_until("the reverse task warns", lambda: api.task_status(
+        "shop-reverse", store)["stray_rows"] == 1)
+    assert any("differ" in e["message"] for e in api.events("shop-reverse", store=store))
+    report = api.verify_task("shop", store, repair="source", apply=True,
+                             repair_file=str(Path(source.removeprefix("sqlite:///")).parent
+                                             / "fix.sql"))
+    assert table_keys(report) == [[3]]
+    assert api.verify_task("shop", store)["consistent"]
+    api.finish("shop", store)
+
+
+def table_keys(report: dict) -> list:
+    return [k for t in report["tables"] for k in t["different"]]

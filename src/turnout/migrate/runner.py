@@ -19,6 +19,7 @@ from turnout.engines.base import Capture, Engine
 from turnout.errors import TurnoutError
 from turnout.migrate import full, incremental, schema
 from turnout.migrate.plan import TablePlan, build_plan
+from turnout.migrate.strays import StrayWatch
 from turnout.model import Phase, Position, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -129,6 +130,8 @@ class Runner:
         if capture is None or start is None:
             return TaskState.COMPLETED
         self.progress.phase(Phase.INCREMENTAL)
+        if spec.options.stray_check_s:
+            StrayWatch(self.store.home, self.name, spec.options.stray_check_s, self.stop).start()
         incremental.follow(
             capture,
             dst,

@@ -6,9 +6,13 @@ rename inverted, so that the source stays a place to go back to.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from turnout.model import Phase
 from turnout.spec import TaskSpec
 from turnout.store import Store
+
+STRAY_CHECK_S = 300.0  # how often the reverse task looks for rows written to the old source
 
 
 def reverse_name(name: str) -> str:
@@ -31,7 +35,7 @@ def reverse_spec(store: Store, name: str) -> TaskSpec:
         tables=tuple(_literal_pattern(dest) for _, dest in pairs),
         table_renames={dest: source for source, dest in pairs if source != dest},
         column_renames=columns,
-        options=spec.options,
+        options=replace(spec.options, stray_check_s=spec.options.stray_check_s or STRAY_CHECK_S),
     )
 
 

@@ -16,7 +16,7 @@ from turnout.verify.report import Report
 LEVELS = ("schema", "count", "content")
 
 
-def run(spec: TaskSpec, *, caught_up: Callable[[float], None] | None = None,
+def run(spec: TaskSpec, *, caught_up: Callable[[float], object] | None = None,
         level: str = "content", threads: int = 4, max_rows_per_second: float | None = None,
         repair: str | None = None, repair_file: str | None = None, apply: bool = False,
         progress: compare.Progress | None = None) -> dict[str, Any]:

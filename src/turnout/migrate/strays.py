@@ -1,0 +1,57 @@
+"""Rows on a task's destination that its source does not explain: someone else wrote there.
+
+After switchover the old source is the reverse task's destination, and an
+application that was not repointed everywhere may still write to it. While
+the task is caught up, a verification now and then (range checksums, so
+cheap when nothing differs) shows such rows; a row counts only if it still
+differs once the task has applied everything committed before the first
+look, so lag is never reported. The count goes to the task's status and a
+warning to its event log, with the command that puts it right.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from turnout.errors import TurnoutError
+from turnout.model import TaskState
+from turnout.store import Store
+
+STRAY_ROWS = "stray_rows"  # store checkpoint: differing rows the last check found
+
+
+class StrayWatch(threading.Thread):
+    def __init__(self, home: Path, name: str, every: float, stop: threading.Event) -> None:
+        super().__init__(name=f"strays-{name}", daemon=True)
+        self.home, self.name, self.every, self.stop = home, name, every, stop
+
+    def run(self) -> None:
+        store = Store(self.home)  # a connection of this thread's own
+        try:
+            while not self.stop.wait(self.every):
+                self._check(store)
+        finally:
+            store.close()
+
+    def _check(self, store: Store) -> None:
+        from turnout import api
+        from turnout.verify.run import run as verify
+
+        status = api.task_status(self.name, store)
+        if status["state"] != TaskState.MIGRATING.value or status["delay_s"] != 0:
+            return  # only a caught-up task can tell a stray row from one on its way
+        try:
+            report = verify(store.get(self.name).spec, caught_up=lambda since: api.wait_caught_up(
+                self.name, 60, store, since), threads=2)
+        except TurnoutError as exc:
+            store.add_event(self.name, "debug", f"stray-row check skipped: {exc}")
+            return
+        found = sum(len(t[k]) for t in report["tables"] for k in ("missing", "extra", "different"))
+        before = int(store.checkpoint(self.name, STRAY_ROWS) or 0)
+        store.set_checkpoint(self.name, STRAY_ROWS, str(found))
+        if found and found != before:
+            store.add_event(self.name, "warning",
+                            f"{found} row(s) on {status['dest']} differ from {status['source']} "
+                            "although the task has caught up: written there by someone else? "
+                            f"`turnout verify {self.name}` lists them, --repair dest fixes them")
