@@ -191,7 +191,9 @@ def test_verify_failure_is_a_message(client: TestClient, shop: dict[str, str],
     ("post", "/api/tasks/nope/start"), ("post", "/api/tasks/nope/stop"),
     ("get", "/api/tasks/nope/events"), ("post", "/api/tasks/nope/precheck"),
     ("post", "/api/tasks/nope/verify"), ("get", "/api/tasks/nope/verify"),
-    ("get", "/api/tasks/nope/sessions/source"),
+    ("get", "/api/tasks/nope/sessions/source"), ("get", "/api/tasks/nope/switchover"),
+    ("post", "/api/tasks/nope/switchover"), ("post", "/api/tasks/nope/switchover/abort"),
+    ("post", "/api/tasks/nope/rollback"), ("post", "/api/tasks/nope/finish"),
 ])
 def test_unknown_task_is_404(client: TestClient, method: str, path: str) -> None:
     response = client.request(method, path)
@@ -261,5 +263,116 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     assert {"/api/tasks", "/api/tasks/{name}", "/api/tasks/{name}/start",
             "/api/tasks/{name}/stop", "/api/tasks/{name}/events", "/api/tasks/{name}/precheck",
             "/api/tasks/{name}/verify", "/api/tasks/{name}/sessions/{side}",
-            "/api/tasks/{name}/sessions/{side}/end", "/api/sessions"} <= set(paths)
+            "/api/tasks/{name}/sessions/{side}/end", "/api/sessions",
+            "/api/tasks/{name}/switchover", "/api/tasks/{name}/switchover/abort",
+            "/api/tasks/{name}/rollback", "/api/tasks/{name}/finish"} <= set(paths)
     assert not [p for p in paths if not p.startswith("/api/")]
+
+
+# switchover, abort, rollback, finish ---------------------------------------
+
+STEPS = ["checked", "frozen", "writers_gone", "drained", "reverse_prepared", "unfrozen",
+         "reverse_started", "verified", "switched"]
+
+
+def following(client: TestClient, shop: dict[str, str]) -> None:
+    """The task created, started in the server, and following changes with no delay."""
+    create(client, shop)
+    assert client.post("/api/tasks/shop/start").status_code == 200
+    wait_for(client, "/api/tasks/shop", lambda s: s["phase"] == "incremental"
+             and s["delay_s"] == 0 and s["state"] == "Migrating")
+
+
+def switch_over(client: TestClient, **options: Any) -> dict:
+    """POST a switchover (no grace) and wait for its job to end; the checklist then."""
+    started = client.post("/api/tasks/shop/switchover",
+                          json={"grace": 0, "session_timeout": 5, **options})
+    assert started.status_code == 202, started.text
+    assert started.json()["job"]["action"] == "switchover"
+    return wait_for(client, "/api/tasks/shop/switchover",
+                    lambda s: s["job"]["state"] != "running", timeout=60)
+
+
+def test_switchover_rollback_again_and_finish(client: TestClient, shop: dict[str, str],
+                                              tmp_path: Path) -> None:
+    following(client, shop)
+    idle = client.get("/api/tasks/shop/switchover").json()
+    assert (idle["steps"], idle["done"], idle["job"]["state"]) == (STEPS, None, "idle")
+    switched = switch_over(client)
+    assert switched["done"] == "switched" and switched["job"]["state"] == "done", switched
+    assert switched["job"]["result"]["reverse"] == "shop-reverse"
+    assert any(m.startswith("the workload may now move") for m in switched["job"]["messages"])
+    with sqlite3.connect(tmp_path / "new.db") as db:  # the workload writes on the new side
+        db.execute("INSERT INTO item VALUES (4, 'quince')")
+    back = client.post("/api/tasks/shop/rollback", json={"session_timeout": 5})
+    assert back.status_code == 200, back.text
+    assert back.json()["done"] is None and back.json()["job"]["result"]["rolled_back"] is True
+    assert sqlite3.connect(tmp_path / "shop.db").execute(
+        "SELECT name FROM item WHERE id = 4").fetchone() == ("quince",)
+    wait_for(client, "/api/tasks/shop", lambda s: s["phase"] == "incremental"
+             and s["delay_s"] == 0)
+    assert switch_over(client)["done"] == "switched"
+    assert client.post("/api/tasks/shop/switchover/abort").status_code == 409
+    again = switch_over(client)
+    assert again["job"]["state"] == "failed" and "switched over already" in again["job"]["error"]
+    done = client.post("/api/tasks/shop/finish", json={"keep_accounts": False})
+    assert done.status_code == 200, done.text
+    assert done.json()["action"] == "finish" and done.json()["result"]["finished"] is True
+    assert any(m.startswith("finished: nothing of turnout") for m in done.json()["messages"])
+    assert client.get("/api/tasks").json() == []
+    for path in ("shop.db", "new.db"):
+        with sqlite3.connect(tmp_path / path) as db:
+            assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE '%turnout%'"
+                              ).fetchall() == []
+
+
+def test_failed_switchover_then_abort(client: TestClient, shop: dict[str, str]) -> None:
+    following(client, shop)
+    failed = switch_over(client, on_switch="exit 3")  # everything but the move is done
+    assert failed["job"]["state"] == "failed" and failed["done"] == "verified"
+    assert failed["job"]["error"].startswith("--on-switch command exited 3")
+    aborted = client.post("/api/tasks/shop/switchover/abort")
+    assert aborted.status_code == 200, aborted.text
+    assert aborted.json()["done"] is None
+    assert aborted.json()["job"]["result"] == {"task": "shop", "aborted_after": "verified",
+                                               "forward_restarted": True}
+    assert [t["name"] for t in client.get("/api/tasks").json()] == ["shop"]
+    wait_for(client, "/api/tasks/shop", lambda s: s["phase"] == "incremental")
+    assert client.delete("/api/tasks/shop").status_code == 200
+
+
+def test_switchover_job_is_followed_live(client: TestClient, shop: dict[str, str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def fake(name: str, store: Any = None, say: Any = None, **options: Any) -> dict:
+        say(f"grace {options['grace']} at postgresql://u:hunter2@db/x")
+        release.wait(10)
+        return {"task": name}
+
+    monkeypatch.setattr(api, "switchover", fake)
+    create(client, shop)
+    client.post("/api/tasks/shop/switchover", json={"grace": 7})
+    running = wait_for(client, "/api/tasks/shop/switchover", lambda s: s["job"]["messages"])
+    assert running["job"]["state"] == "running"
+    assert running["job"]["messages"] == ["grace 7.0 at postgresql://u:***@db/x"]
+    busy = client.post("/api/tasks/shop/rollback")
+    assert busy.status_code == 409 and "busy with its switchover" in busy.json()["message"]
+    release.set()
+    done = wait_for(client, "/api/tasks/shop/switchover", lambda s: s["job"]["state"] != "running")
+    assert done["job"]["result"] == {"task": "shop"}
+
+
+def test_switchover_actions_before_a_switchover(client: TestClient,
+                                                shop: dict[str, str]) -> None:
+    create(client, shop)
+    for path in ("rollback", "finish"):
+        refused = client.post(f"/api/tasks/shop/{path}")
+        assert refused.status_code == 409, refused.text
+        assert "has not switched over" in refused.json()["message"]
+    assert client.post("/api/tasks/shop/switchover", json={"grace": -1}).status_code == 400
+    assert client.post("/api/tasks/shop/rollback", json={"force": True}).status_code == 400
+    failed = switch_over(client)  # the task does not run: the first step refuses
+    assert failed["done"] is None and "start it and wait" in failed["job"]["error"]

@@ -1,7 +1,8 @@
 """The console in real headless Chromium (Debian's package, driven by Playwright).
 
 A person's path: create a task between two SQLite files from the form, start it, watch the
-bar reach "Incremental Data Migration — not delayed", stop it, verify, delete. The task
+bar reach "Incremental Data Migration — not delayed", stop it, verify, delete; and a
+switchover whose checklist ticks through to "switched", then finish. The task
 page's screenshot lands in TURNOUT_SCREENSHOTS (default: the test's temporary directory);
 the README's richer one comes from tests/web/screenshot.py.
 """
@@ -108,3 +109,33 @@ def test_token_login(page: Page, home: Path) -> None:
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(base + "/")
         expect(page.locator("#empty")).to_be_visible()
+
+
+def test_switchover_checklist_then_finish(page: Page, base_url: str, tmp_path: Path) -> None:
+    """Switchover from the task page: the checklist highlights the step running (the grace
+    period keeps one step long enough to be seen), ticks through to "switched"; then Finish."""
+    src = make_db(tmp_path / "shop.db", SHOP)
+    made = page.request.post(base_url + "/api/tasks", data={
+        "name": "shop", "source": f"sqlite:///{src}", "dest": f"sqlite:///{tmp_path}/new.db"})
+    assert made.status == 201, made.text()
+    assert page.request.post(base_url + "/api/tasks/shop/start").status == 200
+    page.goto(base_url + "/tasks/shop")
+    expect(page.locator("#progress [role=progressbar]")).to_have_attribute(
+        "aria-label", "Incremental Data Migration — not delayed")
+    expect(page.locator("#switch-job")).to_have_text("No switchover yet.")
+    expect(page.get_by_role("button", name="Finish…")).to_be_disabled()
+
+    page.get_by_label("Grace (s)").fill("2")
+    page.get_by_role("button", name="Switchover…").click()
+    expect(page.locator("#checklist li[data-step=drained]")).to_have_class("running")
+    expect(page.locator("#checklist li[data-step=switched]")).to_have_class("done")
+    expect(page.locator("#checklist li.done")).to_have_count(9)
+    expect(page.locator("#switch-job")).to_contain_text("Switchover done in")
+    expect(page.locator("#said")).to_contain_text("the workload may now move to")
+
+    page.get_by_role("button", name="Finish…").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Task shop is finished and deleted; its reverse task too.")
+    expect(page.locator("#said")).to_contain_text("finished: nothing of turnout is left")
+    page.goto(base_url + "/")
+    expect(page.locator("#empty")).to_be_visible()

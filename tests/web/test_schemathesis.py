@@ -51,7 +51,12 @@ def api_schema(home: Path, tmp_path: Path,
     return from_asgi("/openapi.json", app)
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
+# Switchover and its abort are left out: on the one task they would act for real, running a
+# generated --on-switch text as a shell command, or starting a detached worker (abort restarts
+# the forward task) that outlives the test. Rollback and finish stay: before a switchover they
+# refuse (409), which is what generated input can reach.
+schema = schemathesis.pytest.from_fixture("api_schema").exclude(
+    method="POST", path=["/api/tasks/{name}/switchover", "/api/tasks/{name}/switchover/abort"])
 # No 5xx, and every answer is documented: its status, its content type and its shape.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from turnout import hosted
 from turnout.store import Store
-from turnout.web import errors, routes
+from turnout.web import errors, routes, switching
 from turnout.web.jobs import Jobs
 
 STATIC = Path(__file__).parent / "static"
@@ -46,9 +46,11 @@ def create_app(token: str | None = None, home: Path | None = None) -> FastAPI:
     )
     app.state.store = Store(home)
     app.state.jobs = Jobs()
+    app.state.switches = Jobs()
     errors.install(app)
     guard = [Depends(token_check(token))] if token is not None else []
     app.include_router(routes.router, dependencies=guard)
+    app.include_router(switching.router, dependencies=guard)
     _pages(app)
     return app
 

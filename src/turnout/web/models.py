@@ -177,3 +177,67 @@ class VerifyJob(BaseModel):
     error: str | None = None
     result: VerifyResult | None = None
     progress: list[TableCount] = Field(default_factory=list)
+
+
+
+class SwitchoverRequest(BaseModel):
+    """`turnout switchover`'s options; unset ones keep its defaults (max_delay 5, freeze,
+    session_timeout 60, no kill_sessions, grace 60, no on_switch)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_delay: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                    description="refuse to begin above this delay (seconds)")
+    freeze: bool | None = Field(default=None, description="false: the application has been "
+                                "stopped already, so writes are not frozen")
+    session_timeout: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                          description="seconds to wait for writers to leave")
+    kill_sessions: bool | None = Field(default=None,
+                                       description="end those sessions instead of giving up")
+    grace: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                description="seconds between zero lag and the task's stop")
+    on_switch: str | None = Field(default=None, description="a shell command to run when the "
+                                  "workload may move (DNS, proxy, env file)")
+
+
+class RollbackRequest(BaseModel):
+    """`turnout rollback`'s options; unset ones keep its defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_timeout: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                          description="seconds to wait for writers to leave")
+    kill_sessions: bool | None = Field(default=None,
+                                       description="end those sessions instead of giving up")
+
+
+class FinishRequest(BaseModel):
+    """`turnout finish`'s options: the admin URLs drop the task's migration accounts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_accounts: bool = Field(default=False, description="leave the migration accounts")
+    admin_source: str | None = Field(default=None, description="an admin URL for the source")
+    admin_dest: str | None = Field(default=None, description="an admin URL for the destination")
+
+
+class SwitchoverJob(BaseModel):
+    """The task's last switchover, rollback, abort or finish, running or ended, with what it
+    said so far."""
+
+    action: Literal["switchover", "rollback", "abort", "finish"] | None = None
+    state: Literal["idle", "running", "done", "failed"]
+    started: float | None = None
+    finished: float | None = None
+    elapsed_s: float | None = None
+    error: str | None = None
+    result: Open | None = None
+    messages: list[str] = Field(default_factory=list)
+
+
+class SwitchoverStatus(Open):
+    """The checklist: every step in order, the last one done (None before any), and the job."""
+
+    steps: list[str]
+    done: str | None
+    job: SwitchoverJob

@@ -44,8 +44,15 @@ def get_jobs(request: Request) -> Jobs:
     return jobs
 
 
+def get_switches(request: Request) -> Jobs:
+    """The switchover family's jobs: apart from verifications, which may run beside them."""
+    switches: Jobs = request.app.state.switches
+    return switches
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
+SwitchesDep = Annotated[Jobs, Depends(get_switches)]
 
 
 # tasks -------------------------------------------------------------------
@@ -85,13 +92,14 @@ def get_task(name: TaskName, store: StoreDep,
 
 
 @router.delete("/tasks/{name}", response_model=models.Deleted, tags=["tasks"])
-def delete_task(name: TaskName, store: StoreDep, jobs: JobsDep,
+def delete_task(name: TaskName, store: StoreDep, jobs: JobsDep, switches: SwitchesDep,
                 force: Annotated[bool, Query(
                     description="forget the task even if a side cannot be cleaned")] = False,
                 ) -> dict[str, str]:
     """Stop the task, remove its triggers / change log / checkpoints, and forget it."""
     api.delete_task(name, store, force=force)
     jobs.forget(name)
+    switches.forget(name)
     return {"deleted": name}
 
 
@@ -135,8 +143,8 @@ def start_verify(name: TaskName, store: StoreDep, jobs: JobsDep,
     """Compare source and destination in the background; GET the same path for the result."""
     store.get(name)  # 404 now rather than a failed job later
     options = (body or models.VerifyRequest()).model_dump()
-    return jobs.start(name, lambda progress: api.verify_task(
-        name, store=store, progress=progress, **options)).view()
+    return jobs.start(name, lambda job: api.verify_task(
+        name, store=store, progress=job.progress, **options)).view()
 
 
 @router.get("/tasks/{name}/verify", response_model=models.VerifyJob, tags=["verify"])

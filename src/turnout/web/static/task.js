@@ -1,5 +1,6 @@
 // The task page: live status, tables, delay chart and event log, and a button per action.
-// Renderers of the precheck, verification and sessions sections live in report.js.
+// Renderers of the precheck, verification and sessions sections live in report.js, the
+// switchover section in switchover.js.
 "use strict";
 
 const NAME = decodeURIComponent(location.pathname.split("/").pop());
@@ -47,6 +48,7 @@ function enable(task) {
   document.getElementById("start").disabled = running;
   document.getElementById("resnapshot").disabled = running;
   document.getElementById("stop").disabled = !running;
+  enableSwitch();
 }
 
 /** A small SVG line of the delay samples, scaled to the largest one (at least 1 s). */
@@ -87,8 +89,14 @@ function renderEvents(entries) {
 }
 
 async function refresh() {
-  renderStatus(await api("GET", TASK));
-  renderEvents(await api("GET", TASK + "/events?after=" + lastEvent));
+  if (gone) return;  // finished: the task is deleted
+  try {
+    renderStatus(await api("GET", TASK));
+    renderSwitchover(await api("GET", TASK + "/switchover"));
+    renderEvents(await api("GET", TASK + "/events?after=" + lastEvent));
+  } catch (err) {
+    if (!gone) throw err;
+  }
 }
 
 /** Run an action from a button: disabled while it runs, its error shown as one line. */
@@ -125,6 +133,7 @@ document.addEventListener("DOMContentLoaded", () => {
     await api("DELETE", TASK);
     location.href = "/";
   }, `Delete task ${NAME}? It stops, and its triggers, change log and checkpoints are removed.`);
+  bindSwitchover();
   document.getElementById("sessions-refresh").addEventListener("click", loadSessions);
   every(1000, refresh);
   api("GET", TASK + "/verify").then(watchVerify).catch((err) => notify(err.message));
