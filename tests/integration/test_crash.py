@@ -137,6 +137,8 @@ def test_kill_during_full_step_resumes_with_identical_rows(
         finish_and_compare(store, "crash-full", src, dst, business)
     finally:
         business.halt.set()
+        if api.task_status("crash-full", store)["pid"]:  # a failed test leaves no worker behind
+            kill_worker(store, "crash-full")
 
 
 def test_kill_during_incremental_step_under_writes(
@@ -162,3 +164,5 @@ def test_kill_during_incremental_step_under_writes(
         finish_and_compare(store, "crash-inc", src, dst, business)
     finally:
         business.halt.set()
+        if api.task_status("crash-inc", store)["pid"]:
+            kill_worker(store, "crash-inc")
