@@ -194,7 +194,12 @@ def test_a_session_that_keeps_writing_blocks_switchover_and_harms_nothing(
         stubborn.execute("UPDATE acct SET balance = 1 WHERE id = 1")  # writable again
     status = api.task_status("shop", store)
     assert status["state"] == "Migrating" and status["phase"] == "incremental"
-    api.delete_task("shop", store)  # its slot's name is server-wide
+    with psycopg.connect(pg_url, autocommit=True) as stubborn:
+        stubborn.execute("UPDATE acct SET balance = 2 WHERE id = 1")
+        api.switchover("shop", store, grace=0, session_timeout=1, kill_sessions=True)
+        with pytest.raises(psycopg.OperationalError):  # ended by the switchover
+            stubborn.execute("SELECT 1")
+    api.finish("shop", store)  # its slot's name is server-wide
 
 
 def test_abort_returns_to_the_start(store: Store, sqlite_pair: tuple[str, str]) -> None:
