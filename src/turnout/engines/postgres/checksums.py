@@ -22,6 +22,9 @@ class PgVerifyReader(VerifyReader):
         # so it would sort the whole range rather than hash a few hundred groups
         conn.execute("SET jit = off")
         conn.execute("SET enable_sort = off")
+        # verification runs several range queries at once already; parallel workers on top
+        # only make the queries fight for the same cores
+        conn.execute("SET max_parallel_workers_per_gather = 0")
 
     def quote(self, name: str) -> str:
         return quote(name)
