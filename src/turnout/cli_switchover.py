@@ -54,13 +54,16 @@ def switchover(name: str, max_delay: float, no_freeze: bool, session_timeout: fl
 
 @click.command()
 @click.argument("name")
+@click.option("--no-freeze", is_flag=True, help="Do not freeze writes on the destination: the "
+              "application has been stopped already.")
 @click.option("--session-timeout", default=60.0, show_default=True)
 @click.option("--kill-sessions", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
-def rollback(name: str, session_timeout: float, kill_sessions: bool, as_json: bool) -> None:
+def rollback(name: str, no_freeze: bool, session_timeout: float, kill_sessions: bool,
+             as_json: bool) -> None:
     """Move the workload back to the source after a switchover, with nothing lost."""
-    _done(api.rollback(name, say=_say(as_json), session_timeout=session_timeout,
-                       kill_sessions=kill_sessions), as_json)
+    _done(api.rollback(name, say=_say(as_json), freeze=not no_freeze,
+                       session_timeout=session_timeout, kill_sessions=kill_sessions), as_json)
 
 
 @click.command()

@@ -311,3 +311,34 @@ def test_a_cast_column_goes_back_to_its_own_type(store: Store, pg_url: str, tmp_
         reader.close()
         engine.close()
     api.finish("shop", store)
+
+
+def test_switchover_with_migration_accounts_only(store: Store, pg_url: str, mysql_url: str,
+                                                 ) -> None:
+    """The task runs with least-privilege accounts from `turnout accounts create` (each also
+    carries the way back), switches over and back without a freeze (freezing needs an
+    administrator), and finish drops both accounts through the admin URLs."""
+    from turnout import accounts
+    from turnout.errors import NotFound
+
+    from .test_accounts import name, pg_owns_app_tables
+
+    pg_owns_app_tables(pg_url)
+    made = accounts.create(pg_url, "source", name("src"))
+    mine = accounts.create(mysql_url, "dest", name("dst"))
+    source = accounts.account_url(pg_url, made["user"], made["password"])
+    dest = accounts.account_url(mysql_url, mine["user"], mine["password"])
+    api.create_task(TaskSpec("acct", source, dest), store)
+    api.start_task("acct", store)
+    api.wait_for("acct", following, 60, store)
+    api.switchover("acct", store, grace=0, freeze=False)
+    app_execute(mysql_url, "INSERT INTO item (id, name) VALUES (500, 'back')")
+    wait_until("the row comes back", lambda: api.verify_task("acct", store)["consistent"])
+    api.rollback("acct", store, freeze=False)
+    api.wait_for("acct", following, 60, store)
+    api.switchover("acct", store, grace=0, freeze=False)
+    result = api.finish("acct", store, admins={"source": pg_url, "dest": mysql_url})
+    assert result["accounts_left"] == []
+    for url, user in ((pg_url, made["user"]), (mysql_url, mine["user"])):
+        with pytest.raises(NotFound):
+            accounts.drop(url, user)

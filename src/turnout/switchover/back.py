@@ -74,8 +74,6 @@ def finish(name: str, store: Store | None = None, say: steps.Say = lambda _: Non
     store = store or Store()
     reverse = _switched(store, name, "finish")
     spec = store.get(name).spec
-    sides = {"source": spec.source, "dest": spec.dest}
-    left = [] if keep_accounts else _drop_accounts(sides, admins or {}, say)
     steps.stop_if_running(store, reverse)
     api.delete_task(reverse, store)
     api.delete_task(name, store)  # the forward capture, checkpoints and the task itself
@@ -86,6 +84,8 @@ def finish(name: str, store: Store | None = None, say: steps.Say = lambda _: Non
             engine.remove_own_objects()
         finally:
             engine.close()
+    sides = {"source": spec.source, "dest": spec.dest}
+    left = [] if keep_accounts else _drop_accounts(sides, admins or {}, say)  # used until now
     say(f"finished: nothing of turnout is left on {spec.source_endpoint} or "
         f"{spec.dest_endpoint}; tasks {name} and {reverse} are deleted")
     return {"task": name, "finished": True, "accounts_left": left}

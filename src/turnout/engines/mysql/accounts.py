@@ -8,11 +8,18 @@ Source account, and why each grant:
   (MariaDB calls it REPLICATION REPLICA); it exists only globally.
 - REPLICATION CLIENT on *.*: SHOW MASTER STATUS for the capture position and
   SHOW BINARY LOGS to tell a purged binlog (MariaDB: BINLOG MONITOR).
+- PROCESS on *.*: switchover and rollback list the server's sessions to see
+  who can still write (ending them, --kill-sessions, needs an administrator).
 
 Destination account: what grants.DESTINATION lists (SELECT, INSERT, UPDATE,
 DELETE to load and apply; CREATE, DROP, ALTER, INDEX for the tables, their
 indexes, AUTO_INCREMENT and the checkpoint table) plus REFERENCES, which
 MySQL 8.0.22+ asks of whoever adds a foreign key. All on the database only.
+
+Both accounts also carry the way back: after switchover the reverse task
+reads the destination's binlog and writes the source. So the source account
+has the destination privileges too, and the destination account the
+replication ones; `turnout finish` revokes or drops all of it.
 
 MySQL runs each statement in a transaction of its own, so a failed creation
 drops the half-made account again.
@@ -28,7 +35,7 @@ from turnout.engines.mysql.grants import DESTINATION
 from turnout.errors import BadInput, NotFound, OperationFailed
 
 NAME_LIMIT = 32  # MySQL's limit; MariaDB allows 80
-SOURCE_GLOBAL = ("REPLICATION SLAVE", "REPLICATION CLIENT")
+SOURCE_GLOBAL = ("REPLICATION SLAVE", "REPLICATION CLIENT", "PROCESS")
 DEST = (*DESTINATION, "REFERENCES")
 # what revoke_write takes away, wherever the account holds it
 WRITES = ("INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES",
@@ -42,11 +49,8 @@ def create(engine: Any, user: str, password: str, role: str) -> list[str]:
     check_account_name(user, NAME_LIMIT)
     check_account_role(role)
     who, database = _account(user), f"{quote(engine.database)}.*"
-    if role == "source":
-        grants = [f"GRANT SELECT ON {database} TO {who}",
-                  f"GRANT {', '.join(SOURCE_GLOBAL)} ON *.* TO {who}"]
-    else:
-        grants = [f"GRANT {', '.join(DEST)} ON {database} TO {who}"]
+    grants = [f"GRANT {', '.join(DEST)} ON {database} TO {who}",  # role: forward or back
+              f"GRANT {', '.join(SOURCE_GLOBAL)} ON *.* TO {who}"]
     first = f"CREATE USER {who} IDENTIFIED BY "
     try:
         _execute(engine, first.replace("%", "%%") + "%s", (password,))

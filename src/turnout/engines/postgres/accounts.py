@@ -25,6 +25,13 @@ types, indexes and turnout's checkpoint table). The role owns what it creates,
 which covers loading, TRUNCATE, foreign keys and setval() on the tables'
 sequences.
 
+Both roles also carry the way back: after switchover the reverse task reads
+the destination and writes the source. So the destination role is REPLICATION
+with CREATE on the database too (its slot and its publication, of tables it
+owns), and the source role has TEMPORARY on the database and CREATE on the
+schema (staging tables, the checkpoint table) beside the owners' membership,
+which lets it write the tables. `turnout finish` revokes or drops all of it.
+
 The password goes to the server as a SCRAM verifier computed here, so it is
 never in the server's statement log either.
 """
@@ -53,7 +60,7 @@ def create(engine: Any, user: str, password: str, role: str) -> list[str]:
                        f"name, or `turnout accounts drop` it first")
     _check_schema(engine)
     verifier = engine.conn.pgconn.encrypt_password(password.encode(), user.encode(), None)
-    attributes = "LOGIN REPLICATION" if role == "source" else "LOGIN"
+    attributes = "LOGIN REPLICATION"  # either side is captured from, forward or back
     first = f"CREATE ROLE {quote(user)} {attributes} PASSWORD "
     steps = [(first + _literal(verifier.decode()), first + HIDDEN)]
     steps += _source(engine, user) if role == "source" else _dest(engine, user)
@@ -66,8 +73,8 @@ def _source(engine: Any, user: str) -> list[Step]:
     plain = [o for o, superuser in owners if not superuser]
     supers = [o for o, superuser in owners if superuser]
     found = [
-        f"GRANT CONNECT, CREATE ON DATABASE {database} TO {who}",
-        f"GRANT USAGE ON SCHEMA {schema} TO {who}",
+        f"GRANT CONNECT, CREATE, TEMPORARY ON DATABASE {database} TO {who}",
+        f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {who}",
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {who}",
     ]
     for owner in sorted({*plain, *supers, engine.conn.info.user}):
@@ -83,7 +90,7 @@ def _source(engine: Any, user: str) -> list[Step]:
 
 def _dest(engine: Any, user: str) -> list[Step]:
     who, schema, database = quote(user), quote(engine.schema), _database(engine)
-    found = [f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {who}",
+    found = [f"GRANT CONNECT, CREATE, TEMPORARY ON DATABASE {database} TO {who}",
              f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {who}"]
     return [(s, s) for s in found]
 
