@@ -7,13 +7,13 @@ This thread only schedules and compares (ranges.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from turnout.verify.pairs import TablePair
 from turnout.verify.ranges import Outcome, TableComparison
-from turnout.verify.report import Difference, TableResult
+from turnout.verify.report import TableResult
 from turnout.verify.workers import Readers, Throttle
 
 Progress = Callable[[str, int, int | None], None]  # (source table, rows done, rows in all)
@@ -75,9 +75,3 @@ def _counts(tables: list[TableComparison], readers: Readers) -> list[TableResult
         if dst is not None:
             table.result.rows_dest = readers.get(dst.engine).count(dst.table)
     return [t.result for t in tables]
-
-
-def iter_differences(results: list[TableResult]) -> Iterator[tuple[TableResult, Difference]]:
-    for result in results:
-        for difference in result.differences:
-            yield result, difference
