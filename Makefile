@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
+	@scripts/system-deps build
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
@@ -17,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/turnout demo
 
 test: $(STAMP)
+	@scripts/system-deps test
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
