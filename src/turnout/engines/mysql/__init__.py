@@ -3,7 +3,9 @@ snapshot reads are in snapshot.py and bulk loads in bulk.py (both through mysqlc
 client.py), apply in apply.py, binlog capture in capture.py, sessions and freeze in sessions.py.
 
 URL: mysql://user:password@host:port/database, with turnout's own options
-`zero_dates=refuse|null`, `tinyint1=boolean` and `unix_socket=/path`.
+`zero_dates=refuse|null`, `tinyint1=boolean`, `resume_by=file|gtid` (where a resumed binlog
+stream starts: file and offset, or MariaDB's GTID state, which outlives a failover) and
+`unix_socket=/path`.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ SESSION_SETUP = (
     "SET NAMES utf8mb4, time_zone = '+00:00', "
     "sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'"
 )
-_OPTIONS = {"zero_dates": ("refuse", "null"), "tinyint1": ("int", "boolean")}
+_OPTIONS = {"zero_dates": ("refuse", "null"), "tinyint1": ("int", "boolean"),
+            "resume_by": ("file", "gtid")}
 _LOST_CONNECTION = (2006, 2013)
 _RETRY = (1205, 1213)  # lock wait timeout, deadlock
 

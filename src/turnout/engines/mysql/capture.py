@@ -5,7 +5,10 @@ connects as a replica (one binlog dump connection, blocking, with server
 heartbeats every HEARTBEAT_S so an idle source still answers) and hands out
 whole transactions, each change carrying its transaction's end (file +
 offset of the event after the commit), which is where a resumed stream
-starts.
+starts. On MariaDB the position also carries the GTID state there (the last
+GTID of each domain, gtid.py); with the URL option `resume_by=gtid` a resumed
+stream starts from that state instead, so it survives a failover to a server
+whose binlog files have other names.
 
 A transaction with more changes than one batch is handed out in pieces:
 every piece but the last carries the position the transaction started
@@ -23,11 +26,12 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from turnout.engines.base import Capture
 from turnout.engines.mysql import catalog, grants
+from turnout.engines.mysql.gtid import GtidState, not_in_binlogs, tracked
 from turnout.engines.mysql.values import reader
 from turnout.errors import OperationFailed
 from turnout.model import Change, Key, Op, Position, Table
@@ -42,7 +46,9 @@ _ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 ra
 
 @dataclass(frozen=True, eq=False)
 class MysqlPosition(Position):
-    """A place in the binlog: file and offset (and the GTID there, for people to read)."""
+    """A place in the binlog: file and offset, and on MariaDB the GTID state there (the
+    resume point with resume_by=gtid). Stored with the GTID, ordered and compared by file
+    and offset: the GTID names the same place in other words."""
 
     file: str
     pos: int
@@ -59,9 +65,12 @@ class MysqlPosition(Position):
         stem, _, number = self.file.rpartition(".")
         return (stem, int(number) if number.isdigit() else 0, self.pos)
 
-    def to_json(self) -> str:  # equality and hashing ignore the informative GTID
-        return super().to_json() if self.gtid is None else MysqlPosition(
-            self.file, self.pos).to_json()
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MysqlPosition) and (self.file, self.pos) == (
+            other.file, other.pos)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.pos))
 
 
 @dataclass
@@ -92,6 +101,9 @@ class MysqlCapture(Capture):
         self._txn = _Transaction()
         self._pending_ts: float | None = None
         self._stopped_by: SourceDdl | None = None  # DDL met after changes still to hand out
+        self._gtids: GtidState | None = None  # MariaDB: the GTID state as transactions end
+        self._from_gtid: str | None = None  # the GTID state the stream started from, if any
+        self._trust_next = False  # take the next commit whatever its file (see _accept)
 
     # set-up ----------------------------------------------------------------
 
@@ -108,17 +120,20 @@ class MysqlCapture(Capture):
         self._close()
 
     def current_position(self) -> MysqlPosition:
+        """The binlog's end. The GTID is read first: a commit in between then leaves it behind
+        the file and offset, never ahead, so a resume by GTID replays it (harmless by key)
+        instead of skipping it."""
+        gtid = self._gtid()
         row = self.engine.all("SHOW MASTER STATUS")
         if not row:
             raise OperationFailed(f"{self.engine.endpoint} has no binary log: enable log_bin")
-        gtid = self._gtid()
         return MysqlPosition(row[0][0], int(row[0][1]), gtid or None)
 
     def _gtid(self) -> str | None:
         name = "gtid_binlog_pos" if self.engine.mariadb else "gtid_executed"
         try:
             return str(self.engine.one(f"SELECT @@GLOBAL.{name}") or "") or None
-        except Exception:  # noqa: BLE001 - GTIDs are informative only
+        except Exception:  # noqa: BLE001 - without it, a resume goes by file and offset
             return None
 
     # reading ---------------------------------------------------------------
@@ -133,7 +148,7 @@ class MysqlCapture(Capture):
         deadline = time.monotonic() + READ_BUDGET_S
         idle, last_ts = False, None
         while True:
-            event = self._stream.fetchone()
+            event = self._fetch()
             kind = type(event).__name__
             if event is None or kind == "HeartbeatLogEvent":
                 if not self._txn.items:
@@ -149,9 +164,10 @@ class MysqlCapture(Capture):
                 break
             if committed is not None:
                 last_ts = self._txn.ts
-                if committed > self._read_to:
-                    changes.extend(self._finish(committed))
-                    self._read_to = committed
+                taken = self._accept(committed)
+                if taken is not None:
+                    changes.extend(self._finish(taken))
+                    self._read_to = taken
                 self._txn = _Transaction()
             if len(self._txn.items) >= limit:  # a large transaction: hand out a piece
                 last_ts = self._txn.ts
@@ -186,27 +202,74 @@ class MysqlCapture(Capture):
         from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
         self._close()
-        self._check_not_purged(after)
+        self._from_gtid = after.gtid if self._by_gtid(after) else None
+        if self._from_gtid is None:
+            self._check_not_purged(after)
         settings = {k: v for k, v in self.engine.settings.items()
                     if k in ("host", "port", "user", "password", "unix_socket")}
         self._stream = BinLogStreamReader(
             connection_settings=settings,
             server_id=_server_id(self.slot),
-            resume_stream=True,
             blocking=True,
-            log_file=after.file,
-            log_pos=after.pos,
             only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent,
                          RotateEvent, HeartbeatLogEvent, MariadbGtidEvent],
             only_schemas=[self.engine.database],
             slave_heartbeat=HEARTBEAT_S,
-            # is_mariadb=True would make the library send MariaDB's GTID-style dump request,
-            # which drops log_file/log_pos and streams every binlog from the first one. The
-            # classic request by file and offset works on both servers.
-            is_mariadb=False,
+            **self._start(after),
         )
         self._txn = _Transaction()
         self._read_to = self._handed = after
+        self._gtids = tracked(after.gtid) if self.engine.mariadb else None  # MySQL: UUID sets
+        self._trust_next = self._from_gtid is not None
+
+    def _by_gtid(self, after: MysqlPosition) -> bool:
+        """Whether to start from the position's GTID state (resume_by=gtid, MariaDB only)."""
+        if self.engine.options["resume_by"] != "gtid":
+            return False
+        if not self.engine.mariadb:
+            raise OperationFailed(f"{self.engine.endpoint}: resume_by=gtid is implemented for "
+                                  "MariaDB only; use resume_by=file")
+        return bool(after.gtid)  # a position stored without one (older turnout) goes by file
+
+    def _start(self, after: MysqlPosition) -> dict[str, Any]:
+        """The library's arguments for where the stream starts.
+
+        By GTID, the library sets `@slave_connect_state` and sends MariaDB's dump request
+        without a file; the server answers with a Rotate event naming the file it starts
+        in, then sends only the transactions after the state. By file and offset, the
+        classic request (is_mariadb=True without a GTID would drop log_file/log_pos and
+        stream every binlog from the first one).
+        """
+        if self._from_gtid is not None:
+            return {"is_mariadb": True, "auto_position": self._from_gtid}
+        return {"is_mariadb": False, "resume_stream": True, "log_file": after.file,
+                "log_pos": after.pos}
+
+    def _accept(self, end: MysqlPosition) -> MysqlPosition | None:
+        """The end of a transaction just read, with the GTID state after it; None when it was
+        read before. A stream started by GTID takes its first commit as new, since the
+        stored file may be another server's (the server sends only what follows the
+        state); after that, and always by file, file and offset tell: the library's
+        silent reconnect starts over from where the stream was opened."""
+        if not (self._trust_next or end > self._read_to):
+            if self._gtids is not None:
+                self._gtids.discard()
+            return None
+        self._trust_next = False
+        return replace(end, gtid=self._gtids.commit() if self._gtids is not None else None)
+
+    def _fetch(self) -> Any:
+        """The next event; a GTID start the server refuses becomes a one-line failure."""
+        import pymysql
+
+        try:
+            return self._stream.fetchone()
+        except pymysql.err.OperationalError as exc:
+            if self._from_gtid is None or exc.args[0] != 1236:  # 1236: cannot read the binlog
+                raise
+            refused = not_in_binlogs(self._from_gtid, str(self.engine.endpoint), exc.args[-1])
+        self._close()
+        raise refused
 
     def _check_not_purged(self, after: MysqlPosition) -> None:
         files = {r[0] for r in self.engine.all("SHOW BINARY LOGS")}
@@ -224,6 +287,8 @@ class MysqlCapture(Capture):
             return None
         if kind == "MariadbGtidEvent":
             self._txn = _Transaction()
+            if self._gtids is not None:
+                self._gtids.begin(event.gtid)
             return None
         if kind == "QueryEvent":
             query = event.query.strip()
@@ -353,5 +418,8 @@ def capture_problems(engine: Any) -> list[str]:
             fix = ("add log_bin to the server's configuration and restart it"
                    if name == "log_bin" else f"SET GLOBAL {name} = '{value}' (and in my.cnf)")
             problems.append(f"{engine.endpoint} has {name} = {have}, capture needs {value}: {fix}")
+    if engine.options["resume_by"] == "gtid" and not engine.mariadb:
+        problems.append(f"{engine.endpoint}: resume_by=gtid is implemented for MariaDB only; "
+                        "use resume_by=file")
     problems += grants.source_problems(engine)
     return problems
