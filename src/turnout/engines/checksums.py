@@ -99,14 +99,19 @@ class VerifyReader(ABC):
 
     # the queries ---------------------------------------------------------------
 
-    def row_text(self, probes: list[Probe]) -> str:
+    def spell_column(self, table: Table, probe: Probe) -> str:
+        """SQL giving one column of `table` in its probe's form; an engine that knows more of
+        the column than its canonical type (its character set, say) may spell it cheaper."""
+        return self.spell(self.quote(probe.name), probe.type, probe.form)
+
+    def row_text(self, table: Table, probes: list[Probe]) -> str:
         """SQL for the canonical text of a whole row: NULL and '' stay apart ('n' / 'v')
         wherever a column may hold NULL."""
         parts: list[str] = []
         for probe in probes:
             if parts:
                 parts.append(f"'{SEPARATOR}'")
-            value = self.spell(self.quote(probe.name), probe.type, probe.form)
+            value = self.spell_column(table, probe)
             if probe.nullable:
                 marked = self.concat(["'v'", value])
                 value = f"COALESCE({marked}, 'n')"
@@ -133,7 +138,7 @@ class VerifyReader(ABC):
                  span: KeySpan) -> tuple[int, int]:
         """(rows, sum of row hashes) of the span."""
         where, params = self.where(key, span)
-        sql = (f"SELECT COUNT(*), {self.sum_sql(self.hash_sql(self.row_text(probes)))} "
+        sql = (f"SELECT COUNT(*), {self.sum_sql(self.hash_sql(self.row_text(table, probes)))} "
                f"FROM {self.table_sql(table)}{where}")
         count, total = self.query(sql, params)[0]
         return int(count), int(total or 0)
@@ -148,7 +153,7 @@ class VerifyReader(ABC):
         holds the keys in (after + n * width, after + (n + 1) * width]. One scan."""
         c = self.quote(column)
         bucket = self.int_div(f"{c} - {after + 1}", width)
-        hashed = self.sum_sql(self.hash_sql(self.row_text(probes)))
+        hashed = self.sum_sql(self.hash_sql(self.row_text(table, probes)))
         sql = (f"SELECT {bucket}, COUNT(*), {hashed} FROM {self.table_sql(table)} "
                f"WHERE {c} > {self.placeholder} AND {c} <= {self.placeholder} GROUP BY 1")
         rows = self.query(sql, [after, upto])
@@ -199,7 +204,7 @@ class VerifyReader(ABC):
 
     def hash_counts(self, table: Table, probes: list[Probe]) -> dict[int, int]:
         """How many rows have each row hash: a table without a key compared as a multiset."""
-        hashed = self.hash_sql(self.row_text(probes))
+        hashed = self.hash_sql(self.row_text(table, probes))
         rows = self.query(f"SELECT {hashed}, COUNT(*) FROM {self.table_sql(table)} "
                           f"GROUP BY {hashed}")
         return {int(h): int(n) for h, n in rows}
@@ -207,7 +212,7 @@ class VerifyReader(ABC):
     def rows_by_hash(self, table: Table, names: tuple[str, ...], probes: list[Probe],
                      hashes: list[int]) -> list[tuple[int, Row]]:
         """The rows whose hash is one of `hashes`, each with its hash."""
-        hashed = self.hash_sql(self.row_text(probes))
+        hashed = self.hash_sql(self.row_text(table, probes))
         cols = ", ".join(self.quote(n) for n in names)
         found: list[tuple[int, Row]] = []
         for start in range(0, len(hashes), KEYS_PER_QUERY):

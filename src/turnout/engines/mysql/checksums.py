@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from turnout.engines.checksums import VerifyReader
+from turnout.engines.checksums import Probe, VerifyReader
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.values import reader
 from turnout.model import Row, Table
@@ -16,6 +16,8 @@ from turnout.types import CanonicalType, Kind
 from turnout.verify.forms import Form
 
 _STAMP = "'%%Y-%%m-%%d %%H:%%i:%%s.%%f'"
+_INTEGERS = {"tinyint", "smallint", "mediumint", "int", "bigint"}  # not bit, not year
+_UTF8 = {"utf8mb4", "utf8mb3"}  # the bytes MD5 sees on every other engine (utf8mb3: the BMP)
 
 
 def _trim_scale(number_sql: str) -> str:
@@ -27,6 +29,7 @@ class MysqlVerifyReader(VerifyReader):
     def __init__(self, conn: Any, zero_dates: str) -> None:
         super().__init__(conn)
         self.zero_dates = zero_dates
+        self._columns: dict[str, dict[str, tuple[str, str | None]]] = {}
 
     def convert(self, table: Table, names: tuple[str, ...], rows: list[Row]) -> list[Row]:
         picked = replace(table, columns=tuple(table.column(n) for n in names))
@@ -34,6 +37,29 @@ class MysqlVerifyReader(VerifyReader):
 
     def quote(self, name: str) -> str:
         return quote(name)
+
+    def spell_column(self, table: Table, probe: Probe) -> str:
+        """Integers and utf8mb4 text go into CONCAT as they are: CONCAT prints integers as
+        their digits, and utf8mb4 text is already in the bytes MD5 must see. Skipping the
+        casts takes about a fifth off hashing a sysbench table. Other character sets are
+        converted, or MD5 would hash their bytes."""
+        data_type, charset = self._column(table, probe.name)
+        if probe.form is Form.NUMBER and data_type in _INTEGERS:
+            return self.quote(probe.name)
+        if probe.form in (Form.CHAR, Form.TEXT) and charset in _UTF8:
+            if probe.form is Form.CHAR and probe.type.kind is not Kind.CHAR:
+                return f"TRIM(TRAILING ' ' FROM {self.quote(probe.name)})"
+            return self.quote(probe.name)
+        return super().spell_column(table, probe)
+
+    def _column(self, table: Table, name: str) -> tuple[str, str | None]:
+        """(data type, character set) of a column as the server has it, read once a table."""
+        if table.name not in self._columns:
+            rows = self.query(
+                "SELECT column_name, data_type, character_set_name FROM information_schema."
+                "columns WHERE table_schema = DATABASE() AND table_name = %s", [table.name])
+            self._columns[table.name] = {n: (t.lower(), c) for n, t, c in rows}
+        return self._columns[table.name].get(name, ("", None))
 
     def concat(self, parts: list[str]) -> str:
         return f"CONCAT({', '.join(parts)})"
