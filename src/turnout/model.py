@@ -11,6 +11,7 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, ClassVar
 
 from turnout.types import CanonicalType
@@ -62,7 +63,7 @@ class Table:
     # kind recreates them after the data; others cannot be trusted to read the expression.
     checks: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
-    @property
+    @cached_property  # asked for every captured row; a table never changes once made
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
@@ -72,7 +73,7 @@ class Table:
                 return col
         raise KeyError(name)
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, ...]:
         """The columns naming a row: the primary key, else a unique key of NOT NULL columns."""
         if self.primary_key:
@@ -82,9 +83,13 @@ class Table:
                 return index.columns
         return ()
 
-    def key_positions(self) -> tuple[int, ...]:
+    @cached_property
+    def _key_positions(self) -> tuple[int, ...]:
         names = self.column_names
         return tuple(names.index(c) for c in self.key)
+
+    def key_positions(self) -> tuple[int, ...]:
+        return self._key_positions
 
     def renamed(self, name: str, columns: dict[str, str]) -> Table:
         """This table as it will be called on the other side (table and column renames applied)."""

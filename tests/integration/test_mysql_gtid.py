@@ -22,7 +22,7 @@ from tests.integration.test_crash import kill_worker
 from tests.integration.test_mysql import _connect, my_execute
 from tests.integration.test_mysql_crash import Business, build_source, finish_and_compare
 from turnout import api, engines
-from turnout.engines.mysql.capture import MysqlPosition
+from turnout.engines.mysql.positions import MysqlPosition
 from turnout.errors import BadInput
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store

@@ -1,4 +1,4 @@
-"""The MariaDB GTID bookkeeping of MySQL capture (turnout.engines.mysql.gtid), and how
+"""The MariaDB GTID bookkeeping of MySQL capture (turnout.engines.mysql.positions), and how
 positions that carry a GTID state compare and round-trip through JSON."""
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ import json
 import pytest
 
 from turnout.engines import position_from_json
-from turnout.engines.mysql.capture import MysqlPosition
-from turnout.engines.mysql.gtid import Gtid, GtidState, parse_state, tracked
+from turnout.engines.mysql.positions import Gtid, GtidState, MysqlPosition, parse_state, tracked
 
 
 def test_a_state_reads_and_writes_like_gtid_binlog_pos() -> None:

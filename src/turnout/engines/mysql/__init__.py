@@ -20,7 +20,7 @@ from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, Engine, SnapshotReader
 from turnout.engines.mysql import accounts, apply, bulk, catalog, client, grants, sessions
-from turnout.engines.mysql.capture import MysqlCapture, MysqlPosition, capture_problems
+from turnout.engines.mysql.capture import MysqlCapture, capture_problems
 from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.mysql.dialect import (
     create_index_sql,
@@ -29,6 +29,7 @@ from turnout.engines.mysql.dialect import (
     quote,
     type_problem,
 )
+from turnout.engines.mysql.positions import MysqlPosition
 from turnout.engines.mysql.snapshot import opened
 from turnout.engines.mysql.values import same, writer
 from turnout.errors import BadInput, OperationFailed, TransientError

@@ -6,7 +6,7 @@ heartbeats every HEARTBEAT_S so an idle source still answers) and hands out
 whole transactions, each change carrying its transaction's end (file +
 offset of the event after the commit), which is where a resumed stream
 starts. On MariaDB the position also carries the GTID state there (the last
-GTID of each domain, gtid.py); with the URL option `resume_by=gtid` a resumed
+GTID of each domain, positions.py); with the URL option `resume_by=gtid` a resumed
 stream starts from that state instead, so it survives a failover to a server
 whose binlog files have other names.
 
@@ -31,7 +31,7 @@ from typing import Any
 
 from turnout.engines.base import Capture
 from turnout.engines.mysql import catalog, grants
-from turnout.engines.mysql.gtid import GtidState, not_in_binlogs, tracked
+from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_binlogs, tracked
 from turnout.engines.mysql.values import reader
 from turnout.errors import OperationFailed
 from turnout.model import Change, Key, Op, Position, Table
@@ -42,35 +42,6 @@ ADVANCE_IDLE_S = 10.0  # while the captured tables are idle, move the checkpoint
 _DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
 _RENAME = re.compile(r"\bRENAME\b", re.IGNORECASE)
 _ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 range")
-
-
-@dataclass(frozen=True, eq=False)
-class MysqlPosition(Position):
-    """A place in the binlog: file and offset, and on MariaDB the GTID state there (the
-    resume point with resume_by=gtid). Stored with the GTID, ordered and compared by file
-    and offset: the GTID names the same place in other words."""
-
-    file: str
-    pos: int
-    gtid: str | None = None
-    engine = "mysql"
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"file": self.file, "pos": self.pos}
-        if self.gtid:
-            data["gtid"] = self.gtid
-        return data
-
-    def _order(self) -> tuple[Any, ...]:
-        stem, _, number = self.file.rpartition(".")
-        return (stem, int(number) if number.isdigit() else 0, self.pos)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, MysqlPosition) and (self.file, self.pos) == (
-            other.file, other.pos)
-
-    def __hash__(self) -> int:
-        return hash((self.file, self.pos))
 
 
 @dataclass
@@ -347,6 +318,7 @@ class MysqlCapture(Capture):
         table = self.tables.get(event.table)
         if table is None:
             return
+        self._check_columns(table, [c.name for c in event.columns])
         self._txn.ts = float(event.timestamp)
         for row in event.rows:
             if kind == "UpdateRowsEvent":
@@ -363,16 +335,22 @@ class MysqlCapture(Capture):
                 old = self._row(table, row["values"], row["none_sources"])
                 self._txn.items.append((table.name, Op.DELETE, _key(table, old), None, None))
 
-    def _row(self, table: Table, values: dict[str, Any], nones: dict[str, str]) -> tuple[Any, ...]:
-        """The event's values in the catalog's column order, converted like a query's."""
-        missing = [c for c in table.column_names if c not in values]
-        missing += [f"{c} (added)" for c in values if c not in self._known[table.name]]
-        if missing:  # everything before this row is applied first (read())
+    def _check_columns(self, table: Table, names: list[str]) -> None:
+        """Stop at an event whose columns are not the catalog's (once an event: its rows share
+        the table map); everything before it is applied first (read())."""
+        missing = [c for c in table.column_names if c not in names]
+        missing += [f"{c} (added)" for c in names if c not in self._known[table.name]]
+        if missing:
             raise SourceDdl(
                 f"table {table.name!r} changed on the source during incremental migration "
                 f"(column {', '.join(missing)}): make the same change on the destination, "
                 "then start the task again"
             )
+
+    def _row(self, table: Table, values: dict[str, Any], nones: dict[str, str]) -> tuple[Any, ...]:
+        """The event's values in the catalog's column order, converted like a query's."""
+        if not nones:  # no NULL, empty set or zero date: nothing to tell apart
+            return self._readers[table.name](tuple(map(values.__getitem__, table.column_names)))
         row = []
         for name in table.column_names:
             value, why = values[name], nones.get(name)

@@ -1,4 +1,5 @@
-"""MariaDB GTID positions: the last transaction of each replication domain, kept while reading.
+"""Binlog positions: file and offset, and MariaDB's GTID state (the last transaction of each
+replication domain), kept while reading.
 
 A MariaDB GTID is "domain-server-sequence". Within a domain transactions are
 ordered, so the last GTID of every domain says how far a stream has read, in a
@@ -15,8 +16,39 @@ transaction and asks for the state once the transaction has ended.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from turnout.errors import OperationFailed
+from turnout.model import Position
+
+
+@dataclass(frozen=True, eq=False)
+class MysqlPosition(Position):
+    """A place in the binlog: file and offset, and on MariaDB the GTID state there (the
+    resume point with resume_by=gtid). Stored with the GTID, ordered and compared by file
+    and offset: the GTID names the same place in other words."""
+
+    file: str
+    pos: int
+    gtid: str | None = None
+    engine = "mysql"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"file": self.file, "pos": self.pos}
+        if self.gtid:
+            data["gtid"] = self.gtid
+        return data
+
+    def _order(self) -> tuple[Any, ...]:
+        stem, _, number = self.file.rpartition(".")
+        return (stem, int(number) if number.isdigit() else 0, self.pos)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MysqlPosition) and (self.file, self.pos) == (
+            other.file, other.pos)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.pos))
 
 
 @dataclass(frozen=True)
