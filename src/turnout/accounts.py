@@ -67,12 +67,16 @@ def superuser_warning(url: str) -> str | None:
     before a task runs with it: a least-privilege account contains mistakes."""
     try:
         with _opened(url) as engine:
-            mighty, endpoint = engine.is_superuser(), engine.endpoint
+            return engine_superuser_warning(engine)
     except Unsupported:
         return None
-    if not mighty:
+
+
+def engine_superuser_warning(engine: Engine) -> str | None:
+    """superuser_warning() for an engine already connected (Unsupported for SQLite)."""
+    if not engine.is_superuser():
         return None
-    return (f"{endpoint} connects as a superuser: a task needs far less; "
+    return (f"{engine.endpoint} connects as a superuser: a task needs far less; "
             f"`turnout accounts create URL --for source|dest --user NAME` makes an account "
             "with only that")
 

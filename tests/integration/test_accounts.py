@@ -109,7 +109,15 @@ def test_postgres_to_mysql_with_migration_accounts_only(
         write_shop_changes(pg_url)  # the application writes
         wait_caught_up(store, "accpgmy")
     same_rows(pg_url, mysql_url, ["item", "line"])
+    warnings = [e["message"] for e in api.events("accpgmy", store=store)
+                if e["level"] == "warning"]
+    assert not [w for w in warnings if "superuser" in w], warnings
     api.delete_task("accpgmy", store)  # drops slot and publication as the source account
+
+    api.create_task(TaskSpec("mighty", pg_url, mysql_url), store)  # the tables are full
+    assert api.run_task("mighty", None, store) == "Failed"
+    warned = [e["message"] for e in api.events("mighty", store=store) if e["level"] == "warning"]
+    assert len([w for w in warned if "connects as a superuser" in w]) == 2, warned
 
     assert accounts.revoke_write(mysql_url, mine["user"])["statements"]
     my_write_fails(dest)

@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 
-from turnout import engines
+from turnout import accounts, engines
 from turnout.engines.base import Capture, Engine
 from turnout.errors import TurnoutError
 from turnout.migrate import full, incremental, schema
@@ -85,6 +85,8 @@ class Runner:
             src = engines.connect(spec.source_endpoint)
             dst = engines.connect(spec.dest_endpoint, create=True)
             first_run = self.store.checkpoint(self.name, PRECHECKED) is None
+            if first_run:
+                self._warn_superusers(src, dst)
             plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(self.name))
             self.store.set_checkpoint(self.name, PRECHECKED, "1")
             self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
@@ -102,6 +104,17 @@ class Runner:
         self.store.update(self.name, state=state)
         self.progress.event("info", f"task {state.value.lower()}")
         return state
+
+    def _warn_superusers(self, *sides: Engine) -> None:
+        """A warning event for each side the task reaches as a superuser (once, at its first
+        precheck): it works, but a least-privilege account would contain a mistake."""
+        for engine in sides:
+            try:
+                warning = accounts.engine_superuser_warning(engine)
+            except Exception:  # noqa: BLE001 - SQLite has no accounts; a warning never fails a task
+                continue
+            if warning:
+                self.progress.event("warning", warning)
 
     def _steps(self, spec: TaskSpec, src: Engine, dst: Engine, plans: list[TablePlan]) -> TaskState:
         capture, start = None, None
