@@ -26,7 +26,13 @@ bench/.venv-reladiff, and runs reladiff's CLI from there. The box is noisy (2 co
 script prints per-run times, medians and ratios and never asserts on timing; it exits 1 only
 when turnout misses an injected difference or reports a false one.
 
-    python bench/verify.py [--rows N] [--repeat R] [--threads T] [--seed S] [--dir DIR]
+With --breakdown it first times, single-threaded on each side, what one whole-table checksum
+is made of, built from turnout's own SQL (each line adds a step to the one above: scan, the
+row's canonical text, MD5, its first 60 bits as an integer summed, 256 key slices): where the
+time of a content comparison goes, and so how low any tool that hashes every row can go.
+
+    python bench/verify.py [--rows N] [--repeat R] [--threads T] [--seed S] [--breakdown]
+        [--dir DIR]
 """
 
 from __future__ import annotations
@@ -319,12 +325,62 @@ def prepare(bench: Bench, rows: int) -> None:
         f"{n} {t}" + (f"({m})" if m else "") for n, t, m in types))
 
 
+def breakdown(bench: Bench) -> None:
+    """Print the cost of each step of a whole-table checksum on both sides (see the module)."""
+    from turnout import engines
+    from turnout.spec import TaskSpec
+    from turnout.verify import pairs
+
+    spec = TaskSpec("breakdown", bench.source, bench.dest, tables=(TABLE,))
+    src, dst = engines.connect(spec.source_endpoint), engines.connect(spec.dest_endpoint)
+    try:
+        pair = pairs.task_pairs(spec, src, dst)[0]
+        assert pair.dest is not None and pair.in_db, "sysbench columns checksum in both databases"
+        times = [_steps(side.engine.verify_reader(), side.table, side.probes)
+                 for side in (pair.source, pair.dest)]
+    finally:
+        src.close()
+        dst.close()
+    print("\nsingle-threaded whole-table checksum, step by step (each adds to the line above):")
+    rows = [[step, f"{a:.2f}", f"{b:.2f}"] for (step, a), (_, b) in zip(*times, strict=True)]
+    my.print_table(["step", "MariaDB s", "PostgreSQL s"], rows)
+
+
+def _steps(reader: Any, table: Any, probes: Any) -> list[tuple[str, float]]:
+    """(step, best of 3 seconds) for the growing checksum query on one side."""
+    name, key = reader.table_sql(table), reader.quote("id")
+    text = reader.row_text(table, probes)
+    hashed = reader.sum_sql(reader.hash_sql(text))
+    queries = [
+        ("scan (count)", f"SELECT COUNT(*) FROM {name}"),
+        ("+ row text", f"SELECT SUM(LENGTH({text})) FROM {name}"),
+        ("+ MD5", f"SELECT SUM(LENGTH(MD5({text}))) FROM {name}"),
+        ("+ 60-bit integer, summed", f"SELECT COUNT(*), {hashed} FROM {name}"),
+        ("+ 256 key slices", f"SELECT {reader.int_div(f'{key} - 1', 3907)}, COUNT(*), "
+                             f"{hashed} FROM {name} GROUP BY 1"),
+    ]
+    out = []
+    try:
+        for step, sql in queries:
+            best = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                reader.query(sql)
+                best = min(best, time.perf_counter() - start)
+            out.append((step, best))
+    finally:
+        reader.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1, help="picks the injected differences")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="first time each step of a whole-table checksum on both sides")
     parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
     args = parser.parse_args()
     if args.rows < UPDATES + DELETES or args.repeat < 1:
@@ -338,6 +394,8 @@ def main() -> None:
     try:
         bench = Bench(work, mariadb, pg, args.threads)
         prepare(bench, args.rows)
+        if args.breakdown:
+            breakdown(bench)
         results: dict[str, dict[str, list[Run]]] = {}
         expected = {"0 differences": Diff()}
         run_case(bench, "0 differences", expected["0 differences"], args.repeat, results)
