@@ -16,6 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from turnout import engines
+from turnout.engines.base import Engine
 from turnout.errors import BadInput, NotFound, OperationFailed, TurnoutError
 from turnout.migrate import runner
 from turnout.migrate.runner import Runner, remove_capture, slot_name
@@ -282,9 +283,21 @@ def end_sessions(url: str, ids: list[str]) -> list[Session]:
             if listed[sid].own:
                 raise BadInput(f"session {sid} is turnout's own: stop its task instead")
         engine.end_sessions(ids)
-        return engine.sessions()
+        return _sessions_without(engine, set(ids))
     finally:
         engine.close()
+
+
+def _sessions_without(engine: Engine, ended: set[str], timeout: float = 5.0) -> list[Session]:
+    """The sessions, once the ended ones have left: a server ends a session a moment after
+    it is asked to (PostgreSQL signals the backend), and listing it as still there would
+    tell the user the request failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = engine.sessions()
+        if not ended & {s.id for s in left} or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
 
 
 def precheck(name: str, store: Store | None = None) -> dict[str, Any]:
