@@ -353,8 +353,8 @@ def _steps(reader: Any, table: Any, probes: Any) -> list[tuple[str, float]]:
     hashed = reader.sum_sql(reader.hash_sql(text))
     queries = [
         ("scan (count)", f"SELECT COUNT(*) FROM {name}"),
-        ("+ row text", f"SELECT SUM(LENGTH({text})) FROM {name}"),
-        ("+ MD5", f"SELECT SUM(LENGTH(MD5({text}))) FROM {name}"),
+        ("+ row text", f"SELECT SUM(OCTET_LENGTH({text})) FROM {name}"),
+        ("+ MD5", f"SELECT SUM(OCTET_LENGTH(MD5({text}))) FROM {name}"),
         ("+ 60-bit integer, summed", f"SELECT COUNT(*), {hashed} FROM {name}"),
         ("+ 256 key slices", f"SELECT {reader.int_div(f'{key} - 1', 3907)}, COUNT(*), "
                              f"{hashed} FROM {name} GROUP BY 1"),
