@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +55,17 @@ def my_execute(url: str, sql: str) -> None:
         for statement in sql.split(";\n"):
             if statement.strip():
                 cur.execute(statement)
+
+
+def purge_binlogs(mariadb_server: Any) -> None:
+    """Start a new binlog and purge every older one, as a server's expiry would."""
+    mariadb_server.sql("FLUSH BINARY LOGS")
+    newest = mariadb_server.sql("SHOW MASTER STATUS").split()[0]
+    for _ in range(100):  # a stopped task's dump thread ends at its next heartbeat
+        mariadb_server.sql(f"PURGE BINARY LOGS TO '{newest}'")
+        if mariadb_server.sql("SHOW BINARY LOGS").split()[0] == newest:
+            return
+        time.sleep(0.1)
 
 
 def my_rows(url: str, table: str) -> list[tuple[Any, ...]]:

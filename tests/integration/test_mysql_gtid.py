@@ -19,7 +19,7 @@ import pytest
 
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_crash import kill_worker
-from tests.integration.test_mysql import _connect, my_execute
+from tests.integration.test_mysql import _connect, my_execute, purge_binlogs
 from tests.integration.test_mysql_crash import Business, build_source, finish_and_compare
 from turnout import api, engines
 from turnout.engines.mysql.positions import MysqlPosition
@@ -208,13 +208,7 @@ def test_resume_by_gtid_from_purged_binlogs_fails_clearly(
         my_execute(mysql_url, "INSERT INTO item VALUES (1, 'seen')")
         wait_caught_up(store, "gtid-purge")
     my_execute(mysql_url, "INSERT INTO item VALUES (2, 'lost unless re-copied')")
-    mariadb_server.sql("FLUSH BINARY LOGS")
-    newest = mariadb_server.sql("SHOW MASTER STATUS").split()[0]
-    for _ in range(100):  # the stopped task's dump thread ends at its next heartbeat
-        mariadb_server.sql(f"PURGE BINARY LOGS TO '{newest}'")
-        if mariadb_server.sql("SHOW BINARY LOGS").split()[0] == newest:
-            break
-        time.sleep(0.1)
+    purge_binlogs(mariadb_server)
     assert api.run_task("gtid-purge", store=store) == "Failed"
     error = api.task_status("gtid-purge", store)["error"]
     assert "GTID position" in error and "not in the binlogs" in error

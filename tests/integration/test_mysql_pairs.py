@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.integration.helpers import chinook_under_writes, running, same_rows, wait_caught_up
-from tests.integration.test_mysql import _WRITES, TYPES, _connect, my_execute, my_rows
+from tests.integration.test_mysql import (
+    _WRITES,
+    TYPES,
+    _connect,
+    my_execute,
+    my_rows,
+    purge_binlogs,
+)
 from tests.integration.test_postgres import SHOP, write_shop_changes
 from tests.integration.test_postgres import TYPES as PG_TYPES
 from turnout import api
@@ -119,13 +125,7 @@ def test_resume_from_a_purged_binlog_fails_clearly(store: Store, mariadb_server,
     with running(store, "mypurge"):
         wait_caught_up(store, "mypurge")
     my_execute(mysql_url, "INSERT INTO item VALUES (1, 'lost unless re-copied')")
-    mariadb_server.sql("FLUSH BINARY LOGS")
-    newest = mariadb_server.sql("SHOW MASTER STATUS").split()[0]
-    for _ in range(100):  # the stopped task's dump thread ends at its next heartbeat
-        mariadb_server.sql(f"PURGE BINARY LOGS TO '{newest}'")
-        if mariadb_server.sql("SHOW BINARY LOGS").split()[0] == newest:
-            break
-        time.sleep(0.1)
+    purge_binlogs(mariadb_server)
     assert api.run_task("mypurge", store=store) == "Failed"
     error = api.task_status("mypurge", store)["error"]
     assert "has been purged" in error and "--resnapshot" in error
