@@ -174,6 +174,25 @@ def test_incremental_mysql_to_mysql_under_writes(store: Store, mysql_url: str) -
     assert api.task_status("myinc", store)["changes_applied"] >= 2000
 
 
+def test_tables_left_out_are_skipped_inside_shared_transactions(store: Store, mysql_url: str,
+                                                                 tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Capture asks the binlog only for the task's tables; a transaction that also writes a
+    table left out still arrives whole."""
+    my_execute(mysql_url, "CREATE TABLE kept (id int PRIMARY KEY, v text);\n"
+               "CREATE TABLE skipped (id int PRIMARY KEY, v text)")
+    dest = f"sqlite:///{tmp_path / 'd.db'}"
+    api.create_task(TaskSpec("myskip", mysql_url, dest, exclude=("skipped",)), store)
+    with running(store, "myskip"):
+        wait_caught_up(store, "myskip")
+        my_execute(mysql_url, "START TRANSACTION;\nINSERT INTO skipped VALUES (1, 'a');\n"
+                   "INSERT INTO kept VALUES (1, 'b');\nUPDATE skipped SET v = 'c';\n"
+                   "INSERT INTO kept VALUES (2, 'd');\nCOMMIT")
+        wait_caught_up(store, "myskip")
+    with sqlite3.connect(dest.removeprefix("sqlite:///")) as db:
+        assert db.execute("SELECT id, v FROM kept ORDER BY id").fetchall() == [(1, "b"), (2, "d")]
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'skipped'").fetchall() == []
+
+
 _WRITES = """
 INSERT INTO everything (i, code, js, st, en, ts) SELECT seq, concat('g', seq), '[1]', 'y', 'plain',
     '2030-01-01 00:00:00' FROM seq_1_to_2000;

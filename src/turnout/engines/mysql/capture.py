@@ -185,6 +185,7 @@ class MysqlCapture(Capture):
             only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent,
                          RotateEvent, HeartbeatLogEvent, MariadbGtidEvent],
             only_schemas=[self.engine.database],
+            only_tables=list(self.tables),  # other tables' rows are dropped before parsing
             slave_heartbeat=HEARTBEAT_S,
             # A table map names the table's columns before every row event; parsing it each
             # time was half of capture's time. Its table id changes whenever the definition
