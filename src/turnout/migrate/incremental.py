@@ -3,20 +3,30 @@
 The position each batch ends at is written in the same destination
 transaction as the batch, so after a crash the destination itself says where
 to resume; replaying a little is harmless because apply is by key.
+
+A reader thread reads the next batches while this one applies the last:
+otherwise parsing the source's log and writing the destination take turns
+(applying was a third of a catch-up of large MySQL transactions). The
+capture is used by the reader thread only; what was applied goes back to it
+to acknowledge, since an acknowledgement talks to the connection that reads.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+from dataclasses import dataclass
 
 from turnout.coalesce import Route, coalesce
 from turnout.engines import position_from_json
 from turnout.engines.base import Capture, Engine
 from turnout.migrate.progress import Progress
-from turnout.model import Checkpoint, Position
+from turnout.model import Change, Checkpoint, Position
 
 POSITION = "position"
+AHEAD = 2  # batches read while one is applied
+_WAKE_S = 0.2  # how often a waiting thread looks at `stop`
 
 
 def follow(
@@ -34,22 +44,97 @@ def follow(
     saved = dst.read_checkpoint(owner).get(POSITION)
     position = position_from_json(saved) if saved else start
     capture.ack(position)  # the destination may have committed past the last ack before a crash
+    reader = _Reader(capture, position, batch_changes, poll_interval, stop)
+    reader.start()
     applied = 0
-    while not stop.is_set():
-        changes, end = capture.read(position, batch_changes)
-        oldest_applied = None
-        if changes or position < end:  # a piece of a large transaction leaves `end` as it was
-            batch = coalesce(changes, routes, end)
-            dst.apply(batch, Checkpoint(owner, {POSITION: end.to_json()}))
-            capture.ack(end)
-            position = end
-            applied += len(changes)
-            oldest_applied = batch.first_commit_ts
-        delay = _delay(oldest_applied, capture.oldest_pending_ts(position))
-        progress.incremental(position, delay, applied)
-        if not changes:
-            stop.wait(poll_interval)
+    try:
+        while (read := reader.next()) is not None:
+            oldest_applied = None
+            if read.advances:  # a piece of a large transaction leaves `end` as it was
+                batch = coalesce(read.changes, routes, read.end)
+                dst.apply(batch, Checkpoint(owner, {POSITION: read.end.to_json()}))
+                reader.applied = position = read.end
+                applied += len(read.changes)
+                oldest_applied = batch.first_commit_ts
+            progress.incremental(position, _delay(oldest_applied, read.pending_ts), applied)
+    finally:
+        reader.finish()
+    capture.ack(position)  # the reader's last acknowledgement may be a batch behind
     return position
+
+
+@dataclass
+class _Read:
+    """One read of the capture, as the reader thread saw it."""
+
+    changes: list[Change]
+    end: Position
+    advances: bool  # whether the destination's position moves to `end`
+    pending_ts: float | None  # commit time of the oldest change not read yet, at read time
+
+
+class _Reader(threading.Thread):
+    """Reads batches ahead into a short queue; the only thread that touches the capture."""
+
+    def __init__(self, capture: Capture, position: Position, batch_changes: int,
+                 poll_interval: float, stop: threading.Event) -> None:
+        super().__init__(name="turnout-capture", daemon=True)
+        self.capture, self.position = capture, position
+        self.batch_changes, self.poll_interval, self.stop = batch_changes, poll_interval, stop
+        self.applied: Position | None = None  # set by follow(); acknowledged before each read
+        self._acked = position
+        self._reads: queue.Queue[_Read | BaseException] = queue.Queue(maxsize=AHEAD)
+        self._done = threading.Event()  # follow() takes no more reads
+
+    def run(self) -> None:
+        try:
+            while not self._quitting():
+                self._ack()
+                changes, end = self.capture.read(self.position, self.batch_changes)
+                advances = bool(changes) or self.position < end
+                if advances:
+                    self.position = end
+                pending = self.capture.oldest_pending_ts(self.position)
+                if not self._put(_Read(changes, end, advances, pending)):
+                    return
+                if not changes:
+                    self.stop.wait(self.poll_interval)
+        except BaseException as exc:  # noqa: BLE001 - handed to follow(), which raises it
+            self._put(exc)
+
+    def _ack(self) -> None:
+        applied = self.applied
+        if applied is not None and applied != self._acked:
+            self.capture.ack(applied)
+            self._acked = applied
+
+    def _quitting(self) -> bool:
+        return self.stop.is_set() or self._done.is_set()
+
+    def _put(self, item: _Read | BaseException) -> bool:
+        while not self._quitting():
+            try:
+                self._reads.put(item, timeout=_WAKE_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self) -> _Read | None:
+        """The next read in order; None once `stop` is set. A read's error is raised here."""
+        while not self.stop.is_set():
+            try:
+                item = self._reads.get(timeout=_WAKE_S)
+            except queue.Empty:
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            return item
+        return None
+
+    def finish(self) -> None:
+        self._done.set()
+        self.join()
 
 
 def _delay(oldest_applied: float | None, oldest_unread: float | None) -> float:
