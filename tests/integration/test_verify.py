@@ -159,16 +159,17 @@ def test_json_documents_compare_by_content(pg_url: str, mysql_url: str) -> None:
 def test_mysql_character_sets_and_integer_kinds_hash_like_postgres(
         pg_url: str, mysql_url: str) -> None:
     """MySQL hashes utf8 text and plain integers as they are, and converts the rest: latin1
-    text, year and bit must still agree with PostgreSQL's spelling of the same values."""
+    text, year, bit and zerofill must still agree with PostgreSQL's spelling of the same
+    values."""
     execute(mysql_url, "CREATE TABLE cs (id int PRIMARY KEY, l1 varchar(10) CHARACTER SET "
             "latin1, u3 char(8) CHARACTER SET utf8mb3, u4 text, y year, b bit(9), "
-            "u bigint unsigned, s smallint)",
+            "u bigint unsigned, s smallint, z int(6) zerofill)",
             "INSERT INTO cs VALUES (1, 'café', 'naïve', '✓ ok', 2024, b'100000001', "
-            "18446744073709551615, -5), (2, NULL, '', '', NULL, NULL, 0, NULL)")
+            "18446744073709551615, -5, 42), (2, NULL, '', '', NULL, NULL, 0, NULL, NULL)")
     execute(pg_url, "CREATE TABLE cs (id int PRIMARY KEY, l1 varchar(10), u3 char(8), "
-            "u4 text, y smallint, b bigint, u numeric(20), s smallint)",
+            "u4 text, y smallint, b bigint, u numeric(20), s smallint, z bigint)",
             "INSERT INTO cs VALUES (1, 'café', 'naïve', '✓ ok', 2024, 257, "
-            "18446744073709551615, -5), (2, NULL, '', '', NULL, NULL, 0, NULL)")
+            "18446744073709551615, -5, 42), (2, NULL, '', '', NULL, NULL, 0, NULL, NULL)")
     for url in (mysql_url, pg_url):  # latin1 alone: no utf8 column converts it in CONCAT
         execute(url, "CREATE TABLE l1 (id int PRIMARY KEY, t varchar(10)"
                 + (" CHARACTER SET latin1)" if url == mysql_url else ")"),

@@ -56,9 +56,12 @@ class MysqlVerifyReader(VerifyReader):
         """(data type, character set) of a column as the server has it, read once a table."""
         if table.name not in self._columns:
             rows = self.query(
-                "SELECT column_name, data_type, character_set_name FROM information_schema."
-                "columns WHERE table_schema = DATABASE() AND table_name = %s", [table.name])
-            self._columns[table.name] = {n: (t.lower(), c) for n, t, c in rows}
+                "SELECT column_name, data_type, column_type, character_set_name FROM "
+                "information_schema.columns WHERE table_schema = DATABASE() AND table_name = %s",
+                [table.name])
+            self._columns[table.name] = {  # ZEROFILL pads the digits CONCAT prints: cast those
+                n: ("zerofill" if "zerofill" in full.lower() else t.lower(), c)
+                for n, t, full, c in rows}
         return self._columns[table.name].get(name, ("", None))
 
     def concat(self, parts: list[str]) -> str:
