@@ -50,7 +50,7 @@ def follow(
     try:
         while (read := reader.next()) is not None:
             oldest_applied = None
-            if read.advances:  # a piece of a large transaction leaves `end` as it was
+            if read.advances:
                 batch = coalesce(read.changes, routes, read.end)
                 dst.apply(batch, Checkpoint(owner, {POSITION: read.end.to_json()}))
                 reader.applied = position = read.end
@@ -91,7 +91,10 @@ class _Reader(threading.Thread):
             while not self._quitting():
                 self._ack()
                 changes, end = self.capture.read(self.position, self.batch_changes)
-                advances = bool(changes) or self.position < end
+                # a piece of a large transaction leaves `end` as it was; `!=`, not `<`: a
+                # capture never hands out a place behind the one it was asked from, and
+                # after a failover (MySQL by GTID) file names of two servers do not order
+                advances = bool(changes) or end != self.position
                 if advances:
                     self.position = end
                 pending = self.capture.oldest_pending_ts(self.position)
