@@ -172,6 +172,9 @@ class Engine(ABC):
     # they do not (MySQL's binlog), a destination applies deletes with its own foreign keys
     # active, so that it repeats those actions.
     logs_cascades: ClassVar[bool] = True
+    # Whether several connections may write (build indexes, say) at once. SQLite takes one
+    # writer at a time, so there parallel writers would only wait for each other's locks.
+    parallel_writes: ClassVar[bool] = True
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         self.endpoint = endpoint

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from turnout import engines
 from turnout.engines.base import Engine
 from turnout.migrate.plan import TablePlan
 from turnout.migrate.progress import Progress
+from turnout.model import Table
+
+INDEX_BUILDERS = min(4, os.cpu_count() or 1)  # tables whose indexes are built at once
 
 
 def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:
@@ -14,13 +21,29 @@ def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> No
 
 
 def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:
-    count = 0
-    for plan in plans:
-        dst.create_indexes(plan.dest)
-        count += len(plan.dest.indexes)
+    """Every table's indexes, several tables at once where the destination takes parallel
+    writers (each on a connection of its own): building an index is one server thread's
+    work, so one table after another would leave the server's other cores idle."""
+    tables = [plan.dest for plan in plans]  # an engine may add primary keys here too
+    builders = min(INDEX_BUILDERS, len(tables)) if dst.parallel_writes else 1
+    if builders > 1:
+        with ThreadPoolExecutor(builders, thread_name_prefix="turnout-index") as pool:
+            list(pool.map(lambda t: _build_indexes(dst, t), tables))
+    else:
+        for table in tables:
+            dst.create_indexes(table)
+    count = sum(len(t.indexes) for t in tables)
     for plan in plans:  # a foreign key needs the referenced table's key in place
         dst.create_foreign_keys(plan.dest)
     progress.event("info", f"built {count} indexes on the destination")
+
+
+def _build_indexes(dst: Engine, table: Table) -> None:
+    own = engines.connect(dst.endpoint)
+    try:
+        own.create_indexes(table)
+    finally:
+        own.close()
 
 
 def sync_sequences(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:

@@ -37,6 +37,7 @@ SOURCE_ALIAS = "turnout_source"
 
 class SqliteEngine(Engine, DirectCopy):
     scheme = "sqlite"
+    parallel_writes = False
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
