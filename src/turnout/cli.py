@@ -9,7 +9,6 @@ import json
 import signal
 import sys
 import threading
-import time
 import traceback
 from dataclasses import asdict
 from typing import Any
@@ -113,7 +112,7 @@ def task_run(name: str) -> None:
     try:
         with Live(status_view(api.task_status(name)), console=out, refresh_per_second=4) as live:
             while worker.is_alive():
-                time.sleep(0.25)
+                worker.join(0.25)  # returns the moment the task ends, not at the next tick
                 live.update(status_view(api.task_status(name)))
     finally:
         stop.set()
