@@ -3,7 +3,9 @@
 Tables cut into ranges and copied by several workers arrive identical,
 values that LOAD DATA's text must escape included; a worker reads the very
 snapshot's rows, or through the snapshot itself when the source committed in
-between; a load the server would only warn about fails loudly instead.
+between; a load the server would only warn about fails loudly instead; a
+table whose loads take turns on its AUTO-INC lock loads through a stage
+(staging.py), and a failed chunk leaves nothing behind in it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from tests.integration.test_mysql import _connect, my_execute
 from turnout import engines
 from turnout.engines.base import Engine
-from turnout.engines.mysql import bulk
+from turnout.engines.mysql import bulk, staging
 from turnout.migrate import full, schema
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.migrate.progress import NoProgress
@@ -28,7 +30,7 @@ from turnout.verify import table_digest
 OWNER = "myfull"
 
 TABLES = r"""
-CREATE TABLE big (id int PRIMARY KEY, note text, price decimal(10, 2), seen datetime(6),
+CREATE TABLE big (id int AUTO_INCREMENT PRIMARY KEY, note text, price decimal(10, 2), seen datetime(6),
                   at timestamp(3) NULL, small char(4), kind enum('a', 'b\tc'));
 INSERT INTO big SELECT seq, CASE WHEN seq % 7 = 0 THEN NULL WHEN seq % 11 = 0 THEN 'None'
                                  WHEN seq % 13 = 0 THEN '\\N' ELSE
@@ -36,7 +38,7 @@ INSERT INTO big SELECT seq, CASE WHEN seq % 7 = 0 THEN NULL WHEN seq % 11 = 0 TH
                        seq / 100, '2024-01-01 10:00:00.5', '2030-06-01 12:00:00.25',
                        IF(seq % 2, 'ab', NULL), IF(seq % 3, 'a', 'b\tc')
 FROM seq_1_to_12000;
-CREATE TABLE plain (id bigint unsigned PRIMARY KEY, k int, c char(20), d date);
+CREATE TABLE plain (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, k int, c char(20), d date);
 INSERT INTO plain SELECT seq * 3, seq % 97, concat('c', seq), '2024-02-29' FROM seq_1_to_9000;
 CREATE TABLE pair (a int, b varchar(10), qty int, PRIMARY KEY (a, b));
 INSERT INTO pair SELECT seq DIV 3, concat('b', seq % 3), seq FROM seq_1_to_6000;
@@ -158,6 +160,51 @@ def test_a_server_refusing_local_files_gets_inserts(
     finally:
         mariadb_server.sql("SET GLOBAL local_infile = 1")
         engine.close()
+
+
+def test_loads_that_would_take_turns_go_through_a_stage_and_leave_nothing_there(
+    mysql_url: str,
+) -> None:
+    my_execute(mysql_url, "CREATE TABLE a (id int AUTO_INCREMENT PRIMARY KEY, small tinyint, "
+               "note text);\nCREATE TABLE n (id int PRIMARY KEY, note text)")
+    engine = engines.connect(mysql_url)
+    try:
+        a, n = engine.reflect(["a", "n"])
+        with engine.fast_connect() as conn, conn.cursor() as cur:
+            assert staging.takes_turns(cur, a)  # MariaDB's default innodb_autoinc_lock_mode=1
+            assert not staging.takes_turns(cur, n)  # no AUTO_INCREMENT: loads run side by side
+        with pytest.raises(Exception, match="[Oo]ut of range"):  # warned in the stage: fails
+            engine.load(a, [(1, 5, "x"), (2, 1000, "y")], Checkpoint(OWNER, {"full:a": "1"}))
+        assert engine._loader is not None and engine._loader._stages["a"] is not None
+        engine.load(a, [(3, 7, "a\tb\\"), (4, None, None)], Checkpoint(OWNER, {"full:a": "2"}))
+        engine.load(a, [(0, 1, "zero stays zero")], Checkpoint(OWNER, {"full:a": "3"}))
+        engine.load(n, [(1, "direct")], Checkpoint(OWNER, {"full:n": "1"}))
+        assert engine._loader._stages["n"] is None
+        assert engine.all("SELECT id, small, note FROM a ORDER BY id") == [
+            (0, 1, "zero stays zero"), (3, 7, "a\tb\\"), (4, None, None)]
+        assert engine.read_checkpoint(OWNER) == {"full:a": "3", "full:n": "1"}
+    finally:
+        engine.close()
+
+
+def test_an_account_that_cannot_make_a_stage_loads_directly(
+    mariadb_server, mysql_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    my_execute(mysql_url, "CREATE TABLE a (id int AUTO_INCREMENT PRIMARY KEY, note text)")
+    database = mysql_url.rsplit("/", 1)[1]
+    mariadb_server.sql("CREATE USER nostage@'%' IDENTIFIED BY 'pw';\n"
+                       "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX "
+                       f"ON `{database}`.* TO nostage@'%'")
+    url = mysql_url.replace("root@", "nostage:pw@")
+    engine = engines.connect(url)
+    try:
+        table = engine.reflect(["a"])[0]
+        engine.load(table, [(1, "a"), (2, None)], Checkpoint(OWNER, {"full:a": "1"}))
+        assert engine._loader is not None and engine._loader._stages["a"] is None
+        assert engine.all("SELECT id, note FROM a ORDER BY id") == [(1, "a"), (2, None)]
+    finally:
+        engine.close()
+        mariadb_server.sql("DROP USER nostage@'%'")
 
 
 def test_rows_print_plainly_only_when_nothing_needs_escaping() -> None:

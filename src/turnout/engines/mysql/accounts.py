@@ -14,7 +14,9 @@ Source account, and why each grant:
 Destination account: what grants.DESTINATION lists (SELECT, INSERT, UPDATE,
 DELETE to load and apply; CREATE, DROP, ALTER, INDEX for the tables, their
 indexes, AUTO_INCREMENT and the checkpoint table) plus REFERENCES, which
-MySQL 8.0.22+ asks of whoever adds a foreign key. All on the database only.
+MySQL 8.0.22+ asks of whoever adds a foreign key, and CREATE TEMPORARY
+TABLES for the stages of staged loads (staging.py; without it loads go
+direct, slower). All on the database only.
 
 Both accounts also carry the way back: after switchover the reverse task
 reads the destination's binlog and writes the source. So the source account
@@ -36,7 +38,7 @@ from turnout.errors import BadInput, NotFound, OperationFailed
 
 NAME_LIMIT = 32  # MySQL's limit; MariaDB allows 80
 SOURCE_GLOBAL = ("REPLICATION SLAVE", "REPLICATION CLIENT", "PROCESS")
-DEST = (*DESTINATION, "REFERENCES")
+DEST = (*DESTINATION, "REFERENCES", "CREATE TEMPORARY TABLES")
 # what revoke_write takes away, wherever the account holds it
 WRITES = ("INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES",
           "CREATE VIEW", "CREATE ROUTINE", "ALTER ROUTINE", "TRIGGER", "EVENT",

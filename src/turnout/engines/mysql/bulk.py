@@ -11,6 +11,10 @@ A load that warns, or takes fewer rows than were sent, is rolled back to a
 savepoint and the chunk goes again as INSERTs, which fail loudly on the same
 problem or take the values exactly.
 
+Turns. Where loads of a table would run one at a time on its AUTO-INC lock,
+each chunk is parsed into a stage of the connection's own first and moved
+with one INSERT … SELECT (see staging.py).
+
 Text. A chunk from a MySQL source whose columns all print as MySQL reads
 them (numbers, text, dates) is formatted with one `%` per row, then checked
 as a whole instead of value by value: one tab per column gap and one newline
@@ -31,6 +35,7 @@ from typing import Any
 
 from turnout.engines.mysql.client import unchecked_transaction
 from turnout.engines.mysql.dialect import column_list, quote
+from turnout.engines.mysql.staging import Stage, takes_turns
 from turnout.model import Row, Table
 from turnout.types import Kind
 
@@ -53,6 +58,7 @@ class BulkLoader:
         self.conn = conn
         self.file = _MemoryFile()
         self._charsets: dict[str, str] = {}
+        self._stages: dict[str, Stage | None] = {}  # by table; None: loads go direct
         self.local = True  # until the server refuses LOAD DATA LOCAL (MySQL 8's default)
 
     def close(self) -> None:
@@ -61,6 +67,9 @@ class BulkLoader:
 
     def transaction(self) -> AbstractContextManager[Any]:
         """A cursor inside one transaction, foreign keys unchecked like every load."""
+        for stage in self._stages.values():
+            if stage is not None:
+                stage.empty(self.conn)  # TRUNCATE commits: before the transaction begins
         return unchecked_transaction(self.conn)
 
     def load(self, cur: Any, table: Table, rows: list[Row]) -> None:
@@ -76,11 +85,15 @@ class BulkLoader:
         if not self.local:
             return False
         charset = self._charset(cur, table)
+        stage = self._stage(cur, table)
         self.file.fill(text)
         cur.execute("SAVEPOINT turnout_load")
+        if stage is not None:
+            stage.used = True
         try:
             cur.execute(
-                f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table.name)} CHARACTER SET "
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE "
+                f"{quote(table.name) if stage is None else stage.name} CHARACTER SET "
                 f"{charset} FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' "
                 f"LINES TERMINATED BY '\\n' ({column_list(table.column_names)})",
                 (self.file.path,))
@@ -90,9 +103,21 @@ class BulkLoader:
             self.local = False  # INSERTs from now on
         else:
             if cur.rowcount == count and not self.conn.warning_count():
+                if stage is not None:
+                    stage.move(cur, count)
                 return True
         cur.execute("ROLLBACK TO SAVEPOINT turnout_load")
         return False
+
+    def _stage(self, cur: Any, table: Table) -> Stage | None:
+        """The table's empty stage when its loads would take turns (see staging.py); None
+        for a direct LOAD."""
+        if table.name not in self._stages:
+            made = Stage(table, len(self._stages))
+            usable = takes_turns(cur, table) and made.create(cur)
+            self._stages[table.name] = made if usable else None
+        stage = self._stages[table.name]
+        return stage if stage is not None and not stage.used else None
 
     def _charset(self, cur: Any, table: Table) -> str:
         """How the server should read the text: `binary` (as it is, about a tenth less
