@@ -35,7 +35,8 @@ CREATE TABLE big (id int AUTO_INCREMENT PRIMARY KEY, note text, price decimal(10
 INSERT INTO big SELECT seq, CASE WHEN seq % 7 = 0 THEN NULL WHEN seq % 11 = 0 THEN 'None'
                                  WHEN seq % 13 = 0 THEN '\\N' ELSE
                                  concat('row ', seq, '\ttab\nline\\slash é') END,
-                       seq / 100, '2024-01-01 10:00:00.5', '2030-06-01 12:00:00.25',
+                       seq / 100, '2024-01-01 10:00:00.5',
+                       IF(seq % 5 = 0, NULL, '2030-06-01 12:00:00.25'),
                        IF(seq % 2, 'ab', NULL), IF(seq % 3, 'a', 'b\tc')
 FROM seq_1_to_12000;
 CREATE TABLE plain (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, k int, c char(20), d date);
