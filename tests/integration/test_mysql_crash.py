@@ -1,4 +1,8 @@
-"""kill -9 the worker of a MySQL-source task in the full and the incremental step, under writes."""
+"""kill -9 the worker of a MySQL-source task in the full and the incremental step, under writes.
+
+`acct` has an AUTO_INCREMENT key, so into MariaDB its chunks load through stages
+(engines/mysql/staging.py), and the kills land in staged loads too.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ from turnout.store import Store
 pytestmark = pytest.mark.slow
 
 SCHEMA = """
-CREATE TABLE acct (id int PRIMARY KEY, owner varchar(80) NOT NULL, balance bigint,
-                   seen datetime(6), flags set('a', 'b'));
+CREATE TABLE acct (id int AUTO_INCREMENT PRIMARY KEY, owner varchar(80) NOT NULL,
+                   balance bigint, seen datetime(6), flags set('a', 'b'));
 CREATE TABLE move (a int, b int, amount int, note text, PRIMARY KEY (a, b))
 """
 

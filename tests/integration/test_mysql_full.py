@@ -30,8 +30,8 @@ from turnout.verify import table_digest
 OWNER = "myfull"
 
 TABLES = r"""
-CREATE TABLE big (id int AUTO_INCREMENT PRIMARY KEY, note text, price decimal(10, 2), seen datetime(6),
-                  at timestamp(3) NULL, small char(4), kind enum('a', 'b\tc'));
+CREATE TABLE big (id int AUTO_INCREMENT PRIMARY KEY, note text, price decimal(10, 2),
+                  seen datetime(6), at timestamp(3) NULL, small char(4), kind enum('a', 'b\tc'));
 INSERT INTO big SELECT seq, CASE WHEN seq % 7 = 0 THEN NULL WHEN seq % 11 = 0 THEN 'None'
                                  WHEN seq % 13 = 0 THEN '\\N' ELSE
                                  concat('row ', seq, '\ttab\nline\\slash é') END,
