@@ -208,6 +208,29 @@ def test_an_account_that_cannot_make_a_stage_loads_directly(
         mariadb_server.sql("DROP USER nostage@'%'")
 
 
+def test_foreign_keys_are_added_without_a_check_of_every_row(mysql_url: str) -> None:
+    """In place from the catalog, not by copying the table; so a child whose parent the
+    replay has yet to bring does not stop it either."""
+    my_execute(mysql_url, "CREATE TABLE p (id int PRIMARY KEY);\n"
+               "CREATE TABLE c (id int PRIMARY KEY, pid int, FOREIGN KEY (pid) REFERENCES p (id))")
+    src = engines.connect(mysql_url)
+    dst = engines.connect(f"{mysql_url}_fk", create=True)
+    try:
+        parent, child = src.reflect(["p", "c"])
+        for table in (parent, child):
+            dst.create_table(table)
+        my_execute(f"{mysql_url}_fk",
+                   "INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1), (2, 9)")  # 9: orphan
+        dst.create_foreign_keys(child)
+        assert dst.all("SELECT count(*) FROM information_schema.referential_constraints "
+                       "WHERE constraint_schema = DATABASE() AND table_name = 'c'") == [(1,)]
+        assert dst.one("SELECT @@foreign_key_checks") == 1  # the session checks again
+        dst.create_foreign_keys(child)  # idempotent
+    finally:
+        src.close()
+        dst.close()
+
+
 def test_rows_print_plainly_only_when_nothing_needs_escaping() -> None:
     assert bulk._formatted([(1, "a", Decimal("1.50"))], 3) == "1\ta\t1.50\n"
     for row in [(1, "a\tb", 1), (1, "a\nb", 1), (1, "a\\", 1), (1, None, 1)]:
