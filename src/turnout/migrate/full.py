@@ -56,7 +56,9 @@ def copy_tables(
     `exported` is the snapshot capture handed out when it started, so the
     rows read are exactly those committed before the first captured change.
     `replayed`: capture started before this step and its changes will be
-    applied after it, so workers may read from later views than the snapshot.
+    applied after it, so workers may read from later views than the snapshot
+    (unless a unique index could refuse what such views copy, see
+    _unique_indexes).
     """
     saved = dst.read_checkpoint(owner)
     direct = allow_direct and isinstance(dst, DirectCopy) and dst.can_copy_from(src)
@@ -64,7 +66,8 @@ def copy_tables(
         spans = _plan(snap, dst, plans, owner, saved, int(chunk_rows * SPAN_FILL) or 1)
         tally = _Tally(progress, spans)
         pending = [s for s in spans if not s.done]
-        readers = _readers(snap, min(parallel, len(pending)), replayed)
+        readers = _readers(snap, min(parallel, len(pending)),
+                           replayed and not _unique_indexes(plans))
         job = _Job(src, dst, owner, chunk_rows, direct, stop, queue.SimpleQueue())
         for span in pending:
             job.spans.put(span)
@@ -101,6 +104,14 @@ def _plan(
     if fresh:  # this also creates the checkpoint table before workers could race to
         dst.load(fresh[0].plan.dest, [], initial_checkpoint(owner, fresh))
     return spans
+
+
+def _unique_indexes(plans: list[TablePlan]) -> bool:
+    """Whether a destination table has a unique index besides its key. Workers reading views
+    a moment apart could copy one unique value twice, when a row gave it to another row of
+    another key range in between; the index would refuse that before the replay could
+    reconcile the two rows. (Key ranges never overlap, so the key itself is safe.)"""
+    return any(index.unique for plan in plans for index in plan.dest.indexes)
 
 
 def _readers(
