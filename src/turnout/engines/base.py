@@ -175,6 +175,10 @@ class Engine(ABC):
     # Whether several connections may write (build indexes, say) at once. SQLite takes one
     # writer at a time, so there parallel writers would only wait for each other's locks.
     parallel_writes: ClassVar[bool] = True
+    # Whether adding a foreign key checks the rows already there (PostgreSQL does; MySQL
+    # does not with foreign_key_checks off). Such a check can refuse a child row that the
+    # replay after the full step has yet to reconcile.
+    checks_rows_adding_foreign_keys: ClassVar[bool] = True
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         self.endpoint = endpoint

@@ -57,8 +57,8 @@ def copy_tables(
     rows read are exactly those committed before the first captured change.
     `replayed`: capture started before this step and its changes will be
     applied after it, so workers may read from later views than the snapshot
-    (unless a unique index could refuse what such views copy, see
-    _unique_indexes).
+    (unless the destination could refuse what such views copy, see
+    _views_must_agree).
     """
     saved = dst.read_checkpoint(owner)
     direct = allow_direct and isinstance(dst, DirectCopy) and dst.can_copy_from(src)
@@ -67,7 +67,8 @@ def copy_tables(
         tally = _Tally(progress, spans)
         pending = [s for s in spans if not s.done]
         readers = _readers(snap, min(parallel, len(pending)),
-                           replayed and not _unique_indexes(plans))
+                           replayed and not _views_must_agree(
+                               plans, dst.checks_rows_adding_foreign_keys))
         job = _Job(src, dst, owner, chunk_rows, direct, stop, queue.SimpleQueue())
         for span in pending:
             job.spans.put(span)
@@ -106,12 +107,21 @@ def _plan(
     return spans
 
 
-def _unique_indexes(plans: list[TablePlan]) -> bool:
-    """Whether a destination table has a unique index besides its key. Workers reading views
-    a moment apart could copy one unique value twice, when a row gave it to another row of
-    another key range in between; the index would refuse that before the replay could
-    reconcile the two rows. (Key ranges never overlap, so the key itself is safe.)"""
-    return any(index.unique for plan in plans for index in plan.dest.indexes)
+def _views_must_agree(plans: list[TablePlan], checks_foreign_keys: bool) -> bool:
+    """Whether workers must read one moment of the source although the changes are replayed,
+    because the destination checks something the replay would only mend afterwards.
+
+    Views opened a moment apart can copy one unique value twice (a row handed it to a row
+    of another key range in between), which a unique index besides the key refuses; key
+    ranges never overlap, so the key itself is safe. They can also copy a child without
+    its parent, which a destination that checks rows when adding a foreign key
+    (`checks_foreign_keys`) refuses.
+    """
+    return any(
+        any(index.unique for index in plan.dest.indexes)
+        or (plan.dest.foreign_keys and checks_foreign_keys)
+        for plan in plans
+    )
 
 
 def _readers(

@@ -79,6 +79,7 @@ def connection_settings(endpoint: Endpoint) -> tuple[dict[str, Any], dict[str, s
 class MysqlEngine(Engine):
     scheme = "mysql"
     logs_cascades = False  # InnoDB performs them below the binlog
+    checks_rows_adding_foreign_keys = False  # see create_foreign_keys
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
