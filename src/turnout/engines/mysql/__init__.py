@@ -178,9 +178,9 @@ class MysqlEngine(Engine):
         have = {r[0] for r in self.all(
             "SELECT constraint_name FROM information_schema.referential_constraints "
             "WHERE constraint_schema = DATABASE() AND table_name = %s", (table.name,))}
-        missing = [(f"{table.name[:40]}_fk{n}_{apply.digest(fk.ref_table)}", fk)
-                   for n, fk in enumerate(table.foreign_keys)]
-        missing = [(name, fk) for name, fk in missing if name not in have]
+        named = ((f"{table.name[:40]}_fk{n}_{apply.digest(fk.ref_table)}", fk)
+                 for n, fk in enumerate(table.foreign_keys))
+        missing = [(name, fk) for name, fk in named if name not in have]
         if not missing:
             return
         self.execute("SET foreign_key_checks = 0")
