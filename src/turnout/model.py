@@ -7,9 +7,12 @@ turnout but the canonical types and errors.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar
@@ -219,12 +222,53 @@ class Checkpoint:
 
 
 def key_to_json(key: Key) -> str:
-    """A key as JSON; bytes go as {"$hex": ...} so keys of any engine survive the round trip."""
-    return json.dumps([{"$hex": v.hex()} if isinstance(v, bytes) else v for v in key])
+    """A key as JSON that gives back values of the same Python types (key_from_json).
+
+    Keys are saved in checkpoints and read back as bounds of key ranges, so a
+    date must come back a date, not a string: every type JSON has no word for
+    goes as a one-entry object naming it ({"$hex": ...} for bytes, as before).
+    """
+    return json.dumps([_tagged(v) for v in key])
 
 
 def key_from_json(text: str) -> Key:
-    return tuple(
-        bytes.fromhex(v["$hex"]) if isinstance(v, dict) and "$hex" in v else v
-        for v in json.loads(text)
-    )
+    return tuple(_untagged(v) for v in json.loads(text))
+
+
+def _tagged(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$hex": bytes(value).hex()}
+    for tag, kind in _TAGS.items():
+        if isinstance(value, kind):
+            return {tag: _TAG_TEXT[tag](value)}
+    return value
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        (tag, text), = value.items()
+        if tag == "$hex":
+            return bytes.fromhex(text)
+        if tag in _TAG_READ:
+            return _TAG_READ[tag](text)
+    return value
+
+
+def _delta_text(value: dt.timedelta) -> list[int]:
+    return [value.days, value.seconds, value.microseconds]
+
+
+# datetime before date: a datetime is a date too
+_TAGS: dict[str, type | tuple[type, ...]] = {
+    "$datetime": dt.datetime, "$date": dt.date, "$time": dt.time, "$timedelta": dt.timedelta,
+    "$decimal": Decimal, "$uuid": uuid.UUID,
+}
+_TAG_TEXT: dict[str, Any] = {
+    "$datetime": dt.datetime.isoformat, "$date": dt.date.isoformat, "$time": dt.time.isoformat,
+    "$timedelta": _delta_text, "$decimal": str, "$uuid": str,
+}
+_TAG_READ: dict[str, Any] = {
+    "$datetime": dt.datetime.fromisoformat, "$date": dt.date.fromisoformat,
+    "$time": dt.time.fromisoformat, "$timedelta": lambda v: dt.timedelta(*v),
+    "$decimal": Decimal, "$uuid": uuid.UUID,
+}

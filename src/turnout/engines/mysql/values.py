@@ -93,6 +93,8 @@ def _converter(column: Column, zero_dates: str) -> Convert | None:
     if native.startswith("binary("):
         size = int(native[len("binary("):].split(")")[0])
         return lambda v: v.ljust(size, b"\0") if isinstance(v, bytes) else v
+    if kind is Kind.BINARY:  # the binlog hands an empty VARBINARY or BLOB over as ''
+        return lambda v: v.encode() if isinstance(v, str) else v
     if native.startswith("set"):
         order = _set_members(native)
         return lambda v: ",".join(sorted(v, key=order.index)) if isinstance(v, set) else v

@@ -193,8 +193,8 @@ class SqliteEngine(Engine, DirectCopy):
             for tb in batch.tables.values():
                 delete = f"DELETE FROM {quote(tb.table.name)} WHERE {key_predicate(tb.table.key)}"
                 keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
-                if keys:
-                    db.executemany(delete, keys)
+                if keys:  # keys hold other engines' values too (a time, a decimal)
+                    db.executemany(delete, adapt_rows(tb.table, keys))
                 if tb.upserts:
                     rows = adapt_rows(tb.table, tb.upserts.values())
                     db.executemany(_upsert_sql(tb.table), rows)
