@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.helpers import execute, running, wait_caught_up
 from turnout import api
-from turnout.spec import Options, TaskSpec, parse_types
+from turnout.spec import Options, TaskSpec
 from turnout.store import Store
 
 KEYED = {
