@@ -47,6 +47,7 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     on_delete: str = "NO ACTION"
     on_update: str = "NO ACTION"
+    name: str = ""  # the constraint's name; "" where the source has none (SQLite)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, Unsupported
 from turnout.model import Change, Checkpoint, Key, Position, Row, Session, Table
+from turnout.naming import Naming
 from turnout.types import CanonicalType
 
 if TYPE_CHECKING:
@@ -179,6 +180,8 @@ class Engine(ABC):
     # does not with foreign_key_checks off). Such a check can refuse a child row that the
     # replay after the full step has yet to reconcile.
     checks_rows_adding_foreign_keys: ClassVar[bool] = True
+    # How long names may be, where they must be unique and whether case counts (naming.py).
+    naming: Naming = Naming("this engine")
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         self.endpoint = endpoint

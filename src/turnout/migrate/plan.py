@@ -13,6 +13,7 @@ from turnout.casts import row_caster
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, Unsupported
+from turnout.migrate.identifiers import identifier_problems, named
 from turnout.model import Phase, Row, Table
 from turnout.spec import TaskSpec
 
@@ -46,8 +47,9 @@ def build_plan(
         if old not in names:
             raise BadInput(f"--rename {old}=… names a table that the task does not move")
     tables = src.reflect(names)
-    plans = [TablePlan(t, dest_table(spec, t)) for t in tables]
+    plans = named([TablePlan(t, dest_table(spec, t)) for t in tables], dst.naming)
     problems = [p for plan in plans for p in _table_problems(spec, dst, plan)]
+    problems += identifier_problems(plans, dst.naming)
     if first_run:
         problems += _destination_problems(spec, dst, plans) + dst.write_problems()
     problems += _missing_columns(dst, plans)

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from turnout import engines
 from turnout.engines.base import Engine
+from turnout.migrate.identifiers import renamed_objects
 from turnout.migrate.plan import TablePlan
 from turnout.migrate.progress import Progress
 from turnout.model import Table
@@ -18,6 +19,10 @@ def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> No
     for plan in plans:
         dst.create_table(plan.dest)
     progress.event("info", f"created {len(plans)} tables on the destination")
+    for plan in plans:
+        for line in renamed_objects(plan):
+            progress.event("info", f"{line} on the destination (names there must be unique "
+                           "per schema or shorter)")
 
 
 def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:

@@ -34,6 +34,7 @@ from turnout.engines.mysql.snapshot import opened
 from turnout.engines.mysql.values import same, writer
 from turnout.errors import BadInput, OperationFailed, TransientError
 from turnout.model import Checkpoint, Position, Row, Session, Table
+from turnout.naming import Naming
 from turnout.types import CanonicalType
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
@@ -88,6 +89,9 @@ class MysqlEngine(Engine):
         self.conn = self.connect(create=create)
         version = self.one("SELECT VERSION()")
         self.mariadb = "mariadb" in version.lower()
+        folds = self.one("SELECT @@lower_case_table_names") != 0  # 1 and 2 compare lowered
+        self.naming = Naming("MySQL", limit=64, fold_tables=folds, fold_columns=True,
+                             foreign_keys_per_schema=True)
         self._loader: bulk.BulkLoader | None = None  # opened by the first load()
         self._captures: list[MysqlCapture] = []  # their streams close with the engine
 
@@ -178,7 +182,7 @@ class MysqlEngine(Engine):
         have = {r[0] for r in self.all(
             "SELECT constraint_name FROM information_schema.referential_constraints "
             "WHERE constraint_schema = DATABASE() AND table_name = %s", (table.name,))}
-        named = ((f"{table.name[:40]}_fk{n}_{apply.digest(fk.ref_table)}", fk)
+        named = ((fk.name or f"{table.name[:40]}_fk{n}_{apply.digest(fk.ref_table)}", fk)
                  for n, fk in enumerate(table.foreign_keys))
         missing = [(name, fk) for name, fk in named if name not in have]
         if not missing:

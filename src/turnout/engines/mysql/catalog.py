@@ -145,6 +145,6 @@ def _foreign_keys(cur: Any, name: str) -> list[ForeignKey]:
         entry[1].append(column)
         entry[2].append(ref_column)
     return [
-        ForeignKey(tuple(cols), ref, tuple(ref_cols), on_delete, on_update)
-        for ref, cols, ref_cols, on_delete, on_update in grouped.values()
+        ForeignKey(tuple(cols), ref, tuple(ref_cols), on_delete, on_update, name)
+        for name, (ref, cols, ref_cols, on_delete, on_update) in grouped.items()
     ]

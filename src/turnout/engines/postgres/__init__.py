@@ -32,7 +32,8 @@ from turnout.engines.postgres.dialect import (
 from turnout.engines.postgres.sessions import APPLICATION
 from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
 from turnout.errors import BadInput, OperationFailed, TransientError
-from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.model import Checkpoint, Index, Key, Position, Row, Session, Table
+from turnout.naming import Naming
 from turnout.types import CanonicalType, Kind
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
@@ -51,6 +52,7 @@ def _split_url(url: str) -> tuple[str, str]:
 
 class PostgresEngine(Engine, DirectCopy):
     scheme = "postgresql"
+    naming = Naming("PostgreSQL", limit=63, limit_in_bytes=True, indexes_per_schema=True)
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
@@ -110,10 +112,44 @@ class PostgresEngine(Engine, DirectCopy):
     def create_indexes(self, table: Table) -> None:
         if table.primary_key and not self._has_primary_key(table.name):
             self.conn.execute(primary_key_sql(self.schema, table))
+        built = self._built_indexes(table.name)
         for index in table.indexes:
-            self.conn.execute(create_index_sql(self.schema, table, index))
+            if index.name not in built:
+                self._build_index(table, index)
         if table.origin == self.scheme:  # after the data, like the indexes
             self._create_checks(table)
+
+    def _built_indexes(self, name: str) -> set[str]:
+        """Indexes of this very table that are complete; an invalid one (a build that died
+        half way) is dropped, so the next build makes it whole instead of skipping it."""
+        found = self.conn.execute(
+            "SELECT ic.relname, i.indisvalid FROM pg_index i "
+            "JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+            (qualified(self.schema, name),),
+        ).fetchall()
+        for index, valid in found:
+            if not valid:
+                self.conn.execute(f"DROP INDEX {qualified(self.schema, index)}")
+        return {index for index, valid in found if valid}
+
+    def _build_index(self, table: Table, index: Index) -> None:
+        """One index; a name another relation of the schema holds, or rows a unique index
+        refuses, stop the task with the object named (never skipped: the next run retries)."""
+        import psycopg
+
+        try:
+            self.conn.execute(create_index_sql(self.schema, table, index))
+        except psycopg.errors.DuplicateTable:
+            raise OperationFailed(
+                f"cannot build index {index.name!r} of table {table.name!r}: schema "
+                f"{self.schema!r} already has another relation called so: drop or rename "
+                "that one on the destination") from None
+        except psycopg.errors.UniqueViolation as exc:
+            detail = (exc.diag.message_detail or "").strip()
+            raise OperationFailed(
+                f"cannot build unique index {index.name!r} of table {table.name!r} on "
+                f"({', '.join(index.columns)}): the destination holds duplicates ({detail}); "
+                "remove them there, then start the task again") from None
 
     def _create_checks(self, table: Table) -> None:
         for name, definition in table.checks:
@@ -127,10 +163,10 @@ class PostgresEngine(Engine, DirectCopy):
 
     def create_foreign_keys(self, table: Table) -> None:
         for n, fk in enumerate(table.foreign_keys):
-            name = f"{table.name}_fk{n}_{apply.digest(fk.ref_table)}"
-            exists = self.conn.execute(
-                "SELECT 1 FROM pg_constraint WHERE conname = %s AND connamespace = "
-                "%s::regnamespace", (name, quote(self.schema))
+            name = fk.name or f"{table.name}_fk{n}_{apply.digest(fk.ref_table)}"
+            exists = self.conn.execute(  # a foreign key's name is its table's own here
+                "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+                (name, qualified(self.schema, table.name)),
             ).fetchone()
             if not exists:
                 self.conn.execute(foreign_key_sql(self.schema, table, fk, name))

@@ -112,7 +112,7 @@ def _checks(cur: Any, oid: int) -> list[tuple[str, str]]:
 
 def _foreign_keys(cur: Any, oid: int) -> list[ForeignKey]:
     cur.execute(
-        "SELECT rc.relname, con.confupdtype, con.confdeltype, "
+        "SELECT con.conname, rc.relname, con.confupdtype, con.confdeltype, "
         "array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) "
         "      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num "
         "      ORDER BY ord), "
@@ -124,6 +124,7 @@ def _foreign_keys(cur: Any, oid: int) -> list[ForeignKey]:
         (oid,),
     )
     return [
-        ForeignKey(tuple(cols), ref, tuple(ref_cols), _ACTIONS[deltype], _ACTIONS[updtype])
-        for ref, updtype, deltype, cols, ref_cols in cur.fetchall()
+        ForeignKey(tuple(cols), ref, tuple(ref_cols), _ACTIONS[deltype], _ACTIONS[updtype],
+                   str(name))
+        for name, ref, updtype, deltype, cols, ref_cols in cur.fetchall()
     ]

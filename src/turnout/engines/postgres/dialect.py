@@ -135,7 +135,7 @@ def primary_key_sql(schema: str, table: Table) -> str:
 def create_index_sql(schema: str, table: Table, index: Index) -> str:
     unique = "UNIQUE " if index.unique else ""
     return (
-        f"CREATE {unique}INDEX IF NOT EXISTS {quote(index.name)} "
+        f"CREATE {unique}INDEX {quote(index.name)} "
         f"ON {qualified(schema, table.name)} ({column_list(index.columns)})"
     )
 

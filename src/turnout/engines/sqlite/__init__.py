@@ -27,8 +27,9 @@ from turnout.engines.sqlite.dialect import (
     quote,
 )
 from turnout.engines.sqlite.values import adapt_rows
-from turnout.errors import BadInput, NotFound, TransientError
+from turnout.errors import BadInput, NotFound, OperationFailed, TransientError
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.naming import Naming
 from turnout.types import CanonicalType
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
@@ -37,6 +38,8 @@ SOURCE_ALIAS = "turnout_source"
 
 class SqliteEngine(Engine, DirectCopy):
     scheme = "sqlite"
+    naming = Naming("SQLite", fold_tables=True, fold_columns=True, indexes_per_schema=True,
+                    named_foreign_keys=False)
     parallel_writes = False
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
@@ -94,8 +97,18 @@ class SqliteEngine(Engine, DirectCopy):
         self.db.execute(create_table_sql(table))
 
     def create_indexes(self, table: Table) -> None:
+        """Index names are per database here: one of that name on another table is an error
+        to report, never a reason to skip this one."""
+        built = {r[0]: r[1] for r in self.db.execute(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'").fetchall()}
         for index in table.indexes:
-            self.db.execute(create_index_sql(table, index))
+            owner = built.get(index.name)
+            if owner is None:
+                self.db.execute(create_index_sql(table, index))
+            elif owner != table.name:
+                raise OperationFailed(
+                    f"cannot build index {index.name!r} of table {table.name!r}: table "
+                    f"{owner!r} has an index called so: drop or rename it on the destination")
 
     def table_exists(self, name: str) -> bool:
         row = self.db.execute(

@@ -133,7 +133,7 @@ def create_table_sql(table: Table) -> str:
 def create_index_sql(table: Table, index: Index) -> str:
     unique = "UNIQUE " if index.unique else ""
     return (
-        f"CREATE {unique}INDEX IF NOT EXISTS {quote(index.name)} "
+        f"CREATE {unique}INDEX {quote(index.name)} "
         f"ON {quote(table.name)} ({column_list(index.columns)})"
     )
 
