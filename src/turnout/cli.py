@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import traceback
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import click
@@ -57,19 +57,25 @@ def task() -> None:
 @click.option("--types", help="Any of schema,full,incremental (default: all three).")
 @click.option("--cast", multiple=True,
               help="TABLE.COLUMN=TYPE: the destination column's type, e.g. t.total=decimal(12,2).")
+@click.option("--on-truncate", type=click.Choice(["apply", "stop"]),
+              help="A TRUNCATE at the source: empty the destination table too (apply, the "
+                   "default) or stop the task there.")
 @click.option("--file", "file_", type=click.Path(), help="Read the definition from a TOML file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new task as JSON.")
 def task_create(name: str, source: str | None, dest: str | None, tables: tuple[str, ...],
                 exclude: tuple[str, ...], rename: tuple[str, ...], types: str | None,
-                cast: tuple[str, ...], file_: str | None, as_json: bool) -> None:
+                cast: tuple[str, ...], on_truncate: str | None, file_: str | None,
+                as_json: bool) -> None:
     """Define a migration task NAME."""
     if file_:
-        if source or dest or tables or exclude or rename or types or cast:
+        if source or dest or tables or exclude or rename or types or cast or on_truncate:
             raise click.UsageError("give either --file or the flags, not both")
         spec = spec_from_toml(name, file_)
     else:
         spec = spec_from_flags(name, source, dest, list(tables), list(exclude), list(rename),
                                types, list(cast))
+        if on_truncate:
+            spec = replace(spec, options=replace(spec.options, on_truncate=on_truncate))
     status = api.create_task(spec)
     if as_json:
         _print_json(status)

@@ -3,6 +3,10 @@
 Several changes to one key within a batch collapse into one upsert or one
 delete, so the applier writes each row once and in bulk. Because apply is
 "make the destination row equal this", replaying a batch is harmless.
+
+A TRUNCATE forgets what the batch held for its table and marks the table to
+be emptied first: the applier deletes every row, then writes what came after
+the TRUNCATE. Replaying that is harmless too.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ class TableBatch:
     table: Table
     upserts: dict[Key, Row] = field(default_factory=dict)
     deletes: set[Key] = field(default_factory=set)
+    truncate: bool = False  # delete every row before the deletes and upserts
 
     def __len__(self) -> int:
-        return len(self.upserts) + len(self.deletes)
+        return len(self.upserts) + len(self.deletes) + self.truncate
 
 
 @dataclass
@@ -53,6 +58,11 @@ def coalesce(changes: Iterable[Change], routes: dict[str, Route], position: Posi
         if route is None:
             continue  # a table the task does not move
         tb = batch.tables.setdefault(route.dest.name, TableBatch(route.dest))
+        if change.op is Op.TRUNCATE:
+            tb.upserts.clear()
+            tb.deletes.clear()
+            tb.truncate = True
+            continue
         if change.old_key is not None and change.old_key != change.key:
             _delete(tb, change.old_key)
         if change.op is Op.DELETE:

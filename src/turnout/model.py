@@ -153,6 +153,7 @@ class Op(StrEnum):
     INSERT = "insert"
     UPDATE = "update"
     DELETE = "delete"
+    TRUNCATE = "truncate"  # every row of the table goes; `key` is () and `after` None
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,9 @@ class Change:
 
     `after` is the full row (column name → value) for inserts and updates and
     None for deletes. An update that moved the key carries the old key in
-    `old_key` so the applier deletes it.
+    `old_key` so the applier deletes it. A TRUNCATE empties the whole table
+    at its place in the stream: changes before it no longer matter, those
+    after it apply to the empty table.
     """
 
     table: str

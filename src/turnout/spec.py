@@ -20,6 +20,7 @@ from turnout.types import CanonicalType, parse_type
 
 ALL_TYPES = (Phase.SCHEMA, Phase.FULL, Phase.INCREMENTAL)
 _OFF = {"stray_check_s"}  # options that 0 turns off
+CHOICES = {"on_truncate": ("apply", "stop")}  # options that take one of a few words
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -35,6 +36,10 @@ class Options:
     # holds what the source does: rows written to the destination by someone else (an
     # application still pointed at the old source after switchover) show up. 0: never.
     stray_check_s: float = 0.0
+    # a TRUNCATE of a moved table at the source: "apply" empties the destination table in
+    # order with the other changes (as PostgreSQL's logical replication does); "stop" stops
+    # the task there, after applying everything before it.
+    on_truncate: str = "apply"
 
 
 @dataclass
@@ -70,7 +75,11 @@ class TaskSpec:
             for written in columns.values():
                 parse_type(written)  # says what is wrong with a bad type, here and now
         for option, value in asdict(self.options).items():
-            if not isinstance(value, bool) and (value < 0 or value == 0 and option not in _OFF):
+            if option in CHOICES:
+                if value not in CHOICES[option]:
+                    raise BadInput(f"option {option} must be one of "
+                                   f"{', '.join(CHOICES[option])}, not {value!r}")
+            elif not isinstance(value, bool) and (value < 0 or value == 0 and option not in _OFF):
                 raise BadInput(f"option {option} must be positive, not {value}")
 
     @property

@@ -214,3 +214,13 @@ def test_verify_exit_codes_json_contract_and_repair(home: Path, tmp_path: Path) 
         result = turnout(home, *bad)
         assert result.returncode == 2, (bad, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1, bad
+
+
+def test_on_truncate_flag_is_kept_with_the_task(home: Path, tmp_path: Path) -> None:
+    from turnout.store import Store
+
+    src = make_db(tmp_path / "src.db", SHOP)
+    created = turnout(home, "task", "create", "t", "--source", f"sqlite:///{src}", "--dest",
+                      f"sqlite:///{tmp_path / 'dst.db'}", "--on-truncate", "stop")
+    assert created.returncode == 0, created.stderr
+    assert Store(home).get("t").spec.options.on_truncate == "stop"

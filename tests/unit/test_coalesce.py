@@ -51,3 +51,15 @@ def test_changes_of_tables_not_moved_are_skipped_but_counted() -> None:
 def test_positions_order_and_json() -> None:
     assert SqlitePosition(1) < SqlitePosition(2) and SqlitePosition(3) == SqlitePosition(3)
     assert SqlitePosition(7).to_json() == '{"engine": "sqlite", "seq": 7}'
+
+
+def test_truncate_forgets_earlier_changes_and_keeps_later_ones() -> None:
+    truncate = Change("t", Op.TRUNCATE, (), None, 3.0, SqlitePosition(3))
+    batch = coalesce(
+        [change(1, Op.INSERT, 1, 10), change(2, Op.DELETE, 2), truncate,
+         change(4, Op.INSERT, 3, 30), change(5, Op.DELETE, 4)],
+        ROUTES, SqlitePosition(5),
+    )
+    tb = batch.tables["t2"]
+    assert tb.truncate and tb.upserts == {(3,): (3, 30)} and tb.deletes == {(4,)}
+    assert batch.changes == 5 and len(tb) == 3

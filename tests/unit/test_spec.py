@@ -87,3 +87,15 @@ def test_toml_errors_are_clear(tmp_path: Path) -> None:
     unknown.write_text(f'source = "{SRC}"\ndest = "{DST}"\ncolour = "blue"\n')
     with pytest.raises(BadInput, match="unknown task setting 'colour'"):
         spec_from_toml("t1", unknown)
+
+
+def test_on_truncate_takes_apply_or_stop(tmp_path: Path) -> None:
+    assert spec_from_flags("t1", SRC, DST, [], [], [], None).options.on_truncate == "apply"
+    path = tmp_path / "task.toml"
+    path.write_text(f'source = "{SRC}"\ndest = "{DST}"\n[options]\non_truncate = "stop"\n')
+    spec = spec_from_toml("t1", path)
+    assert spec.options.on_truncate == "stop"
+    assert TaskSpec.from_dict(spec.to_dict()) == spec
+    path.write_text(f'source = "{SRC}"\ndest = "{DST}"\n[options]\non_truncate = "skip"\n')
+    with pytest.raises(BadInput, match="on_truncate must be one of apply, stop, not 'skip'"):
+        spec_from_toml("t1", path)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from turnout.coalesce import Route, coalesce
 from turnout.engines import position_from_json
 from turnout.engines.base import Capture, Engine
+from turnout.errors import OperationFailed
 from turnout.migrate.progress import Progress
-from turnout.model import Change, Checkpoint, Position
+from turnout.model import Change, Checkpoint, Op, Position
 
 POSITION = "position"
 AHEAD = 2  # batches read while one is applied
@@ -39,8 +40,13 @@ def follow(
     poll_interval: float,
     progress: Progress,
     stop: threading.Event,
+    on_truncate: str = "apply",
 ) -> Position:
-    """Apply changes until `stop` is set; returns the position applied up to."""
+    """Apply changes until `stop` is set; returns the position applied up to.
+
+    With `on_truncate` "stop", a TRUNCATE of a moved table stops the task
+    once everything committed before it is applied.
+    """
     saved = dst.read_checkpoint(owner).get(POSITION)
     position = position_from_json(saved) if saved else start
     capture.ack(position)  # the destination may have committed past the last ack before a crash
@@ -50,6 +56,9 @@ def follow(
     try:
         while (read := reader.next()) is not None:
             oldest_applied = None
+            truncated = _truncation(read, routes) if on_truncate == "stop" else None
+            if truncated is not None:
+                read = truncated[0]
             if read.advances:
                 batch = coalesce(read.changes, routes, read.end)
                 dst.apply(batch, Checkpoint(owner, {POSITION: read.end.to_json()}))
@@ -57,6 +66,8 @@ def follow(
                 applied += len(read.changes)
                 oldest_applied = batch.first_commit_ts
             progress.incremental(position, _delay(oldest_applied, read.pending_ts), applied)
+            if truncated is not None:
+                raise OperationFailed(truncated[1])
     finally:
         reader.finish()
     capture.ack(position)  # the reader's last acknowledgement may be a batch behind
@@ -138,6 +149,25 @@ class _Reader(threading.Thread):
     def finish(self) -> None:
         self._done.set()
         self.join()
+
+
+def _truncation(read: _Read, routes: dict[str, Route]) -> tuple[_Read, str] | None:
+    """The part of `read` committed before its first TRUNCATE of a moved table, and why the
+    task stops there; None without one. Changes sharing the TRUNCATE's position belong to
+    its transaction (or piece) and wait with it."""
+    at = next((i for i, c in enumerate(read.changes)
+               if c.op is Op.TRUNCATE and c.table in routes), None)
+    if at is None:
+        return None
+    cut = read.changes[at]
+    before = [c for c in read.changes[:at] if c.position < cut.position]
+    end = before[-1].position if before else cut.position
+    kept = _Read(before, end, bool(before), read.pending_ts)
+    return kept, (
+        f"table {cut.table!r} was truncated at the source and the task has on_truncate = "
+        f"stop: start it again with --resnapshot to copy the tables afresh, or create it "
+        f"with on_truncate = apply to empty the destination table too"
+    )
 
 
 def _delay(oldest_applied: float | None, oldest_unread: float | None) -> float:

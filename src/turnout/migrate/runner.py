@@ -155,6 +155,7 @@ class Runner:
             spec.options.poll_interval,
             self.progress,
             self.stop,
+            on_truncate=spec.options.on_truncate,
         )
         schema.sync_sequences(dst, plans, self.progress)
         return TaskState.STOPPED

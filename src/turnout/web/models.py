@@ -36,6 +36,8 @@ class TaskOptions(BaseModel):
                                         description="seconds between idle capture polls")
     direct_copy: bool | None = Field(default=None,
                                      description="same engine: the destination pulls rows")
+    on_truncate: Literal["apply", "stop"] | None = Field(
+        default=None, description="a TRUNCATE at the source: apply it or stop the task")
 
 
 PhaseName = Literal["schema", "full", "incremental"]

@@ -21,10 +21,15 @@ ROWS_PER_STATEMENT = 1000
 
 
 def apply_batch(cur: Any, batch: Batch) -> None:
-    """Deletes first, children before parents, with foreign keys checked so the destination's
+    """Tables the source truncated are emptied first (foreign keys unchecked, as TRUNCATE
+    does). Deletes next, children before parents, with foreign keys checked so the destination's
     own ON DELETE actions run: MySQL does not write cascaded deletes to the binlog, so the
     destination has to repeat them. Upserts then go in unchecked, parents first."""
     ordered = parents_first(list(batch.tables.values()))
+    cur.execute("SET foreign_key_checks = 0")  # a source TRUNCATE runs no ON DELETE action
+    for tb in reversed(ordered):
+        if tb.truncate:
+            cur.execute(f"DELETE FROM {quote(tb.table.name)}")
     cur.execute("SET foreign_key_checks = 1")
     for tb in reversed(ordered):
         if tb.deletes:

@@ -296,8 +296,9 @@ class MysqlCapture(Capture):
                 for t, op, key, after, old in items]
 
     def _check_ddl(self, event: Any, query: str) -> None:
-        """Stop on DDL that drops, renames or empties a captured table (named in this database
-        or qualified with its name): its rows would vanish from the binlog unnoticed.
+        """Stop on DDL that drops or renames a captured table (named in this database or
+        qualified with its name): its rows would vanish from the binlog unnoticed. A
+        TRUNCATE, logged as a statement of its own, becomes a change of its own.
 
         Other ALTERs pass here: an index changes nothing captured, and a change of
         columns shows in the next row event, which names its columns (_row()).
@@ -308,9 +309,13 @@ class MysqlCapture(Capture):
         database = re.escape(self.engine.database)
         prefix = "" if schema == self.engine.database else rf"`?{database}`?\s*\.\s*"
         for name in self.tables:
-            if re.search(rf"(?<![\w$]){prefix}`?{re.escape(name)}`?(?![\w$])", query):
+            if not re.search(rf"(?<![\w$]){prefix}`?{re.escape(name)}`?(?![\w$])", query):
+                continue
+            if query[:8].upper() == "TRUNCATE":
+                self._txn.items.append((name, Op.TRUNCATE, (), None, None))
+            else:
                 raise SourceDdl(
-                    f"table {name!r} was dropped, renamed or truncated at the source during "
+                    f"table {name!r} was dropped or renamed at the source during "
                     f"incremental migration ({query[:80]}): delete and recreate the task to "
                     "copy it afresh, or leave it out with --exclude"
                 )

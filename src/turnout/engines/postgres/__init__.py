@@ -306,6 +306,9 @@ class PostgresEngine(Engine, DirectCopy):
     def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
         parents_first = apply.parents_first(list(batch.tables.values()))
         with self._write() as cur:
+            for tb in reversed(parents_first):  # a source TRUNCATE: children empty first
+                if tb.truncate:
+                    apply.delete_all(cur, self.schema, tb)
             cascade = self._replica and not _cascades_logged(batch)
             if cascade:  # foreign keys fire while deleting, repeating what the source did
                 cur.execute("SET LOCAL session_replication_role = origin")

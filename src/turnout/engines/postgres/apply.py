@@ -16,7 +16,7 @@ from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.model import Key, Row, Table
 from turnout.types import Kind
 
-__all__ = ["delete_keys", "parents_first", "stage_rows", "upsert"]
+__all__ = ["delete_all", "delete_keys", "parents_first", "stage_rows", "upsert"]
 
 
 def stage_rows(
@@ -32,6 +32,12 @@ def stage_rows(
         for row in rows:
             copy.write_row(row)
     return stage
+
+
+def delete_all(cur: Any, schema: str, tb: TableBatch) -> None:
+    """A TRUNCATE at the source, as a DELETE: it stays inside the batch's transaction
+    without the exclusive lock TRUNCATE takes, and works whatever references the table."""
+    cur.execute(f"DELETE FROM {qualified(schema, tb.table.name)}")
 
 
 def delete_keys(cur: Any, schema: str, tb: TableBatch, keys: list[Key]) -> None:

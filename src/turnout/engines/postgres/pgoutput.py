@@ -148,13 +148,14 @@ class ChangeDecoder:
         self._checked.discard(relation.oid)
 
     def changes(self, message: Message, ts: float, position: Position) -> list[Change]:
-        """The change an insert, update or delete makes ([] for other tables)."""
+        """The changes an insert, update, delete or truncate makes ([] for other tables).
+
+        One TRUNCATE names every table it empties (those CASCADE reached too):
+        each of the task's tables among them gets a TRUNCATE change.
+        """
         if message.kind == "T":
-            names = [self.relations[o].name for o in message.oids if o in self.relations]
-            raise OperationFailed(
-                f"TRUNCATE of {', '.join(names)} on the source during incremental migration: "
-                "truncate the destination too, then start the task again"
-            )
+            tables = [self._table(oid) for oid in message.oids]
+            return [Change(t.name, Op.TRUNCATE, (), None, ts, position) for t in tables if t]
         table = self._table(message.oid)
         if table is None:
             return []

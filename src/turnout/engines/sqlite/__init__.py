@@ -204,6 +204,8 @@ class SqliteEngine(Engine, DirectCopy):
     def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
         with self._write() as db:
             for tb in batch.tables.values():
+                if tb.truncate:  # a source TRUNCATE: every row goes before what followed it
+                    db.execute(f"DELETE FROM {quote(tb.table.name)}")
                 delete = f"DELETE FROM {quote(tb.table.name)} WHERE {key_predicate(tb.table.key)}"
                 keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
                 if keys:  # keys hold other engines' values too (a time, a decimal)
