@@ -31,6 +31,9 @@ class Column:
     default: str | None = None  # SQL expression as the source engine wrote it
     autoincrement: bool = False
     native_type: str = field(default="", compare=False)  # the source's spelling, for messages
+    # The whole definition after the name in the source's own SQL (type, collation, default,
+    # identity, generation, comment...): what an engine of the same kind recreates verbatim.
+    definition: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,11 @@ class Index:
     name: str
     columns: tuple[str, ...]
     unique: bool = False
+    # In Table.source_indexes only: the index in the source's own SQL (PostgreSQL: what
+    # follows the table in pg_get_indexdef, or pg_get_constraintdef for a constraint; MySQL:
+    # the key's line of SHOW CREATE TABLE), and whether it is a constraint rather than an index.
+    definition: str = field(default="", compare=False)
+    constraint: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,9 @@ class ForeignKey:
     on_delete: str = "NO ACTION"
     on_update: str = "NO ACTION"
     name: str = ""  # the constraint's name; "" where the source has none (SQLite)
+    # What else the source says of the key in its own SQL (PostgreSQL: MATCH FULL, DEFERRABLE
+    # INITIALLY DEFERRED, NOT VALID), for an engine of the same kind.
+    clauses: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,22 @@ class Table:
     # CHECK constraints as (name, definition in the source's own SQL): an engine of the same
     # kind recreates them after the data; others cannot be trusted to read the expression.
     checks: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    # What an engine of the same kind needs to build the table as the source has it (each in
+    # the source's own SQL; other engines go by the canonical fields above):
+    # every secondary index and UNIQUE / EXCLUDE constraint in the source's order, with
+    # expression, partial and prefix indexes that `indexes` cannot hold,
+    source_indexes: tuple[Index, ...] = field(default=(), compare=False)
+    primary_key_name: str = field(default="", compare=False)
+    # table options (MySQL: what follows the column list; PostgreSQL: ALTER TABLE actions),
+    options: str = field(default="", compare=False)
+    # comments as (TABLE | COLUMN | INDEX | CONSTRAINT, name, text), the table's own with "",
+    comments: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+    # the user types its columns use as (name, CREATE statement), dependencies first,
+    types: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    # the sequences its defaults draw from as (name, options, owning column or ""),
+    sequences: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
+    # and what the source has that turnout does not build, one line each, for the task's events.
+    left_out: tuple[str, ...] = field(default=(), compare=False)
 
     @cached_property  # asked for every captured row; a table never changes once made
     def column_names(self) -> tuple[str, ...]:
@@ -96,7 +123,11 @@ class Table:
         return self._key_positions
 
     def renamed(self, name: str, columns: dict[str, str]) -> Table:
-        """This table as it will be called on the other side (table and column renames applied)."""
+        """This table as it will be called on the other side (table and column renames applied).
+
+        The source's own SQL of indexes and checks names the old columns, so with column
+        renames they are left out (plain indexes are still built from `indexes`) and said so.
+        """
 
         def col(c: str) -> str:
             return columns.get(c, c)
@@ -112,6 +143,20 @@ class Table:
             indexes=tuple(replace(i, columns=cols(i.columns)) for i in self.indexes),
             foreign_keys=tuple(replace(fk, columns=cols(fk.columns)) for fk in self.foreign_keys),
             checks=() if columns else self.checks,  # expressions name the old columns
+            source_indexes=() if columns else self.source_indexes,
+            comments=tuple((k, col(n) if k == "COLUMN" else n, t) for k, n, t in self.comments),
+            sequences=tuple((s, o, col(c) if c else c) for s, o, c in self.sequences),
+            left_out=self.left_out + (self._renames_leave_out() if columns else ()),
+        )
+
+    def _renames_leave_out(self) -> tuple[str, ...]:
+        plain = {i.name for i in self.indexes}
+        return tuple(
+            [f"check constraint {n} (renamed columns)" for n, _ in self.checks]
+            + [f"index {i.name} (renamed columns)" for i in self.source_indexes
+               if i.name not in plain]
+            + [f"the own definition of index {i.name} (renamed columns; built on its columns)"
+               for i in self.source_indexes if i.name in plain and i.definition]
         )
 
 

@@ -66,7 +66,7 @@ def dest_table(spec: TaskSpec, table: Table) -> Table:
     creates the type asked for."""
     casts = spec.cast(table.name)
     cast = replace(table, columns=tuple(
-        replace(c, type=casts[c.name], native_type="") if c.name in casts else c
+        replace(c, type=casts[c.name], native_type="", definition="") if c.name in casts else c
         for c in table.columns))
     renamed = cast.renamed(spec.dest_name(table.name), spec.dest_columns(table.name))
     fks = tuple(

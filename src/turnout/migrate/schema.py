@@ -23,6 +23,24 @@ def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> No
         for line in renamed_objects(plan):
             progress.event("info", f"{line} on the destination (names there must be unique "
                            "per schema or shorter)")
+        for line in not_carried(plan.dest, dst.scheme):
+            progress.event("warning", line)
+
+
+def not_carried(table: Table, scheme: str) -> list[str]:
+    """What of the source's table the destination will not have, one line each with the fix:
+    objects turnout never builds, and indexes without a form outside their own engine."""
+    fix = "create it on the destination yourself if the application needs it"
+    lines = [f"table {table.name}: {what} is not carried to the destination: {fix}"
+             for what in table.left_out]
+    if table.origin != scheme:
+        plain = {index.name for index in table.indexes}
+        lines += [
+            f"table {table.name}: index {index.name} ({index.definition}) has no {scheme} form "
+            f"and is not carried to the destination: {fix}"
+            for index in table.source_indexes if index.name not in plain
+        ]
+    return lines
 
 
 def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
-from turnout.engines.postgres import accounts, apply, catalog, copy, replication, sessions
+from turnout.engines.postgres import accounts, apply, catalog, copy, ddl, replication, sessions
 from turnout.engines.postgres.capture import PgCapture, PgPosition
 from turnout.engines.postgres.checksums import PgVerifyReader
 from turnout.engines.postgres.dialect import (
@@ -89,13 +89,18 @@ class PostgresEngine(Engine, DirectCopy):
             return catalog.list_tables(cur, self.schema)
 
     def reflect(self, names: list[str]) -> list[Table]:
-        with self.conn.cursor() as cur:
+        """Read with the schema as the search_path: a source's own SQL then names what is in
+        its schema unqualified, which a destination resolves in its own (ddl.py)."""
+        with ddl.in_schema(self.conn, self.schema) as cur:
             return [catalog.reflect_table(cur, self.schema, n) for n in names]
 
     def type_problem(self, ctype: CanonicalType) -> str | None:
         return None  # every canonical type has a PostgreSQL type
 
     def create_table(self, table: Table) -> None:
+        if ddl.carries(table, self.scheme):
+            ddl.create_table(self.conn, self.schema, table)
+            return
         same_engine = table.origin == self.scheme
         for column in table.columns:
             if column.type.kind is not Kind.ENUM:
@@ -110,6 +115,9 @@ class PostgresEngine(Engine, DirectCopy):
         self.conn.execute(create_table_sql(self.schema, table, same_engine))
 
     def create_indexes(self, table: Table) -> None:
+        if ddl.carries(table, self.scheme) and (table.source_indexes or not table.indexes):
+            ddl.create_indexes(self.conn, self.schema, table)
+            return
         if table.primary_key and not self._has_primary_key(table.name):
             self.conn.execute(primary_key_sql(self.schema, table))
         built = self._built_indexes(table.name)
@@ -162,14 +170,21 @@ class PostgresEngine(Engine, DirectCopy):
                                   f"ADD CONSTRAINT {quote(name)} {definition}")
 
     def create_foreign_keys(self, table: Table) -> None:
+        same_engine = ddl.carries(table, self.scheme)
         for n, fk in enumerate(table.foreign_keys):
             name = fk.name or f"{table.name}_fk{n}_{apply.digest(fk.ref_table)}"
             exists = self.conn.execute(  # a foreign key's name is its table's own here
                 "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
                 (name, qualified(self.schema, table.name)),
             ).fetchone()
-            if not exists:
+            if exists:
+                continue
+            if same_engine:
+                self.conn.execute(ddl.foreign_key_sql(self.schema, table, fk, name))
+            else:
                 self.conn.execute(foreign_key_sql(self.schema, table, fk, name))
+        if same_engine:
+            ddl.comment_foreign_keys(self.conn, self.schema, table)
 
     def sync_sequences(self, table: Table) -> None:
         name = qualified(self.schema, table.name)

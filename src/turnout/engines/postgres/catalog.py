@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from turnout.engines.postgres import native
 from turnout.engines.postgres.dialect import canonical_type
 from turnout.errors import NotFound
 from turnout.model import Column, ForeignKey, Index, Table
@@ -33,19 +34,34 @@ def reflect_table(cur: Any, schema: str, name: str) -> Table:
     if row is None:
         raise NotFound(f"table {schema}.{name} does not exist")
     oid = row[0]
+    columns, generated = _columns(cur, schema, name, oid)
+    types = native.user_types(cur, oid)
+    type_comments = [("TYPE", n, c) for n, _, c in types if c is not None]
     return Table(
         name=name,
         schema=schema,
         origin="postgresql",
-        columns=tuple(_columns(cur, schema, name, oid)),
+        columns=tuple(columns),
         primary_key=_primary_key(cur, oid),
         indexes=tuple(_indexes(cur, oid)),
         foreign_keys=tuple(_foreign_keys(cur, oid)),
         checks=tuple(_checks(cur, oid)),
+        generated=tuple(generated),
+        source_indexes=tuple(native.indexes(cur, oid)),
+        primary_key_name=native.primary_key_name(cur, oid),
+        options=native.options(cur, oid),
+        comments=tuple(native.comments(cur, oid) + type_comments),
+        types=tuple((n, statement) for n, statement, _ in types),
+        sequences=tuple(native.sequences(cur, oid)),
+        left_out=tuple(native.left_out(cur, oid)),
     )
 
 
-def _columns(cur: Any, schema: str, name: str, oid: int) -> list[Column]:
+def _columns(
+    cur: Any, schema: str, name: str, oid: int
+) -> tuple[list[Column], list[tuple[int, Column]]]:
+    """The columns whose values move, and the ones the database computes with their places."""
+    definitions = native.column_definitions(cur, oid)
     cur.execute(
         "SELECT c.column_name, c.data_type, c.character_maximum_length, c.numeric_precision, "
         "c.numeric_scale, c.datetime_precision, c.is_nullable = 'YES', c.column_default, "
@@ -58,13 +74,18 @@ def _columns(cur: Any, schema: str, name: str, oid: int) -> list[Column]:
         (oid, schema, name),
     )
     columns = []
-    for (col, data_type, length, precision, scale, dt_precision, nullable, default,
-         identity, generated, native, labels) in cur.fetchall():
-        if generated:
-            continue  # recomputed by the destination
+    generated_columns = []
+    for place, (col, data_type, length, precision, scale, dt_precision, nullable, default,
+                identity, generated, native_type, labels) in enumerate(cur.fetchall()):
         ctype = canonical_type(data_type, length, precision, scale, dt_precision)
         if labels:
             ctype = CanonicalType(Kind.ENUM, values=tuple(labels))
+        definition = definitions.get(col, ("", False))[0]
+        if generated:  # recomputed by the destination
+            generated_columns.append((place, Column(
+                col, ctype or CanonicalType(Kind.ANY), native_type=native_type,
+                definition=definition)))
+            continue
         serial = bool(default and default.startswith("nextval("))
         columns.append(
             Column(
@@ -73,10 +94,11 @@ def _columns(cur: Any, schema: str, name: str, oid: int) -> list[Column]:
                 nullable=nullable,
                 default=None if serial else default,
                 autoincrement=identity or serial,
-                native_type=native,
+                native_type=native_type,
+                definition=definition,
             )
         )
-    return columns
+    return columns, generated_columns
 
 
 def _primary_key(cur: Any, oid: int) -> tuple[str, ...]:
@@ -93,10 +115,13 @@ def _indexes(cur: Any, oid: int) -> list[Index]:
     cur.execute(
         "SELECT ic.relname, i.indisunique, "
         "array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(num, ord) "
-        "      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num ORDER BY ord) "
+        "      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num "
+        "      WHERE k.ord <= i.indnkeyatts ORDER BY ord) "  # INCLUDE columns are no key
         "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
         "WHERE i.indrelid = %s AND NOT i.indisprimary AND i.indexprs IS NULL "
-        "AND i.indpred IS NULL AND 0 <> ALL (i.indkey) ORDER BY ic.relname",
+        "AND i.indpred IS NULL AND 0 <> ALL (i.indkey) AND NOT EXISTS (SELECT 1 FROM "
+        "pg_constraint x WHERE x.conindid = i.indexrelid AND x.contype = 'x') "
+        "ORDER BY ic.relname",
         (oid,),
     )
     return [Index(name=n, columns=tuple(cols), unique=u) for n, u, cols in cur.fetchall()]
@@ -118,13 +143,15 @@ def _foreign_keys(cur: Any, oid: int) -> list[ForeignKey]:
         "      ORDER BY ord), "
         "array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) "
         "      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num "
-        "      ORDER BY ord) "
+        "      ORDER BY ord), con.confmatchtype, con.condeferrable, con.condeferred, "
+        "con.convalidated "
         "FROM pg_constraint con JOIN pg_class rc ON rc.oid = con.confrelid "
         "WHERE con.conrelid = %s AND con.contype = 'f' ORDER BY con.conname",
         (oid,),
     )
     return [
         ForeignKey(tuple(cols), ref, tuple(ref_cols), _ACTIONS[deltype], _ACTIONS[updtype],
-                   str(name))
-        for name, ref, updtype, deltype, cols, ref_cols in cur.fetchall()
+                   str(name), native.foreign_key_clauses(match, deferrable, deferred, valid))
+        for (name, ref, updtype, deltype, cols, ref_cols, match, deferrable, deferred,
+             valid) in cur.fetchall()
     ]

@@ -1,0 +1,144 @@
+"""Building a table as its PostgreSQL source has it, so `pg_dump -s` shows the same on both.
+
+Only for tables read from PostgreSQL (native.py): each object goes in the source's own SQL.
+The session's search_path is the destination schema while it runs, so names the source
+wrote relative to its schema (types, sequences, collations) resolve in this one.
+Tables of other engines are built from the canonical fields by dialect.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from turnout.engines.postgres.dialect import column_ddl, column_list, qualified, quote
+from turnout.model import ForeignKey, Index, Table
+
+
+def carries(table: Table, scheme: str) -> bool:
+    """Whether `table` holds its PostgreSQL source's own definitions."""
+    return table.origin == scheme and any(c.definition for c in table.columns)
+
+
+@contextmanager
+def in_schema(conn: Any, schema: str) -> Iterator[Any]:
+    """A transaction whose unqualified names are those of `schema`."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT set_config('search_path', quote_ident(%s), true)", (schema,))
+        yield cur
+
+
+def create_table_sql(schema: str, table: Table) -> str:
+    lines = [f"{quote(c.name)} {c.definition}" if c.definition else column_ddl(c, True)
+             for c in table.columns]
+    for place, column in table.generated:  # computed columns back in their places
+        lines.insert(place, f"{quote(column.name)} {column.definition}")
+    body = ",\n    ".join(lines)
+    return f"CREATE TABLE IF NOT EXISTS {qualified(schema, table.name)} (\n    {body}\n)"
+
+
+def create_table(conn: Any, schema: str, table: Table) -> None:
+    """Types and sequences the columns use, the table, and what pg_dump says of it."""
+    target = qualified(schema, table.name)
+    with in_schema(conn, schema) as cur:
+        for name, statement in table.types:
+            cur.execute("SELECT to_regtype(%s)", (name,))
+            if cur.fetchone()[0] is None:
+                cur.execute(statement)
+        for name, options, _ in table.sequences:
+            cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} {options}")
+        cur.execute(create_table_sql(schema, table))
+        for name, _, owner in table.sequences:
+            if owner:
+                cur.execute(f"ALTER SEQUENCE {name} OWNED BY {target}.{quote(owner)}")
+        if table.options:
+            cur.execute(f"ALTER TABLE {target} {table.options}")
+        _comment(cur, schema, table, ("TYPE", "TABLE", "COLUMN"))
+
+
+def create_indexes(conn: Any, schema: str, table: Table) -> None:
+    """The primary key under its name, every index, UNIQUE / EXCLUDE and CHECK constraint,
+    and their comments."""
+    target = qualified(schema, table.name)
+    with in_schema(conn, schema) as cur:
+        if table.primary_key and not _constraint_exists(cur, schema, table, "", "p"):
+            name = f"CONSTRAINT {quote(table.primary_key_name)} " if table.primary_key_name else ""
+            cur.execute(f"ALTER TABLE {target} ADD {name}PRIMARY KEY "
+                        f"({column_list(table.primary_key)})")
+        for index in table.source_indexes:
+            cur.execute(_index_sql(cur, schema, table, index))
+        for name, definition in table.checks:
+            if not _constraint_exists(cur, schema, table, name, None):
+                cur.execute(f"ALTER TABLE {target} ADD CONSTRAINT {quote(name)} {definition}")
+        keys = {fk.name for fk in table.foreign_keys}
+        others = {n for k, n, _ in table.comments if k == "CONSTRAINT"} - keys
+        _comment(cur, schema, table, ("INDEX",), others)
+
+
+def _index_sql(cur: Any, schema: str, table: Table, index: Index) -> str:
+    target = qualified(schema, table.name)
+    if index.constraint:
+        if _constraint_exists(cur, schema, table, index.name, None):
+            return "SELECT 1"
+        return f"ALTER TABLE {target} ADD CONSTRAINT {quote(index.name)} {index.definition}"
+    unique = "UNIQUE " if index.unique else ""
+    return f"CREATE {unique}INDEX IF NOT EXISTS {quote(index.name)} ON {target} {index.definition}"
+
+
+def _constraint_exists(cur: Any, schema: str, table: Table, name: str, kind: str | None) -> bool:
+    cur.execute(
+        "SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND (conname = %s OR contype = %s)",
+        (qualified(schema, table.name), name, kind or ""),
+    )
+    return cur.fetchone() is not None
+
+
+def foreign_key_sql(schema: str, table: Table, fk: ForeignKey, name: str) -> str:
+    """The key with its name and what else its source said (MATCH, DEFERRABLE, NOT VALID)."""
+    match, rest = "", fk.clauses
+    if rest.startswith("MATCH "):
+        match = " " + " ".join(rest.split()[:2])
+        rest = " ".join(rest.split()[2:])
+    return (
+        f"ALTER TABLE {qualified(schema, table.name)} ADD CONSTRAINT {quote(name)} "
+        f"FOREIGN KEY ({column_list(fk.columns)}) REFERENCES {qualified(schema, fk.ref_table)} "
+        f"({column_list(fk.ref_columns)}){match} ON DELETE {fk.on_delete} "
+        f"ON UPDATE {fk.on_update}" + (f" {rest}" if rest else "")
+    )
+
+
+def comment_foreign_keys(conn: Any, schema: str, table: Table) -> None:
+    keys = {fk.name for fk in table.foreign_keys}
+    if any(k == "CONSTRAINT" and n in keys for k, n, _ in table.comments):
+        with in_schema(conn, schema) as cur:
+            _comment(cur, schema, table, (), keys)
+
+
+def _comment(cur: Any, schema: str, table: Table, kinds: tuple[str, ...],
+             constraints: set[str] | None = None) -> None:
+    """COMMENT ON each object of `kinds` and each of the named `constraints` that is there
+    (one the task could not build, say after a column rename, has no comment to take)."""
+    from psycopg import sql
+
+    target = qualified(schema, table.name)
+    for kind, name, text in table.comments:
+        if kind == "TYPE" and kind in kinds:
+            on = f"TYPE {name}"  # as the source's catalog spells it, quoted where needed
+        elif kind == "TABLE" and kind in kinds:
+            on = f"TABLE {target}"
+        elif kind == "COLUMN" and kind in kinds:
+            on = f"COLUMN {target}.{quote(name)}"
+        elif kind == "INDEX" and kind in kinds:
+            cur.execute("SELECT to_regclass(%s)", (qualified(schema, name),))
+            if cur.fetchone()[0] is None:
+                continue
+            on = f"INDEX {qualified(schema, name)}"
+        elif kind == "CONSTRAINT" and name in (constraints or set()):
+            if not _constraint_exists(cur, schema, table, name, None):
+                continue
+            on = f"CONSTRAINT {quote(name)} ON {target}"
+        else:
+            continue
+        cur.execute(f"COMMENT ON {on} IS {sql.Literal(text).as_string(cur)}")

@@ -1,0 +1,210 @@
+"""Reading what a PostgreSQL destination needs to build a table as `pg_dump -s` shows it.
+
+Each object is read in PostgreSQL's own words (format_type, pg_get_expr, pg_get_indexdef,
+pg_get_constraintdef) while the session's search_path is the task's schema alone, so names
+in that schema come unqualified and the destination resolves them in its own schema. Other
+engines never read these fields: they go by the canonical ones (catalog.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from turnout.model import Index
+
+# A sequence's options as CREATE SEQUENCE and identity columns take them (`q` is pg_sequence;
+# %% doubled for the driver).
+_SEQUENCE_OPTIONS = (
+    "format('START WITH %%s INCREMENT BY %%s MINVALUE %%s MAXVALUE %%s CACHE %%s%%s', q.seqstart, "
+    "q.seqincrement, q.seqmin, q.seqmax, q.seqcache, CASE WHEN q.seqcycle THEN ' CYCLE' "
+    "ELSE '' END)"
+)
+
+
+def column_definitions(cur: Any, oid: int) -> dict[str, tuple[str, bool]]:
+    """Each column's definition after its name, and whether the database computes it."""
+    cur.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+        "CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text "
+        "END, a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid), a.attnotnull, "
+        f"(SELECT 'SEQUENCE NAME ' || q.seqrelid::regclass::text || ' ' || {_SEQUENCE_OPTIONS} "
+        " FROM pg_depend s JOIN pg_sequence q ON q.seqrelid = s.objid "
+        " WHERE s.classid = 'pg_class'::regclass AND s.refclassid = 'pg_class'::regclass "
+        " AND s.refobjid = a.attrelid AND s.refobjsubid = a.attnum AND s.deptype = 'i') "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (oid,),
+    )
+    found = {}
+    for name, type_, collation, identity, generated, default, notnull, sequence in cur.fetchall():
+        parts = [type_]
+        if collation:
+            parts.append(f"COLLATE {collation}")
+        if generated:
+            kind = "STORED" if generated == "s" else "VIRTUAL"
+            parts.append(f"GENERATED ALWAYS AS ({default}) {kind}")
+        elif identity:
+            always = "ALWAYS" if identity == "a" else "BY DEFAULT"
+            parts.append(f"GENERATED {always} AS IDENTITY ({sequence})")
+        elif default is not None:
+            parts.append(f"DEFAULT {default}")
+        if notnull:
+            parts.append("NOT NULL")
+        found[str(name)] = (" ".join(parts), bool(generated))
+    return found
+
+
+def sequences(cur: Any, oid: int) -> list[tuple[str, str, str]]:
+    """The sequences the table's defaults draw from (serial columns), with the column owning
+    each ("" when none of this table's does)."""
+    cur.execute(
+        "SELECT DISTINCT q.seqrelid::regclass::text, "
+        f"'AS ' || format_type(q.seqtypid, NULL) || ' ' || {_SEQUENCE_OPTIONS}, "
+        "coalesce(oa.attname::text, '') "
+        "FROM pg_attrdef ad JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass "
+        "AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass "
+        "JOIN pg_sequence q ON q.seqrelid = d.refobjid "
+        "LEFT JOIN pg_depend o ON o.classid = 'pg_class'::regclass AND o.objid = q.seqrelid "
+        "AND o.refclassid = 'pg_class'::regclass AND o.deptype = 'a' AND o.refobjid = ad.adrelid "
+        "LEFT JOIN pg_attribute oa ON oa.attrelid = o.refobjid AND oa.attnum = o.refobjsubid "
+        "WHERE ad.adrelid = %s ORDER BY 1",
+        (oid,),
+    )
+    return [(str(n), str(o), str(c)) for n, o, c in cur.fetchall()]
+
+
+def user_types(cur: Any, oid: int) -> list[tuple[str, str, str | None]]:
+    """Enums and domains the columns use, directly, through arrays or through other domains,
+    as (name, CREATE statement, comment), the ones others depend on first."""
+    cur.execute(
+        "WITH RECURSIVE used(oid, depth) AS ("
+        " SELECT atttypid, 0 FROM pg_attribute WHERE attrelid = %s AND attnum > 0 "
+        " AND NOT attisdropped "
+        " UNION SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END, "
+        " u.depth + 1 FROM used u JOIN pg_type t ON t.oid = u.oid "
+        " WHERE u.depth < 10 AND (t.typtype = 'd' OR (t.typcategory = 'A' AND t.typelem <> 0))) "
+        "SELECT t.oid::regtype::text, t.typtype, "
+        " array(SELECT quote_literal(e.enumlabel) FROM pg_enum e WHERE e.enumtypid = t.oid "
+        "       ORDER BY e.enumsortorder), "
+        " format_type(t.typbasetype, t.typtypmod), "
+        " CASE WHEN t.typcollation <> b.typcollation THEN t.typcollation::regcollation::text END, "
+        " t.typdefault, t.typnotnull, "
+        " array(SELECT 'CONSTRAINT ' || quote_ident(c.conname) || ' ' "
+        "       || pg_get_constraintdef(c.oid)"
+        "       FROM pg_constraint c WHERE c.contypid = t.oid ORDER BY c.conname), "
+        " obj_description(t.oid, 'pg_type') "
+        "FROM (SELECT oid, max(depth) AS depth FROM used GROUP BY oid) u "
+        "JOIN pg_type t ON t.oid = u.oid LEFT JOIN pg_type b ON b.oid = t.typbasetype "
+        "WHERE t.typtype IN ('e', 'd') ORDER BY u.depth DESC, 1",
+        (oid,),
+    )
+    found = []
+    for (name, kind, labels, base, collation, default, notnull, checks,
+         comment) in cur.fetchall():
+        if kind == "e":
+            found.append((name, f"CREATE TYPE {name} AS ENUM ({', '.join(labels)})", comment))
+            continue
+        parts = [f"CREATE DOMAIN {name} AS {base}"]
+        if collation:
+            parts.append(f"COLLATE {collation}")
+        if default is not None:
+            parts.append(f"DEFAULT {default}")
+        if notnull:
+            parts.append("NOT NULL")
+        found.append((name, " ".join(parts + list(checks)), comment))
+    return found
+
+
+def indexes(cur: Any, oid: int) -> list[Index]:
+    """Every index but the primary key's, UNIQUE and EXCLUDE constraints as constraints."""
+    cur.execute(
+        "SELECT ic.relname, i.indisunique, pg_get_indexdef(i.indexrelid), con.contype, "
+        "pg_get_constraintdef(con.oid), quote_ident(ic.relname), "
+        "array[quote_ident(c.relname), quote_ident(n.nspname) || '.' || quote_ident(c.relname)] "
+        "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+        "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid "
+        "AND con.conrelid = i.indrelid AND con.contype IN ('u', 'x') "
+        "WHERE i.indrelid = %s AND NOT i.indisprimary ORDER BY ic.relname",
+        (oid,),
+    )
+    found = []
+    for name, unique, indexdef, contype, condef, qname, relnames in cur.fetchall():
+        if contype:
+            found.append(Index(name, (), unique, definition=condef, constraint=True))
+            continue
+        tail = _after_table(indexdef, unique, qname, relnames)
+        if tail:
+            found.append(Index(name, (), unique, definition=tail))
+    return found
+
+
+def _after_table(indexdef: str, unique: bool, qname: str, relnames: list[str]) -> str:
+    """`USING btree (…) …`: pg_get_indexdef without the part naming the index and table."""
+    head = f"CREATE {'UNIQUE ' if unique else ''}INDEX {qname} ON "
+    if not indexdef.startswith(head):
+        return ""
+    rest = indexdef[len(head):].removeprefix("ONLY ")
+    for relname in relnames:
+        if rest.startswith(relname + " USING "):
+            return rest[len(relname) + 1:]
+    return ""
+
+
+def primary_key_name(cur: Any, oid: int) -> str:
+    cur.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s AND contype = 'p'", (oid,))
+    row = cur.fetchone()
+    return str(row[0]) if row else ""
+
+
+def comments(cur: Any, oid: int) -> list[tuple[str, str, str]]:
+    """Comments on the table, its columns, its indexes and its constraints."""
+    cur.execute(
+        "SELECT 'TABLE', '', obj_description(%(t)s, 'pg_class') "
+        "UNION ALL SELECT 'COLUMN', attname, col_description(%(t)s, attnum) FROM pg_attribute "
+        "  WHERE attrelid = %(t)s AND attnum > 0 AND NOT attisdropped "
+        "UNION ALL SELECT 'INDEX', ic.relname, obj_description(ic.oid, 'pg_class') "
+        "  FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = %(t)s "
+        "UNION ALL SELECT 'CONSTRAINT', conname, obj_description(oid, 'pg_constraint') "
+        "  FROM pg_constraint WHERE conrelid = %(t)s",
+        {"t": oid},
+    )
+    return [(k, str(n), str(t)) for k, n, t in cur.fetchall() if t is not None]
+
+
+def options(cur: Any, oid: int) -> str:
+    """ALTER TABLE actions for what pg_dump shows of the table itself: its replica identity."""
+    cur.execute("SELECT relreplident FROM pg_class WHERE oid = %s", (oid,))
+    identity = cur.fetchone()[0]
+    return {"f": "REPLICA IDENTITY FULL", "n": "REPLICA IDENTITY NOTHING"}.get(identity, "")
+
+
+def left_out(cur: Any, oid: int) -> list[str]:
+    """What the table has that turnout does not build on the destination."""
+    cur.execute(
+        "SELECT 'trigger ' || tgname FROM pg_trigger WHERE tgrelid = %(t)s AND NOT tgisinternal "
+        "UNION ALL SELECT 'rule ' || rulename FROM pg_rewrite "
+        "  WHERE ev_class = %(t)s AND rulename <> '_RETURN' "
+        "UNION ALL SELECT 'row security policy ' || polname FROM pg_policy WHERE polrelid = %(t)s "
+        "UNION ALL SELECT 'row level security' FROM pg_class WHERE oid = %(t)s "
+        "  AND relrowsecurity "
+        "UNION ALL SELECT 'storage parameters ' || array_to_string(reloptions, ', ') "
+        "  FROM pg_class WHERE oid = %(t)s AND reloptions IS NOT NULL "
+        "UNION ALL SELECT 'replica identity by index' FROM pg_class WHERE oid = %(t)s "
+        "  AND relreplident = 'i' "
+        "UNION ALL SELECT 'inheritance from ' || inhparent::regclass::text FROM pg_inherits "
+        "  WHERE inhrelid = %(t)s",
+        {"t": oid},
+    )
+    return [str(r[0]) for r in cur.fetchall()]
+
+
+def foreign_key_clauses(matchtype: str, deferrable: bool, deferred: bool, valid: bool) -> str:
+    """What a foreign key says besides its columns and actions, in PostgreSQL's order."""
+    parts = {"f": ["MATCH FULL"], "p": ["MATCH PARTIAL"]}.get(matchtype, [])
+    if deferrable:
+        parts.append("DEFERRABLE INITIALLY DEFERRED" if deferred else "DEFERRABLE")
+    if not valid:
+        parts.append("NOT VALID")
+    return " ".join(parts)
