@@ -18,7 +18,7 @@ from typing import Any
 from turnout import engines
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, NotFound, OperationFailed, TurnoutError
-from turnout.migrate import runner
+from turnout.migrate import retry, runner
 from turnout.migrate.runner import Runner, remove_capture, slot_name
 from turnout.migrate.strays import STRAY_ROWS
 from turnout.model import Session, TaskState
@@ -82,6 +82,8 @@ def task_status(name: str, store: Store | None = None, check_source: bool = Fals
             for t in store.tables(name)
         ],
         "stray_rows": int(store.checkpoint(name, STRAY_ROWS) or 0),
+        # what the worker is doing beyond its state: "reconnecting (attempt N, last error ...)"
+        "detail": store.checkpoint(name, retry.DETAIL) if state in ACTIVE else None,
         **({"leftover_slots": leftover_slots(spec, store)} if check_source else {}),
     }
 

@@ -42,6 +42,8 @@ def headline(status: dict[str, Any]) -> Text:
             delay = delay_text(status["delay_s"])
             text.append(f" — {delay}", style="green" if delay == "not delayed" else "yellow")
             text.append(f" · {status['changes_applied']:,} changes applied", style="dim")
+    if status.get("detail"):
+        text.append(f"\n{status['detail']}", style="yellow")
     if status["error"]:
         text.append(f"\n{status['error']}", style="red")
     return text

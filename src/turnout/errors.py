@@ -36,3 +36,11 @@ class TransientError(TurnoutError):
     """A step failed for a reason that may pass: a lock, a lost connection."""
 
     transient = True
+
+
+class Unreachable(BadInput, TransientError):
+    """A server that cannot be reached now (refused, timed out, restarting).
+
+    A bad URL to the user who types it (exit code 2), yet a fault that may
+    pass for a worker that reached the server before: the runner retries it.
+    """

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 from typing import Any
 
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Engine
-from turnout.errors import Unsupported
+from turnout.errors import TransientError, TurnoutError, Unsupported
 from turnout.model import Position
 
 _ENGINES = {
@@ -44,3 +45,20 @@ def position_from_json(text: str) -> Position:
     data: dict[str, Any] = json.loads(text)
     scheme = data.pop("engine")
     return engine_class(scheme).position_from_dict(data)
+
+
+def classify(exc: BaseException) -> TurnoutError | None:
+    """A raw error as turnout's, asking each engine whose drivers are loaded (only those can
+    have raised it); None when no engine claims it. A socket error no driver wrapped is a lost
+    connection too."""
+    if isinstance(exc, TurnoutError):
+        return exc
+    for target in _ENGINES.values():
+        module, _, attr = target.partition(":")
+        if module in sys.modules:
+            found = getattr(sys.modules[module], attr).classify_error(exc)
+            if found is not None:
+                return found
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return TransientError(f"connection lost: {exc or type(exc).__name__}")
+    return None

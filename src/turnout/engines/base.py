@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
-from turnout.errors import BadInput, Unsupported
+from turnout.errors import BadInput, TurnoutError, Unsupported
 from turnout.model import Change, Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType
@@ -189,6 +189,13 @@ class Engine(ABC):
     @classmethod
     @abstractmethod
     def position_from_dict(cls, data: dict[str, Any]) -> Position: ...
+
+    @classmethod
+    def classify_error(cls, exc: BaseException) -> TurnoutError | None:
+        """This engine's driver error as one of turnout's: transient (a lost connection, a
+        deadlock: the runner retries) or terminal, with a one-line message. None when `exc`
+        is not an error of this engine's drivers."""
+        return None
 
     # catalog -------------------------------------------------------------
 

@@ -16,8 +16,8 @@ import traceback
 
 from turnout import accounts, engines
 from turnout.engines.base import Capture, Engine
-from turnout.errors import TurnoutError
-from turnout.migrate import full, incremental, schema
+from turnout.errors import OperationFailed, TurnoutError
+from turnout.migrate import full, incremental, retry, schema
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.migrate.strays import StrayWatch
 from turnout.model import Phase, Position, TaskState
@@ -43,6 +43,31 @@ class StoreProgress:
         self.store, self.task = store, task
         self._last_beat = 0.0
         self._changes_before = store.get(task).changes_applied  # from earlier runs
+        self._reconnecting = False  # waiting for a retry, or retried and not yet moving
+        self._progressed = False
+
+    def new_run(self) -> None:
+        """A run starts (again, after a retry): its counts add to what the store has."""
+        self._changes_before = self.store.get(self.task).changes_applied
+
+    def reconnecting(self, detail: str) -> None:
+        """The worker lost a connection (or met another passing fault) and waits to retry."""
+        self._reconnecting = True
+        self.store.set_checkpoint(self.task, retry.DETAIL, detail)
+        self.event("warning", detail)
+
+    def take_progressed(self) -> bool:
+        """Whether the run made progress since the last call (the retry count starts over)."""
+        progressed, self._progressed = self._progressed, False
+        return progressed
+
+    def _moved(self) -> None:
+        """Progress after a retry: the connection is back."""
+        self._progressed = True
+        if self._reconnecting:
+            self._reconnecting = False
+            self.store.clear_checkpoints(self.task, [retry.DETAIL])
+            self.event("info", "reconnected: the task goes on from its checkpoint")
 
     def phase(self, phase: Phase) -> None:
         self.store.update(self.task, phase=phase)
@@ -55,9 +80,11 @@ class StoreProgress:
         self.store.set_tables(self.task, [(source, dest, rows_total)])
 
     def table_rows(self, source: str, rows_copied: int, done: bool) -> None:
+        self._moved()
         self.store.set_table_progress(self.task, source, rows_copied, done)
 
     def incremental(self, position: Position, delay_s: float, changes: int) -> None:
+        self._moved()
         now = time.time()
         if now - self._last_beat < 0.25 and delay_s > 0:
             return  # keep store writes cheap while busy; always record "caught up"
@@ -77,11 +104,40 @@ class Runner:
         self.progress = StoreProgress(store, name)
 
     def run(self) -> TaskState:
-        """Run until done, stopped or failed; the final state is saved and returned."""
+        """Run until done, stopped or failed; the final state is saved and returned.
+
+        A transient fault (retry.py) does not end the run: the worker stays in its
+        state with a "reconnecting" detail, waits, and runs the task again from its
+        checkpoints.
+        """
+        self.store.clear_checkpoints(self.name, [retry.DETAIL])
+        attempt = 0
+        while True:
+            outcome = self._attempt(retrying=attempt > 0)
+            if isinstance(outcome, TaskState):
+                break
+            ever_prechecked = self.store.checkpoint(self.name, PRECHECKED) is not None
+            if not retry.retryable(outcome, ever_prechecked):
+                return self._failed(str(outcome))
+            attempt = 1 if self.progress.take_progressed() else attempt + 1
+            self.progress.reconnecting(retry.detail(attempt, outcome))
+            if self.stop.wait(retry.wait_s(attempt)):
+                outcome = TaskState.STOPPED
+                break
+        self.store.clear_checkpoints(self.name, [retry.DETAIL])
+        self.store.update(self.name, state=outcome)
+        self.progress.event("info", f"task {outcome.value.lower()}")
+        return outcome
+
+    def _attempt(self, retrying: bool) -> TaskState | TurnoutError:
+        """One run of the task from its checkpoints: the state it ended in, or the fault that
+        ended it as turnout's error (a driver's error classified by its engine)."""
         src = dst = None
         try:
             spec = self.store.get(self.name).spec
-            self.store.update(self.name, state=TaskState.PRECHECKING, error=None)
+            self.progress.new_run()
+            if not retrying:
+                self.store.update(self.name, state=TaskState.PRECHECKING, error=None)
             src = engines.connect(spec.source_endpoint)
             dst = engines.connect(spec.dest_endpoint, create=True)
             first_run = self.store.checkpoint(self.name, PRECHECKED) is None
@@ -91,19 +147,17 @@ class Runner:
             self.store.set_checkpoint(self.name, PRECHECKED, "1")
             self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
             self.store.update(self.name, state=TaskState.MIGRATING)
-            state = self._steps(spec, src, dst, plans)
+            return self._steps(spec, src, dst, plans)
         except TurnoutError as exc:
-            return self._failed(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a worker must record why it died
+            return exc
+        except Exception as exc:  # noqa: BLE001 - a worker must record why it ended
             self.progress.event("debug", traceback.format_exc())
-            return self._failed(f"unexpected {type(exc).__name__}: {exc}")
+            found = engines.classify(exc)
+            return found or OperationFailed(f"unexpected {type(exc).__name__}: {exc}")
         finally:
             for engine in (src, dst):
                 if engine is not None:
-                    engine.close()
-        self.store.update(self.name, state=state)
-        self.progress.event("info", f"task {state.value.lower()}")
-        return state
+                    _close_quietly(engine)
 
     def _warn_superusers(self, *sides: Engine) -> None:
         """A warning event for each side the task reaches as a superuser (once, at its first
@@ -164,6 +218,14 @@ class Runner:
         self.store.update(self.name, state=TaskState.FAILED, error=message)
         self.progress.event("error", message)
         return TaskState.FAILED
+
+
+def _close_quietly(engine: Engine) -> None:
+    """Close an engine whose connections a fault may have broken: closing cannot fail a run."""
+    try:
+        engine.close()
+    except Exception:  # noqa: BLE001 - the connection is gone either way
+        pass
 
 
 def start_capture(store: Store, name: str, src: Engine,

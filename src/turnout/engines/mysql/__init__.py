@@ -19,7 +19,16 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, Engine, SnapshotReader
-from turnout.engines.mysql import accounts, apply, bulk, catalog, client, grants, sessions
+from turnout.engines.mysql import (
+    accounts,
+    apply,
+    bulk,
+    catalog,
+    client,
+    faults,
+    grants,
+    sessions,
+)
 from turnout.engines.mysql.capture import MysqlCapture, capture_problems
 from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.mysql.dialect import (
@@ -32,7 +41,7 @@ from turnout.engines.mysql.dialect import (
 from turnout.engines.mysql.positions import MysqlPosition
 from turnout.engines.mysql.snapshot import opened
 from turnout.engines.mysql.values import same, writer
-from turnout.errors import BadInput, OperationFailed, TransientError
+from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
 from turnout.model import Checkpoint, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType
@@ -95,6 +104,10 @@ class MysqlEngine(Engine):
         self._loader: bulk.BulkLoader | None = None  # opened by the first load()
         self._captures: list[MysqlCapture] = []  # their streams close with the engine
 
+    @classmethod
+    def classify_error(cls, exc: BaseException) -> TurnoutError | None:
+        return faults.classify(exc)
+
     def connect(self, create: bool = False) -> Any:
         import pymysql
 
@@ -104,6 +117,8 @@ class MysqlEngine(Engine):
             if exc.args[0] == 1049 and create:  # unknown database: make it
                 self._create_database()
                 return self.connect()
+            if faults.is_unreachable(exc):  # down or restarting: a running task retries
+                raise faults.unreachable(self.endpoint, exc) from None
             raise BadInput(f"cannot connect to {self.endpoint}: {exc.args[-1]}") from None
         with conn.cursor() as cur:
             cur.execute(SESSION_SETUP)

@@ -15,7 +15,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
-from turnout.engines.postgres import accounts, apply, catalog, copy, ddl, replication, sessions
+from turnout.engines.postgres import (
+    accounts,
+    apply,
+    catalog,
+    copy,
+    ddl,
+    faults,
+    replication,
+    sessions,
+)
 from turnout.engines.postgres.capture import PgCapture, PgPosition
 from turnout.engines.postgres.checksums import PgVerifyReader
 from turnout.engines.postgres.dialect import (
@@ -31,7 +40,7 @@ from turnout.engines.postgres.dialect import (
 )
 from turnout.engines.postgres.sessions import APPLICATION
 from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
-from turnout.errors import BadInput, OperationFailed, TransientError
+from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
 from turnout.model import Checkpoint, Index, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType, Kind
@@ -69,14 +78,19 @@ class PostgresEngine(Engine, DirectCopy):
                 self.url, autocommit=True, application_name=APPLICATION, connect_timeout=10
             )
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise BadInput(f"cannot connect to {self.endpoint}: {reason}") from None
+            if faults.is_unreachable(exc):  # down or restarting: a running task retries
+                raise faults.unreachable(self.endpoint, exc) from None
+            raise BadInput(f"cannot connect to {self.endpoint}: {faults.reason(exc)}") from None
         # a database frozen by freeze() starts sessions read-only; turnout's own may write
         conn.execute("SET default_transaction_read_only = off")
         return conn
 
     def close(self) -> None:
         self.conn.close()
+
+    @classmethod
+    def classify_error(cls, exc: BaseException) -> TurnoutError | None:
+        return faults.classify(exc)
 
     @classmethod
     def position_from_dict(cls, data: dict[str, Any]) -> Position:

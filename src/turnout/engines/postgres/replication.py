@@ -25,6 +25,7 @@ import select
 import time
 from typing import Any
 
+from turnout.engines.postgres import faults
 from turnout.engines.postgres.catalog import reflect_table
 from turnout.engines.postgres.dialect import qualified, quote
 from turnout.engines.postgres.sessions import APPLICATION
@@ -57,6 +58,8 @@ class ReplicationStream:
                 application_name=APPLICATION, connect_timeout=10,
             )
         except psycopg2.OperationalError as exc:
+            if faults.is_unreachable(exc):  # down or restarting: the runner retries
+                raise faults.unreachable(endpoint, exc) from None
             raise BadInput(f"cannot open a replication connection to {endpoint}: "
                            f"{_reason(exc)}") from None
         self.cur: Any = self.conn.cursor()
@@ -117,8 +120,8 @@ class ReplicationStream:
                 select.select([self.cur], [], [], wait)
                 msg = self.cur.read_message()
         except psycopg2.Error as exc:
-            raise TransientError(f"{self.endpoint}: change stream lost: {_reason(exc)}; "
-                                 "start the task again") from None
+            raise TransientError(f"{self.endpoint}: change stream lost: "
+                                 f"{_reason(exc)}") from None
         return None if msg is None else bytes(msg.payload)
 
     @property
@@ -139,8 +142,8 @@ class ReplicationStream:
         try:
             self.cur.send_feedback(write_lsn=lsn, flush_lsn=lsn, apply_lsn=lsn, force=True)
         except psycopg2.Error as exc:
-            raise TransientError(f"{self.endpoint}: change stream lost: {_reason(exc)}; "
-                                 "start the task again") from None
+            raise TransientError(f"{self.endpoint}: change stream lost: "
+                                 f"{_reason(exc)}") from None
 
     def close(self) -> None:
         if not self.conn.closed:

@@ -16,7 +16,7 @@ from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.engines.keyrange import after_key
-from turnout.engines.sqlite import catalog, sessions
+from turnout.engines.sqlite import catalog, faults, sessions
 from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
 from turnout.engines.sqlite.checksums import SqliteVerifyReader
 from turnout.engines.sqlite.dialect import (
@@ -27,7 +27,7 @@ from turnout.engines.sqlite.dialect import (
     quote,
 )
 from turnout.engines.sqlite.values import adapt_rows
-from turnout.errors import BadInput, NotFound, OperationFailed, TransientError
+from turnout.errors import BadInput, NotFound, OperationFailed, TransientError, TurnoutError
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType
@@ -58,6 +58,10 @@ class SqliteEngine(Engine, DirectCopy):
             self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             raise BadInput(f"{self.path} is not a usable SQLite database: {exc}") from None
+
+    @classmethod
+    def classify_error(cls, exc: BaseException) -> TurnoutError | None:
+        return faults.classify(exc)
 
     def connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)

@@ -1,0 +1,148 @@
+"""A running task recovers by itself from a source that crashes and starts again, and from
+a connection cut for a while: it waits, reconnects, resumes from its checkpoint, and every
+row arrives."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.integration.faults import CUT, FORWARD, TcpProxy, crash_postgres
+from tests.integration.helpers import running, wait_caught_up
+from tests.servers import PgServer, start_postgres
+from turnout import api, engines
+from turnout.spec import Options, TaskSpec
+from turnout.store import Store
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def own_pg(tmp_path: Path) -> Iterator[PgServer]:
+    """A PostgreSQL server of this test's own, since the test crashes it."""
+    server = start_postgres(tmp_path / "pg")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class PgBusiness(threading.Thread):
+    """Inserts, updates and deletes on `acct` until halted, riding out a server that is gone
+    for a while (a failed transaction is tried again once the server is back)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.halt, self.transactions = url, threading.Event(), 0
+        self.rng = random.Random(5)
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=2) as conn:
+                    conn.execute("SET synchronous_commit = on")
+                    while not self.halt.is_set():
+                        self._one(conn)
+            except psycopg.OperationalError:
+                time.sleep(0.2)
+
+    def _one(self, conn: psycopg.Connection) -> None:
+        with conn.transaction():
+            for _ in range(self.rng.randint(1, 8)):
+                i = self.rng.randint(1, 3000)
+                if self.rng.random() < 0.8:
+                    conn.execute("INSERT INTO acct VALUES (%s, 1) ON CONFLICT (id) DO "
+                                 "UPDATE SET balance = acct.balance + 1", (i,))
+                else:
+                    conn.execute("DELETE FROM acct WHERE id = %s", (i,))
+        self.transactions += 1
+        time.sleep(0.005)
+
+
+def _prepare(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
+        conn.execute("INSERT INTO acct SELECT g, 0 FROM generate_series(1, 2000) g")
+
+
+def _same_rows(src: str, dst: str) -> None:
+    source, dest = engines.connect(src), engines.connect(dst)
+    try:
+        table = source.reflect(["acct"])[0]
+        left, right = set(source.iter_rows(table)), set(dest.iter_rows(table))
+    finally:
+        source.close()
+        dest.close()
+    assert left == right, (sorted(left - right)[:10], sorted(right - left)[:10])
+
+
+def _messages(store: Store, name: str) -> list[str]:
+    return [e["message"] for e in api.events(name, 0, store) if e["level"] != "debug"]
+
+
+def _follow_through(store: Store, name: str, src: str, fault: object) -> None:
+    """Run the task under writes, inject `fault()` while it follows changes, wait until it
+    has reconnected by itself and caught up; the source's rows are then all there."""
+    writer = PgBusiness(src)
+    with running(store, name):
+        api.wait_for(name, lambda s: s["phase"] == "incremental", 60, store)
+        writer.start()
+        time.sleep(1)
+        fault()  # type: ignore[operator]
+        api.wait_for(name, lambda s: "reconnected" in " ".join(_messages(store, name)), 120,
+                     store)
+        time.sleep(1)
+        writer.halt.set()
+        writer.join(30)
+        wait_caught_up(store, name, timeout=60)
+        assert api.task_status(name, store)["state"] == "Migrating"
+    assert writer.transactions > 20
+
+
+def test_postgres_source_crash_and_restart_recovers_by_itself(
+    store: Store, own_pg: PgServer, tmp_path: Path
+) -> None:
+    src = own_pg.create_database("crash")
+    _prepare(src)
+    dst = f"sqlite:///{tmp_path / 'acct.db'}"
+    api.create_task(TaskSpec("pgcrash", src, dst, options=Options(batch_changes=200)), store)
+    _follow_through(store, "pgcrash", src, lambda: crash_postgres(own_pg, down_s=3))
+    messages = _messages(store, "pgcrash")
+    assert any(m.startswith("reconnecting (attempt 1, last error") for m in messages), messages
+    assert not any("unexpected " in m and "last error" not in m for m in messages), messages
+    print("\n".join(messages[-8:]))
+    _same_rows(src, dst)
+
+
+def test_a_20_s_connection_cut_recovers_by_itself(
+    store: Store, pg_server: PgServer, pg_url: str, tmp_path: Path
+) -> None:
+    _prepare(pg_url)
+    proxy = TcpProxy(pg_server.port)
+    try:
+        via_proxy = pg_url.replace(f":{pg_server.port}/", f":{proxy.port}/")
+        dst = f"sqlite:///{tmp_path / 'acct.db'}"
+        api.create_task(TaskSpec("pgcut", via_proxy, dst, options=Options(batch_changes=200)),
+                        store)
+        seen: list[dict] = []
+
+        def cut() -> None:
+            proxy.set(CUT)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                seen.append(api.task_status("pgcut", store))
+                time.sleep(0.5)
+            proxy.set(FORWARD)
+
+        _follow_through(store, "pgcut", pg_url, cut)
+    finally:
+        proxy.close()
+    assert all(s["state"] == "Migrating" for s in seen), [s["state"] for s in seen]
+    assert any((s["detail"] or "").startswith("reconnecting (attempt") for s in seen)
+    _same_rows(pg_url, dst)
