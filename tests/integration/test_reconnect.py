@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pymysql
 import pytest
 
-from tests.integration.faults import CUT, FORWARD, TcpProxy, crash_postgres
+from tests.integration.faults import CUT, FORWARD, TcpProxy, crash_mariadb, crash_postgres
 from tests.integration.helpers import running, wait_caught_up
-from tests.servers import PgServer, start_postgres
+from tests.integration.test_mysql import _connect
+from tests.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
 from turnout import api, engines
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
@@ -27,6 +29,18 @@ pytestmark = pytest.mark.slow
 def own_pg(tmp_path: Path) -> Iterator[PgServer]:
     """A PostgreSQL server of this test's own, since the test crashes it."""
     server = start_postgres(tmp_path / "pg")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def own_mariadb(tmp_path: Path) -> Iterator[MariaDbServer]:
+    """A MariaDB server of this test's own, since the test kills it; durable commits, or the
+    kill itself would lose from InnoDB transactions its binlog (and so turnout) still has."""
+    server = start_mariadb(tmp_path / "my", ["--binlog-row-metadata=FULL",
+                                              "--innodb-flush-log-at-trx-commit=1"])
     try:
         yield server
     finally:
@@ -65,6 +79,33 @@ class PgBusiness(threading.Thread):
         time.sleep(0.005)
 
 
+class MyBusiness(PgBusiness):
+    """The same business on MariaDB."""
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                with _connect(self.url) as conn, conn.cursor() as cur:
+                    while not self.halt.is_set():
+                        self._one(cur)
+            except pymysql.err.MySQLError:
+                time.sleep(0.2)
+
+    def _one(self, cur: object) -> None:
+        execute = cur.execute  # type: ignore[attr-defined]
+        execute("BEGIN")
+        for _ in range(self.rng.randint(1, 8)):
+            i = self.rng.randint(1, 3000)
+            if self.rng.random() < 0.8:
+                execute("INSERT INTO acct VALUES (%s, 1) ON DUPLICATE KEY UPDATE "
+                        "balance = balance + 1", (i,))
+            else:
+                execute("DELETE FROM acct WHERE id = %s", (i,))
+        execute("COMMIT")
+        self.transactions += 1
+        time.sleep(0.005)
+
+
 def _prepare(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
@@ -79,17 +120,19 @@ def _same_rows(src: str, dst: str) -> None:
     finally:
         source.close()
         dest.close()
-    assert left == right, (sorted(left - right)[:10], sorted(right - left)[:10])
+    missing, extra = sorted(left - right), sorted(right - left)
+    assert left == right, (len(missing), len(extra), missing[:10], extra[:10])
 
 
 def _messages(store: Store, name: str) -> list[str]:
     return [e["message"] for e in api.events(name, 0, store) if e["level"] != "debug"]
 
 
-def _follow_through(store: Store, name: str, src: str, fault: object) -> None:
+def _follow_through(store: Store, name: str, src: str, fault: object,
+                    writer: PgBusiness | None = None) -> None:
     """Run the task under writes, inject `fault()` while it follows changes, wait until it
     has reconnected by itself and caught up; the source's rows are then all there."""
-    writer = PgBusiness(src)
+    writer = writer or PgBusiness(src)
     with running(store, name):
         api.wait_for(name, lambda s: s["phase"] == "incremental", 60, store)
         writer.start()
@@ -116,7 +159,6 @@ def test_postgres_source_crash_and_restart_recovers_by_itself(
     messages = _messages(store, "pgcrash")
     assert any(m.startswith("reconnecting (attempt 1, last error") for m in messages), messages
     assert not any("unexpected " in m and "last error" not in m for m in messages), messages
-    print("\n".join(messages[-8:]))
     _same_rows(src, dst)
 
 
@@ -146,3 +188,20 @@ def test_a_20_s_connection_cut_recovers_by_itself(
     assert all(s["state"] == "Migrating" for s in seen), [s["state"] for s in seen]
     assert any((s["detail"] or "").startswith("reconnecting (attempt") for s in seen)
     _same_rows(pg_url, dst)
+
+
+def test_mariadb_source_kill_9_and_restart_recovers_by_itself(
+    store: Store, own_mariadb: MariaDbServer, tmp_path: Path
+) -> None:
+    src = own_mariadb.create_database("crash")
+    with _connect(src) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
+        cur.executemany("INSERT INTO acct VALUES (%s, 0)", [(i,) for i in range(1, 2001)])
+    dst = f"sqlite:///{tmp_path / 'acct.db'}"
+    api.create_task(TaskSpec("mycrash", src, dst, options=Options(batch_changes=200)), store)
+    _follow_through(store, "mycrash", src, lambda: crash_mariadb(own_mariadb, down_s=3),
+                    MyBusiness(src))
+    messages = _messages(store, "mycrash")
+    assert any(m.startswith("reconnecting (attempt 1, last error") for m in messages), messages
+    assert not any("unexpected " in m and "last error" not in m for m in messages), messages
+    _same_rows(src, dst)

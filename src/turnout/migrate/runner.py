@@ -43,18 +43,12 @@ class StoreProgress:
         self.store, self.task = store, task
         self._last_beat = 0.0
         self._changes_before = store.get(task).changes_applied  # from earlier runs
-        self._reconnecting = False  # waiting for a retry, or retried and not yet moving
+        self.reconnecting = False  # waiting for a retry, or retried and not yet moving
         self._progressed = False
 
     def new_run(self) -> None:
         """A run starts (again, after a retry): its counts add to what the store has."""
         self._changes_before = self.store.get(self.task).changes_applied
-
-    def reconnecting(self, detail: str) -> None:
-        """The worker lost a connection (or met another passing fault) and waits to retry."""
-        self._reconnecting = True
-        self.store.set_checkpoint(self.task, retry.DETAIL, detail)
-        self.event("warning", detail)
 
     def take_progressed(self) -> bool:
         """Whether the run made progress since the last call (the retry count starts over)."""
@@ -64,8 +58,8 @@ class StoreProgress:
     def _moved(self) -> None:
         """Progress after a retry: the connection is back."""
         self._progressed = True
-        if self._reconnecting:
-            self._reconnecting = False
+        if self.reconnecting:
+            self.reconnecting = False
             self.store.clear_checkpoints(self.task, [retry.DETAIL])
             self.event("info", "reconnected: the task goes on from its checkpoint")
 
@@ -119,8 +113,12 @@ class Runner:
             ever_prechecked = self.store.checkpoint(self.name, PRECHECKED) is not None
             if not retry.retryable(outcome, ever_prechecked):
                 return self._failed(str(outcome))
-            attempt = 1 if self.progress.take_progressed() else attempt + 1
-            self.progress.reconnecting(retry.detail(attempt, outcome))
+            tracked = self.progress if isinstance(self.progress, StoreProgress) else None
+            attempt = 1 if tracked and tracked.take_progressed() else attempt + 1
+            self.store.set_checkpoint(self.name, retry.DETAIL, retry.detail(attempt, outcome))
+            self.progress.event("warning", retry.detail(attempt, outcome))
+            if tracked:
+                tracked.reconnecting = True
             if self.stop.wait(retry.wait_s(attempt)):
                 outcome = TaskState.STOPPED
                 break
@@ -135,7 +133,8 @@ class Runner:
         src = dst = None
         try:
             spec = self.store.get(self.name).spec
-            self.progress.new_run()
+            if isinstance(self.progress, StoreProgress):
+                self.progress.new_run()
             if not retrying:
                 self.store.update(self.name, state=TaskState.PRECHECKING, error=None)
             src = engines.connect(spec.source_endpoint)
