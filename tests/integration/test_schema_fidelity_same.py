@@ -7,12 +7,14 @@ also runs its full and incremental steps over those tables.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 
 import psycopg
 
 from tests.integration.helpers import running, same_rows, wait_caught_up
+from tests.integration.test_mysql import _connect, my_execute
 from turnout import api
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -120,3 +122,91 @@ def _diff(a: str, b: str) -> list[str]:
 
     return list(difflib.unified_diff(a.splitlines(), b.splitlines(), "source", "destination",
                                      lineterm=""))
+
+
+MYSQL_SCHEMA = """
+CREATE TABLE author (
+  id int unsigned NOT NULL AUTO_INCREMENT,
+  email varchar(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL
+    COMMENT 'login, it''s unique',
+  name varchar(100) NOT NULL DEFAULT 'anon',
+  latin varchar(20) CHARACTER SET latin1 COLLATE latin1_swedish_ci DEFAULT NULL,
+  created datetime(3) NOT NULL DEFAULT current_timestamp(3),
+  updated timestamp NOT NULL DEFAULT current_timestamp() ON UPDATE current_timestamp(),
+  day date DEFAULT '2000-01-01',
+  plan enum('free','pro') NOT NULL DEFAULT 'free',
+  flags set('a','b') DEFAULT 'a',
+  score decimal(8,2) unsigned zerofill DEFAULT NULL,
+  ratio float(7,3) DEFAULT 1.5,
+  active tinyint(1) NOT NULL DEFAULT 1,
+  bio text,
+  meta json,
+  name_upper varchar(100) AS (upper(name)) VIRTUAL,
+  slug varchar(100) AS (lower(name)) STORED,
+  PRIMARY KEY (id),
+  UNIQUE KEY author_email (email),
+  KEY author_name_prefix (name(10)),
+  FULLTEXT KEY author_bio (bio),
+  KEY author_created_desc (created DESC, name),
+  KEY author_upper (name_upper),
+  CONSTRAINT author_score CHECK (score < 1000)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='people who write';
+CREATE TABLE post (
+  id bigint NOT NULL AUTO_INCREMENT,
+  author_id int unsigned NOT NULL,
+  editor_id int unsigned,
+  title varchar(200) NOT NULL,
+  body mediumtext,
+  PRIMARY KEY (id),
+  KEY post_author (author_id),
+  CONSTRAINT post_author_fk FOREIGN KEY (author_id) REFERENCES author (id)
+      ON DELETE CASCADE ON UPDATE NO ACTION,
+  CONSTRAINT post_editor_fk FOREIGN KEY (editor_id) REFERENCES author (id) ON DELETE SET NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb3 ROW_FORMAT=DYNAMIC;
+CREATE TABLE ticket (
+  code char(4) NOT NULL,
+  seq int NOT NULL AUTO_INCREMENT,
+  note varchar(10) DEFAULT NULL,
+  PRIMARY KEY (code),
+  KEY ticket_seq (seq)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+INSERT INTO author (email, name, bio, meta, score) VALUES
+  ('a@x.org', 'Ann', 'writes a lot', '{"a": 1}', 12.5), ('b@x.org', 'Bob', NULL, NULL, NULL);
+INSERT INTO post (author_id, title, body) VALUES (1, 'One', 'hello');
+INSERT INTO ticket (code, note) VALUES ('AAAA', 'first')
+"""
+
+
+def show_create(url: str, table: str) -> str:
+    """SHOW CREATE TABLE with the AUTO_INCREMENT counter left out: the destination's follows
+    the rows copied (highest + 1), the source's also counts inserts rolled back or deleted."""
+    with _connect(url) as conn, conn.cursor() as cur:
+        cur.execute(f"SHOW CREATE TABLE `{table}`")
+        return re.sub(r" AUTO_INCREMENT=\d+", "", cur.fetchone()[1])
+
+
+def test_mysql_to_mysql_builds_what_show_create_table_shows(
+    store: Store, mariadb_server, mysql_url: str
+) -> None:
+    my_execute(mysql_url, MYSQL_SCHEMA)
+    dest = mariadb_server.create_database(f"fidelity_dest_{int(time.time() * 1000)}")
+    api.create_task(TaskSpec("mysame", mysql_url, dest), store)
+    with running(store, "mysame"):
+        api.wait_for("mysame", lambda s: s["phase"] == "incremental", 60, store)
+        my_execute(mysql_url, "INSERT INTO author (email, name) VALUES ('c@x.org', 'Cy');\n"
+                   "INSERT INTO post (author_id, title) VALUES (3, 'Two');\n"
+                   "UPDATE author SET name = 'Ann B' WHERE id = 1;\n"
+                   "INSERT INTO ticket (code) VALUES ('BBBB');\n"
+                   "DELETE FROM post WHERE id = 1")
+        wait_caught_up(store, "mysame")
+    same_rows(mysql_url, dest)
+    for table in ("author", "post", "ticket"):
+        source, copied = show_create(mysql_url, table), show_create(dest, table)
+        assert copied == source, "\n".join(_diff(source, copied))
+    author = show_create(mysql_url, "author")
+    for shown in ("ON UPDATE current_timestamp()", "DEFAULT current_timestamp(3)",
+                  "CHARACTER SET latin1", "COLLATE utf8mb4_bin", "FULLTEXT KEY `author_bio`",
+                  "(`name`(10))", "`created` DESC", "AS (lcase(`name`)) STORED",
+                  "COMMENT 'login, it''s unique'", "CONSTRAINT `author_score` CHECK",
+                  "zerofill", "COMMENT='people who write'"):
+        assert shown in author, shown  # the schema holds what the comparison is about

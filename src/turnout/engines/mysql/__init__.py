@@ -25,6 +25,7 @@ from turnout.engines.mysql import (
     bulk,
     catalog,
     client,
+    ddl,
     faults,
     grants,
     sessions,
@@ -177,15 +178,32 @@ class MysqlEngine(Engine):
         return type_problem(ctype)
 
     def create_table(self, table: Table) -> None:
+        if ddl.carries(table, self.scheme):
+            self.execute(ddl.create_table_sql(table))
+            return
         self.execute(create_table_sql(table, table.origin == self.scheme))
 
     def create_indexes(self, table: Table) -> None:
         have = {r[0] for r in self.all(
             "SELECT index_name FROM information_schema.statistics WHERE table_schema = "
             "DATABASE() AND table_name = %s", (table.name,))}
+        if ddl.carries(table, self.scheme) and (table.source_indexes or not table.indexes):
+            self._create_own_indexes(table, have)
+            return
         for index in table.indexes:
             if index.name not in have:
                 self.execute(create_index_sql(table, index))
+
+    def _create_own_indexes(self, table: Table, have: set[str]) -> None:
+        """A MySQL source's keys and CHECK constraints as it wrote them, after the data."""
+        for statement in ddl.create_index_statements(table, have):
+            self.execute(statement)
+        checks = {r[0] for r in self.all(
+            "SELECT constraint_name FROM information_schema.table_constraints WHERE "
+            "table_schema = DATABASE() AND table_name = %s AND constraint_type = 'CHECK'",
+            (table.name,))}
+        for statement in ddl.check_statements(table, checks):
+            self.execute(statement)
 
     def create_foreign_keys(self, table: Table) -> None:
         """Keys are added with foreign_key_checks off, as a dump's restore does: InnoDB then
@@ -205,7 +223,10 @@ class MysqlEngine(Engine):
         self.execute("SET foreign_key_checks = 0")
         try:
             for name, fk in missing:
-                self.execute(foreign_key_sql(table, fk, name))
+                if ddl.carries(table, self.scheme):
+                    self.execute(ddl.foreign_key_sql(table, fk, name))
+                else:
+                    self.execute(foreign_key_sql(table, fk, name))
         finally:
             self.execute("SET foreign_key_checks = 1")
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
+from turnout.engines.mysql import native
 from turnout.engines.mysql.dialect import canonical_type
 from turnout.errors import NotFound
 from turnout.model import Column, ForeignKey, Index, Table
@@ -26,14 +28,24 @@ def reflect_table(cur: Any, name: str, tinyint1_boolean: bool, mariadb: bool) ->
     if not columns:
         raise NotFound(f"table {name} does not exist")
     primary, indexes = _indexes(cur, name)
+    shown = native.show_create(cur, name)
+
+    def defined(column: Column) -> Column:
+        return replace(column, definition=shown.columns.get(column.name, ""))
+
     return Table(
         name=name,
         origin="mysql",
-        columns=tuple(columns),
+        columns=tuple(defined(c) for c in columns),
         primary_key=primary,
         indexes=tuple(indexes),
-        foreign_keys=tuple(_foreign_keys(cur, name)),
-        generated=tuple(generated),
+        foreign_keys=tuple(replace(fk, clauses=shown.actions.get(fk.name, ""))
+                           for fk in _foreign_keys(cur, name)),
+        generated=tuple((place, defined(c)) for place, c in generated),
+        checks=tuple(shown.checks),
+        source_indexes=tuple(shown.keys),
+        options=shown.options,
+        left_out=tuple(shown.left_out),
     )
 
 
@@ -107,20 +119,21 @@ def _default(default: str | None, extra: str, mariadb: bool) -> str | None:
 
 def _indexes(cur: Any, name: str) -> tuple[tuple[str, ...], list[Index]]:
     cur.execute(
-        "SELECT index_name, non_unique = 0, column_name, sub_part "
+        "SELECT index_name, non_unique = 0, column_name, sub_part, "
+        "index_type IN ('FULLTEXT', 'SPATIAL') "
         "FROM information_schema.statistics WHERE table_schema = DATABASE() "
         "AND table_name = %s ORDER BY index_name, seq_in_index",
         (name,),
     )
     grouped: dict[str, tuple[bool, list[str | None]]] = {}
-    for index, unique, column, sub_part in cur.fetchall():
+    for index, unique, column, sub_part, special in cur.fetchall():
         entry = grouped.setdefault(index, (bool(unique), []))
-        entry[1].append(None if sub_part or column is None else column)  # prefix or expression
+        entry[1].append(None if sub_part or special or column is None else column)
     primary: tuple[str, ...] = ()
     indexes = []
     for index, (unique, columns) in grouped.items():
-        if None in columns:
-            continue  # prefix and functional indexes have no canonical form
+        if None in columns:  # prefix, functional, full-text and spatial indexes have no
+            continue  # canonical form (Table.source_indexes holds them for MySQL itself)
         if index == "PRIMARY":
             primary = tuple(c for c in columns if c)
         else:
