@@ -23,6 +23,17 @@ Row = tuple[Any, ...]
 Key = tuple[Any, ...]
 
 
+class JsonText(str):
+    """A JSON document as its text, told apart from a plain string.
+
+    Engines hand JSON over as its text so that JSON's own `null` stays apart from
+    SQL NULL (Python's json.loads makes both None) and a scalar string stays a
+    JSON string; writers pass the text as it is.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     TIMESTAMPTZ = "timestamptz"
     INTERVAL = "interval"
     UUID = "uuid"
+    INET = "inet"  # an IPv4 or IPv6 address (MariaDB's inet4 / inet6)
     JSON = "json"
     ENUM = "enum"  # one of a fixed list of labels
     ANY = "any"  # SQLite's typeless column: holds whatever it is given

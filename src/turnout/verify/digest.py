@@ -44,14 +44,24 @@ def _canonical(value: Any) -> bytes:
     return str(value).encode()
 
 
+def _document(value: Any) -> Any:
+    """A JSON value by content: its text parsed (JSON null stays apart from SQL NULL)."""
+    if isinstance(value, bytes | str):
+        return json.dumps(json.loads(value), sort_keys=True, ensure_ascii=False)
+    return value
+
+
 def table_digest(engine: Engine, table: Table) -> Digest:
     h = hashlib.sha256()
     count = 0
     padded = [i for i, c in enumerate(table.columns) if c.type.kind is Kind.CHAR]
+    documents = [i for i, c in enumerate(table.columns) if c.type.kind is Kind.JSON]
     for row in engine.iter_rows(table):
         if padded:
             row = tuple(v.rstrip(" ") if i in padded and isinstance(v, str) else v
                         for i, v in enumerate(row))
+        if documents:  # JSON arrives as its text, which each engine spaces its own way
+            row = tuple(_document(v) if i in documents else v for i, v in enumerate(row))
         h.update(b"\x1e".join(_canonical(v) for v in row) + b"\x1f")
         count += 1
     return Digest(count, h.hexdigest())

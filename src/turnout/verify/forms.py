@@ -16,6 +16,7 @@ types themselves are not (float32 keeps about 7 significant digits).
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
@@ -32,6 +33,7 @@ class Form(StrEnum):
     CHAR = "char"  # text without trailing spaces (SQL compares CHAR so)
     TEXT = "text"
     UUID = "uuid"  # lower case with hyphens
+    INET = "inet"  # an address written out in full, its mask only when it has one
     BYTES = "bytes"  # lower-case hex
     DATE = "date"  # 2024-02-29
     TIME = "time"  # 13:05:00.000000
@@ -45,7 +47,8 @@ _FORMS = {
     Kind.INT64: Form.NUMBER, Kind.DECIMAL: Form.NUMBER,
     Kind.FLOAT32: Form.FLOAT32, Kind.FLOAT64: Form.FLOAT64,
     Kind.CHAR: Form.CHAR, Kind.VARCHAR: Form.TEXT, Kind.TEXT: Form.TEXT, Kind.ENUM: Form.TEXT,
-    Kind.UUID: Form.UUID, Kind.BINARY: Form.BYTES, Kind.DATE: Form.DATE, Kind.TIME: Form.TIME,
+    Kind.UUID: Form.UUID, Kind.INET: Form.INET, Kind.BINARY: Form.BYTES, Kind.DATE: Form.DATE,
+    Kind.TIME: Form.TIME,
     Kind.TIMESTAMP: Form.TIMESTAMP, Kind.TIMESTAMPTZ: Form.TIMESTAMP, Kind.JSON: Form.JSON,
 }
 # Forms whose spelling inside a database is the same on every engine; the others are only
@@ -167,6 +170,15 @@ def _timestamp(value: Any) -> str:
     return f"{value.year:04d}-{value:%m-%d %H:%M:%S.%f}"
 
 
+def _inet(value: Any) -> str:
+    """One spelling per address: MariaDB prints `::ffff:1.2.3.4` where Python prints
+    `::ffff:102:304`, and PostgreSQL's inet::text adds `/32` where its output does not."""
+    iface = ipaddress.ip_interface(str(value))
+    if iface.network.prefixlen == iface.max_prefixlen:
+        return iface.ip.exploded
+    return iface.exploded
+
+
 def _json(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         value = bytes(value).decode()
@@ -179,5 +191,5 @@ _SPELL = {
     Form.NUMBER: _number, Form.FLOAT64: _float64, Form.FLOAT32: _float32, Form.ROUNDED: _rounded,
     Form.CHAR: lambda v: _text(v).rstrip(" "), Form.TEXT: _text,
     Form.UUID: lambda v: str(v).lower(), Form.BYTES: _bytes, Form.DATE: _date, Form.TIME: _time,
-    Form.TIMESTAMP: _timestamp, Form.JSON: _json, Form.OTHER: _text,
+    Form.TIMESTAMP: _timestamp, Form.JSON: _json, Form.INET: _inet, Form.OTHER: _text,
 }

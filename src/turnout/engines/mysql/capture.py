@@ -32,9 +32,10 @@ from typing import Any
 from turnout.engines.base import Capture
 from turnout.engines.mysql import catalog, grants
 from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_binlogs, tracked
-from turnout.engines.mysql.values import reader
+from turnout.engines.mysql.values import binlog_reader
 from turnout.errors import OperationFailed
 from turnout.model import Change, Key, Op, Position, Table
+from turnout.types import Kind
 
 HEARTBEAT_S = 0.5  # the server sends a heartbeat after this much silence
 READ_BUDGET_S = 1.0  # a read returns after this long once at a transaction boundary
@@ -62,7 +63,9 @@ class MysqlCapture(Capture):
         self.engine = engine
         self.tables = {t.name: t for t in tables}
         self.slot = slot
-        self._readers = {t.name: reader(t, engine.options["zero_dates"]) for t in tables}
+        self._readers = {t.name: binlog_reader(t, engine.options["zero_dates"]) for t in tables}
+        self._json = {t.name: [c.name for c in t.columns if c.type.kind is Kind.JSON]
+                      for t in tables}
         with engine.conn.cursor() as cur:  # generated columns too: the binlog carries them
             self._known = {t.name: set(catalog.all_column_names(cur, t.name)) for t in tables}
         self._stream: Any = None
@@ -355,6 +358,9 @@ class MysqlCapture(Capture):
 
     def _row(self, table: Table, values: dict[str, Any], nones: dict[str, str]) -> tuple[Any, ...]:
         """The event's values in the catalog's column order, converted like a query's."""
+        for name in self._json[table.name]:  # MySQL's binary JSON null: None, but not NULL
+            if values[name] is None and name not in nones:
+                values = {**values, name: "null"}
         if not nones:  # no NULL, empty set or zero date: nothing to tell apart
             return self._readers[table.name](tuple(map(values.__getitem__, table.column_names)))
         row = []

@@ -66,8 +66,12 @@ def canonical_type(
         elif data_type == "mediumint":
             unsigned = False  # 24 bits fit a signed int32
         return CanonicalType(kind, unsigned=unsigned)
-    if data_type == "bit":
-        return CanonicalType(Kind.INT64)  # read as an integer; up to 64 bits
+    if data_type == "bit":  # read as an integer; a bit(64) can pass bigint's top
+        return CanonicalType(Kind.INT64, unsigned=(precision or 1) > 63)
+    if data_type == "uuid":  # MariaDB 10.7+
+        return CanonicalType(Kind.UUID)
+    if data_type in ("inet4", "inet6"):  # MariaDB 10.10+ / 10.5+
+        return CanonicalType(Kind.INET)
     if data_type in _SIMPLE:
         return CanonicalType(_SIMPLE[data_type])
     if data_type == "decimal":
@@ -111,6 +115,7 @@ def type_name(ctype: CanonicalType, in_key: bool = False) -> str:
         Kind.BOOLEAN: "tinyint(1)", Kind.INT16: "smallint", Kind.INT32: "int",
         Kind.INT64: "bigint", Kind.FLOAT32: "float", Kind.FLOAT64: "double",
         Kind.DATE: "date", Kind.JSON: "json", Kind.UUID: "char(36)",
+        Kind.INET: "varchar(49)",  # inet6 would rewrite IPv4 addresses; text keeps masks
     }
     if k in fixed:
         return fixed[k] + (sign if ctype.is_integer else "")

@@ -32,6 +32,7 @@ from turnout.engines.base import KeySpan, SnapshotReader
 from turnout.engines.mysql.dialect import column_list, quote
 from turnout.engines.mysql.values import query_reader
 from turnout.model import Key, Row, Table
+from turnout.types import Kind
 
 MIN_RANGES = 2  # a table expected to fill fewer ranges is not cut at all
 Opener = Callable[[], Any]  # a new mysqlclient connection to the same database
@@ -126,9 +127,16 @@ def select_span(table: Table, span: KeySpan, limit: int) -> tuple[str, list[Any]
             tests.append(f"({column_list(table.key[:len(bound)])}) {op} ({marks})")
             params += bound
     where = f"WHERE {' AND '.join(tests)} " if tests else ""
-    sql = (f"SELECT {column_list(table.column_names)} FROM {quote(table.name)} {where}"
+    sql = (f"SELECT {select_list(table)} FROM {quote(table.name)} {where}"
            f"ORDER BY {column_list(table.key)} LIMIT %s")
     return sql, [*params, int(limit)]
+
+
+def select_list(table: Table) -> str:
+    """Every column; a FLOAT as the double it widens to, since a query prints FLOAT with six
+    digits (16777216 reads as 16777200) and the copy would lose the rest."""
+    return ", ".join(f"{quote(c.name)} + 0e0" if c.type.kind is Kind.FLOAT32 else quote(c.name)
+                     for c in table.columns)
 
 
 def split(conn: Any, table: Table, rows: int) -> list[Key]:

@@ -7,17 +7,26 @@ string or a Python set), so both pass through one converter per column and
 arrive equal. The traps are handled on purpose:
 
 - zero dates (`0000-00-00`) are refused by default, or read as NULL when the
-  URL says `zero_dates=null`; never a made-up date;
+  URL says `zero_dates=null`; never a made-up date. The binlog gives a zero
+  TIMESTAMP as the epoch's first second, which no TIMESTAMP holds otherwise
+  (their range starts one second later), so that second is a zero date too;
 - `timestamp` is read in UTC (the session's time zone is +00:00) and
   becomes an aware datetime; `datetime` stays naive;
 - `time` is a duration in MySQL; values outside 00:00..24:00 are refused;
 - CHAR loses its trailing spaces the way MySQL itself returns it;
-- BINARY(n) keeps its trailing zero bytes, which the binlog leaves out.
+- BINARY(n), and MariaDB's uuid, inet4 and inet6 (stored as fixed bytes),
+  get back the trailing zero bytes the binlog leaves out;
+- JSON travels as its text (JsonText), so JSON `null` and scalars arrive as
+  what they are rather than as SQL NULL, 1 or 0;
+- FLOAT is written back to MySQL as the exact widened float, since the
+  shortest text of the largest FLOAT is above FLT_MAX as a double and MySQL
+  refuses it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import struct
 from collections.abc import Callable
@@ -25,11 +34,13 @@ from typing import Any
 from uuid import UUID
 
 from turnout.errors import OperationFailed
-from turnout.model import Column, Row, Table
+from turnout.model import Column, JsonText, Row, Table
 from turnout.types import Kind
 
 Convert = Callable[[Any], Any]
 UTC = dt.UTC
+EPOCH = dt.datetime(1970, 1, 1)  # a zero TIMESTAMP as the binlog gives it
+_FIXED = {"uuid": 16, "inet4": 4, "inet6": 16}  # MariaDB's types stored as fixed bytes
 
 
 class ZeroDate(ValueError):
@@ -37,8 +48,13 @@ class ZeroDate(ValueError):
 
 
 def reader(table: Table, zero_dates: str) -> Callable[[Row], Row]:
-    """A function turning a row as MySQL returns it into turnout's common values."""
+    """A function turning a row as a query returns it into turnout's common values."""
     return _reader(table, [_converter(c, zero_dates) for c in table.columns])
+
+
+def binlog_reader(table: Table, zero_dates: str) -> Callable[[Row], Row]:
+    """reader() for rows of the binlog, which gives some values in forms of its own."""
+    return _reader(table, [_converter(c, zero_dates, binlog=True) for c in table.columns])
 
 
 def query_reader(table: Table, zero_dates: str) -> Callable[[Row], Row] | None:
@@ -61,21 +77,28 @@ def _reader(table: Table, converters: list[Convert | None]) -> Callable[[Row], R
 
     def convert(row: Row) -> Row:
         values = list(row)
-        try:
-            for i, f in steps:
-                if values[i] is not None:
+        for i, f in steps:
+            if values[i] is not None:
+                try:
                     values[i] = f(values[i])
-        except ZeroDate as exc:
-            raise OperationFailed(
-                f"table {table.name!r} holds a zero date ({exc}) that no other engine can "
-                "hold: add ?zero_dates=null to the source URL to read such dates as NULL"
-            ) from None
+                except ZeroDate as exc:
+                    raise _zero_date(table, table.columns[i], row, exc) from None
         return tuple(values)
 
     return convert
 
 
-def _converter(column: Column, zero_dates: str) -> Convert | None:
+def _zero_date(table: Table, column: Column, row: Row, exc: ZeroDate) -> OperationFailed:
+    key = tuple(row[i] for i in table.key_positions()) if table.key else row
+    shown = ", ".join(str(v) for v in key)
+    return OperationFailed(
+        f"table {table.name!r} column {column.name!r} holds a zero date ({exc}) at key "
+        f"({shown}) that no other engine can hold: add ?zero_dates=null to the source URL "
+        "to read such dates as NULL, or set a real date at the source"
+    )
+
+
+def _converter(column: Column, zero_dates: str, binlog: bool = False) -> Convert | None:
     native = column.native_type.lower()
     kind = column.type.kind
     if native.startswith("bit"):
@@ -85,14 +108,16 @@ def _converter(column: Column, zero_dates: str) -> Convert | None:
     if kind is Kind.FLOAT32:
         return _float32
     if kind is Kind.JSON:
-        return _json
+        return _json_binlog if binlog else _json
     if kind is Kind.TIME:
         return _time
     if kind is Kind.CHAR:
         return lambda v: v.rstrip(" ") if isinstance(v, str) else v
     if native.startswith("binary("):
         size = int(native[len("binary("):].split(")")[0])
-        return lambda v: v.ljust(size, b"\0") if isinstance(v, bytes) else v
+        return lambda v: _padded(v, size)
+    if native in _FIXED:
+        return _fixed(native) if binlog else None
     if kind is Kind.BINARY:  # the binlog hands an empty VARBINARY or BLOB over as ''
         return lambda v: v.encode() if isinstance(v, str) else v
     if native.startswith("set"):
@@ -100,8 +125,40 @@ def _converter(column: Column, zero_dates: str) -> Convert | None:
         return lambda v: ",".join(sorted(v, key=order.index)) if isinstance(v, set) else v
     if kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
         aware = kind is Kind.TIMESTAMPTZ
-        return lambda v: _date(v, aware, zero_dates)
+        epoch_is_zero = binlog and native.startswith("timestamp")
+        return lambda v: _date(v, aware, zero_dates, epoch_is_zero)
     return None
+
+
+def _padded(value: Any, size: int) -> Any:
+    """Fixed-length bytes with the trailing zero bytes the binlog left out (all of them
+    gone, the library hands over an empty str)."""
+    if isinstance(value, str):
+        value = value.encode("utf-8", "surrogateescape")
+    return value.ljust(size, b"\0") if isinstance(value, bytes) else value
+
+
+def _fixed(native: str) -> Convert:
+    """MariaDB's uuid / inet4 / inet6 from the binlog's bytes to the text a query gives."""
+    size = _FIXED[native]
+    if native == "uuid":
+        return lambda v: str(UUID(bytes=_padded(v, size))) if isinstance(v, bytes | str) else v
+    if native == "inet4":
+        return lambda v: str(ipaddress.IPv4Address(_padded(v, size))) if isinstance(
+            v, bytes | str) else v
+    return lambda v: inet6_text(_padded(v, size)) if isinstance(v, bytes | str) else v
+
+
+def inet6_text(packed: bytes) -> str:
+    """An IPv6 address as MariaDB and PostgreSQL print it: an embedded IPv4 address (mapped
+    `::ffff:a.b.c.d` or compatible `::a.b.c.d`) in dotted form, the rest compressed."""
+    address = ipaddress.IPv6Address(packed)
+    v4 = str(ipaddress.IPv4Address(packed[12:]))
+    if address.ipv4_mapped is not None:
+        return f"::ffff:{v4}"
+    if packed[:12] == bytes(12) and int.from_bytes(packed[12:], "big") > 1:
+        return f"::{v4}"
+    return address.compressed
 
 
 def _bit(value: Any) -> int:
@@ -113,20 +170,45 @@ def _bit(value: Any) -> int:
 
 
 def _float32(value: Any) -> float:
-    """The shortest decimal that is the same single-precision float: what a query shows."""
+    """The shortest decimal that is the same single-precision float, as PostgreSQL prints
+    a real (a query to MySQL shows six digits at most, and the binlog the widened double)."""
     value = float(value)
     packed = struct.pack("<f", value)
-    for digits in range(6, 10):
+    for digits in range(1, 10):
         short = float(f"{value:.{digits}g}")
-        if struct.pack("<f", short) == packed:
-            return short
+        try:
+            if struct.pack("<f", short) == packed:
+                return short
+        except OverflowError:  # rounded up past FLOAT's largest value
+            continue
     return value
 
 
-def _json(value: Any) -> Any:
+def _json(value: Any) -> JsonText:
+    """A query's JSON (MySQL's normalised text, MariaDB's text as stored) as its text."""
     if isinstance(value, bytes):
         value = value.decode()
-    return json.loads(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return JsonText(value)
+    return JsonText(json.dumps(value, ensure_ascii=False))
+
+
+def _json_binlog(value: Any) -> JsonText:
+    """MariaDB's binlog gives the text (a str); MySQL's gives its binary JSON parsed into
+    Python values with bytes for strings and keys (JSON null is told apart in capture.py)."""
+    if isinstance(value, str):
+        return JsonText(value)
+    return JsonText(json.dumps(_decoded(value), ensure_ascii=False, separators=(", ", ": ")))
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, dict):
+        return {_decoded(k): _decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    return value
 
 
 def _time(value: Any) -> dt.time:
@@ -140,12 +222,13 @@ def _time(value: Any) -> dt.time:
     return (dt.datetime.min + value).time()
 
 
-def _date(value: Any, aware: bool, zero_dates: str) -> Any:
-    if isinstance(value, str | bytes):  # the driver gives invalid dates back as text
-        text = value.decode() if isinstance(value, bytes) else value
+def _date(value: Any, aware: bool, zero_dates: str, epoch_is_zero: bool = False) -> Any:
+    zero = epoch_is_zero and value == EPOCH
+    if isinstance(value, str | bytes) or zero:  # the driver gives invalid dates as text
+        text = value.decode() if isinstance(value, bytes) else str(value)
         if zero_dates == "null":
             return None
-        raise ZeroDate(text)
+        raise ZeroDate("0000-00-00 00:00:00" if zero else text)
     if aware and isinstance(value, dt.datetime):
         return value.replace(tzinfo=UTC)
     return value
@@ -161,9 +244,12 @@ def to_mysql(value: Any) -> Any:
     """A value from any engine as PyMySQL writes it into the column turnout created."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)  # sessions run in UTC
+    if isinstance(value, JsonText):
+        return str(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, UUID):
+    if isinstance(value, UUID | ipaddress.IPv4Address | ipaddress.IPv6Address
+                  | ipaddress.IPv4Interface | ipaddress.IPv6Interface):
         return str(value)
     if isinstance(value, memoryview | bytearray):
         return bytes(value)
@@ -178,10 +264,39 @@ def same(row: Row) -> Row:
 
 
 def writer(table: Table) -> Callable[[Row], Row]:
-    """Rows from a MySQL source pass as they are; others go value by value."""
+    """Rows from a MySQL source pass as they are but for JSON and FLOAT columns; others go
+    value by value."""
+    steps = {i: f for i, c in enumerate(table.columns)
+             if (f := _COLUMN_WRITERS.get(c.type.kind)) is not None}
+    if table.origin == "mysql" and not steps:
+        return same
     if table.origin == "mysql":
-        json_at = [i for i, c in enumerate(table.columns) if c.type.kind is Kind.JSON]
-        if not json_at:
-            return same
-    return lambda row: tuple(to_mysql(v) for v in row)
+        return lambda row: tuple(v if (f := steps.get(i)) is None or v is None else f(v)
+                                 for i, v in enumerate(row))
+    return lambda row: tuple(to_mysql(v) if (f := steps.get(i)) is None or v is None else f(v)
+                             for i, v in enumerate(row))
+
+
+def _json_out(value: Any) -> str:
+    """A JSON document's text: JsonText and other engines' JSON text as it is, Python values
+    (a scalar from a driver that parsed the JSON) written as JSON, so `true` stays true."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode()
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _float_out(value: Any) -> Any:
+    """The single-precision value as the double it widens to, which MySQL takes exactly
+    (3.4028235e38, FLOAT's largest value in shortest text, is refused as out of range)."""
+    if not isinstance(value, float | int):
+        return to_mysql(value)
+    try:
+        return struct.unpack("<f", struct.pack("<f", value))[0]
+    except OverflowError:  # beyond FLOAT: MySQL refuses it with its own message
+        return value
+
+
+_COLUMN_WRITERS: dict[Kind, Convert] = {Kind.JSON: _json_out, Kind.FLOAT32: _float_out}
 

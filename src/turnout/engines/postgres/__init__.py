@@ -38,6 +38,7 @@ from turnout.engines.postgres.dialect import (
     qualified,
     quote,
 )
+from turnout.engines.postgres.jsontext import load_json_as_text
 from turnout.engines.postgres.sessions import APPLICATION
 from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
 from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
@@ -83,6 +84,7 @@ class PostgresEngine(Engine, DirectCopy):
             raise BadInput(f"cannot connect to {self.endpoint}: {faults.reason(exc)}") from None
         # a database frozen by freeze() starts sessions read-only; turnout's own may write
         conn.execute("SET default_transaction_read_only = off")
+        load_json_as_text(conn)
         return conn
 
     def close(self) -> None:

@@ -69,12 +69,22 @@ def digest(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
+def _json_text(value: Any) -> Any:
+    """A JSON document's text: JsonText and other engines' JSON text as they are, parsed
+    Python values (a scalar included, so `true` stays true) written as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode()
+    return json.dumps(value)
+
+
 def adapter(table: Table) -> Any:
     """Values as COPY takes them: JSON documents and typeless values as text."""
     converters: list[Any] = []
     for column in table.columns:
         if column.type.kind is Kind.JSON:
-            converters.append(lambda v: json.dumps(v) if isinstance(v, dict | list) else v)
+            converters.append(_json_text)
         elif column.type.kind is Kind.ANY and column.native_type in ("", "text"):
             converters.append(lambda v: v if v is None or isinstance(v, str | bytes) else str(v))
         else:

@@ -22,7 +22,7 @@ _SIMPLE = {
     "smallint": Kind.INT16, "integer": Kind.INT32, "bigint": Kind.INT64,
     "real": Kind.FLOAT32, "double precision": Kind.FLOAT64, "boolean": Kind.BOOLEAN,
     "text": Kind.TEXT, "bytea": Kind.BINARY, "date": Kind.DATE, "interval": Kind.INTERVAL,
-    "uuid": Kind.UUID, "json": Kind.JSON, "jsonb": Kind.JSON,
+    "uuid": Kind.UUID, "json": Kind.JSON, "jsonb": Kind.JSON, "inet": Kind.INET,
 }
 _TIMES = {
     "time without time zone": Kind.TIME, "time with time zone": Kind.TIMETZ,
@@ -65,7 +65,7 @@ def type_name(ctype: CanonicalType) -> str:
         Kind.BOOLEAN: "boolean", Kind.INT16: "smallint", Kind.INT32: "integer",
         Kind.INT64: "bigint", Kind.FLOAT32: "real", Kind.FLOAT64: "double precision",
         Kind.TEXT: "text", Kind.BINARY: "bytea", Kind.DATE: "date", Kind.INTERVAL: "interval",
-        Kind.UUID: "uuid", Kind.JSON: "jsonb", Kind.ANY: "text",
+        Kind.UUID: "uuid", Kind.JSON: "jsonb", Kind.ANY: "text", Kind.INET: "inet",
         Kind.ENUM: "text",  # create_table_sql names the enum type it creates instead
     }
     if k in fixed:

@@ -22,6 +22,7 @@ from typing import Any
 
 from turnout.engines.base import KeySpan, SnapshotReader
 from turnout.engines.postgres.dialect import column_list, qualified, quote
+from turnout.engines.postgres.jsontext import load_json_as_text
 from turnout.model import Key, Row, Table
 
 SAMPLE_PAGES = (1_000, 20_000)  # pages split() samples, at least and at most
@@ -156,6 +157,7 @@ def join(dsn: str, snapshot: str) -> Iterator[Any]:
     import psycopg
 
     conn = psycopg.connect(dsn, autocommit=True)
+    load_json_as_text(conn)
     try:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         conn.execute(f"SET TRANSACTION SNAPSHOT {literal(conn, snapshot)}")

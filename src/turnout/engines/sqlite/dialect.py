@@ -41,7 +41,7 @@ def canonical_type(declared: str) -> CanonicalType:
         "DATE": Kind.DATE, "DATETIME": Kind.TIMESTAMP, "TIMESTAMP": Kind.TIMESTAMP,
         "TIMESTAMPTZ": Kind.TIMESTAMPTZ, "TIME": Kind.TIME, "TIMETZ": Kind.TIMETZ,
         "INTERVAL": Kind.INTERVAL,
-        "UUID": Kind.UUID, "JSON": Kind.JSON, "JSONB": Kind.JSON,
+        "UUID": Kind.UUID, "JSON": Kind.JSON, "JSONB": Kind.JSON, "INET": Kind.INET,
         "SMALLINT": Kind.INT16, "TINYINT": Kind.INT16, "INT2": Kind.INT16,
         "MEDIUMINT": Kind.INT32, "INT4": Kind.INT32,
     }
@@ -75,7 +75,7 @@ def declared_type(ctype: CanonicalType) -> str:
         Kind.BOOLEAN: "BOOLEAN", Kind.INT16: "SMALLINT", Kind.INT32: "INTEGER",
         Kind.INT64: "INTEGER", Kind.FLOAT32: "FLOAT4", Kind.FLOAT64: "REAL",
         Kind.TEXT: "TEXT", Kind.DATE: "DATE", Kind.INTERVAL: "INTERVAL", Kind.UUID: "UUID",
-        Kind.JSON: "JSON", Kind.ANY: "", Kind.ENUM: "TEXT",
+        Kind.INET: "INET", Kind.JSON: "JSON", Kind.ANY: "", Kind.ENUM: "TEXT",
         Kind.CHAR: f"CHAR{sized}", Kind.VARCHAR: f"VARCHAR{sized}", Kind.BINARY: "BLOB",
     }
     if k in names:

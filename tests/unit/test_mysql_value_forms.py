@@ -1,0 +1,79 @@
+"""MySQL value conversions that need no server: the binlog's own forms and what MySQL takes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+
+import pytest
+
+from turnout.engines.mysql.values import binlog_reader, inet6_text, reader, writer
+from turnout.errors import OperationFailed
+from turnout.model import Column, JsonText, Table
+from turnout.types import CanonicalType, Kind
+from turnout.verify.forms import Form, canonical
+
+
+def table(*columns: tuple[str, Kind, str]) -> Table:
+    cols = (Column("id", CanonicalType(Kind.INT32), native_type="int"),
+            *(Column(n, CanonicalType(k), native_type=native) for n, k, native in columns))
+    return Table("t", cols, primary_key=("id",), origin="mysql")
+
+
+def test_binlog_json_from_mysql_binary_form_becomes_its_text() -> None:
+    t = table(("j", Kind.JSON, "json"))
+    read = binlog_reader(t, "refuse")
+    assert read((1, {b"a": [1, None, b"x", True]})) == (1, '{"a": [1, null, "x", true]}')
+    assert read((1, b"text")) == (1, '"text"')  # a JSON string; MariaDB sends its text as str
+    assert read((1, True))[1] == "true" and isinstance(read((1, True))[1], JsonText)
+    assert read((1, "null")) == (1, "null")  # MariaDB: the text as stored
+
+
+def test_a_zero_timestamp_from_the_binlog_is_a_zero_date_with_its_column_and_key() -> None:
+    t = table(("ts", Kind.TIMESTAMPTZ, "timestamp"), ("d", Kind.TIMESTAMP, "datetime"))
+    epoch = dt.datetime(1970, 1, 1)
+    with pytest.raises(OperationFailed, match=r"column 'ts' holds a zero date .* key \(7\)"):
+        binlog_reader(t, "refuse")((7, epoch, None))
+    assert binlog_reader(t, "null")((7, epoch, epoch)) == (7, None, epoch)  # datetime: a date
+    later = dt.datetime(1970, 1, 1, 0, 0, 1)
+    assert binlog_reader(t, "refuse")((7, later, None))[1] == later.replace(tzinfo=dt.UTC)
+    assert reader(t, "refuse")((7, epoch, None))[1] == epoch.replace(tzinfo=dt.UTC)
+
+
+def test_fixed_bytes_get_their_zero_bytes_back() -> None:
+    t = table(("b", Kind.BINARY, "binary(16)"), ("u", Kind.UUID, "uuid"),
+              ("a", Kind.INET, "inet4"), ("a6", Kind.INET, "inet6"))
+    read = binlog_reader(t, "refuse")
+    row = read((1, "", b"\xa0\xee\xbc\x99\x9c\x0bN\xf8\xbbmk\xb9\xbd8\n", "", b"\x20\x01\x0d\xb8"))
+    assert row == (1, bytes(16), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a00", "0.0.0.0", "2001:db8::")
+
+
+@pytest.mark.parametrize(("text", "printed"), [
+    ("::ffff:1.2.3.4", "::ffff:1.2.3.4"), ("::1.2.3.4", "::1.2.3.4"), ("::1", "::1"),
+    ("::", "::"), ("2001:db8::ff00:42:8329", "2001:db8::ff00:42:8329")])
+def test_inet6_text_is_what_mariadb_prints(text: str, printed: str) -> None:
+    import ipaddress
+
+    assert inet6_text(ipaddress.IPv6Address(text).packed) == printed
+
+
+def test_float_reads_as_its_shortest_text_and_writes_as_the_exact_double() -> None:
+    t = table(("f", Kind.FLOAT32, "float"), ("j", Kind.JSON, "json"))
+    flt_max = struct.unpack("<f", struct.pack("<f", 3.4028234663852886e38))[0]
+    read = reader(t, "refuse")
+    assert read((1, flt_max, None))[1] == 3.4028235e38
+    assert read((1, 1.401298464324817e-45, None))[1] == 1e-45
+    write = writer(t)
+    assert write((1, 3.4028235e38, JsonText("true"))) == (1, flt_max, "true")
+    other = Table("t", t.columns, primary_key=("id",), origin="postgresql")
+    assert writer(other)((1, 1.1, True)) == (1, struct.unpack("<f", struct.pack("<f", 1.1))[0],
+                                             "true")
+    assert writer(other)((1, None, "abc"))[2] == "abc"  # another engine's JSON text as it is
+
+
+def test_verify_tells_json_null_from_sql_null_and_spells_addresses_alike() -> None:
+    assert canonical(JsonText("null"), Form.JSON) == "null"
+    assert canonical(None, Form.JSON) is None
+    assert canonical("::ffff:1.2.3.4", Form.INET) == canonical("::ffff:102:304", Form.INET)
+    assert canonical("10.0.0.1", Form.INET) == canonical("10.0.0.1/32", Form.INET)
+    assert canonical("10.0.0.0/8", Form.INET) != canonical("10.0.0.0", Form.INET)
