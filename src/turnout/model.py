@@ -33,6 +33,24 @@ class JsonText(str):
 
     __slots__ = ()
 
+    def compact(self) -> str:
+        """The text without whitespace between tokens; numbers and strings exactly as written
+        (parsing and writing it again would turn 1.10 into 1.1 and 1e400 into Infinity)."""
+        out: list[str] = []
+        in_string = escaped = False
+        for ch in self:
+            if escaped:
+                escaped = False
+            elif in_string:
+                escaped = ch == "\\"
+                in_string = ch != '"'
+            elif ch in " \t\n\r":
+                continue
+            else:
+                in_string = ch == '"'
+            out.append(ch)
+        return "".join(out)
+
 
 @dataclass(frozen=True)
 class Column:

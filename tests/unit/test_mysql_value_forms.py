@@ -77,3 +77,8 @@ def test_verify_tells_json_null_from_sql_null_and_spells_addresses_alike() -> No
     assert canonical("::ffff:1.2.3.4", Form.INET) == canonical("::ffff:102:304", Form.INET)
     assert canonical("10.0.0.1", Form.INET) == canonical("10.0.0.1/32", Form.INET)
     assert canonical("10.0.0.0/8", Form.INET) != canonical("10.0.0.0", Form.INET)
+
+
+def test_compact_json_drops_only_whitespace_between_tokens() -> None:
+    text = JsonText('{"a b": "x \\" y", "c": [1.10, 1e400, "\\\\"] }')
+    assert text.compact() == '{"a b":"x \\" y","c":[1.10,1e400,"\\\\"]}'

@@ -15,12 +15,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from turnout.model import Row, Table
+from turnout.model import JsonText, Row, Table
 
 _NATIVE = (int, float, str, bytes, type(None))
 
 
 def to_sqlite(value: Any) -> Any:
+    if isinstance(value, JsonText):
+        return value.compact()
     if isinstance(value, _NATIVE) and not isinstance(value, bool):
         return value
     if isinstance(value, bool):
