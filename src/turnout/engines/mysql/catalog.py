@@ -64,14 +64,11 @@ def _columns(
     cur.execute(
         "SELECT column_name, data_type, column_type, character_maximum_length, "
         "numeric_precision, numeric_scale, datetime_precision, is_nullable = 'YES', "
-        "column_default, extra, generation_expression, c.character_set_name, "
-        "IF(co.is_default = 'Yes', NULL, c.collation_name) FROM information_schema.columns c "
-        "LEFT JOIN information_schema.collations co ON co.collation_name = c.collation_name "
+        "column_default, extra, generation_expression FROM information_schema.columns "
         "WHERE table_schema = DATABASE() AND table_name = %s ORDER BY ordinal_position",
         (name,),
     )
-    found = [(*row[:2], _with_charset(*row[2:3], *row[11:]), *row[3:11])
-             for row in cur.fetchall()]
+    found = cur.fetchall()
     json_columns = _mariadb_json_columns(cur, name) if mariadb else set()
     columns: list[Column] = []
     generated: list[tuple[int, Column]] = []
@@ -96,17 +93,6 @@ def _columns(
             native_type=column_type,
         ))
     return columns, generated
-
-
-def _with_charset(column_type: str, charset: str | None, collation: str | None) -> str:
-    """The column type with its character set, and its collation unless it is the set's
-    default: a MySQL destination then stores the text as the source does (a gbk column
-    stays gbk, and keys fit the index as they did). A default collation is left to the
-    destination, whose default may differ in name (MySQL 8's utf8mb4_0900_ai_ci)."""
-    if charset is None:
-        return column_type
-    text = f"{column_type} CHARACTER SET {charset}"
-    return f"{text} COLLATE {collation}" if collation else text
 
 
 def _mariadb_json_columns(cur: Any, name: str) -> set[str]:
