@@ -31,7 +31,7 @@ def test_an_expression_index_is_named_where_the_destination_cannot_build_it() ->
 
 def test_the_same_engine_builds_every_index() -> None:
     assert not_carried(table(), "postgresql") == [
-        "table t: trigger audit is not carried to the destination: create it on the "
+        "table t: trigger audit is not carried to the destination: add it on the "
         "destination yourself if the application needs it"]
 
 

@@ -30,7 +30,7 @@ def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> No
 def not_carried(table: Table, scheme: str) -> list[str]:
     """What of the source's table the destination will not have, one line each with the fix:
     objects turnout never builds, and indexes without a form outside their own engine."""
-    fix = "create it on the destination yourself if the application needs it"
+    fix = "add it on the destination yourself if the application needs it"
     lines = [f"table {table.name}: {what} is not carried to the destination: {fix}"
              for what in table.left_out]
     if table.origin != scheme:

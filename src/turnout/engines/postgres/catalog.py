@@ -34,7 +34,8 @@ def reflect_table(cur: Any, schema: str, name: str) -> Table:
     if row is None:
         raise NotFound(f"table {schema}.{name} does not exist")
     oid = row[0]
-    columns, generated = _columns(cur, schema, name, oid)
+    primary_key = _primary_key(cur, oid)
+    columns, generated = _columns(cur, schema, name, oid, primary_key)
     types = native.user_types(cur, oid)
     type_comments = [("TYPE", n, c) for n, _, c in types if c is not None]
     return Table(
@@ -42,7 +43,7 @@ def reflect_table(cur: Any, schema: str, name: str) -> Table:
         schema=schema,
         origin="postgresql",
         columns=tuple(columns),
-        primary_key=_primary_key(cur, oid),
+        primary_key=primary_key,
         indexes=tuple(_indexes(cur, oid)),
         foreign_keys=tuple(_foreign_keys(cur, oid)),
         checks=tuple(_checks(cur, oid)),
@@ -58,10 +59,10 @@ def reflect_table(cur: Any, schema: str, name: str) -> Table:
 
 
 def _columns(
-    cur: Any, schema: str, name: str, oid: int
+    cur: Any, schema: str, name: str, oid: int, primary_key: tuple[str, ...]
 ) -> tuple[list[Column], list[tuple[int, Column]]]:
     """The columns whose values move, and the ones the database computes with their places."""
-    definitions = native.column_definitions(cur, oid)
+    definitions = native.column_definitions(cur, oid, primary_key)
     cur.execute(
         "SELECT c.column_name, c.data_type, c.character_maximum_length, c.numeric_precision, "
         "c.numeric_scale, c.datetime_precision, c.is_nullable = 'YES', c.column_default, "

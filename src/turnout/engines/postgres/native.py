@@ -21,8 +21,11 @@ _SEQUENCE_OPTIONS = (
 )
 
 
-def column_definitions(cur: Any, oid: int) -> dict[str, tuple[str, bool]]:
-    """Each column's definition after its name, and whether the database computes it."""
+def column_definitions(cur: Any, oid: int, key: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
+    """Each column's definition after its name, and whether the database computes it.
+
+    An identity column GENERATED ALWAYS outside the key is defined BY DEFAULT: replayed
+    updates write its values, which ALWAYS refuses (left_out() says so)."""
     cur.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
         "CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text "
@@ -45,7 +48,7 @@ def column_definitions(cur: Any, oid: int) -> dict[str, tuple[str, bool]]:
             kind = "STORED" if generated == "s" else "VIRTUAL"
             parts.append(f"GENERATED ALWAYS AS ({default}) {kind}")
         elif identity:
-            always = "ALWAYS" if identity == "a" else "BY DEFAULT"
+            always = "ALWAYS" if identity == "a" and name in key else "BY DEFAULT"
             parts.append(f"GENERATED {always} AS IDENTITY ({sequence})")
         elif default is not None:
             parts.append(f"DEFAULT {default}")
@@ -174,10 +177,19 @@ def comments(cur: Any, oid: int) -> list[tuple[str, str, str]]:
 
 
 def options(cur: Any, oid: int) -> str:
-    """ALTER TABLE actions for what pg_dump shows of the table itself: its replica identity."""
-    cur.execute("SELECT relreplident FROM pg_class WHERE oid = %s", (oid,))
-    identity = cur.fetchone()[0]
-    return {"f": "REPLICA IDENTITY FULL", "n": "REPLICA IDENTITY NOTHING"}.get(identity, "")
+    """ALTER TABLE actions for what pg_dump shows of the table itself: its replica identity,
+    whether it is logged, and its storage parameters."""
+    cur.execute("SELECT relreplident, relpersistence, reloptions FROM pg_class WHERE oid = %s",
+                (oid,))
+    identity, persistence, parameters = cur.fetchone()
+    actions = []
+    if identity in ("f", "n"):
+        actions.append("REPLICA IDENTITY " + ("FULL" if identity == "f" else "NOTHING"))
+    if persistence == "u":
+        actions.append("SET UNLOGGED")
+    if parameters:
+        actions.append(f"SET ({', '.join(parameters)})")
+    return ", ".join(actions)
 
 
 def left_out(cur: Any, oid: int) -> list[str]:
@@ -189,10 +201,15 @@ def left_out(cur: Any, oid: int) -> list[str]:
         "UNION ALL SELECT 'row security policy ' || polname FROM pg_policy WHERE polrelid = %(t)s "
         "UNION ALL SELECT 'row level security' FROM pg_class WHERE oid = %(t)s "
         "  AND relrowsecurity "
-        "UNION ALL SELECT 'storage parameters ' || array_to_string(reloptions, ', ') "
-        "  FROM pg_class WHERE oid = %(t)s AND reloptions IS NOT NULL "
+        "UNION ALL SELECT 'partitioning (PARTITION BY ' || pg_get_partkeydef(oid) || ')' "
+        "  FROM pg_class WHERE oid = %(t)s AND relkind = 'p' "
         "UNION ALL SELECT 'replica identity by index' FROM pg_class WHERE oid = %(t)s "
         "  AND relreplident = 'i' "
+        "UNION ALL SELECT 'GENERATED ALWAYS of identity column ' || quote_ident(a.attname) "
+        "  || ' (BY DEFAULT there, so that replayed updates can write it)' "
+        "  FROM pg_attribute a WHERE a.attrelid = %(t)s AND a.attidentity = 'a' "
+        "  AND a.attnum <> ALL (coalesce((SELECT i.indkey::int2[] FROM pg_index i "
+        "  WHERE i.indrelid = %(t)s AND i.indisprimary), '{}')) "
         "UNION ALL SELECT 'inheritance from ' || inhparent::regclass::text FROM pg_inherits "
         "  WHERE inhrelid = %(t)s",
         {"t": oid},
