@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from turnout import engines
+from turnout import engines, vault
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, NotFound, OperationFailed, TurnoutError
 from turnout.migrate import retry, runner
@@ -154,7 +154,8 @@ def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
     if resnapshot:
         runner.resnapshot(store, name)
     logs = store.home / "logs"
-    logs.mkdir(exist_ok=True)
+    vault.private_folder(logs, ours=True)
+    vault.private_file(logs / f"{name}.log")
     env = dict(os.environ, TURNOUT_HOME=str(store.home))
     with open(logs / f"{name}.log", "ab") as log:
         proc = subprocess.Popen(

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from turnout.endpoint import Endpoint
+from turnout.endpoint import Endpoint, redact
 from turnout.errors import BadInput
 from turnout.model import Phase
 from turnout.types import CanonicalType, parse_type
@@ -81,6 +81,10 @@ class TaskSpec:
                                    f"{', '.join(CHOICES[option])}, not {value!r}")
             elif not isinstance(value, bool) and (value < 0 or value == 0 and option not in _OFF):
                 raise BadInput(f"option {option} must be positive, not {value}")
+
+    def __repr__(self) -> str:  # a traceback or a log line must not show the passwords
+        return (f"TaskSpec(name={self.name!r}, source={redact(self.source)!r}, "
+                f"dest={redact(self.dest)!r}, types={self.types!r}, tables={self.tables!r})")
 
     @property
     def source_endpoint(self) -> Endpoint:

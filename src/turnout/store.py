@@ -3,6 +3,13 @@
 One SQLite file under $TURNOUT_HOME (default ~/.turnout). WAL mode and a
 busy timeout make it safe for the CLI and a running worker at once; every
 write is one short transaction.
+
+The folder is its owner's only (0700) and so are its files (0600). No
+password is written in clear: URLs keep theirs sealed (vault.py), and free
+text (events, errors) is scrubbed of URL passwords and of the task's own
+passwords before it is saved. A store written by an older turnout is sealed
+and scrubbed once on opening, then VACUUMed and its WAL truncated, so the old
+clear text is left neither in free pages nor in the log.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from turnout import vault
 from turnout.errors import BadInput, NotFound
 from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
@@ -120,14 +128,21 @@ class Store:
 
     def __init__(self, home: Path | None = None) -> None:
         self.home = Path(home) if home else turnout_home()
-        self.home.mkdir(parents=True, exist_ok=True)
+        vault.private_folder(self.home)
         self.path = self.home / "turnout.db"
+        fresh = not self.path.exists()
+        for path in (self.path, self.home / "turnout.db-wal", self.home / "turnout.db-shm"):
+            if path == self.path or path.exists():  # SQLite gives new ones the store's mode
+                vault.private_file(path)
+        self.vault = vault.Vault(self.home)
+        self._secrets: dict[str, list[str]] = {}  # task -> its passwords, to scrub from text
         self._local = threading.local()
         self._db().executescript(_SCHEMA)
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+        self._seal_once(fresh)
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -151,6 +166,60 @@ class Store:
             raise
         db.execute("COMMIT")
 
+    def _seal_once(self, fresh: bool) -> None:
+        """Seal the passwords a store written by an older turnout keeps in clear, scrub them
+        from its events and errors, and leave no copy behind: VACUUM rewrites the file
+        without free pages, the checkpoint empties the WAL. Until all of that succeeds
+        (another process may hold the WAL), every opening tries again."""
+        db = self._db()
+        if db.execute("SELECT 1 FROM meta WHERE key = 'passwords_sealed'").fetchone():
+            return
+        if not fresh:
+            with self._tx() as tx:
+                secrets = self._seal_specs(tx)
+                self._scrub_texts(tx, secrets)
+            try:
+                db.execute("VACUUM")
+                if db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
+                    return  # a reader holds the WAL: the next opening finishes
+            except sqlite3.OperationalError:
+                return
+        with self._tx() as tx:
+            tx.execute("INSERT OR IGNORE INTO meta VALUES ('passwords_sealed', '1')")
+
+    def _seal_specs(self, db: sqlite3.Connection) -> list[str]:
+        """Rewrite every stored URL with its password sealed; the passwords found in clear."""
+        found: list[str] = []
+        for name, text in db.execute("SELECT name, spec FROM tasks").fetchall():
+            data = json.loads(text)
+            sealed = self._sealed(data)
+            if sealed != data:
+                found += [p for k in ("source", "dest") for p in vault.passwords(data[k])]
+                db.execute("UPDATE tasks SET spec = ? WHERE name = ?", (json.dumps(sealed), name))
+        return found
+
+    def _scrub_texts(self, db: sqlite3.Connection, secrets: list[str]) -> None:
+        for id_, message in db.execute("SELECT id, message FROM events").fetchall():
+            if (clean := vault.scrub(message, secrets)) != message:
+                db.execute("UPDATE events SET message = ? WHERE id = ?", (clean, id_))
+        for name, error in db.execute(
+                "SELECT name, error FROM tasks WHERE error IS NOT NULL").fetchall():
+            if (clean := vault.scrub(error, secrets)) != error:
+                db.execute("UPDATE tasks SET error = ? WHERE name = ?", (clean, name))
+
+    def _sealed(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "source": self.vault.seal(data["source"]),
+                "dest": self.vault.seal(data["dest"])}
+
+    def _scrubbed(self, name: str, text: str) -> str:
+        """`text` fit to store: no URL password, none of the task's own passwords."""
+        if name not in self._secrets:
+            try:
+                self.get(name)  # learns the task's passwords
+            except (NotFound, BadInput):  # unknown, or its key is gone: URLs are scrubbed still
+                pass
+        return vault.scrub(text, self._secrets.get(name, []))
+
     def close(self) -> None:
         db = getattr(self._local, "db", None)
         if db is not None:
@@ -169,7 +238,8 @@ class Store:
                 )
             db.execute(
                 "INSERT INTO tasks (name, spec, state, created, updated) VALUES (?, ?, ?, ?, ?)",
-                (spec.name, json.dumps(spec.to_dict()), TaskState.NOT_STARTED, now, now),
+                (spec.name, json.dumps(self._sealed(spec.to_dict())), TaskState.NOT_STARTED,
+                 now, now),
             )
         self.add_event(spec.name, "info", "task created")
 
@@ -177,11 +247,20 @@ class Store:
         row = self._db().execute("SELECT * FROM tasks WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NotFound(f"no task named {name!r}: `turnout task list` shows the tasks")
-        return _record(row)
+        return self._record(row)
 
     def all_tasks(self) -> list[TaskRecord]:
         rows = self._db().execute("SELECT * FROM tasks ORDER BY created").fetchall()
-        return [_record(r) for r in rows]
+        return [self._record(r) for r in rows]
+
+    def _record(self, row: sqlite3.Row) -> TaskRecord:
+        """The row as a record, its URLs unsealed (and their passwords noted for scrubbing)."""
+        data = json.loads(row["spec"])
+        data["source"], data["dest"] = (self.vault.unseal(data["source"]),
+                                        self.vault.unseal(data["dest"]))
+        self._secrets[row["name"]] = vault.passwords(data["source"]) + vault.passwords(
+            data["dest"])
+        return _record(row, TaskSpec.from_dict(data))
 
     def delete_task(self, name: str) -> None:
         with self._tx() as db:
@@ -192,6 +271,8 @@ class Store:
         allowed = {"state", "phase", "pid", "pid_started", "error", "delay_s", "position",
                    "changes_applied", "stop_requested", "heartbeat"}
         assert set(fields) <= allowed, set(fields) - allowed
+        if fields.get("error"):
+            fields["error"] = self._scrubbed(name, fields["error"])
         fields["updated"] = time.time()
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self._tx() as db:
@@ -269,6 +350,7 @@ class Store:
     # events --------------------------------------------------------------
 
     def add_event(self, name: str, level: str, message: str) -> None:
+        message = self._scrubbed(name, message)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO events (task, ts, level, message) VALUES (?, ?, ?, ?)",
@@ -284,9 +366,9 @@ class Store:
         return [Event(*r) for r in reversed(rows)]
 
 
-def _record(row: sqlite3.Row) -> TaskRecord:
+def _record(row: sqlite3.Row, spec: TaskSpec) -> TaskRecord:
     return TaskRecord(
-        spec=TaskSpec.from_dict(json.loads(row["spec"])),
+        spec=spec,
         state=TaskState(row["state"]),
         phase=Phase(row["phase"]) if row["phase"] else None,
         pid=row["pid"],

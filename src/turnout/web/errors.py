@@ -4,7 +4,6 @@ and never a password."""
 from __future__ import annotations
 
 import logging
-import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,17 +11,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from turnout.errors import BadInput, NotFound, OperationFailed, TransientError, TurnoutError
+from turnout.vault import scrub
 
 log = logging.getLogger("turnout.web")
-
-_SECRET = re.compile(r"([A-Za-z][\w+.-]*://[^\s:/@]*):[^\s@]*@")
-_CUT_SECRET = re.compile(r"([A-Za-z][\w+.-]*://[^\s:/@]*):[^\s@/]+$")  # text cut inside it
-
 
 def redact_text(text: str) -> str:
     """Free text (an error, an event, a command line) with the password of any URL in it
     replaced by ***, also when the text was cut short inside the password."""
-    return _CUT_SECRET.sub(r"\1:***", _SECRET.sub(r"\1:***@", text))
+    return scrub(text)
 
 
 def status_of(exc: TurnoutError) -> int:
