@@ -46,6 +46,12 @@ class Endpoint:
             rest = rest[2:]
         return rest.split("?", 1)[0]
 
+    @property
+    def sealed(self) -> bool:
+        """Whether the password is still sealed (the store could not unseal it): such a URL
+        can be shown and compared, not connected to."""
+        return re.search(r":sealed:[^@]*@", self.url) is not None
+
     def __str__(self) -> str:
         return redact(self.url)
 

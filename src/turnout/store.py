@@ -207,6 +207,14 @@ class Store:
             if (clean := vault.scrub(error, secrets)) != error:
                 db.execute("UPDATE tasks SET error = ? WHERE name = ?", (clean, name))
 
+    def _unsealed(self, url: str) -> str:
+        """The URL with its password; still sealed when the key is gone, so that the task can
+        be shown and deleted (connecting to it says what happened)."""
+        try:
+            return self.vault.unseal(url)
+        except BadInput:
+            return url
+
     def _sealed(self, data: dict[str, Any]) -> dict[str, Any]:
         return {**data, "source": self.vault.seal(data["source"]),
                 "dest": self.vault.seal(data["dest"])}
@@ -216,7 +224,7 @@ class Store:
         if name not in self._secrets:
             try:
                 self.get(name)  # learns the task's passwords
-            except (NotFound, BadInput):  # unknown, or its key is gone: URLs are scrubbed still
+            except NotFound:
                 pass
         return vault.scrub(text, self._secrets.get(name, []))
 
@@ -256,8 +264,7 @@ class Store:
     def _record(self, row: sqlite3.Row) -> TaskRecord:
         """The row as a record, its URLs unsealed (and their passwords noted for scrubbing)."""
         data = json.loads(row["spec"])
-        data["source"], data["dest"] = (self.vault.unseal(data["source"]),
-                                        self.vault.unseal(data["dest"]))
+        data["source"], data["dest"] = self._unsealed(data["source"]), self._unsealed(data["dest"])
         self._secrets[row["name"]] = vault.passwords(data["source"]) + vault.passwords(
             data["dest"])
         return _record(row, TaskSpec.from_dict(data))

@@ -18,10 +18,12 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+import pytest
 
 from tests.integration.helpers import same_rows
 from tests.integration.test_mysql import my_execute
-from turnout import api
+from turnout import api, engines
+from turnout.errors import BadInput
 from turnout.spec import TaskSpec
 from turnout.store import _SCHEMA, Store
 
@@ -156,3 +158,18 @@ def test_an_older_store_is_sealed_scrubbed_and_compacted(tmp_path: Path) -> None
         "connecting to postgresql://app:***@db.example/shop failed"]
     Store(home)  # opening again changes nothing
     assert leaks(store_bytes(home), secrets) == []
+
+
+def test_a_store_without_its_key_still_shows_and_deletes_its_tasks(store: Store,
+                                                                    tmp_path: Path) -> None:
+    spec = TaskSpec("lost", "postgresql://app:Lost-pw-1234@127.0.0.1:1/shop",
+                    f"sqlite:///{tmp_path / 'd.db'}")
+    store.create_task(spec)
+    assert Store(store.home).get("lost").spec.source == spec.source
+    (store.home / "secret.key").unlink()
+    again = Store(store.home)
+    assert api.task_status("lost", again)["source"] == "postgresql://app:***@127.0.0.1:1/shop"
+    with pytest.raises(BadInput, match="sealed with a key this store no longer has"):
+        engines.connect(again.get("lost").spec.source)
+    api.delete_task("lost", again, force=True)
+    assert api.list_tasks(again) == []

@@ -13,7 +13,7 @@ from typing import Any
 
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Engine
-from turnout.errors import TransientError, TurnoutError, Unsupported
+from turnout.errors import BadInput, TransientError, TurnoutError, Unsupported
 from turnout.model import Position
 
 _ENGINES = {
@@ -38,6 +38,12 @@ def engine_class(scheme: str) -> type[Engine]:
 def connect(url: str | Endpoint, *, create: bool = False) -> Engine:
     """Open an engine on a URL. `create` lets a destination that does not exist yet be made."""
     endpoint = url if isinstance(url, Endpoint) else Endpoint.parse(url)
+    if endpoint.sealed:
+        raise BadInput(
+            f"the password for {endpoint} is sealed with a key this store no longer has "
+            "(secret.key beside turnout.db is missing or was replaced): delete the task "
+            "(--force if it cannot clean up) and create it again with the password"
+        )
     return engine_class(endpoint.scheme)(endpoint, create=create)
 
 
