@@ -223,6 +223,38 @@ class Position(ABC):
         return f"{type(self).__name__}({self.to_dict()})"
 
 
+@dataclass(frozen=True, order=False)
+class Spelled:
+    """A value no Python type holds exactly, kept as its source spells it.
+
+    PostgreSQL's `infinity` and `-infinity`, dates before year 1 or after
+    9999, `24:00:00`, intervals of months: a destination of the same kind
+    takes the spelling back as the value; another engine's column refuses it
+    (plan.py) unless the column was cast to text, which then holds the spelling.
+    `rank` orders it among values of its column: -1 below every other, 1 above.
+    """
+
+    text: str
+    rank: int = 0
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _cmp(self, other: object) -> int | None:
+        if isinstance(other, Spelled):
+            return (self.rank > other.rank) - (self.rank < other.rank) or (
+                (self.text > other.text) - (self.text < other.text))
+        return self.rank if self.rank else None
+
+    def __lt__(self, other: object) -> bool:
+        order = self._cmp(other)
+        return NotImplemented if order is None else order < 0
+
+    def __gt__(self, other: object) -> bool:
+        order = self._cmp(other)
+        return NotImplemented if order is None else order > 0
+
+
 class Op(StrEnum):
     INSERT = "insert"
     UPDATE = "update"
@@ -316,6 +348,8 @@ def key_from_json(text: str) -> Key:
 def _tagged(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return {"$hex": bytes(value).hex()}
+    if isinstance(value, Spelled):
+        return {"$spelled": [value.text, value.rank]}
     for tag, kind in _TAGS.items():
         if isinstance(value, kind):
             return {tag: _TAG_TEXT[tag](value)}
@@ -327,6 +361,8 @@ def _untagged(value: Any) -> Any:
         (tag, text), = value.items()
         if tag == "$hex":
             return bytes.fromhex(text)
+        if tag == "$spelled":
+            return Spelled(*text)
         if tag in _TAG_READ:
             return _TAG_READ[tag](text)
     return value

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from turnout.model import Spelled
 from turnout.types import CanonicalType, Kind
 
 
@@ -80,6 +81,8 @@ def canonical(value: Any, form: Form) -> str | None:
     """The spelling of `value` in `form`; None for SQL NULL."""
     if value is None:
         return None
+    if isinstance(value, Spelled):  # infinity, a far date: the source's spelling is the value
+        return value.text
     try:
         return _SPELL[form](value)
     except (ValueError, TypeError, InvalidOperation, OverflowError):

@@ -24,6 +24,7 @@ from turnout.engines.postgres import (
     faults,
     replication,
     sessions,
+    values,
 )
 from turnout.engines.postgres.capture import PgCapture, PgPosition
 from turnout.engines.postgres.checksums import PgVerifyReader
@@ -85,6 +86,7 @@ class PostgresEngine(Engine, DirectCopy):
         # a database frozen by freeze() starts sessions read-only; turnout's own may write
         conn.execute("SET default_transaction_read_only = off")
         load_json_as_text(conn)
+        values.register(conn)
         return conn
 
     def close(self) -> None:

@@ -45,12 +45,12 @@ class PgVerifyReader(VerifyReader):
         if form is Form.BYTES:
             return f"encode({c}, 'hex')"
         if form is Form.DATE:
-            return f"to_char({c}, 'YYYY-MM-DD')"
+            return _within_years(c, f"to_char({c}, 'YYYY-MM-DD')")
         if form is Form.TIME:
             return f"to_char(({c})::time::interval, 'HH24:MI:SS.US')"
         if form is Form.TIMESTAMP:
             zoned = f"({c}) AT TIME ZONE 'UTC'" if ctype.kind is Kind.TIMESTAMPTZ else c
-            return f"to_char({zoned}, {_STAMP})"
+            return _within_years(f"({zoned})", f"to_char({zoned}, {_STAMP})")
         return f"({c})::text"  # text, uuid (lower case already), and one engine's own forms
 
     def int_div(self, number_sql: str, divisor: int) -> str:
@@ -61,3 +61,10 @@ class PgVerifyReader(VerifyReader):
 
     def bytes_literal(self, data: bytes) -> str:
         return f"'\\x{data.hex()}'::bytea"
+
+
+def _within_years(c: str, spelled: str) -> str:
+    """`spelled` for years 1 to 9999, PostgreSQL's own text beyond: to_char() fails on a date
+    past a timestamp's range, and writes the year 1 BC as 0001, like 1 AD."""
+    return (f"CASE WHEN {c} >= '0001-01-01' AND {c} < '10000-01-01' THEN {spelled} "
+            f"ELSE ({c})::text END")

@@ -156,8 +156,11 @@ def join(dsn: str, snapshot: str) -> Iterator[Any]:
     """A read-only connection inside an exported snapshot, for the duration of the block."""
     import psycopg
 
+    from turnout.engines.postgres.values import register
+
     conn = psycopg.connect(dsn, autocommit=True)
     load_json_as_text(conn)
+    register(conn)
     try:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         conn.execute(f"SET TRANSACTION SNAPSHOT {literal(conn, snapshot)}")

@@ -1,0 +1,84 @@
+"""PostgreSQL values that Python's types cannot hold, read and written as PostgreSQL spells them.
+
+psycopg refuses `infinity` in a date or timestamp, years before 1 or after
+9999 and `24:00:00` (DataError, which stopped replication and verify with no
+table named), and reads an interval of months as 30-day blocks, a different
+value. register() gives a connection loaders that hand such values over as
+model.Spelled, holding PostgreSQL's own text, and a dumper that writes that
+text back, so PostgreSQL → PostgreSQL carries them exactly whatever path a
+row takes (COPY, the replication stream, verify's fetches and repairs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from turnout.model import Spelled
+
+# built-in type oids: date, time, timetz, timestamp, timestamptz, interval
+_DATES = {1082: "date", 1083: "time", 1266: "timetz", 1114: "timestamp", 1184: "timestamptz"}
+_INTERVAL = 1186
+_MONTHS = (b"mon", b"year", b"decade", b"centur", b"millen")
+
+
+def spelled(text: str) -> Spelled:
+    """A date or time beyond Python, ranked so infinity sorts last and -infinity first."""
+    rank = 1 if text == "infinity" else -1 if text == "-infinity" else 0
+    return Spelled(text, rank)
+
+
+def register(conn: Any) -> None:
+    """Loaders and the dumper for values beyond Python, on this connection only."""
+    from psycopg import DataError
+    from psycopg.adapt import Dumper, Loader
+    from psycopg.pq import Format
+    from psycopg.types.range import Range
+
+    adapters = conn.adapters
+    for oid in (*_DATES, _INTERVAL):
+        base = adapters.get_loader(oid, Format.TEXT)
+
+        class FarLoader(Loader):
+            """psycopg's own loader (a C type, not subclassable) with a way out."""
+
+            inner_class = base
+            months = oid == _INTERVAL
+
+            def __init__(self, oid: int, context: Any = None) -> None:
+                super().__init__(oid, context)
+                self.inner = self.inner_class(oid, context)
+
+            def load(self, data: Any) -> Any:
+                if self.months and any(unit in bytes(data) for unit in _MONTHS):
+                    return Spelled(bytes(data).decode())  # timedelta would make 1 mon 30 days
+                try:
+                    return self.inner.load(data)
+                except DataError:
+                    return spelled(bytes(data).decode())
+
+        adapters.register_loader(oid, FarLoader)
+
+    class SpelledDumper(Dumper):
+        """The text as written: the column's type reads it (oid 0 leaves the type open)."""
+
+        oid = 0
+
+        def dump(self, obj: Spelled) -> bytes:
+            return obj.text.encode()
+
+    adapters.register_dumper(Spelled, SpelledDumper)
+    adapters.register_dumper(Range, _mixed_range_dumper())
+
+
+def _mixed_range_dumper() -> type:
+    """psycopg dumps both bounds of a range with the dumper of the first: a Spelled
+    `-infinity` then dumps the upper date with its own dumper, and fails."""
+    from psycopg.adapt import PyFormat
+    from psycopg.types.range import RangeDumper
+
+    class MixedRangeDumper(RangeDumper):
+        def _get_dump_bound(self, obj: Any) -> Any:
+            get = self._tx.get_dumper
+            return lambda item: get(item, PyFormat.TEXT).dump(item)
+
+    return MixedRangeDumper
