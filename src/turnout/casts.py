@@ -16,7 +16,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from turnout.model import Row, Table
+from turnout.model import Duration, Row, Spelled, Table
 from turnout.types import Kind
 
 _TEXT_KINDS = (Kind.TEXT, Kind.CHAR, Kind.VARCHAR)
@@ -26,10 +26,14 @@ def as_text(value: Any) -> str:
     """The text a cast-to-text column holds for `value`."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Spelled):
+        return value.text
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, Duration):
+        return str(value)  # MySQL's own spelling, which PostgreSQL reads as an interval too
     if isinstance(value, dt.timedelta):
         return interval_text(value)
     if isinstance(value, Decimal):

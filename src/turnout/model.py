@@ -223,6 +223,20 @@ class Position(ABC):
         return f"{type(self).__name__}({self.to_dict()})"
 
 
+class Duration(dt.timedelta):
+    """A time column's value that is no time of day: a MySQL TIME past 24 hours or negative.
+
+    Written as MySQL writes it (`-838:59:59`, `34:00:00.5`) wherever it becomes text.
+    """
+
+    def __str__(self) -> str:
+        micros = abs(self) // dt.timedelta(microseconds=1)
+        seconds, micros = divmod(micros, 1_000_000)
+        sign = "-" if self < dt.timedelta(0) else ""
+        text = f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        return text + (f".{micros:06d}".rstrip("0") if micros else "")
+
+
 @dataclass(frozen=True, order=False)
 class Spelled:
     """A value no Python type holds exactly, kept as its source spells it.

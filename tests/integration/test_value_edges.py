@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import execute, running, wait_caught_up
-from turnout import api
+from turnout import api, engines
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
 
@@ -159,3 +159,65 @@ def test_postgres_infinity_and_far_dates_through_replication_and_verify(
                                                          ["infinity", 1]]
     assert api.verify_task(name, store)["consistent"]
     assert pg_rows(dest, "far") == pg_rows(pg_url, "far")
+
+
+# MySQL TIME is a duration of up to ±838:59:59 (pgloader's and Debezium's MySQL fixtures use
+# the ends); a time of day elsewhere.
+MY_TIMES = """
+CREATE TABLE dur (id int PRIMARY KEY, t time(6), t0 time);
+INSERT INTO dur VALUES (1, '838:59:59.000000', '-838:59:59'), (2, '-00:00:01.5', '24:00:00'),
+ (3, '10:00:00.25', '00:00:00'), (4, NULL, '-01:00:00'), (5, '23:59:59.999999', '100:00:00')
+"""
+MY_TIME_WRITES = ["INSERT INTO dur VALUES (6, '-838:59:59.000000', '838:59:59')",
+                  "UPDATE dur SET t = '34:00:00.000001' WHERE id = 3",
+                  "DELETE FROM dur WHERE id = 2"]
+
+
+def my_values(url: str, sql: str) -> list[tuple]:
+    engine = engines.connect(url)
+    try:
+        return [tuple(r) for r in engine.verify_reader().query(sql)]
+    finally:
+        engine.close()
+
+
+def test_mysql_time_durations_are_exact_into_mysql(store: Store, mysql_url: str) -> None:
+    execute(mysql_url, *MY_TIMES.split(";\n"))
+    dest = mysql_url + "_d"
+    name = task_name("dur")
+    api.create_task(TaskSpec(name, mysql_url, dest), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(mysql_url, *MY_TIME_WRITES)
+        wait_caught_up(store, name)
+    sql = "SELECT id, CAST(t AS char), CAST(t0 AS char) FROM dur ORDER BY id"
+    assert my_values(dest, sql) == my_values(mysql_url, sql)
+    assert api.verify_task(name, store)["consistent"]
+
+
+def test_mysql_time_durations_into_postgres_are_refused_then_cast(
+        store: Store, mysql_url: str, pg_url: str) -> None:
+    execute(mysql_url, *MY_TIMES.split(";\n"))
+    name = task_name("dur")
+    api.create_task(TaskSpec(name, mysql_url, pg_url), store)
+    assert api.run_task(name, store=store) == "Failed"
+    error = api.task_status(name, store)["error"]
+    assert "dur.t holds a time outside 00:00:00..23:59:59" in error, error
+    assert "dur key 1" in error and "--cast dur.t=interval" in error
+    assert "dur.t0 holds" in error and "--cast dur.t0=interval" in error
+    api.delete_task(name, store)
+
+    name = task_name("dur")
+    api.create_task(TaskSpec(name, mysql_url, pg_url,
+                             casts={"dur": {"t": "interval", "t0": "text"}}), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(mysql_url, *MY_TIME_WRITES)
+        wait_caught_up(store, name)
+    assert api.verify_task(name, store)["consistent"]
+    mine = my_values(mysql_url, "SELECT id, t, CAST(t0 AS char) FROM dur ORDER BY id")
+    theirs = my_values(pg_url, "SELECT id, t, t0 FROM dur ORDER BY id")
+    assert [(i, t) for i, t, _ in theirs] == [(i, t) for i, t, _ in mine]
+    assert [t0 for *_, t0 in theirs] == [t0 for *_, t0 in mine]  # MySQL's own spelling
+    assert [t0 for *_, t0 in theirs] == ["-838:59:59", "00:00:00", "-01:00:00", "100:00:00",
+                                         "838:59:59"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, TurnoutError, Unsupported
+from turnout.gaps import Gap
 from turnout.model import Change, Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType
@@ -209,6 +210,19 @@ class Engine(ABC):
     @abstractmethod
     def type_problem(self, ctype: CanonicalType) -> str | None:
         """Why this engine cannot hold `ctype` faithfully, or None when it can."""
+
+    def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
+        """Values beyond common ground (gaps.py) a column of `ctype` may hold here."""
+        return frozenset()
+
+    def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
+        """Values beyond common ground a column of `ctype` cannot hold here."""
+        return frozenset()
+
+    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
+        """The key of a row whose `column` holds a value of `gap` (None: no such row); asked
+        only for gaps that gaps_held() names."""
+        return None
 
     @abstractmethod
     def create_table(self, table: Table) -> None:

@@ -13,6 +13,7 @@ from turnout.casts import row_caster
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, Unsupported
+from turnout.gaps import Gap, problem, row_checker
 from turnout.migrate.identifiers import identifier_problems, named
 from turnout.model import Phase, Row, Table
 from turnout.spec import TaskSpec
@@ -22,11 +23,24 @@ from turnout.spec import TaskSpec
 class TablePlan:
     source: Table
     dest: Table
+    # per source column, the values it may hold that the destination cannot (gaps.py)
+    gaps: tuple[frozenset[Gap], ...] = ()
+    dest_name: str = "the destination"  # for messages
 
     @property
     def cast(self) -> Callable[[Row], Row] | None:
-        """What rows need on the way when a --cast changed a column into text."""
-        return row_caster(self.source, self.dest)
+        """What rows need on the way: a stop at a value the destination cannot hold, and the
+        written form of columns a --cast changed into text."""
+        cast = row_caster(self.source, self.dest)
+        check = row_checker(self.source, self.gaps, self.dest_name)
+        if check is None:
+            return cast
+
+        def checked(row: Row) -> Row:
+            check(row)
+            return row if cast is None else cast(row)
+
+        return checked
 
     @property
     def route(self) -> Route:
@@ -47,9 +61,12 @@ def build_plan(
         if old not in names:
             raise BadInput(f"--rename {old}=… names a table that the task does not move")
     tables = src.reflect(names)
-    plans = named([TablePlan(t, dest_table(spec, t)) for t in tables], dst.naming)
+    plans = named([with_gaps(src, dst, TablePlan(t, dest_table(spec, t)), spec) for t in tables],
+                  dst.naming)
     problems = [p for plan in plans for p in _table_problems(spec, dst, plan)]
     problems += identifier_problems(plans, dst.naming)
+    if not problems:  # reading the data is worth it only once the types are right
+        problems += [p for plan in plans for p in _gap_problems(src, plan)]
     if first_run:
         problems += _destination_problems(spec, dst, plans) + dst.write_problems()
     problems += _missing_columns(dst, plans)
@@ -58,6 +75,27 @@ def build_plan(
     if problems:
         raise Unsupported("\n".join(problems))
     return plans
+
+
+def with_gaps(src: Engine, dst: Engine, plan: TablePlan, spec: TaskSpec) -> TablePlan:
+    """The plan knowing which values of each column the destination cannot hold."""
+    gaps = tuple(src.gaps_held(s.type) & dst.gaps_refused(d.type)
+                 for s, d in zip(plan.source.columns, plan.dest.columns, strict=True))
+    return replace(plan, gaps=gaps, dest_name=str(spec.dest_endpoint))
+
+
+def _gap_problems(src: Engine, plan: TablePlan) -> list[str]:
+    """An example row for each column holding a value the destination cannot (reads the data)."""
+    problems = []
+    if not plan.source.key:
+        return problems
+    for column, gaps in zip(plan.source.columns, plan.gaps, strict=True):
+        for gap in sorted(gaps):
+            key = src.find_gap(plan.source, column.name, gap)
+            if key is not None:
+                problems.append(problem(plan.source.name, column.name, gap, key,
+                                        plan.dest_name))
+    return problems
 
 
 def dest_table(spec: TaskSpec, table: Table) -> Table:

@@ -68,6 +68,8 @@ def pair_form(source: CanonicalType, dest: CanonicalType) -> Form:
     a, b = form_of(source), form_of(dest)
     if a == b:
         return a
+    if {source.kind, dest.kind} == {Kind.TIME, Kind.INTERVAL}:  # a MySQL TIME cast to interval
+        return Form.TIME
     if {a, b} == {Form.FLOAT32, Form.FLOAT64}:
         return Form.FLOAT32
     if Form.CHAR in (a, b) and Form.TEXT in (a, b):

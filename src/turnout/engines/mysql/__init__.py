@@ -29,10 +29,12 @@ from turnout.engines.mysql import (
     faults,
     grants,
     sessions,
+    values,
 )
 from turnout.engines.mysql.capture import MysqlCapture, capture_problems
 from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.mysql.dialect import (
+    column_list,
     create_index_sql,
     create_table_sql,
     foreign_key_sql,
@@ -43,7 +45,8 @@ from turnout.engines.mysql.positions import MysqlPosition
 from turnout.engines.mysql.snapshot import opened
 from turnout.engines.mysql.values import same, writer
 from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
-from turnout.model import Checkpoint, Position, Row, Session, Table
+from turnout.gaps import Gap
+from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType
 
@@ -176,6 +179,20 @@ class MysqlEngine(Engine):
 
     def type_problem(self, ctype: CanonicalType) -> str | None:
         return type_problem(ctype)
+
+    def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return values.gaps_held(ctype)
+
+    def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return values.gaps_refused(ctype)
+
+    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
+        test = values.gap_test(quote(column), gap)
+        if test is None:
+            return None
+        rows = self.all(f"SELECT {column_list(table.key)} FROM {quote(table.name)} "
+                        f"WHERE {test} LIMIT 1")
+        return tuple(rows[0]) if rows else None
 
     def create_table(self, table: Table) -> None:
         if ddl.carries(table, self.scheme):

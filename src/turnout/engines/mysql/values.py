@@ -12,7 +12,9 @@ arrive equal. The traps are handled on purpose:
   (their range starts one second later), so that second is a zero date too;
 - `timestamp` is read in UTC (the session's time zone is +00:00) and
   becomes an aware datetime; `datetime` stays naive;
-- `time` is a duration in MySQL; values outside 00:00..24:00 are refused;
+- `time` is a duration in MySQL: values within a day become a time of day,
+  others stay a timedelta, which MySQL takes back exactly and which other
+  engines refuse at precheck unless cast to interval or text (gaps.py);
 - CHAR loses its trailing spaces the way MySQL itself returns it;
 - BINARY(n), and MariaDB's uuid, inet4 and inet6 (stored as fixed bytes),
   get back the trailing zero bytes the binlog leaves out;
@@ -34,8 +36,9 @@ from typing import Any
 from uuid import UUID
 
 from turnout.errors import OperationFailed
-from turnout.model import Column, JsonText, Row, Table
-from turnout.types import Kind
+from turnout.gaps import Gap
+from turnout.model import Column, Duration, JsonText, Row, Table
+from turnout.types import CanonicalType, Kind
 
 Convert = Callable[[Any], Any]
 UTC = dt.UTC
@@ -211,15 +214,21 @@ def _decoded(value: Any) -> Any:
     return value
 
 
-def _time(value: Any) -> dt.time:
+def _time(value: Any) -> dt.time | dt.timedelta:
     if isinstance(value, dt.time):
         return value
-    if not isinstance(value, dt.timedelta) or not dt.timedelta(0) <= value < dt.timedelta(1):
-        raise OperationFailed(
-            f"a MySQL time value {value} is a duration outside one day, which other engines' "
-            "time cannot hold: add --cast TABLE.COLUMN=interval or text"
-        )
-    return (dt.datetime.min + value).time()
+    if dt.timedelta(0) <= value < dt.timedelta(1):
+        return (dt.datetime.min + value).time()
+    return Duration(value.days, value.seconds, value.microseconds)  # past a day, or negative
+
+
+def time_text(value: dt.timedelta) -> str:
+    """MySQL's own spelling of a TIME duration, `-838:59:59.000000` (the drivers write a
+    negative one wrong, and drop its microseconds)."""
+    micros = abs(value) // dt.timedelta(microseconds=1)
+    seconds, micros = divmod(micros, 1_000_000)
+    sign = "-" if value < dt.timedelta(0) else ""
+    return f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{micros:06d}"
 
 
 def _date(value: Any, aware: bool, zero_dates: str, epoch_is_zero: bool = False) -> Any:
@@ -255,6 +264,8 @@ def to_mysql(value: Any) -> Any:
         return bytes(value)
     if isinstance(value, dt.time) and value.tzinfo is not None:
         return value.replace(tzinfo=None)
+    if isinstance(value, dt.timedelta):
+        return time_text(value)
     return value
 
 
@@ -298,5 +309,37 @@ def _float_out(value: Any) -> Any:
         return value
 
 
-_COLUMN_WRITERS: dict[Kind, Convert] = {Kind.JSON: _json_out, Kind.FLOAT32: _float_out}
+def _time_out(value: Any) -> Any:
+    """A duration in MySQL's own spelling, which the drivers get wrong when negative."""
+    return time_text(value) if isinstance(value, dt.timedelta) else to_mysql(value)
 
+
+_COLUMN_WRITERS: dict[Kind, Convert] = {Kind.JSON: _json_out, Kind.FLOAT32: _float_out,
+                                        Kind.TIME: _time_out}
+
+
+
+_HOLDS_ANY_TEXT = (Kind.TEXT, Kind.CHAR, Kind.VARCHAR, Kind.ANY)
+_NUMBERS = (Kind.FLOAT32, Kind.FLOAT64, Kind.DECIMAL)
+
+
+def gaps_held(ctype: CanonicalType) -> frozenset[Gap]:
+    """A TIME is a duration of up to ±838:59:59."""
+    return frozenset({Gap.LONG_TIME}) if ctype.kind is Kind.TIME else frozenset()
+
+
+def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
+    """MySQL has no NaN, no infinity, and no date before year 1000 or after 9999; only text
+    takes another engine's spelling of such a value."""
+    if ctype.kind in _HOLDS_ANY_TEXT:
+        return frozenset()
+    if ctype.kind in _NUMBERS:
+        return frozenset({Gap.SPELLED, Gap.NAN, Gap.INFINITE})
+    return frozenset({Gap.SPELLED})
+
+
+def gap_test(column_sql: str, gap: Gap) -> str | None:
+    """SQL true for a value of `gap` (only TIME durations are MySQL's own)."""
+    if gap is Gap.LONG_TIME:
+        return f"({column_sql} < '00:00:00' OR {column_sql} >= '24:00:00')"
+    return None

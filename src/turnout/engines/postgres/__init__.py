@@ -43,6 +43,7 @@ from turnout.engines.postgres.jsontext import load_json_as_text
 from turnout.engines.postgres.sessions import APPLICATION
 from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
 from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
+from turnout.gaps import Gap
 from turnout.model import Checkpoint, Index, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType, Kind
@@ -114,6 +115,22 @@ class PostgresEngine(Engine, DirectCopy):
 
     def type_problem(self, ctype: CanonicalType) -> str | None:
         return None  # every canonical type has a PostgreSQL type
+
+    def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return values.gaps_held(ctype)
+
+    def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return values.gaps_refused(ctype)
+
+    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
+        test = values.gap_test(quote(column), table.column(column).type.kind, gap,
+                               self.conn.info.server_version)
+        if test is None:
+            return None
+        row = self.conn.execute(
+            f"SELECT {column_list(table.key)} FROM {qualified(self.schema, table.name)} "
+            f"WHERE {test} LIMIT 1").fetchone()
+        return tuple(row) if row else None
 
     def create_table(self, table: Table) -> None:
         if ddl.carries(table, self.scheme):

@@ -46,6 +46,8 @@ class PgVerifyReader(VerifyReader):
             return f"encode({c}, 'hex')"
         if form is Form.DATE:
             return _within_years(c, f"to_char({c}, 'YYYY-MM-DD')")
+        if form is Form.TIME and ctype.kind is Kind.INTERVAL:  # hours past 24 stay hours
+            return f"to_char({c}, 'HH24:MI:SS.US')"
         if form is Form.TIME:
             return f"to_char(({c})::time::interval, 'HH24:MI:SS.US')"
         if form is Form.TIMESTAMP:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from turnout.gaps import Gap
 from turnout.model import Spelled
+from turnout.types import CanonicalType, Kind
 
 # built-in type oids: date, time, timetz, timestamp, timestamptz, interval
 _DATES = {1082: "date", 1083: "time", 1266: "timetz", 1114: "timestamp", 1184: "timestamptz"}
@@ -82,3 +84,36 @@ def _mixed_range_dumper() -> type:
             return lambda item: get(item, PyFormat.TEXT).dump(item)
 
     return MixedRangeDumper
+
+
+_TIMES = (Kind.DATE, Kind.TIME, Kind.TIMETZ, Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.INTERVAL)
+_NUMBERS = (Kind.FLOAT32, Kind.FLOAT64, Kind.DECIMAL)
+
+
+def gaps_held(ctype: CanonicalType) -> frozenset[Gap]:
+    if ctype.kind in _TIMES:
+        return frozenset({Gap.SPELLED})
+    if ctype.kind in _NUMBERS:
+        return frozenset({Gap.NAN, Gap.INFINITE})
+    return frozenset()
+
+
+def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
+    """A time of day stops at 24:00:00: a longer MySQL duration needs an interval."""
+    return frozenset({Gap.LONG_TIME}) if ctype.kind in (Kind.TIME, Kind.TIMETZ) else frozenset()
+
+
+def gap_test(column_sql: str, kind: Kind, gap: Gap, server_version: int) -> str | None:
+    """SQL true for a value of `gap` in a column of `kind` (None: this server holds none)."""
+    c = column_sql
+    if gap is Gap.SPELLED:
+        if kind in (Kind.TIME, Kind.TIMETZ):
+            return f"({c})::time = '24:00:00'"
+        if kind is Kind.INTERVAL:
+            return f"(extract(year FROM {c}) <> 0 OR extract(month FROM {c}) <> 0)"
+        return f"NOT ({c} >= '0001-01-01' AND {c} < '10000-01-01')"
+    if gap is Gap.NAN:
+        return f"{c} = 'NaN'"
+    if kind is Kind.DECIMAL and server_version < 140000:
+        return None  # numeric infinity came with PostgreSQL 14
+    return f"{c} IN ('Infinity', '-Infinity')"

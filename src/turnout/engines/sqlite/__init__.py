@@ -26,8 +26,9 @@ from turnout.engines.sqlite.dialect import (
     key_predicate,
     quote,
 )
-from turnout.engines.sqlite.values import adapt_rows
+from turnout.engines.sqlite.values import adapt_rows, gaps_refused
 from turnout.errors import BadInput, NotFound, OperationFailed, TransientError, TurnoutError
+from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType
@@ -96,6 +97,9 @@ class SqliteEngine(Engine, DirectCopy):
 
     def type_problem(self, ctype: CanonicalType) -> str | None:
         return None  # SQLite stores any value in any column
+
+    def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return gaps_refused(ctype)
 
     def create_table(self, table: Table) -> None:
         self.db.execute(create_table_sql(table))

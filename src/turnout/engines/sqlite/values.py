@@ -15,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from turnout.gaps import Gap
 from turnout.model import JsonText, Row, Table
+from turnout.types import CanonicalType, Kind
 
 _NATIVE = (int, float, str, bytes, type(None))
 
@@ -49,3 +51,21 @@ def adapt_rows(table: Table, rows: Iterable[Row]) -> Iterable[Row]:
     if table.origin == "sqlite":
         return rows
     return (tuple(to_sqlite(v) for v in row) for row in rows)
+
+
+_HOLDS_ANY_TEXT = (Kind.TEXT, Kind.CHAR, Kind.VARCHAR, Kind.ANY)
+
+
+def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
+    """SQLite stores NaN as NULL; dates and decimals are text that its date functions and
+    NUMERIC affinity read, so another engine's spelling of infinity there is no value."""
+    kind = ctype.kind
+    if kind in _HOLDS_ANY_TEXT:
+        return frozenset()
+    if kind in (Kind.FLOAT32, Kind.FLOAT64):
+        return frozenset({Gap.NAN, Gap.SPELLED})
+    if kind is Kind.DECIMAL:
+        return frozenset({Gap.NAN, Gap.INFINITE, Gap.SPELLED})
+    if kind is Kind.TIME:
+        return frozenset({Gap.LONG_TIME, Gap.SPELLED})
+    return frozenset({Gap.SPELLED})

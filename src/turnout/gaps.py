@@ -1,0 +1,92 @@
+"""Values one engine holds and another cannot: found in the data before a row moves.
+
+A column type can map well and still hold single values the destination has
+no place for: PostgreSQL's `infinity` and dates past year 9999 (model.Spelled),
+NaN and infinite floats, MySQL TIME durations past a day. Each is a *gap*.
+A source engine says which gaps its columns of a type may hold and finds an
+example key holding one (SQL, in the engine); a destination says which it
+cannot hold. Precheck asks the source for each column where both meet
+(plan.py), and rows that arrive later pass check_row(), so a value written
+after the precheck stops the task naming table, column and key, never
+arriving as something else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from turnout.errors import OperationFailed
+from turnout.model import Row, Spelled, Table
+
+
+class Gap(StrEnum):
+    SPELLED = "spelled"  # infinity, a year before 1 or after 9999, 24:00:00, months
+    NAN = "nan"
+    INFINITE = "infinite"  # a float or decimal infinity
+    LONG_TIME = "long time"  # a TIME outside 00:00..24:00 (a MySQL duration)
+
+
+WHAT = {
+    Gap.SPELLED: "a value past its type's range in Python and in the destination "
+                 "(infinity, a year before 1 or after 9999)",
+    Gap.NAN: "NaN",
+    Gap.INFINITE: "an infinite number",
+    Gap.LONG_TIME: "a time outside 00:00:00..23:59:59 (a duration)",
+}
+FIX = {
+    Gap.SPELLED: "add --cast {where}=text to carry it as the source writes it, or change such "
+                 "values on the source",
+    Gap.NAN: "set such values to NULL on the source, or add --cast {where}=text",
+    Gap.INFINITE: "set such values to NULL on the source, or add --cast {where}=text",
+    Gap.LONG_TIME: "add --cast {where}=interval (PostgreSQL) or --cast {where}=text",
+}
+
+
+def gap_of(value: Any) -> Gap | None:
+    """The gap a Python value falls in, if any."""
+    if isinstance(value, Spelled):
+        return Gap.SPELLED
+    if isinstance(value, float | Decimal):
+        if value != value:  # noqa: PLR0124 - NaN is the only value unequal to itself
+            return Gap.NAN
+        if isinstance(value, float) and math.isinf(value):
+            return Gap.INFINITE
+        if isinstance(value, Decimal) and value.is_infinite():
+            return Gap.INFINITE
+    if isinstance(value, dt.timedelta) and not dt.timedelta(0) <= value < dt.timedelta(1):
+        return Gap.LONG_TIME
+    return None
+
+
+def problem(table: str, column: str, gap: Gap, key: tuple[Any, ...], dest: str) -> str:
+    """One line: which column holds what the destination cannot, an example key, the fix."""
+    where = f"{table}.{column}"
+    shown = ", ".join(str(v) for v in key)
+    return (f"{where} holds {WHAT[gap]} ({table} key {shown}), which {dest} cannot hold: "
+            + FIX[gap].format(where=where))
+
+
+def row_checker(table: Table, gaps: tuple[frozenset[Gap], ...],
+                dest: str) -> Callable[[Row], None] | None:
+    """A function stopping at a row value the destination cannot hold (None: nothing to check).
+
+    `gaps` are the destination's gaps per column, in the source's column order.
+    """
+    at = [(i, g) for i, g in enumerate(gaps) if g]
+    if not at:
+        return None
+    names, key_at = table.column_names, table.key_positions()
+
+    def check(row: Row) -> None:
+        for i, held in at:
+            value = row[i]
+            if value is not None and (gap := gap_of(value)) in held:
+                key = tuple(row[k] for k in key_at)
+                raise OperationFailed(problem(table.name, names[i], gap, key, dest))
+
+    return check
