@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.helpers import execute, running, wait_caught_up
 from turnout import api, engines
-from turnout.spec import Options, TaskSpec
+from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
 
 KEYED = {
@@ -221,3 +221,62 @@ def test_mysql_time_durations_into_postgres_are_refused_then_cast(
     assert [t0 for *_, t0 in theirs] == [t0 for *_, t0 in mine]  # MySQL's own spelling
     assert [t0 for *_, t0 in theirs] == ["-838:59:59", "00:00:00", "-01:00:00", "100:00:00",
                                          "838:59:59"]
+
+
+PG_BEYOND_MYSQL = """
+CREATE TABLE odd (id int PRIMARY KEY, ts timestamp, f double precision, n numeric(10,2),
+                  note text);
+INSERT INTO odd VALUES (1, '2024-01-01 10:00:00', 1.5, 2.5, 'plain'),
+ (2, 'infinity', 'NaN', 'NaN', 'special'), (3, '-infinity', '-Infinity', 1, 'minus')
+"""
+
+
+@pytest.mark.parametrize("kind", ["mysql", "sqlite"])
+def test_postgres_values_mysql_and_sqlite_cannot_hold_are_refused_then_cast(
+        store: Store, pg_url: str, kind: str, request: pytest.FixtureRequest,
+        tmp_path: Path) -> None:
+    execute(pg_url, *PG_BEYOND_MYSQL.split(";\n"))
+    dest = (request.getfixturevalue("mysql_url") if kind == "mysql"
+            else f"sqlite:///{tmp_path / 'dest.db'}")
+    name = task_name("odd")
+    api.create_task(TaskSpec(name, pg_url, dest, types=parse_types("schema,full")), store)
+    assert api.run_task(name, store=store) == "Failed"
+    error = api.task_status(name, store)["error"]
+    lines = error.splitlines()
+    assert any(line.startswith("odd.ts holds a value past its type's range") and
+               "(odd key 2)" in line and "--cast odd.ts=text" in line for line in lines), error
+    assert any(line.startswith("odd.f holds NaN (odd key 2)") for line in lines), error
+    if kind == "mysql":
+        assert any(line.startswith("odd.f holds an infinite number (odd key 3)")
+                   for line in lines), error
+    api.delete_task(name, store)
+
+    name = task_name("odd")
+    casts = {"odd": {"ts": "text", "f": "text", "n": "text"}}
+    api.create_task(TaskSpec(name, pg_url, dest, casts=casts), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(pg_url, "INSERT INTO odd VALUES (4, 'infinity', 'Infinity', 'NaN', 'later')")
+        wait_caught_up(store, name)
+    engine = engines.connect(dest)
+    try:
+        rows = engine.verify_reader().query("SELECT id, ts, f, n FROM odd ORDER BY id")
+    finally:
+        engine.close()
+    assert [tuple(r) for r in rows] == [
+        (1, "2024-01-01 10:00:00", "1.5", "2.50"), (2, "infinity", "nan", "NaN"),
+        (3, "-infinity", "-inf", "1.00"), (4, "infinity", "inf", "NaN")]
+
+
+def test_a_value_written_later_that_mysql_cannot_hold_stops_the_task_naming_it(
+        store: Store, pg_url: str, mysql_url: str) -> None:
+    execute(pg_url, *PG_BEYOND_MYSQL.split(";\n"), "DELETE FROM odd WHERE id > 1")
+    name = task_name("odd")
+    api.create_task(TaskSpec(name, pg_url, mysql_url), store)
+    with running(store, name, expect=("Failed",)):
+        wait_caught_up(store, name)
+        execute(pg_url, "INSERT INTO odd VALUES (7, now(), 'NaN', 1, 'later')")
+        api.wait_for(name, lambda s: s["state"] == "Failed", 30, store)
+    error = api.task_status(name, store)["error"]
+    assert error.startswith("odd.f holds NaN (odd key 7), which "), error
+    assert "--cast odd.f=text" in error
