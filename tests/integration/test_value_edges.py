@@ -7,6 +7,7 @@ line naming table, column, an example key and a fix that works.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,15 @@ def _bytes(kind: str, hexes: list[str]) -> dict[str, str]:
 def task_name(prefix: str) -> str:
     """A task name no other test uses: PostgreSQL slot names are server-wide."""
     return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def _delete_tasks(store: Store) -> Iterator[None]:
+    """Delete the test's tasks afterwards: each holds a replication slot of a server whose
+    slots the whole session shares."""
+    yield
+    for task in api.list_tasks(store):
+        api.delete_task(task["name"], store, force=True)
 
 
 def _kind(url: str) -> str:
