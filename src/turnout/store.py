@@ -206,6 +206,10 @@ class Store:
                 "SELECT name, error FROM tasks WHERE error IS NOT NULL").fetchall():
             if (clean := vault.scrub(error, secrets)) != error:
                 db.execute("UPDATE tasks SET error = ? WHERE name = ?", (clean, name))
+        for task, key, value in db.execute("SELECT task, key, value FROM checkpoints").fetchall():
+            if (clean := vault.scrub(value)) != value:
+                db.execute("UPDATE checkpoints SET value = ? WHERE task = ? AND key = ?",
+                           (clean, task, key))
 
     def _unsealed(self, url: str) -> str:
         """The URL with its password; still sealed when the key is gone, so that the task can
@@ -347,6 +351,7 @@ class Store:
                            [(name, k) for k in keys])
 
     def set_checkpoint(self, name: str, key: str, value: str) -> None:
+        value = vault.scrub(value)  # a retry's detail quotes a driver's error
         with self._tx() as db:
             db.execute(
                 "INSERT INTO checkpoints VALUES (?, ?, ?) "

@@ -141,6 +141,8 @@ def test_an_older_store_is_sealed_scrubbed_and_compacted(tmp_path: Path) -> None
                     (spec.name, json.dumps(spec.to_dict()), f"cannot reach {spec.source}"))
         old.execute("INSERT INTO events (task, ts, level, message) VALUES (?, 0, 'error', ?)",
                     (spec.name, f"connecting to {spec.source} failed"))
+    old.execute("INSERT INTO checkpoints VALUES ('kept', 'detail', ?)",
+                (f"reconnecting: {kept.dest} refused",))
     old.execute("DELETE FROM tasks WHERE name = 'gone'")
     for path in home.iterdir():
         path.chmod(0o644)
@@ -156,6 +158,8 @@ def test_an_older_store_is_sealed_scrubbed_and_compacted(tmp_path: Path) -> None
     assert record.error == "cannot reach postgresql://app:***@db.example/shop"
     assert [e.message for e in store.events("kept")] == [
         "connecting to postgresql://app:***@db.example/shop failed"]
+    assert store.checkpoint("kept", "detail") == (
+        "reconnecting: mysql://app:***@db2.example/shop refused")
     Store(home)  # opening again changes nothing
     assert leaks(store_bytes(home), secrets) == []
 

@@ -221,9 +221,17 @@ def _server_problems(conn: Any, endpoint: object, slot: str) -> list[str]:
 def _publication_problems(
     conn: Any, schema: str, slot: str, tables: list[str] | None
 ) -> list[str]:
-    """Creating the publication needs CREATE on the database and ownership of every table."""
-    if conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (slot,)).fetchone():
-        return []
+    """Creating the publication needs CREATE on the database and ownership of every table;
+    one made beforehand (by the tables' owner) must publish every kind of change, or some
+    would be missing from the destination without a word."""
+    existing = conn.execute(
+        "SELECT pubinsert AND pubupdate AND pubdelete AND pubtruncate FROM pg_publication "
+        "WHERE pubname = %s", (slot,)).fetchone()
+    if existing is not None:
+        return [] if existing[0] else [
+            f"publication {slot} leaves out some kinds of change: ALTER PUBLICATION "
+            f"{quote(slot)} SET (publish = 'insert, update, delete, truncate')"
+        ]
     user, may_create = conn.execute(
         "SELECT current_user, has_database_privilege(current_database(), 'CREATE')"
     ).fetchone()
