@@ -179,3 +179,65 @@ def test_a_zero_timestamp_is_refused_or_read_as_null_on_both_paths(
         rows = conn.execute("SELECT id, ts::text, ts6::text FROM z ORDER BY id").fetchall()
     assert rows == [(1, "1970-01-01 00:00:01+00", "2038-01-19 03:14:07.999999+00"),
                     (2, None, None), (3, None, None)]
+
+
+def test_values_written_in_postgres_go_back_into_mariadbs_own_types(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    """What a reverse task does after switchover: PostgreSQL's uuid, inet, jsonb, real, bytea
+    and numeric(20) values, changed on the new side, go back into MariaDB's uuid, inet4/6,
+    json, float, binary(16) and bit(64) columns as the very values the source held."""
+    my_execute(mysql_url, TABLE)
+    insert(mysql_url, 100)
+    api.create_task(TaskSpec("fwd", mysql_url, pg_url, types=parse_types("schema,full")), store)
+    assert api.run_task("fwd", store=store) == "Completed", api.task_status("fwd", store)
+    exact = ("SELECT id % 100, HEX(b), HEX(bits), HEX(u), HEX(i4), HEX(i6), j, HEX(f + 0e0), "
+             "HEX(g) FROM v WHERE id {} ORDER BY id")
+
+    def read(where: str) -> list[list[Any]]:
+        with _connect(mysql_url) as conn, conn.cursor() as cur:
+            cur.execute(exact.format(where))
+            rows = [list(r) for r in cur.fetchall()]
+        for row in rows:  # JSON by value: PostgreSQL's jsonb spaces the text its own way
+            row[6] = None if row[6] is None else json.dumps(json.loads(row[6]), sort_keys=True)
+        return rows
+
+    before = read("BETWEEN 100 AND 199")
+    api.create_task(TaskSpec("back", pg_url, mysql_url, types=parse_types("incremental")),
+                    store)
+    with running(store, "back"):
+        wait_caught_up(store, "back")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("INSERT INTO v SELECT id + 200, b, bits, u, i4, i6, j, f, g FROM v")
+            conn.execute("UPDATE v SET j = 'null'::jsonb WHERE id = 102")
+        wait_caught_up(store, "back")
+    assert read(">= 300") == before
+    assert read("= 102")[0][6] == "null"  # JSON null, not SQL NULL
+
+
+def test_a_postgresql_uuid_becomes_mariadbs_own_uuid(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE ids (id uuid PRIMARY KEY, other uuid, doc jsonb);"
+                     "INSERT INTO ids VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', "
+                     "'00000000-0000-0000-0000-000000000000', 'null'), "
+                     "('ffffffff-ffff-ffff-ffff-ffffffffffff', NULL, '\"s\"')")
+    dest = mysql_url + "_uuid"
+    api.create_task(TaskSpec("pgu", pg_url, dest), store)
+    with running(store, "pgu"):
+        wait_caught_up(store, "pgu")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("INSERT INTO ids VALUES ('6ccd780c-baba-1026-9564-5b8c65602400', "
+                         "gen_random_uuid(), 'true')")
+        wait_caught_up(store, "pgu")
+    with _connect(dest) as conn, conn.cursor() as cur:
+        cur.execute("SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = DATABASE() AND table_name = 'ids'")
+        assert dict(cur.fetchall())["id"] == "uuid"
+        cur.execute("SELECT CAST(id AS CHAR), doc FROM ids ORDER BY 1")
+        rows = cur.fetchall()
+    assert rows == (("6ccd780c-baba-1026-9564-5b8c65602400", "true"),
+                    ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "null"),
+                    ("ffffffff-ffff-ffff-ffff-ffffffffffff", '"s"'))
+    assert api.verify_task("pgu", store)["consistent"]

@@ -10,6 +10,7 @@ stream starts: file and offset, or MariaDB's GTID state, which outlives a failov
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -48,7 +49,7 @@ from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutErr
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
-from turnout.types import CanonicalType
+from turnout.types import CanonicalType, Kind
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
 SESSION_SETUP = (
@@ -90,6 +91,13 @@ def connection_settings(endpoint: Endpoint) -> tuple[dict[str, Any], dict[str, s
     return settings, options
 
 
+def own_types(version: str) -> dict[Kind, str]:
+    """Canonical kinds the server holds in a type of its own: MariaDB 10.7+ has uuid."""
+    found = re.match(r"(\d+)\.(\d+)", version)
+    release = (int(found[1]), int(found[2])) if found else (0, 0)
+    return {Kind.UUID: "uuid"} if "mariadb" in version.lower() and release >= (10, 7) else {}
+
+
 class MysqlEngine(Engine):
     scheme = "mysql"
     logs_cascades = False  # InnoDB performs them below the binlog
@@ -102,6 +110,7 @@ class MysqlEngine(Engine):
         self.conn = self.connect(create=create)
         version = self.one("SELECT VERSION()")
         self.mariadb = "mariadb" in version.lower()
+        self.own_types = own_types(version)
         folds = self.one("SELECT @@lower_case_table_names") != 0  # 1 and 2 compare lowered
         self.naming = Naming("MySQL", limit=64, fold_tables=folds, fold_columns=True,
                              foreign_keys_per_schema=True)
@@ -198,7 +207,7 @@ class MysqlEngine(Engine):
         if ddl.carries(table, self.scheme):
             self.execute(ddl.create_table_sql(table))
             return
-        self.execute(create_table_sql(table, table.origin == self.scheme))
+        self.execute(create_table_sql(table, table.origin == self.scheme, self.own_types))
 
     def create_indexes(self, table: Table) -> None:
         have = {r[0] for r in self.all(

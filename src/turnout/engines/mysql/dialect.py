@@ -140,9 +140,13 @@ def type_name(ctype: CanonicalType, in_key: bool = False) -> str:
     return f"varchar({MAX_KEY_CHARS})" if in_key else "longtext"
 
 
-def column_ddl(column: Column, same_engine: bool, in_key: bool) -> str:
+def column_ddl(column: Column, same_engine: bool, in_key: bool,
+               own_types: dict[Kind, str] | None = None) -> str:
+    """`own_types`: the server's own types for canonical kinds (MariaDB's uuid), which
+    hold exactly the values and give back the type a MariaDB source had."""
     keep = same_engine and column.native_type
-    declared = column.native_type if keep else type_name(column.type, in_key)
+    own = (own_types or {}).get(column.type.kind)
+    declared = column.native_type if keep else own or type_name(column.type, in_key)
     parts = [quote(column.name), declared]
     if not column.nullable:
         parts.append("NOT NULL")
@@ -153,10 +157,11 @@ def column_ddl(column: Column, same_engine: bool, in_key: bool) -> str:
     return " ".join(parts)
 
 
-def create_table_sql(table: Table, same_engine: bool) -> str:
+def create_table_sql(table: Table, same_engine: bool,
+                     own_types: dict[Kind, str] | None = None) -> str:
     """The table with its primary key (InnoDB clusters rows by it, so it cannot come later)."""
     keyed = set(table.primary_key) | {c for i in table.indexes for c in i.columns}
-    lines = [column_ddl(c, same_engine, c.name in keyed) for c in table.columns]
+    lines = [column_ddl(c, same_engine, c.name in keyed, own_types) for c in table.columns]
     if same_engine:  # computed columns back in their places
         for place, column in table.generated:
             lines.insert(place, f"{quote(column.name)} {column.native_type} {column.default}")
