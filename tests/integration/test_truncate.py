@@ -6,11 +6,13 @@ every run; MySQL logs TRUNCATE as a statement of its own between row events.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -25,12 +27,15 @@ from turnout.store import Store
 PGBENCH_TABLES = ["pgbench_accounts", "pgbench_branches", "pgbench_history", "pgbench_tellers"]
 
 
-def pgbench(url: str, *args: str) -> None:
+def pgbench(url: str, *args: str) -> int:
+    """Run pgbench; how many transactions it made (0 for -i)."""
     tool = shutil.which("pgbench")
     if tool is None:
         pytest.skip("pgbench is not installed (postgresql-contrib / postgresql-client)")
     done = subprocess.run([tool, *args, url], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
+    made = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
+    return int(made.group(1)) if made else 0
 
 
 @pytest.mark.slow
@@ -44,19 +49,22 @@ def test_pgbench_with_its_defaults_runs_through_a_postgres_task(
     api.create_task(TaskSpec("bench", pg_url, dest), store)
     with running(store, "bench"):
         wait_caught_up(store, "bench", timeout=120)
-        pgbench(pg_url, "-T", "5")  # fills pgbench_history
+        first = pgbench(pg_url, "-T", "5")  # fills pgbench_history
         wait_caught_up(store, "bench", timeout=60)
         with psycopg.connect(dest) as conn:
-            assert conn.execute("SELECT count(*) FROM pgbench_history").fetchone()[0] > 0
-        pgbench(pg_url, "-T", "5")  # truncates it first, then fills it again
+            assert conn.execute("SELECT count(*) FROM pgbench_history").fetchone()[0] == first
+        second = pgbench(pg_url, "-T", "5")  # truncates it first, then fills it again
         wait_caught_up(store, "bench", timeout=60)
+        with psycopg.connect(dest) as conn:
+            assert conn.execute("SELECT count(*) FROM pgbench_history").fetchone()[0] == second
+        print(f"pgbench: {first} then {second} transactions replicated")
         status = api.task_status("bench", store)
         assert status["state"] == "Migrating" and status["error"] is None
     same_rows(pg_url, dest, PGBENCH_TABLES)
 
 
 def test_truncate_in_a_postgres_transaction_applies_in_order_or_stops(
-    store: Store, pg_server: Any, pg_url: str
+    store: Store, pg_server: Any, pg_url: str, tmp_path: Path
 ) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE parent (id int PRIMARY KEY);"
@@ -68,8 +76,12 @@ def test_truncate_in_a_postgres_transaction_applies_in_order_or_stops(
     api.create_task(TaskSpec("tr", pg_url, dest), store)
     api.create_task(TaskSpec("trstop", pg_url, stopping,
                              options=Options(on_truncate="stop")), store)
-    with running(store, "tr"), running(store, "trstop", expect=("Failed",)):
+    lite = f"sqlite:///{tmp_path / 'lite.db'}"
+    api.create_task(TaskSpec("trlite", pg_url, lite), store)
+    with running(store, "tr"), running(store, "trlite"), \
+            running(store, "trstop", expect=("Failed",)):
         wait_caught_up(store, "tr")
+        wait_caught_up(store, "trlite")
         wait_caught_up(store, "trstop")
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("INSERT INTO parent VALUES (51)")  # before: applied by both
@@ -79,9 +91,11 @@ def test_truncate_in_a_postgres_transaction_applies_in_order_or_stops(
                 conn.execute("INSERT INTO parent VALUES (1), (2)")
                 conn.execute("INSERT INTO child VALUES (7, 2)")
         wait_caught_up(store, "tr")
+        wait_caught_up(store, "trlite")
         with pytest.raises(Exception, match="truncated at the source"):
             wait_caught_up(store, "trstop", timeout=20)
     same_rows(pg_url, dest, ["parent", "child"])
+    same_rows(pg_url, lite, ["parent", "child"])
     error = api.task_status("trstop", store)["error"]
     assert "'child'" in error or "'parent'" in error
     assert "on_truncate" in error and "--resnapshot" in error
