@@ -403,7 +403,8 @@ def capture_problems(engine: Any) -> list[str]:
               "binlog_row_metadata": "FULL"}
     rows = dict(engine.all(
         "SHOW GLOBAL VARIABLES WHERE variable_name IN "
-        "('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata')"))
+        "('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', "
+        "'binlog_row_value_options')"))
     for name, value in wanted.items():
         have = rows.get(name)
         if have is None and name == "binlog_row_metadata":
@@ -413,6 +414,10 @@ def capture_problems(engine: Any) -> list[str]:
             fix = ("add log_bin to the server's configuration and restart it"
                    if name == "log_bin" else f"SET GLOBAL {name} = '{value}' (and in my.cnf)")
             problems.append(f"{engine.endpoint} has {name} = {have}, capture needs {value}: {fix}")
+    if "PARTIAL_JSON" in rows.get("binlog_row_value_options", "").upper():
+        problems.append(f"{engine.endpoint} logs JSON updates as partial diffs "
+                        "(binlog_row_value_options = PARTIAL_JSON), which do not carry the "
+                        "document: SET GLOBAL binlog_row_value_options = '' (and in my.cnf)")
     if engine.options["resume_by"] == "gtid" and not engine.mariadb:
         problems.append(f"{engine.endpoint}: resume_by=gtid is implemented for MariaDB only; "
                         "use resume_by=file")
