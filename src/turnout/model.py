@@ -120,8 +120,11 @@ class Table:
     types: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     # the sequences its defaults draw from as (name, options, owning column or ""),
     sequences: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
-    # and what the source has that turnout does not build, one line each, for the task's events.
+    # what the source has that turnout does not build, one line each, for the task's events,
+    # and the source server's kind where one scheme covers two (MySQL and MariaDB write their
+    # own SQL differently): the source's SQL is replayed only on a server of the same kind.
     left_out: tuple[str, ...] = field(default=(), compare=False)
+    flavor: str = field(default="", compare=False)
 
     @cached_property  # asked for every captured row; a table never changes once made
     def column_names(self) -> tuple[str, ...]:

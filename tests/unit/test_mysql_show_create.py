@@ -46,7 +46,8 @@ def test_the_table_comes_back_with_the_key_its_counter_needs() -> None:
     table = Table("t`x", columns, primary_key=("code",), origin="mysql",
                   indexes=(Index("seq", ("id",)),), source_indexes=tuple(shown.keys),
                   generated=((3, Column("up", int_, definition=shown.columns["up"])),),
-                  options=shown.options, checks=tuple(shown.checks))
+                  options=shown.options, checks=tuple(shown.checks), flavor="mariadb")
+    assert ddl.carries(table, "mysql", "mariadb") and not ddl.carries(table, "mysql", "mysql")
     assert ddl.create_table_sql(table) == SHOWN.split("\n  UNIQUE")[0].replace(
         "CREATE TABLE", "CREATE TABLE IF NOT EXISTS") + "\n  KEY `seq` (`id`)\n) " + shown.options
     assert ddl.create_index_statements(table, {"seq"}) == [

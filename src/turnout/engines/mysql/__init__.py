@@ -111,6 +111,7 @@ class MysqlEngine(Engine):
         version = self.one("SELECT VERSION()")
         self.mariadb = "mariadb" in version.lower()
         self.own_types = own_types(version)
+        self.flavor = "mariadb" if self.mariadb else "mysql"
         folds = self.one("SELECT @@lower_case_table_names") != 0  # 1 and 2 compare lowered
         self.naming = Naming("MySQL", limit=64, fold_tables=folds, fold_columns=True,
                              foreign_keys_per_schema=True)
@@ -204,7 +205,7 @@ class MysqlEngine(Engine):
         return tuple(rows[0]) if rows else None
 
     def create_table(self, table: Table) -> None:
-        if ddl.carries(table, self.scheme):
+        if ddl.carries(table, self.scheme, self.flavor):
             self.execute(ddl.create_table_sql(table))
             return
         self.execute(create_table_sql(table, table.origin == self.scheme, self.own_types))
@@ -213,7 +214,8 @@ class MysqlEngine(Engine):
         have = {r[0] for r in self.all(
             "SELECT index_name FROM information_schema.statistics WHERE table_schema = "
             "DATABASE() AND table_name = %s", (table.name,))}
-        if ddl.carries(table, self.scheme) and (table.source_indexes or not table.indexes):
+        own = ddl.carries(table, self.scheme, self.flavor)
+        if own and (table.source_indexes or not table.indexes):
             self._create_own_indexes(table, have)
             return
         for index in table.indexes:
@@ -249,7 +251,7 @@ class MysqlEngine(Engine):
         self.execute("SET foreign_key_checks = 0")
         try:
             for name, fk in missing:
-                if ddl.carries(table, self.scheme):
+                if ddl.carries(table, self.scheme, self.flavor):
                     self.execute(ddl.foreign_key_sql(table, fk, name))
                 else:
                     self.execute(foreign_key_sql(table, fk, name))

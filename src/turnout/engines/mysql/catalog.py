@@ -45,7 +45,8 @@ def reflect_table(cur: Any, name: str, tinyint1_boolean: bool, mariadb: bool) ->
         checks=tuple(shown.checks),
         source_indexes=tuple(shown.keys),
         options=shown.options,
-        left_out=tuple(shown.left_out),
+        left_out=tuple(shown.left_out + native.triggers(cur, name)),
+        flavor="mariadb" if mariadb else "mysql",
     )
 
 

@@ -11,9 +11,11 @@ from turnout.engines.mysql.dialect import column_ddl, column_list, quote
 from turnout.model import ForeignKey, Index, Table
 
 
-def carries(table: Table, scheme: str) -> bool:
-    """Whether `table` holds its MySQL source's own definitions."""
-    return table.origin == scheme and any(c.definition for c in table.columns)
+def carries(table: Table, scheme: str, flavor: str) -> bool:
+    """Whether `table` holds its source's own definitions in this server's kind of SQL (a
+    MariaDB table going to MySQL is built from the canonical fields, and the other way)."""
+    return (table.origin == scheme and table.flavor == flavor
+            and any(c.definition for c in table.columns))
 
 
 def create_table_sql(table: Table) -> str:

@@ -41,6 +41,14 @@ def show_create(cur: Any, name: str) -> Shown:
     return parse(cur.fetchone()[1])
 
 
+def triggers(cur: Any, name: str) -> list[str]:
+    """The table's triggers, which SHOW CREATE TABLE leaves out and turnout does not build."""
+    cur.execute(
+        "SELECT trigger_name FROM information_schema.triggers WHERE event_object_schema = "
+        "DATABASE() AND event_object_table = %s ORDER BY trigger_name", (name,))
+    return [f"trigger {r[0]}" for r in cur.fetchall()]
+
+
 def parse(text: str) -> Shown:
     """The parts of SHOW CREATE TABLE's text. The counter is left out of the options: the
     destination's follows the rows copied (sync_sequences), not the source's."""
