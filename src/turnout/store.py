@@ -8,8 +8,8 @@ The folder is its owner's only (0700) and so are its files (0600). No
 password is written in clear: URLs keep theirs sealed (vault.py), and free
 text (events, errors) is scrubbed of URL passwords and of the task's own
 passwords before it is saved. A store written by an older turnout is sealed
-and scrubbed once on opening, then VACUUMed and its WAL truncated, so the old
-clear text is left neither in free pages nor in the log.
+and scrubbed once on opening (sealing.py), so the old clear text is left
+neither in its rows, nor in free pages, nor in the WAL.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from turnout import vault
+from turnout import sealing, vault
 from turnout.errors import BadInput, NotFound
 from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
@@ -167,49 +167,14 @@ class Store:
         db.execute("COMMIT")
 
     def _seal_once(self, fresh: bool) -> None:
-        """Seal the passwords a store written by an older turnout keeps in clear, scrub them
-        from its events and errors, and leave no copy behind: VACUUM rewrites the file
-        without free pages, the checkpoint empties the WAL. Until all of that succeeds
-        (another process may hold the WAL), every opening tries again."""
+        """Seal a store an older turnout wrote with passwords in clear (sealing.py); every
+        opening tries until that has fully succeeded."""
         db = self._db()
         if db.execute("SELECT 1 FROM meta WHERE key = 'passwords_sealed'").fetchone():
             return
-        if not fresh:
+        if fresh or sealing.seal_old_store(db, self._sealed):
             with self._tx() as tx:
-                secrets = self._seal_specs(tx)
-                self._scrub_texts(tx, secrets)
-            try:
-                db.execute("VACUUM")
-                if db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:
-                    return  # a reader holds the WAL: the next opening finishes
-            except sqlite3.OperationalError:
-                return
-        with self._tx() as tx:
-            tx.execute("INSERT OR IGNORE INTO meta VALUES ('passwords_sealed', '1')")
-
-    def _seal_specs(self, db: sqlite3.Connection) -> list[str]:
-        """Rewrite every stored URL with its password sealed; the passwords found in clear."""
-        found: list[str] = []
-        for name, text in db.execute("SELECT name, spec FROM tasks").fetchall():
-            data = json.loads(text)
-            sealed = self._sealed(data)
-            if sealed != data:
-                found += [p for k in ("source", "dest") for p in vault.passwords(data[k])]
-                db.execute("UPDATE tasks SET spec = ? WHERE name = ?", (json.dumps(sealed), name))
-        return found
-
-    def _scrub_texts(self, db: sqlite3.Connection, secrets: list[str]) -> None:
-        for id_, message in db.execute("SELECT id, message FROM events").fetchall():
-            if (clean := vault.scrub(message, secrets)) != message:
-                db.execute("UPDATE events SET message = ? WHERE id = ?", (clean, id_))
-        for name, error in db.execute(
-                "SELECT name, error FROM tasks WHERE error IS NOT NULL").fetchall():
-            if (clean := vault.scrub(error, secrets)) != error:
-                db.execute("UPDATE tasks SET error = ? WHERE name = ?", (clean, name))
-        for task, key, value in db.execute("SELECT task, key, value FROM checkpoints").fetchall():
-            if (clean := vault.scrub(value)) != value:
-                db.execute("UPDATE checkpoints SET value = ? WHERE task = ? AND key = ?",
-                           (clean, task, key))
+                tx.execute("INSERT OR IGNORE INTO meta VALUES ('passwords_sealed', '1')")
 
     def _unsealed(self, url: str) -> str:
         """The URL with its password; still sealed when the key is gone, so that the task can
