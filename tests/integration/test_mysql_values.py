@@ -241,3 +241,39 @@ def test_a_postgresql_uuid_becomes_mariadbs_own_uuid(
                     ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "null"),
                     ("ffffffff-ffff-ffff-ffff-ffffffffffff", '"s"'))
     assert api.verify_task("pgu", store)["consistent"]
+
+
+def test_debeziums_float_columns_arrive_exactly(store: Store, pg_url: str, mysql_url: str) -> None:
+    """Debezium's FLOAT fixture (DBZ-3865): float, float(M,D) and float(p) columns."""
+    my_execute(mysql_url, "CREATE TABLE fl (id int PRIMARY KEY, f1 float DEFAULT 5.6, "
+               "f2 float(10,2), f3 float(35,5), f4_23 float(23), f4_24 float(24), "
+               "f4_25 float(25))")
+    row = "(5.6, 5.61, 30.123456, 64.1, 64.1, 64.1)"
+    my_execute(mysql_url, f"INSERT INTO fl VALUES (1, {row[1:]}")
+    exact = "SELECT id, HEX(f1 + 0e0), HEX(f2 + 0e0), HEX(f3 + 0e0), f4_23 + 0e0, f4_24 + 0e0, " \
+            "f4_25 FROM fl ORDER BY id"
+    dest = mysql_url + "_fl"
+    for name, url in (("flmy", dest), ("flpg", pg_url)):
+        api.create_task(TaskSpec(name, mysql_url, url), store)
+    with running(store, "flmy"), running(store, "flpg"):
+        wait_caught_up(store, "flmy")
+        wait_caught_up(store, "flpg")
+        my_execute(mysql_url, f"INSERT INTO fl VALUES (2, {row[1:]}")
+        wait_caught_up(store, "flmy")
+        wait_caught_up(store, "flpg")
+    with _connect(mysql_url) as conn, conn.cursor() as cur:
+        cur.execute(exact)
+        want = cur.fetchall()
+        cur.execute("SELECT id, f1 + 0e0, f2 + 0e0, f3 + 0e0, f4_23 + 0e0, f4_24 + 0e0, f4_25 "
+                    "FROM fl ORDER BY id")
+        values = cur.fetchall()
+    with _connect(dest) as conn, conn.cursor() as cur:
+        cur.execute(exact)
+        assert cur.fetchall() == want
+    with psycopg.connect(pg_url) as conn:
+        got = conn.execute("SELECT id, f1, f2, f3, f4_23, f4_24, f4_25 FROM fl "
+                           "ORDER BY id").fetchall()
+    assert len(got) == 2
+    for mine, theirs in zip(values, got, strict=True):
+        assert [float32(v) for v in mine[1:6]] == [float32(v) for v in theirs[1:6]]
+        assert mine[6] == theirs[6]  # float(25) is a double
