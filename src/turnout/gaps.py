@@ -22,6 +22,7 @@ from typing import Any
 
 from turnout.errors import OperationFailed
 from turnout.model import Row, Spelled, Table
+from turnout.types import CanonicalType
 
 
 class Gap(StrEnum):
@@ -29,6 +30,7 @@ class Gap(StrEnum):
     NAN = "nan"
     INFINITE = "infinite"  # a float or decimal infinity
     LONG_TIME = "long time"  # a TIME outside 00:00..24:00 (a MySQL duration)
+    ZERO_DATE = "zero date"  # a MySQL zero date read as NULL (zero_dates=null), for NOT NULL
 
 
 WHAT = {
@@ -37,6 +39,7 @@ WHAT = {
     Gap.NAN: "NaN",
     Gap.INFINITE: "an infinite number",
     Gap.LONG_TIME: "a time outside 00:00:00..23:59:59 (a duration)",
+    Gap.ZERO_DATE: "a zero date (read as NULL by zero_dates=null)",
 }
 FIX = {
     Gap.SPELLED: "add --cast {where}=text to carry it as the source writes it, or change such "
@@ -44,6 +47,8 @@ FIX = {
     Gap.NAN: "set such values to NULL on the source, or add --cast {where}=text",
     Gap.INFINITE: "set such values to NULL on the source, or add --cast {where}=text",
     Gap.LONG_TIME: "add --cast {where}=interval (PostgreSQL) or --cast {where}=text",
+    Gap.ZERO_DATE: "the column is NOT NULL: set real dates there on the source, or make it "
+                   "nullable on the source (ALTER TABLE … MODIFY … NULL)",
 }
 
 
@@ -61,6 +66,12 @@ def gap_of(value: Any) -> Gap | None:
     if isinstance(value, dt.timedelta) and not dt.timedelta(0) <= value < dt.timedelta(1):
         return Gap.LONG_TIME
     return None
+
+
+def refused(dest: CanonicalType, nullable: bool, refused_by_type: frozenset[Gap]) -> frozenset[Gap]:
+    """What a destination column cannot hold: its engine's gaps for the type and, when it is
+    NOT NULL, the NULL a zero date is read as."""
+    return refused_by_type if nullable else refused_by_type | {Gap.ZERO_DATE}
 
 
 def problem(table: str, column: str, gap: Gap, key: tuple[Any, ...], dest: str) -> str:
@@ -85,7 +96,8 @@ def row_checker(table: Table, gaps: tuple[frozenset[Gap], ...],
     def check(row: Row) -> None:
         for i, held in at:
             value = row[i]
-            if value is not None and (gap := gap_of(value)) in held:
+            gap = Gap.ZERO_DATE if value is None else gap_of(value)
+            if gap is not None and gap in held:
                 key = tuple(row[k] for k in key_at)
                 raise OperationFailed(problem(table.name, names[i], gap, key, dest))
 

@@ -290,3 +290,34 @@ def test_a_value_written_later_that_mysql_cannot_hold_stops_the_task_naming_it(
     error = api.task_status(name, store)["error"]
     assert error.startswith("odd.f holds NaN (odd key 7), which "), error
     assert "--cast odd.f=text" in error
+
+
+def my_zero_dates(url: str) -> None:
+    """Zero and partly zero dates, which only a server without strict modes takes."""
+    execute(url, "SET SESSION sql_mode = ''",
+            "CREATE TABLE z (id int PRIMARY KEY, d date NOT NULL, dt datetime NOT NULL, n date)",
+            "INSERT INTO z VALUES (1, '2024-01-01', '2024-01-01 10:00:00', '0000-00-00'), "
+            "(2, '2024-00-10', '0000-00-00 00:00:00', NULL), (3, '2024-02-29', "
+            "'2024-02-29 00:00:00', '2024-02-29')")
+
+
+def test_zero_dates_read_as_null_into_not_null_columns_are_refused_at_precheck(
+        store: Store, mysql_url: str, pg_url: str) -> None:
+    my_zero_dates(mysql_url)
+    name = task_name("z")
+    api.create_task(TaskSpec(name, mysql_url + "?zero_dates=null", pg_url), store)
+    assert api.run_task(name, store=store) == "Failed"
+    lines = api.task_status(name, store)["error"].splitlines()
+    assert [line.split(",")[0] for line in lines] == [
+        "z.d holds a zero date (read as NULL by zero_dates=null) (z key 2)",
+        "z.dt holds a zero date (read as NULL by zero_dates=null) (z key 2)"], lines
+    assert all("make it nullable on the source (ALTER TABLE" in line for line in lines)
+    api.delete_task(name, store)
+
+    execute(mysql_url, "SET SESSION sql_mode = ''",  # the fix, applied
+            "ALTER TABLE z MODIFY d date NULL, MODIFY dt datetime NULL")
+    name = task_name("z")
+    api.create_task(TaskSpec(name, mysql_url + "?zero_dates=null", pg_url), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+    assert my_values(pg_url, "SELECT id, d, dt, n FROM z ORDER BY id")[1] == (2, None, None, None)

@@ -13,7 +13,7 @@ from turnout.casts import row_caster
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, Unsupported
-from turnout.gaps import Gap, problem, row_checker
+from turnout.gaps import Gap, problem, refused, row_checker
 from turnout.migrate.identifiers import identifier_problems, named
 from turnout.model import Phase, Row, Table
 from turnout.spec import TaskSpec
@@ -79,7 +79,7 @@ def build_plan(
 
 def with_gaps(src: Engine, dst: Engine, plan: TablePlan, spec: TaskSpec) -> TablePlan:
     """The plan knowing which values of each column the destination cannot hold."""
-    gaps = tuple(src.gaps_held(s.type) & dst.gaps_refused(d.type)
+    gaps = tuple(src.gaps_held(s.type) & refused(d.type, d.nullable, dst.gaps_refused(d.type))
                  for s, d in zip(plan.source.columns, plan.dest.columns, strict=True))
     return replace(plan, gaps=gaps, dest_name=str(spec.dest_endpoint))
 

@@ -191,7 +191,7 @@ class MysqlEngine(Engine):
         return type_problem(ctype)
 
     def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
-        return values.gaps_held(ctype)
+        return values.gaps_held(ctype, self.options["zero_dates"])
 
     def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
         return values.gaps_refused(ctype)

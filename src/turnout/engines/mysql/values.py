@@ -323,9 +323,14 @@ _HOLDS_ANY_TEXT = (Kind.TEXT, Kind.CHAR, Kind.VARCHAR, Kind.ANY)
 _NUMBERS = (Kind.FLOAT32, Kind.FLOAT64, Kind.DECIMAL)
 
 
-def gaps_held(ctype: CanonicalType) -> frozenset[Gap]:
-    """A TIME is a duration of up to ±838:59:59."""
-    return frozenset({Gap.LONG_TIME}) if ctype.kind is Kind.TIME else frozenset()
+def gaps_held(ctype: CanonicalType, zero_dates: str) -> frozenset[Gap]:
+    """A TIME is a duration of up to ±838:59:59; a date may be zero, which zero_dates=null
+    reads as NULL."""
+    if ctype.kind is Kind.TIME:
+        return frozenset({Gap.LONG_TIME})
+    if zero_dates == "null" and ctype.kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
+        return frozenset({Gap.ZERO_DATE})
+    return frozenset()
 
 
 def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
@@ -339,7 +344,10 @@ def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
 
 
 def gap_test(column_sql: str, gap: Gap) -> str | None:
-    """SQL true for a value of `gap` (only TIME durations are MySQL's own)."""
+    """SQL true for a value of `gap`: a TIME duration, a zero or partly zero date."""
+    c = column_sql
     if gap is Gap.LONG_TIME:
-        return f"({column_sql} < '00:00:00' OR {column_sql} >= '24:00:00')"
+        return f"({c} < '00:00:00' OR {c} >= '24:00:00')"
+    if gap is Gap.ZERO_DATE:
+        return f"(YEAR({c}) = 0 OR MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"
     return None
