@@ -166,5 +166,8 @@ def private_file(path: Path) -> None:
             return
         except FileExistsError:
             pass  # made by another process a moment ago
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o600)
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except PermissionError:
+        pass  # another user's file: not ours to change (SQLite says what it can't open)
