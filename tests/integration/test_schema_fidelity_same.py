@@ -173,6 +173,14 @@ CREATE TABLE ticket (
 INSERT INTO author (email, name, bio, meta, score) VALUES
   ('a@x.org', 'Ann', 'writes a lot', '{"a": 1}', 12.5), ('b@x.org', 'Bob', NULL, NULL, NULL);
 INSERT INTO post (author_id, title, body) VALUES (1, 'One', 'hello');
+CREATE TABLE reading (
+  id int NOT NULL,
+  at date NOT NULL,
+  value double DEFAULT NULL,
+  PRIMARY KEY (id, at)
+) ENGINE=InnoDB PARTITION BY RANGE (year(at))
+  (PARTITION p_old VALUES LESS THAN (2000), PARTITION p_new VALUES LESS THAN MAXVALUE);
+INSERT INTO reading VALUES (1, '1999-05-01', 1.5), (2, '2024-02-29', NULL);
 CREATE TRIGGER post_touch BEFORE UPDATE ON post FOR EACH ROW SET NEW.title = NEW.title;
 INSERT INTO ticket (code, note) VALUES ('AAAA', 'first')
 """
@@ -198,10 +206,11 @@ def test_mysql_to_mysql_builds_what_show_create_table_shows(
                    "INSERT INTO post (author_id, title) VALUES (3, 'Two');\n"
                    "UPDATE author SET name = 'Ann B' WHERE id = 1;\n"
                    "INSERT INTO ticket (code) VALUES ('BBBB');\n"
+                   "INSERT INTO reading VALUES (3, '2001-01-01', 2.5);\n"
                    "DELETE FROM post WHERE id = 1")
         wait_caught_up(store, "mysame")
     same_rows(mysql_url, dest)
-    for table in ("author", "post", "ticket"):
+    for table in ("author", "post", "ticket", "reading"):
         source, copied = show_create(mysql_url, table), show_create(dest, table)
         assert copied == source, "\n".join(_diff(source, copied))
     author = show_create(mysql_url, "author")
@@ -211,6 +220,7 @@ def test_mysql_to_mysql_builds_what_show_create_table_shows(
                   "COMMENT 'login, it''s unique'", "CONSTRAINT `author_score` CHECK",
                   "zerofill", "COMMENT='people who write'"):
         assert shown in author, shown  # the schema holds what the comparison is about
+    assert "PARTITION BY RANGE" in show_create(dest, "reading")
     said = [e["message"] for e in api.events("mysame", store=store)]
     assert any("table post: trigger post_touch is not carried" in m for m in said), said
 

@@ -33,12 +33,15 @@ def not_carried(table: Table, scheme: str) -> list[str]:
     fix = "add it on the destination yourself if the application needs it"
     lines = [f"table {table.name}: {what} is not carried to the destination: {fix}"
              for what in table.left_out]
+    plain = {index.name for index in table.indexes}
+    lines += [f"table {table.name}: index {index.name} (its definition could not be read) is "
+              f"not carried to the destination: {fix}" for index in table.source_indexes
+              if not index.definition and index.name not in plain]
     if table.origin != scheme:
-        plain = {index.name for index in table.indexes}
         lines += [
             f"table {table.name}: index {index.name} ({index.definition}) has no {scheme} form "
             f"and is not carried to the destination: {fix}"
-            for index in table.source_indexes if index.name not in plain
+            for index in table.source_indexes if index.name not in plain and index.definition
         ]
     return lines
 

@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from turnout.engines.postgres.dialect import column_ddl, column_list, qualified, quote
+from turnout.engines.postgres.dialect import (
+    column_ddl,
+    column_list,
+    create_index_sql,
+    qualified,
+    quote,
+)
 from turnout.model import ForeignKey, Index, Table
 
 
@@ -77,7 +83,14 @@ def create_indexes(conn: Any, schema: str, table: Table) -> None:
 
 
 def _index_sql(cur: Any, schema: str, table: Table, index: Index) -> str:
+    """The index as its source wrote it; one whose text could not be read (never seen) is
+    built on its columns, or left to not_carried() to name when it has none."""
     target = qualified(schema, table.name)
+    if not index.definition:
+        plain = [i for i in table.indexes if i.name == index.name]
+        cur.execute("SELECT to_regclass(%s)", (qualified(schema, index.name),))
+        built = cur.fetchone()[0] is not None
+        return create_index_sql(schema, table, plain[0]) if plain and not built else "SELECT 1"
     if index.constraint:
         if _constraint_exists(cur, schema, table, index.name, None):
             return "SELECT 1"

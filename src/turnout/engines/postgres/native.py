@@ -137,9 +137,8 @@ def indexes(cur: Any, oid: int) -> list[Index]:
         if contype:
             found.append(Index(name, (), unique, definition=condef, constraint=True))
             continue
-        tail = _after_table(indexdef, unique, qname, relnames)
-        if tail:
-            found.append(Index(name, (), unique, definition=tail))
+        found.append(Index(name, (), unique, definition=_after_table(indexdef, unique, qname,
+                                                                       relnames)))
     return found
 
 
