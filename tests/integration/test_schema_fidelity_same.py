@@ -16,7 +16,7 @@ import psycopg
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_mysql import _connect, my_execute
 from turnout import api
-from turnout.spec import TaskSpec
+from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
 
 PG_SCHEMA = r"""
@@ -290,3 +290,27 @@ def test_postgres_objects_follow_the_schema_mapping_and_renames(
     said = [e["message"] for e in api.events("pgmap", store=store)]
     assert any("table task: trigger job_touch is not carried" in m for m in said), said
     assert any("GENERATED ALWAYS of identity column badge" in m for m in said), said
+
+
+def test_a_type_the_destination_lacks_is_refused_at_precheck(
+    store: Store, pg_server, pg_url: str
+) -> None:
+    """An extension's type (citext) stops the task before anything is written, naming the
+    column; with the extension there, the same task runs."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION citext")
+        conn.execute("CREATE TABLE login (id int PRIMARY KEY, email citext NOT NULL UNIQUE, "
+                     "aliases citext[])")
+        conn.execute("INSERT INTO login VALUES (1, 'Ann@X.org', '{a,B}')")
+    dest = pg_server.create_database(f"citext_dest_{int(time.time() * 1000)}")
+    api.create_task(TaskSpec("pgext", pg_url, dest, types=parse_types("schema,full")), store)
+    assert api.run_task("pgext", store=store) == "Failed"
+    error = api.task_status("pgext", store)["error"]
+    assert "login.email: type citext does not exist" in error, error
+    assert "login.aliases: type citext[] does not exist" in error, error
+    with psycopg.connect(dest, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('login')").fetchone() == (None,)
+        conn.execute("CREATE EXTENSION citext")
+    assert api.run_task("pgext", store=store) == "Completed"
+    with psycopg.connect(dest) as conn:
+        assert conn.execute("SELECT id FROM login WHERE email = 'ann@x.org'").fetchall() == [(1,)]

@@ -268,6 +268,11 @@ class Engine(ABC):
         (privileges): one line each, with the fix."""
         return []
 
+    def schema_problems(self, tables: list[Table]) -> list[str]:
+        """What stops this destination from building `tables` as the schema step would
+        (a type an extension brings, say): one line each, with the fix."""
+        return []
+
     def leftover_captures(self, owned: set[str]) -> list[str]:
         """Capture objects turnout left on this source that no task in `owned` (slot names,
         as Engine.capture() gets them) claims: each may hold back the server's log."""

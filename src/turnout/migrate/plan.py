@@ -69,6 +69,8 @@ def build_plan(
         problems += [p for plan in plans for p in _gap_problems(src, plan)]
     if first_run:
         problems += _destination_problems(spec, dst, plans) + dst.write_problems()
+        if Phase.SCHEMA in spec.types:
+            problems += dst.schema_problems([plan.dest for plan in plans])
     problems += _missing_columns(dst, plans)
     if Phase.INCREMENTAL in spec.types:
         problems += src.capture_problems(slot, [p.source.name for p in plans])

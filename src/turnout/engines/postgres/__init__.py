@@ -132,6 +132,9 @@ class PostgresEngine(Engine, DirectCopy):
             f"WHERE {test} LIMIT 1").fetchone()
         return tuple(row) if row else None
 
+    def schema_problems(self, tables: list[Table]) -> list[str]:
+        return ddl.missing_types(self.conn, self.schema, tables, self.scheme)
+
     def create_table(self, table: Table) -> None:
         if ddl.carries(table, self.scheme):
             ddl.create_table(self.conn, self.schema, table)

@@ -63,6 +63,28 @@ def create_table(conn: Any, schema: str, table: Table) -> None:
         _comment(cur, schema, table, ("TYPE", "TABLE", "COLUMN"))
 
 
+def missing_types(conn: Any, schema: str, tables: list[Table], scheme: str) -> list[str]:
+    """Column types the source has and this database lacks (an extension's, such as citext),
+    besides the enums and domains the schema step creates: CREATE TABLE would stop on them."""
+    problems = []
+    with in_schema(conn, schema) as cur:
+        for table in tables:
+            if not carries(table, scheme):
+                continue
+            made = {name for name, _ in table.types}
+            columns = [*table.columns, *(c for _, c in table.generated)]
+            for column in columns:
+                if not column.definition or column.native_type.rstrip("[]") in made:
+                    continue
+                cur.execute("SELECT to_regtype(%s)", (column.native_type,))
+                if cur.fetchone()[0] is None:
+                    problems.append(
+                        f"{table.name}.{column.name}: type {column.native_type} does not exist "
+                        f"in the destination's schema {schema} or pg_catalog: create it there "
+                        "first (for an extension's type, CREATE EXTENSION with that schema)")
+    return problems
+
+
 def create_indexes(conn: Any, schema: str, table: Table) -> None:
     """The primary key under its name, every index, UNIQUE / EXCLUDE and CHECK constraint,
     and their comments."""
