@@ -12,11 +12,12 @@ import subprocess
 import time
 
 import psycopg
+import pytest
 
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_mysql import _connect, my_execute
 from turnout import api
-from turnout.spec import TaskSpec, parse_types
+from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
 
 PG_SCHEMA = r"""
@@ -88,22 +89,25 @@ def pg_dump_schema(pg_server, url: str) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["streamed-copy", "row-path"])
 def test_postgres_to_postgres_builds_what_pg_dump_shows(
-    store: Store, pg_server, pg_url: str
+    store: Store, pg_server, pg_url: str, direct: bool
 ) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(PG_SCHEMA)
+    name = f"pgsame_{'direct' if direct else 'rows'}"  # slot names are server-wide
     dest = pg_server.create_database(f"fidelity_dest_{int(time.time() * 1000)}")
-    api.create_task(TaskSpec("pgsame", pg_url, dest), store)
-    with running(store, "pgsame"):
-        api.wait_for("pgsame", lambda s: s["phase"] == "incremental", 60, store)
+    api.create_task(TaskSpec(name, pg_url, dest, options=Options(direct_copy=direct)),
+                    store)
+    with running(store, name):
+        api.wait_for(name, lambda s: s["phase"] == "incremental", 60, store)
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("INSERT INTO author (email, name, handle) VALUES ('c@x.org', 'Cy', 'cy')")
             conn.execute("INSERT INTO post (author_id, title, slug, body, feeling) "
                          "VALUES (20, 'Two', 'two', 'more words here', 'happy')")
             conn.execute("UPDATE author SET name = 'Ann B' WHERE email = 'a@x.org'")
             conn.execute("DELETE FROM tag")
-        wait_caught_up(store, "pgsame")
+        wait_caught_up(store, name)
     same_rows(pg_url, dest)
     with psycopg.connect(dest) as conn:
         assert conn.execute("SELECT words FROM post WHERE slug = 'two'").fetchone() == (3,)
