@@ -27,6 +27,7 @@ from turnout.store import Store
 from turnout.verify.run import run as verify_run
 
 ACTIVE = (TaskState.PRECHECKING, TaskState.MIGRATING)
+SOURCE_CHECK_S = 1.5  # how long status waits for the source (leftover slots) at most
 
 
 def create_task(spec: TaskSpec, store: Store | None = None) -> dict[str, Any]:
@@ -43,8 +44,8 @@ def task_status(name: str, store: Store | None = None, check_source: bool = Fals
 
     `check_source` also asks the source for capture objects (replication
     slots) that turnout left behind and no task owns, under "leftover_slots"
-    (None when the source cannot be reached): it costs a connection, so
-    pollers leave it off.
+    (None when the source cannot be reached or does not answer within
+    SOURCE_CHECK_S): it costs a connection, so pollers leave it off.
     """
     store = store or Store()
     record = store.get(name)
@@ -89,16 +90,32 @@ def task_status(name: str, store: Store | None = None, check_source: bool = Fals
 
 
 def leftover_slots(spec: TaskSpec, store: Store) -> list[str] | None:
-    """Slots on the task's source that turnout made and no task owns (a crash mid-delete)."""
+    """Slots on the task's source that turnout made and no task owns (a crash mid-delete).
+
+    None when the source does not answer within SOURCE_CHECK_S: status must never hang
+    on a source that is down or behind a network that drops packets. The look-up runs
+    in a thread of its own, which is left to finish (or fail) by itself then.
+    """
     owned = {slot_name(r.name) for r in store.all_tasks()}
-    try:
-        source = engines.connect(spec.source_endpoint)
-    except TurnoutError:
-        return None
-    try:
-        return source.leftover_captures(owned)
-    finally:
-        source.close()
+    found: list[list[str] | None] = []
+
+    def look() -> None:
+        try:
+            source = engines.connect(spec.source_endpoint)
+        except TurnoutError:
+            found.append(None)
+            return
+        try:
+            found.append(source.leftover_captures(owned))
+        except Exception:  # noqa: BLE001 - status shows what it can; the check is optional
+            found.append(None)
+        finally:
+            source.close()
+
+    looking = threading.Thread(target=look, name="turnout-leftover-slots", daemon=True)
+    looking.start()
+    looking.join(SOURCE_CHECK_S)
+    return found[0] if found else None
 
 
 def list_tasks(store: Store | None = None) -> list[dict[str, Any]]:

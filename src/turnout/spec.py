@@ -36,6 +36,9 @@ class Options:
     # holds what the source does: rows written to the destination by someone else (an
     # application still pointed at the old source after switchover) show up. 0: never.
     stray_check_s: float = 0.0
+    # a change stream with neither data nor a keep-alive for this long is taken as lost (a
+    # network that drops packets without a reset) and reconnected
+    stall_timeout_s: float = 30.0
     # a TRUNCATE of a moved table at the source: "apply" empties the destination table in
     # order with the other changes (as PostgreSQL's logical replication does); "stop" stops
     # the task there, after applying everything before it.

@@ -14,7 +14,14 @@ import psycopg
 import pymysql
 import pytest
 
-from tests.integration.faults import CUT, FORWARD, TcpProxy, crash_mariadb, crash_postgres
+from tests.integration.faults import (
+    BLACKHOLE,
+    CUT,
+    FORWARD,
+    TcpProxy,
+    crash_mariadb,
+    crash_postgres,
+)
 from tests.integration.helpers import running, wait_caught_up
 from tests.integration.test_mysql import _connect
 from tests.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
@@ -205,3 +212,70 @@ def test_mariadb_source_kill_9_and_restart_recovers_by_itself(
     assert any(m.startswith("reconnecting (attempt 1, last error") for m in messages), messages
     assert not any("unexpected " in m and "last error" not in m for m in messages), messages
     _same_rows(src, dst)
+
+
+STALL_S = 5.0  # the tests' stall_timeout_s: a blackhole of 3 times that shows everything
+
+
+def _blackhole(store: Store, name: str, proxy: TcpProxy, seconds: float) -> list[dict]:
+    """Drop every packet through the proxy for `seconds`, asking for the task's status (with
+    the source check, as `turnout task status` does) all along; each status bounded in time,
+    as status is: never longer than 2 s on the source."""
+    proxy.set(BLACKHOLE)
+    seen: list[dict] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        asked = time.monotonic()
+        status = api.task_status(name, store, check_source=True)
+        status["took_s"] = time.monotonic() - asked
+        seen.append(status)
+        time.sleep(0.5)
+    proxy.set(FORWARD)
+    return seen
+
+
+def _check_blackhole(seen: list[dict]) -> None:
+    assert all(s["state"] == "Migrating" for s in seen), [s["state"] for s in seen]
+    assert max(s["took_s"] for s in seen) < 2.0, [round(s["took_s"], 2) for s in seen]
+    assert any((s["detail"] or "").startswith("reconnecting (attempt") for s in seen)
+
+
+def test_a_postgres_blackhole_is_noticed_and_the_task_reconnects(
+    store: Store, pg_server: PgServer, pg_url: str, tmp_path: Path
+) -> None:
+    _prepare(pg_url)
+    proxy = TcpProxy(pg_server.port)
+    seen: list[dict] = []
+    try:
+        via_proxy = pg_url.replace(f":{pg_server.port}/", f":{proxy.port}/")
+        dst = f"sqlite:///{tmp_path / 'acct.db'}"
+        options = Options(batch_changes=200, stall_timeout_s=STALL_S)
+        api.create_task(TaskSpec("pghole", via_proxy, dst, options=options), store)
+        _follow_through(store, "pghole", pg_url,
+                        lambda: seen.extend(_blackhole(store, "pghole", proxy, 3 * STALL_S)))
+    finally:
+        proxy.close()
+    _check_blackhole(seen)
+    _same_rows(pg_url, dst)
+
+
+def test_a_mysql_blackhole_is_noticed_and_the_task_reconnects(
+    store: Store, mariadb_server: MariaDbServer, mysql_url: str, tmp_path: Path
+) -> None:
+    with _connect(mysql_url) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
+        cur.executemany("INSERT INTO acct VALUES (%s, 0)", [(i,) for i in range(1, 2001)])
+    proxy = TcpProxy(mariadb_server.port)
+    seen: list[dict] = []
+    try:
+        via_proxy = mysql_url.replace(f":{mariadb_server.port}/", f":{proxy.port}/")
+        dst = f"sqlite:///{tmp_path / 'acct.db'}"
+        options = Options(batch_changes=200, stall_timeout_s=STALL_S)
+        api.create_task(TaskSpec("myhole", via_proxy, dst, options=options), store)
+        _follow_through(store, "myhole", mysql_url,
+                        lambda: seen.extend(_blackhole(store, "myhole", proxy, 3 * STALL_S)),
+                        MyBusiness(mysql_url))
+    finally:
+        proxy.close()
+    _check_blackhole(seen)
+    _same_rows(mysql_url, dst)

@@ -93,6 +93,13 @@ class SnapshotReader(ABC):
 class Capture(ABC):
     """Change capture for a set of tables under one name (the slot)."""
 
+    # A stream that brings neither data nor a keep-alive for this long is lost (packets
+    # dropped without a reset): the task option of that name, set before the first read.
+    stall_timeout_s: float = 30.0
+
+    def close(self) -> None:  # noqa: B027 - captures without connections need nothing
+        """Let go of the connections reading needs (the runner reconnects with a new one)."""
+
     @abstractmethod
     def install(self) -> None:
         """Set up what capture needs on the source (idempotent)."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from turnout.coalesce import Route, coalesce
 from turnout.engines import position_from_json
 from turnout.engines.base import Capture, Engine
-from turnout.errors import OperationFailed
+from turnout.errors import OperationFailed, TransientError
 from turnout.migrate.progress import Progress
 from turnout.model import Change, Checkpoint, Op, Position
 
@@ -41,16 +41,20 @@ def follow(
     progress: Progress,
     stop: threading.Event,
     on_truncate: str = "apply",
+    stall_timeout_s: float = 30.0,
 ) -> Position:
     """Apply changes until `stop` is set; returns the position applied up to.
 
     With `on_truncate` "stop", a TRUNCATE of a moved table stops the task
-    once everything committed before it is applied.
+    once everything committed before it is applied. A read that has not come back
+    after `stall_timeout_s` (every read returns within seconds, idle or not) means the
+    source stopped answering: the fault is raised as transient, and the runner
+    reconnects.
     """
     saved = dst.read_checkpoint(owner).get(POSITION)
     position = position_from_json(saved) if saved else start
     capture.ack(position)  # the destination may have committed past the last ack before a crash
-    reader = _Reader(capture, position, batch_changes, poll_interval, stop)
+    reader = _Reader(capture, position, batch_changes, poll_interval, stop, stall_timeout_s)
     reader.start()
     applied = 0
     try:
@@ -88,10 +92,12 @@ class _Reader(threading.Thread):
     """Reads batches ahead into a short queue; the only thread that touches the capture."""
 
     def __init__(self, capture: Capture, position: Position, batch_changes: int,
-                 poll_interval: float, stop: threading.Event) -> None:
+                 poll_interval: float, stop: threading.Event, stall_timeout_s: float) -> None:
         super().__init__(name="turnout-capture", daemon=True)
         self.capture, self.position = capture, position
         self.batch_changes, self.poll_interval, self.stop = batch_changes, poll_interval, stop
+        self.stall_timeout_s = stall_timeout_s
+        self.stalled = False  # the last read never came back
         self.applied: Position | None = None  # set by follow(); acknowledged before each read
         self._acked = position
         self._reads: queue.Queue[_Read | BaseException] = queue.Queue(maxsize=AHEAD)
@@ -135,11 +141,18 @@ class _Reader(threading.Thread):
         return False
 
     def next(self) -> _Read | None:
-        """The next read in order; None once `stop` is set. A read's error is raised here."""
+        """The next read in order; None once `stop` is set. A read's error is raised here, and
+        so is a read that does not come back in time (a source that stopped answering)."""
+        waiting = time.monotonic()
         while not self.stop.is_set():
             try:
                 item = self._reads.get(timeout=_WAKE_S)
             except queue.Empty:
+                if time.monotonic() - waiting > self.stall_timeout_s:
+                    self.stalled = True
+                    raise TransientError(
+                        f"the source has not answered a read for {self.stall_timeout_s:g} s "
+                        "(stall_timeout_s): taken as a lost connection") from None
                 continue
             if isinstance(item, BaseException):
                 raise item
@@ -147,8 +160,10 @@ class _Reader(threading.Thread):
         return None
 
     def finish(self) -> None:
+        """Stop reading. A read stuck on a dead connection is left behind (the thread is a
+        daemon): closing the capture's connections lets it go."""
         self._done.set()
-        self.join()
+        self.join(_WAKE_S if self.stalled else self.stall_timeout_s)
 
 
 def _truncation(read: _Read, routes: dict[str, Route]) -> tuple[_Read, str] | None:

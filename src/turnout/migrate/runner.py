@@ -28,6 +28,7 @@ PRECHECKED = "prechecked"
 CAPTURE_START = "capture_start"
 SCHEMA_DONE = "schema_done"
 FULL_DONE = "full_done"
+CLOSE_WAIT_S = 5.0  # how long a run's end waits for its connections to close
 
 
 def slot_name(task: str) -> str:
@@ -96,6 +97,7 @@ class Runner:
     def __init__(self, store: Store, name: str, stop: threading.Event) -> None:
         self.store, self.name, self.stop = store, name, stop
         self.progress = StoreProgress(store, name)
+        self._capture: Capture | None = None  # the run's, closed when the run ends
 
     def run(self) -> TaskState:
         """Run until done, stopped or failed; the final state is saved and returned.
@@ -154,9 +156,8 @@ class Runner:
             found = engines.classify(exc)
             return found or OperationFailed(f"unexpected {type(exc).__name__}: {exc}")
         finally:
-            for engine in (src, dst):
-                if engine is not None:
-                    _close_quietly(engine)
+            _close_quietly(self._capture, src, dst)
+            self._capture = None
 
     def _warn_superusers(self, *sides: Engine) -> None:
         """A warning event for each side the task reaches as a superuser (once, at its first
@@ -173,6 +174,8 @@ class Runner:
         capture, start = None, None
         if Phase.INCREMENTAL in spec.types:
             capture, start = start_capture(self.store, self.name, src, plans)
+            capture.stall_timeout_s = spec.options.stall_timeout_s
+            self._capture = capture
         if Phase.SCHEMA in spec.types and not self.store.checkpoint(self.name, SCHEMA_DONE):
             self.progress.phase(Phase.SCHEMA)
             schema.create_tables(dst, plans, self.progress)
@@ -209,6 +212,7 @@ class Runner:
             self.progress,
             self.stop,
             on_truncate=spec.options.on_truncate,
+            stall_timeout_s=spec.options.stall_timeout_s,
         )
         schema.sync_sequences(dst, plans, self.progress)
         return TaskState.STOPPED
@@ -219,12 +223,20 @@ class Runner:
         return TaskState.FAILED
 
 
-def _close_quietly(engine: Engine) -> None:
-    """Close an engine whose connections a fault may have broken: closing cannot fail a run."""
-    try:
-        engine.close()
-    except Exception:  # noqa: BLE001 - the connection is gone either way
-        pass
+def _close_quietly(*things: Engine | Capture | None) -> None:
+    """Close what a fault may have broken, in a thread of its own: closing cannot fail a run,
+    and a connection stuck on a silent network cannot hold the retry up for long."""
+    def close_all() -> None:
+        for thing in things:
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # noqa: BLE001 - the connection is gone either way
+                    pass
+
+    closing = threading.Thread(target=close_all, name="turnout-close", daemon=True)
+    closing.start()
+    closing.join(CLOSE_WAIT_S)
 
 
 def start_capture(store: Store, name: str, src: Engine,

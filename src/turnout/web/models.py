@@ -38,6 +38,9 @@ class TaskOptions(BaseModel):
                                      description="same engine: the destination pulls rows")
     on_truncate: Literal["apply", "stop"] | None = Field(
         default=None, description="a TRUNCATE at the source: apply it or stop the task")
+    stall_timeout_s: float | None = Field(
+        default=None, allow_inf_nan=False,
+        description="seconds without data or keep-alive before a change stream is reconnected")
 
 
 PhaseName = Literal["schema", "full", "incremental"]

@@ -126,7 +126,7 @@ class MysqlEngine(Engine):
         import pymysql
 
         try:
-            conn = pymysql.connect(**self.settings)
+            conn = faults.tuned_connection_class()(**self.settings)
         except pymysql.err.OperationalError as exc:
             if exc.args[0] == 1049 and create:  # unknown database: make it
                 self._create_database()

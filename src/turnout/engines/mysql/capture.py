@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from turnout.engines.base import Capture
-from turnout.engines.mysql import catalog, grants
+from turnout.engines.mysql import catalog, faults, grants
 from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_binlogs, tracked
 from turnout.engines.mysql.values import binlog_reader
 from turnout.errors import OperationFailed
@@ -180,7 +180,11 @@ class MysqlCapture(Capture):
         if self._from_gtid is None:
             self._check_not_purged(after)
         settings = {k: v for k, v in self.engine.settings.items()
-                    if k in ("host", "port", "user", "password", "unix_socket")}
+                    if k in ("host", "port", "user", "password", "unix_socket",
+                             "connect_timeout")}
+        # heartbeats come every HEARTBEAT_S: a read that waits stall_timeout_s is a lost
+        # connection (the library reconnects once, and a reconnect that fails is raised)
+        settings["read_timeout"] = settings["write_timeout"] = self.stall_timeout_s
         self._stream = BinLogStreamReader(
             connection_settings=settings,
             server_id=_server_id(self.slot),
@@ -190,6 +194,7 @@ class MysqlCapture(Capture):
             only_schemas=[self.engine.database],
             only_tables=list(self.tables),  # other tables' rows are dropped before parsing
             slave_heartbeat=HEARTBEAT_S,
+            pymysql_wrapper=faults.tuned_connection_class(),
             # A table map names the table's columns before every row event; parsing it each
             # time was half of capture's time. Its table id changes whenever the definition
             # does (ALTER, a restart, which also rotates the binlog and clears the map), so

@@ -78,7 +78,8 @@ class PostgresEngine(Engine, DirectCopy):
 
         try:
             conn = psycopg.connect(
-                self.url, autocommit=True, application_name=APPLICATION, connect_timeout=10
+                self.url, autocommit=True, application_name=APPLICATION, connect_timeout=10,
+                **faults.net_options(self.url),
             )
         except psycopg.OperationalError as exc:
             if faults.is_unreachable(exc):  # down or restarting: a running task retries

@@ -229,7 +229,7 @@ class PgCapture(Capture):
         begun = time.monotonic()
         while not self._full(batch, limit) and time.monotonic() - begun < READ_BUDGET_S:
             settled = bool(batch.changes) and self._open is None
-            data = stream.message(0.0 if settled else IDLE_WAIT_S)
+            data = stream.message(0.0 if settled else IDLE_WAIT_S, self.stall_timeout_s)
             if data is not None:
                 self._take(decode(data), batch)
                 continue

@@ -31,6 +31,20 @@ _UNREACHABLE = (
 )
 
 
+# TCP keep-alives and a limit on unacknowledged data, so a connection whose packets are
+# dropped without a reset fails within about half a minute instead of hanging a worker
+NET_OPTIONS = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+               "keepalives_count": 3, "tcp_user_timeout": 30_000}
+
+
+def net_options(url: str) -> dict[str, Any]:
+    """NET_OPTIONS for libpq, leaving out any the URL sets itself."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(url)
+    return {k: v for k, v in NET_OPTIONS.items() if k not in given}
+
+
 def reason(exc: BaseException) -> str:
     """The driver's message on one line: libpq's "connection failed:" prefix and the server's
     hint and context lines left out."""

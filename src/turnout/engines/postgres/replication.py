@@ -55,7 +55,7 @@ class ReplicationStream:
         try:
             self.conn = psycopg2.connect(
                 url, connection_factory=LogicalReplicationConnection,
-                application_name=APPLICATION, connect_timeout=10,
+                application_name=APPLICATION, connect_timeout=10, **faults.net_options(url),
             )
         except psycopg2.OperationalError as exc:
             if faults.is_unreachable(exc):  # down or restarting: the runner retries
@@ -91,10 +91,11 @@ class ReplicationStream:
                                            decode=False, status_interval=STATUS_INTERVAL_S)
                 break
             except psycopg2.errors.ObjectInUse as exc:
-                if time.monotonic() > deadline:
-                    raise OperationFailed(
+                if time.monotonic() > deadline:  # transient: a walsender whose client went
+                    # silent holds the slot until the server's wal_sender_timeout ends it
+                    raise TransientError(
                         f"replication slot {slot} is in use by another process: {_reason(exc)}; "
-                        "stop whatever streams from it (another turnout worker?) and start again"
+                        "stop whatever streams from it (another turnout worker?)"
                     ) from None
                 time.sleep(0.2)
             except psycopg2.errors.UndefinedObject as exc:
@@ -107,10 +108,13 @@ class ReplicationStream:
                                      f"{_reason(exc)}") from None
         self.streaming = True
 
-    def message(self, wait: float) -> bytes | None:
+    def message(self, wait: float, stall_timeout_s: float = 30.0) -> bytes | None:
         """The next pgoutput message, waiting up to `wait` seconds for one; None when none came.
 
         read_message() never blocks; select() on the socket does the waiting.
+        The capture commits a heartbeat every second while it reads, so a stream
+        that brings neither a message nor a keep-alive for `stall_timeout_s` is a
+        connection whose packets are lost: that is raised as a lost stream.
         """
         import psycopg2
 
@@ -122,7 +126,14 @@ class ReplicationStream:
         except psycopg2.Error as exc:
             raise TransientError(f"{self.endpoint}: change stream lost: "
                                  f"{_reason(exc)}") from None
-        return None if msg is None else bytes(msg.payload)
+        if msg is not None:
+            return bytes(msg.payload)
+        silent = time.time() - self.cur.io_timestamp.timestamp()
+        if silent > stall_timeout_s:
+            raise TransientError(
+                f"{self.endpoint}: the change stream brought nothing, not even a keep-alive, "
+                f"for {silent:.0f} s (stall_timeout_s): taken as lost")
+        return None
 
     @property
     def wal_end(self) -> int:
