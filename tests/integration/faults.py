@@ -83,8 +83,16 @@ class TcpProxy:
 
     def close(self) -> None:
         self.set(CUT)
-        self._server.close()
+        self._call(self._shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _shutdown(self) -> None:
+        self._server.close()
+        current = asyncio.current_task()
+        waiting = [t for t in asyncio.all_tasks() if t is not current]
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.mode == CUT:
