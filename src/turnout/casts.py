@@ -41,8 +41,13 @@ def as_text(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return "\\x" + bytes(value).hex()
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=json_default)
     return str(value)
+
+
+def json_default(value: Any) -> Any:
+    """An array element JSON has no type for (bytes, a date, a decimal), as its text."""
+    return as_text(value)
 
 
 def interval_text(value: dt.timedelta) -> str:

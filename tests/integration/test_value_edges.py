@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.integration.helpers import execute, running, wait_caught_up
@@ -321,3 +322,50 @@ def test_zero_dates_read_as_null_into_not_null_columns_are_refused_at_precheck(
     with running(store, name):
         wait_caught_up(store, name)
     assert my_values(pg_url, "SELECT id, d, dt, n FROM z ORDER BY id")[1] == (2, None, None, None)
+
+
+def test_postgres_arrays_of_bytes_dates_and_decimals_and_serials_into_mysql(
+        store: Store, pg_url: str, mysql_url: str) -> None:
+    execute(pg_url,
+            "CREATE TABLE arr (id serial PRIMARY KEY, other serial, big bigserial, b bytea[], "
+            "d date[], n numeric[], note text)",
+            "INSERT INTO arr (b, d, n, note) VALUES (ARRAY['\\x00ff'::bytea, NULL, ''], "
+            "ARRAY['2024-02-29'::date], ARRAY[1.50, -0.001], 'one')")
+    name = task_name("arr")
+    api.create_task(TaskSpec(name, pg_url, mysql_url), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(pg_url, "INSERT INTO arr (b, d, n, note) VALUES (ARRAY['\\x01'::bytea], NULL, "
+                "'{}', 'two')", "UPDATE arr SET b = '{}' WHERE note = 'one'")
+        wait_caught_up(store, name)
+    assert my_values(mysql_url, "SELECT id, other, big, b, d, n FROM arr ORDER BY id") == [
+        (1, 1, 1, "[]", '["2024-02-29"]', '["1.50", "-0.001"]'),
+        (2, 2, 2, '["\\\\x01"]', None, "[]")]
+    assert api.verify_task(name, store)["consistent"]
+    # the key's counter is MySQL's one AUTO_INCREMENT column: new rows there go on counting
+    execute(mysql_url, "INSERT INTO arr (other, big, note) VALUES (0, 0, 'three')")
+    assert my_values(mysql_url, "SELECT max(id) FROM arr") == [(3,)]
+
+
+def test_mysql_serial_key_and_a_long_row_under_a_fulltext_index_into_postgres(
+        store: Store, mysql_url: str, pg_url: str) -> None:
+    execute(mysql_url, "CREATE TABLE s (id SERIAL PRIMARY KEY, body text, FULLTEXT KEY (body))",
+            "INSERT INTO s (body) VALUES ('x'), "
+            "((SELECT GROUP_CONCAT(MD5(seq) SEPARATOR ' ') FROM seq_1_to_1000))",
+            "INSERT INTO s VALUES (18446744073709551615, 'largest')")
+    name = task_name("s")
+    api.create_task(TaskSpec(name, mysql_url, pg_url), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(mysql_url, "INSERT INTO s VALUES (5, "
+                "(SELECT GROUP_CONCAT(SHA1(seq) SEPARATOR ' ') FROM seq_1_to_800))")
+        wait_caught_up(store, name)
+    assert api.verify_task(name, store)["consistent"]
+    rows = my_values(pg_url, "SELECT id, length(body) FROM s ORDER BY id")
+    assert rows == [(1, 1), (2, 32999), (5, 32799), (18446744073709551615, 7)]
+    # the key still counts, and stops at the largest value it holds, as MySQL's counter would
+    with pytest.raises(psycopg.errors.SequenceGeneratorLimitExceeded):
+        execute(pg_url, "INSERT INTO s (body) VALUES ('after switchover')")
+    execute(pg_url, "DELETE FROM s WHERE id > 5", "SELECT setval('s_id_seq', 5)",
+            "INSERT INTO s (body) VALUES ('after switchover')")
+    assert my_values(pg_url, "SELECT max(id) FROM s") == [(6,)]

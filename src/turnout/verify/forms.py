@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from turnout.casts import json_default
 from turnout.model import Spelled
 from turnout.types import CanonicalType, Kind
 
@@ -134,6 +135,8 @@ def _rounded(value: Any) -> str:
 def _text(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, list):  # an array, spelled as a MySQL destination holds it
+        return json.dumps(value, ensure_ascii=False, default=json_default)
     return str(value)
 
 

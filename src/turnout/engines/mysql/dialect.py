@@ -141,9 +141,10 @@ def type_name(ctype: CanonicalType, in_key: bool = False) -> str:
 
 
 def column_ddl(column: Column, same_engine: bool, in_key: bool,
-               own_types: dict[Kind, str] | None = None) -> str:
+               own_types: dict[Kind, str] | None = None, counter: bool = True) -> str:
     """`own_types`: the server's own types for canonical kinds (MariaDB's uuid), which
-    hold exactly the values and give back the type a MariaDB source had."""
+    hold exactly the values and give back the type a MariaDB source had. `counter`: whether
+    an auto-increment column keeps AUTO_INCREMENT (a table has one at most, counter())."""
     keep = same_engine and column.native_type
     own = (own_types or {}).get(column.type.kind)
     declared = column.native_type if keep else own or type_name(column.type, in_key)
@@ -152,24 +153,38 @@ def column_ddl(column: Column, same_engine: bool, in_key: bool,
         parts.append("NOT NULL")
     if column.default is not None and same_engine:
         parts.append(f"DEFAULT {column.default}")
-    if column.autoincrement:
+    if column.autoincrement and counter:
         parts.append("AUTO_INCREMENT")
     return " ".join(parts)
+
+
+def counter(table: Table) -> str | None:
+    """The one column that counts in MySQL, which allows a single AUTO_INCREMENT column: the
+    key's first column where it is one, else the first (PostgreSQL tables may have several
+    serial columns; the others keep their values, copied like any other)."""
+    autos = [c.name for c in table.columns if c.autoincrement]
+    if not autos:
+        return None
+    return table.primary_key[0] if table.primary_key[:1] and table.primary_key[0] in autos \
+        else autos[0]
 
 
 def create_table_sql(table: Table, same_engine: bool,
                      own_types: dict[Kind, str] | None = None) -> str:
     """The table with its primary key (InnoDB clusters rows by it, so it cannot come later)."""
     keyed = set(table.primary_key) | {c for i in table.indexes for c in i.columns}
-    lines = [column_ddl(c, same_engine, c.name in keyed, own_types) for c in table.columns]
+    auto = counter(table)
+    lines = [column_ddl(c, same_engine, c.name in keyed, own_types, c.name == auto)
+             for c in table.columns]
     if same_engine:  # computed columns back in their places
         for place, column in table.generated:
             lines.insert(place, f"{quote(column.name)} {column.native_type} {column.default}")
     if table.primary_key:
         lines.append(f"PRIMARY KEY ({column_list(table.primary_key)})")
-    elif any(c.autoincrement for c in table.columns):  # MySQL wants AUTO_INCREMENT keyed
-        first = next(c.name for c in table.columns if c.autoincrement)
-        lines.append(f"KEY ({quote(first)})")
+    # MySQL wants the counter first in some index; a MySQL source's own indexes already say so
+    unkeyed = not table.primary_key or (not same_engine and table.primary_key[0] != auto)
+    if auto is not None and unkeyed:
+        lines.append(f"KEY ({quote(auto)})")
     body = ",\n    ".join(lines)
     collation = "" if same_engine else f" COLLATE={CROSS_ENGINE_COLLATION}"
     return (f"CREATE TABLE IF NOT EXISTS {quote(table.name)} (\n    {body}\n) "

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+from turnout.casts import json_default
 from turnout.errors import OperationFailed
 from turnout.gaps import Gap
 from turnout.model import Column, Duration, JsonText, Row, Table
@@ -255,8 +256,8 @@ def to_mysql(value: Any) -> Any:
         return value.astimezone(UTC).replace(tzinfo=None)  # sessions run in UTC
     if isinstance(value, JsonText):
         return str(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict | list):  # a PostgreSQL array: elements JSON has no word for as text
+        return json.dumps(value, ensure_ascii=False, default=json_default)
     if isinstance(value, UUID | ipaddress.IPv4Address | ipaddress.IPv6Address
                   | ipaddress.IPv4Interface | ipaddress.IPv6Interface):
         return str(value)

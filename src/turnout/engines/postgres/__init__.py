@@ -38,6 +38,8 @@ from turnout.engines.postgres.dialect import (
     primary_key_sql,
     qualified,
     quote,
+    sequence_backed,
+    sequence_sql,
 )
 from turnout.engines.postgres.jsontext import load_json_as_text
 from turnout.engines.postgres.sessions import APPLICATION
@@ -152,6 +154,10 @@ class PostgresEngine(Engine, DirectCopy):
             if not exists:
                 self.conn.execute(create_enum_sql(self.schema, name, column.type.values))
         self.conn.execute(create_table_sql(self.schema, table, same_engine))
+        for column in table.columns:
+            if sequence_backed(column):
+                for statement in sequence_sql(self.schema, table, column):
+                    self.conn.execute(statement)
 
     def create_indexes(self, table: Table) -> None:
         if ddl.carries(table, self.scheme) and (table.source_indexes or not table.indexes):
@@ -231,7 +237,9 @@ class PostgresEngine(Engine, DirectCopy):
             if not column.autoincrement:
                 continue
             self.conn.execute(
-                f"SELECT setval(seq, greatest((SELECT max({quote(column.name)}) FROM {name}), 1)) "
+                # a numeric(20) column may hold more than a sequence counts to
+                f"SELECT setval(seq, least(greatest((SELECT max({quote(column.name)}) "
+                f"FROM {name}), 1), 9223372036854775807)::bigint) "
                 "FROM pg_get_serial_sequence(%s, %s) AS seq WHERE seq IS NOT NULL",
                 (name, column.name),
             )

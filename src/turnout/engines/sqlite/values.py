@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from turnout.casts import json_default
 from turnout.gaps import Gap
 from turnout.model import JsonText, Row, Table
 from turnout.types import CanonicalType, Kind
@@ -40,7 +41,7 @@ def to_sqlite(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=json_default)
     if isinstance(value, memoryview | bytearray):
         return bytes(value)
     return str(value)
