@@ -114,7 +114,7 @@ def test_ddl_on_a_mysql_source_stops_the_task_until_the_destination_has_it(
     with running(store, "mydrop", expect=("Failed",)):
         wait_caught_up(store, "mydrop")
         my_execute(mysql_url, "RENAME TABLE item TO item_old")
-        with pytest.raises(Exception, match="dropped or renamed"):
+        with pytest.raises(Exception, match="dropped, renamed"):
             wait_caught_up(store, "mydrop", timeout=15)
 
 

@@ -188,3 +188,17 @@ def test_a_publication_made_beforehand_must_publish_truncate(store: Store, pg_se
     assert api.run_task("pub", store=store) == "Failed"
     error = api.task_status("pub", store)["error"]
     assert "leaves out some kinds of change" in error and "publish = 'insert, update, " in error
+
+
+def test_mysql_truncate_of_a_partition_stops_the_task(store: Store, mysql_url: str,
+                                                      pg_server: Any) -> None:
+    my_execute(mysql_url, "CREATE TABLE part (id int PRIMARY KEY, v int) PARTITION BY RANGE (id) "
+               "(PARTITION p0 VALUES LESS THAN (100), PARTITION p1 VALUES LESS THAN MAXVALUE);\n"
+               "INSERT INTO part SELECT seq, 0 FROM seq_1_to_200")
+    dest = pg_server.create_database(f"mypart_{uuid.uuid4().hex[:8]}")
+    api.create_task(TaskSpec("mypart", mysql_url, dest), store)
+    with running(store, "mypart", expect=("Failed",)):
+        wait_caught_up(store, "mypart")
+        my_execute(mysql_url, "ALTER TABLE part TRUNCATE PARTITION p0")
+        with pytest.raises(Exception, match="lost a partition's rows"):
+            wait_caught_up(store, "mypart", timeout=20)

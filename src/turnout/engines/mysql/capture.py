@@ -41,7 +41,8 @@ HEARTBEAT_S = 0.5  # the server sends a heartbeat after this much silence
 READ_BUDGET_S = 1.0  # a read returns after this long once at a transaction boundary
 ADVANCE_IDLE_S = 10.0  # while the captured tables are idle, move the checkpoint this often
 _DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
-_RENAME = re.compile(r"\bRENAME\b", re.IGNORECASE)
+# ALTERs that drop rows or move the table away without a row event
+_ALTER_LOSES_ROWS = re.compile(r"\b(RENAME|(TRUNCATE|DROP|EXCHANGE)\s+PARTITION)\b", re.IGNORECASE)
 _ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 range")
 
 
@@ -308,10 +309,13 @@ class MysqlCapture(Capture):
         qualified with its name): its rows would vanish from the binlog unnoticed. A
         TRUNCATE, logged as a statement of its own, becomes a change of its own.
 
+        An ALTER that empties, drops or swaps a partition stops the task too (its rows go
+        without row events, and the destination has no such partition to mirror it).
         Other ALTERs pass here: an index changes nothing captured, and a change of
         columns shows in the next row event, which names its columns (_row()).
         """
-        if not _DDL.match(query) or (query[:5].upper() == "ALTER" and not _RENAME.search(query)):
+        if not _DDL.match(query) or (query[:5].upper() == "ALTER"
+                                     and not _ALTER_LOSES_ROWS.search(query)):
             return
         schema = event.schema.decode() if isinstance(event.schema, bytes) else event.schema
         database = re.escape(self.engine.database)
@@ -323,9 +327,9 @@ class MysqlCapture(Capture):
                 self._txn.items.append((name, Op.TRUNCATE, (), None, None))
             else:
                 raise SourceDdl(
-                    f"table {name!r} was dropped or renamed at the source during "
-                    f"incremental migration ({query[:80]}): delete and recreate the task to "
-                    "copy it afresh, or leave it out with --exclude"
+                    f"table {name!r} was dropped, renamed or lost a partition's rows at the "
+                    f"source during incremental migration ({query[:80]}): delete and recreate "
+                    "the task to copy it afresh, or leave it out with --exclude"
                 )
 
     def _rows(self, event: Any, kind: str) -> None:
