@@ -107,3 +107,54 @@ def test_a_failed_unique_index_build_is_retried_not_skipped(
         conn.execute("DELETE FROM u WHERE id = 2")
     assert api.run_task("uq2", store=store) == "Completed"
     assert pg_indexes(pg_url)["code"] == ("u", True)
+
+
+LONG = "t" * 60 + "_one"  # 64 characters: MySQL's limit, one over PostgreSQL's
+LONG_TWIN = "t" * 60 + "_two"  # the same first 63 characters but one
+
+
+def test_names_over_the_destination_limit_are_refused_with_the_rename_that_works(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    my_execute(mysql_url, f"CREATE TABLE {LONG} (id int PRIMARY KEY, {LONG_TWIN} int);\n"
+                          f"CREATE TABLE {LONG_TWIN} (id int PRIMARY KEY);\n"
+                          f"INSERT INTO {LONG} VALUES (1, 2)")
+    api.create_task(TaskSpec("long", mysql_url, pg_url, types=parse_types("schema,full")), store)
+    assert api.run_task("long", store=store) == "Failed"
+    lines = api.task_status("long", store)["error"].splitlines()
+    assert f"table {LONG!r}: its name {LONG!r} is 64 bytes, PostgreSQL allows 63: add " \
+           f"--rename {LONG}=SHORTER" in lines
+    assert f"{LONG}.{LONG_TWIN}: the column name is 64 bytes, PostgreSQL allows 63: add " \
+           f"--rename {LONG}.{LONG_TWIN}=SHORTER" in lines
+    assert len(lines) == 3, lines
+    with psycopg.connect(pg_url) as conn:  # refused before anything was written
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+                            ).fetchone() == (0,)
+    renames = {LONG: "one", LONG_TWIN: "two"}
+    api.create_task(TaskSpec("long2", mysql_url, pg_url, types=parse_types("schema,full"),
+                             table_renames=renames, column_renames={LONG: {LONG_TWIN: "two"}}),
+                    store)
+    assert api.run_task("long2", store=store) == "Completed", api.task_status("long2", store)
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT id, two FROM one").fetchall() == [(1, 2)]
+
+
+def test_names_one_where_case_does_not_count_are_refused(
+    store: Store, pg_url: str, mysql_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute('CREATE TABLE "Item" (id int PRIMARY KEY, "Code" int, code int);'
+                     'CREATE TABLE item (id int PRIMARY KEY)')
+    api.create_task(TaskSpec("case", pg_url, mysql_url + "_case",
+                             types=parse_types("schema,full"), tables=["Item"]), store)
+    assert api.run_task("case", store=store) == "Failed"
+    assert api.task_status("case", store)["error"] == (
+        "table 'Item': columns 'Code', 'code' would be one column on MySQL, where case does "
+        "not count: add --rename Item.code=OTHER")
+    dest = f"sqlite:///{tmp_path / 'case.db'}"
+    api.create_task(TaskSpec("case2", pg_url, dest, types=parse_types("schema,full"),
+                             column_renames={"Item": {"code": "code2"}}), store)
+    assert api.run_task("case2", store=store) == "Failed"
+    assert api.task_status("case2", store)["error"] == (
+        "tables 'Item', 'item' would be one table on SQLite, where case does not count in "
+        "table names: add --rename item=OTHER")
