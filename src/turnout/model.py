@@ -53,6 +53,16 @@ class JsonText(str):
 
 
 @dataclass(frozen=True)
+class Default:
+    """A column default in terms every engine can write: a literal (its value as text,
+    booleans as `true`/`false`), the clock (`timestamp`, `date` or `time`: the moment of
+    the insert), or NULL when both are None."""
+
+    literal: str | None = None
+    clock: str | None = None
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     type: CanonicalType
@@ -63,6 +73,11 @@ class Column:
     # The whole definition after the name in the source's own SQL (type, collation, default,
     # identity, generation, comment...): what an engine of the same kind recreates verbatim.
     definition: str = field(default="", compare=False)
+    # `default` as other engines can write it; None when it has no such form (an expression
+    # only the source's engine knows), so the schema step names it in an event instead
+    portable_default: Default | None = field(default=None, compare=False)
+    # MySQL's `ON UPDATE CURRENT_TIMESTAMP` clause as the source wrote it (no other engine has one)
+    on_update: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

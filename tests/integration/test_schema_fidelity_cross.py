@@ -4,6 +4,8 @@ cannot be carried is refused at precheck or reported in an event."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -158,3 +160,91 @@ def test_names_one_where_case_does_not_count_are_refused(
     assert api.task_status("case2", store)["error"] == (
         "tables 'Item', 'item' would be one table on SQLite, where case does not count in "
         "table names: add --rename item=OTHER")
+
+
+DEFAULTS_MY = r"""
+CREATE TABLE account (
+    id int PRIMARY KEY,
+    plan varchar(20) NOT NULL DEFAULT 'free',
+    quote varchar(20) DEFAULT 'it''s a\\b',
+    credits int NOT NULL DEFAULT 0,
+    ratio decimal(5,2) DEFAULT -1.50,
+    active tinyint(1) NOT NULL DEFAULT 1,
+    note text DEFAULT 'none',
+    born date DEFAULT '2000-01-01',
+    created datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    changed timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+    token varchar(36) DEFAULT (uuid())
+)"""
+
+
+def test_mysql_to_postgres_keeps_defaults_and_names_what_it_cannot(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    my_execute(mysql_url, DEFAULTS_MY)
+    api.create_task(TaskSpec("dflt", mysql_url, pg_url, types=parse_types("schema")), store)
+    assert api.run_task("dflt", store=store) == "Completed", api.task_status("dflt", store)
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.execute("INSERT INTO account (id) VALUES (1)")
+        row = conn.execute("SELECT plan, quote, credits, ratio, active, note, born, "
+                           "created > now() - interval '1 hour', changed IS NOT NULL, token "
+                           "FROM account").fetchone()
+    assert row[:6] == ("free", "it's a\\b", 0, Decimal("-1.50"), True, "none")
+    assert row[6:] == (date(2000, 1, 1), True, True, None)
+    warnings = [e["message"] for e in api.events("dflt", store=store) if e["level"] == "warning"]
+    assert "account.token: its default uuid() has no equivalent on PostgreSQL and is left " \
+           "out: set a default there by hand if the application relies on it" in warnings
+    assert any(w.startswith("account.changed: ON UPDATE CURRENT_TIMESTAMP(3) has no equivalent "
+                            "on PostgreSQL") for w in warnings), warnings
+
+
+DEFAULTS_PG = r"""
+CREATE TYPE mood AS ENUM ('sad', 'happy');
+CREATE TABLE account (
+    id int PRIMARY KEY,
+    plan varchar(20) NOT NULL DEFAULT 'free',
+    quote text DEFAULT 'it''s a\b',
+    credits int NOT NULL DEFAULT 0,
+    debt int DEFAULT -3,
+    active boolean NOT NULL DEFAULT true,
+    feeling mood DEFAULT 'happy',
+    doc jsonb DEFAULT '{}',
+    created timestamp(0) NOT NULL DEFAULT now(),
+    seen timestamptz DEFAULT CURRENT_TIMESTAMP,
+    day date DEFAULT CURRENT_DATE,
+    token uuid DEFAULT gen_random_uuid()
+)"""
+
+
+def test_postgres_to_mysql_keeps_defaults(store: Store, pg_url: str, mysql_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(DEFAULTS_PG)
+    dest = mysql_url + "_d"
+    api.create_task(TaskSpec("pgd", pg_url, dest, types=parse_types("schema")), store)
+    assert api.run_task("pgd", store=store) == "Completed", api.task_status("pgd", store)
+    with _connect(dest) as conn, conn.cursor() as cur:
+        cur.execute("SET time_zone = '+05:00'")  # an application's own zone
+        cur.execute("INSERT INTO account (id) VALUES (1)")
+        cur.execute("SELECT plan, quote, credits, debt, active, feeling, doc, "
+                    "created <= utc_timestamp() + INTERVAL 5 HOUR, "
+                    "abs(timestampdiff(MINUTE, seen, utc_timestamp())) < 5, day IS NOT NULL, "
+                    "token FROM account")
+        row = cur.fetchone()
+    assert row == ("free", "it's a\\b", 0, -3, 1, "happy", "{}", 1, 1, 1, None)
+    warnings = [e["message"] for e in api.events("pgd", store=store) if e["level"] == "warning"]
+    assert [w for w in warnings if "gen_random_uuid()" in w], warnings
+
+
+def test_mysql_to_sqlite_keeps_defaults(store: Store, mysql_url: str, tmp_path: Path) -> None:
+    my_execute(mysql_url, DEFAULTS_MY)
+    dest = f"sqlite:///{tmp_path / 'd.db'}"
+    api.create_task(TaskSpec("mysl", mysql_url, dest, types=parse_types("schema")), store)
+    assert api.run_task("mysl", store=store) == "Completed", api.task_status("mysl", store)
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "d.db")
+    db.execute("INSERT INTO account (id) VALUES (1)")
+    row = db.execute("SELECT plan, quote, credits, active, note, born, created IS NOT NULL "
+                     "FROM account").fetchone()
+    assert row == ("free", "it's a\\b", 0, 1, "none", "2000-01-01", 1)

@@ -103,10 +103,11 @@ def _gap_problems(src: Engine, plan: TablePlan) -> list[str]:
 def dest_table(spec: TaskSpec, table: Table) -> Table:
     """The source table as the destination will hold it: casts and renames applied, references
     too. A cast column loses the source's own type name, so even a same-engine destination
-    creates the type asked for."""
+    creates the type asked for, and its default's portable form (it was the old type's)."""
     casts = spec.cast(table.name)
     cast = replace(table, columns=tuple(
-        replace(c, type=casts[c.name], native_type="", definition="") if c.name in casts else c
+        replace(c, type=casts[c.name], native_type="", definition="", portable_default=None)
+        if c.name in casts else c
         for c in table.columns))
     renamed = cast.renamed(spec.dest_name(table.name), spec.dest_columns(table.name))
     fks = tuple(

@@ -23,7 +23,7 @@ def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> No
         for line in renamed_objects(plan):
             progress.event("info", f"{line} on the destination (names there must be unique "
                            "per schema or shorter)")
-        for line in not_carried(plan.dest, dst.scheme):
+        for line in not_carried(plan.dest, dst.scheme) + defaults_not_carried(plan, dst):
             progress.event("warning", line)
 
 
@@ -43,6 +43,29 @@ def not_carried(table: Table, scheme: str) -> list[str]:
             f"and is not carried to the destination: {fix}"
             for index in table.source_indexes if index.name not in plain and index.definition
         ]
+    return lines
+
+
+def defaults_not_carried(plan: TablePlan, dst: Engine) -> list[str]:
+    """What of a table's columns another engine cannot hold, one line each: defaults that are
+    expressions only the source's engine evaluates, and MySQL's ON UPDATE clause. No trigger
+    emulates the latter: it would fire on the replay's writes too and replace the source's
+    values with the destination's clock."""
+    if plan.dest.origin in (dst.scheme, ""):
+        return []
+    engine = dst.naming.engine
+    lines = []
+    for source, column in zip(plan.source.columns, plan.dest.columns, strict=True):
+        where = f"{plan.source.name}.{source.name}"
+        if column.default is not None and column.portable_default is None \
+                and not column.autoincrement:
+            lines.append(f"{where}: its default {column.default} has no equivalent on {engine} "
+                         "and is left out: set a default there by hand if the application "
+                         "relies on it")
+        if column.on_update:
+            lines.append(f"{where}: {column.on_update.upper()} has no equivalent on {engine}: "
+                         "after switchover the application must set this column on every "
+                         "update (or add a trigger there)")
     return lines
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from turnout.engines.mysql import native
-from turnout.engines.mysql.dialect import canonical_type
+from turnout.engines.mysql.dialect import canonical_type, portable_default
 from turnout.errors import NotFound
 from turnout.model import Column, ForeignKey, Index, Table
 from turnout.types import CanonicalType, Kind
@@ -85,13 +85,17 @@ def _columns(
             clause = f"AS ({expression}) {kind}"
             generated.append((place, Column(col, ctype, default=clause, native_type=column_type)))
             continue
+        expression = _default(default, extra, mariadb)
+        on_update = re.search(r"on update \S+", extra)
         columns.append(Column(
             name=col,
             type=ctype,
             nullable=bool(nullable),
-            default=_default(default, extra, mariadb),
+            default=expression,
             autoincrement="auto_increment" in extra,
             native_type=column_type,
+            portable_default=portable_default(expression, ctype),
+            on_update=on_update[0] if on_update else None,
         ))
     return columns, generated
 
@@ -115,7 +119,7 @@ def _default(default: str | None, extra: str, mariadb: bool) -> str | None:
         return None
     if mariadb or "default_generated" in extra:
         return default
-    return "'" + default.replace("'", "''") + "'"
+    return "'" + default.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _indexes(cur: Any, name: str) -> tuple[tuple[str, ...], list[Index]]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from turnout.model import Column, ForeignKey, Index, Table
+from turnout.engines import defaults
+from turnout.model import Column, Default, ForeignKey, Index, Table
 from turnout.types import CanonicalType, Kind
 
 CROSS_ENGINE_COLLATION = "utf8mb4_bin"
@@ -92,6 +93,44 @@ def canonical_type(
     return None
 
 
+CLOCKS = {
+    r"current_timestamp(\(\d*\))?|now\(\d*\)|localtime(stamp)?(\(\d*\))?": "timestamp",
+    r"curdate\(\)|current_date(\(\))?": "date",
+    r"curtime\(\d*\)|current_time(\(\d*\))?": "time",
+}
+_LONG = ("longtext", "longblob", "json")  # types that take a default only as an expression
+
+
+def portable_default(expression: str | None, ctype: CanonicalType) -> Default | None:
+    """A default as catalog.py reads it (an SQL expression) in portable form, if it has one."""
+    if expression is None:
+        return None
+    return defaults.parse(expression, CLOCKS, backslashes=True,
+                          boolean=ctype.kind is Kind.BOOLEAN)
+
+
+def default_sql(default: Default, ctype: CanonicalType, declared: str) -> str:
+    """A portable default as MySQL writes it for a column of `declared` type. A clock on a
+    column that holds UTC (another engine's timestamptz) reads UTC, whatever the session's
+    time zone; the fractional digits must be the column's own."""
+    if default.clock is not None:
+        digits = ctype.precision if ctype.precision is not None else 6
+        fsp = f"({digits})" if digits else ""
+        if default.clock == "date":
+            return "(curdate())"
+        if default.clock == "time":
+            return f"(curtime({digits or ''}))"
+        if ctype.kind is Kind.TIMESTAMPTZ:
+            return f"(utc_timestamp({digits or ''}))"
+        return f"CURRENT_TIMESTAMP{fsp}"
+    if default.literal is None:
+        return "NULL"
+    if ctype.kind is Kind.BOOLEAN:
+        return "1" if default.literal == "true" else "0"
+    literal = defaults.quote(default.literal, backslashes=True)
+    return f"({literal})" if declared.startswith(_LONG) else literal
+
+
 def type_problem(ctype: CanonicalType) -> str | None:
     """Why MySQL cannot hold `ctype` faithfully, with the --cast that would make it fit."""
     k = ctype.kind
@@ -153,6 +192,10 @@ def column_ddl(column: Column, same_engine: bool, in_key: bool,
         parts.append("NOT NULL")
     if column.default is not None and same_engine:
         parts.append(f"DEFAULT {column.default}")
+        if column.on_update:
+            parts.append(column.on_update.upper())
+    elif column.portable_default is not None and not column.autoincrement:
+        parts.append(f"DEFAULT {default_sql(column.portable_default, column.type, declared)}")
     if column.autoincrement and counter:
         parts.append("AUTO_INCREMENT")
     return " ".join(parts)

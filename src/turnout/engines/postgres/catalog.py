@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from turnout.engines.postgres import native
-from turnout.engines.postgres.dialect import canonical_type
+from turnout.engines.postgres.dialect import canonical_type, portable_default
 from turnout.errors import NotFound
 from turnout.model import Column, ForeignKey, Index, Table
 from turnout.types import CanonicalType, Kind
@@ -88,15 +88,17 @@ def _columns(
                 definition=definition)))
             continue
         serial = bool(default and default.startswith("nextval("))
+        ctype = ctype or CanonicalType(Kind.ANY)
         columns.append(
             Column(
                 name=col,
-                type=ctype or CanonicalType(Kind.ANY),
+                type=ctype,
                 nullable=nullable,
                 default=None if serial else default,
                 autoincrement=identity or serial,
                 native_type=native_type,
                 definition=definition,
+                portable_default=None if serial else portable_default(default, ctype),
             )
         )
     return columns, generated_columns

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from turnout.model import Column, ForeignKey, Index, Table
+from turnout.engines import defaults
+from turnout.model import Column, Default, ForeignKey, Index, Table
 from turnout.types import CanonicalType, Kind
 
 
@@ -87,6 +88,36 @@ def type_name(ctype: CanonicalType) -> str:
     }[k]
 
 
+CLOCKS = {
+    r"now\(\)|current_timestamp(\(\d*\))?|transaction_timestamp\(\)|"
+    r"localtimestamp(\(\d*\))?": "timestamp",
+    r"current_date": "date",
+    r"current_time(\(\d*\))?|localtime(\(\d*\))?": "time",
+}
+
+
+def portable_default(expression: str | None, ctype: CanonicalType) -> Default | None:
+    """A default as the catalog shows it (`'free'::character varying`) in portable form."""
+    if expression is None or ctype.kind is Kind.BINARY:  # '\x…'::bytea is no text literal
+        return None
+    return defaults.parse(expression, CLOCKS, boolean=ctype.kind is Kind.BOOLEAN)
+
+
+def default_sql(default: Default, ctype: CanonicalType) -> str:
+    """A portable default as PostgreSQL writes it for a column of type `ctype`."""
+    if default.clock is not None:
+        if default.clock == "date":
+            return "CURRENT_DATE"
+        if default.clock == "time":
+            return "LOCALTIME"
+        return "LOCALTIMESTAMP" if ctype.kind is Kind.TIMESTAMP else "CURRENT_TIMESTAMP"
+    if default.literal is None:
+        return "NULL"
+    if ctype.kind is Kind.BINARY:
+        return "'\\x" + default.literal.encode().hex() + "'"
+    return defaults.quote(default.literal)
+
+
 def enum_type_name(table: Table, column: Column, same_engine: bool) -> str:
     """The enum type a column uses here: the source's own name, else one per table column."""
     if same_engine and column.native_type:
@@ -111,6 +142,8 @@ def column_ddl(column: Column, same_engine: bool, declared: str | None = None) -
         parts.append("NOT NULL")
     if column.default is not None and same_engine and not column.autoincrement:
         parts.append(f"DEFAULT {column.default}")
+    elif column.portable_default is not None and not same_engine and not column.autoincrement:
+        parts.append(f"DEFAULT {default_sql(column.portable_default, column.type)}")
     return " ".join(parts)
 
 

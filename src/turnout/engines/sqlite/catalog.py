@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from turnout.engines.sqlite.dialect import canonical_type, quote
+from turnout.engines.sqlite.dialect import canonical_type, portable_default, quote
 from turnout.errors import NotFound
 from turnout.model import Column, ForeignKey, Index, Table
 
@@ -36,14 +36,16 @@ def reflect_table(db: sqlite3.Connection, name: str) -> Table:
     for _cid, col, declared, notnull, default, pk, hidden in info:
         if hidden:  # generated columns are recomputed on the destination, not copied
             continue
+        ctype = canonical_type(declared or "")
         columns.append(
             Column(
                 name=col,
-                type=canonical_type(declared or ""),
+                type=ctype,
                 nullable=not notnull and not (pk and len(primary_key) == 1 and _is_rowid(declared)),
                 default=default,
                 autoincrement=has_autoincrement and bool(pk) and len(primary_key) == 1,
                 native_type=declared or "",
+                portable_default=portable_default(default, ctype),
             )
         )
     return Table(

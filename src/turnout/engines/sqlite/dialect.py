@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from turnout.model import Column, Index, Table
+from turnout.engines import defaults
+from turnout.model import Column, Default, Index, Table
 from turnout.types import CanonicalType, Kind
 
 _SIZE_RE = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
@@ -90,7 +91,28 @@ def declared_type(ctype: CanonicalType) -> str:
     return names[k] + precision
 
 
-def column_ddl(column: Column, inline_pk: bool) -> str:
+CLOCKS = {"current_timestamp": "timestamp", "current_date": "date", "current_time": "time"}
+
+
+def portable_default(expression: str | None, ctype: CanonicalType) -> Default | None:
+    if expression is None:
+        return None
+    return defaults.parse(expression, CLOCKS, boolean=ctype.kind is Kind.BOOLEAN)
+
+
+def default_sql(default: Default, ctype: CanonicalType) -> str:
+    """A portable default as SQLite writes it (booleans are the integers 1 and 0 here)."""
+    if default.clock is not None:
+        return {"date": "CURRENT_DATE", "time": "CURRENT_TIME"}.get(default.clock,
+                                                                   "CURRENT_TIMESTAMP")
+    if default.literal is None:
+        return "NULL"
+    if ctype.kind is Kind.BOOLEAN:
+        return "1" if default.literal == "true" else "0"
+    return defaults.quote(default.literal)
+
+
+def column_ddl(column: Column, inline_pk: bool, same_engine: bool = True) -> str:
     parts = [quote(column.name)]
     declared = declared_type(column.type)
     if declared:
@@ -101,8 +123,10 @@ def column_ddl(column: Column, inline_pk: bool) -> str:
             parts.append("AUTOINCREMENT")
     if not column.nullable:
         parts.append("NOT NULL")
-    if column.default is not None:
+    if column.default is not None and same_engine:
         parts.append(f"DEFAULT {_default_expr(column.default)}")
+    elif column.portable_default is not None and not same_engine:
+        parts.append(f"DEFAULT {default_sql(column.portable_default, column.type)}")
     return " ".join(parts)
 
 
@@ -118,7 +142,8 @@ def create_table_sql(table: Table) -> str:
     """CREATE TABLE with the primary key and foreign keys (SQLite only takes them inline)."""
     pk = table.primary_key
     inline = len(pk) == 1 and table.column(pk[0]).autoincrement
-    lines = [column_ddl(c, inline and c.name == pk[0]) for c in table.columns]
+    same = table.origin in ("sqlite", "")
+    lines = [column_ddl(c, inline and c.name == pk[0], same) for c in table.columns]
     if pk and not inline:
         lines.append(f"PRIMARY KEY ({column_list(pk)})")
     for fk in table.foreign_keys:
