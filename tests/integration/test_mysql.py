@@ -148,11 +148,11 @@ def sqlite_dest(tmp_path):  # type: ignore[no-untyped-def]
     return lambda name: f"sqlite:///{tmp_path / name}.db"
 
 
-def test_tinyint1_is_boolean_only_when_asked(store: Store, pg_server, mysql_url: str) -> None:
+def test_tinyint1_is_boolean_unless_asked_otherwise(store: Store, pg_server, mysql_url: str) -> None:
     my_execute(mysql_url, "CREATE TABLE f (id int PRIMARY KEY, ok tinyint(1));\n"
                "INSERT INTO f VALUES (1, 1), (2, 0), (3, NULL)")
-    engine = engines.connect(mysql_url + "?tinyint1=boolean")
-    plain = engines.connect(mysql_url)
+    engine = engines.connect(mysql_url)
+    plain = engines.connect(mysql_url + "?tinyint1=int")
     try:
         assert str(engine.reflect(["f"])[0].column("ok").type) == "boolean"
         assert str(plain.reflect(["f"])[0].column("ok").type) == "int16"

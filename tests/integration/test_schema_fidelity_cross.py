@@ -248,3 +248,101 @@ def test_mysql_to_sqlite_keeps_defaults(store: Store, mysql_url: str, tmp_path: 
     row = db.execute("SELECT plan, quote, credits, active, note, born, created IS NOT NULL "
                      "FROM account").fetchone()
     assert row == ("free", "it's a\\b", 0, 1, "none", "2000-01-01", 1)
+
+
+TIMES_MY = """
+CREATE TABLE k (id int PRIMARY KEY, ok tinyint(1), d0 datetime, d3 datetime(3),
+                t0 timestamp NULL, t6 timestamp(6) NULL, tm time, tm2 time(2));
+INSERT INTO k VALUES (1, 1, '2024-01-01 10:00:00', '2024-01-01 10:00:00.123',
+                      '2024-01-01 10:00:00', '2024-01-01 10:00:00.123456', '10:00:00', '10:00:00.25')
+"""
+PG_TYPES = {"ok": "boolean", "d0": "timestamp(0) without time zone",
+            "d3": "timestamp(3) without time zone", "t0": "timestamp(0) with time zone",
+            "t6": "timestamp(6) with time zone", "tm": "time(0) without time zone",
+            "tm2": "time(2) without time zone"}
+
+
+def pg_types(url: str, table: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        return dict(conn.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid "
+            "= %s::regclass AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+
+
+def my_types(url: str, table: str) -> dict[str, str]:
+    with _connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT column_name, column_type FROM information_schema.columns "
+                    "WHERE table_schema = DATABASE() AND table_name = %s", (table,))
+        return dict(cur.fetchall())
+
+
+def test_mysql_types_arrive_app_ready_and_values_written_on_postgres_come_back_exactly(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    my_execute(mysql_url, TIMES_MY)
+    api.create_task(TaskSpec("app", mysql_url, pg_url, types=parse_types("schema,full")), store)
+    assert api.run_task("app", store=store) == "Completed", api.task_status("app", store)
+    assert pg_types(pg_url, "k") == {"id": "integer", **PG_TYPES}
+    # PostgreSQL → MySQL gives back the source's own types (timestamptz: datetime holding UTC,
+    # since MySQL's timestamp ends in 2038)
+    api.create_task(TaskSpec("back", pg_url, mysql_url + "_b", types=parse_types("schema")),
+                    store)
+    assert api.run_task("back", store=store) == "Completed", api.task_status("back", store)
+    source = my_types(mysql_url, "k")
+    assert my_types(mysql_url + "_b", "k") == {**source, "t0": "datetime", "t6": "datetime(6)"}
+    # what the reverse task does after switchover: writes on PostgreSQL into the source's tables
+    api.create_task(TaskSpec("rev", pg_url, mysql_url, types=parse_types("incremental")), store)
+    with running(store, "rev"):
+        wait_caught_up(store, "rev")
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("SET TIME ZONE 'UTC'")
+            conn.execute("INSERT INTO k VALUES (2, false, '2024-02-02 10:00:00.6', "
+                         "'2024-02-02 10:00:00.1234', '2024-02-02 10:00:00.4+00', "
+                         "'2024-02-02 10:00:00.654321+00', '23:59:59.4', '10:00:00.256')")
+        wait_caught_up(store, "rev")
+    with _connect(mysql_url) as conn, conn.cursor() as cur:
+        cur.execute("SET time_zone = '+00:00'")
+        cur.execute("SELECT ok, CAST(d0 AS char), CAST(d3 AS char), CAST(t0 AS char), "
+                    "CAST(t6 AS char), CAST(tm AS char), CAST(tm2 AS char) FROM k WHERE id = 2")
+        row = cur.fetchone()
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        pg_row = conn.execute("SELECT ok::int, d0::text, d3::text, t0::text, t6::text, "
+                              "tm::text, tm2::text FROM k WHERE id = 2").fetchone()
+    assert row == (0, "2024-02-02 10:00:01", "2024-02-02 10:00:00.123", "2024-02-02 10:00:00",
+                   "2024-02-02 10:00:00.654321", "23:59:59", "10:00:00.26")
+    assert pg_row[:3] == row[:3] and pg_row[5:] == row[5:]
+
+
+def test_a_tinyint1_holding_other_values_is_refused_with_the_option_that_keeps_it(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    my_execute(mysql_url, "CREATE TABLE f (id int PRIMARY KEY, ok tinyint(1), b tinyint(1));\n"
+                          "INSERT INTO f VALUES (1, 1, 0), (2, 0, 1), (3, 2, NULL), (4, -1, 1)")
+    api.create_task(TaskSpec("tb", mysql_url, pg_url, types=parse_types("schema,full")), store)
+    assert api.run_task("tb", store=store) == "Failed"
+    assert api.task_status("tb", store)["error"] == (
+        "f.ok (tinyint(1)): the row with key (3) holds 2, which is neither true nor false: add "
+        "?tinyint1=int to the source URL to keep tinyint(1) columns integers, or "
+        "--cast f.ok=int16 for this one")
+    api.create_task(TaskSpec("tb2", mysql_url + "?tinyint1=int", pg_url,
+                             types=parse_types("schema,full")), store)
+    assert api.run_task("tb2", store=store) == "Completed", api.task_status("tb2", store)
+    assert pg_types(pg_url, "f")["ok"] == "smallint"
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT ok FROM f ORDER BY id").fetchall() == [(1,), (0,), (2,), (-1,)]
+
+
+def test_a_tinyint1_value_written_later_that_no_boolean_holds_stops_the_task(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    my_execute(mysql_url, "CREATE TABLE f (id int PRIMARY KEY, ok tinyint(1));\n"
+                          "INSERT INTO f VALUES (1, 1)")
+    api.create_task(TaskSpec("tl", mysql_url, pg_url), store)
+    with running(store, "tl", expect=("Failed",)):
+        wait_caught_up(store, "tl")
+        my_execute(mysql_url, "INSERT INTO f VALUES (7, 3)")
+        api.wait_for("tl", lambda s: s["state"] == "Failed", 30, store)
+    error = api.task_status("tl", store)["error"]
+    assert error.startswith("f.ok: the row with key (7) holds 3, which a PostgreSQL boolean "
+                            "cannot hold: keep the column an integer"), error

@@ -188,6 +188,9 @@ class Engine(ABC):
     # does not with foreign_key_checks off). Such a check can refuse a child row that the
     # replay after the full step has yet to reconcile.
     checks_rows_adding_foreign_keys: ClassVar[bool] = True
+    # Whether a boolean column holds true and false only (PostgreSQL), where MySQL's
+    # tinyint(1) and SQLite's BOOLEAN hold any integer: precheck then reads the source.
+    strict_booleans: ClassVar[bool] = False
     # How long names may be, where they must be unique and whether case counts (naming.py).
     naming: Naming = Naming("this engine")
 
@@ -229,6 +232,11 @@ class Engine(ABC):
     def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
         """The key of a row whose `column` holds a value of `gap` (None: no such row); asked
         only for gaps that gaps_held() names."""
+        return None
+
+    def boolean_problem(self, table: Table, column: str) -> str | None:
+        """Why the values of a column this engine calls boolean are not all true or false
+        (an example row and the fix, TABLE.COLUMN standing for the column), or None."""
         return None
 
     @abstractmethod

@@ -17,6 +17,7 @@ from turnout.gaps import Gap, problem, refused, row_checker
 from turnout.migrate.identifiers import identifier_problems, named
 from turnout.model import Phase, Row, Table
 from turnout.spec import TaskSpec
+from turnout.types import Kind
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def build_plan(
         problems += _destination_problems(spec, dst, plans) + dst.write_problems()
         if Phase.SCHEMA in spec.types:
             problems += dst.schema_problems([plan.dest for plan in plans])
+        if dst.strict_booleans:
+            problems += [p for plan in plans for p in _boolean_problems(src, plan)]
     problems += _missing_columns(dst, plans)
     if Phase.INCREMENTAL in spec.types:
         problems += src.capture_problems(slot, [p.source.name for p in plans])
@@ -144,6 +147,21 @@ def _table_problems(spec: TaskSpec, dst: Engine, plan: TablePlan) -> list[str]:
                 f"{where} ({source_column.native_type or source_column.type}): "
                 + problem.replace("TABLE.COLUMN", where)
             )
+    return problems
+
+
+def _boolean_problems(src: Engine, plan: TablePlan) -> list[str]:
+    """Boolean columns whose source rows hold other values (MySQL's tinyint(1) read as a
+    boolean): found by reading the data, since the type alone allows them."""
+    problems = []
+    for source_column, dest_column in zip(plan.source.columns, plan.dest.columns, strict=True):
+        if source_column.type.kind is not Kind.BOOLEAN or dest_column.type.kind is not Kind.BOOLEAN:
+            continue
+        problem = src.boolean_problem(plan.source, source_column.name)
+        if problem:
+            where = f"{plan.source.name}.{source_column.name}"
+            native = source_column.native_type or source_column.type
+            problems.append(f"{where} ({native}): " + problem.replace("TABLE.COLUMN", where))
     return problems
 
 

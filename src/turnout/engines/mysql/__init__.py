@@ -3,7 +3,7 @@ snapshot reads are in snapshot.py and bulk loads in bulk.py (both through mysqlc
 client.py), apply in apply.py, binlog capture in capture.py, sessions and freeze in sessions.py.
 
 URL: mysql://user:password@host:port/database, with turnout's own options
-`zero_dates=refuse|null`, `tinyint1=boolean`, `resume_by=file|gtid` (where a resumed binlog
+`zero_dates=refuse|null`, `tinyint1=boolean|int`, `resume_by=file|gtid` (where a resumed binlog
 stream starts: file and offset, or MariaDB's GTID state, which outlives a failover) and
 `unix_socket=/path`.
 """
@@ -56,7 +56,7 @@ SESSION_SETUP = (
     "SET NAMES utf8mb4, time_zone = '+00:00', "
     "sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'"
 )
-_OPTIONS = {"zero_dates": ("refuse", "null"), "tinyint1": ("int", "boolean"),
+_OPTIONS = {"zero_dates": ("refuse", "null"), "tinyint1": ("boolean", "int"),
             "resume_by": ("file", "gtid")}
 _LOST_CONNECTION = (2006, 2013)
 _RETRY = (1205, 1213)  # lock wait timeout, deadlock
@@ -203,6 +203,20 @@ class MysqlEngine(Engine):
         rows = self.all(f"SELECT {column_list(table.key)} FROM {quote(table.name)} "
                         f"WHERE {test} LIMIT 1")
         return tuple(rows[0]) if rows else None
+
+    def boolean_problem(self, table: Table, column: str) -> str | None:
+        """A tinyint(1) read as a boolean may hold any of -128..127; one row holding another
+        value than 0 and 1 is enough to refuse: a boolean would turn it into true."""
+        key = table.key or table.column_names
+        found = self.all(
+            f"SELECT {', '.join(quote(k) for k in key)}, {quote(column)} FROM {quote(table.name)} "
+            f"WHERE {quote(column)} NOT IN (0, 1) LIMIT 1")
+        if not found:
+            return None
+        *at, value = found[0]
+        return (f"the row with key ({', '.join(map(str, at))}) holds {value}, which is "
+                "neither true nor false: add ?tinyint1=int to the source URL to keep tinyint(1) "
+                "columns integers, or --cast TABLE.COLUMN=int16 for this one")
 
     def create_table(self, table: Table) -> None:
         if ddl.carries(table, self.scheme, self.flavor):

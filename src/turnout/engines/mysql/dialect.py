@@ -54,7 +54,7 @@ def canonical_type(
     precision: int | None,
     scale: int | None,
     fsp: int | None,
-    tinyint1_boolean: bool = False,
+    tinyint1_boolean: bool = True,
 ) -> CanonicalType | None:
     """Map information_schema's description of a column; None when there is no canonical form."""
     unsigned = "unsigned" in column_type
@@ -84,12 +84,14 @@ def canonical_type(
         return CanonicalType(Kind.BINARY, length=length)
     if data_type == "enum":
         return CanonicalType(Kind.ENUM, values=labels(column_type))
+    # the fractional digits exactly, 0 included: a destination with more would take values
+    # written there after switchover that the reverse task could not bring back
     if data_type == "time":
-        return CanonicalType(Kind.TIME, precision=fsp or None)
+        return CanonicalType(Kind.TIME, precision=fsp)
     if data_type == "datetime":
-        return CanonicalType(Kind.TIMESTAMP, precision=fsp or None)
+        return CanonicalType(Kind.TIMESTAMP, precision=fsp)
     if data_type == "timestamp":
-        return CanonicalType(Kind.TIMESTAMPTZ, precision=fsp or None)
+        return CanonicalType(Kind.TIMESTAMPTZ, precision=fsp)
     return None
 
 

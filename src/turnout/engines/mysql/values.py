@@ -107,8 +107,6 @@ def _converter(column: Column, zero_dates: str, binlog: bool = False) -> Convert
     kind = column.type.kind
     if native.startswith("bit"):
         return _bit
-    if kind is Kind.BOOLEAN:
-        return bool
     if kind is Kind.FLOAT32:
         return _float32
     if kind is Kind.JSON:

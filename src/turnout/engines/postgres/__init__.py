@@ -67,6 +67,7 @@ def _split_url(url: str) -> tuple[str, str]:
 class PostgresEngine(Engine, DirectCopy):
     scheme = "postgresql"
     naming = Naming("PostgreSQL", limit=63, limit_in_bytes=True, indexes_per_schema=True)
+    strict_booleans = True
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)

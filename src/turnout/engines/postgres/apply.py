@@ -13,6 +13,7 @@ from typing import Any
 
 from turnout.coalesce import TableBatch, parents_first
 from turnout.engines.postgres.dialect import column_list, qualified, quote
+from turnout.errors import OperationFailed
 from turnout.model import Key, Row, Table
 from turnout.types import Kind
 
@@ -79,11 +80,27 @@ def _json_text(value: Any) -> Any:
     return json.dumps(value)
 
 
+class NoBoolean(ValueError):
+    """An integer other than 0 and 1 on its way into a boolean column."""
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return value
+    if value not in (0, 1):
+        raise NoBoolean(value)
+    return value == 1
+
+
 def adapter(table: Table) -> Any:
-    """Values as COPY takes them: JSON documents and typeless values as text."""
+    """Values as COPY takes them: JSON documents and typeless values as text, integers from
+    another engine's booleans (MySQL's tinyint(1)) as booleans when they are 0 or 1; any
+    other integer stops the task, naming the row, since true would be a made-up value."""
     converters: list[Any] = []
     for column in table.columns:
-        if column.type.kind is Kind.JSON:
+        if column.type.kind is Kind.BOOLEAN:
+            converters.append(_boolean)
+        elif column.type.kind is Kind.JSON:
             converters.append(_json_text)
         elif column.type.kind is Kind.ANY and column.native_type in ("", "text"):
             converters.append(lambda v: v if v is None or isinstance(v, str | bytes) else str(v))
@@ -92,4 +109,18 @@ def adapter(table: Table) -> Any:
     if not any(converters):
         return lambda row: row
     pairs = list(enumerate(converters))
-    return lambda row: tuple(v if f is None else f(v) for (_, f), v in zip(pairs, row, strict=True))
+
+    def adapt(row: Row) -> Row:
+        try:
+            return tuple(v if f is None else f(v) for (_, f), v in zip(pairs, row, strict=True))
+        except NoBoolean as exc:
+            at = next(i for i, f in pairs if f is _boolean and row[i] == exc.args[0])
+            key = ", ".join(str(row[i]) for i in table.key_positions())
+            raise OperationFailed(
+                f"{table.name}.{table.columns[at].name}: the row with key ({key}) holds "
+                f"{exc.args[0]}, which a PostgreSQL boolean cannot hold: keep the column an "
+                f"integer (a MySQL source: ?tinyint1=int; any source: --cast "
+                f"{table.name}.{table.columns[at].name}=int16) and start the task afresh"
+            ) from None
+
+    return adapt
