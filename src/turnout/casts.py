@@ -61,20 +61,31 @@ def interval_text(value: dt.timedelta) -> str:
     return f"{days} day{'' if abs(days) == 1 else 's'} {clock}"
 
 
+def as_utc(value: Any) -> Any:
+    """A timestamp without zone cast to one with: read as UTC, as an application that keeps
+    UTC in MySQL's DATETIME wrote it (Django with USE_TZ does), never as the zone of
+    whichever session happens to write it."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
 def row_caster(source: Table, dest: Table) -> Callable[[Row], Row] | None:
-    """A function giving rows the written form of their cast-to-text columns (None: no need)."""
-    at = [
-        i for i, (s, d) in enumerate(zip(source.columns, dest.columns, strict=True))
-        if d.type.kind in _TEXT_KINDS and s.type.kind not in _TEXT_KINDS
-    ]
-    if not at:
+    """A function giving rows the written form of their cast columns (None: no need)."""
+    steps: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, (s, d) in enumerate(zip(source.columns, dest.columns, strict=True)):
+        if d.type.kind in _TEXT_KINDS and s.type.kind not in _TEXT_KINDS:
+            steps.append((i, as_text))
+        elif d.type.kind is Kind.TIMESTAMPTZ and s.type.kind is Kind.TIMESTAMP:
+            steps.append((i, as_utc))
+    if not steps:
         return None
 
     def cast(row: Row) -> Row:
         values = list(row)
-        for i in at:
+        for i, step in steps:
             if values[i] is not None:
-                values[i] = as_text(values[i])
+                values[i] = step(values[i])
         return tuple(values)
 
     return cast
