@@ -346,3 +346,30 @@ def test_a_tinyint1_value_written_later_that_no_boolean_holds_stops_the_task(
     error = api.task_status("tl", store)["error"]
     assert error.startswith("f.ok: the row with key (7) holds 3, which a PostgreSQL boolean "
                             "cannot hold: keep the column an integer"), error
+
+
+def test_a_sqlite_boolean_holding_other_values_is_refused_going_to_postgres(
+    store: Store, pg_url: str, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "b.db")
+    db.executescript("CREATE TABLE f (id INTEGER PRIMARY KEY, ok BOOLEAN DEFAULT TRUE);"
+                     "INSERT INTO f VALUES (1, 1), (2, 0), (3, 'yes')")
+    db.close()
+    source = f"sqlite:///{tmp_path / 'b.db'}"
+    api.create_task(TaskSpec("slb", source, pg_url, types=parse_types("schema,full")), store)
+    assert api.run_task("slb", store=store) == "Failed"
+    assert api.task_status("slb", store)["error"] == (
+        "f.ok (BOOLEAN): the row with key (3) holds 'yes', which is neither true nor false: "
+        "give the column a type that holds it, such as --cast f.ok=int16 (or text)")
+    db = sqlite3.connect(tmp_path / "b.db")
+    db.execute("UPDATE f SET ok = 1 WHERE id = 3")
+    db.commit()
+    db.close()
+    assert api.run_task("slb", store=store) == "Completed", api.task_status("slb", store)
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT ok FROM f ORDER BY id").fetchall() == [(True,), (False,),
+                                                                           (True,)]
+        conn.execute("INSERT INTO f (id) VALUES (4)")
+        assert conn.execute("SELECT ok FROM f WHERE id = 4").fetchone() == (True,)

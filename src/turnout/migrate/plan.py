@@ -91,7 +91,7 @@ def with_gaps(src: Engine, dst: Engine, plan: TablePlan, spec: TaskSpec) -> Tabl
 
 def _gap_problems(src: Engine, plan: TablePlan) -> list[str]:
     """An example row for each column holding a value the destination cannot (reads the data)."""
-    problems = []
+    problems: list[str] = []
     if not plan.source.key:
         return problems
     for column, gaps in zip(plan.source.columns, plan.gaps, strict=True):

@@ -101,6 +101,19 @@ class SqliteEngine(Engine, DirectCopy):
     def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
         return gaps_refused(ctype)
 
+    def boolean_problem(self, table: Table, column: str) -> str | None:
+        """A BOOLEAN column here holds whatever was put in it: 2, 'yes'…"""
+        key = table.key or table.column_names
+        found = self.db.execute(
+            f"SELECT {', '.join(quote(k) for k in key)}, {quote(column)} FROM {quote(table.name)} "
+            f"WHERE {quote(column)} NOT IN (0, 1) LIMIT 1").fetchone()
+        if found is None:
+            return None
+        *values, value = found
+        return (f"the row with key ({', '.join(map(str, values))}) holds {value!r}, which is "
+                "neither true nor false: give the column a type that holds it, such as "
+                "--cast TABLE.COLUMN=int16 (or text)")
+
     def create_table(self, table: Table) -> None:
         self.db.execute(create_table_sql(table))
 
