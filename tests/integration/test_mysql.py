@@ -148,7 +148,8 @@ def sqlite_dest(tmp_path):  # type: ignore[no-untyped-def]
     return lambda name: f"sqlite:///{tmp_path / name}.db"
 
 
-def test_tinyint1_is_boolean_unless_asked_otherwise(store: Store, pg_server, mysql_url: str) -> None:
+def test_tinyint1_is_boolean_unless_asked_otherwise(store: Store, pg_server,
+                                                    mysql_url: str) -> None:
     my_execute(mysql_url, "CREATE TABLE f (id int PRIMARY KEY, ok tinyint(1));\n"
                "INSERT INTO f VALUES (1, 1), (2, 0), (3, NULL)")
     engine = engines.connect(mysql_url)

@@ -254,7 +254,8 @@ TIMES_MY = """
 CREATE TABLE k (id int PRIMARY KEY, ok tinyint(1), d0 datetime, d3 datetime(3),
                 t0 timestamp NULL, t6 timestamp(6) NULL, tm time, tm2 time(2));
 INSERT INTO k VALUES (1, 1, '2024-01-01 10:00:00', '2024-01-01 10:00:00.123',
-                      '2024-01-01 10:00:00', '2024-01-01 10:00:00.123456', '10:00:00', '10:00:00.25')
+                      '2024-01-01 10:00:00', '2024-01-01 10:00:00.123456', '10:00:00',
+                      '10:00:00.25')
 """
 PG_TYPES = {"ok": "boolean", "d0": "timestamp(0) without time zone",
             "d3": "timestamp(3) without time zone", "t0": "timestamp(0) with time zone",
