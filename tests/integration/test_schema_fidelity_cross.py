@@ -58,6 +58,8 @@ def test_mysql_to_postgres_builds_every_unique_key_with_names_unique_per_schema(
     assert fks == [("b_belongs_to_a",)]
     events = " ".join(e["message"] for e in api.events("twins", store=store))
     assert "index 'email' of 'b' is 'b_email'" in events
+    report = api.verify_task("twins", store, level="schema")  # keys compared by their columns
+    assert report["consistent"], report
 
 
 def test_sqlite_takes_twin_index_names_too(store: Store, mysql_url: str, tmp_path: Path) -> None:
@@ -163,6 +165,7 @@ def test_names_one_where_case_does_not_count_are_refused(
 
 
 DEFAULTS_MY = r"""
+SET SESSION sql_mode = '';
 CREATE TABLE account (
     id int PRIMARY KEY,
     plan varchar(20) NOT NULL DEFAULT 'free',
@@ -174,7 +177,8 @@ CREATE TABLE account (
     born date DEFAULT '2000-01-01',
     created datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
     changed timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
-    token varchar(36) DEFAULT (uuid())
+    token varchar(36) DEFAULT (uuid()),
+    legacy datetime NULL DEFAULT '0000-00-00 00:00:00'
 )"""
 
 
@@ -197,6 +201,8 @@ def test_mysql_to_postgres_keeps_defaults_and_names_what_it_cannot(
            "out: set a default there by hand if the application relies on it" in warnings
     assert any(w.startswith("account.changed: ON UPDATE CURRENT_TIMESTAMP(3) has no equivalent "
                             "on PostgreSQL") for w in warnings), warnings
+    assert any(w.startswith("account.legacy: its default '0000-00-00 00:00:00' has no "
+                            "equivalent") for w in warnings), warnings
 
 
 DEFAULTS_PG = r"""

@@ -29,6 +29,10 @@ BOOL = CanonicalType(Kind.BOOLEAN)
     ("curdate()", TEXT, Default(clock="date")),
     ("uuid()", TEXT, None),
     ("('x')", TEXT, Default("x")),
+    ("'0000-00-00 00:00:00'", CanonicalType(Kind.TIMESTAMP), None),  # no other engine has it
+    ("'2024-00-10'", CanonicalType(Kind.DATE), None),
+    ("'2024-02-10'", CanonicalType(Kind.DATE), Default("2024-02-10")),
+    ("'x'", CanonicalType(Kind.ANY), None),  # geometry and the like: no portable form
 ])
 def test_mysql_defaults(expression: str, ctype: CanonicalType, expected: Default | None) -> None:
     assert my.portable_default(expression, ctype) == expected
@@ -48,6 +52,9 @@ def test_mysql_defaults(expression: str, ctype: CanonicalType, expected: Default
     ("gen_random_uuid()", TEXT, None),
     ("('a'::text || 'b'::text)", TEXT, None),
     ("'\\x00'::bytea", CanonicalType(Kind.BINARY), None),
+    ("'infinity'::timestamp with time zone", CanonicalType(Kind.TIMESTAMPTZ), None),
+    ("'NaN'::numeric", CanonicalType(Kind.DECIMAL), None),
+    ("'{}'::integer[]", CanonicalType(Kind.ANY), None),
 ])
 def test_postgres_defaults(expression: str, ctype: CanonicalType,
                            expected: Default | None) -> None:

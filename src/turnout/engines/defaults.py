@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from turnout.model import Default
+from turnout.types import CanonicalType, Kind
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?", re.I)
 _CAST = re.compile(r"(?:::\s*[a-z_][\w .\"\[\]()]*)*", re.I)  # PostgreSQL's '…'::type tails
@@ -20,18 +21,33 @@ _BACKSLASHED = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1
 _TRUE, _FALSE = ("1", "true", "t"), ("0", "false", "f")
 
 
-def parse(text: str, clocks: dict[str, str], *, backslashes: bool = False,
-          boolean: bool = False) -> Default | None:
+_NUMERIC = (Kind.INT16, Kind.INT32, Kind.INT64, Kind.DECIMAL, Kind.FLOAT32, Kind.FLOAT64)
+_DATED = (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ)
+_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def parse(text: str, clocks: dict[str, str], ctype: CanonicalType, *,
+          backslashes: bool = False) -> Default | None:
     """`text` (an engine's default expression) as a Default; None when it is no literal, no
-    NULL and no clock in `clocks` (pattern → clock), or when a boolean column's literal is
-    neither true nor false."""
+    NULL and no clock in `clocks` (pattern → clock), or a literal that another engine's
+    column of `ctype` would refuse or read otherwise: a zero date, `infinity`, `NaN`, a
+    boolean neither true nor false, anything in a column without a canonical type."""
+    if ctype.kind is Kind.ANY:
+        return None
     found = _scan(_unwrapped(text.strip()), clocks, backslashes)
-    if found is None or not boolean or found.literal is None:
+    if found is None or found.literal is None:
         return found
-    value = found.literal.strip().lower()
-    if value in _TRUE:
-        return Default("true")
-    return Default("false") if value in _FALSE else None
+    value = found.literal.strip()
+    if ctype.kind is Kind.BOOLEAN:
+        if value.lower() in _TRUE:
+            return Default("true")
+        return Default("false") if value.lower() in _FALSE else None
+    if ctype.kind in _NUMERIC and not _NUMBER.fullmatch(value):
+        return None
+    if ctype.kind in _DATED and (not _DATE.match(value) or value.startswith("0000")
+                                 or value[4:10].find("-00") >= 0):
+        return None
+    return found
 
 
 def _unwrapped(text: str) -> str:

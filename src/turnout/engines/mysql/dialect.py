@@ -107,8 +107,7 @@ def portable_default(expression: str | None, ctype: CanonicalType) -> Default | 
     """A default as catalog.py reads it (an SQL expression) in portable form, if it has one."""
     if expression is None:
         return None
-    return defaults.parse(expression, CLOCKS, backslashes=True,
-                          boolean=ctype.kind is Kind.BOOLEAN)
+    return defaults.parse(expression, CLOCKS, ctype, backslashes=True)
 
 
 def default_sql(default: Default, ctype: CanonicalType, declared: str) -> str:

@@ -100,7 +100,7 @@ def portable_default(expression: str | None, ctype: CanonicalType) -> Default | 
     """A default as the catalog shows it (`'free'::character varying`) in portable form."""
     if expression is None or ctype.kind is Kind.BINARY:  # '\x…'::bytea is no text literal
         return None
-    return defaults.parse(expression, CLOCKS, boolean=ctype.kind is Kind.BOOLEAN)
+    return defaults.parse(expression, CLOCKS, ctype)
 
 
 def default_sql(default: Default, ctype: CanonicalType) -> str:

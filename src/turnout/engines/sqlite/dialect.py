@@ -97,7 +97,7 @@ CLOCKS = {"current_timestamp": "timestamp", "current_date": "date", "current_tim
 def portable_default(expression: str | None, ctype: CanonicalType) -> Default | None:
     if expression is None:
         return None
-    return defaults.parse(expression, CLOCKS, boolean=ctype.kind is Kind.BOOLEAN)
+    return defaults.parse(expression, CLOCKS, ctype)
 
 
 def default_sql(default: Default, ctype: CanonicalType) -> str:
