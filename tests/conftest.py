@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from turnout.store import Store
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A temp root of this run's own: pytest keeps only the three newest runs' folders under
+    one shared root, so two runs side by side (two checkouts, a developer and CI) would delete
+    the data directories of each other's live test servers."""
+    if config.option.basetemp is None:
+        config.option.basetemp = _OWN_ROOT[0] = tempfile.mkdtemp(prefix="turnout-tests-")
+
+
+_OWN_ROOT: list[str] = [""]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The run's temp root goes once it passed; a failed run keeps it, with the servers' logs."""
+    if _OWN_ROOT[0] and exitstatus == 0:
+        shutil.rmtree(_OWN_ROOT[0], ignore_errors=True)
 
 
 @pytest.fixture()

@@ -234,8 +234,8 @@ class PgServer:
 def _pg_settings(port: int, socket_dir: Path) -> list[str]:
     settings = {
         "wal_level": "logical",
-        "max_replication_slots": "10",
-        "max_wal_senders": "10",
+        "max_replication_slots": "40",  # tests leave slots until their task is deleted
+        "max_wal_senders": "40",
         "fsync": "off",
         "synchronous_commit": "off",
         "full_page_writes": "off",
@@ -437,6 +437,8 @@ def start_mariadb(base_dir: Path, extra_args: Sequence[str] = ()) -> MariaDbServ
 
     sock = _short_dir(base_dir, "turnout-my-") / "mysqld.sock"
     log = base_dir / "mariadbd.err"
+    tmp_dir = base_dir / "tmp"  # its own: servers side by side must not share temp files
+    tmp_dir.mkdir(exist_ok=True)
     for attempt in range(1, _PORT_ATTEMPTS + 1):
         port, offset = free_port(), _size(log)
         args = [
@@ -446,7 +448,7 @@ def start_mariadb(base_dir: Path, extra_args: Sequence[str] = ()) -> MariaDbServ
             "--binlog-format=ROW", "--binlog-row-image=FULL", "--server-id=1",
             "--innodb-flush-log-at-trx-commit=0", "--innodb-buffer-pool-size=128M",
             "--local-infile=1", f"--pid-file={base_dir / 'mariadbd.pid'}",
-            f"--log-error={log}", f"--tmpdir={tempfile.gettempdir()}",
+            f"--log-error={log}", f"--tmpdir={tmp_dir}",
             # Debian's packaged config sets these; --no-defaults would leave latin1.
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
             *extra_args,
