@@ -334,6 +334,8 @@ def _float4(value: float) -> Any:
 
 
 def _bit(value: Any) -> Any:
+    if isinstance(value, (int, Decimal)):
+        return int(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return int.from_bytes(bytes(value), "big")
     if isinstance(value, str) and set(value) <= {"0", "1"}:
