@@ -33,19 +33,16 @@ NULL_ID = 999
 TIMEOUT = 60
 
 # direction -> tables still wrong there (each one a bug to fix; remove as they pass)
-_PG_INFINITY = {"m_date", "m_timestamp", "m_timestamptz", "m_tsrange", "m_time"}
-_PG_AS_TEXT = {"m_bytea_array", "m_int4range", "m_int_array", "m_text_array"}
-_MY_TIME_ZERO = {"m_time", "m_time_long", "m_year", "m_zero_date", "m_zero_datetime",
-                 "m_zero_timestamp"}
+_PG_AS_TEXT = {"m_bytea_array", "m_int4range", "m_int_array", "m_text_array", "m_tsrange"}
+_MY_ZERO = {"m_year", "m_zero_date", "m_zero_datetime", "m_zero_timestamp"}
 KNOWN_WRONG: dict[str, set[str]] = {
-    "postgres->sqlite": _PG_INFINITY | _PG_AS_TEXT | {"m_float4", "m_float8", "m_interval",
-                                                     "m_numeric"},
-    "postgres->postgres": _PG_INFINITY | {"m_interval"},
-    "postgres->mysql": _PG_INFINITY | _PG_AS_TEXT | {"m_float4", "m_float8"},
-    "mysql->sqlite": _MY_TIME_ZERO | {"m_bigint_u", "m_bit64", "m_decimal65", "m_geometry",
-                                      "m_timestamp", "m_timestamp6"},
-    "mysql->postgres": _MY_TIME_ZERO | {"m_geometry", "m_varchar"},
-    "mysql->mysql": _MY_TIME_ZERO,
+    "postgres->sqlite": _PG_AS_TEXT,
+    "postgres->postgres": {"m_interval"},
+    "postgres->mysql": _PG_AS_TEXT,
+    "mysql->sqlite": _MY_ZERO | {"m_bigint_u", "m_bit64", "m_decimal65", "m_geometry",
+                                 "m_timestamp", "m_timestamp6"},
+    "mysql->postgres": _MY_ZERO | {"m_geometry", "m_varchar"},
+    "mysql->mysql": _MY_ZERO,
     "sqlite->postgres": {"m_int_text", "m_untyped"},
     "sqlite->mysql": {"m_int_text", "m_untyped"},
 }
