@@ -283,6 +283,11 @@ class Engine(ABC):
         (privileges): one line each, with the fix."""
         return []
 
+    def apply_problems(self, tables: list[str]) -> list[str]:
+        """What stops replayed changes from being written into those of `tables` that exist
+        here (a column that refuses updates, say): one line each, with the fix."""
+        return []
+
     def schema_problems(self, tables: list[Table]) -> list[str]:
         """What stops this destination from building `tables` as the schema step would
         (a type an extension brings, say): one line each, with the fix."""

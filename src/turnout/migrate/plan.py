@@ -77,6 +77,7 @@ def build_plan(
     problems += _missing_columns(dst, plans)
     if Phase.INCREMENTAL in spec.types:
         problems += src.capture_problems(slot, [p.source.name for p in plans])
+        problems += dst.apply_problems([p.dest.name for p in plans])
     if problems:
         raise Unsupported("\n".join(problems))
     return plans

@@ -136,6 +136,9 @@ class PostgresEngine(Engine, DirectCopy):
             f"WHERE {test} LIMIT 1").fetchone()
         return tuple(row) if row else None
 
+    def apply_problems(self, tables: list[str]) -> list[str]:
+        return ddl.always_identities(self.conn, self.schema, tables)
+
     def schema_problems(self, tables: list[Table]) -> list[str]:
         return ddl.missing_types(self.conn, self.schema, tables, self.scheme)
 
