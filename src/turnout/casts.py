@@ -16,8 +16,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from turnout.model import Duration, Row, Spelled, Table
+from turnout.model import Duration, Geometry, Row, Spelled, Table
 from turnout.types import Kind
+from turnout.wkb import ewkt
 
 _TEXT_KINDS = (Kind.TEXT, Kind.CHAR, Kind.VARCHAR)
 
@@ -28,6 +29,8 @@ def as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, Spelled):
         return value.text
+    if isinstance(value, Geometry):
+        return ewkt(value.srid, value.wkb)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date | dt.time):

@@ -241,6 +241,22 @@ class Position(ABC):
         return f"{type(self).__name__}({self.to_dict()})"
 
 
+class Geometry(bytes):
+    """A MySQL spatial value as MySQL stores it: a 4-byte little-endian SRID, then WKB.
+
+    The bytes are the value (MySQL takes them back as they are); cast to text it is written
+    as EWKT (casts.py), the form PostGIS and MySQL read back exactly.
+    """
+
+    @property
+    def srid(self) -> int:
+        return int.from_bytes(self[:4], "little")
+
+    @property
+    def wkb(self) -> bytes:
+        return bytes(self[4:])
+
+
 class Duration(dt.timedelta):
     """A time column's value that is no time of day: a MySQL TIME past 24 hours or negative.
 

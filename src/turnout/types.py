@@ -35,8 +35,15 @@ class Kind(StrEnum):
     INET = "inet"  # an IPv4 or IPv6 address (MariaDB's inet4 / inet6)
     JSON = "json"
     ENUM = "enum"  # one of a fixed list of labels
+    GEOMETRY = "geometry"  # a MySQL spatial value (SRID and WKB); no other engine has one
     ANY = "any"  # SQLite's typeless column: holds whatever it is given
 
+
+# why another engine refuses a MySQL geometry column, and the cast that carries it exactly
+GEOMETRY_FIX = ("MySQL geometry has no {engine} type here: add --cast TABLE.COLUMN=text to "
+                "carry it as EWKT text (SRID=4326;POINT(1 2))")
+POSTGIS_STEP = (", which PostGIS turns into geometry with ALTER TABLE … ALTER COLUMN … TYPE "
+                "geometry USING ST_GeomFromEWKT(…)")
 
 _WITH_LENGTH = {Kind.CHAR, Kind.VARCHAR, Kind.BINARY}
 _WITH_PRECISION = {Kind.DECIMAL, Kind.TIME, Kind.TIMETZ, Kind.TIMESTAMP, Kind.TIMESTAMPTZ}

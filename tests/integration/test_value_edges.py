@@ -369,3 +369,75 @@ def test_mysql_serial_key_and_a_long_row_under_a_fulltext_index_into_postgres(
     execute(pg_url, "DELETE FROM s WHERE id > 5", "SELECT setval('s_id_seq', 5)",
             "INSERT INTO s (body) VALUES ('after switchover')")
     assert my_values(pg_url, "SELECT max(id) FROM s") == [(6,)]
+
+
+# pgloader's and Debezium's MySQL spatial fixtures hold one of each kind, with and without SRID
+MY_GEOMETRY = """
+CREATE TABLE geo (id int PRIMARY KEY, g geometry, p point, l linestring, poly polygon,
+                  mp multipoint, ml multilinestring, mpoly multipolygon, gc geometrycollection);
+INSERT INTO geo VALUES
+ (1, ST_GeomFromText('POINT(1 2)', 4326), POINT(0.1, -3.5),
+  ST_GeomFromText('LINESTRING(0 0,1 1,2 0.5)'),
+  ST_GeomFromText('POLYGON((0 0,10 0,10 10,0 10,0 0),(2 2,3 2,3 3,2 2))'),
+  ST_GeomFromText('MULTIPOINT(1 1,2 2)'), ST_GeomFromText('MULTILINESTRING((0 0,1 1),(2 2,3 3))'),
+  ST_GeomFromText('MULTIPOLYGON(((0 0,1 0,1 1,0 0)),((5 5,6 5,6 6,5 5)))'),
+  ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1),LINESTRING(0 0,1e-7 123456789.125))')),
+ (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
+"""
+GEO_COLUMNS = ("g", "p", "l", "poly", "mp", "ml", "mpoly", "gc")
+
+
+def test_mysql_geometry_into_mysql_is_exact_and_verifies(store: Store, mysql_url: str) -> None:
+    execute(mysql_url, *MY_GEOMETRY.split(";\n"))
+    dest = mysql_url + "_d"
+    name = task_name("geo")
+    api.create_task(TaskSpec(name, mysql_url, dest), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(mysql_url, "INSERT INTO geo (id, g, p) VALUES (3, ST_GeomFromText("
+                "'POLYGON((0 0,1 0,1 1,0 0))', 3857), POINT(-180, 90))",
+                "UPDATE geo SET l = ST_GeomFromText('LINESTRING(5 5,6 6)') WHERE id = 2")
+        wait_caught_up(store, name)
+    sql = "SELECT id, " + ", ".join(f"HEX({c})" for c in GEO_COLUMNS) + " FROM geo ORDER BY id"
+    assert my_values(dest, sql) == my_values(mysql_url, sql)
+    assert api.verify_task(name, store)["consistent"]
+    execute(dest, "UPDATE geo SET p = POINT(0.1, -3.6) WHERE id = 1")
+    report = api.verify_task(name, store)
+    assert report["tables"][0]["different"] == [[1]]
+
+
+def test_mysql_geometry_into_postgres_is_refused_then_carried_as_ewkt(
+        store: Store, mysql_url: str, pg_url: str) -> None:
+    execute(mysql_url, *MY_GEOMETRY.split(";\n"))
+    name = task_name("geo")
+    api.create_task(TaskSpec(name, mysql_url, pg_url), store)
+    assert api.run_task(name, store=store) == "Failed"
+    error = api.task_status(name, store)["error"]
+    assert "geo.p (point): MySQL geometry has no PostgreSQL type here: add --cast geo.p=text" \
+        in error, error
+    api.delete_task(name, store)
+    name = task_name("geo")
+    api.create_task(TaskSpec(name, mysql_url, pg_url,
+                             casts={"geo": {c: "text" for c in GEO_COLUMNS}}), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(mysql_url, "INSERT INTO geo (id, g) VALUES (3, ST_GeomFromText("
+                "'POLYGON((0 0,1 0,1 1,0 0))', 3857))")
+        wait_caught_up(store, name)
+    sql = "SELECT id, " + ", ".join(GEO_COLUMNS) + " FROM geo ORDER BY id"
+    theirs = my_values(pg_url, sql)
+    assert theirs[0] == (
+        1, "SRID=4326;POINT(1 2)", "POINT(0.1 -3.5)", "LINESTRING(0 0,1 1,2 0.5)",
+        "POLYGON((0 0,10 0,10 10,0 10,0 0),(2 2,3 2,3 3,2 2))", "MULTIPOINT(1 1,2 2)",
+        "MULTILINESTRING((0 0,1 1),(2 2,3 3))",
+        "MULTIPOLYGON(((0 0,1 0,1 1,0 0)),((5 5,6 5,6 6,5 5)))",
+        "GEOMETRYCOLLECTION(POINT(1 1),LINESTRING(0 0,1e-07 123456789.125))")
+    assert theirs[2][:2] == (3, "SRID=3857;POLYGON((0 0,1 0,1 1,0 0))")
+    # MySQL reads the text back as the very same geometry
+    back = ", ".join(f"HEX(ST_GeomFromText('{t.split(';')[-1]}', {t.split(';')[0][5:] or 0}))"
+                     if t.startswith("SRID") else f"HEX(ST_GeomFromText('{t}'))"
+                     for t in theirs[0][1:])
+    mine = my_values(mysql_url, "SELECT " + ", ".join(f"HEX({c})" for c in GEO_COLUMNS)
+                     + " FROM geo WHERE id = 1")
+    assert my_values(mysql_url, "SELECT " + back) == mine
+    assert api.verify_task(name, store)["consistent"]

@@ -52,6 +52,7 @@ _FORMS = {
     Kind.UUID: Form.UUID, Kind.INET: Form.INET, Kind.BINARY: Form.BYTES, Kind.DATE: Form.DATE,
     Kind.TIME: Form.TIME,
     Kind.TIMESTAMP: Form.TIMESTAMP, Kind.TIMESTAMPTZ: Form.TIMESTAMP, Kind.JSON: Form.JSON,
+    Kind.GEOMETRY: Form.BYTES,  # MySQL's own bytes: only a MySQL destination holds them
 }
 # Forms whose spelling inside a database is the same on every engine; the others are only
 # hashed in-database when both sides are the same engine (floats then fall back to ROUNDED).

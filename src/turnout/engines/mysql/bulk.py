@@ -156,7 +156,8 @@ def tsv(table: Table, rows: list[Row]) -> bytes | None:
 
 def loadable(table: Table) -> bool:
     """Whether LOAD DATA's text can carry every column (not binary strings, not bits)."""
-    return not any(c.type.kind is Kind.BINARY or _bit(c.native_type) for c in table.columns)
+    return not any(c.type.kind in (Kind.BINARY, Kind.GEOMETRY) or _bit(c.native_type)
+                   for c in table.columns)
 
 
 def plain(table: Table) -> bool:

@@ -38,6 +38,8 @@ _SIMPLE = {
     "longtext": Kind.TEXT, "tinyblob": Kind.BINARY, "blob": Kind.BINARY,
     "mediumblob": Kind.BINARY, "longblob": Kind.BINARY, "set": Kind.TEXT,
 }
+_SPATIAL = {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+            "multipolygon", "geometrycollection", "geomcollection"}
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -82,6 +84,8 @@ def canonical_type(
         return CanonicalType(kind, length=length)
     if data_type in ("binary", "varbinary"):
         return CanonicalType(Kind.BINARY, length=length)
+    if data_type in _SPATIAL:
+        return CanonicalType(Kind.GEOMETRY)
     if data_type == "enum":
         return CanonicalType(Kind.ENUM, values=labels(column_type))
     # the fractional digits exactly, 0 included: a destination with more would take values

@@ -38,7 +38,7 @@ from uuid import UUID
 from turnout.casts import json_default
 from turnout.errors import OperationFailed
 from turnout.gaps import Gap
-from turnout.model import Column, Duration, JsonText, Row, Table
+from turnout.model import Column, Duration, Geometry, JsonText, Row, Table
 from turnout.types import CanonicalType, Kind
 
 Convert = Callable[[Any], Any]
@@ -120,6 +120,8 @@ def _converter(column: Column, zero_dates: str, binlog: bool = False) -> Convert
         return lambda v: _padded(v, size)
     if native in _FIXED:
         return _fixed(native) if binlog else None
+    if kind is Kind.GEOMETRY:  # bytes that know they are a geometry, for a cast to text
+        return lambda v: Geometry(v.encode() if isinstance(v, str) else v)
     if kind is Kind.BINARY:  # the binlog hands an empty VARBINARY or BLOB over as ''
         return lambda v: v.encode() if isinstance(v, str) else v
     if native.startswith("set"):
@@ -314,7 +316,7 @@ def _time_out(value: Any) -> Any:
 
 
 _COLUMN_WRITERS: dict[Kind, Convert] = {Kind.JSON: _json_out, Kind.FLOAT32: _float_out,
-                                        Kind.TIME: _time_out}
+                                        Kind.TIME: _time_out, Kind.GEOMETRY: bytes}
 
 
 

@@ -48,7 +48,7 @@ from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutErr
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Index, Key, Position, Row, Session, Table
 from turnout.naming import Naming
-from turnout.types import CanonicalType, Kind
+from turnout.types import GEOMETRY_FIX, POSTGIS_STEP, CanonicalType, Kind
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
 _Snapshot = PgSnapshot  # the reader snapshot() opens (snapshot.py)
@@ -118,7 +118,11 @@ class PostgresEngine(Engine, DirectCopy):
             return [catalog.reflect_table(cur, self.schema, n) for n in names]
 
     def type_problem(self, ctype: CanonicalType) -> str | None:
-        return None  # every canonical type has a PostgreSQL type
+        """Every canonical type has a PostgreSQL type but MySQL's geometry, which needs PostGIS
+        and turnout does not create it: its text (EWKT) is what PostGIS reads exactly."""
+        if ctype.kind is Kind.GEOMETRY:
+            return GEOMETRY_FIX.format(engine="PostgreSQL") + POSTGIS_STEP
+        return None
 
     def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
         return values.gaps_held(ctype)

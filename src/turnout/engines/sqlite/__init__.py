@@ -31,7 +31,7 @@ from turnout.errors import BadInput, NotFound, OperationFailed, TransientError, 
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
-from turnout.types import CanonicalType
+from turnout.types import GEOMETRY_FIX, CanonicalType, Kind
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
 SOURCE_ALIAS = "turnout_source"
@@ -96,7 +96,10 @@ class SqliteEngine(Engine, DirectCopy):
         return [catalog.reflect_table(self.db, n) for n in names]
 
     def type_problem(self, ctype: CanonicalType) -> str | None:
-        return None  # SQLite stores any value in any column
+        """SQLite stores any value in any column, but MySQL's geometry bytes mean nothing there."""
+        if ctype.kind is Kind.GEOMETRY:
+            return GEOMETRY_FIX.format(engine="SQLite")
+        return None
 
     def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
         return gaps_refused(ctype)
