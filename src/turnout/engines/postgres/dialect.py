@@ -67,6 +67,7 @@ def type_name(ctype: CanonicalType) -> str:
         Kind.INT64: "bigint", Kind.FLOAT32: "real", Kind.FLOAT64: "double precision",
         Kind.TEXT: "text", Kind.BINARY: "bytea", Kind.DATE: "date", Kind.INTERVAL: "interval",
         Kind.UUID: "uuid", Kind.JSON: "jsonb", Kind.ANY: "text", Kind.INET: "inet",
+        Kind.GEOMETRY: "bytea",  # refused before (type_problem) unless cast to text
         Kind.ENUM: "text",  # create_table_sql names the enum type it creates instead
     }
     if k in fixed:
