@@ -15,6 +15,7 @@ import pytest
 
 from tests.integration.helpers import execute, running, wait_caught_up
 from turnout import api, engines
+from turnout.errors import OperationFailed
 from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
 
@@ -441,3 +442,20 @@ def test_mysql_geometry_into_postgres_is_refused_then_carried_as_ewkt(
                      + " FROM geo WHERE id = 1")
     assert my_values(mysql_url, "SELECT " + back) == mine
     assert api.verify_task(name, store)["consistent"]
+
+
+def test_verify_reads_zero_dates_by_the_source_url_rule(
+        store: Store, mysql_url: str, pg_url: str) -> None:
+    """verify stopped with a traceback at a zero date; it now follows ?zero_dates= like the
+    task: NULL with `null`, else one line naming table, column and key with the fix."""
+    my_zero_dates(mysql_url)
+    execute(mysql_url, "SET SESSION sql_mode = ''",
+            "ALTER TABLE z MODIFY d date NULL, MODIFY dt datetime NULL")
+    name = task_name("z")
+    api.create_task(TaskSpec(name, mysql_url + "?zero_dates=null", pg_url,
+                             types=parse_types("schema,full")), store)
+    assert api.run_task(name, store=store) == "Completed"
+    assert api.verify_task(name, store)["consistent"]
+    with pytest.raises(OperationFailed, match=r"^table 'z' column '\w+' holds a zero date .* "
+                       r"at key \(\d\) .*add \?zero_dates=null to the source URL"):
+        api.verify_urls(mysql_url, pg_url, ["z"])
