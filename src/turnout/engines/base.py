@@ -47,6 +47,17 @@ class SnapshotReader(ABC):
         """Where capture stands in this very view (None when the engine cannot tell)."""
         return None
 
+    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
+        """Every row of a table without a key, in chunks of at most `limit` (never an empty
+        one), in no particular order, all from this one view.
+
+        A table without a key has no order to resume a read from, so the full step
+        reads it in one go (and copies it again from empty after a crash). Close the
+        iterator when leaving early: it may hold a cursor or this reader's connection.
+        """
+        raise NotImplementedError(f"{type(self).__name__} reads no tables without a key")
+        yield []  # pragma: no cover - makes this a generator
+
     def split(self, table: Table, rows: int) -> list[Key]:
         """Keys cutting the table into ranges of about `rows` rows, for parallel copies.
 
@@ -345,8 +356,13 @@ class Engine(ABC):
         raise Unsupported(f"{self.endpoint} cannot be verified yet")
 
     def iter_rows(self, table: Table, chunk: int = 50_000) -> Iterator[Row]:
-        """Every row of a table in key order (for summaries and checks)."""
+        """Every row of a table in key order (for summaries and checks); a table without a
+        key in no particular order."""
         with self.snapshot() as snap:
+            if not table.key:
+                for rows in snap.stream(table, chunk):
+                    yield from rows
+                return
             after: Key | None = None
             positions = table.key_positions()
             while True:

@@ -31,7 +31,7 @@ from turnout import engines
 from turnout.engines.base import DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.migrate.plan import TablePlan
 from turnout.migrate.progress import Progress
-from turnout.migrate.spans import Span, initial_checkpoint, new_spans, saved_spans
+from turnout.migrate.spans import Span, initial_checkpoint, new_spans, restart, saved_spans
 from turnout.model import Key, Row
 
 PARALLEL = min(4, os.cpu_count() or 1)  # workers at most; each holds two connections
@@ -97,11 +97,16 @@ def _plan(
     """Every table's spans: as an earlier run cut them, else cut now and saved at once."""
     spans: list[Span] = []
     fresh: list[Span] = []
+    again: list[Span] = []
     for plan in plans:
         old = saved_spans(plan, saved)
         made = [] if old else new_spans(snap, plan, span_rows)
         spans += old or made
         fresh += made
+        again += [s for s in old if restart(s)]
+    if again:  # tables without a key, copied in part by an earlier run: from empty again
+        dst.empty_tables([s.plan.dest.name for s in again])
+        fresh += again
     if fresh:  # this also creates the checkpoint table before workers could race to
         dst.load(fresh[0].plan.dest, [], initial_checkpoint(owner, fresh))
     return spans
@@ -113,12 +118,14 @@ def _views_must_agree(plans: list[TablePlan], checks_foreign_keys: bool) -> bool
 
     Views opened a moment apart can copy one unique value twice (a row handed it to a row
     of another key range in between), which a unique index besides the key refuses; key
-    ranges never overlap, so the key itself is safe. They can also copy a child without
+    ranges never overlap, so the key itself is safe. A table without a key cannot converge
+    at all (a replayed insert is a second row). They can also copy a child without
     its parent, which a destination that checks rows when adding a foreign key
     (`checks_foreign_keys`) refuses.
     """
     return any(
-        any(index.unique for index in plan.dest.indexes)
+        not plan.source.key  # rows without a key are matched by value: no replay converges
+        or any(index.unique for index in plan.dest.indexes)
         or (plan.dest.foreign_keys and checks_foreign_keys)
         for plan in plans
     )
@@ -251,7 +258,9 @@ class _Copier:
         self.ahead.shutdown()
 
     def copy(self, span: Span) -> None:
-        if self.job.direct and span.plan.cast is None:  # cast values need the row path
+        if not span.plan.source.key:
+            self._stream(span)
+        elif self.job.direct and span.plan.cast is None:  # cast values need the row path
             self._pull(span)
         else:
             self._push(span)
@@ -290,6 +299,24 @@ class _Copier:
             if job.halted():
                 pending.result()  # let the read ahead finish before the snapshot closes
                 return
+
+    def _stream(self, span: Span) -> None:
+        """A table without a key: one stream from the snapshot itself, chunk after chunk (a
+        direct copy may read a later view, which only replay by key would mend)."""
+        job, plan = self.job, span.plan
+        cast = plan.cast
+        chunks = self.reader.stream(plan.source, job.chunk_rows)
+        try:
+            while not span.done and not job.halted():
+                rows = next(chunks, [])
+                loaded = rows if cast is None else [cast(row) for row in rows]
+                self.dst.load(plan.dest, loaded,
+                              span.checkpoint(job.owner, job.chunk_rows, len(rows), None))
+                self._commit(span, len(rows), None)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     def _fetch(self, plan: TablePlan, keys: KeySpan) -> Future[list[Row]]:
         return self.ahead.submit(self.reader.read_range, plan.source, keys, self.job.chunk_rows)

@@ -128,11 +128,11 @@ def dest_table(spec: TaskSpec, table: Table) -> Table:
 def _table_problems(spec: TaskSpec, dst: Engine, plan: TablePlan) -> list[str]:
     table = plan.source
     problems = []
-    if not table.key:
+    if not table.key and Phase.INCREMENTAL in spec.types:
         problems.append(
             f"table {table.name!r} has no primary key (nor a unique key on NOT NULL columns), "
-            f"so its rows cannot be matched: add a primary key, or leave it out with "
-            f"--exclude {table.name!r}"
+            f"so the incremental step cannot match its rows: add a primary key, leave it out "
+            f"with --exclude {table.name!r}, or copy it in a task without incremental"
         )
     for old in spec.dest_columns(table.name):
         if old not in table.column_names:

@@ -17,6 +17,13 @@ Checkpoint names and values:
   table name may contain anything, `#` included.
 
 Keys are stored as model.key_to_json text inside the JSON value.
+
+A table without a key is one span read as one stream (SnapshotReader.stream):
+it has no order to resume a read from, so its "after" stays null, and a run
+that finds it begun but not done empties the destination table and copies it
+again from the first row (restart(), below). Resuming part-way could only
+guess which rows the committed chunks held, and a guess duplicates or loses
+rows that no key would ever reconcile.
 """
 
 from __future__ import annotations
@@ -110,6 +117,8 @@ def saved_spans(plan: TablePlan, saved: dict[str, str]) -> list[Span]:
 
 def new_spans(snap: SnapshotReader, plan: TablePlan, rows: int) -> list[Span]:
     """Cut the table where the source says ranges of about `rows` rows end."""
+    if not plan.source.key:  # one stream, see the module's docstring
+        return [Span(plan, checkpoint_name(plan))]
     cuts: list[Key | None] = list(snap.split(plan.source, rows))
     if not cuts:
         return [Span(plan, checkpoint_name(plan))]
@@ -120,3 +129,12 @@ def new_spans(snap: SnapshotReader, plan: TablePlan, rows: int) -> list[Span]:
 def initial_checkpoint(owner: str, spans: list[Span]) -> Checkpoint:
     """Every new span's starting state, to save before any of them copies a row."""
     return Checkpoint(owner, {s.name: s.state(0, None, False) for s in spans})
+
+
+def restart(span: Span) -> bool:
+    """Whether the span must be copied again from empty: a table without a key whose
+    copy began and did not end. Its progress goes back to nothing."""
+    if span.plan.source.key or span.done:
+        return False
+    span.rows, span.after = 0, None
+    return True

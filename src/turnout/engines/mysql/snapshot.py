@@ -85,6 +85,23 @@ class MysqlSnapshot(SnapshotReader):
             rows = cur.fetchall()
         return list(rows) if convert is None else [convert(r) for r in rows]
 
+    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
+        """One unbuffered query on this reader's connection, which it holds (and so the
+        lock) until the iterator ends or is closed."""
+        from MySQLdb.cursors import SSCursor
+
+        if table.name not in self._converters:
+            self._converters[table.name] = query_reader(table, self.zero_dates)
+        convert = self._converters[table.name]
+        with self.lock:
+            cur = self.conn.cursor(SSCursor)
+            try:
+                cur.execute(f"SELECT {select_list(table)} FROM {quote(table.name)}")
+                while rows := cur.fetchmany(limit):
+                    yield list(rows) if convert is None else [convert(r) for r in rows]
+            finally:
+                cur.close()  # reads what is left, so the connection serves the next query
+
     def count_rows(self, table: Table) -> int:
         with self.lock, self.conn.cursor() as cur:
             cur.execute(f"SELECT count(*) FROM {quote(table.name)}")

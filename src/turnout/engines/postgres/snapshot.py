@@ -45,6 +45,19 @@ class PgSnapshot(SnapshotReader):
         rows: list[Row] = self.conn.execute(sql).fetchall()
         return rows
 
+    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
+        """A server-side cursor inside the snapshot's transaction, fetched `limit` rows at a
+        time; closed when the iterator is."""
+        cursor = quote("_turnout_stream")
+        self.conn.execute(
+            f"DECLARE {cursor} NO SCROLL CURSOR FOR SELECT {column_list(table.column_names)} "
+            f"FROM {qualified(self.schema, table.name)}")
+        try:
+            while rows := self.conn.execute(f"FETCH {int(limit)} FROM {cursor}").fetchall():
+                yield rows
+        finally:
+            self.conn.execute(f"CLOSE {cursor}")
+
     def count_rows(self, table: Table) -> int:
         sql = f"SELECT count(*) FROM {qualified(self.schema, table.name)}"
         return int(self.conn.execute(sql).fetchone()[0])

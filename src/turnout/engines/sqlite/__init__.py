@@ -318,6 +318,15 @@ class _Snapshot(SnapshotReader):
             f"SELECT {cols} FROM {quote(table.name)} {where} ORDER BY {key} LIMIT ?", params
         ).fetchall()
 
+    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
+        cursor = self.db.execute(
+            f"SELECT {column_list(table.column_names)} FROM {quote(table.name)}")
+        try:
+            while rows := cursor.fetchmany(limit):
+                yield rows
+        finally:
+            cursor.close()
+
     def count_rows(self, table: Table) -> int:
         return int(self.db.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchone()[0])
 
