@@ -231,6 +231,7 @@ def test_mysql_to_mysql_builds_what_show_create_table_shows(
 
 MAPPED_SCHEMA = r"""
 CREATE SCHEMA app;
+CREATE TABLE public.country (code char(2) PRIMARY KEY);
 CREATE TYPE app.state AS ENUM ('new', 'done');
 CREATE DOMAIN app.label AS text CHECK (VALUE <> '');
 CREATE TABLE app.person (
@@ -243,7 +244,8 @@ CREATE TABLE app.job (
     state app.state NOT NULL DEFAULT 'new',
     name app.label,
     code text,
-    owner_id integer CONSTRAINT job_owner REFERENCES app.person (id) DEFERRABLE INITIALLY DEFERRED
+    owner_id integer CONSTRAINT job_owner REFERENCES app.person (id) DEFERRABLE INITIALLY DEFERRED,
+    country char(2) CONSTRAINT job_country REFERENCES public.country
 ) WITH (fillfactor = 70);
 CREATE INDEX job_code_like ON app.job (code text_pattern_ops);
 CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
@@ -294,6 +296,8 @@ def test_postgres_objects_follow_the_schema_mapping_and_renames(
     said = [e["message"] for e in api.events("pgmap", store=store)]
     assert any("table task: trigger job_touch is not carried" in m for m in said), said
     assert any("GENERATED ALWAYS of identity column badge" in m for m in said), said
+    assert any("foreign key job_country (to public.country, in another schema)" in m
+               for m in said), said
 
 
 def test_a_type_the_destination_lacks_is_refused_at_precheck(

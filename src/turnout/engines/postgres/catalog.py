@@ -149,7 +149,9 @@ def _foreign_keys(cur: Any, oid: int) -> list[ForeignKey]:
         "      ORDER BY ord), con.confmatchtype, con.condeferrable, con.condeferred, "
         "con.convalidated "
         "FROM pg_constraint con JOIN pg_class rc ON rc.oid = con.confrelid "
-        "WHERE con.conrelid = %s AND con.contype = 'f' ORDER BY con.conname",
+        "WHERE con.conrelid = %s AND con.contype = 'f' "
+        "AND rc.relnamespace = con.connamespace "  # others: native.left_out() names them
+        "ORDER BY con.conname",
         (oid,),
     )
     return [

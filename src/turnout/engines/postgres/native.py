@@ -209,6 +209,10 @@ def left_out(cur: Any, oid: int) -> list[str]:
         "  FROM pg_attribute a WHERE a.attrelid = %(t)s AND a.attidentity = 'a' "
         "  AND a.attnum <> ALL (coalesce((SELECT i.indkey::int2[] FROM pg_index i "
         "  WHERE i.indrelid = %(t)s AND i.indisprimary), '{}')) "
+        "UNION ALL SELECT 'foreign key ' || quote_ident(con.conname) || ' (to ' "
+        "  || con.confrelid::regclass::text || ', in another schema)' FROM pg_constraint con "
+        "  JOIN pg_class rc ON rc.oid = con.confrelid WHERE con.conrelid = %(t)s "
+        "  AND con.contype = 'f' AND rc.relnamespace <> con.connamespace "
         "UNION ALL SELECT 'inheritance from ' || inhparent::regclass::text FROM pg_inherits "
         "  WHERE inhrelid = %(t)s",
         {"t": oid},
