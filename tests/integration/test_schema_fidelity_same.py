@@ -248,6 +248,7 @@ CREATE TABLE app.job (
     country char(2) CONSTRAINT job_country REFERENCES public.country
 ) WITH (fillfactor = 70);
 CREATE INDEX job_code_like ON app.job (code text_pattern_ops);
+ALTER TABLE app.job ALTER COLUMN code SET STATISTICS 500;
 CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
 CREATE TRIGGER job_touch BEFORE UPDATE ON app.job FOR EACH ROW EXECUTE FUNCTION app.touch();
 INSERT INTO app.person (email) VALUES ('a@x.org');
@@ -296,6 +297,8 @@ def test_postgres_objects_follow_the_schema_mapping_and_renames(
     said = [e["message"] for e in api.events("pgmap", store=store)]
     assert any("table task: trigger job_touch is not carried" in m for m in said), said
     assert any("GENERATED ALWAYS of identity column badge" in m for m in said), said
+    assert any("table task: statistics target 500 of column code is not carried" in m
+               for m in said), said
     assert any("foreign key job_country (to public.country, in another schema)" in m
                for m in said), said
 

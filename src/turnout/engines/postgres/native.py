@@ -213,6 +213,14 @@ def left_out(cur: Any, oid: int) -> list[str]:
         "  || con.confrelid::regclass::text || ', in another schema)' FROM pg_constraint con "
         "  JOIN pg_class rc ON rc.oid = con.confrelid WHERE con.conrelid = %(t)s "
         "  AND con.contype = 'f' AND rc.relnamespace <> con.connamespace "
+        "UNION ALL SELECT concat_ws(', ', CASE WHEN a.attstattarget >= 0 THEN "
+        "  'statistics target ' || a.attstattarget::text END, "
+        "  CASE WHEN a.attstorage <> t.typstorage THEN 'storage ' || a.attstorage::text END, "
+        "  CASE WHEN a.attcompression <> '' THEN 'compression ' || a.attcompression::text END) "
+        "  || ' of column ' || quote_ident(a.attname) "
+        "  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = %(t)s "
+        "  AND a.attnum > 0 AND NOT a.attisdropped AND (a.attstattarget >= 0 "
+        "  OR a.attstorage <> t.typstorage OR a.attcompression <> '') "
         "UNION ALL SELECT 'inheritance from ' || inhparent::regclass::text FROM pg_inherits "
         "  WHERE inhrelid = %(t)s",
         {"t": oid},
