@@ -202,6 +202,12 @@ def test_mysql_to_mysql_builds_what_show_create_table_shows(
     store: Store, mariadb_server, mysql_url: str
 ) -> None:
     my_execute(mysql_url, MYSQL_SCHEMA)
+    elsewhere = mariadb_server.create_database(f"fidelity_other_{int(time.time() * 1000)}")
+    other = elsewhere.rsplit("/", 1)[1]
+    my_execute(elsewhere, "CREATE TABLE country (code char(2) PRIMARY KEY)")
+    my_execute(mysql_url, "CREATE TABLE place (id int PRIMARY KEY, country char(2), "
+               f"CONSTRAINT place_country FOREIGN KEY (country) REFERENCES `{other}`.country "
+               "(code))")
     dest = mariadb_server.create_database(f"fidelity_dest_{int(time.time() * 1000)}")
     api.create_task(TaskSpec("mysame", mysql_url, dest), store)
     with running(store, "mysame"):
@@ -227,6 +233,8 @@ def test_mysql_to_mysql_builds_what_show_create_table_shows(
     assert "PARTITION BY RANGE" in show_create(dest, "reading")
     said = [e["message"] for e in api.events("mysame", store=store)]
     assert any("table post: trigger post_touch is not carried" in m for m in said), said
+    assert any(f"table place: foreign key place_country (to {other}.country, in another "
+               "database) is not carried" in m for m in said), said
 
 
 MAPPED_SCHEMA = r"""

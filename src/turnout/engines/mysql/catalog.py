@@ -45,7 +45,8 @@ def reflect_table(cur: Any, name: str, tinyint1_boolean: bool, mariadb: bool) ->
         checks=tuple(shown.checks),
         source_indexes=tuple(shown.keys),
         options=shown.options,
-        left_out=tuple(shown.left_out + native.triggers(cur, name)),
+        left_out=tuple(shown.left_out + native.triggers(cur, name)
+                       + native.foreign_keys_out(cur, name)),
         flavor="mariadb" if mariadb else "mysql",
     )
 
@@ -154,7 +155,8 @@ def _foreign_keys(cur: Any, name: str) -> list[ForeignKey]:
         "information_schema.referential_constraints r ON r.constraint_schema = k.table_schema "
         "AND r.constraint_name = k.constraint_name AND r.table_name = k.table_name "
         "WHERE k.table_schema = DATABASE() AND k.table_name = %s "
-        "AND k.referenced_table_name IS NOT NULL ORDER BY k.constraint_name, k.ordinal_position",
+        "AND k.referenced_table_name IS NOT NULL AND k.referenced_table_schema = k.table_schema "
+        "ORDER BY k.constraint_name, k.ordinal_position",  # others: native.foreign_keys_out()
         (name,),
     )
     grouped: dict[str, tuple[str, list[str], list[str], str, str]] = {}

@@ -49,6 +49,18 @@ def triggers(cur: Any, name: str) -> list[str]:
     return [f"trigger {r[0]}" for r in cur.fetchall()]
 
 
+def foreign_keys_out(cur: Any, name: str) -> list[str]:
+    """Foreign keys to another database's tables, which the task's destination may not have
+    (the catalog leaves them out rather than point them at a table of the same name)."""
+    cur.execute(
+        "SELECT DISTINCT constraint_name, referenced_table_schema, referenced_table_name "
+        "FROM information_schema.key_column_usage WHERE table_schema = DATABASE() "
+        "AND table_name = %s AND referenced_table_name IS NOT NULL "
+        "AND referenced_table_schema <> table_schema ORDER BY constraint_name", (name,))
+    return [f"foreign key {key} (to {schema}.{table}, in another database)"
+            for key, schema, table in cur.fetchall()]
+
+
 def parse(text: str) -> Shown:
     """The parts of SHOW CREATE TABLE's text. The counter is left out of the options: the
     destination's follows the rows copied (sync_sequences), not the source's."""
