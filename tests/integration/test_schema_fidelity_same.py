@@ -25,6 +25,7 @@ CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN positive_int AS integer DEFAULT 1 NOT NULL CONSTRAINT positive CHECK (VALUE > 0);
 CREATE DOMAIN short_code AS varchar(12) COLLATE "C" CHECK (VALUE ~ '^[a-z0-9]+$');
 COMMENT ON TYPE mood IS 'how it feels';
+CREATE TYPE address AS (street text COLLATE "C", zip varchar(10), feeling mood);
 CREATE TABLE author (
     id integer GENERATED ALWAYS AS IDENTITY (START WITH 10 INCREMENT BY 5),
     email varchar(254) NOT NULL,
@@ -33,6 +34,7 @@ CREATE TABLE author (
     joined timestamptz NOT NULL DEFAULT now(),
     score positive_int,
     moods mood[] DEFAULT '{ok}',
+    home address,
     CONSTRAINT author_pk PRIMARY KEY (id),
     CONSTRAINT author_email_uniq UNIQUE (email),
     CONSTRAINT author_name_len CHECK (char_length(name) < 200)
@@ -71,7 +73,8 @@ CREATE TABLE tag (
     label text NOT NULL,
     PRIMARY KEY (post_id, label)
 );
-INSERT INTO author (email, name, handle) VALUES ('a@x.org', 'Ann', 'ann'), ('b@x.org', 'Bob', NULL);
+INSERT INTO author (email, name, handle, home)
+VALUES ('a@x.org', 'Ann', 'ann', '("1 Main St",12345,happy)'), ('b@x.org', 'Bob', NULL, NULL);
 INSERT INTO post (author_id, title, slug, body) VALUES (10, 'One', 'one', 'hello world');
 INSERT INTO tag VALUES (1, 'intro');
 """
@@ -115,7 +118,7 @@ def test_postgres_to_postgres_builds_what_pg_dump_shows(
     for shown in ("DEFERRABLE INITIALLY DEFERRED", "varchar_pattern_ops", "EXCLUDE USING gist",
                   "UNIQUE NULLS NOT DISTINCT", "GENERATED ALWAYS AS IDENTITY",
                   'COLLATE pg_catalog."C"', "INCLUDE (name)", "WHERE (handle IS NOT NULL)",
-                  "CREATE DOMAIN", "REPLICA IDENTITY FULL", "MATCH FULL",
+                  "CREATE DOMAIN", "REPLICA IDENTITY FULL", "MATCH FULL", "AS (\n",
                   "GENERATED ALWAYS AS ((length(body)"):
         assert shown in source, shown  # the schema holds what the comparison is about
     assert copied == source, "\n".join(_diff(source, copied))

@@ -78,15 +78,19 @@ def sequences(cur: Any, oid: int) -> list[tuple[str, str, str]]:
 
 
 def user_types(cur: Any, oid: int) -> list[tuple[str, str, str | None]]:
-    """Enums and domains the columns use, directly, through arrays or through other domains,
-    as (name, CREATE statement, comment), the ones others depend on first."""
+    """Enums, domains and composite types the columns use, directly or through arrays,
+    domains and composites, as (name, CREATE statement, comment), the ones others depend on
+    first."""
     cur.execute(
         "WITH RECURSIVE used(oid, depth) AS ("
         " SELECT atttypid, 0 FROM pg_attribute WHERE attrelid = %s AND attnum > 0 "
         " AND NOT attisdropped "
-        " UNION SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END, "
-        " u.depth + 1 FROM used u JOIN pg_type t ON t.oid = u.oid "
-        " WHERE u.depth < 10 AND (t.typtype = 'd' OR (t.typcategory = 'A' AND t.typelem <> 0))) "
+        " UNION SELECT x.inner_type, u.depth + 1 FROM used u JOIN pg_type t ON t.oid = u.oid "
+        " CROSS JOIN LATERAL (SELECT t.typbasetype AS inner_type WHERE t.typtype = 'd' "
+        "   UNION ALL SELECT t.typelem WHERE t.typcategory = 'A' AND t.typelem <> 0 "
+        "   UNION ALL SELECT a.atttypid FROM pg_attribute a JOIN pg_class r "
+        "   ON r.oid = a.attrelid AND r.relkind = 'c' WHERE a.attrelid = t.typrelid "
+        "   AND a.attnum > 0 AND NOT a.attisdropped) x WHERE u.depth < 10) "
         "SELECT t.oid::regtype::text, t.typtype, "
         " array(SELECT quote_literal(e.enumlabel) FROM pg_enum e WHERE e.enumtypid = t.oid "
         "       ORDER BY e.enumsortorder), "
@@ -96,17 +100,27 @@ def user_types(cur: Any, oid: int) -> list[tuple[str, str, str | None]]:
         " array(SELECT 'CONSTRAINT ' || quote_ident(c.conname) || ' ' "
         "       || pg_get_constraintdef(c.oid)"
         "       FROM pg_constraint c WHERE c.contypid = t.oid ORDER BY c.conname), "
-        " obj_description(t.oid, 'pg_type') "
+        " obj_description(t.oid, 'pg_type'), "
+        " array(SELECT quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) "
+        "       || CASE WHEN a.attcollation <> at.typcollation THEN "
+        "          ' COLLATE ' || a.attcollation::regcollation::text ELSE '' END "
+        "       FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid "
+        "       WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped "
+        "       ORDER BY a.attnum) "
         "FROM (SELECT oid, max(depth) AS depth FROM used GROUP BY oid) u "
         "JOIN pg_type t ON t.oid = u.oid LEFT JOIN pg_type b ON b.oid = t.typbasetype "
-        "WHERE t.typtype IN ('e', 'd') ORDER BY u.depth DESC, 1",
+        "WHERE t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class r "
+        " WHERE r.oid = t.typrelid AND r.relkind = 'c')) ORDER BY u.depth DESC, 1",
         (oid,),
     )
     found = []
     for (name, kind, labels, base, collation, default, notnull, checks,
-         comment) in cur.fetchall():
+         comment, attributes) in cur.fetchall():
         if kind == "e":
             found.append((name, f"CREATE TYPE {name} AS ENUM ({', '.join(labels)})", comment))
+            continue
+        if kind == "c":
+            found.append((name, f"CREATE TYPE {name} AS ({', '.join(attributes)})", comment))
             continue
         parts = [f"CREATE DOMAIN {name} AS {base}"]
         if collation:
