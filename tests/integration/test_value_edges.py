@@ -459,3 +459,29 @@ def test_verify_reads_zero_dates_by_the_source_url_rule(
     with pytest.raises(OperationFailed, match=r"^table 'z' column '\w+' holds a zero date .* "
                        r"at key \(\d\) .*add \?zero_dates=null to the source URL"):
         api.verify_urls(mysql_url, pg_url, ["z"])
+
+
+@pytest.mark.parametrize("kind", ["mysql", "sqlite"])
+def test_postgres_ranges_arrive_as_postgres_writes_them(
+        store: Store, pg_url: str, kind: str, request: pytest.FixtureRequest,
+        tmp_path: Path) -> None:
+    """Ranges became Python's text of psycopg's Range (`(None, 3)`), or stopped the task at an
+    infinite bound; a text column now holds PostgreSQL's own spelling."""
+    execute(pg_url, "CREATE TABLE r (id int PRIMARY KEY, a tsrange, b int4range, c daterange, "
+            "n numrange)",
+            "INSERT INTO r VALUES (1, '[2020-01-01, infinity)', '[1,5)', "
+            "'[-infinity, 2020-01-01)', '(1.5, 2.25]'), (2, 'empty', '(,)', NULL, '[,3)')")
+    dest = (request.getfixturevalue("mysql_url") if kind == "mysql"
+            else f"sqlite:///{tmp_path / 'dest.db'}")
+    name = task_name("r")
+    api.create_task(TaskSpec(name, pg_url, dest), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(pg_url, "INSERT INTO r VALUES (3, '(-infinity, 2021-01-01 10:00]', '[3,4]', "
+                "'[2020-01-01, infinity]', 'empty')")
+        wait_caught_up(store, name)
+    theirs = my_values(dest, "SELECT * FROM r ORDER BY id")
+    assert theirs == my_values(
+        pg_url, "SELECT id, a::text, b::text, c::text, n::text FROM r ORDER BY id")
+    assert theirs[1] == (2, "empty", "(,)", None, "(,3)")
+    assert api.verify_task(name, store)["consistent"]

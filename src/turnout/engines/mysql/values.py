@@ -38,7 +38,7 @@ from uuid import UUID
 from turnout.casts import json_default
 from turnout.errors import OperationFailed
 from turnout.gaps import Gap
-from turnout.model import Column, Duration, Geometry, JsonText, Row, Table
+from turnout.model import Column, Duration, Geometry, JsonText, Row, Spelled, Table
 from turnout.types import CanonicalType, Kind
 
 Convert = Callable[[Any], Any]
@@ -254,7 +254,7 @@ def to_mysql(value: Any) -> Any:
     """A value from any engine as PyMySQL writes it into the column turnout created."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)  # sessions run in UTC
-    if isinstance(value, JsonText):
+    if isinstance(value, JsonText | Spelled):  # Spelled: a PostgreSQL range, in its own text
         return str(value)
     if isinstance(value, dict | list):  # a PostgreSQL array: elements JSON has no word for as text
         return json.dumps(value, ensure_ascii=False, default=json_default)

@@ -1,6 +1,6 @@
 """PostgreSQL values that Python's types cannot hold, read and written as PostgreSQL spells them.
 
-psycopg refuses `infinity` in a date or timestamp, years before 1 or after
+psycopg refuses `infinity` in a date or timestamp (and in a range's bound), years before 1 or after
 9999 and `24:00:00` (DataError, which stopped replication and verify with no
 table named), and reads an interval of months as 30-day blocks, a different
 value. register() gives a connection loaders that hand such values over as
@@ -20,6 +20,9 @@ from turnout.types import CanonicalType, Kind
 # built-in type oids: date, time, timetz, timestamp, timestamptz, interval
 _DATES = {1082: "date", 1083: "time", 1266: "timetz", 1114: "timestamp", 1184: "timestamptz"}
 _INTERVAL = 1186
+# built-in range and multirange types: read as PostgreSQL's text, which is exact on every path
+# (psycopg's Range prints `(None, 3)` where PostgreSQL writes `(,3)`, and cannot hold infinity)
+_RANGES = (3904, 3906, 3908, 3910, 3912, 3926, 4451, 4532, 4533, 4534, 4535, 4536)
 _MONTHS = (b"mon", b"year", b"decade", b"centur", b"millen")
 
 
@@ -34,7 +37,6 @@ def register(conn: Any) -> None:
     from psycopg import DataError
     from psycopg.adapt import Dumper, Loader
     from psycopg.pq import Format
-    from psycopg.types.range import Range
 
     adapters = conn.adapters
     for oid in (*_DATES, _INTERVAL):
@@ -60,6 +62,10 @@ def register(conn: Any) -> None:
 
         adapters.register_loader(oid, FarLoader)
 
+    class SpelledLoader(Loader):
+        def load(self, data: Any) -> Spelled:
+            return Spelled(bytes(data).decode())
+
     class SpelledDumper(Dumper):
         """The text as written: the column's type reads it (oid 0 leaves the type open)."""
 
@@ -69,21 +75,8 @@ def register(conn: Any) -> None:
             return obj.text.encode()
 
     adapters.register_dumper(Spelled, SpelledDumper)
-    adapters.register_dumper(Range, _mixed_range_dumper())
-
-
-def _mixed_range_dumper() -> type:
-    """psycopg dumps both bounds of a range with the dumper of the first: a Spelled
-    `-infinity` then dumps the upper date with its own dumper, and fails."""
-    from psycopg.adapt import PyFormat
-    from psycopg.types.range import RangeDumper
-
-    class MixedRangeDumper(RangeDumper):
-        def _get_dump_bound(self, obj: Any) -> Any:
-            get = self._tx.get_dumper
-            return lambda item: get(item, PyFormat.TEXT).dump(item)
-
-    return MixedRangeDumper
+    for oid in _RANGES:
+        adapters.register_loader(oid, SpelledLoader)
 
 
 _TIMES = (Kind.DATE, Kind.TIME, Kind.TIMETZ, Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.INTERVAL)
