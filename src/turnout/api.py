@@ -18,10 +18,10 @@ from typing import Any
 from turnout import engines, vault
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, NotFound, OperationFailed, TurnoutError
-from turnout.migrate import retry, runner
+from turnout.migrate import heartbeat, retry, runner
 from turnout.migrate.runner import Runner, remove_capture, slot_name
 from turnout.migrate.strays import STRAY_ROWS
-from turnout.model import Session, TaskState
+from turnout.model import Phase, Session, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.verify.run import run as verify_run
@@ -58,12 +58,16 @@ def task_status(name: str, store: Store | None = None, check_source: bool = Fals
             f"`turnout task start {name}` resumes it"
         )
     spec = record.spec
+    now = time.time()
+    running = state is TaskState.MIGRATING
     return {
         "name": name,
         "state": state.value,
         "phase": record.phase.value if record.phase else None,
         "phase_title": record.phase.label if record.phase else None,
-        "delay_s": record.delay_s if state is TaskState.MIGRATING else None,
+        # null, never 0, unless the worker runs: a report it can no longer update means nothing
+        "delay_s": heartbeat.live_delay(now, record.delay_s, record.heartbeat) if running
+        else None,
         "pid": record.pid if alive else None,
         "error": error,
         "source": str(spec.source_endpoint),
@@ -83,10 +87,18 @@ def task_status(name: str, store: Store | None = None, check_source: bool = Fals
             for t in store.tables(name)
         ],
         "stray_rows": int(store.checkpoint(name, STRAY_ROWS) or 0),
+        # now minus the newest heartbeat turnout wrote on the source and the destination has
+        # applied (heartbeat.py); null before the first, or from a source without heartbeats
+        "heartbeat_delay_s": _since(now, store.checkpoint(name, heartbeat.APPLIED))
+        if running and record.phase is Phase.INCREMENTAL else None,
         # what the worker is doing beyond its state: "reconnecting (attempt N, last error ...)"
         "detail": store.checkpoint(name, retry.DETAIL) if state in ACTIVE else None,
         **({"leftover_slots": leftover_slots(spec, store)} if check_source else {}),
     }
+
+
+def _since(now: float, saved: str | None) -> float | None:
+    return round(now - float(saved), 3) if saved else None
 
 
 def leftover_slots(spec: TaskSpec, store: Store) -> list[str] | None:

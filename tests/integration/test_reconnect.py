@@ -153,6 +153,9 @@ def _follow_through(store: Store, name: str, src: str, fault: object,
         wait_caught_up(store, name, timeout=60)
         assert api.task_status(name, store)["state"] == "Migrating"
     assert writer.transactions > 20
+    stopped = api.task_status(name, store)
+    assert stopped["state"] == "Stopped" and stopped["delay_s"] is None
+    assert stopped["heartbeat_delay_s"] is None
 
 
 def test_postgres_source_crash_and_restart_recovers_by_itself(
@@ -234,10 +237,14 @@ def _blackhole(store: Store, name: str, proxy: TcpProxy, seconds: float) -> list
     return seen
 
 
-def _check_blackhole(seen: list[dict]) -> None:
+def _check_blackhole(seen: list[dict], heartbeats: bool) -> None:
     assert all(s["state"] == "Migrating" for s in seen), [s["state"] for s in seen]
     assert max(s["took_s"] for s in seen) < 2.0, [round(s["took_s"], 2) for s in seen]
     assert any((s["detail"] or "").startswith("reconnecting (attempt") for s in seen)
+    # nothing arrives: the delay grows past the stall timeout, whatever the reads said last
+    assert max(s["delay_s"] for s in seen) > STALL_S, [s["delay_s"] for s in seen]
+    if heartbeats:
+        assert max(s["heartbeat_delay_s"] for s in seen) > STALL_S, seen
 
 
 def test_a_postgres_blackhole_is_noticed_and_the_task_reconnects(
@@ -255,7 +262,7 @@ def test_a_postgres_blackhole_is_noticed_and_the_task_reconnects(
                         lambda: seen.extend(_blackhole(store, "pghole", proxy, 3 * STALL_S)))
     finally:
         proxy.close()
-    _check_blackhole(seen)
+    _check_blackhole(seen, heartbeats=True)
     _same_rows(pg_url, dst)
 
 
@@ -277,5 +284,5 @@ def test_a_mysql_blackhole_is_noticed_and_the_task_reconnects(
                         MyBusiness(mysql_url))
     finally:
         proxy.close()
-    _check_blackhole(seen)
+    _check_blackhole(seen, heartbeats=False)
     _same_rows(mysql_url, dst)

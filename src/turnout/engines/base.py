@@ -111,6 +111,16 @@ class Capture(ABC):
     def close(self) -> None:  # noqa: B027 - captures without connections need nothing
         """Let go of the connections reading needs (the runner reconnects with a new one)."""
 
+    def beat(self) -> None:  # noqa: B027 - a capture whose log has its own time needs none
+        """Write a heartbeat on the source now: turnout's clock, in a transaction of its own,
+        through a connection of its own (a thread calls it every second while the task
+        follows changes). Reading it back says how current the destination is."""
+
+    def beat_seen(self) -> float | None:
+        """The newest heartbeat (its time, turnout's clock) that the reads so far went past:
+        every change committed before it was handed out by then. None before the first."""
+        return None
+
     @abstractmethod
     def install(self) -> None:
         """Set up what capture needs on the source (idempotent)."""

@@ -22,6 +22,7 @@ from turnout.coalesce import Route, coalesce
 from turnout.engines import position_from_json
 from turnout.engines.base import Capture, Engine
 from turnout.errors import OperationFailed, TransientError
+from turnout.migrate.heartbeat import Heartbeat
 from turnout.migrate.progress import Progress
 from turnout.model import Change, Checkpoint, Op, Position
 
@@ -56,7 +57,9 @@ def follow(
     capture.ack(position)  # the destination may have committed past the last ack before a crash
     reader = _Reader(capture, position, batch_changes, poll_interval, stop, stall_timeout_s)
     reader.start()
-    applied = 0
+    beats = Heartbeat(capture, stop, progress)
+    beats.start()
+    applied, beat_applied = 0, None
     try:
         while (read := reader.next()) is not None:
             oldest_applied = None
@@ -69,10 +72,14 @@ def follow(
                 reader.applied = position = read.end
                 applied += len(read.changes)
                 oldest_applied = batch.first_commit_ts
-            progress.incremental(position, _delay(oldest_applied, read.pending_ts), applied)
+            if truncated is None and read.beat is not None:  # all before it is applied now
+                beat_applied = read.beat
+            progress.incremental(position, _delay(oldest_applied, read.pending_ts), applied,
+                                 beat_applied)
             if truncated is not None:
                 raise OperationFailed(truncated[1])
     finally:
+        beats.done.set()
         reader.finish()
     capture.ack(position)  # the reader's last acknowledgement may be a batch behind
     return position
@@ -86,6 +93,7 @@ class _Read:
     end: Position
     advances: bool  # whether the destination's position moves to `end`
     pending_ts: float | None  # commit time of the oldest change not read yet, at read time
+    beat: float | None = None  # the newest heartbeat read so far (heartbeat.py)
 
 
 class _Reader(threading.Thread):
@@ -115,7 +123,8 @@ class _Reader(threading.Thread):
                 if advances:
                     self.position = end
                 pending = self.capture.oldest_pending_ts(self.position)
-                if not self._put(_Read(changes, end, advances, pending)):
+                beat = self.capture.beat_seen()
+                if not self._put(_Read(changes, end, advances, pending, beat)):
                     return
                 if not changes:
                     self.stop.wait(self.poll_interval)

@@ -16,7 +16,8 @@ class Progress(Protocol):
 
     def table_rows(self, source: str, rows_copied: int, done: bool) -> None: ...
 
-    def incremental(self, position: Position, delay_s: float, changes: int) -> None: ...
+    def incremental(self, position: Position, delay_s: float, changes: int,
+                    beat_applied: float | None = None) -> None: ...
 
 
 class NoProgress:
@@ -34,5 +35,6 @@ class NoProgress:
     def table_rows(self, source: str, rows_copied: int, done: bool) -> None:
         pass
 
-    def incremental(self, position: Position, delay_s: float, changes: int) -> None:
+    def incremental(self, position: Position, delay_s: float, changes: int,
+                    beat_applied: float | None = None) -> None:
         pass

@@ -17,7 +17,7 @@ import traceback
 from turnout import accounts, engines
 from turnout.engines.base import Capture, Engine
 from turnout.errors import OperationFailed, TurnoutError
-from turnout.migrate import full, incremental, retry, schema
+from turnout.migrate import full, heartbeat, incremental, retry, schema
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.migrate.strays import StrayWatch
 from turnout.model import Phase, Position, TaskState
@@ -46,6 +46,7 @@ class StoreProgress:
         self._changes_before = store.get(task).changes_applied  # from earlier runs
         self.reconnecting = False  # waiting for a retry, or retried and not yet moving
         self._progressed = False
+        self._beat_saved: float | None = None
 
     def new_run(self) -> None:
         """A run starts (again, after a retry): its counts add to what the store has."""
@@ -78,9 +79,11 @@ class StoreProgress:
         self._moved()
         self.store.set_table_progress(self.task, source, rows_copied, done)
 
-    def incremental(self, position: Position, delay_s: float, changes: int) -> None:
+    def incremental(self, position: Position, delay_s: float, changes: int,
+                    beat_applied: float | None = None) -> None:
         self._moved()
         now = time.time()
+        delay_s = heartbeat.delay(now, delay_s, beat_applied)
         if now - self._last_beat < 0.25 and delay_s > 0:
             return  # keep store writes cheap while busy; always record "caught up"
         self._last_beat = now
@@ -91,6 +94,9 @@ class StoreProgress:
             changes_applied=self._changes_before + changes,
             heartbeat=now,
         )
+        if beat_applied is not None and beat_applied != self._beat_saved:
+            self._beat_saved = beat_applied
+            self.store.set_checkpoint(self.task, heartbeat.APPLIED, repr(beat_applied))
 
 
 class Runner:

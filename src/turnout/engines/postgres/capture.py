@@ -42,6 +42,10 @@ the captured tables are idle the slot would hold WAL back and the
 destination's position would stand still. Every HEARTBEAT_S of idle reading
 a transactional logical message is committed; it arrives as an empty
 transaction whose commit end the destination saves and acknowledges.
+Besides, beat() commits a message with turnout's clock every second from the
+runner's heartbeat thread (migrate/heartbeat.py), on a connection of its own;
+reads note the newest one they pass (beat_seen()), which is how current the
+destination is.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from turnout.errors import OperationFailed
 from turnout.model import Change, Position, Table
 
 HEARTBEAT_S = 10.0  # seconds of idle capture between heartbeat commits
+BEAT_PREFIX = "turnout_beat"  # logical messages that carry turnout's heartbeat (beat())
 IDLE_WAIT_S = 0.1  # how long a read waits on an empty socket before it returns
 CATCH_UP_WAIT_S = 0.5  # ... at most, while the server is still decoding older WAL
 LONG_PAGE_HEADER = 40  # bytes of the largest WAL page header
@@ -104,6 +109,7 @@ class _Open:
     commit_ts: float
     skip: bool  # applied before: read through it, hand nothing out
     handed: int = 0  # changes handed out already, in earlier pieces
+    beat: float | None = None  # the heartbeat it carries (a logical message), if any
     changes: list[Change] = field(default_factory=list)  # decoded, not handed out yet
 
 
@@ -136,6 +142,8 @@ class PgCapture(Capture):
         self._pending_ts: float | None = None  # commit time of the oldest change left unread
         self._behind_since: float | None = None  # first read that could not confirm catching up
         self._last_heartbeat = time.monotonic()
+        self._beat: float | None = None  # the newest heartbeat read through
+        self._beat_conn: Any = None  # the heartbeat thread's own connection
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
@@ -186,6 +194,9 @@ class PgCapture(Capture):
 
     def close(self) -> None:
         """Let go of the slot: a later read, here or in another process, starts it again."""
+        if self._beat_conn is not None:
+            self._beat_conn.close()
+            self._beat_conn = None
         if self._stream is not None:
             self._stream.close()
             self._stream = None
@@ -295,10 +306,14 @@ class PgCapture(Capture):
             handed = start.part if message.lsn == start.xact else 0
             skip = message.lsn < start.lsn
             self._open = _Open(message.lsn, message.commit_ts, skip, handed)
+        elif kind == "M" and open_ is not None and message.prefix == BEAT_PREFIX:
+            open_.beat = float(message.content.decode())
         elif kind in ("I", "U", "D", "T") and open_ is not None and not open_.skip:
             open_.changes.extend(self.decoder.changes(message, open_.commit_ts, _UNPLACED))
         elif kind == "C" and open_ is not None:
             self._open = None
+            if open_.beat is not None:
+                self._beat = open_.beat
             if not open_.skip:
                 end = PgPosition(message.end_lsn)
                 batch.changes.extend(replace(c, position=end) for c in open_.changes)
@@ -332,6 +347,22 @@ class PgCapture(Capture):
         if now - self._last_heartbeat >= HEARTBEAT_S:
             self._last_heartbeat = now
             self.conn.execute("SELECT pg_logical_emit_message(true, 'turnout', 'heartbeat')")
+
+    def beat(self) -> None:
+        """A logical message with turnout's clock in it, in a transaction of its own."""
+        try:
+            if self._beat_conn is None:
+                self._beat_conn = self.engine.connect()
+            self._beat_conn.execute("SELECT pg_logical_emit_message(true, %s, %s)",
+                                    (BEAT_PREFIX, repr(time.time())))
+        except Exception:
+            conn, self._beat_conn = self._beat_conn, None
+            if conn is not None:
+                conn.close()
+            raise
+
+    def beat_seen(self) -> float | None:
+        return self._beat
 
     def oldest_pending_ts(self, after: Position) -> float | None:
         """Known from the last read: the stream cannot be peeked without consuming it."""

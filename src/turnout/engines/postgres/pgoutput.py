@@ -46,6 +46,7 @@ class Message:
     end_lsn: int = 0  # C: where the commit record ends (the transaction's position)
     xid: int = 0  # B only
     prefix: str = ""  # M only
+    content: bytes = b""  # M only
     relation: Relation | None = None
     oids: tuple[int, ...] = ()
 
@@ -94,7 +95,9 @@ def decode(data: bytes) -> Message:
         return Message("C", lsn=lsn, end_lsn=end, commit_ts=ts)
     if kind == "M":
         r.take("!B")  # flags: 1 when transactional
-        return Message("M", lsn=r.take("!Q"), prefix=r.string())
+        lsn, prefix = r.take("!Q"), r.string()
+        size = r.take("!I")
+        return Message("M", lsn=lsn, prefix=prefix, content=r.data[r.at:r.at + size])
     if kind == "R":
         oid, schema, name = r.take("!I"), r.string(), r.string()
         r.take("!B")  # replica identity setting
