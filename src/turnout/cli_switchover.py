@@ -34,36 +34,49 @@ def _done(result: dict[str, Any], as_json: bool) -> None:
 @click.option("--session-timeout", default=60.0, show_default=True,
               help="Seconds to wait for sessions that can still write to leave.")
 @click.option("--kill-sessions", is_flag=True, help="End those sessions instead of giving up.")
-@click.option("--grace", default=60.0, show_default=True,
+@click.option("--lock-accounts", is_flag=True, help="Lock out the accounts that could write "
+              "past the freeze (superusers, READ_ONLY ADMIN...) until rollback or finish, "
+              "instead of refusing.")
+@click.option("--grace", default=0.0, show_default=True,
               help="Seconds to wait after zero lag is proved, before the task stops.")
 @click.option("--on-switch", "on_switch", metavar="CMD",
               help="Command to run when the workload may move (DNS, proxy, env file).")
-@click.option("--abort", is_flag=True, help="Undo a switchover that has not finished.")
+@click.option("--abort", is_flag=True, help="Undo a switchover (or a rollback) that has not "
+              "finished.")
 @click.option("--json", "as_json", is_flag=True)
 def switchover(name: str, max_delay: float, no_freeze: bool, session_timeout: float,
-               kill_sessions: bool, grace: float, on_switch: str | None, abort: bool,
-               as_json: bool) -> None:
+               kill_sessions: bool, lock_accounts: bool, grace: float, on_switch: str | None,
+               abort: bool, as_json: bool) -> None:
     """Switch the workload to the destination, with a reverse task as the way back."""
     if abort:
         _done(api.switchover_abort(name, say=_say(as_json)), as_json)
         return
     _done(api.switchover(name, say=_say(as_json), max_delay=max_delay, freeze=not no_freeze,
                          session_timeout=session_timeout, kill_sessions=kill_sessions,
-                         grace=grace, on_switch=on_switch), as_json)
+                         lock_accounts=lock_accounts, grace=grace, on_switch=on_switch),
+          as_json)
 
 
 @click.command()
 @click.argument("name")
 @click.option("--no-freeze", is_flag=True, help="Do not freeze writes on the destination: the "
               "application has been stopped already.")
-@click.option("--session-timeout", default=60.0, show_default=True)
-@click.option("--kill-sessions", is_flag=True)
+@click.option("--session-timeout", default=60.0, show_default=True,
+              help="Seconds to wait for sessions that can still write to leave.")
+@click.option("--kill-sessions", is_flag=True, help="End those sessions instead of giving up.")
+@click.option("--lock-accounts", is_flag=True, help="Lock out the accounts that could write "
+              "past the freeze until the next switchover or finish, instead of refusing.")
+@click.option("--grace", default=0.0, show_default=True,
+              help="Seconds to wait after zero lag is proved, before the reverse task stops.")
+@click.option("--on-switch", "on_switch", metavar="CMD",
+              help="Command to run when the workload may move back (DNS, proxy, env file).")
 @click.option("--json", "as_json", is_flag=True)
 def rollback(name: str, no_freeze: bool, session_timeout: float, kill_sessions: bool,
-             as_json: bool) -> None:
+             lock_accounts: bool, grace: float, on_switch: str | None, as_json: bool) -> None:
     """Move the workload back to the source after a switchover, with nothing lost."""
     _done(api.rollback(name, say=_say(as_json), freeze=not no_freeze,
-                       session_timeout=session_timeout, kill_sessions=kill_sessions), as_json)
+                       session_timeout=session_timeout, kill_sessions=kill_sessions,
+                       lock_accounts=lock_accounts, grace=grace, on_switch=on_switch), as_json)
 
 
 @click.command()

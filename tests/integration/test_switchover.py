@@ -33,36 +33,61 @@ ROWS = 200
 
 
 class Workload(threading.Thread):
-    """Updates and deletes on table acct of whichever database `url` names right now.
+    """An application that keeps writing to whichever side its config file names, like a web
+    app: a new connection per transaction, a refused write retried after a short pause.
 
-    Like an application whose writes start failing when the source is frozen, it stops
-    writing there and waits to be pointed at the destination."""
+    Each commit is logged with the side it went to (inserts of new rows, updates, deletes),
+    so a test can show the side the workload left never took a write after the move."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, urls: dict[str, str], config: Path) -> None:
         super().__init__(daemon=True)
-        self.url = url
+        self.urls = urls  # "source" / "dest" → the URL the application uses there
+        self.config = config
         self.halt = threading.Event()
-        self.committed = 0
+        self.commits: list[tuple[str, int]] = []  # (side, key inserted or 0)
         self.refused = 0
         self.rng = random.Random(7)
+        self.next_key = 10_000
+
+    @property
+    def committed(self) -> int:
+        return len(self.commits)
 
     def run(self) -> None:
         while not self.halt.is_set():
-            key = self.rng.randint(1, ROWS * 2)
-            statement = (f"DELETE FROM acct WHERE id = {key}" if self.rng.random() < 0.2 else
-                         f"UPDATE acct SET balance = {self.rng.randint(0, 999)} WHERE id = {key}")
-            url = self.url
+            side = self.config.read_text().strip()
+            roll = self.rng.random()
+            key = 0
+            if roll < 0.4:
+                key = self.next_key
+                statement = f"INSERT INTO acct VALUES ({key}, 1)"
+            elif roll < 0.5:
+                statement = f"DELETE FROM acct WHERE id = {self.rng.randint(1, ROWS * 2)}"
+            else:
+                statement = (f"UPDATE acct SET balance = {self.rng.randint(0, 999)} "
+                             f"WHERE id = {self.rng.randint(1, ROWS * 2)}")
             try:
-                app_execute(url, statement)
-                self.committed += 1
-            except Exception:  # noqa: BLE001 - frozen: wait until repointed
+                app_execute(self.urls[side], statement)
+            except Exception:  # noqa: BLE001 - refused: try again, as a web app would
                 self.refused += 1
-                while self.url == url and not self.halt.is_set():
-                    time.sleep(0.05)
+                time.sleep(0.02)
+                continue
+            if key:
+                self.next_key += 1
+            self.commits.append((side, key))
 
     def stop(self) -> None:
         self.halt.set()
         self.join(30)
+
+    def sides_in_order(self) -> list[str]:
+        """The sides written to, each run of commits to one side once: ["source", "dest",
+        "source"] when the workload never went back to a side it had left too early."""
+        runs: list[str] = []
+        for side, _ in self.commits:
+            if not runs or runs[-1] != side:
+                runs.append(side)
+        return runs
 
 
 def app_execute(url: str, statement: str) -> None:
@@ -131,30 +156,44 @@ def start_task(store: Store, source: str, dest: str) -> None:
     api.wait_for("shop", following, 60, store)
 
 
-def whole_story(store: Store, source: str, dest: str, apps: dict[str, str] | None = None) -> None:
-    """`apps` maps a URL to the one the application uses instead (MySQL's root is not
-    stopped by read_only, an application account is)."""
+def whole_story(store: Store, source: str, dest: str, apps: dict[str, str] | None = None,
+                tmp: Path | None = None) -> None:
+    """switchover → writes on the destination → rollback → switchover → finish, default
+    options, with an application that keeps retrying; `apps` maps a URL to the one the
+    application uses instead (MySQL's root passes read_only, an application account does
+    not). --on-switch repoints the application, as an env file would."""
     apps = apps or {}
     start_task(store, source, dest)
-    workload = Workload(apps.get(source, source))
+    config = Path(tmp or Path(source.removeprefix("sqlite:///")).parent) / "app-side"
+    config.write_text("source")
+    workload = Workload({"source": apps.get(source, source), "dest": apps.get(dest, dest)},
+                        config)
     workload.start()
     try:
-        time.sleep(1)
-        result = api.switchover("shop", store, grace=0, session_timeout=20, kill_sessions=False)
+        wait_until("the application writes", lambda: workload.committed > 5)
+        result = api.switchover("shop", store, on_switch=f"echo dest > {config}")
         assert result["write_downtime_s"] < 60
-        workload.url = apps.get(dest, dest)  # the workload moves
-        execute(dest, "INSERT INTO acct VALUES (100000, 1)")
-        wait_until("a write on the destination reaches the source", lambda: has_row(source, 100000))
-        time.sleep(0.5)
+        wait_until("the application writes on the destination",
+                   lambda: workload.sides_in_order()[-1:] == ["dest"])
+        wait_until("a write on the destination reaches the source",
+                   lambda: has_row(source, workload.next_key - 1))
+        api.rollback("shop", store, on_switch=f"echo source > {config}")
+        assert api.task_status("shop", store)["pid"] is not None  # the forward task runs again
+        wait_until("the application writes on the source again",
+                   lambda: workload.sides_in_order()[-1:] == ["source"])
+        api.wait_for("shop", following, 60, store)
+        wait_until("the forward task replays what the reverse task wrote", lambda: (
+            api.task_status("shop", store)["delay_s"] or 99) < 3, 60)
+        api.switchover("shop", store, on_switch=f"echo dest > {config}")
+        wait_until("the application writes on the destination again",
+                   lambda: workload.sides_in_order()[-1:] == ["dest"])
     finally:
         workload.stop()
-    assert workload.committed > 10
-    api.rollback("shop", store, session_timeout=20)
-    assert api.verify_task("shop", store)["consistent"]
-    assert api.task_status("shop", store)["pid"] is not None  # the forward task runs again
-    api.wait_for("shop", following, 60, store)
-
-    api.switchover("shop", store, grace=0, session_timeout=20)
+    assert workload.sides_in_order() == ["source", "dest", "source", "dest"], \
+        workload.sides_in_order()
+    assert workload.refused > 0  # it did keep knocking on the fenced side
+    wait_until("the reverse task catches up",
+               lambda: api.verify_task("shop", store)["consistent"], 60)
     api.finish("shop", store)
     assert turnout_objects(source) == [] and turnout_objects(dest) == []
     assert api.verify_urls(source, dest, ["acct"])["consistent"]
@@ -171,12 +210,13 @@ def test_sqlite_switchover_rollback_and_finish(store: Store, sqlite_pair: tuple[
     whole_story(store, *sqlite_pair)
 
 
-def test_postgres_switchover_rollback_and_finish(store: Store, pg_server, request) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_switchover_rollback_and_finish(store: Store, pg_server, request,  # type: ignore[no-untyped-def]
+                                                  tmp_path: Path) -> None:
     from .conftest import unique_db_name
 
     source = pg_server.create_database(unique_db_name(request) + "_s")
     dest = pg_server.create_database(unique_db_name(request) + "_d")
-    whole_story(store, source, dest)
+    whole_story(store, source, dest, tmp=tmp_path)
 
 
 def test_a_session_that_keeps_writing_blocks_switchover_and_harms_nothing(
@@ -185,20 +225,23 @@ def test_a_session_that_keeps_writing_blocks_switchover_and_harms_nothing(
 
     dest = pg_server.create_database(unique_db_name(request) + "_d")
     start_task(store, pg_url, dest)
-    with psycopg.connect(pg_url, autocommit=True) as stubborn:  # connected before the freeze
+    with psycopg.connect(pg_url) as stubborn:  # inside a transaction that has written
         stubborn.execute("UPDATE acct SET balance = 0 WHERE id = 1")
         with pytest.raises(OperationFailed, match="can still write") as failure:
-            api.switchover("shop", store, grace=0, session_timeout=1)
+            api.switchover("shop", store, session_timeout=1)
         pid = stubborn.execute("SELECT pg_backend_pid()").fetchone()[0]
         assert str(pid) in str(failure.value)
-        stubborn.execute("UPDATE acct SET balance = 1 WHERE id = 1")  # writable again
+        stubborn.execute("UPDATE acct SET balance = 1 WHERE id = 1")
+        stubborn.commit()  # writable again
     status = api.task_status("shop", store)
     assert status["state"] == "Migrating" and status["phase"] == "incremental"
-    with psycopg.connect(pg_url, autocommit=True) as stubborn:
+    with psycopg.connect(pg_url) as stubborn:
         stubborn.execute("UPDATE acct SET balance = 2 WHERE id = 1")
-        api.switchover("shop", store, grace=0, session_timeout=1, kill_sessions=True)
+        api.switchover("shop", store, session_timeout=1, kill_sessions=True)
         with pytest.raises(psycopg.OperationalError):  # ended by the switchover
             stubborn.execute("SELECT 1")
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # the source stays fenced
+        app_execute(pg_url, "BEGIN READ WRITE; UPDATE acct SET balance = 3 WHERE id = 1; COMMIT")
     api.finish("shop", store)  # its slot's name is server-wide
 
 
@@ -207,7 +250,7 @@ def test_abort_returns_to_the_start(store: Store, sqlite_pair: tuple[str, str]) 
     start_task(store, source, dest)
     with pytest.raises(OperationFailed, match="on-switch command exited 3"):
         api.switchover("shop", store, grace=0, on_switch="exit 3")  # all done but the move
-    assert api.task_status("shop-reverse", store)["phase"] == "incremental"
+    assert api.task_status("shop-reverse", store)["pid"] is None  # it starts after the move
     api.switchover_abort("shop", store)
     assert "shop-reverse" not in [t["name"] for t in api.list_tasks(store)]
     execute(source, "UPDATE acct SET balance = -1 WHERE id = 5")  # writable, and followed
@@ -225,13 +268,15 @@ def app_url(mariadb_server, url: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_mysql_to_postgres_switchover(store: Store, mysql_url: str, pg_url: str,
-                                      mariadb_server) -> None:  # type: ignore[no-untyped-def]
-    whole_story(store, mysql_url, pg_url, {mysql_url: app_url(mariadb_server, mysql_url)})
+                                      mariadb_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    whole_story(store, mysql_url, pg_url, {mysql_url: app_url(mariadb_server, mysql_url)},
+                tmp_path)
 
 
 def test_postgres_to_mysql_switchover(store: Store, pg_url: str, mysql_url: str,
-                                      mariadb_server) -> None:  # type: ignore[no-untyped-def]
-    whole_story(store, pg_url, mysql_url, {mysql_url: app_url(mariadb_server, mysql_url)})
+                                      mariadb_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    whole_story(store, pg_url, mysql_url, {mysql_url: app_url(mariadb_server, mysql_url)},
+                tmp_path)
 
 
 def test_killed_at_every_step_switchover_run_again_finishes(
@@ -263,16 +308,19 @@ def test_killed_at_every_step_switchover_run_again_finishes(
 
 def test_the_reverse_task_notices_writes_on_the_old_source(
         store: Store, sqlite_pair: tuple[str, str]) -> None:
-    """An application still pointed at the old source after switchover: the reverse task's
-    check finds the row, warns, and verify --repair puts it right."""
+    """The old source refuses an application still pointed at it after switchover; a row
+    written there all the same (through turnout's own connection, as an administrator could)
+    is found by the reverse task's check, which warns, and verify --repair puts it right."""
     source, dest = sqlite_pair
     execute(source, "CREATE TABLE acct (id int PRIMARY KEY, balance int)",
             insert_sql(source, "acct", [(i, i) for i in range(1, ROWS + 1)]))
     api.create_task(TaskSpec("shop", source, dest, options=Options(stray_check_s=0.5)), store)
     api.start_task("shop", store)
     api.wait_for("shop", following, 60, store)
-    api.switchover("shop", store, grace=0)
-    app_execute(source, "UPDATE acct SET balance = -7 WHERE id = 3")  # the stray write
+    api.switchover("shop", store)
+    with pytest.raises(sqlite3.OperationalError, match="turnout_fence"):
+        app_execute(source, "UPDATE acct SET balance = -7 WHERE id = 3")
+    execute(source, "UPDATE acct SET balance = -7 WHERE id = 3")  # the stray write
     wait_until("the reverse task warns", lambda: api.task_status(
         "shop-reverse", store)["stray_rows"] == 1)
     assert any("differ" in e["message"] for e in api.events("shop-reverse", store=store))

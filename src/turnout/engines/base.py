@@ -388,8 +388,19 @@ class Engine(ABC):
     def sessions(self) -> list[Session]: ...
 
     @abstractmethod
-    def freeze(self, reason: str) -> None:
-        """Block writes by everyone but turnout."""
+    def freeze(self, reason: str, lock: list[str] | None = None) -> bool:
+        """Fence writes off for everyone but turnout (whose own sessions pass it), once;
+        `lock`: accounts from fence_bypass() to lock out until unfreeze(). Whether this call
+        put the fence up (False: it was up already)."""
+
+    def frozen(self) -> bool:
+        """Whether freeze()'s fence is up."""
+        return False
+
+    def fence_bypass(self) -> list[str]:
+        """Accounts other than turnout's that can write past the fence by the server's
+        privilege rules, each as "name (why)": while one is left, no freeze is proven."""
+        return []
 
     def writers_after_freeze(self) -> list[Session]:
         """Sessions (not turnout's) that can still write although writes are frozen: those in

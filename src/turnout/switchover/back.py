@@ -1,13 +1,21 @@
 """After switchover: `turnout rollback` moves the workload back, `turnout finish` cleans up.
 
-Rollback is switchover mirrored: freeze the destination, wait out its
-writers, prove the reverse task has applied everything, stop it, verify; the
-forward task then starts again where it stopped. Finish removes every object
-turnout put on either server once the new side is trusted.
+Rollback is switchover mirrored, and journaled the same way (its own steps,
+resumable): fence the destination (the source is fenced since the
+switchover), prove no one but turnout can write to it, drain the reverse
+task to a marker and stop it, verify with both sides closed, then open the
+source, run `--on-switch`, and start the forward task again where it
+stopped; the destination stays fenced for everyone but turnout until the
+next switchover or finish. A failed verify keeps both tasks and both fences
+as they are: `turnout rollback` verifies again, `turnout switchover --abort`
+goes back to the switched state. Finish removes every object turnout put on
+either server once the new side is trusted.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,55 +23,152 @@ from turnout import accounts, api, engines
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, NotFound, OperationFailed
 from turnout.store import Store
-from turnout.switchover import steps
-from turnout.switchover.procedure import KEYS, STEP, STEPS, Options
+from turnout.switchover import procedure, steps
+from turnout.switchover.procedure import FROZE, KEYS, Options
 from turnout.switchover.reverse import reverse_name
+
+STEP = "rollback_step"  # store checkpoints: the last rollback step done
+STEPS = ("checked", "frozen", "writers_gone", "drained", "verified", "opened", "moved",
+         "forward_started", "rolled_back")
+FROZEN_AT = "rollback_frozen_at"
+MOVED_AT = "rollback_moved_at"
+ROLLBACK_KEYS = [STEP, FROZEN_AT, MOVED_AT]
 
 
 def _switched(store: Store, name: str, command: str) -> str:
-    if store.checkpoint(name, STEP) != STEPS[-1]:
+    if store.checkpoint(name, procedure.STEP) != procedure.STEPS[-1]:
         raise BadInput(f"task {name} has not switched over: `turnout {command}` comes after "
                        f"`turnout switchover {name}`")
     return reverse_name(name)
 
 
+class _Rollback:
+    """One run of the rollback steps; each returns nothing and is recorded once done."""
+
+    def __init__(self, store: Store, name: str, options: Options, log: steps.Journal) -> None:
+        self.store, self.name, self.options, self.log = store, name, options, log
+        self.spec = store.get(name).spec
+        self.reverse = reverse_name(name)
+        self.result: dict[str, Any] = {}
+
+    def checked(self) -> None:
+        if api.task_status(self.reverse, self.store)["pid"] is None:
+            raise OperationFailed(f"reverse task {self.reverse} is not running: start it "
+                                  f"(`turnout task start {self.reverse}`), then roll back")
+        self.log(f"rollback of {self.name} begins")
+
+    def frozen(self) -> None:
+        self.store.set_checkpoint(self.name, FROZEN_AT, str(time.time()))
+        if not self.options.freeze:
+            self.log("--no-freeze: the application must have stopped writing to the "
+                     "destination")
+            return
+        reason = f"rollback of task {self.name}"
+        steps.fence(self.spec.dest, reason, self.options.lock_accounts, self.log)
+        if not self.store.checkpoint(self.name, FROZE):  # a switchover run with --no-freeze
+            steps.fence(self.spec.source, reason, self.options.lock_accounts, self.log)
+            self.store.set_checkpoint(self.name, FROZE, "1")
+
+    def writers_gone(self) -> None:
+        if not self.options.freeze:
+            return
+        left = steps.prove_fence(self.spec.dest, self.options.session_timeout,
+                                 self.options.kill_sessions, self.log)
+        if left:
+            steps.lift_fence(self.spec.dest, self.log)
+            self.store.clear_checkpoints(self.name, ROLLBACK_KEYS)
+            raise OperationFailed(
+                f"{len(left)} session(s) can still write to {self.spec.dest_endpoint}: "
+                f"{steps.describe(left)}; writes are allowed there again and the reverse task "
+                "keeps running: stop them, or run again with --kill-sessions")
+
+    def drained(self) -> None:
+        if api.task_status(self.reverse, self.store)["pid"] is None:  # died mid-step
+            api.start_task(self.reverse, self.store)
+            api.wait_for(self.reverse, lambda s: s["phase"] == "incremental", 60, self.store)
+        steps.drain(self.store, self.reverse, self.options.drain_timeout, self.log)
+        if self.options.grace:
+            self.log(f"grace period: {self.options.grace:g} s")
+            time.sleep(self.options.grace)
+        steps.stop_if_running(self.store, self.reverse)
+        self.log(f"reverse task {self.reverse} stopped")
+
+    def verified(self) -> None:
+        report = api.verify_task(self.name, self.store)
+        if not report["consistent"]:
+            counts = {k: sum(len(t[k]) for t in report["tables"])
+                      for k in ("missing", "extra", "different")}
+            self.log(f"source and destination differ: {counts}", "error")
+            raise OperationFailed(
+                f"source and destination differ after draining {self.reverse} ({counts}): "
+                f"both stay closed to the application; `turnout verify {self.name}` shows the "
+                f"rows, `turnout rollback {self.name}` verifies again, `turnout switchover "
+                f"{self.name} --abort` returns to the destination")
+        self.result["verified_rows"] = sum(t["rows_source"] for t in report["tables"])
+        self.log(f"verified: {self.result['verified_rows']} rows identical on both sides")
+
+    def opened(self) -> None:
+        if self.reverse in {r.name for r in self.store.all_tasks()}:
+            api.delete_task(self.reverse, self.store)  # its capture leaves the destination
+        steps.lift_fence(self.spec.source, self.log)
+        self.store.clear_checkpoints(self.name, [FROZE])
+        self.log(f"the destination stays fenced for everyone but turnout until the next "
+                 f"`turnout switchover {self.name}` or `turnout finish {self.name}`")
+
+    def moved(self) -> None:
+        if self.options.on_switch:
+            procedure.run_on_switch(self.options.on_switch, self.name, self.reverse, "rollback")
+            self.log("--on-switch command ran")
+        self.store.set_checkpoint(self.name, MOVED_AT, str(time.time()))
+
+    def forward_started(self) -> None:
+        if api.task_status(self.name, self.store)["pid"] is None:
+            api.start_task(self.name, self.store)
+
+    def rolled_back(self) -> None:
+        since = self.store.checkpoint(self.name, FROZEN_AT)
+        until = self.store.checkpoint(self.name, MOVED_AT)
+        stopped = float(until) - float(since) if since and until else 0.0
+        self.result["write_downtime_s"] = round(stopped, 3)
+        self.store.clear_checkpoints(self.name, KEYS + ROLLBACK_KEYS)
+        self.log(f"rolled back: the workload may move back to {self.spec.source_endpoint} "
+                 f"(writes were stopped for {stopped:.1f} s); the forward task {self.name} "
+                 "runs again, ready for the next switchover")
+
+
 def rollback(name: str, store: Store | None = None, options: Options | None = None,
              say: steps.Say = lambda _: None) -> dict[str, Any]:
-    """Move the workload back to the source with nothing lost; the forward task restarts."""
+    """Move the workload back to the source with nothing lost, or resume a rollback that
+    stopped; the forward task restarts."""
     store = store or Store()
-    options = options or Options()
-    reverse = _switched(store, name, "rollback")
+    _switched(store, name, "rollback")
+    run = _Rollback(store, name, options or Options(), steps.Journal(store, name, say))
+    done = store.checkpoint(name, STEP)
+    if done:
+        run.log(f"rollback resumes after step {done}")
+    for step in STEPS[STEPS.index(done) + 1 if done else 0:]:
+        do: Callable[[], None] = getattr(run, step)
+        do()
+        if step != STEPS[-1]:
+            store.set_checkpoint(name, STEP, step)
+    return {"task": name, "rolled_back": True, "steps": list(STEPS), **run.result}
+
+
+def abort(name: str, store: Store, log: steps.Journal) -> dict[str, Any]:
+    """Undo a rollback that has not finished: the destination open, the reverse task running."""
+    done = store.checkpoint(name, STEP)
+    if done in ("opened", "moved", "forward_started"):
+        raise BadInput(f"the rollback of {name} has opened the source already: run "
+                       f"`turnout rollback {name}` to finish it")
     spec = store.get(name).spec
-    log = steps.Journal(store, name, say)
-    dest = engines.connect(spec.dest_endpoint)
-    try:
-        if options.freeze:
-            dest.freeze(f"rollback of task {name}")
-            log(f"writes frozen on {spec.dest_endpoint}")
-        left = steps.wait_for_writers(dest, options.session_timeout, options.kill_sessions, log)
-        if left:
-            dest.unfreeze()
-            raise OperationFailed(
-                f"{len(left)} session(s) can still write to {spec.dest_endpoint}: "
-                f"{steps.describe(left)}; writes are allowed again and the reverse task keeps "
-                "running: stop them, or run again with --kill-sessions")
-        steps.drain(store, reverse, options.drain_timeout, log)
-        steps.stop_if_running(store, reverse)
-        report = api.verify_task(name, store)
-        if not report["consistent"]:
-            raise OperationFailed(f"source and destination differ after draining {reverse}: "
-                                  f"`turnout verify {name}` shows the rows; the destination "
-                                  "stays frozen")
-        api.delete_task(reverse, store)  # its capture leaves the destination
-        dest.unfreeze()  # the forward task writes there again
-    finally:
-        dest.close()
-    store.clear_checkpoints(name, KEYS)
-    api.start_task(name, store)
-    log(f"rolled back: the workload may move back to {spec.source_endpoint}; the forward "
-        f"task {name} runs again, ready for the next switchover")
-    return {"task": name, "rolled_back": True,
-            "verified_rows": sum(t["rows_source"] for t in report["tables"])}
+    reverse = reverse_name(name)
+    steps.lift_fence(spec.dest, log)
+    if api.task_status(reverse, store)["pid"] is None:
+        api.start_task(reverse, store)
+    store.clear_checkpoints(name, ROLLBACK_KEYS)
+    log(f"rollback aborted after step {done}: the workload stays on {spec.dest_endpoint}, "
+        f"the reverse task {reverse} runs, the source stays fenced")
+    return {"task": name, "aborted_after": done, "forward_restarted": False}
 
 
 def finish(name: str, store: Store | None = None, say: steps.Say = lambda _: None,
@@ -73,6 +178,9 @@ def finish(name: str, store: Store | None = None, say: steps.Say = lambda _: Non
     the task's migration accounts (through `admins`: "source" / "dest" → an admin URL)."""
     store = store or Store()
     reverse = _switched(store, name, "finish")
+    if store.checkpoint(name, STEP):
+        raise BadInput(f"a rollback of {name} has not finished: `turnout rollback {name}` "
+                       f"finishes it, `turnout switchover {name} --abort` undoes it")
     spec = store.get(name).spec
     steps.stop_if_running(store, reverse)
     api.delete_task(reverse, store)

@@ -1,13 +1,18 @@
 """`turnout switchover NAME`: the cutover checklist of the cloud services, as one resumable command.
 
-checked → frozen → writers_gone → drained → reverse_prepared → unfrozen →
-reverse_started → verified → switched. Each step, once done, is recorded in
-the store; running the command again continues after the last one done, and
-`--abort` undoes what was done (unfreeze, drop the reverse task, restart the
-forward task). The reverse task's capture is installed while the source is
-still frozen and before the workload moves, so it starts exactly where the
-forward task stopped: nothing the forward task applied is sent back, and
-nothing written to the destination afterwards is missed.
+checked → frozen → writers_gone → drained → reverse_prepared → verified →
+opened → moved → reverse_started → switched. Both sides are fenced (every
+session but turnout's refused writes) before anything moves, and the
+freeze is proven by the engine's privilege rules; the forward task drains to
+a marker and stops, the reverse task's capture is installed, and the two
+sides are verified while still closed to the application. Only then is the
+destination opened and `--on-switch` run; the source stays fenced (the
+reverse task writes through the fence) until rollback or finish, so a
+retrying application waits, lands on the destination, or is refused: it
+never writes to the old source. Each step, once done, is recorded in the
+store; running the command again continues after the last one done, and
+`--abort` undoes what was done (fences down, the reverse task dropped, the
+forward task running).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from turnout import accounts, api, engines
+from turnout import accounts, api
+from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, OperationFailed
 from turnout.migrate import runner
 from turnout.model import Phase, TaskState
@@ -28,12 +34,15 @@ from turnout.store import Store
 from turnout.switchover import steps
 from turnout.switchover.reverse import reverse_name, reverse_spec
 
-STEPS = ("checked", "frozen", "writers_gone", "drained", "reverse_prepared", "unfrozen",
-         "reverse_started", "verified", "switched")
+STEPS = ("checked", "frozen", "writers_gone", "drained", "reverse_prepared", "verified",
+         "opened", "moved", "reverse_started", "switched")
+_BEFORE = {"unfrozen": "reverse_prepared"}  # a step of earlier versions → where to resume
 STEP = "switchover_step"  # store checkpoints: the last step done
 FROZE = "switchover_froze"  # "1" when turnout froze the source (not --no-freeze)
+DEST_FROZE = "switchover_dest_froze"  # "1" when this switchover fenced the destination
 FROZEN_AT = "switchover_frozen_at"  # when writes stopped: the start of the write downtime
-KEYS = [STEP, FROZE, FROZEN_AT]
+MOVED_AT = "switchover_moved_at"  # when the workload could write again, on the other side
+KEYS = [STEP, FROZE, DEST_FROZE, FROZEN_AT, MOVED_AT]
 
 
 @dataclass
@@ -42,7 +51,8 @@ class Options:
     freeze: bool = True  # False: the user has stopped the application
     session_timeout: float = 60.0  # how long to wait for writers to leave the frozen source
     kill_sessions: bool = False  # end them instead
-    grace: float = 60.0  # after zero lag is proved, before the forward task stops
+    lock_accounts: bool = False  # lock out accounts that could write past the fence
+    grace: float = 0.0  # after zero lag is proved by the marker, before the task stops
     on_switch: str | None = None  # a command to run when the workload may move
     drain_timeout: float = 300.0
 
@@ -71,6 +81,7 @@ def switchover(name: str, store: Store | None = None, options: Options | None = 
     if done == STEPS[-1]:
         raise BadInput(f"task {name} has switched over already: `turnout rollback {name}` goes "
                        f"back, `turnout finish {name}` cleans up")
+    done = _BEFORE.get(done or "", done)
     if done:
         ctx.log(f"switchover resumes after step {done}")
     at = STEPS.index(done) + 1 if done else 0
@@ -115,30 +126,31 @@ def _frozen(ctx: Context) -> None:
     if not ctx.options.freeze:
         ctx.log("--no-freeze: the application must have stopped writing to the source")
         return
-    engine = engines.connect(ctx.spec.source_endpoint)
+    reason = f"switchover of task {ctx.name}"
+    if steps.fence(ctx.spec.dest, reason, ctx.options.lock_accounts, ctx.log):
+        ctx.store.set_checkpoint(ctx.name, DEST_FROZE, "1")  # abort takes it down again
     try:
-        engine.freeze(f"switchover of task {ctx.name}")
-    finally:
-        engine.close()
+        steps.fence(ctx.spec.source, reason, ctx.options.lock_accounts, ctx.log)
+    except (BadInput, OperationFailed):
+        _undo_freeze(ctx)  # the destination's, if this run put it up
+        raise
     ctx.store.set_checkpoint(ctx.name, FROZE, "1")
-    ctx.log(f"writes frozen on {ctx.spec.source_endpoint}")
 
 
 def _writers_gone(ctx: Context) -> None:
-    engine = engines.connect(ctx.spec.source_endpoint)
-    try:
-        left = steps.wait_for_writers(engine, ctx.options.session_timeout,
-                                      ctx.options.kill_sessions, ctx.log)
-    finally:
-        engine.close()
-    if left:
-        _undo_freeze(ctx)
-        ctx.store.clear_checkpoints(ctx.name, KEYS)
-        raise OperationFailed(
-            f"{len(left)} session(s) can still write to {ctx.spec.source_endpoint} after "
-            f"{ctx.options.session_timeout:g} s: {steps.describe(left)}; writes are allowed "
-            "again and the task keeps running: stop them, or run again with --kill-sessions")
-    ctx.log("no session but turnout's can write to the source")
+    if not ctx.options.freeze:
+        return
+    for url in (ctx.spec.source, ctx.spec.dest):
+        left = steps.prove_fence(url, ctx.options.session_timeout, ctx.options.kill_sessions,
+                                 ctx.log)
+        if left:
+            _undo_freeze(ctx)
+            ctx.store.clear_checkpoints(ctx.name, KEYS)
+            raise OperationFailed(
+                f"{len(left)} session(s) can still write to {Endpoint.parse(url)} "
+                f"after {ctx.options.session_timeout:g} s: {steps.describe(left)}; writes are "
+                "allowed again and the task keeps running: stop them, or run again with "
+                "--kill-sessions")
 
 
 def _drained(ctx: Context) -> None:
@@ -161,8 +173,39 @@ def _reverse_prepared(ctx: Context) -> None:
     ctx.log(f"reverse task {ctx.reverse} created; its capture on the destination starts now")
 
 
-def _unfrozen(ctx: Context) -> None:
-    _undo_freeze(ctx)
+def _verified(ctx: Context) -> None:
+    report = api.verify_task(ctx.name, ctx.store)
+    if not report["consistent"]:
+        counts = {k: sum(len(t[k]) for t in report["tables"])
+                  for k in ("missing", "extra", "different")}
+        ctx.log(f"source and destination differ: {counts}", "error")
+        raise OperationFailed(
+            f"source and destination differ ({counts}): both stay closed to the application; "
+            f"`turnout verify {ctx.name}` shows the rows, `turnout switchover {ctx.name}` "
+            f"verifies again, `turnout switchover {ctx.name} --abort` goes back to the source")
+    ctx.result["verified_rows"] = sum(t["rows_source"] for t in report["tables"])
+    ctx.log(f"verified: {ctx.result['verified_rows']} rows identical on both sides")
+
+
+def _opened(ctx: Context) -> None:
+    steps.lift_fence(ctx.spec.dest, ctx.log)
+    ctx.log(f"the source stays fenced for everyone but turnout until `turnout rollback "
+            f"{ctx.name}` or `turnout finish {ctx.name}`")
+
+
+def _moved(ctx: Context) -> None:
+    if ctx.options.on_switch:
+        run_on_switch(ctx.options.on_switch, ctx.name, ctx.reverse, "switchover")
+        ctx.log("--on-switch command ran")
+    ctx.store.set_checkpoint(ctx.name, MOVED_AT, str(time.time()))
+
+
+def run_on_switch(command: str, name: str, reverse: str, again: str) -> None:
+    env = dict(os.environ, TURNOUT_TASK=name, TURNOUT_REVERSE_TASK=reverse)
+    done = subprocess.run(command, shell=True, env=env, check=False)
+    if done.returncode != 0:
+        raise OperationFailed(f"--on-switch command exited {done.returncode}: fix it and "
+                              f"run {again} again (it resumes here)")
 
 
 def _reverse_started(ctx: Context) -> None:
@@ -172,66 +215,62 @@ def _reverse_started(ctx: Context) -> None:
     ctx.log(f"reverse task {ctx.reverse} runs: changes on the destination flow back")
 
 
-def _verified(ctx: Context) -> None:
-    report = api.verify_task(ctx.name, ctx.store)
-    if not report["consistent"]:
-        counts = {k: sum(len(t[k]) for t in report["tables"])
-                  for k in ("missing", "extra", "different")}
-        ctx.log(f"source and destination differ: {counts}", "error")
-        raise OperationFailed(
-            f"source and destination differ ({counts}): stay on the source; `turnout verify "
-            f"{ctx.name}` shows the rows, `turnout switchover {ctx.name} --abort` undoes")
-    ctx.result["verified_rows"] = sum(t["rows_source"] for t in report["tables"])
-    ctx.log(f"verified: {ctx.result['verified_rows']} rows identical on both sides")
+def downtime(store: Store, name: str) -> float:
+    """Seconds from the freeze to the moment the workload could write on the other side."""
+    since, until = store.checkpoint(name, FROZEN_AT), store.checkpoint(name, MOVED_AT)
+    return float(until) - float(since) if since and until else 0.0
 
 
 def _switched(ctx: Context) -> None:
-    if ctx.options.on_switch:
-        env = dict(os.environ, TURNOUT_TASK=ctx.name, TURNOUT_REVERSE_TASK=ctx.reverse)
-        done = subprocess.run(ctx.options.on_switch, shell=True, env=env, check=False)
-        if done.returncode != 0:
-            raise OperationFailed(f"--on-switch command exited {done.returncode}: fix it and "
-                                  "run switchover again (it resumes here)")
-        ctx.log("--on-switch command ran")
-    since = ctx.store.checkpoint(ctx.name, FROZEN_AT)
-    downtime = time.time() - float(since) if since else 0.0
-    ctx.result["write_downtime_s"] = round(downtime, 3)
+    stopped = downtime(ctx.store, ctx.name)
+    ctx.result["write_downtime_s"] = round(stopped, 3)
     ctx.log(f"the workload may now move to {ctx.spec.dest_endpoint} (writes were stopped for "
-            f"{downtime:.1f} s); `turnout rollback {ctx.name}` moves it back")
+            f"{stopped:.1f} s); `turnout rollback {ctx.name}` moves it back")
 
 
 def _undo_freeze(ctx: Context) -> None:
     if ctx.store.checkpoint(ctx.name, FROZE):
-        steps.unfreeze(ctx.spec.source, ctx.log)
+        steps.lift_fence(ctx.spec.source, ctx.log)
         ctx.store.clear_checkpoints(ctx.name, [FROZE])
+    if ctx.store.checkpoint(ctx.name, DEST_FROZE):
+        steps.lift_fence(ctx.spec.dest, ctx.log)
+        ctx.store.clear_checkpoints(ctx.name, [DEST_FROZE])
 
 
 _STEPS: dict[str, Callable[[Context], str | None]] = {
     "checked": _checked, "frozen": _frozen, "writers_gone": _writers_gone,
-    "drained": _drained, "reverse_prepared": _reverse_prepared, "unfrozen": _unfrozen,
-    "reverse_started": _reverse_started, "verified": _verified, "switched": _switched,
+    "drained": _drained, "reverse_prepared": _reverse_prepared, "verified": _verified,
+    "opened": _opened, "moved": _moved, "reverse_started": _reverse_started,
+    "switched": _switched,
 }
 
 
 def abort(name: str, store: Store | None = None, say: steps.Say = lambda _: None,
           ) -> dict[str, Any]:
-    """Undo a switchover that has not finished: back to the forward task running."""
+    """Undo a switchover that has not finished: back to the forward task running. During a
+    rollback that has not finished, undo the rollback instead: back to the switched state."""
     store = store or Store()
     log = steps.Journal(store, name, say)
     done = store.checkpoint(name, STEP)
     if done == STEPS[-1]:
+        from turnout.switchover import back
+
+        if store.checkpoint(name, back.STEP):
+            return back.abort(name, store, log)
         raise BadInput(f"task {name} has switched over: `turnout rollback {name}` moves back")
     spec = store.get(name).spec
     reverse = reverse_name(name)
+    if done in ("opened", "moved", "reverse_started"):
+        log(f"the destination was open to the application: writes made there since are not "
+            f"carried back to the source by an aborted switchover; `turnout verify {name}` "
+            "shows them", "warning")
     if reverse in {r.name for r in store.all_tasks()}:
         steps.stop_if_running(store, reverse)
         api.delete_task(reverse, store)
         log(f"reverse task {reverse} deleted")
-    engine = engines.connect(spec.source_endpoint)
-    try:
-        engine.unfreeze()  # idempotent: whatever step it died in
-    finally:
-        engine.close()
+    steps.lift_fence(spec.source, log)  # whatever step it died in
+    if store.checkpoint(name, DEST_FROZE):
+        steps.lift_fence(spec.dest, log)
     store.clear_checkpoints(name, KEYS)
     restarted = False
     if Phase.INCREMENTAL in spec.types and api.task_status(name, store)["pid"] is None:

@@ -40,6 +40,57 @@ def describe(sessions: list[Session]) -> str:
                      for s in sessions)
 
 
+def fence(url: str, reason: str, lock: bool, log: Journal) -> bool:
+    """Fence writes off on `url` for everyone but turnout. The accounts that could write past
+    the fence stop it before anything changes, named, unless `lock`: then they are locked
+    out until the fence comes down. Whether this call put the fence up."""
+    engine = engines.connect(url)
+    try:
+        bypass = engine.fence_bypass()
+        if bypass and not lock:
+            raise OperationFailed(
+                f"{len(bypass)} account(s) can write to {engine.endpoint} past the freeze: "
+                f"{'; '.join(bypass)}; nothing was changed: take that privilege from them, or "
+                "run again with --lock-accounts to lock them out until rollback or finish")
+        made = engine.freeze(reason, bypass)
+    finally:
+        engine.close()
+    if bypass:
+        log(f"accounts locked out of {engine.endpoint} until rollback or finish: "
+            f"{'; '.join(bypass)}")
+    if made:
+        log(f"writes frozen on {engine.endpoint} for everyone but turnout")
+    return made
+
+
+def prove_fence(url: str, timeout: float, kill: bool, log: Journal) -> list[Session]:
+    """Wait until no session but turnout's can write to the fenced `url` (ending the others
+    when `kill`); the sessions still able to when time ran out ([] once it is proven)."""
+    engine = engines.connect(url)
+    try:
+        left = wait_for_writers(engine, timeout, kill, log)
+        if not left and engine.fence_bypass():  # an account made meanwhile
+            raise OperationFailed(f"accounts that can write past the freeze appeared on "
+                                  f"{engine.endpoint}: {'; '.join(engine.fence_bypass())}; "
+                                  "run again with --lock-accounts, or take that privilege")
+    finally:
+        engine.close()
+    if not left:
+        log(f"no session but turnout's can write to {engine.endpoint}")
+    return left
+
+
+def lift_fence(url: str, log: Journal) -> None:
+    """Open `url` to the application again; accounts freeze locked are unlocked."""
+    engine = engines.connect(url)
+    try:
+        if engine.frozen():
+            engine.unfreeze()
+            log(f"writes allowed again on {engine.endpoint}")
+    finally:
+        engine.close()
+
+
 def wait_for_writers(engine: Engine, timeout: float, kill: bool, log: Journal) -> list[Session]:
     """Wait until only turnout can write to the frozen `engine`; ending the others' sessions
     when `kill`. The sessions still able to write when time ran out ([] when none)."""

@@ -187,7 +187,7 @@ class VerifyJob(BaseModel):
 
 class SwitchoverRequest(BaseModel):
     """`turnout switchover`'s options; unset ones keep its defaults (max_delay 5, freeze,
-    session_timeout 60, no kill_sessions, grace 60, no on_switch)."""
+    session_timeout 60, no kill_sessions, no lock_accounts, grace 0, no on_switch)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -199,6 +199,8 @@ class SwitchoverRequest(BaseModel):
                                           description="seconds to wait for writers to leave")
     kill_sessions: bool | None = Field(default=None,
                                        description="end those sessions instead of giving up")
+    lock_accounts: bool | None = Field(default=None, description="lock out the accounts that "
+                                       "could write past the freeze, until rollback or finish")
     grace: float | None = Field(default=None, ge=0, allow_inf_nan=False,
                                 description="seconds between zero lag and the task's stop")
     on_switch: str | None = Field(default=None, description="a shell command to run when the "
@@ -210,10 +212,18 @@ class RollbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    freeze: bool | None = Field(default=None, description="false: the application has been "
+                                "stopped already, so writes are not frozen")
     session_timeout: float | None = Field(default=None, ge=0, allow_inf_nan=False,
                                           description="seconds to wait for writers to leave")
     kill_sessions: bool | None = Field(default=None,
                                        description="end those sessions instead of giving up")
+    lock_accounts: bool | None = Field(default=None, description="lock out the accounts that "
+                                       "could write past the freeze, until switchover or finish")
+    grace: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                description="seconds between zero lag and the task's stop")
+    on_switch: str | None = Field(default=None, description="a shell command to run when the "
+                                  "workload may move back (DNS, proxy, env file)")
 
 
 class FinishRequest(BaseModel):

@@ -29,6 +29,7 @@ from turnout.engines.mysql import (
     ddl,
     faults,
     grants,
+    own,
     sessions,
     values,
 )
@@ -136,6 +137,8 @@ class MysqlEngine(Engine):
             raise BadInput(f"cannot connect to {self.endpoint}: {exc.args[-1]}") from None
         with conn.cursor() as cur:
             cur.execute(SESSION_SETUP)
+            cur.execute("SELECT CONNECTION_ID()")
+            own.opened(self.settings["port"], int(cur.fetchone()[0]))  # turnout's, by its id
         return conn
 
     def _create_database(self) -> None:
@@ -396,8 +399,17 @@ class MysqlEngine(Engine):
     def sessions(self) -> list[Session]:
         return sessions.list_sessions(self)
 
-    def freeze(self, reason: str) -> None:
-        sessions.freeze(self, reason)
+    def freeze(self, reason: str, lock: list[str] | None = None) -> bool:
+        return sessions.freeze(self, reason, lock or [])
+
+    def frozen(self) -> bool:
+        return sessions.frozen(self)
+
+    def fence_bypass(self) -> list[str]:
+        return sessions.bypass(self)
+
+    def writers_after_freeze(self) -> list[Session]:
+        return sessions.writers_after_freeze(self)
 
     def end_sessions(self, ids: list[str]) -> None:
         for thread in ids:

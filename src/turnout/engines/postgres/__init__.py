@@ -54,6 +54,10 @@ CHECKPOINT_TABLE = "_turnout_checkpoint"
 _Snapshot = PgSnapshot  # the reader snapshot() opens (snapshot.py)
 
 
+class _FenceMet(Exception):
+    """A write met a switchover's fence put up after this session began; it may pass now."""
+
+
 def _split_url(url: str) -> tuple[str, str]:
     """The libpq URL without turnout's own `schema=` parameter, and that schema."""
     parts = urlsplit(url)
@@ -92,6 +96,7 @@ class PostgresEngine(Engine, DirectCopy):
         conn.execute("SET default_transaction_read_only = off")
         load_json_as_text(conn)
         values.register(conn)
+        sessions.pass_fence(conn, self.schema)
         return conn
 
     def close(self) -> None:
@@ -369,9 +374,12 @@ class PostgresEngine(Engine, DirectCopy):
         import psycopg
 
         try:
+            try:
+                self._apply(batch, checkpoint, clear_first=False)
+            except psycopg.errors.UniqueViolation:
+                self._apply(batch, checkpoint, clear_first=True)  # rows trading unique values
+        except _FenceMet:  # fenced since this session began: it holds the key now
             self._apply(batch, checkpoint, clear_first=False)
-        except psycopg.errors.UniqueViolation:
-            self._apply(batch, checkpoint, clear_first=True)  # rows trading unique values
 
     def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
         parents_first = apply.parents_first(list(batch.tables.values()))
@@ -459,6 +467,8 @@ class PostgresEngine(Engine, DirectCopy):
             with self.conn.transaction(), self.conn.cursor() as cur:
                 yield cur
         except psycopg.errors.ReadOnlySqlTransaction as exc:
+            if sessions.pass_fence(self.conn, self.schema):
+                raise _FenceMet(str(exc)) from None
             raise OperationFailed(f"{self.endpoint} refuses writes: {exc}") from None
         except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable) as exc:
             raise TransientError(f"{self.endpoint}: {exc}") from None
@@ -481,9 +491,19 @@ class PostgresEngine(Engine, DirectCopy):
     def sessions(self) -> list[Session]:
         return sessions.list_sessions(self.conn)
 
-    def freeze(self, reason: str) -> None:
+    def freeze(self, reason: str, lock: list[str] | None = None) -> bool:
         with self._write() as cur:
-            sessions.freeze(self.conn, cur, self.schema, reason)
+            made = sessions.freeze(self.conn, cur, self.schema, reason,
+                                   [r.split(" (")[0] for r in lock or []])
+        sessions.pass_fence(self.conn, self.schema)
+        sessions.fence_tables(self.conn, self.schema)
+        return made
+
+    def frozen(self) -> bool:
+        return sessions.frozen(self.conn, self.schema)
+
+    def fence_bypass(self) -> list[str]:
+        return sessions.bypass(self.conn, self.schema)
 
     def writers_after_freeze(self) -> list[Session]:
         return sessions.writers_after_freeze(self.conn, self.schema)

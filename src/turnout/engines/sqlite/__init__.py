@@ -67,6 +67,7 @@ class SqliteEngine(Engine, DirectCopy):
     def connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA synchronous=NORMAL")
+        sessions.pass_fence(db)  # writes through a switchover's fence are turnout's alone
         return db
 
     def close(self) -> None:
@@ -299,8 +300,16 @@ class SqliteEngine(Engine, DirectCopy):
     def sessions(self) -> list[Session]:
         return sessions.open_by(self.path)
 
-    def freeze(self, reason: str) -> None:
-        sessions.freeze(self.db, self.list_tables(), reason)
+    def freeze(self, reason: str, lock: list[str] | None = None) -> bool:
+        return sessions.freeze(self.db, self.list_tables(), reason)
+
+    def frozen(self) -> bool:
+        return sessions.frozen(self.db)
+
+    def writers_after_freeze(self) -> list[Session]:
+        """None once the fence is up: its triggers refuse any other connection's write, and
+        putting them up waited for the writer that was inside a transaction."""
+        return [] if self.frozen() else super().writers_after_freeze()
 
     def unfreeze(self) -> None:
         sessions.unfreeze(self.db)

@@ -19,6 +19,7 @@ from turnout.model import Session
 RESERVED_BYTE = 0x40000001  # PENDING_BYTE + 1
 WAL_WRITE_LOCK_OFFSET = 120  # first lock slot of the -shm file
 FREEZE_PREFIX = "_turnout_freeze_"
+FENCE_FUNCTION = "turnout_fence"  # registered on turnout's own connections only
 
 
 def open_by(path: Path) -> list[Session]:
@@ -115,18 +116,40 @@ def _owner(pid_dir: Path) -> str:
         return ""
 
 
-def freeze(db: sqlite3.Connection, tables: list[str], reason: str) -> None:
-    """Triggers that abort every write to every user table, with the reason as the message."""
-    message = literal(f"turnout: writes are frozen: {reason}")
-    db.execute("BEGIN IMMEDIATE")
-    for table in tables:
-        for op in ("INSERT", "UPDATE", "DELETE"):
-            name = quote(f"{FREEZE_PREFIX}{op.lower()}_{table}")
-            db.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {op} ON {quote(table)} "
-                f"BEGIN SELECT RAISE(ABORT, {message}); END"
-            )
-    db.execute("COMMIT")
+def freeze(db: sqlite3.Connection, tables: list[str], reason: str) -> bool:
+    """Triggers that abort every write to every user table by a connection without turnout's
+    function: another program's write cannot even be prepared ("no such function:
+    turnout_fence"), turnout's own pass (the function says so). Whether this call made them."""
+    made = False
+    db.execute("BEGIN IMMEDIATE")  # waits for a writer in the middle of its transaction
+    try:
+        for table in tables:
+            for op in ("INSERT", "UPDATE", "DELETE"):
+                name = f"{FREEZE_PREFIX}{op.lower()}_{table}"
+                if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                              (name,)).fetchone():
+                    continue
+                db.execute(
+                    f"CREATE TRIGGER {quote(name)} BEFORE {op} ON {quote(table)} "
+                    f"WHEN NOT {FENCE_FUNCTION}() BEGIN SELECT RAISE(ABORT, "
+                    f"{literal(f'turnout: writes are frozen: {reason}')}); END")
+                made = True
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return made
+
+
+def pass_fence(db: sqlite3.Connection) -> None:
+    """Register the function the fence's triggers call: only turnout's connections have it."""
+    db.create_function(FENCE_FUNCTION, 0, lambda: 1, deterministic=True)
+
+
+def frozen(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' "
+                      "AND substr(name, 1, ?) = ? LIMIT 1",
+                      (len(FREEZE_PREFIX), FREEZE_PREFIX)).fetchone() is not None
 
 
 def unfreeze(db: sqlite3.Connection) -> None:
