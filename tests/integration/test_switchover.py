@@ -318,7 +318,7 @@ def test_the_reverse_task_notices_writes_on_the_old_source(
     api.start_task("shop", store)
     api.wait_for("shop", following, 60, store)
     api.switchover("shop", store)
-    with pytest.raises(sqlite3.OperationalError, match="turnout_fence"):
+    with pytest.raises(sqlite3.IntegrityError, match="writes are frozen"):
         app_execute(source, "UPDATE acct SET balance = -7 WHERE id = 3")
     execute(source, "UPDATE acct SET balance = -7 WHERE id = 3")  # the stray write
     wait_until("the reverse task warns", lambda: api.task_status(
@@ -390,3 +390,76 @@ def test_switchover_with_migration_accounts_only(store: Store, pg_url: str, mysq
     for url, user in ((pg_url, made["user"]), (mysql_url, mine["user"])):
         with pytest.raises(NotFound):
             accounts.drop(url, user)
+
+
+def sqlite_dest(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'new.db'}"
+
+
+def mysql_can_connect(url: str, user: str, password: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        pymysql.connect(host=parts.hostname, port=parts.port, user=user, password=password,
+                        database=parts.path.lstrip("/")).close()
+        return True
+    except pymysql.err.OperationalError:
+        return False
+
+
+def test_an_account_that_passes_read_only_is_named_or_locked_out(
+        store: Store, mysql_url: str, mariadb_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An application account with ALL PRIVILEGES (READ_ONLY ADMIN among them) would write
+    through read_only: switchover refuses naming it and changes nothing, or with
+    --lock-accounts locks it out until rollback, and unlocks it then."""
+    mariadb_server.sql("CREATE USER 'boss'@'%' IDENTIFIED BY 'pw'; "
+                       "GRANT ALL PRIVILEGES ON *.* TO 'boss'@'%'")
+    try:
+        dest = sqlite_dest(tmp_path)
+        start_task(store, mysql_url, dest)
+        boss = mysql_url.replace("root@", "boss:pw@", 1)
+        with pytest.raises(OperationFailed, match="'boss'@'%'.*--lock-accounts"):
+            api.switchover("shop", store)
+        assert mariadb_server.sql("SELECT @@GLOBAL.read_only").strip() == "0"
+        app_execute(boss, "UPDATE acct SET balance = 5 WHERE id = 5")  # nothing was changed
+        api.switchover("shop", store, lock_accounts=True)
+        assert not mysql_can_connect(mysql_url, "boss", "pw")
+        api.rollback("shop", store)
+        assert mysql_can_connect(mysql_url, "boss", "pw")
+        app_execute(boss, "UPDATE acct SET balance = 6 WHERE id = 5")
+        wait_until("the task follows", lambda: api.task_status("shop", store)["delay_s"]
+                   is not None)
+        api.switchover("shop", store, lock_accounts=True)
+        api.finish("shop", store)
+        assert mysql_can_connect(mysql_url, "boss", "pw")
+    finally:
+        mariadb_server.sql("DROP USER IF EXISTS 'boss'@'%'")
+
+
+def test_a_role_that_turns_read_only_off_is_still_fenced_and_a_superuser_is_named(
+        store: Store, pg_url: str, tmp_path: Path) -> None:
+    """Any PostgreSQL role may set default_transaction_read_only back to off: the fence's
+    triggers refuse it all the same. A superuser could turn the triggers off: switchover
+    names it, or locks it out (NOLOGIN) until finish."""
+    dest = sqlite_dest(tmp_path)
+    start_task(store, pg_url, dest)
+    execute(pg_url, "CREATE ROLE clerk LOGIN", "GRANT ALL ON acct TO clerk",
+            "CREATE ROLE chief LOGIN SUPERUSER")
+    clerk = pg_url.replace("postgres@", "clerk@", 1)
+    chief = pg_url.replace("postgres@", "chief@", 1)
+    try:
+        with pytest.raises(OperationFailed, match="chief \\(superuser\\)"):
+            api.switchover("shop", store)
+        app_execute(clerk, "UPDATE acct SET balance = 5 WHERE id = 5")  # nothing was changed
+        api.switchover("shop", store, lock_accounts=True)
+        with psycopg.connect(clerk, autocommit=True) as conn:
+            conn.execute("SET default_transaction_read_only = off")
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="writes are frozen"):
+                conn.execute("UPDATE acct SET balance = 6 WHERE id = 5")
+        with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
+            app_execute(chief, "SELECT 1")
+        api.finish("shop", store)
+        app_execute(chief, "SELECT 1")
+        app_execute(clerk, "UPDATE acct SET balance = 7 WHERE id = 5")
+    finally:
+        execute(pg_url, "DROP OWNED BY clerk", "DROP ROLE IF EXISTS clerk",
+                "DROP ROLE IF EXISTS chief")

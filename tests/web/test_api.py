@@ -271,8 +271,8 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
 
 # switchover, abort, rollback, finish ---------------------------------------
 
-STEPS = ["checked", "frozen", "writers_gone", "drained", "reverse_prepared", "unfrozen",
-         "reverse_started", "verified", "switched"]
+STEPS = ["checked", "frozen", "writers_gone", "drained", "reverse_prepared", "verified",
+         "opened", "moved", "reverse_started", "switched"]
 
 
 def following(client: TestClient, shop: dict[str, str]) -> None:
@@ -329,12 +329,12 @@ def test_switchover_rollback_again_and_finish(client: TestClient, shop: dict[str
 def test_failed_switchover_then_abort(client: TestClient, shop: dict[str, str]) -> None:
     following(client, shop)
     failed = switch_over(client, on_switch="exit 3")  # everything but the move is done
-    assert failed["job"]["state"] == "failed" and failed["done"] == "verified"
+    assert failed["job"]["state"] == "failed" and failed["done"] == "opened"
     assert failed["job"]["error"].startswith("--on-switch command exited 3")
     aborted = client.post("/api/tasks/shop/switchover/abort")
     assert aborted.status_code == 200, aborted.text
     assert aborted.json()["done"] is None
-    assert aborted.json()["job"]["result"] == {"task": "shop", "aborted_after": "verified",
+    assert aborted.json()["job"]["result"] == {"task": "shop", "aborted_after": "opened",
                                                "forward_restarted": True}
     assert [t["name"] for t in client.get("/api/tasks").json()] == ["shop"]
     wait_for(client, "/api/tasks/shop", lambda s: s["phase"] == "incremental")

@@ -117,9 +117,10 @@ def _owner(pid_dir: Path) -> str:
 
 
 def freeze(db: sqlite3.Connection, tables: list[str], reason: str) -> bool:
-    """Triggers that abort every write to every user table by a connection without turnout's
-    function: another program's write cannot even be prepared ("no such function:
-    turnout_fence"), turnout's own pass (the function says so). Whether this call made them."""
+    """Triggers that abort every write to every user table, with the reason as the message,
+    unless the writing connection has registered turnout's function (only turnout's own do;
+    SQLite lists a connection's functions in pragma_function_list). Whether this call made
+    them."""
     made = False
     db.execute("BEGIN IMMEDIATE")  # waits for a writer in the middle of its transaction
     try:
@@ -131,7 +132,8 @@ def freeze(db: sqlite3.Connection, tables: list[str], reason: str) -> bool:
                     continue
                 db.execute(
                     f"CREATE TRIGGER {quote(name)} BEFORE {op} ON {quote(table)} "
-                    f"WHEN NOT {FENCE_FUNCTION}() BEGIN SELECT RAISE(ABORT, "
+                    f"WHEN NOT EXISTS (SELECT 1 FROM pragma_function_list WHERE name = "
+                    f"'{FENCE_FUNCTION}') BEGIN SELECT RAISE(ABORT, "
                     f"{literal(f'turnout: writes are frozen: {reason}')}); END")
                 made = True
         db.execute("COMMIT")
