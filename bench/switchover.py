@@ -1,17 +1,21 @@
-"""Benchmark: the write downtime of a switchover, PostgreSQL → PostgreSQL, under load.
+"""Benchmark: the write downtime of a switchover under an application that keeps retrying.
 
 Why this exists: the issue asks how long writes stop when turnout switches a
-workload over: from the freeze to "the workload may now move", with
-`--grace 0`, for 1 and for 10 tables while an application writes. This
-script starts a private PostgreSQL server (tests/servers.py, never the
-machine's own), fills N tables of ROWS rows, runs a turnout task until it
-follows changes, starts writer threads (each transaction on a connection of
-its own, as a pooled application reconnects; writes refused by the freeze
-are retried), then runs `api.switchover` and reads `write_downtime_s`. A
+workload over, with default options, for PostgreSQL → PostgreSQL and MySQL →
+PostgreSQL with 10 tables. This script starts private servers
+(tests/servers.py, never the machine's own), fills N tables of ROWS rows,
+runs a turnout task until it follows changes, and starts writer threads
+that behave like a web application: a new connection per transaction, a
+refused write retried at once, the side written to read from a config file
+that `--on-switch` rewrites (as an env file would). It then runs
+`api.switchover` with default options and reports two figures: turnout's
+`write_downtime_s` (freeze to the moment the workload may write on the
+destination) and the longest gap between two commits the writers saw. A
 rollback returns to the start for the next run. The box is noisy (2 cores):
 the script prints every run and the median, and never asserts on time.
 
-    python bench/switchover.py [--tables 1,10] [--rows N] [--repeat R] [--writers W]
+    python bench/switchover.py [--pairs pg-pg,mysql-pg] [--tables 10] [--rows N]
+                               [--repeat R] [--writers W]
 """
 
 from __future__ import annotations
@@ -24,27 +28,46 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
+import pymysql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.servers import start_postgres  # noqa: E402
+from tests.servers import start_mariadb, start_postgres  # noqa: E402
 
 from turnout import api  # noqa: E402
 from turnout.spec import TaskSpec  # noqa: E402
 from turnout.store import Store  # noqa: E402
 
 
-class Writers:
-    """Threads updating random rows of random tables of `url` until halted; a thread whose
-    write is refused (the freeze) waits until `url` changes, as a repointed application."""
+def app_write(url: str, sql: str, params: tuple[Any, ...]) -> None:
+    """One transaction on a connection of its own, as a web application makes it."""
+    if url.startswith("postgres"):
+        with psycopg.connect(url, autocommit=True, application_name="app") as conn:
+            conn.execute(sql, params)
+        return
+    parts = urlsplit(url)
+    with closing(pymysql.connect(host=parts.hostname, port=parts.port, user=parts.username,
+                                 password=parts.password or "", autocommit=True,
+                                 database=parts.path.lstrip("/"))) as conn:
+        conn.cursor().execute(sql, params)
 
-    def __init__(self, url: str, tables: int, rows: int, count: int) -> None:
-        self.url, self.tables, self.rows = url, tables, rows
+
+class Writers:
+    """Threads updating random rows of random tables on the side `config` names; a refused
+    write is retried, and every commit's time is kept."""
+
+    def __init__(self, urls: dict[str, str], config: Path, tables: int, rows: int,
+                 count: int) -> None:
+        self.urls, self.config, self.tables, self.rows = urls, config, tables, rows
         self.halt = threading.Event()
-        self.committed = 0
+        self.commits: list[float] = []
+        self.refused = 0
         self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
                         for i in range(count)]
 
@@ -52,14 +75,17 @@ class Writers:
         rng = random.Random(seed)
         while not self.halt.is_set():
             table, key = rng.randrange(self.tables), rng.randint(1, self.rows)
-            url = self.url
+            url = self.urls[self.config.read_text().strip()]
             try:
-                with psycopg.connect(url, autocommit=True, application_name="app") as c:
-                    c.execute(f"UPDATE t{table} SET v = v + 1 WHERE id = %s", (key,))
-                self.committed += 1
-            except psycopg.Error:  # frozen: the application waits to be repointed
-                while self.url == url and not self.halt.is_set():
-                    time.sleep(0.01)
+                app_write(url, f"UPDATE t{table} SET v = v + 1 WHERE id = %s", (key,))
+                self.commits.append(time.time())
+            except (psycopg.Error, pymysql.err.MySQLError):
+                self.refused += 1
+                time.sleep(0.005)
+
+    def longest_gap(self) -> float:
+        times = sorted(self.commits)
+        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
 
     def __enter__(self) -> Writers:
         for thread in self.threads:
@@ -73,58 +99,90 @@ class Writers:
 
 
 def fill(url: str, tables: int, rows: int) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
+    if url.startswith("postgres"):
+        with psycopg.connect(url, autocommit=True) as conn:
+            for i in range(tables):
+                conn.execute(f"CREATE TABLE t{i} (id int PRIMARY KEY, v int NOT NULL)")
+                conn.execute(f"INSERT INTO t{i} SELECT g, 0 FROM generate_series(1, {rows}) g")
+        return
+    parts = urlsplit(url)
+    with closing(pymysql.connect(host=parts.hostname, port=parts.port, user=parts.username,
+                                 autocommit=True, database=parts.path.lstrip("/"))) as conn:
+        cur = conn.cursor()
         for i in range(tables):
-            conn.execute(f"CREATE TABLE t{i} (id int PRIMARY KEY, v int NOT NULL)")
-            conn.execute(f"INSERT INTO t{i} SELECT g, 0 FROM generate_series(1, {rows}) g")
+            cur.execute(f"CREATE TABLE t{i} (id int PRIMARY KEY, v int NOT NULL)")
+            cur.execute(f"INSERT INTO t{i} SELECT seq, 0 FROM seq_1_to_{rows}")
 
 
-def one_case(server: object, store: Store, tables: int, args: argparse.Namespace) -> list[float]:
-    source = server.create_database(f"src{tables}")  # type: ignore[attr-defined]
-    dest = server.create_database(f"dst{tables}")  # type: ignore[attr-defined]
-    fill(source, tables, args.rows)
-    name = f"bench{tables}"
-    api.create_task(TaskSpec(name, source, dest), store)
+def mysql_app(server: Any, url: str) -> str:
+    """An application account on the database of `url` (root passes read_only)."""
+    database = urlsplit(url).path.lstrip("/")
+    server.sql("CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'app'; "
+               f"GRANT ALL ON `{database}`.* TO 'app'@'%'")
+    return url.replace("root@", "app:app@", 1)
+
+
+def one_case(servers: dict[str, Any], store: Store, pair: str, args: argparse.Namespace,
+             work: Path) -> list[tuple[float, float]]:
+    kinds = dict(zip(("source", "dest"), pair.split("-"), strict=True))
+    urls = {side: servers[kind].create_database(f"{pair.replace('-', '_')}_{side}")
+            for side, kind in kinds.items()}
+    fill(urls["source"], args.tables, args.rows)
+    apps = {side: mysql_app(servers["mysql"], url) if url.startswith("mysql") else url
+            for side, url in urls.items()}
+    name = f"bench-{pair}"
+    api.create_task(TaskSpec(name, urls["source"], urls["dest"]), store)
     api.start_task(name, store)
     following = lambda s: s["state"] == "Migrating" and s["phase"] == "incremental"  # noqa: E731
-    times: list[float] = []
+    config = work / f"{pair}.side"
+    results = []
     for run in range(args.repeat):
-        api.wait_for(name, following, 300, store)
-        with Writers(source, tables, args.rows, args.writers) as writers:
+        api.wait_for(name, following, 600, store)
+        config.write_text("source")
+        with Writers(apps, config, args.tables, args.rows, args.writers) as writers:
+            deadline = time.time() + 60
+            while (api.task_status(name, store)["delay_s"] or 99) > 2 and time.time() < deadline:
+                time.sleep(0.5)
             time.sleep(2)
-            result = api.switchover(name, store, grace=0, session_timeout=30)
-            times.append(result["write_downtime_s"])
-            writers.url = dest  # the workload moves
-            time.sleep(1)
-        print(f"{tables:>3} tables run {run + 1}: write downtime {times[-1]:.2f} s "
-              f"({writers.committed} writes during the run)", flush=True)
-        api.rollback(name, store, session_timeout=30)
+            result = api.switchover(name, store, on_switch=f"echo dest > {config}")
+            time.sleep(2)
+        results.append((result["write_downtime_s"], writers.longest_gap()))
+        print(f"{pair} {args.tables} tables run {run + 1}: write downtime "
+              f"{results[-1][0]:.2f} s, longest gap between commits {results[-1][1]:.2f} s "
+              f"({len(writers.commits)} commits, {writers.refused} refused)", flush=True)
+        api.rollback(name, store, on_switch=f"echo source > {config}")
     api.stop_task(name, store)
-    return times
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--tables", default="1,10")
+    parser.add_argument("--pairs", default="postgres-postgres,mysql-postgres")
+    parser.add_argument("--tables", type=int, default=10)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--writers", type=int, default=4)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="switchover-"))
     os.environ["TURNOUT_HOME"] = str(work / "home")
-    server = start_postgres(work / "pg")
+    pairs = args.pairs.split(",")
+    servers: dict[str, Any] = {"postgres": start_postgres(work / "pg")}
+    if any("mysql" in p for p in pairs):
+        servers["mysql"] = start_mariadb(work / "mariadb", ["--binlog-row-metadata=FULL",
+                                                            "--max-connections=300"])
     try:
         store = Store()
-        results = {n: one_case(server, store, n, args)
-                   for n in (int(x) for x in args.tables.split(","))}
+        results = {pair: one_case(servers, store, pair, args, work) for pair in pairs}
     finally:
-        server.stop()
-    print(f"\n{'tables':>6}  {'median s':>8}  {'max s':>6}  runs (s)")
-    for tables, times in results.items():
-        print(f"{tables:>6}  {statistics.median(times):>8.2f}  {max(times):>6.2f}  "
-              + ", ".join(f"{t:.2f}" for t in times))
-    print(f"rows per table {args.rows:,}; {args.writers} writer threads; --grace 0; "
-          "PostgreSQL 15 → PostgreSQL 15 on one private server")
+        for server in servers.values():
+            server.stop()
+    print(f"\n{'pair':<16}  {'median downtime s':>17}  {'median gap s':>12}  runs (downtime/gap)")
+    for pair, runs in results.items():
+        print(f"{pair:<16}  {statistics.median(r[0] for r in runs):>17.2f}  "
+              f"{statistics.median(r[1] for r in runs):>12.2f}  "
+              + ", ".join(f"{a:.2f}/{b:.2f}" for a, b in runs))
+    print(f"{args.tables} tables of {args.rows:,} rows; {args.writers} retrying writers; "
+          "default options (--grace 0); private PostgreSQL 15 and MariaDB 10.11 servers")
 
 
 if __name__ == "__main__":

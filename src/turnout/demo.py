@@ -10,6 +10,7 @@ verification of every table.
 from __future__ import annotations
 
 import random
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -42,34 +43,42 @@ def create_chinook(path: Path) -> None:
 class Shop(threading.Thread):
     """A business writing to its database: new invoices, price changes, refunds, new artists.
 
-    When a switchover or rollback freezes writes, the shop waits until it is pointed at the
-    other database (`path` changes), as an application is repointed."""
+    It behaves like a web application: it writes to the file its config (`side`, rewritten
+    by `--on-switch`) names, and a write refused by a switchover's fence is retried on a new
+    connection a moment later. Each commit is logged with the file it went to."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, side: Path, paths: dict[str, Path]) -> None:
         super().__init__(name="shop", daemon=True)
-        self.path = path
+        self.side, self.paths = side, paths
         self.halt = threading.Event()
         self.transactions = 0
         self.refused = 0
+        self.sides: list[str] = []  # each run of commits to one side, once
         self.rng = random.Random(7)
 
     def run(self) -> None:
         while not self.halt.is_set():
-            path = self.path
-            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            side = self.side.read_text().strip()
+            db = sqlite3.connect(self.paths[side], timeout=30, isolation_level=None)
             try:
-                self._sell(db)
+                self._sell(db, side)
             except sqlite3.DatabaseError as exc:
                 if "frozen" not in str(exc):
                     raise
                 self.refused += 1
-                while self.path == path and not self.halt.wait(0.02):
-                    pass
+                self.halt.wait(0.02)  # and try again, as a web request would
             finally:
                 db.close()
 
-    def _sell(self, db: sqlite3.Connection) -> None:
+    def _commit(self, side: str) -> None:
+        self.transactions += 1
+        if self.sides[-1:] != [side]:
+            self.sides.append(side)
+
+    def _sell(self, db: sqlite3.Connection, side: str) -> None:
         while not self.halt.wait(self.rng.uniform(0.005, 0.03)):
+            if self.side.read_text().strip() != side:
+                return  # repointed: a new connection to the other side
             db.execute("BEGIN IMMEDIATE")
             try:
                 self._one_transaction(db)
@@ -77,7 +86,7 @@ class Shop(threading.Thread):
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-            self.transactions += 1
+            self._commit(side)
 
     def _one_transaction(self, db: sqlite3.Connection) -> None:
         pick = self.rng.random()
@@ -127,7 +136,9 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
     api.create_task(spec, store)
     console.print(f"[bold]2.[/] task [bold]{TASK}[/]: {source.name} → {dest.name} "
                   "(schema, full, incremental); a simulated shop starts selling")
-    shop = Shop(source)
+    side = where / "shop-side"  # the shop's config: which file it writes to
+    side.write_text("source")
+    shop = Shop(side, {"source": source, "dest": dest})
     shop.start()
     stop = threading.Event()
     outcome: list[str] = []
@@ -168,7 +179,7 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
             show()
         console.print()
         if not interrupted.is_set():
-            _switch_story(console, store, shop, source, dest)
+            _switch_story(console, store, shop, source, dest, side)
     finally:
         shop.halt.set()
         stop.set()
@@ -182,35 +193,46 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
     return same
 
 
-def _switch_story(console: Console, store: Store, shop: Shop, source: Path, dest: Path) -> None:
-    """Switchover, the shop on the new file, rollback, switchover again, finish."""
+def _switch_story(console: Console, store: Store, shop: Shop, source: Path, dest: Path,
+                  side: Path) -> None:
+    """Switchover, the shop on the new file, rollback, switchover again, finish; the shop is
+    repointed by --on-switch and keeps retrying whatever the fence refuses."""
     def say(message: str) -> None:
         console.print(f"   • {message}", highlight=False)
 
+    def move(to: str) -> str:
+        return f"echo {to} > {shlex.quote(str(side))}"
+
     console.print(f"[bold]3.[/] switchover while the shop sells ({shop.transactions} "
-                  "transactions so far)")
-    api.switchover(TASK, store, grace=0, session_timeout=30, say=say)
-    shop.path = dest
+                  "transactions so far): both files fenced for all but turnout, drained to a "
+                  "marker, verified while closed, then the new file opens")
+    api.switchover(TASK, store, on_switch=move("dest"), say=say)
     time.sleep(2)
     flowed = _count(source, "Invoice") == _count(dest, "Invoice")
     console.print(f"[bold]4.[/] the shop sells on {dest.name}; its sales flow back to "
                   f"{source.name} through task {TASK}-reverse "
-                  f"({'invoices match' if flowed else 'still arriving'})")
+                  f"({'invoices match' if flowed else 'still arriving'}); {source.name} stays "
+                  "fenced for everyone but turnout")
     console.print("[bold]5.[/] rollback: the shop moves back to the source")
-    api.rollback(TASK, store, session_timeout=30, say=say)
-    shop.path = source
+    api.rollback(TASK, store, on_switch=move("source"), say=say)
     api.wait_for(TASK, lambda st: st["state"] == "Migrating" and st["phase"] == "incremental",
                  60, store)
+    deadline = time.time() + 60
+    while (api.task_status(TASK, store)["delay_s"] or 99) > 2 and time.time() < deadline:
+        time.sleep(0.2)  # the forward task replays what the reverse task wrote
     time.sleep(2)
     console.print("[bold]6.[/] switchover again; the new side is trusted, so finish follows")
-    api.switchover(TASK, store, grace=0, session_timeout=30, say=say)
-    shop.path = dest
+    api.switchover(TASK, store, on_switch=move("dest"), say=say)
     time.sleep(1)
     shop.halt.set()
     shop.join()
     api.wait_caught_up(f"{TASK}-reverse", 60, store)
-    console.print(f"[bold]7.[/] the shop made {shop.transactions} transactions in all; "
-                  f"{shop.refused} waited out a freeze")
+    clean = shop.sides == ["source", "dest", "source", "dest"]
+    console.print(f"[bold]7.[/] the shop made {shop.transactions} transactions in all and "
+                  f"retried {shop.refused} refused by a fence; it wrote to "
+                  f"{' → '.join(shop.sides)}: "
+                  + ("[green]never to a side it had left[/]" if clean
+                     else "[red]to a side it had left[/]"))
 
 
 def _count(path: Path, table: str) -> int:

@@ -463,3 +463,23 @@ def test_a_role_that_turns_read_only_off_is_still_fenced_and_a_superuser_is_name
     finally:
         execute(pg_url, "DROP OWNED BY clerk", "DROP ROLE IF EXISTS clerk",
                 "DROP ROLE IF EXISTS chief")
+
+
+def test_turnout_own_mysql_sessions_are_marked_without_performance_schema(
+        store: Store, mysql_url: str, tmp_path: Path) -> None:
+    """MariaDB keeps no connection attributes by default: the task worker's connections are
+    still turnout's (by their client port), an application's are not."""
+    start_task(store, mysql_url, sqlite_dest(tmp_path))
+    database = urlsplit(mysql_url).path.lstrip("/")
+    parts = urlsplit(mysql_url)
+    with closing(pymysql.connect(host=parts.hostname, port=parts.port, user="root",
+                                 database=database)) as app:
+        cur = app.cursor()
+        cur.execute("SELECT CONNECTION_ID(), @@performance_schema")
+        app_id, performance_schema = cur.fetchone()
+        assert str(performance_schema) == "0"
+        listed = api.task_sessions("shop", "source", store=store)
+        here = [s for s in listed if s.extra.get("db") == database]
+        assert [s.id for s in here if not s.own] == [str(app_id)]
+        assert len([s for s in here if s.own]) >= 2  # the worker's, and this listing's
+    api.stop_task("shop", store)

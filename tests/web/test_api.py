@@ -271,8 +271,8 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
 
 # switchover, abort, rollback, finish ---------------------------------------
 
-STEPS = ["checked", "frozen", "writers_gone", "drained", "reverse_prepared", "verified",
-         "opened", "moved", "reverse_started", "switched"]
+STEPS = ["checked", "reverse_capture", "frozen", "writers_gone", "drained",
+         "reverse_prepared", "verified", "opened", "moved", "reverse_started", "switched"]
 
 
 def following(client: TestClient, shop: dict[str, str]) -> None:

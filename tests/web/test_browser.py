@@ -129,7 +129,7 @@ def test_switchover_checklist_then_finish(page: Page, base_url: str, tmp_path: P
     page.get_by_role("button", name="Switchover…").click()
     expect(page.locator("#checklist li[data-step=drained]")).to_have_class("running")
     expect(page.locator("#checklist li[data-step=switched]")).to_have_class("done")
-    expect(page.locator("#checklist li.done")).to_have_count(10)
+    expect(page.locator("#checklist li.done")).to_have_count(11)
     expect(page.locator("#switch-job")).to_contain_text("Switchover done in")
     expect(page.locator("#said")).to_contain_text("the workload may now move to")
 

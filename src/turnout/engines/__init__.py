@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from turnout.endpoint import Endpoint
@@ -68,3 +70,16 @@ def classify(exc: BaseException) -> TurnoutError | None:
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return TransientError(f"connection lost: {exc or type(exc).__name__}")
     return None
+
+
+@contextmanager
+def bounded_capture_wait(seconds: float) -> Iterator[None]:
+    """While inside, installing a capture gives up (TransientError) rather than wait longer
+    than `seconds` for a transaction running on the server (a PostgreSQL slot does)."""
+    from turnout.engines.postgres.replication import SLOT_WAIT
+
+    token = SLOT_WAIT.set(seconds)
+    try:
+        yield
+    finally:
+        SLOT_WAIT.reset(token)

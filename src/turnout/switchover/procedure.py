@@ -1,7 +1,12 @@
 """`turnout switchover NAME`: the cutover checklist of the cloud services, as one resumable command.
 
-checked → frozen → writers_gone → drained → reverse_prepared → verified →
-opened → moved → reverse_started → switched. Both sides are fenced (every
+checked → reverse_capture → frozen → writers_gone → drained →
+reverse_prepared → verified → opened → moved → reverse_started → switched.
+The reverse task's capture is installed before the freeze (creating a
+PostgreSQL slot waits for every transaction running on the server, which
+must not count as write downtime); it starts reading only from a marker
+committed on the destination once the forward task has stopped, so nothing
+the forward task wrote is sent back. Both sides are then fenced (every
 session but turnout's refused writes) before anything moves, and the
 freeze is proven by the engine's privilege rules; the forward task drains to
 a marker and stops, the reverse task's capture is installed, and the two
@@ -24,24 +29,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from turnout import accounts, api
+from turnout import accounts, api, engines
 from turnout.endpoint import Endpoint
-from turnout.errors import BadInput, OperationFailed
+from turnout.errors import BadInput, OperationFailed, TransientError
 from turnout.migrate import runner
+from turnout.migrate.runner import CAPTURE_START, slot_name
 from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.switchover import steps
 from turnout.switchover.reverse import reverse_name, reverse_spec
 
-STEPS = ("checked", "frozen", "writers_gone", "drained", "reverse_prepared", "verified",
-         "opened", "moved", "reverse_started", "switched")
+STEPS = ("checked", "reverse_capture", "frozen", "writers_gone", "drained", "reverse_prepared",
+         "verified", "opened", "moved", "reverse_started", "switched")
 _BEFORE = {"unfrozen": "reverse_prepared"}  # a step of earlier versions → where to resume
 STEP = "switchover_step"  # store checkpoints: the last step done
 FROZE = "switchover_froze"  # "1" when turnout froze the source (not --no-freeze)
 DEST_FROZE = "switchover_dest_froze"  # "1" when this switchover fenced the destination
 FROZEN_AT = "switchover_frozen_at"  # when writes stopped: the start of the write downtime
 MOVED_AT = "switchover_moved_at"  # when the workload could write again, on the other side
+EARLY_CAPTURE_WAIT_S = 10.0  # a slot made before the freeze waits this long per transaction
 KEYS = [STEP, FROZE, DEST_FROZE, FROZEN_AT, MOVED_AT]
 
 
@@ -121,7 +128,24 @@ def _checked(ctx: Context) -> str | None:
     return None
 
 
+def _drop_reverse(ctx: Context) -> None:
+    """A switchover that stops before the forward task drained leaves no reverse task (its
+    slot would hold the destination's log)."""
+    if ctx.reverse in {r.name for r in ctx.store.all_tasks()}:
+        steps.stop_if_running(ctx.store, ctx.reverse)
+        api.delete_task(ctx.reverse, ctx.store)
+
+
 def _frozen(ctx: Context) -> None:
+    try:
+        _fence_both(ctx)
+    except (BadInput, OperationFailed):
+        _drop_reverse(ctx)
+        ctx.store.clear_checkpoints(ctx.name, KEYS)
+        raise
+
+
+def _fence_both(ctx: Context) -> None:
     ctx.store.set_checkpoint(ctx.name, FROZEN_AT, str(time.time()))
     if not ctx.options.freeze:
         ctx.log("--no-freeze: the application must have stopped writing to the source")
@@ -145,6 +169,7 @@ def _writers_gone(ctx: Context) -> None:
                                  ctx.log)
         if left:
             _undo_freeze(ctx)
+            _drop_reverse(ctx)
             ctx.store.clear_checkpoints(ctx.name, KEYS)
             raise OperationFailed(
                 f"{len(left)} session(s) can still write to {Endpoint.parse(url)} "
@@ -166,11 +191,38 @@ def _drained(ctx: Context) -> None:
             "destination")
 
 
-def _reverse_prepared(ctx: Context) -> None:
+def _reverse_capture(ctx: Context) -> None:
+    """The reverse task and its capture, before the freeze: slow steps (a slot) cost no
+    write downtime here. Its start is fixed later, by reverse_prepared."""
+    began = time.time()
     if ctx.reverse not in {r.name for r in ctx.store.all_tasks()}:
         ctx.store.create_task(reverse_spec(ctx.store, ctx.name))
-    runner.prepare(ctx.store, ctx.reverse)
-    ctx.log(f"reverse task {ctx.reverse} created; its capture on the destination starts now")
+    try:
+        with engines.bounded_capture_wait(EARLY_CAPTURE_WAIT_S):
+            runner.prepare(ctx.store, ctx.reverse)
+    except TransientError as exc:  # a long transaction there: after the writers are gone
+        _drop_reverse(ctx)
+        ctx.log(f"{exc}: the reverse task's capture is installed inside the freeze instead")
+        return
+    ctx.log(f"reverse task {ctx.reverse} created and its capture installed on the destination "
+            f"({time.time() - began:.1f} s, before the freeze)")
+
+
+def _reverse_prepared(ctx: Context) -> None:
+    """The reverse task starts at a marker committed on the destination now: the forward task
+    has stopped, so everything it wrote lies before it and is never sent back, and the
+    application has not written there yet."""
+    if ctx.reverse not in {r.name for r in ctx.store.all_tasks()}:
+        _reverse_capture(ctx)  # a switchover begun by an earlier version
+    runner.prepare(ctx.store, ctx.reverse)  # idempotent: puts back what a crash removed
+    dest = engines.connect(ctx.spec.dest_endpoint)
+    try:
+        start = dest.capture([], slot_name(ctx.reverse)).marker()
+    finally:
+        dest.close()
+    ctx.store.set_checkpoint(ctx.reverse, CAPTURE_START, start.to_json())
+    ctx.log(f"reverse task {ctx.reverse} will read the destination's changes from "
+            f"{start.to_dict()}")
 
 
 def _verified(ctx: Context) -> None:
@@ -238,8 +290,9 @@ def _undo_freeze(ctx: Context) -> None:
 
 
 _STEPS: dict[str, Callable[[Context], str | None]] = {
-    "checked": _checked, "frozen": _frozen, "writers_gone": _writers_gone,
-    "drained": _drained, "reverse_prepared": _reverse_prepared, "verified": _verified,
+    "checked": _checked, "reverse_capture": _reverse_capture, "frozen": _frozen,
+    "writers_gone": _writers_gone, "drained": _drained, "reverse_prepared": _reverse_prepared,
+    "verified": _verified,
     "opened": _opened, "moved": _moved, "reverse_started": _reverse_started,
     "switched": _switched,
 }

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import select
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from turnout.engines.postgres import faults
@@ -42,6 +43,11 @@ def format_lsn(lsn: int) -> str:
 def parse_lsn(text: str) -> int:
     high, low = text.split("/")
     return (int(high, 16) << 32) + int(low, 16)
+
+
+SLOT_WAIT: ContextVar[float | None] = ContextVar("slot_wait", default=None)
+"""Seconds a new slot may wait for one running transaction (None: as long as it takes);
+engines.bounded_capture_wait() sets it."""
 
 
 class ReplicationStream:
@@ -71,7 +77,18 @@ class ReplicationStream:
         The snapshot stays importable until this connection runs its next
         command, which is why streaming waits for the first read.
         """
-        self.cur.execute(f"CREATE_REPLICATION_SLOT {quote(slot)} LOGICAL pgoutput EXPORT_SNAPSHOT")
+        import psycopg2.errors  # type: ignore[import-untyped]
+
+        wait = SLOT_WAIT.get()
+        if wait is not None:  # a slot waits for every transaction running on the server
+            self.cur.execute(f"SET lock_timeout = '{int(wait * 1000)}ms'")
+        try:
+            self.cur.execute(
+                f"CREATE_REPLICATION_SLOT {quote(slot)} LOGICAL pgoutput EXPORT_SNAPSHOT")
+        except psycopg2.errors.LockNotAvailable:
+            raise TransientError(f"creating replication slot {slot} on {self.endpoint} waited "
+                                 f"over {wait:g} s for a transaction running on that server"
+                                 ) from None
         _name, consistent, snapshot, _plugin = self.cur.fetchone()
         return parse_lsn(consistent), snapshot
 
