@@ -98,6 +98,11 @@ class Writers:
             thread.join(10)
 
 
+def repoint(config: Path, side: str) -> str:
+    """--on-switch: the writers' config file replaced whole (never read half written)."""
+    return f"echo {side} > {config}.new && mv {config}.new {config}"
+
+
 def fill(url: str, tables: int, rows: int) -> None:
     if url.startswith("postgres"):
         with psycopg.connect(url, autocommit=True) as conn:
@@ -144,13 +149,13 @@ def one_case(servers: dict[str, Any], store: Store, pair: str, args: argparse.Na
             while (api.task_status(name, store)["delay_s"] or 99) > 2 and time.time() < deadline:
                 time.sleep(0.5)
             time.sleep(2)
-            result = api.switchover(name, store, on_switch=f"echo dest > {config}")
+            result = api.switchover(name, store, on_switch=repoint(config, "dest"))
             time.sleep(2)
         results.append((result["write_downtime_s"], writers.longest_gap()))
         print(f"{pair} {args.tables} tables run {run + 1}: write downtime "
               f"{results[-1][0]:.2f} s, longest gap between commits {results[-1][1]:.2f} s "
               f"({len(writers.commits)} commits, {writers.refused} refused)", flush=True)
-        api.rollback(name, store, on_switch=f"echo source > {config}")
+        api.rollback(name, store, on_switch=repoint(config, "source"))
     api.stop_task(name, store)
     return results
 

@@ -200,8 +200,9 @@ def _switch_story(console: Console, store: Store, shop: Shop, source: Path, dest
     def say(message: str) -> None:
         console.print(f"   • {message}", highlight=False)
 
-    def move(to: str) -> str:
-        return f"echo {to} > {shlex.quote(str(side))}"
+    def move(to: str) -> str:  # written aside, then renamed: the shop never reads half of it
+        target = shlex.quote(str(side))
+        return f"echo {to} > {target}.new && mv {target}.new {target}"
 
     console.print(f"[bold]3.[/] switchover while the shop sells ({shop.transactions} "
                   "transactions so far): both files fenced for all but turnout, drained to a "

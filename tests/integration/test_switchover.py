@@ -90,6 +90,11 @@ class Workload(threading.Thread):
         return runs
 
 
+def repoint(config: Path, side: str) -> str:
+    """The --on-switch command that moves the application: its config file, replaced whole."""
+    return f"echo {side} > {config}.new && mv {config}.new {config}"
+
+
 def app_execute(url: str, statement: str) -> None:
     """One statement in a transaction of its own, as an application (not turnout) runs it."""
     if url.startswith("sqlite"):
@@ -171,20 +176,20 @@ def whole_story(store: Store, source: str, dest: str, apps: dict[str, str] | Non
     workload.start()
     try:
         wait_until("the application writes", lambda: workload.committed > 5)
-        result = api.switchover("shop", store, on_switch=f"echo dest > {config}")
+        result = api.switchover("shop", store, on_switch=repoint(config, "dest"))
         assert result["write_downtime_s"] < 60
         wait_until("the application writes on the destination",
                    lambda: workload.sides_in_order()[-1:] == ["dest"])
         wait_until("a write on the destination reaches the source",
                    lambda: has_row(source, workload.next_key - 1))
-        api.rollback("shop", store, on_switch=f"echo source > {config}")
+        api.rollback("shop", store, on_switch=repoint(config, "source"))
         assert api.task_status("shop", store)["pid"] is not None  # the forward task runs again
         wait_until("the application writes on the source again",
                    lambda: workload.sides_in_order()[-1:] == ["source"])
         api.wait_for("shop", following, 60, store)
         wait_until("the forward task replays what the reverse task wrote", lambda: (
             api.task_status("shop", store)["delay_s"] or 99) < 3, 60)
-        api.switchover("shop", store, on_switch=f"echo dest > {config}")
+        api.switchover("shop", store, on_switch=repoint(config, "dest"))
         wait_until("the application writes on the destination again",
                    lambda: workload.sides_in_order()[-1:] == ["dest"])
     finally:
