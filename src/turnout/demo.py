@@ -47,9 +47,12 @@ class Shop(threading.Thread):
     by `--on-switch`) names, and a write refused by a switchover's fence is retried on a new
     connection a moment later. Each commit is logged with the file it went to."""
 
-    def __init__(self, side: Path, paths: dict[str, Path]) -> None:
+    def __init__(self, source: Path, side: Path | None = None, dest: Path | None = None,
+                 ) -> None:
+        """Without a `side` file the shop writes to `source` only."""
         super().__init__(name="shop", daemon=True)
-        self.side, self.paths = side, paths
+        self.side_file = side
+        self.paths = {"source": source, "dest": dest or source}
         self.halt = threading.Event()
         self.transactions = 0
         self.refused = 0
@@ -58,7 +61,7 @@ class Shop(threading.Thread):
 
     def run(self) -> None:
         while not self.halt.is_set():
-            side = self.side.read_text().strip()
+            side = self.side()
             db = sqlite3.connect(self.paths[side], timeout=30, isolation_level=None)
             try:
                 self._sell(db, side)
@@ -70,6 +73,9 @@ class Shop(threading.Thread):
             finally:
                 db.close()
 
+    def side(self) -> str:
+        return self.side_file.read_text().strip() if self.side_file else "source"
+
     def _commit(self, side: str) -> None:
         self.transactions += 1
         if self.sides[-1:] != [side]:
@@ -77,7 +83,7 @@ class Shop(threading.Thread):
 
     def _sell(self, db: sqlite3.Connection, side: str) -> None:
         while not self.halt.wait(self.rng.uniform(0.005, 0.03)):
-            if self.side.read_text().strip() != side:
+            if self.side() != side:
                 return  # repointed: a new connection to the other side
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -138,7 +144,7 @@ def run_demo(console: Console, workdir: str | None, seconds: float) -> bool:
                   "(schema, full, incremental); a simulated shop starts selling")
     side = where / "shop-side"  # the shop's config: which file it writes to
     side.write_text("source")
-    shop = Shop(side, {"source": source, "dest": dest})
+    shop = Shop(source, side, dest)
     shop.start()
     stop = threading.Event()
     outcome: list[str] = []
