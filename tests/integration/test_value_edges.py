@@ -485,3 +485,35 @@ def test_postgres_ranges_arrive_as_postgres_writes_them(
         pg_url, "SELECT id, a::text, b::text, c::text, n::text FROM r ORDER BY id")
     assert theirs[1] == (2, "empty", "(,)", None, "(,3)")
     assert api.verify_task(name, store)["consistent"]
+
+
+# PostgreSQL's own types at their edges (its regression tests' money.sql, timetz.sql,
+# float8.sql, numeric.sql, arrays.sql): each through the replication stream and verify
+PG_EDGE_COLUMNS = ("m money, tz timetz, ta timestamp[], da date[], bv bit varying(10), x xml, "
+                   "tv tsvector, pt point, ci cidr, ma macaddr, f4 real, f8 float8, nu numeric, "
+                   "ia interval[], js jsonb, tt time")
+PG_EDGE_ROWS = (
+    "'-92233720368547758.08', '24:00:00+01', '{infinity,-infinity,\"2020-01-01 00:00:00\"}', "
+    "'{infinity,\"4714-11-24 BC\"}', B'101', '<a>x</a>', 'a:1 b', '(1,2)', '10.0.0.0/8', "
+    "'08:00:2b:01:02:03', 'NaN', '-Infinity', 'NaN', '{\"1 mon\",\"1 day\"}', "
+    "'{\"a\": null}', '24:00'",
+    "'1.5', '00:00:00-12', '{}', NULL, B'', NULL, '', '(0,-0)', '::1/128', NULL, 'Infinity', "
+    "'1e308', 'Infinity', NULL, 'null', '00:00'",
+)
+
+
+def test_postgres_edge_values_through_replication_and_verify(
+        store: Store, pg_url: str, pg_server) -> None:  # type: ignore[no-untyped-def]
+    dest = pg_server.create_database(pg_url.rsplit("/", 1)[1] + "_d")
+    execute(pg_url, f"CREATE TABLE t (id int PRIMARY KEY, {PG_EDGE_COLUMNS})",
+            f"INSERT INTO t VALUES (1, {PG_EDGE_ROWS[0]})")
+    name = task_name("t")
+    api.create_task(TaskSpec(name, pg_url, dest), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(pg_url, f"INSERT INTO t VALUES (2, {PG_EDGE_ROWS[0]})",
+                f"INSERT INTO t VALUES (3, {PG_EDGE_ROWS[1]})",
+                "UPDATE t SET ta = '{2000-01-01}', tt = '24:00' WHERE id = 3")
+        wait_caught_up(store, name)
+    assert pg_rows(dest, "t") == pg_rows(pg_url, "t")
+    assert api.verify_task(name, store)["consistent"]

@@ -20,6 +20,8 @@ from turnout.types import CanonicalType, Kind
 # built-in type oids: date, time, timetz, timestamp, timestamptz, interval
 _DATES = {1082: "date", 1083: "time", 1266: "timetz", 1114: "timestamp", 1184: "timestamptz"}
 _INTERVAL = 1186
+# their arrays: date[], time[], timetz[], timestamp[], timestamptz[], interval[]
+_ARRAYS = (1182, 1183, 1270, 1115, 1185, 1187)
 # built-in range and multirange types: read as PostgreSQL's text, which is exact on every path
 # (psycopg's Range prints `(None, 3)` where PostgreSQL writes `(,3)`, and cannot hold infinity)
 _RANGES = (3904, 3906, 3908, 3910, 3912, 3926, 4451, 4532, 4533, 4534, 4535, 4536)
@@ -30,6 +32,12 @@ def spelled(text: str) -> Spelled:
     """A date or time beyond Python, ranked so infinity sorts last and -infinity first."""
     rank = 1 if text == "infinity" else -1 if text == "-infinity" else 0
     return Spelled(text, rank)
+
+
+def _holds_spelled(value: Any) -> bool:
+    if isinstance(value, list):
+        return any(_holds_spelled(v) for v in value)
+    return isinstance(value, Spelled)
 
 
 def register(conn: Any) -> None:
@@ -61,6 +69,25 @@ def register(conn: Any) -> None:
                     return spelled(bytes(data).decode())
 
         adapters.register_loader(oid, FarLoader)
+
+    for oid in _ARRAYS:  # after the elements' loaders, which psycopg's array loader then uses
+        base = adapters.get_loader(oid, Format.TEXT)
+
+        class FarArrayLoader(Loader):
+            """An array holding a value beyond Python, whole in PostgreSQL's text: psycopg
+            cannot write back a list of mixed types (a Spelled beside a datetime)."""
+
+            inner_class = base
+
+            def __init__(self, oid: int, context: Any = None) -> None:
+                super().__init__(oid, context)
+                self.inner = self.inner_class(oid, context)
+
+            def load(self, data: Any) -> Any:
+                value = self.inner.load(data)
+                return Spelled(bytes(data).decode()) if _holds_spelled(value) else value
+
+        adapters.register_loader(oid, FarArrayLoader)
 
     class SpelledLoader(Loader):
         def load(self, data: Any) -> Spelled:
