@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from turnout.migrate.identifiers import identifier_problems, named, renamed_objects
+from turnout.migrate.plan import TablePlan
 from turnout.naming import Naming, Owned, clashes, shortened, unique_names
 
 PG = Naming("PostgreSQL", limit=63, limit_in_bytes=True, indexes_per_schema=True)
@@ -60,3 +62,37 @@ def test_over_long_source_names_are_shortened_deterministically() -> None:
     first = unique_names([Owned("t", long)], PG, per_schema=False)
     assert first == unique_names([Owned("t", long)], PG, per_schema=False)
     assert len(first[0]) == 63
+
+
+def _plan(name: str, *indexes: tuple[str, tuple[str, ...]], fks: tuple[str, ...] = (),
+          columns: tuple[str, ...] = ("id",)) -> TablePlan:
+    from turnout.model import Column, ForeignKey, Index, Table
+    from turnout.types import CanonicalType, Kind
+
+    table = Table(
+        name, tuple(Column(c, CanonicalType(Kind.INT32)) for c in columns), ("id",),
+        indexes=tuple(Index(n, cols, unique=True) for n, cols in indexes),
+        foreign_keys=tuple(ForeignKey(("id",), "other", ("id",), name=f) for f in fks),
+        origin="mysql")
+    return TablePlan(table, table)
+
+
+def test_a_plan_names_indexes_and_foreign_keys_for_the_destination() -> None:
+    plans = named([_plan("a", ("email", ("id",))), _plan("b", ("email", ("id",)),
+                                                          fks=("b_fk", ""))], PG)
+    assert [i.name for p in plans for i in p.dest.indexes] == ["a_email", "b_email"]
+    assert [i.name for p in plans for i in p.source.indexes] == ["email", "email"]
+    assert [fk.name for fk in plans[1].dest.foreign_keys][0] == "b_fk"
+    assert plans[1].dest.foreign_keys[1].name.startswith("b_fk1_")  # unnamed: made up, stable
+    assert renamed_objects(plans[1]) == ["index 'email' of 'b' is 'b_email'"]
+
+
+def test_identifier_problems_name_the_object_and_the_rename() -> None:
+    long = "c" * 64
+    plans = [_plan("t", columns=("id", long, "Name", "name"))]
+    lines = identifier_problems(plans, MY)
+    assert lines == ["table 't': columns 'Name', 'name' would be one column on MySQL, where "
+                     "case does not count: add --rename t.name=OTHER"]
+    lines = identifier_problems(plans, PG)
+    assert lines == [f"t.{long}: the column name is 64 bytes, PostgreSQL allows 63: add "
+                     f"--rename t.{long}=SHORTER"]
