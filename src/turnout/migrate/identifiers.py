@@ -33,11 +33,12 @@ def identifier_problems(plans: list[TablePlan], naming: Naming) -> list[str]:
                     f"{plan.source.name}.{source_col.name}: the column name is "
                     f"{naming.size(col.name)} {naming.unit()}, {naming.engine} allows "
                     f"{naming.limit}: add --rename {plan.source.name}.{source_col.name}=SHORTER")
+        source_of = dict(zip(plan.dest.column_names, plan.source.column_names, strict=True))
         for group in clashes(list(plan.dest.column_names), naming.fold_columns):
             problems.append(
                 f"table {plan.source.name!r}: columns {', '.join(map(repr, group))} would be one "
                 f"column on {naming.engine}, where case does not count: add "
-                f"--rename {plan.source.name}.{group[1]}=OTHER")
+                f"--rename {plan.source.name}.{source_of[group[1]]}=OTHER")
     by_dest = {p.dest.name: p.source.name for p in plans}
     for group in clashes(list(by_dest), naming.fold_tables):
         problems.append(
