@@ -255,10 +255,11 @@ class Engine(ABC):
         only for gaps that gaps_held() names."""
         return None
 
-    def boolean_problem(self, table: Table, column: str) -> str | None:
-        """Why the values of a column this engine calls boolean are not all true or false
-        (an example row and the fix, TABLE.COLUMN standing for the column), or None."""
-        return None
+    def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:
+        """For each of these columns that this engine calls boolean and whose values are not
+        all true or false: why (an example row and the fix, TABLE.COLUMN standing for the
+        column). Engines whose booleans are real ones have nothing to say."""
+        return {}
 
     @abstractmethod
     def create_table(self, table: Table) -> None:

@@ -154,15 +154,15 @@ def _table_problems(spec: TaskSpec, dst: Engine, plan: TablePlan) -> list[str]:
 def _boolean_problems(src: Engine, plan: TablePlan) -> list[str]:
     """Boolean columns whose source rows hold other values (MySQL's tinyint(1) read as a
     boolean): found by reading the data, since the type alone allows them."""
+    columns = [s for s, d in zip(plan.source.columns, plan.dest.columns, strict=True)
+               if s.type.kind is Kind.BOOLEAN and d.type.kind is Kind.BOOLEAN]
+    found = src.boolean_problems(plan.source, [c.name for c in columns])
     problems = []
-    for source_column, dest_column in zip(plan.source.columns, plan.dest.columns, strict=True):
-        if source_column.type.kind is not Kind.BOOLEAN or dest_column.type.kind is not Kind.BOOLEAN:
-            continue
-        problem = src.boolean_problem(plan.source, source_column.name)
-        if problem:
-            where = f"{plan.source.name}.{source_column.name}"
-            native = source_column.native_type or source_column.type
-            problems.append(f"{where} ({native}): " + problem.replace("TABLE.COLUMN", where))
+    for column in columns:
+        if column.name in found:
+            where = f"{plan.source.name}.{column.name}"
+            problems.append(f"{where} ({column.native_type or column.type}): "
+                            + found[column.name].replace("TABLE.COLUMN", where))
     return problems
 
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, Engine, SnapshotReader
+from turnout.engines.booleans import odd_booleans
 from turnout.engines.mysql import (
     accounts,
     apply,
@@ -207,19 +208,13 @@ class MysqlEngine(Engine):
                         f"WHERE {test} LIMIT 1")
         return tuple(rows[0]) if rows else None
 
-    def boolean_problem(self, table: Table, column: str) -> str | None:
+    def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:
         """A tinyint(1) read as a boolean may hold any of -128..127; one row holding another
         value than 0 and 1 is enough to refuse: a boolean would turn it into true."""
-        key = table.key or table.column_names
-        found = self.all(
-            f"SELECT {', '.join(quote(k) for k in key)}, {quote(column)} FROM {quote(table.name)} "
-            f"WHERE {quote(column)} NOT IN (0, 1) LIMIT 1")
-        if not found:
-            return None
-        *at, value = found[0]
-        return (f"the row with key ({', '.join(map(str, at))}) holds {value}, which is "
-                "neither true nor false: add ?tinyint1=int to the source URL to keep tinyint(1) "
-                "columns integers, or --cast TABLE.COLUMN=int16 for this one")
+        fix = ("neither true nor false: add ?tinyint1=int to the source URL to keep tinyint(1) "
+               "columns integers, or --cast TABLE.COLUMN=int16 for this one")
+        return {column: f"the row with key ({key}) holds {value}, which is {fix}"
+                for column, (key, value) in odd_booleans(self.all, table, columns, quote).items()}
 
     def create_table(self, table: Table) -> None:
         if ddl.carries(table, self.scheme, self.flavor):

@@ -15,6 +15,7 @@ from typing import Any
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
+from turnout.engines.booleans import odd_booleans
 from turnout.engines.keyrange import after_key
 from turnout.engines.sqlite import catalog, faults, sessions
 from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
@@ -105,18 +106,14 @@ class SqliteEngine(Engine, DirectCopy):
     def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
         return gaps_refused(ctype)
 
-    def boolean_problem(self, table: Table, column: str) -> str | None:
+    def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:
         """A BOOLEAN column here holds whatever was put in it: 2, 'yes'…"""
-        key = table.key or table.column_names
-        found = self.db.execute(
-            f"SELECT {', '.join(quote(k) for k in key)}, {quote(column)} FROM {quote(table.name)} "
-            f"WHERE {quote(column)} NOT IN (0, 1) LIMIT 1").fetchone()
-        if found is None:
-            return None
-        *values, value = found
-        return (f"the row with key ({', '.join(map(str, values))}) holds {value!r}, which is "
-                "neither true nor false: give the column a type that holds it, such as "
-                "--cast TABLE.COLUMN=int16 (or text)")
+        fix = ("neither true nor false: give the column a type that holds it, such as "
+               "--cast TABLE.COLUMN=int16 (or text)")
+        found = odd_booleans(lambda sql: self.db.execute(sql).fetchall(), table, columns,
+                             quote)
+        return {column: f"the row with key ({key}) holds {value!r}, which is {fix}"
+                for column, (key, value) in found.items()}
 
     def create_table(self, table: Table) -> None:
         self.db.execute(create_table_sql(table))
