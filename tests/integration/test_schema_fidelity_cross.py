@@ -380,3 +380,24 @@ def test_a_sqlite_boolean_holding_other_values_is_refused_going_to_postgres(
                                                                            (True,)]
         conn.execute("INSERT INTO f (id) VALUES (4)")
         assert conn.execute("SELECT ok FROM f WHERE id = 4").fetchone() == (True,)
+
+
+def test_postgres_foreign_key_names_per_table_become_unique_per_database_in_mysql(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE parent (id int PRIMARY KEY);"
+                     "CREATE TABLE a (id int PRIMARY KEY, p int CONSTRAINT to_parent "
+                     "REFERENCES parent);"
+                     "CREATE TABLE b (id int PRIMARY KEY, p int CONSTRAINT to_parent "
+                     "REFERENCES parent, q int CONSTRAINT b_own REFERENCES parent);"
+                     "INSERT INTO parent VALUES (1); INSERT INTO a VALUES (1, 1);"
+                     "INSERT INTO b VALUES (1, 1, 1)")
+    dest = mysql_url + "_fk"
+    api.create_task(TaskSpec("fkn", pg_url, dest, types=parse_types("schema,full")), store)
+    assert api.run_task("fkn", store=store) == "Completed", api.task_status("fkn", store)
+    with _connect(dest) as conn, conn.cursor() as cur:
+        cur.execute("SELECT table_name, constraint_name FROM "
+                    "information_schema.referential_constraints WHERE constraint_schema = "
+                    "DATABASE() ORDER BY 1, 2")
+        assert cur.fetchall() == (("a", "a_to_parent"), ("b", "b_own"), ("b", "b_to_parent"))
