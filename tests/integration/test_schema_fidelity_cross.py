@@ -401,3 +401,22 @@ def test_postgres_foreign_key_names_per_table_become_unique_per_database_in_mysq
                     "information_schema.referential_constraints WHERE constraint_schema = "
                     "DATABASE() ORDER BY 1, 2")
         assert cur.fetchall() == (("a", "a_to_parent"), ("b", "b_own"), ("b", "b_to_parent"))
+
+
+def test_a_destination_made_when_tinyint1_was_an_integer_is_refused_with_the_option(
+    store: Store, pg_url: str, mysql_url: str
+) -> None:
+    """Tables an earlier turnout made (tinyint(1) as smallint) and a source now read with
+    booleans: precheck says so instead of failing on the first row."""
+    my_execute(mysql_url, "CREATE TABLE f (id int PRIMARY KEY, ok tinyint(1));\n"
+                          "INSERT INTO f VALUES (1, 1)")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE f (id int PRIMARY KEY, ok smallint)")
+    api.create_task(TaskSpec("old", mysql_url, pg_url, types=parse_types("full")), store)
+    assert api.run_task("old", store=store) == "Failed"
+    assert api.task_status("old", store)["error"] == (
+        "f.ok (tinyint(1)) is read as a boolean, but the destination has it as smallint: keep "
+        "it an integer (?tinyint1=int on a MySQL source URL, or --cast f.ok=int16)")
+    api.create_task(TaskSpec("old2", mysql_url + "?tinyint1=int", pg_url,
+                             types=parse_types("full")), store)
+    assert api.run_task("old2", store=store) == "Completed", api.task_status("old2", store)

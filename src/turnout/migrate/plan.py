@@ -15,7 +15,7 @@ from turnout.engines.base import Engine
 from turnout.errors import BadInput, Unsupported
 from turnout.gaps import Gap, problem, refused, row_checker
 from turnout.migrate.identifiers import identifier_problems, named
-from turnout.model import Phase, Row, Table
+from turnout.model import Column, Phase, Row, Table
 from turnout.spec import TaskSpec
 from turnout.types import Kind
 
@@ -167,19 +167,32 @@ def _boolean_problems(src: Engine, plan: TablePlan) -> list[str]:
 
 
 def _missing_columns(dst: Engine, plans: list[TablePlan]) -> list[str]:
-    """Columns the source has and an existing destination table lacks (say, after DDL)."""
+    """Columns the source has and an existing destination table lacks (say, after DDL), and
+    booleans going into an integer column of a destination with real booleans."""
     problems = []
     for plan in plans:
         if not dst.table_exists(plan.dest.name):
             continue
-        have = set(dst.reflect([plan.dest.name])[0].column_names)
-        for column in plan.dest.column_names:
-            if column not in have:
+        have = {c.name: c for c in dst.reflect([plan.dest.name])[0].columns}
+        for source_column, column in zip(plan.source.columns, plan.dest.columns, strict=True):
+            if column.name not in have:
                 problems.append(
-                    f"destination table {plan.dest.name!r} lacks column {column!r} that the "
-                    f"source has: add it there, or drop it on the source"
+                    f"destination table {plan.dest.name!r} lacks column {column.name!r} that "
+                    f"the source has: add it there, or drop it on the source"
                 )
+            elif (dst.strict_booleans and column.type.kind is Kind.BOOLEAN
+                  and have[column.name].type.is_integer):
+                problems.append(_integer_for_boolean(plan, source_column, have[column.name]))
     return problems
+
+
+def _integer_for_boolean(plan: TablePlan, source: Column, dest: Column) -> str:
+    """A destination made while the source's booleans were read as integers (a MySQL
+    tinyint(1) before that became a boolean by default): the two must agree."""
+    where = f"{plan.source.name}.{source.name}"
+    return (f"{where} ({source.native_type or source.type}) is read as a boolean, but the "
+            f"destination has it as {dest.native_type or dest.type}: keep it an integer "
+            f"(?tinyint1=int on a MySQL source URL, or --cast {where}=int16)")
 
 
 def _destination_problems(spec: TaskSpec, dst: Engine, plans: list[TablePlan]) -> list[str]:
