@@ -517,3 +517,32 @@ def test_postgres_edge_values_through_replication_and_verify(
         wait_caught_up(store, name)
     assert pg_rows(dest, "t") == pg_rows(pg_url, "t")
     assert api.verify_task(name, store)["consistent"]
+
+
+def test_sqlite_infinity_into_mysql_is_refused_at_precheck(
+        store: Store, mysql_url: str, tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path / 'src.db'}"
+    Path(tmp_path / "src.db").touch()
+    execute(source, "CREATE TABLE m (id INTEGER PRIMARY KEY, x REAL, y DOUBLE)",
+            "INSERT INTO m VALUES (1, 1.5, 2), (2, 9e999, 3), (3, 4, -9e999)")
+    name = task_name("m")
+    api.create_task(TaskSpec(name, source, mysql_url, types=parse_types("schema,full")), store)
+    assert api.run_task(name, store=store) == "Failed"
+    lines = api.task_status(name, store)["error"].splitlines()
+    assert [line.split(", which")[0] for line in lines] == [
+        "m.x holds an infinite number (m key 2)", "m.y holds an infinite number (m key 3)"]
+
+
+def test_a_zero_date_written_later_into_a_not_null_column_stops_the_task_naming_it(
+        store: Store, mysql_url: str, pg_url: str) -> None:
+    execute(mysql_url, "CREATE TABLE z (id int PRIMARY KEY, d date NOT NULL)",
+            "INSERT INTO z VALUES (1, '2024-01-01')")
+    name = task_name("z")
+    api.create_task(TaskSpec(name, mysql_url + "?zero_dates=null", pg_url), store)
+    with running(store, name, expect=("Failed",)):
+        wait_caught_up(store, name)
+        execute(mysql_url, "SET SESSION sql_mode = ''", "INSERT INTO z VALUES (2, '0000-00-00')")
+        api.wait_for(name, lambda s: s["state"] == "Failed", 30, store)
+    error = api.task_status(name, store)["error"]
+    assert error.startswith("z.d holds a zero date (read as NULL by zero_dates=null) (z key 2)")
+    assert my_values(pg_url, "SELECT id FROM z") == [(1,)]

@@ -106,6 +106,20 @@ class SqliteEngine(Engine, DirectCopy):
     def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
         return gaps_refused(ctype)
 
+    def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
+        """A REAL may be infinite (SQLite has no NaN: it stores NULL instead); any column may
+        hold a REAL, whatever its declared type."""
+        return frozenset({Gap.INFINITE})
+
+    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
+        if gap is not Gap.INFINITE:
+            return None
+        c = quote(column)
+        row = self.db.execute(
+            f"SELECT {', '.join(quote(k) for k in table.key)} FROM {quote(table.name)} "
+            f"WHERE typeof({c}) = 'real' AND abs({c}) = 9e999 LIMIT 1").fetchone()
+        return tuple(row) if row else None
+
     def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:
         """A BOOLEAN column here holds whatever was put in it: 2, 'yes'…"""
         fix = ("neither true nor false: give the column a type that holds it, such as "
