@@ -212,9 +212,10 @@ def _reverse_prepared(ctx: Context) -> None:
     """The reverse task starts at a marker committed on the destination now: the forward task
     has stopped, so everything it wrote lies before it and is never sent back, and the
     application has not written there yet."""
-    if ctx.reverse not in {r.name for r in ctx.store.all_tasks()}:
-        _reverse_capture(ctx)  # a switchover begun by an earlier version
-    runner.prepare(ctx.store, ctx.reverse)  # idempotent: puts back what a crash removed
+    if ctx.store.checkpoint(ctx.reverse, CAPTURE_START) is None:  # deferred to the freeze
+        if ctx.reverse not in {r.name for r in ctx.store.all_tasks()}:
+            ctx.store.create_task(reverse_spec(ctx.store, ctx.name))
+        runner.prepare(ctx.store, ctx.reverse)
     dest = engines.connect(ctx.spec.dest_endpoint)
     try:
         start = dest.capture([], slot_name(ctx.reverse)).marker()
