@@ -357,6 +357,8 @@ class MariaDbServer:
     port: int
     process: subprocess.Popen[bytes]
     host: str = HOST
+    args: list[str] = field(default_factory=list, repr=False)
+    """The ``mariadbd`` command line, so that :meth:`restart` starts the same server again."""
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -396,6 +398,27 @@ class MariaDbServer:
         """Create database ``name`` and return its URL."""
         self.sql("CREATE DATABASE `{}`".format(name.replace("`", "``")))
         return self.url(name)
+
+    def restart(self, kill: bool = False) -> None:
+        """Stop the server and start it again on the same port, data and binlogs.
+
+        A clean shutdown (SIGTERM) by default; ``kill`` sends SIGKILL instead, a crash that
+        leaves InnoDB and the binlog to recover. Either way the server starts a new binlog file
+        and hands out its table ids afresh, as a production server does after a restart.
+        """
+        if kill:
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT)
+        else:
+            _stop_process(self.process, signal.SIGTERM)
+        with (self.base_dir / "mariadbd.out").open("ab") as out:
+            self.process = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, cwd=self.base_dir,
+                                            env=_env())
+        error = _wait_mariadb(self)
+        if error is not None:
+            raise RuntimeError(f"MariaDB {error} after a restart (log: {self.log}): "
+                               f"{_tail(self.log)}")
 
     def stop(self) -> None:
         """Normal shutdown (SIGTERM), then remove data and binlogs. Safe to call twice."""
@@ -456,7 +479,7 @@ def start_mariadb(base_dir: Path, extra_args: Sequence[str] = ()) -> MariaDbServ
         with (base_dir / "mariadbd.out").open("ab") as out:
             process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, cwd=base_dir, env=_env())
-        server = MariaDbServer(mariadbd, client, base_dir, sock, port, process)
+        server = MariaDbServer(mariadbd, client, base_dir, sock, port, process, args=args)
         atexit.register(server.stop)
         error = _wait_mariadb(server)
         if error is None:

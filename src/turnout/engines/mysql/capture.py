@@ -20,6 +20,13 @@ Column values are matched to the catalog by name, which needs the binlog to
 carry names (`binlog_row_metadata = FULL`, MySQL 8 and MariaDB 10.5+); the
 precheck asks for it. Without names, ENUM and SET values are lost in the
 binlog, so guessing would lose data.
+
+Table ids. A row event names its table by an id that the server hands out
+in memory and hands out again after a restart, so a table map is only good
+in the binlog file it came in: every map is forgotten at the start of each
+file (its Rotate and Format_description events, which a reconnect sends
+too), and a map is held against the catalog before its rows are decoded
+(tablemaps.py).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from turnout.engines.base import Capture
-from turnout.engines.mysql import catalog, faults, grants
+from turnout.engines.mysql import faults, grants, tablemaps
 from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_binlogs, tracked
 from turnout.engines.mysql.values import binlog_reader
 from turnout.errors import OperationFailed
@@ -59,6 +66,10 @@ class SourceDdl(OperationFailed):
     """DDL on a captured table: the task stops until the destination has the change."""
 
 
+class StaleTableMap(SourceDdl):
+    """Rows that their table map does not describe: never decoded, the task stops there."""
+
+
 class MysqlCapture(Capture):
     def __init__(self, engine: Any, tables: list[Table], slot: str) -> None:
         self.engine = engine
@@ -68,7 +79,8 @@ class MysqlCapture(Capture):
         self._json = {t.name: [c.name for c in t.columns if c.type.kind is Kind.JSON]
                       for t in tables}
         with engine.conn.cursor() as cur:  # generated columns too: the binlog carries them
-            self._known = {t.name: set(catalog.all_column_names(cur, t.name)) for t in tables}
+            self._known = {t.name: tablemaps.data_types(cur, t.name) for t in tables}
+        self._checked: dict[int, Any] = {}  # table id -> its map, once held against the catalog
         self._stream: Any = None
         self._read_to = MysqlPosition("", 0)  # end of the last transaction read
         self._handed: MysqlPosition | None = None  # the position read() last returned
@@ -84,6 +96,10 @@ class MysqlCapture(Capture):
 
     def install(self) -> None:
         """Nothing to install: check the binlog is there (the precheck said how to fix it)."""
+
+    def resume(self) -> None:
+        """Nothing installed to check: whether the binlog still holds the task's position is
+        asked where the stream opens (_open), on every start and reconnect."""
 
     def remove(self) -> None:
         self._close()
@@ -168,6 +184,7 @@ class MysqlCapture(Capture):
     def _open(self, after: MysqlPosition) -> None:
         from pymysqlreplication import BinLogStreamReader
         from pymysqlreplication.event import (
+            FormatDescriptionEvent,
             HeartbeatLogEvent,
             MariadbGtidEvent,
             QueryEvent,
@@ -191,19 +208,22 @@ class MysqlCapture(Capture):
             server_id=_server_id(self.slot),
             blocking=True,
             only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent,
-                         RotateEvent, HeartbeatLogEvent, MariadbGtidEvent],
+                         RotateEvent, FormatDescriptionEvent, HeartbeatLogEvent,
+                         MariadbGtidEvent],
             only_schemas=[self.engine.database],
             only_tables=list(self.tables),  # other tables' rows are dropped before parsing
             slave_heartbeat=HEARTBEAT_S,
             pymysql_wrapper=faults.tuned_connection_class(),
             # A table map names the table's columns before every row event; parsing it each
-            # time was half of capture's time. Its table id changes whenever the definition
-            # does (ALTER, a restart, which also rotates the binlog and clears the map), so
-            # the first map of each id is enough.
+            # time was half of capture's time. Within one binlog file an id keeps its table
+            # and definition (an ALTER takes a new id), so the first map of each id is enough
+            # there; _event() forgets them all where a file starts, since a restart (which
+            # always starts a new file) hands the same ids out to other tables.
             freeze_schema=True,
             **self._start(after),
         )
         self._txn = _Transaction()
+        self._checked = {}
         self._read_to = self._handed = after
         self._gtids = tracked(after.gtid) if self.engine.mariadb else None  # MySQL: UUID sets
         self._trust_next = self._from_gtid is not None
@@ -269,7 +289,8 @@ class MysqlCapture(Capture):
 
     def _event(self, event: Any, kind: str) -> MysqlPosition | None:
         """Take one event in; the position after it when it ends a transaction."""
-        if kind == "RotateEvent":
+        if kind in ("RotateEvent", "FormatDescriptionEvent"):
+            self._forget_table_maps()
             return None
         if kind == "MariadbGtidEvent":
             self._txn = _Transaction()
@@ -288,6 +309,18 @@ class MysqlCapture(Capture):
             return self._end(event)
         self._rows(event, kind)
         return None
+
+    def _forget_table_maps(self) -> None:
+        """A binlog file starts (or the stream reconnected, which starts with one): the table
+        ids of the file before may name other tables in this one, so every map is read again.
+
+        The library forgets them only at a Rotate event with a timestamp, which a restart
+        does not write; the Rotate the server sends where a stream starts has none, and the
+        events that follow come from where the stream was asked to start, so the table maps
+        the library kept before a silent reconnect would be applied to them too.
+        """
+        self._stream.table_map = {}
+        self._checked = {}
 
     def _end(self, event: Any) -> MysqlPosition:
         self._txn.ts = float(event.timestamp)
@@ -336,7 +369,7 @@ class MysqlCapture(Capture):
         table = self.tables.get(event.table)
         if table is None:
             return
-        self._check_columns(table, [c.name for c in event.columns])
+        self._check_map(table, event)
         self._txn.ts = float(event.timestamp)
         for row in event.rows:
             if kind == "UpdateRowsEvent":
@@ -353,17 +386,34 @@ class MysqlCapture(Capture):
                 old = self._row(table, row["values"], row["none_sources"])
                 self._txn.items.append((table.name, Op.DELETE, _key(table, old), None, None))
 
-    def _check_columns(self, table: Table, names: list[str]) -> None:
-        """Stop at an event whose columns are not the catalog's (once an event: its rows share
-        the table map); everything before it is applied first (read())."""
-        missing = [c for c in table.column_names if c not in names]
-        missing += [f"{c} (added)" for c in names if c not in self._known[table.name]]
-        if missing:
+    def _check_map(self, table: Table, event: Any) -> None:
+        """Stop before decoding rows their table map may not describe; everything before them
+        is applied first (read()).
+
+        Every row event: its own column count against the map's. Every new map (once per
+        table id and binlog file): its column names and types against the catalog, where a
+        difference is a change of the table on the source.
+        """
+        if event.number_of_columns != len(event.columns):
+            raise StaleTableMap(
+                f"table {table.name!r}: a binlog row event before {self._stream.log_file}:"
+                f"{self._stream.log_pos} has {event.number_of_columns} columns where its table "
+                f"map (table id {event.table_id}) has {len(event.columns)}, so the rows were "
+                "not decoded; start the task again, and if it stops here again, start it "
+                "with --resnapshot"
+            )
+        mapped = event.table_map[event.table_id]
+        if self._checked.get(event.table_id) is mapped:
+            return
+        changes = tablemaps.column_changes(event.columns, table.column_names,
+                                           self._known[table.name])
+        if changes:
             raise SourceDdl(
                 f"table {table.name!r} changed on the source during incremental migration "
-                f"(column {', '.join(missing)}): make the same change on the destination, "
+                f"(column {', '.join(changes)}): make the same change on the destination, "
                 "then start the task again"
             )
+        self._checked[event.table_id] = mapped
 
     def _row(self, table: Table, values: dict[str, Any], nones: dict[str, str]) -> tuple[Any, ...]:
         """The event's values in the catalog's column order, converted like a query's."""

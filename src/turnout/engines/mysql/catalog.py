@@ -51,15 +51,6 @@ def reflect_table(cur: Any, name: str, tinyint1_boolean: bool, mariadb: bool) ->
     )
 
 
-def all_column_names(cur: Any, name: str) -> list[str]:
-    """Every column in table order, generated ones included (the binlog sends those too)."""
-    cur.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
-        "AND table_name = %s ORDER BY ordinal_position", (name,)
-    )
-    return [r[0] for r in cur.fetchall()]
-
-
 def _columns(
     cur: Any, name: str, tinyint1_boolean: bool, mariadb: bool
 ) -> tuple[list[Column], list[tuple[int, Column]]]:
