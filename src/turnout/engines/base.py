@@ -123,7 +123,15 @@ class Capture(ABC):
 
     @abstractmethod
     def install(self) -> None:
-        """Set up what capture needs on the source (idempotent)."""
+        """Set up what capture needs on the source (idempotent), for a task that starts from
+        scratch or over (--resnapshot): only then may capture start from now."""
+
+    @abstractmethod
+    def resume(self) -> None:
+        """Check, before a task goes on from its checkpoint, that what install() set up is
+        still there and still holds every change since; an error with the fix (--resnapshot)
+        when not. Never sets anything up again: capture set up now would start now, and the
+        changes in between would be skipped without a word."""
 
     def exported_snapshot(self) -> str | None:
         """A snapshot that lines up exactly with where capture starts, if install() made one.

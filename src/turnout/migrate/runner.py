@@ -247,11 +247,18 @@ def _close_quietly(*things: Engine | Capture | None) -> None:
 
 def start_capture(store: Store, name: str, src: Engine,
                   plans: list[TablePlan]) -> tuple[Capture, Position]:
-    """Install capture and fix where it starts, once, before any row is read."""
+    """Install capture and fix where it starts, once, before any row is read.
+
+    Once the start is saved, capture is only checked, never installed again: a slot or change
+    log lost since would otherwise come back at the log's end and skip what was committed in
+    between. A run that dies after install() but before the start is saved installs again:
+    nothing has been read yet, so a start fixed then is as good (PostgreSQL keeps the slot the
+    first attempt made, and with it that attempt's start).
+    """
     capture = src.capture([p.source for p in plans], slot_name(name))
     saved = store.checkpoint(name, CAPTURE_START)
     if saved:
-        capture.install()  # idempotent: puts back anything a crash half-removed
+        capture.resume()
         return capture, engines.position_from_json(saved)
     capture.install()
     start = capture.current_position()

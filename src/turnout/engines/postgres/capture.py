@@ -50,6 +50,7 @@ destination is.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -152,25 +153,94 @@ class PgCapture(Capture):
     # setting up ------------------------------------------------------------
 
     def install(self) -> None:
-        names = ", ".join(qualified(self.schema, t) for t in self.tables)
-        if self._one("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.slot,)):
-            current = {r[0] for r in self.conn.execute(
-                "SELECT tablename FROM pg_publication_tables WHERE pubname = %s AND "
-                "schemaname = %s", (self.slot, self.schema)).fetchall()}
-            if current != set(self.tables):  # only when the task's tables changed
-                self.conn.execute(f"ALTER PUBLICATION {quote(self.slot)} SET TABLE {names}")
-        else:
-            self.conn.execute(f"CREATE PUBLICATION {quote(self.slot)} FOR TABLE {names}")
+        """Create the publication and the slot, for a task that starts from scratch (or over).
+
+        A slot left by a run that died before the task saved where capture
+        starts is kept: nothing has been read from it, and it holds every
+        change since it was made (the reverse task of a switchover counts on
+        that). Unless it cannot be read from any more, or its publication was
+        missing, which decoding would need back to the slot's start.
+        """
+        published = self._publish(create=True)
         database, here = self._slot_database()
+        if database == here and (not published or self._slot_lost() is not None):
+            self._drop_slot()
+            database = None
         if database is None:
             self._stream = ReplicationStream(self.engine.url, self.engine.endpoint)
             self._consistent, self._snapshot = self._stream.create_slot(self.slot)
-        elif database != here:
+        else:
+            self._check_slot()
+
+    def resume(self) -> None:
+        """The task goes on from its checkpoint: its slot and publication must still be there,
+        the slot still able to hand out every change since then. Nothing is created: a slot
+        made now would start now, skipping whatever was committed while the task was stopped;
+        a publication made now would not cover the changes before it (decoding reads the
+        catalog as it was when each change was written)."""
+        if not self._publish(create=False):
+            raise OperationFailed(
+                f"the publication {self.slot} of this task is gone from {self.engine.endpoint}, "
+                "so the changes since then cannot be read: start the task again with "
+                "--resnapshot to copy the tables afresh"
+            )
+        self._check_slot()
+
+    def _publish(self, create: bool) -> bool:
+        """Whether the task's publication was there; its tables are set to the task's. Only
+        with `create` is a missing one created."""
+        names = ", ".join(qualified(self.schema, t) for t in self.tables)
+        if not self._one("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.slot,)):
+            if create:
+                self.conn.execute(f"CREATE PUBLICATION {quote(self.slot)} FOR TABLE {names}")
+            return False
+        current = {r[0] for r in self.conn.execute(
+            "SELECT tablename FROM pg_publication_tables WHERE pubname = %s AND "
+            "schemaname = %s", (self.slot, self.schema)).fetchall()}
+        if current != set(self.tables):  # only when the task's tables changed
+            self.conn.execute(f"ALTER PUBLICATION {quote(self.slot)} SET TABLE {names}")
+        return True
+
+    def _check_slot(self) -> None:
+        """The slot is there, on this database, and holds what it was made to: else the task
+        stops with the fix, as it does for a purged binlog."""
+        database, here = self._slot_database()
+        if database is None:
+            raise OperationFailed(
+                f"replication slot {self.slot} of this task is gone from {self.engine.endpoint} "
+                "(dropped while the task was stopped?), and the changes since the task's "
+                "checkpoint with it: start the task again with --resnapshot to copy the tables "
+                "afresh"
+            )
+        if database != here:
             raise OperationFailed(
                 f"replication slot {self.slot} belongs to database {database} of the same server "
                 "(slot names are server-wide): give this task another name, or delete the task "
                 "that owns the slot"
             )
+        lost = self._slot_lost()
+        if lost is not None:
+            raise OperationFailed(
+                f"replication slot {self.slot} on {self.engine.endpoint} was invalidated "
+                f"({lost}): the changes since the task's checkpoint are gone; start the task "
+                "again with --resnapshot to copy the tables afresh, and raise "
+                "max_slot_wal_keep_size (or set it to -1) so a stopped task keeps its WAL"
+            )
+
+    def _slot_lost(self) -> str | None:
+        """Why the slot can no longer hand out changes (None while it can). The columns that
+        say so differ by version (wal_status 13+, conflicting 16, invalidation_reason 17+),
+        so the row is read as JSON and whichever are there are looked at."""
+        text = self._one("SELECT to_jsonb(s)::text FROM pg_replication_slots s "
+                         "WHERE slot_name = %s", (self.slot,))
+        row = json.loads(text) if text else {}
+        if row.get("invalidation_reason"):
+            return f"invalidation_reason {row['invalidation_reason']}"
+        if row.get("wal_status") == "lost":
+            return "wal_status lost: the server removed WAL it still needed"
+        if row.get("conflicting"):
+            return "conflicting: rows it needed were removed"
+        return None
 
     def _slot_database(self) -> tuple[str | None, str]:
         """The database the task's slot is on (None when there is none), and this database."""
@@ -276,6 +346,7 @@ class PgCapture(Capture):
             if stream is not None:
                 stream.close()
             stream = self._stream = ReplicationStream(self.engine.url, self.engine.endpoint)
+        self._check_slot()  # the server would say less, or (invalidated) look transient
         stream.start(self.slot, after.lsn, self.slot)
         self._snapshot = None  # the first command on its connection ended it
         self._open, self._handed = None, after

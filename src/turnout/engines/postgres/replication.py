@@ -118,7 +118,7 @@ class ReplicationStream:
             except psycopg2.errors.UndefinedObject as exc:
                 raise OperationFailed(
                     f"{_reason(exc)} on {self.endpoint}: the changes since the task's checkpoint "
-                    "are gone with it; delete the task and create it again"
+                    "are gone with it; start the task again with --resnapshot"
                 ) from None
             except psycopg2.Error as exc:
                 raise TransientError(f"{self.endpoint}: cannot stream changes: "

@@ -6,6 +6,12 @@ transaction. The reader joins that log with the table in one read
 transaction, so a batch carries every touched row exactly as the source holds
 it at that moment: a deleted row is a delete, a present row an upsert. SQLite
 has one writer at a time, so log sequence order is commit order.
+
+The log has no gaps: AUTOINCREMENT numbers each change one past the last
+(a rolled-back change gives its number back), and only ack() deletes, up to
+what the destination has committed. So the first change after a task's
+position is the next number, and a read that finds otherwise knows changes
+were trimmed or the log made anew: an error, never a skip.
 """
 
 from __future__ import annotations
@@ -94,6 +100,31 @@ class SqliteCapture(Capture):
         finally:
             db.close()
 
+    def resume(self) -> None:
+        """The task goes on from its checkpoint: the change log and every trigger install()
+        made must still be there. Made again now, they would log only what comes from now on,
+        and the changes in between would be skipped."""
+        db = self._db()
+        try:
+            names = {r[0] for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
+        finally:
+            db.close()
+        if log_table(self.slot) not in names:
+            raise OperationFailed(
+                f"the change log {log_table(self.slot)} of this task is gone from the source, "
+                "and the changes since the task's checkpoint with it: start the task again with "
+                "--resnapshot to copy the tables afresh"
+            )
+        unlogged = [t for t in self.tables
+                    if any(_trigger_name(self.slot, t, op) not in names for op in "idu")]
+        if unlogged:
+            raise OperationFailed(
+                f"the change-capture triggers of {', '.join(map(repr, unlogged))} are gone from "
+                "the source, so changes since may not be logged: start the task again with "
+                "--resnapshot to copy the tables afresh"
+            )
+
     def _trigger_sql(self, table: Table) -> list[str]:
         name, t = literal(table.name), quote(table.name)
         new_key, old_key = _key_json(table, "NEW"), _key_json(table, "OLD")
@@ -125,6 +156,7 @@ class SqliteCapture(Capture):
             db.execute("BEGIN")
             self._check_schema(db)
             end = high_water(db, self.slot).seq
+            self._check_not_trimmed(db, after.seq, end)
             nth = db.execute(
                 f"SELECT seq FROM {self.log} WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?",
                 (after.seq, limit - 1),
@@ -144,6 +176,25 @@ class SqliteCapture(Capture):
             db.close()
         changes.sort(key=lambda c: c.position)
         return changes, SqlitePosition(end)
+
+    def _check_not_trimmed(self, db: sqlite3.Connection, after: int, end: int) -> None:
+        """Stop when the log no longer holds every change after the task's position (see the
+        module's docstring): trimmed past it, or dropped and made anew."""
+        if end < after:
+            raise OperationFailed(
+                f"the change log of this task starts over at {end}, behind the task's position "
+                f"{after} (capture was removed and set up again?), so changes since are gone: "
+                "start the task again with --resnapshot to copy the tables afresh"
+            )
+        if end == after:
+            return
+        first = db.execute(f"SELECT min(seq) FROM {self.log} WHERE seq > ?", (after,)).fetchone()[0]
+        if first != after + 1:
+            raise OperationFailed(
+                f"the change log of this task was trimmed past the task's position {after} "
+                f"(changes {after + 1} to {(first or end + 1) - 1} are gone): start the task "
+                "again with --resnapshot to copy the tables afresh"
+            )
 
     def _check_schema(self, db: sqlite3.Connection) -> None:
         """Stop on DDL to a captured table: carrying on would silently drop or misplace data.
