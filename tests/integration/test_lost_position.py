@@ -28,7 +28,7 @@ ITEMS = "CREATE TABLE item (id int PRIMARY KEY, name text)"
 
 
 def inserts(first: int, last: int) -> str:
-    return "INSERT INTO item SELECT g, 'row ' || g FROM generate_series(%d, %d) g" % (first, last)
+    return f"INSERT INTO item SELECT g, 'row ' || g FROM generate_series({first}, {last}) g"
 
 
 def slot_of(task: str) -> str:
