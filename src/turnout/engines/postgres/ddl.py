@@ -65,7 +65,8 @@ def create_table(conn: Any, schema: str, table: Table) -> None:
 
 def missing_types(conn: Any, schema: str, tables: list[Table], scheme: str) -> list[str]:
     """Column types the source has and this database lacks (an extension's, such as citext),
-    besides the enums and domains the schema step creates: CREATE TABLE would stop on them."""
+    besides the enums, domains and composites the schema step creates: CREATE TABLE would
+    stop on them."""
     problems = []
     with in_schema(conn, schema) as cur:
         for table in tables:
