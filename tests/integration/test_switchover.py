@@ -23,7 +23,7 @@ import pymysql
 import pytest
 
 from turnout import api, engines
-from turnout.errors import OperationFailed
+from turnout.errors import BadInput, OperationFailed
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
 
@@ -487,4 +487,41 @@ def test_turnout_own_mysql_sessions_are_marked_without_performance_schema(
         here = [s for s in listed if s.extra.get("db") == database]
         assert [s.id for s in here if not s.own] == [str(app_id)]
         assert len([s for s in here if s.own]) >= 2  # the worker's, and this listing's
+    api.stop_task("shop", store)
+
+
+def test_a_rollback_whose_verify_fails_keeps_both_fences_and_resumes(
+        store: Store, sqlite_pair: tuple[str, str]) -> None:
+    """A difference found by rollback's verify leaves both sides fenced and both tasks kept:
+    `switchover --abort` returns to the switched state, and a rollback run again after the
+    difference is fixed verifies again and goes through."""
+    source, dest = sqlite_pair
+    start_task(store, source, dest)
+    api.switchover("shop", store)
+    execute(source, "UPDATE acct SET balance = -1 WHERE id = 7")  # turnout's own connection
+    with pytest.raises(OperationFailed, match="differ after draining"):
+        api.rollback("shop", store)
+    for url in (source, dest):  # both closed to the application
+        with pytest.raises(sqlite3.IntegrityError, match="writes are frozen"):
+            app_execute(url, "UPDATE acct SET balance = 3 WHERE id = 3")
+    assert "shop-reverse" in [t["name"] for t in api.list_tasks(store)]
+    with pytest.raises(BadInput, match="rollback of shop has not finished"):
+        api.finish("shop", store)
+
+    api.switchover_abort("shop", store)  # back to the switched state
+    app_execute(dest, "UPDATE acct SET balance = 4 WHERE id = 4")
+    wait_until("the reverse task runs again", lambda: api.task_status(
+        "shop-reverse", store)["phase"] == "incremental")
+    with pytest.raises(sqlite3.IntegrityError, match="writes are frozen"):
+        app_execute(source, "UPDATE acct SET balance = 3 WHERE id = 3")
+
+    with pytest.raises(OperationFailed, match="differ after draining"):
+        api.rollback("shop", store)
+    execute(source, "UPDATE acct SET balance = 7 WHERE id = 7")  # the difference fixed
+    result = api.rollback("shop", store)  # resumes at the verification
+    assert result["rolled_back"] and result["verified_rows"] == ROWS
+    app_execute(source, "UPDATE acct SET balance = 5 WHERE id = 5")  # open again
+    with pytest.raises(sqlite3.IntegrityError, match="writes are frozen"):
+        app_execute(dest, "UPDATE acct SET balance = 3 WHERE id = 3")  # turnout's alone now
+    api.wait_for("shop", following, 60, store)
     api.stop_task("shop", store)

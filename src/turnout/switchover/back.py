@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from turnout import accounts, api, engines
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, NotFound, OperationFailed
+from turnout.model import TaskState
 from turnout.store import Store
 from turnout.switchover import procedure, steps
 from turnout.switchover.procedure import FROZE, KEYS, Options
@@ -33,6 +34,11 @@ STEPS = ("checked", "frozen", "writers_gone", "drained", "verified", "opened", "
 FROZEN_AT = "rollback_frozen_at"
 MOVED_AT = "rollback_moved_at"
 ROLLBACK_KEYS = [STEP, FROZEN_AT, MOVED_AT]
+
+
+def _following(status: dict[str, Any]) -> bool:
+    return bool(status["state"] == TaskState.MIGRATING.value
+                and status["phase"] == "incremental")
 
 
 def _switched(store: Store, name: str, command: str) -> str:
@@ -85,7 +91,7 @@ class _Rollback:
     def drained(self) -> None:
         if api.task_status(self.reverse, self.store)["pid"] is None:  # died mid-step
             api.start_task(self.reverse, self.store)
-            api.wait_for(self.reverse, lambda s: s["phase"] == "incremental", 60, self.store)
+        api.wait_for(self.reverse, _following, 60, self.store)  # a worker just (re)started
         steps.drain(self.store, self.reverse, self.options.drain_timeout, self.log)
         if self.options.grace:
             self.log(f"grace period: {self.options.grace:g} s")
@@ -165,6 +171,7 @@ def abort(name: str, store: Store, log: steps.Journal) -> dict[str, Any]:
     steps.lift_fence(spec.dest, log)
     if api.task_status(reverse, store)["pid"] is None:
         api.start_task(reverse, store)
+    api.wait_for(reverse, _following, 60, store)
     store.clear_checkpoints(name, ROLLBACK_KEYS)
     log(f"rollback aborted after step {done}: the workload stays on {spec.dest_endpoint}, "
         f"the reverse task {reverse} runs, the source stays fenced")
