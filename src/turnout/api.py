@@ -377,31 +377,36 @@ def verify_task(name: str, store: Store | None = None, **options: Any) -> dict[s
     """Compare a task's source and destination tables, with its renames and casts.
 
     Options: level ("schema", "count", "content"), threads, max_rows_per_second,
-    recheck (wait until the task has caught up, then read the differing keys
-    again), repair ("dest" or "source"), repair_file, apply, progress(table,
-    done, total). The result is the JSON contract of `turnout verify --json`.
+    recheck (read the differing keys again even when the task is not running),
+    settle_timeout, repair ("dest" or "source"), repair_file, apply,
+    progress(table, done, total), say(message). While the task runs, differing keys
+    are always read again once it has applied past them (verify/settle.py), so rows
+    in flight are not reported; the report then has "recheck". The result is the
+    JSON contract of `turnout verify --json`.
     """
+    from turnout.verify.applied import TaskApplied, running
+    from turnout.verify.settle import Immediately
+
     store = store or Store()
     spec = store.get(name).spec
-    caught_up = None
-    if options.pop("recheck", False):
-        caught_up = lambda since: _wait_applied(name, since, store)  # noqa: E731
-    return verify_run(spec, caught_up=caught_up, **options)
+    recheck = options.pop("recheck", False)
+    if not running(name, store):
+        return verify_run(spec, applied=Immediately() if recheck else None, **options)
+    applied = TaskApplied(name, store)
+    try:
+        return verify_run(spec, applied=applied, **options)
+    finally:
+        applied.close()
 
 
 def verify_urls(source: str, dest: str, tables: list[str] | None = None,
                 **options: Any) -> dict[str, Any]:
     """Compare tables of the same names in two databases (no task needed)."""
+    from turnout.verify.settle import Immediately
+
     spec = TaskSpec(name="verify", source=source, dest=dest, tables=tuple(tables or ("*",)))
     recheck = options.pop("recheck", False)
-    return verify_run(spec, caught_up=(lambda since: None) if recheck else None, **options)
-
-
-def _wait_applied(name: str, since: float, store: Store) -> None:
-    status = task_status(name, store)
-    if status["state"] == TaskState.MIGRATING.value:
-        wait_caught_up(name, timeout=600, store=store, since=since)
-
+    return verify_run(spec, applied=Immediately() if recheck else None, **options)
 
 
 def switchover(name: str, store: Store | None = None, say: Any = lambda _: None,

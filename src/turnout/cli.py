@@ -238,8 +238,8 @@ def serve(host: str, port: int, token: str | None) -> None:
               help="Queries running at once.")
 @click.option("--max-rows-per-second", type=click.FloatRange(min=1), help="Read at most this "
               "many rows per second (both sides together), to spare production.")
-@click.option("--recheck", is_flag=True, help="Read differing rows again once the task has "
-              "caught up past them, so replication lag is not reported.")
+@click.option("--recheck", is_flag=True, help="Read differing rows again before reporting them "
+              "(always done while the task runs: rows in flight are not reported).")
 @click.option("--repair", type=click.Choice(["dest", "source"]),
               help="Write SQL that makes this side match the other.")
 @click.option("--repair-file", type=click.Path(dir_okay=False),
@@ -254,6 +254,8 @@ def verify(name: str | None, source: str | None, dest: str | None, tables: tuple
                                    max_rows_per_second=max_rows_per_second,
                                    recheck=recheck, repair=repair, repair_file=repair_file,
                                    apply=apply_)
+    if not as_json:
+        options["say"] = lambda message: err.print(message, style="dim", highlight=False)
     with verify_progress(err, enabled=not as_json) as progress:
         if name and not (source or dest or tables):
             report = api.verify_task(name, progress=progress, **options)

@@ -9,7 +9,7 @@ from typing import Any
 from turnout import engines
 from turnout.errors import BadInput
 from turnout.spec import TaskSpec
-from turnout.verify import compare, pairs, recheck
+from turnout.verify import compare, pairs, recheck, settle
 from turnout.verify import repair as fixing
 from turnout.verify.report import Report
 
@@ -19,10 +19,17 @@ LEVELS = ("schema", "count", "content")
 def run(spec: TaskSpec, *, caught_up: Callable[[float], object] | None = None,
         level: str = "content", threads: int = 4, max_rows_per_second: float | None = None,
         repair: str | None = None, repair_file: str | None = None, apply: bool = False,
-        progress: compare.Progress | None = None) -> dict[str, Any]:
-    """The JSON report; `caught_up(since)` returns once whatever replicates into the
-    destination has applied what the source committed before `since` (then the differing
-    keys are read again)."""
+        progress: compare.Progress | None = None, applied: settle.Applied | None = None,
+        settle_timeout: float = 120.0, say: Callable[[str], None] = lambda _: None,
+        ) -> dict[str, Any]:
+    """The JSON report.
+
+    `applied` tells how far a running task has come: differing keys are then read again
+    in rounds until each is shown in flight or persisting (settle.py), for at most
+    `settle_timeout` seconds, and the report gains "recheck" (what that found); `say`
+    hears each round and each long wait. `caught_up(since)` is the older, single re-read:
+    it returns once the destination has applied what the source committed before `since`.
+    """
     if level not in LEVELS:
         raise BadInput(f"--level takes schema, count or content, not {level!r}")
     if (repair or apply) and level != "content":
@@ -39,10 +46,15 @@ def run(spec: TaskSpec, *, caught_up: Callable[[float], object] | None = None,
         settings = compare.Settings(threads=threads, level=level,
                                     max_rows_per_second=max_rows_per_second)
         results = compare.compare(table_pairs, settings, progress)
-        if caught_up is not None and any(r.differences for r in results):
+        summary = None
+        if applied is not None and any(r.differences for r in results):
+            results, summary = settle.settle(table_pairs, results, applied, settle_timeout, say)
+        elif caught_up is not None and any(r.differences for r in results):
             caught_up(time.time())
             results = recheck.recheck(table_pairs, results)
         report = Report(results, time.time() - started).to_dict()
+        if summary is not None:
+            report["recheck"] = summary.to_dict()
         if repair:
             fixes = fixing.plan(table_pairs, results, repair)
             path = fixing.write_script(fixes, repair_file or f"turnout-repair-{spec.name}.sql")

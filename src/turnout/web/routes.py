@@ -144,7 +144,7 @@ def start_verify(name: TaskName, store: StoreDep, jobs: JobsDep,
     store.get(name)  # 404 now rather than a failed job later
     options = (body or models.VerifyRequest()).model_dump()
     return jobs.start(name, lambda job: api.verify_task(
-        name, store=store, progress=job.progress, **options)).view()
+        name, store=store, progress=job.progress, say=job.say, **options)).view()
 
 
 @router.get("/tasks/{name}/verify", response_model=models.VerifyJob, tags=["verify"])
