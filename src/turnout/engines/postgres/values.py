@@ -54,21 +54,25 @@ def register(conn: Any) -> None:
             """psycopg's own loader (a C type, not subclassable) with a way out."""
 
             inner_class = base
-            months = oid == _INTERVAL
 
             def __init__(self, oid: int, context: Any = None) -> None:
                 super().__init__(oid, context)
-                self.inner = self.inner_class(oid, context)
+                self.inner = self.inner_class(oid, context).load  # bound once: a fetch of
+                # a million dates calls it a million times
 
             def load(self, data: Any) -> Any:
-                if self.months and any(unit in bytes(data) for unit in _MONTHS):
-                    return Spelled(bytes(data).decode())  # timedelta would make 1 mon 30 days
                 try:
-                    return self.inner.load(data)
+                    return self.inner(data)
                 except DataError:
                     return spelled(bytes(data).decode())
 
-        adapters.register_loader(oid, FarLoader)
+        class FarIntervalLoader(FarLoader):
+            def load(self, data: Any) -> Any:
+                if any(unit in bytes(data) for unit in _MONTHS):
+                    return Spelled(bytes(data).decode())  # timedelta would make 1 mon 30 days
+                return super().load(data)
+
+        adapters.register_loader(oid, FarIntervalLoader if oid == _INTERVAL else FarLoader)
 
     for oid in _ARRAYS:  # after the elements' loaders, which psycopg's array loader then uses
         base = adapters.get_loader(oid, Format.TEXT)
