@@ -61,7 +61,8 @@ def test_create_start_status_stop_delete(home: Path, tmp_path: Path) -> None:
     db.execute("INSERT INTO item VALUES (3, 'plum')")
     db.commit()
     db.close()
-    wait(home, "shop", lambda s: s["delay_s"] == 0 and s["updated"] > time.time() - 5)  # fresh, with room for a busy box
+    # fresh: updated within 5 s, room enough for a busy box
+    wait(home, "shop", lambda s: s["delay_s"] == 0 and s["updated"] > time.time() - 5)
     time.sleep(0.3)
     assert sqlite3.connect(dst).execute("SELECT title FROM item WHERE id = 3").fetchone() == (
         "plum",)
