@@ -43,6 +43,13 @@ def not_carried(table: Table, scheme: str) -> list[str]:
             f"and is not carried to the destination: {fix}"
             for index in table.source_indexes if index.name not in plain and index.definition
         ]
+        lines += [f"table {table.name}: check constraint {name} ({definition}) is in the "
+                  f"source's own SQL and not carried to the destination: {fix}"
+                  for name, definition in table.checks]
+        if table.comments:
+            lines.append(f"table {table.name}: {len(table.comments)} comments (on the table, "
+                         f"its columns, indexes or constraints) are not carried to the "
+                         f"destination: {fix}")
     return lines
 
 
