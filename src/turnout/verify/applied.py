@@ -14,7 +14,7 @@ from turnout import engines
 from turnout.engines.base import Engine
 from turnout.migrate.incremental import POSITION
 from turnout.migrate.runner import CAPTURE_START, slot_name
-from turnout.model import Position, TaskState
+from turnout.model import Phase, Position, TaskState
 from turnout.store import Store
 
 
@@ -46,9 +46,11 @@ class TaskApplied:
         return saved is not None and not engines.position_from_json(saved) < mark
 
     def stalled(self) -> str | None:
+        if running(self.name, self.store):
+            return None
         record = self.store.get(self.name)
         if record.state is TaskState.MIGRATING and record.alive:
-            return None
+            return f"task {self.name} is copying its tables: verify once it follows changes"
         return (f"task {self.name} is {record.state.value} and applies nothing: "
                 f"`turnout task start {self.name}`, then verify again")
 
@@ -59,6 +61,8 @@ class TaskApplied:
 
 
 def running(name: str, store: Store) -> bool:
-    """Whether the task's worker is following changes now (rows may be in flight)."""
+    """Whether the task's worker is following changes now (rows may be in flight). While it
+    still copies tables, differences are the copy's progress: nothing to wait for."""
     record = store.get(name)
-    return record.state is TaskState.MIGRATING and record.alive
+    return (record.state is TaskState.MIGRATING and record.alive
+            and record.phase is Phase.INCREMENTAL)

@@ -38,6 +38,7 @@ from turnout.verify.report import Difference, DiffKind, TableResult
 from turnout.verify.workers import Readers, Throttle
 
 ROUNDS = 5  # rounds of re-reading before a key still changing is reported as it stands
+KEYS_PER_READ = 1000  # differing keys read back per query
 SAY_EVERY_S = 5.0  # while waiting for the task, how often to say so
 
 
@@ -172,26 +173,43 @@ def _round(t: _Table, readers: Readers, summary: Summary) -> None:
     for spelled in list(t.keys):
         source_row, dest_row = ours.get(spelled), theirs.get(spelled)
         now = _spell(t, source_row)
-        if now == _spell(t, dest_row, source=False):
-            summary.settled += 1
-        elif now == t.before[spelled]:
-            summary.persisting += 1
-        else:
-            t.before[spelled] = now
-            t.final[spelled] = (source_row, dest_row)
-            continue
+        verdict = judge(t.before[spelled], now, _spell(t, dest_row, source=False))
         t.final[spelled] = (source_row, dest_row)
+        if verdict == CHANGING:
+            t.before[spelled] = now
+            continue
+        if verdict == SETTLED:
+            summary.settled += 1
+        else:
+            summary.persisting += 1
         del t.keys[spelled]
+
+
+SETTLED, PERSISTING, CHANGING = "settled", "persisting", "changing"
+
+
+def judge(before: Any, now: Any, dest: Any) -> str:
+    """One key after a round: `before` is the source's row (spelled; None: absent) read before
+    the mark, `dest` the destination's read after the task applied the mark, `now` the
+    source's read after that."""
+    if now == dest:
+        return SETTLED
+    if now == before:
+        return PERSISTING  # the source held it all along, the task went past it: not in flight
+    return CHANGING
 
 
 def _read(t: _Table, readers: Readers) -> tuple[dict[Any, Row], dict[Any, Row]]:
     src, dst = t.pair.source, t.pair.dest
     assert dst is not None
     keys = sorted(t.keys.values(), key=repr)
-    theirs = readers.get(dst.engine).rows_by_keys(
-        dst.table, tuple(p.name for p in dst.probes), dst.key, keys)
-    ours = readers.get(src.engine).rows_by_keys(
-        src.table, tuple(p.name for p in src.probes), src.key, keys)
+    theirs: list[Row] = []
+    ours: list[Row] = []
+    for side, rows in ((dst, theirs), (src, ours)):  # the destination first, all of it
+        names = tuple(p.name for p in side.probes)
+        for at in range(0, len(keys), KEYS_PER_READ):
+            rows += readers.get(side.engine).rows_by_keys(
+                side.table, names, side.key, keys[at:at + KEYS_PER_READ])
     return ({t.spot._key(r): r for r in theirs}, {t.spot._key(r): r for r in ours})
 
 
