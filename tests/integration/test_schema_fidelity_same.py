@@ -365,3 +365,32 @@ def test_an_identity_column_that_refuses_updates_is_refused_at_precheck(
             conn.execute("UPDATE badge SET number = DEFAULT, holder = 'bob' WHERE id = 1")
         wait_caught_up(store, "pgalways")
     same_rows(pg_url, dest)
+
+
+def test_column_renames_build_plain_indexes_and_say_what_they_leave_out(
+    store: Store, pg_server, pg_url: str
+) -> None:
+    """The source's own index and check text names the old columns: with a column renamed
+    the plain index is built on its columns, the rest is named in events."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE member (id int PRIMARY KEY, email varchar(100) NOT NULL "
+            "CONSTRAINT member_email_set CHECK (email <> ''), nick text);"
+            "CREATE INDEX member_email_like ON member (email varchar_pattern_ops);"
+            "CREATE INDEX member_nick_lower ON member (lower(nick));"
+            "INSERT INTO member VALUES (1, 'a@x.org', 'A')")
+    dest = pg_server.create_database(f"renamed_dest_{int(time.time() * 1000)}")
+    spec = TaskSpec("pgcols", pg_url, dest, types=parse_types("schema,full"),
+                    column_renames={"member": {"email": "mail"}})
+    api.create_task(spec, store)
+    assert api.run_task("pgcols", store=store) == "Completed", api.task_status("pgcols", store)
+    with psycopg.connect(dest) as conn:
+        assert conn.execute("SELECT id, mail, nick FROM member").fetchall() == [
+            (1, "a@x.org", "A")]
+        assert conn.execute("SELECT pg_get_indexdef('member_email_like'::regclass)").fetchone() \
+            == ("CREATE INDEX member_email_like ON public.member USING btree (mail)",)
+    said = " | ".join(e["message"] for e in api.events("pgcols", store=store))
+    for left in ("check constraint member_email_set (renamed columns)",
+                 "index member_nick_lower (renamed columns)",
+                 "the own definition of index member_email_like"):
+        assert f"table member: {left}" in said, said
