@@ -114,12 +114,23 @@ def verify_view(report: dict[str, Any]) -> RenderableType:
     verdict = (Text("consistent", style="bold green") if report["consistent"]
                else Text("differences found", style="bold red"))
     parts: list[RenderableType] = [table, *details, verdict]
+    if report.get("recheck"):
+        parts.append(_recheck_line(report["recheck"]))
     if "repair" in report:
         fix = report["repair"]
         done = f", {fix['applied']} applied" if fix["applied"] else " (review it, then --apply)"
         parts.append(Text(f"repair of the {fix['target']}: {fix['rows']} rows in "
                           f"{fix['file']}{done}"))
     return Group(*parts)
+
+
+def _recheck_line(r: dict[str, Any]) -> Text:
+    """What reading the differing rows again found (verify/settle.py)."""
+    line = (f"re-checked {r['rows']} differing row(s) in {r['rounds']} round(s): "
+            f"{r['settled']} were in flight, {r['persisting']} persist")
+    if r["changing"]:
+        line += f", {r['changing']} still changing (reported as they stand)"
+    return Text(line + (f"; {r['note']}" if r["note"] else ""), style="dim")
 
 
 def _table_details(t: dict[str, Any]) -> list[RenderableType]:

@@ -113,7 +113,12 @@ def settle(pairs: list[TablePair], results: list[TableResult], applied: Applied,
             pending = sum(len(t.keys) for t in tables)
             say(f"re-checking {pending} differing row(s) once the destination has caught up "
                 f"(round {summary.rounds + 1} of at most {ROUNDS})")
-            if not _wait(applied, applied.mark(), deadline, summary, say):
+            try:
+                mark = applied.mark()
+            except Exception as exc:  # noqa: BLE001 - the first pass's differences still stand
+                summary.note = f"stopped re-checking: no mark on the source ({exc})"
+                break
+            if not _wait(applied, mark, deadline, summary, say):
                 break
             summary.rounds += 1
             for t in tables:
