@@ -21,8 +21,14 @@ _SEQUENCE_OPTIONS = (
 )
 
 
-def column_definitions(cur: Any, oid: int, key: tuple[str, ...]) -> dict[str, tuple[str, bool]]:
-    """Each column's definition after its name, and whether the database computes it.
+FIRST_USER_OID = 16384  # PostgreSQL's FirstNormalObjectId: objects below it are built in
+
+
+def column_definitions(
+    cur: Any, oid: int, key: tuple[str, ...]
+) -> dict[str, tuple[str, bool, bool]]:
+    """Each column's definition after its name, whether the database computes it, and
+    whether its type is one a user (or an extension) made.
 
     An identity column GENERATED ALWAYS outside the key is defined BY DEFAULT: replayed
     updates write its values, which ALWAYS refuses (left_out() says so)."""
@@ -30,6 +36,7 @@ def column_definitions(cur: Any, oid: int, key: tuple[str, ...]) -> dict[str, tu
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
         "CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text "
         "END, a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid), a.attnotnull, "
+        f"a.atttypid >= {FIRST_USER_OID}, "
         f"(SELECT 'SEQUENCE NAME ' || q.seqrelid::regclass::text || ' ' || {_SEQUENCE_OPTIONS} "
         " FROM pg_depend s JOIN pg_sequence q ON q.seqrelid = s.objid "
         " WHERE s.classid = 'pg_class'::regclass AND s.refclassid = 'pg_class'::regclass "
@@ -40,7 +47,8 @@ def column_definitions(cur: Any, oid: int, key: tuple[str, ...]) -> dict[str, tu
         (oid,),
     )
     found = {}
-    for name, type_, collation, identity, generated, default, notnull, sequence in cur.fetchall():
+    for (name, type_, collation, identity, generated, default, notnull, user_type,
+         sequence) in cur.fetchall():
         parts = [type_]
         if collation:
             parts.append(f"COLLATE {collation}")
@@ -54,7 +62,7 @@ def column_definitions(cur: Any, oid: int, key: tuple[str, ...]) -> dict[str, tu
             parts.append(f"DEFAULT {default}")
         if notnull:
             parts.append("NOT NULL")
-        found[str(name)] = (" ".join(parts), bool(generated))
+        found[str(name)] = (" ".join(parts), bool(generated), bool(user_type))
     return found
 
 
