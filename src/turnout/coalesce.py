@@ -7,13 +7,22 @@ delete, so the applier writes each row once and in bulk. Because apply is
 A TRUNCATE forgets what the batch held for its table and marks the table to
 be emptied first: the applier deletes every row, then writes what came after
 the TRUNCATE. Replaying that is harmless too.
+
+A table without a key is not coalesced: its rows are told apart by their
+values only, two equal rows are two rows, and an update or delete acts on one
+row holding the old values. So its changes stay in source order, each as a
+(before, after) pair of whole rows (`TableBatch.ops`): an insert has no
+before, a delete no after. Replaying these is NOT harmless (an insert
+replayed is a second row): incremental.py explains why none is replayed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from turnout.errors import OperationFailed
 from turnout.model import Change, Key, Op, Position, Row, Table
 
 
@@ -32,9 +41,11 @@ class TableBatch:
     upserts: dict[Key, Row] = field(default_factory=dict)
     deletes: set[Key] = field(default_factory=set)
     truncate: bool = False  # delete every row before the deletes and upserts
+    # a table without a key: (before, after) per change, in source order, instead
+    ops: list[tuple[Row | None, Row | None]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.upserts) + len(self.deletes) + self.truncate
+        return len(self.upserts) + len(self.deletes) + self.truncate + len(self.ops)
 
 
 @dataclass
@@ -61,7 +72,11 @@ def coalesce(changes: Iterable[Change], routes: dict[str, Route], position: Posi
         if change.op is Op.TRUNCATE:
             tb.upserts.clear()
             tb.deletes.clear()
+            tb.ops.clear()
             tb.truncate = True
+            continue
+        if not route.dest.key:
+            tb.ops.append((_row(route, change.before), _row(route, change.after)))
             continue
         if change.old_key is not None and change.old_key != change.key:
             _delete(tb, change.old_key)
@@ -75,6 +90,14 @@ def coalesce(changes: Iterable[Change], routes: dict[str, Route], position: Posi
             tb.deletes.discard(change.key)
             tb.upserts[change.key] = row
     return batch
+
+
+def _row(route: Route, values: dict[str, Any] | None) -> Row | None:
+    """A captured row image as the destination table's row."""
+    if values is None:
+        return None
+    row = tuple(values[c] for c in route.source_columns)
+    return row if route.cast is None else route.cast(row)
 
 
 def _delete(tb: TableBatch, key: Key) -> None:
@@ -99,3 +122,14 @@ def parents_first(batches: list[TableBatch]) -> list[TableBatch]:
     for name in by_name:
         visit(name, frozenset())
     return ordered
+
+
+def no_such_row(table: Table, before: Row, updated: bool) -> OperationFailed:
+    """Why a change to a table without a key cannot apply: the destination holds no row with
+    the old values, so it no longer holds what the source held (a write there, say)."""
+    values = ", ".join(repr(v) for v in before)
+    shown = values if len(values) <= 200 else values[:200] + "…"
+    return OperationFailed(
+        f"table {table.name!r} has no key and the destination holds no row ({shown}) that the "
+        f"source {'updated' if updated else 'deleted'}, so the two sides differ: see how with "
+        f"turnout verify, then start the task again with --resnapshot")

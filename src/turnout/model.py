@@ -319,6 +319,10 @@ class Change:
     `old_key` so the applier deletes it. A TRUNCATE empties the whole table
     at its place in the stream: changes before it no longer matter, those
     after it apply to the empty table.
+
+    A table without a key (Table.key is ()) names its rows by their values:
+    `key` is () and `before` is the whole row as it was, for updates and
+    deletes, so the applier changes one row holding exactly those values.
     """
 
     table: str
@@ -328,6 +332,7 @@ class Change:
     commit_ts: float
     position: Position
     old_key: Key | None = None
+    before: dict[str, Any] | None = None  # the old row, for tables without a key
 
 
 class TaskState(StrEnum):

@@ -219,7 +219,7 @@ def test_mysql_precheck_names_settings_and_fixes(store: Store, mariadb_server, m
     finally:
         mariadb_server.sql("SET GLOBAL binlog_row_metadata = 'FULL'")
     assert "binlog_row_metadata = MINIMAL" in error and "SET GLOBAL binlog_row_metadata" in error
-    assert "'nokey' has no primary key" in error
+    assert "nokey" not in error  # a table without a key moves (by whole rows)
 
 
 def test_sessions_and_freeze(mysql_url: str, mariadb_server) -> None:  # type: ignore[no-untyped-def]

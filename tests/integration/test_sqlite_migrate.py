@@ -147,14 +147,22 @@ def test_hostile_identifiers(store: Store, tmp_path: Path) -> None:
     assert rows(dst, "Ünï code; DROP") == rows(src, 'we"ird table') == [(1, "a", "ok", 1, "x")]
 
 
-def test_table_without_key_is_refused_with_the_fix(store: Store, tmp_path: Path) -> None:
+def test_table_without_key_moves_with_its_duplicates(store: Store, tmp_path: Path) -> None:
     src = make_db(tmp_path / "src.db", "CREATE TABLE logs (at TEXT, msg TEXT);"
+                  "INSERT INTO logs VALUES ('t', 'a'), ('t', 'a'), (NULL, NULL);"
                   "CREATE TABLE ok (id INTEGER PRIMARY KEY);")
-    make_task(store, "nokey", src, tmp_path / "dst.db")
-    assert api.run_task("nokey", store=store) == "Failed"
-    error = api.task_status("nokey", store)["error"]
-    assert "'logs' has no primary key" in error and "--exclude 'logs'" in error
-    assert not (tmp_path / "dst.db").exists() or "ok" not in all_rows(tmp_path / "dst.db")
+    dst = tmp_path / "dst.db"
+    make_task(store, "nokey", src, dst)
+    with running(store, "nokey"):
+        wait_caught_up(store, "nokey")
+        db = sqlite3.connect(src)
+        db.execute("DELETE FROM logs WHERE rowid = (SELECT min(rowid) FROM logs WHERE msg = 'a')")
+        db.execute("INSERT INTO logs VALUES (NULL, NULL)")
+        db.commit()
+        db.close()
+        wait_caught_up(store, "nokey")
+    assert all_rows(dst)["logs"] == all_rows(src)["logs"] == sorted(
+        [("t", "a"), (None, None), (None, None)], key=repr)
 
 
 def test_unique_not_null_key_is_enough(store: Store, tmp_path: Path) -> None:

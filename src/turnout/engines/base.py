@@ -143,6 +143,16 @@ class Capture(ABC):
         """
         return None
 
+    def view_position(self, reader: SnapshotReader) -> Position | None:
+        """Where this capture stands in the view `reader` reads (a reader of this source's
+        snapshot()): every change at or before it is in that view, every later one is not.
+        None when the engine cannot tell.
+
+        The full step asks it for each table without a key: such a table's copy must
+        not have the changes captured before it applied again (see incremental.py).
+        """
+        return None
+
     @abstractmethod
     def current_position(self) -> Position:
         """The end of the log now: changes committed later come after it."""

@@ -29,10 +29,11 @@ from functools import partial
 
 from turnout import engines
 from turnout.engines.base import DirectCopy, Engine, KeySpan, SnapshotReader
+from turnout.errors import OperationFailed
 from turnout.migrate.plan import TablePlan
 from turnout.migrate.progress import Progress
 from turnout.migrate.spans import Span, initial_checkpoint, new_spans, restart, saved_spans
-from turnout.model import Key, Row
+from turnout.model import Key, Position, Row
 
 PARALLEL = min(4, os.cpu_count() or 1)  # workers at most; each holds two connections
 SPAN_FILL = 0.8  # spans aim below chunk_rows, so one usually loads in a single chunk
@@ -50,6 +51,7 @@ def copy_tables(
     exported: str | None = None,
     parallel: int = PARALLEL,
     replayed: bool = False,
+    placed: Callable[[SnapshotReader], Position | None] | None = None,
 ) -> bool:
     """Copy what is not copied yet; False when stopped before the end.
 
@@ -58,7 +60,8 @@ def copy_tables(
     `replayed`: capture started before this step and its changes will be
     applied after it, so workers may read from later views than the snapshot
     (unless the destination could refuse what such views copy, see
-    _views_must_agree).
+    _views_must_agree). `placed` (the capture's view_position) tells where capture
+    stands in a reader's view: a table without a key records it with its copy.
     """
     saved = dst.read_checkpoint(owner)
     direct = allow_direct and isinstance(dst, DirectCopy) and dst.can_copy_from(src)
@@ -69,7 +72,7 @@ def copy_tables(
         readers = _readers(snap, min(parallel, len(pending)),
                            replayed and not _views_must_agree(
                                plans, dst.checks_rows_adding_foreign_keys))
-        job = _Job(src, dst, owner, chunk_rows, direct, stop, queue.SimpleQueue())
+        job = _Job(src, dst, owner, chunk_rows, direct, stop, queue.SimpleQueue(), placed)
         for span in pending:
             job.spans.put(span)
         count = partial(_count, snap, plans, progress, tally)
@@ -161,6 +164,7 @@ class _Job:
     direct: bool
     stop: threading.Event
     spans: queue.SimpleQueue[Span]
+    placed: Callable[[SnapshotReader], Position | None] | None = None
     results: queue.SimpleQueue[Span | None] = field(default_factory=queue.SimpleQueue)
     errors: list[BaseException] = field(default_factory=list)
 
@@ -305,6 +309,16 @@ class _Copier:
         direct copy may read a later view, which only replay by key would mend)."""
         job, plan = self.job, span.plan
         cast = plan.cast
+        if job.placed is not None:
+            at = job.placed(self.reader)
+            if at is None:
+                raise OperationFailed(
+                    f"table {plan.source.name!r} has no key, and capture cannot tell where "
+                    f"it stands in the view this copy reads ({job.src.endpoint}), so changes "
+                    f"could be applied twice to it: start the task again with --resnapshot "
+                    f"(a new capture hands its own view to the copy), or leave the table out "
+                    f"with --exclude {plan.source.name!r}")
+            span.at = at.to_json()
         chunks = self.reader.stream(plan.source, job.chunk_rows)
         try:
             while not span.done and not job.halted():

@@ -4,6 +4,28 @@ The position each batch ends at is written in the same destination
 transaction as the batch, so after a crash the destination itself says where
 to resume; replaying a little is harmless because apply is by key.
 
+Tables without a key are the exception: a change to one acts on one row
+holding given values, so a change applied twice is a row too many (an
+insert) or too few (a delete). None is applied twice, for three reasons:
+
+- Between the full step and this one. Capture starts before the copy's
+  snapshot, so changes in between are in the copy already. For such a table
+  the full step saved where capture stood in the very view it read
+  (Capture.view_position, spans.copied_at), and changes to that table at or
+  before that place are left out here (_unseen). An engine that cannot tell
+  that place fails the copy instead (full.py).
+- After a crash or a stop. The checkpoint is committed in the same
+  destination transaction as the batch, and reading resumes exactly after
+  it: each engine's capture hands out nothing at or before the position it
+  is asked to read after (SQLite numbers every change; MySQL and PostgreSQL
+  skip transactions that ended there or before).
+- Large transactions. A capture may hand out a transaction too large for
+  memory in pieces, whose checkpoint still names the place before it, so a
+  crash between pieces reads the whole transaction again. A transaction that
+  changes a table without a key is therefore never cut into pieces (the
+  captures hold it whole until its commit: memory grows with such a
+  transaction, which is the price of not guessing).
+
 A reader thread reads the next batches while this one applies the last:
 otherwise parsing the source's log and writing the destination take turns
 (applying was a third of a catch-up of large MySQL transactions). The
@@ -24,6 +46,7 @@ from turnout.engines.base import Capture, Engine
 from turnout.errors import OperationFailed, TransientError
 from turnout.migrate.heartbeat import Heartbeat
 from turnout.migrate.progress import Progress
+from turnout.migrate.spans import copied_at
 from turnout.model import Change, Checkpoint, Op, Position
 
 POSITION = "position"
@@ -52,8 +75,10 @@ def follow(
     source stopped answering: the fault is raised as transient, and the runner
     reconnects.
     """
-    saved = dst.read_checkpoint(owner).get(POSITION)
+    checkpoints = dst.read_checkpoint(owner)
+    saved = checkpoints.get(POSITION)
     position = position_from_json(saved) if saved else start
+    copied = {t: position_from_json(at) for t, at in copied_at(checkpoints).items()}
     capture.ack(position)  # the destination may have committed past the last ack before a crash
     reader = _Reader(capture, position, batch_changes, poll_interval, stop, stall_timeout_s)
     reader.start()
@@ -67,7 +92,7 @@ def follow(
             if truncated is not None:
                 read = truncated[0]
             if read.advances:
-                batch = coalesce(read.changes, routes, read.end)
+                batch = coalesce(_unseen(read.changes, copied), routes, read.end)
                 dst.apply(batch, Checkpoint(owner, {POSITION: read.end.to_json()}))
                 reader.applied = position = read.end
                 applied += len(read.changes)
@@ -173,6 +198,14 @@ class _Reader(threading.Thread):
         daemon): closing the capture's connections lets it go."""
         self._done.set()
         self.join(_WAKE_S if self.stalled else self.stall_timeout_s)
+
+
+def _unseen(changes: list[Change], copied: dict[str, Position]) -> list[Change]:
+    """The changes the full step's copy does not hold: for a table without a key copied from
+    a view whose place in the log is known, those after that place (module docstring)."""
+    if not copied:
+        return changes
+    return [c for c in changes if c.table not in copied or not c.position <= copied[c.table]]
 
 
 def _truncation(read: _Read, routes: dict[str, Route]) -> tuple[_Read, str] | None:

@@ -128,12 +128,6 @@ def dest_table(spec: TaskSpec, table: Table) -> Table:
 def _table_problems(spec: TaskSpec, dst: Engine, plan: TablePlan) -> list[str]:
     table = plan.source
     problems = []
-    if not table.key and Phase.INCREMENTAL in spec.types:
-        problems.append(
-            f"table {table.name!r} has no primary key (nor a unique key on NOT NULL columns), "
-            f"so the incremental step cannot match its rows: add a primary key, leave it out "
-            f"with --exclude {table.name!r}, or copy it in a task without incremental"
-        )
     for old in spec.dest_columns(table.name):
         if old not in table.column_names:
             problems.append(f"--rename {table.name}.{old}=… names a column {table.name!r} lacks")

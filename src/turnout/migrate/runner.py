@@ -196,6 +196,7 @@ class Runner:
                 allow_direct=opts.direct_copy,
                 exported=capture.exported_snapshot() if capture else None,
                 replayed=capture is not None,  # replay converges: workers may read later views
+                placed=capture.view_position if capture else None,
             ):
                 return TaskState.STOPPED
             if Phase.SCHEMA in spec.types:

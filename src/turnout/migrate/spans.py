@@ -23,7 +23,10 @@ it has no order to resume a read from, so its "after" stays null, and a run
 that finds it begun but not done empties the destination table and copies it
 again from the first row (restart(), below). Resuming part-way could only
 guess which rows the committed chunks held, and a guess duplicates or loses
-rows that no key would ever reconcile.
+rows that no key would ever reconcile. When capture runs, its value also
+holds "at": where capture stood in the view the table was read from
+(Capture.view_position), so the incremental step leaves out the changes
+the copy already holds (copied_at()).
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ class Span:
     after: Key | None = None  # the last key committed; None: nothing yet
     rows: int = 0
     done: bool = False
+    # a table without a key copied while capture runs: where capture stood in the view it
+    # was read from (a Position's JSON); changes up to there are in the copy already
+    at: str | None = None
 
     @property
     def bounded(self) -> bool:
@@ -79,6 +85,8 @@ class Span:
     def state(self, rows: int, last: Key | None, done: bool) -> str:
         """The checkpoint value after `rows` more rows ending at key `last`."""
         value: dict[str, object] = {"after": _text(last), "rows": rows, "done": done}
+        if self.at is not None:
+            value["at"] = self.at
         if self.bounded:
             value = {"lo": _text(self.lo), "hi": _text(self.hi), **value}
         return json.dumps(value)
@@ -103,7 +111,7 @@ class Span:
         value = json.loads(text) or {}
         return cls(plan, name, lo=_key(value.get("lo")), hi=_key(value.get("hi")),
                    after=_key(value.get("after")), rows=int(value.get("rows", 0)),
-                   done=bool(value.get("done")))
+                   done=bool(value.get("done")), at=value.get("at"))
 
 
 def saved_spans(plan: TablePlan, saved: dict[str, str]) -> list[Span]:
@@ -136,5 +144,18 @@ def restart(span: Span) -> bool:
     copy began and did not end. Its progress goes back to nothing."""
     if span.plan.source.key or span.done:
         return False
-    span.rows, span.after = 0, None
+    span.rows, span.after, span.at = 0, None, None
     return True
+
+
+def copied_at(saved: dict[str, str]) -> dict[str, str]:
+    """Per source table without a key that was copied while capture ran, where capture stood
+    in the view it was copied from (a Position's JSON), from the destination's checkpoints."""
+    out: dict[str, str] = {}
+    prefix = "full:"
+    for name, text in saved.items():
+        if name.startswith(prefix) and '"at"' in text:
+            at = (json.loads(text) or {}).get("at")
+            if at:
+                out[name[len(prefix):]] = at
+    return out

@@ -319,7 +319,7 @@ class MysqlEngine(Engine):
 
     def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
         with self._write() as cur:
-            apply.apply_batch(cur, batch)
+            apply.apply_batch(cur, batch, self.mariadb)
             if checkpoint is not None:
                 self._save_checkpoint(cur, checkpoint)
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from turnout.coalesce import Batch, TableBatch, parents_first
+from turnout.coalesce import Batch, TableBatch, no_such_row, parents_first
 from turnout.engines.mysql.dialect import column_list, quote
 from turnout.engines.mysql.values import writer
-from turnout.model import Key
+from turnout.model import Column, Key, Row
+from turnout.types import Kind
 
 ROWS_PER_STATEMENT = 1000
 
 
-def apply_batch(cur: Any, batch: Batch) -> None:
+def apply_batch(cur: Any, batch: Batch, mariadb: bool = True) -> None:
     """Tables the source truncated are emptied first (foreign keys unchecked, as TRUNCATE
     does). Deletes next, children before parents, with foreign keys checked so the destination's
     own ON DELETE actions run: MySQL does not write cascaded deletes to the binlog, so the
@@ -38,6 +39,60 @@ def apply_batch(cur: Any, batch: Batch) -> None:
     for tb in ordered:
         if tb.upserts:
             upsert(cur, tb)
+        if tb.ops:  # a table without a key: each change in order
+            apply_ops(cur, tb, mariadb)
+
+
+def apply_ops(cur: Any, tb: TableBatch, mariadb: bool) -> None:
+    """A table without a key: a run of inserts as one multi-row INSERT, an update or delete
+    on one row (`LIMIT 1`) whose every column matches the old row, NULL-safe (`<=>`)."""
+    table = tb.table
+    adapt = writer(table)
+    tests, doubled = zip(*(_match(c, mariadb) for c in table.columns), strict=True)
+    where = " AND ".join(tests)
+    cols = column_list(table.column_names)
+    marks = "(" + ", ".join(["%s"] * len(table.columns)) + ")"
+    insert = f"INSERT INTO {quote(table.name)} ({cols}) VALUES {marks}"
+    sets = ", ".join(f"{quote(c)} = %s" for c in table.column_names)
+    update = f"UPDATE {quote(table.name)} SET {sets} WHERE {where} LIMIT 1"
+    delete = f"DELETE FROM {quote(table.name)} WHERE {where} LIMIT 1"
+    found = f"SELECT 1 FROM {quote(table.name)} WHERE {where} LIMIT 1"
+    inserts: list[Row] = []
+    for before, after in tb.ops:
+        if before is None and after is not None:
+            inserts.append(adapt(after))
+            continue
+        if inserts:
+            cur.executemany(insert, inserts)
+            inserts = []
+        assert before is not None
+        old = [p for v, twice in zip(adapt(before), doubled, strict=True)
+               for p in ((v, v) if twice else (v,))]
+        if after is None:
+            done = cur.execute(delete, old)
+        else:  # an update to the same values changes no row: it is found all the same
+            done = cur.execute(update, [*adapt(after), *old]) or cur.execute(found, old)
+        if done != 1:
+            raise no_such_row(table, before, after is not None)
+    if inserts:
+        cur.executemany(insert, inserts)
+
+
+def _match(column: Column, mariadb: bool) -> tuple[str, bool]:
+    """The NULL-safe test of one column against the old value, and whether it takes the
+    value twice. Strings compare by code point and length: the column's collation may
+    call 'a', 'A' and 'a ' equal, and LIMIT 1 would then pick another row. MySQL's JSON
+    compares with a document, not with the text (MariaDB's JSON is text)."""
+    name = quote(column.name)
+    kind = column.type.kind
+    if kind in (Kind.TEXT, Kind.VARCHAR, Kind.ENUM) or (kind is Kind.JSON and mariadb):
+        return (f"({name} <=> %s COLLATE utf8mb4_bin AND "
+                f"CHAR_LENGTH({name}) <=> CHAR_LENGTH(%s))", True)
+    if kind is Kind.CHAR:  # MySQL drops a CHAR's trailing spaces anyway
+        return f"{name} <=> %s COLLATE utf8mb4_bin", False
+    if kind is Kind.JSON:
+        return f"{name} <=> CAST(%s AS JSON)", False
+    return f"{name} <=> %s", False
 
 
 def delete_keys(cur: Any, tb: TableBatch, keys: list[Key]) -> None:

@@ -57,9 +57,11 @@ _ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 ra
 class _Transaction:
     """Changes of the transaction being read, before its commit says where it ends."""
 
-    items: list[tuple[str, Op, Key, dict[str, Any] | None, Key | None]] = field(
-        default_factory=list)
+    # (table, op, key, after, old key, before: the old row of a table without a key)
+    items: list[tuple[str, Op, Key, dict[str, Any] | None, Key | None,
+                      dict[str, Any] | None]] = field(default_factory=list)
     ts: float = 0.0
+    keyless: bool = False  # changes a table without a key: never handed out in pieces
 
 
 class SourceDdl(OperationFailed):
@@ -109,6 +111,15 @@ class MysqlCapture(Capture):
         that failed) keeps the server's dump thread on its binlog, which then cannot
         be purged."""
         self._close()
+
+    def view_position(self, reader: Any) -> MysqlPosition | None:
+        """The binlog position MariaDB names for a consistent snapshot (snapshot.py): the
+        end of the last transaction the view holds. MySQL names none."""
+        view = getattr(reader, "view", None)
+        if not view:
+            return None
+        file, _, pos = view.rpartition(":")
+        return MysqlPosition(file, int(pos))
 
     def current_position(self) -> MysqlPosition:
         """The binlog's end. The GTID is read first: a commit in between then leaves it behind
@@ -160,7 +171,9 @@ class MysqlCapture(Capture):
                     changes.extend(self._finish(taken))
                     self._read_to = taken
                 self._txn = _Transaction()
-            if len(self._txn.items) >= limit:  # a large transaction: hand out a piece
+            if len(self._txn.items) >= limit and not self._txn.keyless:
+                # a large transaction: hand out a piece (never of one changing a table
+                # without a key, see migrate/incremental.py: it is held until its commit)
                 last_ts = self._txn.ts
                 changes.extend(self._piece(self._read_to))
                 break
@@ -328,14 +341,14 @@ class MysqlCapture(Capture):
 
     def _finish(self, position: MysqlPosition) -> list[Change]:
         txn, self._txn = self._txn, _Transaction()
-        return [Change(t, op, key, after, txn.ts, position, old_key=old)
-                for t, op, key, after, old in txn.items]
+        return [Change(t, op, key, after, txn.ts, position, old_key=old, before=before)
+                for t, op, key, after, old, before in txn.items]
 
     def _piece(self, start: MysqlPosition) -> list[Change]:
         ts = self._txn.ts or time.time()
         items, self._txn.items = self._txn.items, []
-        return [Change(t, op, key, after, ts, start, old_key=old)
-                for t, op, key, after, old in items]
+        return [Change(t, op, key, after, ts, start, old_key=old, before=before)
+                for t, op, key, after, old, before in items]
 
     def _check_ddl(self, event: Any, query: str) -> None:
         """Stop on DDL that drops or renames a captured table (named in this database or
@@ -357,7 +370,7 @@ class MysqlCapture(Capture):
             if not re.search(rf"(?<![\w$]){prefix}`?{re.escape(name)}`?(?![\w$])", query):
                 continue
             if query[:8].upper() == "TRUNCATE":
-                self._txn.items.append((name, Op.TRUNCATE, (), None, None))
+                self._txn.items.append((name, Op.TRUNCATE, (), None, None, None))
             else:
                 raise SourceDdl(
                     f"table {name!r} was dropped, renamed or lost a partition's rows at the "
@@ -371,20 +384,26 @@ class MysqlCapture(Capture):
             return
         self._check_map(table, event)
         self._txn.ts = float(event.timestamp)
+        self._txn.keyless = self._txn.keyless or not table.key
+        names = table.column_names
         for row in event.rows:
             if kind == "UpdateRowsEvent":
                 old = self._row(table, row["before_values"], row["before_none_sources"])
                 new = self._row(table, row["after_values"], row["after_none_sources"])
                 old_key, key = _key(table, old), _key(table, new)
-                after = dict(zip(table.column_names, new, strict=True))
-                self._txn.items.append((table.name, Op.UPDATE, key, after, old_key))
+                after = dict(zip(names, new, strict=True))
+                before = None if table.key else dict(zip(names, old, strict=True))
+                self._txn.items.append((table.name, Op.UPDATE, key, after, old_key, before))
             elif kind == "WriteRowsEvent":
                 new = self._row(table, row["values"], row["none_sources"])
-                after = dict(zip(table.column_names, new, strict=True))
-                self._txn.items.append((table.name, Op.INSERT, _key(table, new), after, None))
+                after = dict(zip(names, new, strict=True))
+                self._txn.items.append(
+                    (table.name, Op.INSERT, _key(table, new), after, None, None))
             else:
                 old = self._row(table, row["values"], row["none_sources"])
-                self._txn.items.append((table.name, Op.DELETE, _key(table, old), None, None))
+                before = None if table.key else dict(zip(names, old, strict=True))
+                self._txn.items.append(
+                    (table.name, Op.DELETE, _key(table, old), None, None, before))
 
     def _check_map(self, table: Table, event: Any) -> None:
         """Stop before decoding rows their table map may not describe; everything before them

@@ -154,6 +154,7 @@ class PostgresEngine(Engine, DirectCopy):
     def create_table(self, table: Table) -> None:
         if ddl.carries(table, self.scheme):
             ddl.create_table(self.conn, self.schema, table)
+            self._identity_full(table)
             return
         same_engine = table.origin == self.scheme
         for column in table.columns:
@@ -171,6 +172,14 @@ class PostgresEngine(Engine, DirectCopy):
             if sequence_backed(column):
                 for statement in sequence_sql(self.schema, table, column):
                     self.conn.execute(statement)
+        self._identity_full(table)
+
+    def _identity_full(self, table: Table) -> None:
+        """A table without a key logs whole old rows, which the reverse task after switchover
+        matches its rows by (its precheck would ask for this very statement)."""
+        if not table.key:
+            self.conn.execute(
+                f"ALTER TABLE {qualified(self.schema, table.name)} REPLICA IDENTITY FULL")
 
     def create_indexes(self, table: Table) -> None:
         if ddl.carries(table, self.scheme) and (table.source_indexes or not table.indexes):
@@ -292,13 +301,15 @@ class PostgresEngine(Engine, DirectCopy):
         conn = self.connect()
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            imported = exported
             if exported:
                 try:
                     conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(exported))
                 except psycopg.Error:
+                    imported = None
                     conn.execute("ROLLBACK")
                     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield _Snapshot(conn, self.schema)
+            yield _Snapshot(conn, self.schema, imported)
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -399,6 +410,8 @@ class PostgresEngine(Engine, DirectCopy):
             for tb in parents_first:  # parents gain rows before their children
                 if tb.upserts:
                     apply.upsert(cur, self.schema, tb)
+                if tb.ops:  # a table without a key: each change in order
+                    apply.apply_ops(cur, self.schema, tb)
             if checkpoint is not None:
                 self._save_checkpoint(cur, checkpoint)
 

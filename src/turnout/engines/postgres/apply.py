@@ -11,13 +11,13 @@ import hashlib
 import json
 from typing import Any
 
-from turnout.coalesce import TableBatch, parents_first
+from turnout.coalesce import TableBatch, no_such_row, parents_first
 from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.errors import OperationFailed
 from turnout.model import Key, Row, Table
 from turnout.types import Kind
 
-__all__ = ["delete_all", "delete_keys", "parents_first", "stage_rows", "upsert"]
+__all__ = ["apply_ops", "delete_all", "delete_keys", "parents_first", "stage_rows", "upsert"]
 
 
 def stage_rows(
@@ -64,6 +64,67 @@ def upsert(cur: Any, schema: str, tb: TableBatch) -> None:
         f"INSERT INTO {qualified(schema, table.name)} ({cols}) OVERRIDING SYSTEM VALUE "
         f"SELECT {cols} FROM {stage} ON CONFLICT ({column_list(table.key)}) {action}"
     )
+
+
+def apply_ops(cur: Any, schema: str, tb: TableBatch) -> None:
+    """A table without a key: its changes in order. The old and new rows are COPYed into
+    two staging tables numbered by change; a run of inserts is one INSERT … SELECT, and an
+    update or delete acts on one row (its ctid) whose every column matches the old row.
+    Columns compare by their text form, NULL-safe: every type has one (json has no `=`),
+    and it tells apart what `=` may call equal (-0 and 0, citext's cases)."""
+    table = tb.table
+    cols, adapt = table.column_names, adapter(table)
+    n = _unused(cols, "turnout_change")
+    old = _stage_numbered(cur, schema, tb, "old", n, [
+        (i, *adapt(before)) for i, (before, _) in enumerate(tb.ops) if before is not None])
+    new = _stage_numbered(cur, schema, tb, "new", n, [
+        (i, *adapt(after)) for i, (_, after) in enumerate(tb.ops) if after is not None])
+    name, listed = qualified(schema, table.name), column_list(cols)
+    match = " AND ".join(f"t.{quote(c)}::text IS NOT DISTINCT FROM o.{quote(c)}::text"
+                         for c in cols)
+    one = f"(SELECT t.ctid FROM {name} t, {old} o WHERE o.{n} = %s AND {match} LIMIT 1)"
+    delete = f"DELETE FROM {name} WHERE ctid = {one}"
+    update = (f"UPDATE {name} t SET {', '.join(f'{quote(c)} = s.{quote(c)}' for c in cols)} "
+              f"FROM {new} s WHERE s.{n} = %s AND t.ctid = {one}")
+    insert = (f"INSERT INTO {name} ({listed}) OVERRIDING SYSTEM VALUE SELECT {listed} "
+              f"FROM {new} WHERE {n} BETWEEN %s AND %s")
+    first = None  # the first of a run of inserts not written yet
+    for i, (before, after) in enumerate([*tb.ops, (None, None)]):
+        if before is None and after is not None:
+            first = i if first is None else first
+            continue
+        if first is not None:
+            cur.execute(insert, (first, i - 1))
+            first = None
+        if before is None:
+            continue  # the end
+        if after is None:
+            cur.execute(delete, (i,))
+        else:
+            cur.execute(update, (i, i))
+        if cur.rowcount != 1:
+            raise no_such_row(table, before, after is not None)
+
+
+def _stage_numbered(cur: Any, schema: str, tb: TableBatch, purpose: str, number: str,
+                    rows: list[Row]) -> str:
+    """A temporary table of the table's columns after a change number, holding `rows`."""
+    stage = quote(f"_turnout_{purpose}_{digest(tb.table.name)}")
+    cur.execute(
+        f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT 0 AS {number}, "
+        f"{column_list(tb.table.column_names)} FROM {qualified(schema, tb.table.name)} "
+        "WITH NO DATA")
+    with cur.copy(f"COPY {stage} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return stage
+
+
+def _unused(columns: tuple[str, ...], name: str) -> str:
+    """`name` quoted, made longer until no column is called so."""
+    while name in columns:
+        name += "_"
+    return quote(name)
 
 
 def digest(text: str) -> str:

@@ -30,7 +30,9 @@ out so far): positions keep growing, so the destination applies each piece
 with its checkpoint, yet the slot is only ever confirmed up to `lsn`, and a
 restart (which parses `lsn` alone) replays the whole transaction from its
 start; apply by key makes that harmless. Only the last piece carries the
-commit's end LSN. A read that has complete transactions to hand out stops
+commit's end LSN. A transaction that changes a table without a key is held
+whole until its commit instead, since applying its rows twice is not
+harmless (migrate/incremental.py). A read that has complete transactions to hand out stops
 before a started one grows past `limit`, and keeps it for the next read.
 
 Feedback. ack(upto) sends the destination's committed LSN as the flush
@@ -112,6 +114,7 @@ class _Open:
     handed: int = 0  # changes handed out already, in earlier pieces
     beat: float | None = None  # the heartbeat it carries (a logical message), if any
     changes: list[Change] = field(default_factory=list)  # decoded, not handed out yet
+    keyless: bool = False  # changes a table without a key: never handed out in pieces
 
 
 @dataclass
@@ -137,6 +140,7 @@ class PgCapture(Capture):
         self._stream: ReplicationStream | None = None
         self._consistent: int | None = None  # where a slot created here starts
         self._snapshot: str | None = None  # exported with it, until streaming starts
+        self._exported: str | None = None  # its name, kept for view_position()
         self._open: _Open | None = None
         self._handed = _UNPLACED  # the end of what the last read handed out
         self._acked = 0  # the highest LSN the destination has committed
@@ -169,6 +173,7 @@ class PgCapture(Capture):
         if database is None:
             self._stream = ReplicationStream(self.engine.url, self.engine.endpoint)
             self._consistent, self._snapshot = self._stream.create_slot(self.slot)
+            self._exported = self._snapshot
         else:
             self._check_slot()
 
@@ -252,6 +257,15 @@ class PgCapture(Capture):
 
     def exported_snapshot(self) -> str | None:
         return self._snapshot
+
+    def view_position(self, reader: Any) -> PgPosition | None:
+        """The slot's consistent point, for a view inside the snapshot the slot exported:
+        it holds exactly the transactions that committed before that point. Another view
+        (a later run's, once that snapshot is gone) has no place in the slot's stream."""
+        imported = getattr(reader, "imported", None)
+        if self._consistent is None or imported is None or imported != self._exported:
+            return None
+        return PgPosition(self._consistent)
 
     def current_position(self) -> PgPosition:
         if self._consistent is not None:
@@ -361,6 +375,8 @@ class PgCapture(Capture):
         if len(batch.changes) + buffered < limit:
             return False
         if not batch.changes and open_ is not None:
+            if open_.keyless:  # held whole until its commit (incremental.py says why)
+                return False
             open_.handed += buffered
             piece = PgPosition(batch.end.lsn, xact=open_.lsn, part=open_.handed)
             batch.changes = [replace(c, position=piece) for c in open_.changes]
@@ -380,7 +396,9 @@ class PgCapture(Capture):
         elif kind == "M" and open_ is not None and message.prefix == BEAT_PREFIX:
             open_.beat = float(message.content.decode())
         elif kind in ("I", "U", "D", "T") and open_ is not None and not open_.skip:
-            open_.changes.extend(self.decoder.changes(message, open_.commit_ts, _UNPLACED))
+            changes = self.decoder.changes(message, open_.commit_ts, _UNPLACED)
+            open_.keyless = open_.keyless or any(not self.tables[c.table].key for c in changes)
+            open_.changes.extend(changes)
         elif kind == "C" and open_ is not None:
             self._open = None
             if open_.beat is not None:

@@ -163,6 +163,8 @@ class ChangeDecoder:
         if table is None:
             return []
         types = [c[1] for c in self.relations[message.oid].columns]
+        if not table.key:
+            return [self._image_change(table, message, types, ts, position)]
         key_at = table.key_positions()
         if message.kind == "D":
             old = self._values(message.old or [], types)
@@ -180,6 +182,33 @@ class ChangeDecoder:
             old_key = _key(self._values(message.old, types), key_at)
         op = Op.INSERT if message.kind == "I" else Op.UPDATE
         return [Change(table.name, op, key, after, ts, position, old_key=old_key)]
+
+    def _image_change(self, table: Table, message: Message, types: list[int], ts: float,
+                      position: Position) -> Change:
+        """A change of a table without a key, with its whole old row: REPLICA IDENTITY FULL
+        sends it (flattened, TOASTed values included), and a new row's TOASTed value the
+        server did not resend is the old row's, since it did not change."""
+        cols = table.column_names
+        before = None
+        if message.kind in ("U", "D"):
+            if message.old is None:
+                raise OperationFailed(
+                    f"table {table.name!r} has no key and its changes came without the old row "
+                    f"(REPLICA IDENTITY is no longer FULL): run ALTER TABLE "
+                    f"{qualified(self.schema, table.name)} REPLICA IDENTITY FULL on the source, "
+                    "then start the task again with --resnapshot")
+            before = self._values(message.old, types)
+        if message.kind == "D":
+            return Change(table.name, Op.DELETE, (), None, ts, position,
+                          before=dict(zip(cols, before or [], strict=True)))
+        new = self._values(message.new or [], types)
+        if before is not None:
+            new = [old if value is UNCHANGED else value
+                   for value, old in zip(new, before, strict=True)]
+        after = dict(zip(cols, new, strict=True))
+        op = Op.INSERT if message.kind == "I" else Op.UPDATE
+        return Change(table.name, op, (), after, ts, position,
+                      before=None if before is None else dict(zip(cols, before, strict=True)))
 
     def _table(self, oid: int) -> Table | None:
         """The task's table a relation is; stop when its columns changed (DDL)."""

@@ -33,9 +33,11 @@ MIN_RANGES = 2  # a table expected to fill fewer ranges is not cut at all
 class PgSnapshot(SnapshotReader):
     """A REPEATABLE READ transaction on its own connection; workers join it through share()."""
 
-    def __init__(self, conn: Any, schema: str) -> None:
+    def __init__(self, conn: Any, schema: str, imported: str | None = None) -> None:
         self.conn, self.schema = conn, schema
         self._exported: str | None = None
+        # the snapshot capture exported, when this view is that very one (capture.py)
+        self.imported = imported
 
     def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
         return self.read_range(table, KeySpan(after), limit)
@@ -74,7 +76,7 @@ class PgSnapshot(SnapshotReader):
     @contextmanager
     def _joined(self, dsn: str, snapshot: str) -> Iterator[SnapshotReader]:
         with join(dsn, snapshot) as conn:
-            yield PgSnapshot(conn, self.schema)
+            yield PgSnapshot(conn, self.schema, self.imported)
 
 
 def literal(conn: Any, value: Any) -> str:

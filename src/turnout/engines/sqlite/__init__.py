@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from turnout.coalesce import Batch
+from turnout.coalesce import Batch, TableBatch, no_such_row
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.engines.booleans import odd_booleans
@@ -249,6 +249,8 @@ class SqliteEngine(Engine, DirectCopy):
                 if tb.upserts:
                     rows = adapt_rows(tb.table, tb.upserts.values())
                     db.executemany(_upsert_sql(tb.table), rows)
+                if tb.ops:
+                    _apply_ops(db, tb)
             if checkpoint is not None:
                 _save_checkpoint(db, checkpoint)
 
@@ -349,6 +351,35 @@ class _Snapshot(SnapshotReader):
 
     def count_rows(self, table: Table) -> int:
         return int(self.db.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchone()[0])
+
+
+def _apply_ops(db: sqlite3.Connection, tb: TableBatch) -> None:
+    """A table without a key: each change in order, an update or delete acting on one row
+    holding exactly the old values (NULL-safe `IS`), found by its rowid. Such a table
+    always has one: only a table with a primary key can be WITHOUT ROWID."""
+    table, t = tb.table, quote(tb.table.name)
+    cols = table.column_names
+    rowid = next(n for n in ("rowid", "_rowid_", "oid") if n not in cols)
+    one = (f"SELECT {rowid} FROM {t} WHERE "
+           f"{' AND '.join(f'{quote(c)} IS ?' for c in cols)} LIMIT 1")
+    insert = f"INSERT INTO {t} ({column_list(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    delete = f"DELETE FROM {t} WHERE {rowid} = ({one})"
+    update = (f"UPDATE {t} SET {', '.join(f'{quote(c)} = ?' for c in cols)} "
+              f"WHERE {rowid} = ({one})")
+    for before, after in tb.ops:
+        if before is None:
+            assert after is not None
+            row, = adapt_rows(table, [after])
+            db.execute(insert, row)
+            continue
+        old, = adapt_rows(table, [before])
+        if after is None:
+            done = db.execute(delete, old).rowcount
+        else:
+            new, = adapt_rows(table, [after])
+            done = db.execute(update, (*new, *old)).rowcount
+        if done != 1:
+            raise no_such_row(table, before, after is not None)
 
 
 def _upsert_sql(table: Table) -> str:

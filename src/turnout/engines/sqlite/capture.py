@@ -12,6 +12,13 @@ The log has no gaps: AUTOINCREMENT numbers each change one past the last
 what the destination has committed. So the first change after a task's
 position is the next number, and a read that finds otherwise knows changes
 were trimmed or the log made anew: an error, never a skip.
+
+A table without a key has no key to look its row up by, so its triggers log
+the whole row instead: the new one for an insert, the old one for a delete,
+both for an update, each value as SQLite's quote() writes it (an SQL literal
+that gives back the stored value exactly: a REAL keeps every bit, a BLOB
+stays bytes). Every such change is handed out on its own and in order,
+never folded into the row's latest state.
 """
 
 from __future__ import annotations
@@ -126,6 +133,8 @@ class SqliteCapture(Capture):
             )
 
     def _trigger_sql(self, table: Table) -> list[str]:
+        if not table.key:
+            return self._image_trigger_sql(table)
         name, t = literal(table.name), quote(table.name)
         new_key, old_key = _key_json(table, "NEW"), _key_json(table, "OLD")
         key_changed = " OR ".join(f"OLD.{quote(k)} IS NOT NEW.{quote(k)}" for k in table.key)
@@ -141,6 +150,29 @@ class SqliteCapture(Capture):
             f"INSERT INTO {self.log} (tbl, op, key, ts) SELECT {name}, 'update', {new_key}, "
             f"{NOW_SQL} WHERE {key_changed}; END",
         ]
+
+    def _image_trigger_sql(self, table: Table) -> list[str]:
+        """Triggers logging whole rows (a table without a key): `key` holds a JSON array of
+        the row's quoted values, an update's [old, new] as two such arrays."""
+        name, t = literal(table.name), quote(table.name)
+        new, old = _image_json(table, "NEW"), _image_json(table, "OLD")
+        insert = f"INSERT INTO {self.log} (tbl, op, key, ts) VALUES"
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'i'))} "
+            f"AFTER INSERT ON {t} BEGIN {insert} ({name}, 'insert', {new}, {NOW_SQL}); END",
+            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'd'))} "
+            f"AFTER DELETE ON {t} BEGIN {insert} ({name}, 'delete', {old}, {NOW_SQL}); END",
+            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'u'))} "
+            f"AFTER UPDATE ON {t} BEGIN {insert} ({name}, 'update', "
+            f"json_array({old}, {new}), {NOW_SQL}); END",
+        ]
+
+    def view_position(self, reader: Any) -> SqlitePosition | None:
+        """The log's high-water mark read inside the reader's own transaction: the triggers
+        write the log in the writer's transaction, so the view holds exactly the changes
+        numbered up to it."""
+        db = getattr(reader, "db", None)
+        return None if db is None else high_water(db, self.slot)
 
     def current_position(self) -> SqlitePosition:
         db = self._db()
@@ -169,8 +201,11 @@ class SqliteCapture(Capture):
                 (after.seq, end),
             )]
             for name in names:
-                if name in self.tables:
-                    changes.extend(self._read_table(db, self.tables[name], after.seq, end))
+                table = self.tables.get(name)
+                if table is not None and not table.key:
+                    changes.extend(self._read_images(db, table, after.seq, end))
+                elif table is not None:
+                    changes.extend(self._read_table(db, table, after.seq, end))
             db.execute("COMMIT")
         finally:
             db.close()
@@ -255,6 +290,27 @@ class SqliteCapture(Capture):
                 out.append(Change(table.name, Op.DELETE, key, None, ts, position))
         return out
 
+    def _read_images(self, db: sqlite3.Connection, table: Table, lo: int,
+                     hi: int) -> list[Change]:
+        """Every logged change of a table without a key, in order, with its whole rows."""
+        cols = table.column_names
+        out = []
+        for seq, op, image, ts in db.execute(
+                f"SELECT seq, op, key, ts FROM {self.log} WHERE seq > ? AND seq <= ? "
+                "AND tbl = ? ORDER BY seq", (lo, hi, table.name)):
+            values = json.loads(image)
+            position = SqlitePosition(seq)
+            if op == "update":
+                before, after = (dict(zip(cols, map(_unquote, v), strict=True)) for v in values)
+                out.append(Change(table.name, Op.UPDATE, (), after, ts, position, before=before))
+            else:
+                row = dict(zip(cols, map(_unquote, values), strict=True))
+                if op == "insert":
+                    out.append(Change(table.name, Op.INSERT, (), row, ts, position))
+                else:
+                    out.append(Change(table.name, Op.DELETE, (), None, ts, position, before=row))
+        return out
+
     def oldest_pending_ts(self, after: Position) -> float | None:
         assert isinstance(after, SqlitePosition)
         db = self._db()
@@ -306,6 +362,26 @@ def high_water(db: sqlite3.Connection, slot: str) -> SqlitePosition:
     except sqlite3.OperationalError:  # no AUTOINCREMENT table yet: no sqlite_sequence either
         row = None
     return SqlitePosition(int(row[0]) if row else 0)
+
+
+def _image_json(table: Table, ref: str) -> str:
+    """SQL building the JSON array of a whole row, each value as quote() writes it."""
+    return f"json_array({', '.join(f'quote({ref}.{quote(c)})' for c in table.column_names)})"
+
+
+def _unquote(text: str) -> Any:
+    """A value back from the SQL literal quote() wrote: NULL, an integer, a real, 'text'
+    (quotes doubled inside) or X'hex'."""
+    if text == "NULL":
+        return None
+    if text.startswith("'"):
+        return text[1:-1].replace("''", "'")
+    if text[:2] in ("X'", "x'"):
+        return bytes.fromhex(text[2:-1])
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _key_part_sql(table: Table, column: str, i: int) -> str:
