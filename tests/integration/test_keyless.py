@@ -292,3 +292,33 @@ def test_a_copy_stopped_part_way_while_capture_runs_never_counts_a_change_twice(
             caught_up_and_same(store, name, urls, writer)
     finally:
         writer.halt.set()
+
+
+@pytest.mark.parametrize("urls", PAIRS[1:3], indirect=True, ids=IDS[1:3])
+def test_a_transaction_larger_than_a_batch_arrives_whole(
+        store: Store, urls: tuple[str, str]) -> None:
+    """It is held until its commit rather than handed out in pieces, whose replay after a
+    crash would insert its rows twice."""
+    source, dest = urls
+    name = "big-" + "-".join(map(kind, urls))
+    keyless_task(store, urls, name)
+    rows = [(7, "big", None)] * 180 + [(None, None, None)] * 40
+    one = ONE_ROW[kind(source)][0].format(w="n = 7 AND msg = 'big'")
+    with running(store, name):
+        api.wait_for(name, lambda s: s["phase"] == "incremental", 60, store)
+        engine = engines.connect(source)
+        reader = engine.verify_reader()
+        try:
+            cur = reader.conn.cursor()
+            cur.execute("BEGIN")
+            cur.execute(insert_sql(source, "logs", rows))
+            cur.execute("UPDATE logs SET note = 'z' WHERE n IS NULL")
+            for _ in range(30):
+                cur.execute(one)
+            cur.execute("COMMIT")
+        finally:
+            reader.close()
+            engine.close()
+        wait_caught_up(store, name)
+    assert multiset(dest) == multiset(source)
+    assert multiset(dest)[(7, "big", None)] == 150
