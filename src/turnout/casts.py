@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -71,6 +72,21 @@ def as_utc(value: Any) -> Any:
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value
+
+
+_INTERVAL = re.compile(r"^(?:(-?\d+) days? ?)?(-)?(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?$")
+
+
+def interval_delta(text: str) -> dt.timedelta | None:
+    """PostgreSQL's interval of days and a clock (`2 days 03:00:00`, `-838:59:59`) as the
+    duration it is; None for months or another form."""
+    match = _INTERVAL.match(text)
+    if match is None:
+        return None
+    days, minus, hours, minutes, seconds, fraction = match.groups()
+    clock = dt.timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds),
+                         microseconds=int((fraction or "0").ljust(6, "0")))
+    return dt.timedelta(days=int(days or 0)) + (-clock if minus else clock)
 
 
 def row_caster(source: Table, dest: Table) -> Callable[[Row], Row] | None:

@@ -24,6 +24,8 @@ from turnout.errors import OperationFailed
 from turnout.model import Row, Spelled, Table
 from turnout.types import CanonicalType
 
+_INT64_MAX = 2**63 - 1
+
 
 class Gap(StrEnum):
     SPELLED = "spelled"  # infinity, a year before 1 or after 9999, 24:00:00, months
@@ -31,6 +33,8 @@ class Gap(StrEnum):
     INFINITE = "infinite"  # a float or decimal infinity
     LONG_TIME = "long time"  # a TIME outside 00:00..24:00 (a MySQL duration)
     ZERO_DATE = "zero date"  # a MySQL zero date read as NULL (zero_dates=null), for NOT NULL
+    WIDE_INT = "wide int"  # an integer past 2^63 - 1 (MySQL's bigint unsigned, bit(64))
+    NUL = "nul"  # a NUL character in text, which PostgreSQL's text cannot hold
 
 
 WHAT = {
@@ -40,6 +44,8 @@ WHAT = {
     Gap.INFINITE: "an infinite number",
     Gap.LONG_TIME: "a time outside 00:00:00..23:59:59 (a duration)",
     Gap.ZERO_DATE: "a zero date (read as NULL by zero_dates=null)",
+    Gap.WIDE_INT: "an integer above 9223372036854775807 (64-bit signed)",
+    Gap.NUL: "text with a NUL character (0x00)",
 }
 FIX = {
     Gap.SPELLED: "add --cast {where}=text to carry it as the source writes it, or change such "
@@ -49,6 +55,10 @@ FIX = {
     Gap.LONG_TIME: "add --cast {where}=interval (PostgreSQL) or --cast {where}=text",
     Gap.ZERO_DATE: "the column is NOT NULL: set real dates there on the source, or make it "
                    "nullable on the source (ALTER TABLE … MODIFY … NULL)",
+    Gap.WIDE_INT: "add --cast {where}=text to keep every digit, or change such values on the "
+                  "source",
+    Gap.NUL: "remove them on the source (UPDATE {table} SET {column} = "
+             "REPLACE({column}, CHAR(0), '')), or leave the table out with --exclude {table}",
 }
 
 
@@ -65,6 +75,10 @@ def gap_of(value: Any) -> Gap | None:
             return Gap.INFINITE
     if isinstance(value, dt.timedelta) and not dt.timedelta(0) <= value < dt.timedelta(1):
         return Gap.LONG_TIME
+    if isinstance(value, int) and value > _INT64_MAX:
+        return Gap.WIDE_INT
+    if isinstance(value, str) and "\0" in value:
+        return Gap.NUL
     return None
 
 
@@ -79,7 +93,7 @@ def problem(table: str, column: str, gap: Gap, key: tuple[Any, ...], dest: str) 
     where = f"{table}.{column}"
     shown = ", ".join(str(v) for v in key)
     return (f"{where} holds {WHAT[gap]} ({table} key {shown}), which {dest} cannot hold: "
-            + FIX[gap].format(where=where))
+            + FIX[gap].format(where=where, table=table, column=column))
 
 
 def row_checker(table: Table, gaps: tuple[frozenset[Gap], ...],

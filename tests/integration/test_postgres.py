@@ -89,7 +89,7 @@ def test_postgres_to_sqlite_converts_values(store: Store, pg_url: str, tmp_path:
     assert first["n"] == 12.34 and first["ok"] == 1 and first["raw"] == b"\x00\xff"
     assert first["d"] == "2024-02-29" and first["ts"] == "2024-01-01 10:00:00.123000"
     assert first["u"] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
-    assert first["jb"] == '{"z":null}' and first["arr"] == "[1,2,3]" and first["m"] == "happy"
+    assert first["jb"] == '{"z":null}' and first["arr"] == "{1,2,3}" and first["m"] == "happy"
     assert out[1][2] == 7 and out[1][-1] == "c2"  # the default held; every other value NULL
     assert all(v is None for v in (out[1][1], *out[1][3:-1]))
 

@@ -33,15 +33,10 @@ NULL_ID = 999
 TIMEOUT = 60
 
 # direction -> tables still wrong there (each one a bug to fix; remove as they pass)
-_PG_AS_TEXT = {"m_bytea_array", "m_int4range", "m_int_array", "m_text_array", "m_tsrange"}
-_MY_ZERO = {"m_year", "m_zero_date", "m_zero_datetime", "m_zero_timestamp"}
+_MY_ZERO = {"m_zero_date", "m_zero_datetime", "m_zero_timestamp"}
 KNOWN_WRONG: dict[str, set[str]] = {
-    "postgres->sqlite": _PG_AS_TEXT,
-    "postgres->postgres": {"m_interval"},
-    "postgres->mysql": _PG_AS_TEXT,
-    "mysql->sqlite": _MY_ZERO | {"m_bigint_u", "m_bit64", "m_decimal65", "m_geometry",
-                                 "m_timestamp", "m_timestamp6"},
-    "mysql->postgres": _MY_ZERO | {"m_geometry", "m_varchar"},
+    "mysql->sqlite": _MY_ZERO | {"m_geometry"},
+    "mysql->postgres": _MY_ZERO | {"m_geometry"},
     "mysql->mysql": _MY_ZERO,
     "sqlite->postgres": {"m_int_text", "m_untyped"},
     "sqlite->mysql": {"m_int_text", "m_untyped"},

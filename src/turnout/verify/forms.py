@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from turnout.casts import json_default
+from turnout.casts import interval_delta, json_default
 from turnout.model import Spelled
 from turnout.types import CanonicalType, Kind
 
@@ -86,7 +86,8 @@ def canonical(value: Any, form: Form) -> str | None:
     if value is None:
         return None
     if isinstance(value, Spelled):  # infinity, a far date: the source's spelling is the value
-        return value.text
+        delta = interval_delta(value.text) if form is Form.TIME else None
+        return value.text if delta is None else _time(delta)
     try:
         return _SPELL[form](value)
     except (ValueError, TypeError, InvalidOperation, OverflowError):

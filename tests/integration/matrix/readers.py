@@ -14,7 +14,7 @@ import math
 import re
 import sqlite3
 import struct
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +22,7 @@ import MySQLdb
 import psycopg
 
 Rows = dict[int, Any]  # id -> value
+_EXACT = Context(prec=200)  # normalize() in the default context would round to 28 digits
 
 
 class Json:
@@ -214,7 +215,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (memoryview, bytearray)):
         return bytes(value)
     if isinstance(value, Decimal):
-        return "NaN" if value.is_nan() else value.normalize()
+        return "NaN" if value.is_nan() else value.normalize(_EXACT)
     if isinstance(value, float) and math.isnan(value):
         return "nan"
     if isinstance(value, dt.datetime) and value.tzinfo:
@@ -249,7 +250,7 @@ def _number(value: int | float | Decimal) -> Any:
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return number.normalize() + 0  # + 0 makes -0 and 0 one value
+    return _EXACT.add(number.normalize(_EXACT), Decimal(0))  # + 0 makes -0 and 0 one value
 
 
 def _duration(delta: dt.timedelta) -> str:

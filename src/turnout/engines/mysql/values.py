@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from turnout.casts import json_default
+from turnout.casts import interval_delta, json_default
 from turnout.errors import OperationFailed
 from turnout.gaps import Gap
 from turnout.model import Column, Duration, Geometry, JsonText, Row, Spelled, Table
@@ -107,6 +107,8 @@ def _converter(column: Column, zero_dates: str, binlog: bool = False) -> Convert
     kind = column.type.kind
     if native.startswith("bit"):
         return _bit
+    if native.startswith("year") and binlog:  # the binlog adds 1900 to YEAR 0 (0000) too
+        return lambda v: 0 if v == 1900 else v
     if kind is Kind.FLOAT32:
         return _float32
     if kind is Kind.JSON:
@@ -267,6 +269,8 @@ def to_mysql(value: Any) -> Any:
         return value.replace(tzinfo=None)
     if isinstance(value, dt.timedelta):
         return time_text(value)
+    if isinstance(value, Spelled):
+        return value.text  # MySQL refuses what it cannot read, with its own message
     return value
 
 
@@ -279,7 +283,7 @@ def writer(table: Table) -> Callable[[Row], Row]:
     """Rows from a MySQL source pass as they are but for JSON and FLOAT columns; others go
     value by value."""
     steps = {i: f for i, c in enumerate(table.columns)
-             if (f := _COLUMN_WRITERS.get(c.type.kind)) is not None}
+             if (f := _column_writer(c)) is not None}
     if table.origin == "mysql" and not steps:
         return same
     if table.origin == "mysql":
@@ -311,12 +315,39 @@ def _float_out(value: Any) -> Any:
 
 
 def _time_out(value: Any) -> Any:
-    """A duration in MySQL's own spelling, which the drivers get wrong when negative."""
+    """A duration in MySQL's own spelling, which the drivers get wrong when negative; a
+    PostgreSQL interval (`2 days 03:00:00`, the text it keeps) as the duration it is."""
+    if isinstance(value, Spelled):
+        value = interval_delta(value.text) or value
     return time_text(value) if isinstance(value, dt.timedelta) else to_mysql(value)
 
 
+def _stamp_out(value: Any) -> Any:
+    """A timestamp with an offset as UTC: SQLite keeps another engine's timestamptz as ISO
+    text with `+00:00`, which MySQL's TIMESTAMP does not read."""
+    if isinstance(value, str):
+        try:
+            stamp = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value  # MySQL refuses it with its own message
+        return to_mysql(stamp) if stamp.tzinfo is not None else value
+    return to_mysql(value)
+
+
+def _year_out(value: Any) -> Any:
+    """YEAR 0 as `0000`: LOAD DATA reads `0` as text, which YEAR takes as 2000."""
+    return "0000" if value == 0 else value
+
+
+def _column_writer(column: Column) -> Convert | None:
+    if column.native_type.lower().startswith("year"):
+        return _year_out
+    return _COLUMN_WRITERS.get(column.type.kind)
+
+
 _COLUMN_WRITERS: dict[Kind, Convert] = {Kind.JSON: _json_out, Kind.FLOAT32: _float_out,
-                                        Kind.TIME: _time_out, Kind.GEOMETRY: bytes}
+                                        Kind.TIME: _time_out, Kind.GEOMETRY: bytes,
+                                        Kind.TIMESTAMPTZ: _stamp_out}
 
 
 
@@ -329,6 +360,10 @@ def gaps_held(ctype: CanonicalType, zero_dates: str) -> frozenset[Gap]:
     reads as NULL."""
     if ctype.kind is Kind.TIME:
         return frozenset({Gap.LONG_TIME})
+    if ctype.kind is Kind.INT64 and ctype.unsigned:
+        return frozenset({Gap.WIDE_INT})
+    if ctype.is_text:
+        return frozenset({Gap.NUL})
     if zero_dates == "null" and ctype.kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
         return frozenset({Gap.ZERO_DATE})
     return frozenset()
@@ -351,4 +386,8 @@ def gap_test(column_sql: str, gap: Gap) -> str | None:
         return f"({c} < '00:00:00' OR {c} >= '24:00:00')"
     if gap is Gap.ZERO_DATE:
         return f"(YEAR({c}) = 0 OR MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"
+    if gap is Gap.WIDE_INT:  # + 0 reads a BIT as the number it is
+        return f"({c} + 0) > 9223372036854775807"
+    if gap is Gap.NUL:  # the literal takes the column's character set
+        return f"INSTR({c}, _utf8mb4 X'00') > 0"
     return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from turnout.engines.checksums import VerifyReader
 from turnout.engines.postgres.dialect import qualified, quote
+from turnout.engines.postgres.values import load_rows_as_text
 from turnout.model import Table
 from turnout.types import CanonicalType, Kind
 from turnout.verify.forms import Form
@@ -25,6 +27,17 @@ class PgVerifyReader(VerifyReader):
         # verification runs several range queries at once already; parallel workers on top
         # only make the queries fight for the same cores
         conn.execute("SET max_parallel_workers_per_gather = 0")
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows as the snapshot reader reads them (arrays and ranges as their text), so the
+        rows verify fetches compare with what the migration wrote."""
+        cur = self.conn.cursor()
+        load_rows_as_text(cur)
+        try:
+            cur.execute(sql, [self.param(p) for p in params])
+            return list(cur.fetchall())
+        finally:
+            cur.close()
 
     def quote(self, name: str) -> str:
         return quote(name)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from turnout.engines.postgres.dialect import column_list, qualified, quote
+from turnout.engines.postgres.values import load_rows_as_text
 from turnout.errors import OperationFailed
 from turnout.model import Change, Key, Op, Position, Table
 
@@ -145,6 +146,7 @@ class ChangeDecoder:
         self.relations: dict[int, Relation] = {}
         self._checked: set[int] = set()  # relation oids whose columns match the task's table
         self._loaders: dict[int, Any] = {}
+        self._rows: Any = None  # a cursor whose loaders read rows (values.load_rows_as_text)
 
     def relation(self, relation: Relation) -> None:
         self.relations[relation.oid] = relation
@@ -246,15 +248,23 @@ class ChangeDecoder:
             from psycopg.adapt import Transformer
             from psycopg.pq import Format
 
-            loader = self._loaders[oid] = Transformer(self.conn).get_loader(oid, Format.TEXT)
+            cursor = self._cursor()
+            loader = self._loaders[oid] = Transformer(cursor).get_loader(oid, Format.TEXT)
         return loader
 
     def _current_row(self, table: Table, key: Key) -> tuple[Any, ...] | None:
         match = " AND ".join(f"{quote(k)} = %s" for k in table.key)
         sql = (f"SELECT {column_list(table.column_names)} FROM "
                f"{qualified(self.schema, table.name)} WHERE {match}")
-        row = self.conn.execute(sql, key).fetchone()
+        row = self._cursor().execute(sql, key).fetchone()
         return tuple(row) if row else None
+
+    def _cursor(self) -> Any:
+        """The cursor whose loaders read rows as a snapshot does (arrays and ranges as text)."""
+        if self._rows is None:
+            self._rows = self.conn.cursor()
+            load_rows_as_text(self._rows)
+        return self._rows
 
 
 def _key(values: list[Any], key_at: tuple[int, ...]) -> Key:

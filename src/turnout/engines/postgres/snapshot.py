@@ -23,6 +23,7 @@ from typing import Any
 from turnout.engines.base import KeySpan, SnapshotReader
 from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.engines.postgres.jsontext import load_json_as_text
+from turnout.engines.postgres.values import load_rows_as_text
 from turnout.model import Key, Row, Table
 
 SAMPLE_PAGES = (1_000, 20_000)  # pages split() samples, at least and at most
@@ -44,7 +45,9 @@ class PgSnapshot(SnapshotReader):
 
     def read_range(self, table: Table, span: KeySpan, limit: int) -> list[Row]:
         sql = select_span(self.conn, self.schema, table, span, limit)
-        rows: list[Row] = self.conn.execute(sql).fetchall()
+        cur = self.conn.cursor()
+        load_rows_as_text(cur)
+        rows: list[Row] = cur.execute(sql).fetchall()
         return rows
 
     def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:

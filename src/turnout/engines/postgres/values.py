@@ -2,11 +2,17 @@
 
 psycopg refuses `infinity` in a date or timestamp (and in a range's bound), years before 1 or after
 9999 and `24:00:00` (DataError, which stopped replication and verify with no
-table named), and reads an interval of months as 30-day blocks, a different
-value. register() gives a connection loaders that hand such values over as
-model.Spelled, holding PostgreSQL's own text, and a dumper that writes that
+table named), and reads an interval as a timedelta, which makes `1 mon` 30
+days and `1 day -1 second` 23:59:59, different values. register() gives a
+connection loaders that hand such values over as model.Spelled, holding
+PostgreSQL's own text (every interval is one), and a dumper that writes that
 text back, so PostgreSQL → PostgreSQL carries them exactly whatever path a
 row takes (COPY, the replication stream, verify's fetches and repairs).
+
+Arrays, which psycopg reads into lists, are read as PostgreSQL's own text
+literal on the cursors that read rows (load_rows_as_text): another engine
+keeps that text, which PostgreSQL reads back as the same array when a reverse
+task writes it (a JSON list it could not).
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ _ARRAYS = (1182, 1183, 1270, 1115, 1185, 1187)
 # built-in range and multirange types: read as PostgreSQL's text, which is exact on every path
 # (psycopg's Range prints `(None, 3)` where PostgreSQL writes `(,3)`, and cannot hold infinity)
 _RANGES = (3904, 3906, 3908, 3910, 3912, 3926, 4451, 4532, 4533, 4534, 4535, 4536)
-_MONTHS = (b"mon", b"year", b"decade", b"centur", b"millen")
 
 
 def spelled(text: str) -> Spelled:
@@ -67,10 +72,9 @@ def register(conn: Any) -> None:
                     return spelled(bytes(data).decode())
 
         class FarIntervalLoader(FarLoader):
-            def load(self, data: Any) -> Any:
-                if any(unit in bytes(data) for unit in _MONTHS):
-                    return Spelled(bytes(data).decode())  # timedelta would make 1 mon 30 days
-                return super().load(data)
+            def load(self, data: Any) -> Spelled:
+                # a timedelta would make `1 mon` 30 days and `1 day -1 second` 23:59:59
+                return Spelled(bytes(data).decode())
 
         adapters.register_loader(oid, FarIntervalLoader if oid == _INTERVAL else FarLoader)
 
@@ -108,6 +112,22 @@ def register(conn: Any) -> None:
     adapters.register_dumper(Spelled, SpelledDumper)
     for oid in _RANGES:
         adapters.register_loader(oid, SpelledLoader)
+
+
+def load_rows_as_text(context: Any) -> None:
+    """Arrays of the built-in types as their text, on `context` (a cursor): rows keep
+    PostgreSQL's spelling, while turnout's own catalog queries on the connection still get
+    their arrays as lists. Arrays of user types have no loader in psycopg and arrive as
+    text already."""
+    from psycopg.adapt import Loader
+
+    class TextLoader(Loader):
+        def load(self, data: Any) -> str:
+            return bytes(data).decode()
+
+    for info in context.adapters.types:
+        if info.array_oid:
+            context.adapters.register_loader(info.array_oid, TextLoader)
 
 
 _TIMES = (Kind.DATE, Kind.TIME, Kind.TIMETZ, Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.INTERVAL)

@@ -24,6 +24,13 @@ def column_list(names: tuple[str, ...] | list[str]) -> str:
     return ", ".join(quote(n) for n in names)
 
 
+# NUMERIC affinity turns a decimal's text into a REAL, which keeps 15 significant digits: a
+# decimal that may have more gets a declared type with TEXT affinity (the word TEXT in it),
+# which keeps its text exactly and which canonical_type() reads back as the decimal it is.
+_REAL_DIGITS = 15
+_DECIMAL_TEXT = "DECIMAL_TEXT"
+
+
 def canonical_type(declared: str) -> CanonicalType:
     """Map a declared column type to a canonical one, following SQLite's own affinity rules.
 
@@ -46,6 +53,8 @@ def canonical_type(declared: str) -> CanonicalType:
         "SMALLINT": Kind.INT16, "TINYINT": Kind.INT16, "INT2": Kind.INT16,
         "MEDIUMINT": Kind.INT32, "INT4": Kind.INT32,
     }
+    if base == _DECIMAL_TEXT:
+        return CanonicalType(Kind.DECIMAL, precision=a, scale=b if a is not None else None)
     if base in exact:
         kind = exact[base]
         if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.TIME, Kind.TIMETZ):
@@ -84,8 +93,9 @@ def declared_type(ctype: CanonicalType) -> str:
         return names[k]
     if k is Kind.DECIMAL:
         if ctype.precision is None:
-            return "NUMERIC"
-        return f"NUMERIC({ctype.precision},{ctype.scale or 0})"
+            return _DECIMAL_TEXT
+        size = f"({ctype.precision},{ctype.scale or 0})"
+        return ("NUMERIC" if ctype.precision <= _REAL_DIGITS else _DECIMAL_TEXT) + size
     precision = f"({ctype.precision})" if ctype.precision is not None else ""
     names = {Kind.TIME: "TIME", Kind.TIMETZ: "TIMETZ", Kind.TIMESTAMP: "DATETIME",
              Kind.TIMESTAMPTZ: "TIMESTAMPTZ"}

@@ -30,8 +30,8 @@ def to_sqlite(value: Any) -> Any:
         return value
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, Decimal):  # every digit, never an exponent SQLite would read as REAL
+        return format(value, "f") if value.is_finite() else str(value)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date | dt.time):
@@ -54,7 +54,8 @@ def adapt_rows(table: Table, rows: Iterable[Row]) -> Iterable[Row]:
     return (tuple(to_sqlite(v) for v in row) for row in rows)
 
 
-_HOLDS_ANY_TEXT = (Kind.TEXT, Kind.CHAR, Kind.VARCHAR, Kind.ANY)
+# an interval is PostgreSQL's own text here, whatever it holds (months, mixed signs)
+_HOLDS_ANY_TEXT = (Kind.TEXT, Kind.CHAR, Kind.VARCHAR, Kind.ANY, Kind.INTERVAL)
 
 
 def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
@@ -69,4 +70,6 @@ def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
         return frozenset({Gap.NAN, Gap.INFINITE, Gap.SPELLED})
     if kind is Kind.TIME:
         return frozenset({Gap.LONG_TIME, Gap.SPELLED})
+    if ctype.is_integer:  # a 64-bit signed INTEGER; SQLite would make a wider one a REAL
+        return frozenset({Gap.WIDE_INT, Gap.SPELLED})
     return frozenset({Gap.SPELLED})

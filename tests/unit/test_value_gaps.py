@@ -1,0 +1,65 @@
+"""Values one engine holds and another cannot: how each is told apart, and the forms that
+carry a value exactly where no native type of the destination does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from decimal import Decimal
+
+import pytest
+
+from turnout.casts import interval_delta
+from turnout.engines.sqlite.dialect import canonical_type, declared_type
+from turnout.engines.sqlite.values import to_sqlite
+from turnout.gaps import Gap, gap_of, problem
+from turnout.types import parse_type
+
+
+def test_integers_past_64_bit_signed_and_text_with_nul_are_gaps() -> None:
+    assert gap_of(2**63 - 1) is None
+    assert gap_of(2**63) is Gap.WIDE_INT
+    assert gap_of(18446744073709551615) is Gap.WIDE_INT
+    assert gap_of("zero\0byte") is Gap.NUL
+    assert gap_of("plain") is None
+
+
+def test_a_nul_refusal_names_table_column_key_and_a_fix() -> None:
+    line = problem("t", "v", Gap.NUL, (5,), "postgresql://h/db")
+    assert line.startswith("t.v holds text with a NUL character (0x00) (t key 5)")
+    assert "UPDATE t SET v = REPLACE(v, CHAR(0), '')" in line and "--exclude t" in line
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("00:00:00", dt.timedelta(0)),
+    ("838:59:59", dt.timedelta(hours=838, minutes=59, seconds=59)),
+    ("-838:59:59", -dt.timedelta(hours=838, minutes=59, seconds=59)),
+    ("2 days 03:00:00.5", dt.timedelta(days=2, hours=3, microseconds=500_000)),
+    ("1 day -00:00:01", dt.timedelta(days=1, seconds=-1)),
+    ("-1 days -00:00:01", dt.timedelta(days=-1, seconds=-1)),
+    ("1 mon", None),  # months are no fixed duration
+    ("1 year 2 mons", None),
+])
+def test_postgres_interval_text_as_a_duration(text: str, expected: dt.timedelta | None) -> None:
+    assert interval_delta(text) == expected
+
+
+@pytest.mark.parametrize("written", ["decimal", "decimal(65,30)", "decimal(20,0)"])
+def test_sqlite_keeps_a_wide_decimal_as_exact_text(written: str) -> None:
+    """NUMERIC affinity keeps 15 significant digits; a wider decimal gets TEXT affinity and
+    a declared type that maps back to the same decimal."""
+    ctype = parse_type(written)
+    declared = declared_type(ctype)
+    assert canonical_type(declared) == ctype
+    value = Decimal("9" * 35 + "." + "9" * 30) if ctype.precision != 20 else Decimal(2**64 - 1)
+    tiny = Decimal("-0." + "0" * 29 + "1")
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {declared})")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, to_sqlite(value)), (2, to_sqlite(tiny))])
+    back = [Decimal(v) for (v,) in conn.execute("SELECT v FROM t ORDER BY id")]
+    assert back == [value, tiny]
+    assert conn.execute("SELECT typeof(v) FROM t").fetchone() == ("text",)
+
+
+def test_sqlite_keeps_a_narrow_decimal_as_a_number() -> None:
+    assert declared_type(parse_type("decimal(10,2)")) == "NUMERIC(10,2)"
