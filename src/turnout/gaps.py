@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from turnout.errors import OperationFailed
-from turnout.model import Row, Spelled, Table
+from turnout.model import Row, Spelled, Table, ZeroDate
 from turnout.types import CanonicalType
 
 _INT64_MAX = 2**63 - 1
@@ -33,6 +33,7 @@ class Gap(StrEnum):
     INFINITE = "infinite"  # a float or decimal infinity
     LONG_TIME = "long time"  # a TIME outside 00:00..24:00 (a MySQL duration)
     ZERO_DATE = "zero date"  # a MySQL zero date read as NULL (zero_dates=null), for NOT NULL
+    ZERO_TEXT = "zero date text"  # a MySQL zero date kept as MySQL spells it (model.ZeroDate)
     WIDE_INT = "wide int"  # an integer past 2^63 - 1 (MySQL's bigint unsigned, bit(64))
     NUL = "nul"  # a NUL character in text, which PostgreSQL's text cannot hold
 
@@ -44,6 +45,7 @@ WHAT = {
     Gap.INFINITE: "an infinite number",
     Gap.LONG_TIME: "a time outside 00:00:00..23:59:59 (a duration)",
     Gap.ZERO_DATE: "a zero date (read as NULL by zero_dates=null)",
+    Gap.ZERO_TEXT: "a zero date (0000-00-00)",
     Gap.WIDE_INT: "an integer above 9223372036854775807 (64-bit signed)",
     Gap.NUL: "text with a NUL character (0x00)",
 }
@@ -55,6 +57,9 @@ FIX = {
     Gap.LONG_TIME: "add --cast {where}=interval (PostgreSQL) or --cast {where}=text",
     Gap.ZERO_DATE: "the column is NOT NULL: set real dates there on the source, or make it "
                    "nullable on the source (ALTER TABLE … MODIFY … NULL)",
+    Gap.ZERO_TEXT: "add ?zero_dates=null to the source URL to read such dates as NULL, set "
+                   "real dates there on the source, or add --cast {where}=text to keep them as "
+                   "text",
     Gap.WIDE_INT: "add --cast {where}=text to keep every digit, or change such values on the "
                   "source",
     Gap.NUL: "remove them on the source (UPDATE {table} SET {column} = "
@@ -64,6 +69,8 @@ FIX = {
 
 def gap_of(value: Any) -> Gap | None:
     """The gap a Python value falls in, if any."""
+    if isinstance(value, ZeroDate):
+        return Gap.ZERO_TEXT
     if isinstance(value, Spelled):
         return Gap.SPELLED
     if isinstance(value, float | Decimal):

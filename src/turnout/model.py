@@ -303,6 +303,15 @@ class Spelled:
         return NotImplemented if order is None else order > 0
 
 
+@dataclass(frozen=True, order=False)
+class ZeroDate(Spelled):
+    """A MySQL date with a zero year, month or day (`0000-00-00`, `2024-00-10`), kept as MySQL
+    spells it: a MySQL destination takes it back as it is; no other engine holds it, which
+    precheck says (gaps.py). It sorts below every real date."""
+
+    rank: int = -1
+
+
 class Op(StrEnum):
     INSERT = "insert"
     UPDATE = "update"

@@ -33,11 +33,7 @@ NULL_ID = 999
 TIMEOUT = 60
 
 # direction -> tables still wrong there (each one a bug to fix; remove as they pass)
-_MY_ZERO = {"m_zero_date", "m_zero_datetime", "m_zero_timestamp"}
 KNOWN_WRONG: dict[str, set[str]] = {
-    "mysql->sqlite": _MY_ZERO | {"m_geometry"},
-    "mysql->postgres": _MY_ZERO | {"m_geometry"},
-    "mysql->mysql": _MY_ZERO,
     "sqlite->postgres": {"m_int_text", "m_untyped"},
     "sqlite->mysql": {"m_int_text", "m_untyped"},
 }

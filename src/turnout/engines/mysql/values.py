@@ -6,10 +6,12 @@ shortest text in one and the widened binary float in the other; a SET is a
 string or a Python set), so both pass through one converter per column and
 arrive equal. The traps are handled on purpose:
 
-- zero dates (`0000-00-00`) are refused by default, or read as NULL when the
-  URL says `zero_dates=null`; never a made-up date. The binlog gives a zero
-  TIMESTAMP as the epoch's first second, which no TIMESTAMP holds otherwise
-  (their range starts one second later), so that second is a zero date too;
+- zero dates (`0000-00-00`) are kept as MySQL spells them (model.ZeroDate),
+  which a MySQL destination takes back and other engines refuse at precheck
+  (gaps.py), or read as NULL when the URL says `zero_dates=null`; never a
+  made-up date. The binlog gives a zero TIMESTAMP as the epoch's first
+  second, which no TIMESTAMP holds otherwise (their range starts one second
+  later), so that second is a zero date too;
 - `timestamp` is read in UTC (the session's time zone is +00:00) and
   becomes an aware datetime; `datetime` stays naive;
 - `time` is a duration in MySQL: values within a day become a time of day,
@@ -36,19 +38,14 @@ from typing import Any
 from uuid import UUID
 
 from turnout.casts import interval_delta, json_default
-from turnout.errors import OperationFailed
 from turnout.gaps import Gap
-from turnout.model import Column, Duration, Geometry, JsonText, Row, Spelled, Table
+from turnout.model import Column, Duration, Geometry, JsonText, Row, Spelled, Table, ZeroDate
 from turnout.types import CanonicalType, Kind
 
 Convert = Callable[[Any], Any]
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1)  # a zero TIMESTAMP as the binlog gives it
 _FIXED = {"uuid": 16, "inet4": 4, "inet6": 16}  # MariaDB's types stored as fixed bytes
-
-
-class ZeroDate(ValueError):
-    """A zero or partly zero date that the task was told to refuse."""
 
 
 def reader(table: Table, zero_dates: str) -> Callable[[Row], Row]:
@@ -83,23 +80,10 @@ def _reader(table: Table, converters: list[Convert | None]) -> Callable[[Row], R
         values = list(row)
         for i, f in steps:
             if values[i] is not None:
-                try:
-                    values[i] = f(values[i])
-                except ZeroDate as exc:
-                    raise _zero_date(table, table.columns[i], row, exc) from None
+                values[i] = f(values[i])
         return tuple(values)
 
     return convert
-
-
-def _zero_date(table: Table, column: Column, row: Row, exc: ZeroDate) -> OperationFailed:
-    key = tuple(row[i] for i in table.key_positions()) if table.key else row
-    shown = ", ".join(str(v) for v in key)
-    return OperationFailed(
-        f"table {table.name!r} column {column.name!r} holds a zero date ({exc}) at key "
-        f"({shown}) that no other engine can hold: add ?zero_dates=null to the source URL "
-        "to read such dates as NULL, or set a real date at the source"
-    )
 
 
 def _converter(column: Column, zero_dates: str, binlog: bool = False) -> Convert | None:
@@ -240,7 +224,7 @@ def _date(value: Any, aware: bool, zero_dates: str, epoch_is_zero: bool = False)
         text = value.decode() if isinstance(value, bytes) else str(value)
         if zero_dates == "null":
             return None
-        raise ZeroDate("0000-00-00 00:00:00" if zero else text)
+        return ZeroDate("0000-00-00 00:00:00" if zero else text)
     if aware and isinstance(value, dt.datetime):
         return value.replace(tzinfo=UTC)
     return value
@@ -334,6 +318,11 @@ def _stamp_out(value: Any) -> Any:
     return to_mysql(value)
 
 
+def _date_out(value: Any) -> Any:
+    """A zero date as MySQL spells it; other dates as the driver writes them."""
+    return value.text if isinstance(value, Spelled) else to_mysql(value)
+
+
 def _year_out(value: Any) -> Any:
     """YEAR 0 as `0000`: LOAD DATA reads `0` as text, which YEAR takes as 2000."""
     return "0000" if value == 0 else value
@@ -347,7 +336,8 @@ def _column_writer(column: Column) -> Convert | None:
 
 _COLUMN_WRITERS: dict[Kind, Convert] = {Kind.JSON: _json_out, Kind.FLOAT32: _float_out,
                                         Kind.TIME: _time_out, Kind.GEOMETRY: bytes,
-                                        Kind.TIMESTAMPTZ: _stamp_out}
+                                        Kind.TIMESTAMPTZ: _stamp_out, Kind.DATE: _date_out,
+                                        Kind.TIMESTAMP: _date_out}
 
 
 
@@ -364,8 +354,8 @@ def gaps_held(ctype: CanonicalType, zero_dates: str) -> frozenset[Gap]:
         return frozenset({Gap.WIDE_INT})
     if ctype.is_text:
         return frozenset({Gap.NUL})
-    if zero_dates == "null" and ctype.kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
-        return frozenset({Gap.ZERO_DATE})
+    if ctype.kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
+        return frozenset({Gap.ZERO_DATE if zero_dates == "null" else Gap.ZERO_TEXT})
     return frozenset()
 
 
@@ -384,7 +374,7 @@ def gap_test(column_sql: str, gap: Gap) -> str | None:
     c = column_sql
     if gap is Gap.LONG_TIME:
         return f"({c} < '00:00:00' OR {c} >= '24:00:00')"
-    if gap is Gap.ZERO_DATE:
+    if gap in (Gap.ZERO_DATE, Gap.ZERO_TEXT):
         return f"(YEAR({c}) = 0 OR MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"
     if gap is Gap.WIDE_INT:  # + 0 reads a BIT as the number it is
         return f"({c} + 0) > 9223372036854775807"

@@ -143,8 +143,13 @@ def gaps_held(ctype: CanonicalType) -> frozenset[Gap]:
 
 
 def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
-    """A time of day stops at 24:00:00: a longer MySQL duration needs an interval."""
-    return frozenset({Gap.LONG_TIME}) if ctype.kind in (Kind.TIME, Kind.TIMETZ) else frozenset()
+    """A time of day stops at 24:00:00: a longer MySQL duration needs an interval; text
+    cannot hold a NUL character; no date type holds MySQL's zero date."""
+    if ctype.kind in (Kind.TIME, Kind.TIMETZ):
+        return frozenset({Gap.LONG_TIME, Gap.ZERO_TEXT})
+    if ctype.is_text or ctype.kind in (Kind.ANY, Kind.ENUM):
+        return frozenset({Gap.NUL})
+    return frozenset({Gap.ZERO_TEXT})
 
 
 def gap_test(column_sql: str, kind: Kind, gap: Gap, server_version: int) -> str | None:

@@ -64,6 +64,8 @@ def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
     kind = ctype.kind
     if kind in _HOLDS_ANY_TEXT:
         return frozenset()
+    if kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ):  # text its date functions read
+        return frozenset({Gap.SPELLED, Gap.ZERO_TEXT})
     if kind in (Kind.FLOAT32, Kind.FLOAT64):
         return frozenset({Gap.NAN, Gap.SPELLED})
     if kind is Kind.DECIMAL:
