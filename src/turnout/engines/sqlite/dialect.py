@@ -126,6 +126,8 @@ def default_sql(default: Default, ctype: CanonicalType) -> str:
 def column_ddl(column: Column, inline_pk: bool, same_engine: bool = True) -> str:
     parts = [quote(column.name)]
     declared = declared_type(column.type)
+    if same_engine and column.type.kind is Kind.DECIMAL and column.native_type:
+        declared = column.native_type  # the source's affinity, by which its values are stored
     if declared:
         parts.append(declared)
     if inline_pk:
