@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from turnout import api, engines
+from turnout.errors import BadInput
 from turnout.migrate import full, runner
 from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
@@ -322,3 +323,18 @@ def test_a_transaction_larger_than_a_batch_arrives_whole(
         wait_caught_up(store, name)
     assert multiset(dest) == multiset(source)
     assert multiset(dest)[(7, "big", None)] == 150
+
+
+@pytest.mark.parametrize("urls", PAIRS[1:2], indirect=True, ids=IDS[1:2])
+def test_verify_reports_a_lost_duplicate_and_repair_refuses_with_the_fix(
+        store: Store, urls: tuple[str, str]) -> None:
+    source, dest = urls
+    execute(source, DDL[kind(source)], insert_sql(source, "logs", ROWS))
+    api.create_task(TaskSpec("copy", source, dest, types=parse_types("schema,full")), store)
+    assert api.run_task("copy", None, store) == "Completed"
+    execute(dest, ONE_ROW["postgresql"][0].format(w="n = 1 AND msg = 'x'"))
+    report = api.verify_task("copy", store)
+    logs = next(t for t in report["tables"] if t["source"] == "logs")
+    assert not report["consistent"] and logs["missing"] == [[1, "x", "dup"]]
+    with pytest.raises(BadInput, match="no primary key.*--resnapshot"):
+        api.verify_task("copy", store, repair="dest", apply=True)

@@ -42,8 +42,10 @@ def plan(pairs: list[TablePair], results: list[TableResult], target: str) -> lis
         if pair.dest is None or not result.differences:
             continue
         if not pair.keyed:
-            raise BadInput(f"table {result.source} has no primary key: its differences are "
-                           "reported but cannot be repaired by key; fix them by hand")
+            raise BadInput(f"table {result.source} has no primary key, so its differing rows "
+                           "are reported but not repaired (nothing tells which of equal rows to "
+                           "change): fix them by hand, or copy the tables afresh with task "
+                           "start --resnapshot")
         fixes.append(_fix(pair, result, target))
     return fixes
 
