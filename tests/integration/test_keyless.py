@@ -338,3 +338,15 @@ def test_verify_reports_a_lost_duplicate_and_repair_refuses_with_the_fix(
     assert not report["consistent"] and logs["missing"] == [[1, "x", "dup"]]
     with pytest.raises(BadInput, match="no primary key.*--resnapshot"):
         api.verify_task("copy", store, repair="dest", apply=True)
+
+
+def test_precheck_reads_a_table_without_a_key_for_values_the_destination_cannot_hold(
+        store: Store, pg_url: str, mysql_url: str) -> None:
+    execute(pg_url, "CREATE TABLE odd (ts timestamp, note text)",
+            "INSERT INTO odd VALUES ('2024-01-01', 'plain'), ('infinity', 'far')")
+    api.create_task(TaskSpec("odd", pg_url, mysql_url, types=parse_types("schema,full")), store)
+    assert api.run_task("odd", None, store) == "Failed"
+    error = api.task_status("odd", store)["error"]
+    assert any(line.startswith("odd.ts holds a value past its type's range") and
+               "(odd key infinity, far)" in line and "--cast odd.ts=text" in line
+               for line in error.splitlines()), error

@@ -93,11 +93,12 @@ def with_gaps(src: Engine, dst: Engine, plan: TablePlan, spec: TaskSpec) -> Tabl
 def _gap_problems(src: Engine, plan: TablePlan) -> list[str]:
     """An example row for each column holding a value the destination cannot (reads the data)."""
     problems: list[str] = []
-    if not plan.source.key:
-        return problems
+    table = plan.source
+    if not table.key:  # a row without a key is named by all its values
+        table = replace(table, primary_key=table.column_names)
     for column, gaps in zip(plan.source.columns, plan.gaps, strict=True):
         for gap in sorted(gaps):
-            key = src.find_gap(plan.source, column.name, gap)
+            key = src.find_gap(table, column.name, gap)
             if key is not None:
                 problems.append(problem(plan.source.name, column.name, gap, key,
                                         plan.dest_name))
