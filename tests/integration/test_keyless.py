@@ -350,3 +350,30 @@ def test_precheck_reads_a_table_without_a_key_for_values_the_destination_cannot_
     assert any(line.startswith("odd.ts holds a value past its type's range") and
                "(odd key infinity, far)" in line and "--cast odd.ts=text" in line
                for line in error.splitlines()), error
+
+
+@pytest.mark.parametrize("urls", PAIRS[:2], indirect=True, ids=IDS[:2])
+def test_after_switchover_the_reverse_task_carries_changes_to_equal_rows_back(
+        store: Store, urls: tuple[str, str]) -> None:
+    """The reverse task captures the destination's table without a key (a PostgreSQL
+    destination got REPLICA IDENTITY FULL from the schema step) and applies by whole rows."""
+    source, dest = urls
+    name = "back-" + "-".join(map(kind, urls))
+    keyless_task(store, urls, name)
+    api.start_task(name, store)
+    try:
+        api.wait_for(name, lambda s: s["phase"] == "incremental", 60, store)
+        api.switchover(name, store, grace=0, session_timeout=20)
+        one_delete, one_update = ONE_ROW[kind(dest)]
+        execute(dest, "INSERT INTO logs VALUES (1, 'x', 'dup'), (NULL, NULL, NULL)",
+                one_delete.format(w="n = 1 AND msg = 'x'"),
+                one_update.format(w="n IS NULL"))
+        api.wait_caught_up(f"{name}-reverse", 30, store)
+        assert multiset(source) == multiset(dest)
+        assert multiset(source)[(1, "x", "dup")] == 3
+        api.finish(name, store)
+    finally:
+        for task in (name, f"{name}-reverse"):
+            if any(t["name"] == task for t in api.list_tasks(store)) and \
+                    api.task_status(task, store)["pid"]:
+                kill_worker(store, task)
