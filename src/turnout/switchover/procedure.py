@@ -146,13 +146,16 @@ def _frozen(ctx: Context) -> None:
 
 
 def _fence_both(ctx: Context) -> None:
-    ctx.store.set_checkpoint(ctx.name, FROZEN_AT, str(time.time()))
+    """The destination first: the application does not write there yet, so its write
+    downtime begins with the source's fence."""
     if not ctx.options.freeze:
+        ctx.store.set_checkpoint(ctx.name, FROZEN_AT, str(time.time()))
         ctx.log("--no-freeze: the application must have stopped writing to the source")
         return
     reason = f"switchover of task {ctx.name}"
     if steps.fence(ctx.spec.dest, reason, ctx.options.lock_accounts, ctx.log):
         ctx.store.set_checkpoint(ctx.name, DEST_FROZE, "1")  # abort takes it down again
+    ctx.store.set_checkpoint(ctx.name, FROZEN_AT, str(time.time()))
     try:
         steps.fence(ctx.spec.source, reason, ctx.options.lock_accounts, ctx.log)
     except (BadInput, OperationFailed):
