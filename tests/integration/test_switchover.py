@@ -525,3 +525,19 @@ def test_a_rollback_whose_verify_fails_keeps_both_fences_and_resumes(
         app_execute(dest, "UPDATE acct SET balance = 3 WHERE id = 3")  # turnout's alone now
     api.wait_for("shop", following, 60, store)
     api.stop_task("shop", store)
+
+
+def test_mysql_sides_on_one_server_are_not_fenced_apart(
+        store: Store, mysql_url: str, mariadb_server, request) -> None:  # type: ignore[no-untyped-def]
+    """read_only is the server's: opening the destination would open the source too, so a
+    switchover between two databases of one server refuses the freeze and changes nothing."""
+    from .conftest import unique_db_name
+
+    dest = mariadb_server.create_database(unique_db_name(request) + "_d")
+    start_task(store, mysql_url, dest)
+    with pytest.raises(BadInput, match="same server"):
+        api.switchover("shop", store)
+    assert mariadb_server.sql("SELECT @@GLOBAL.read_only").strip() == "0"
+    assert "_turnout_freeze" not in turnout_objects(dest) + turnout_objects(mysql_url)
+    assert "shop-reverse" not in [t["name"] for t in api.list_tasks(store)]
+    api.stop_task("shop", store)

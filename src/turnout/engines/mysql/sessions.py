@@ -126,6 +126,13 @@ def freeze(engine: Any, reason: str, lock: list[str]) -> bool:
     sessions ended. Whether this call put the fence up."""
     if frozen(engine):
         return False
+    elsewhere = engine.one("SELECT min(table_schema) FROM information_schema.tables "
+                           "WHERE table_name = %s AND table_schema <> DATABASE()",
+                           (FREEZE_TABLE,))
+    if elsewhere:  # read_only is the server's: the two could not be opened apart
+        raise BadInput(f"database {elsewhere} on the same server as {engine.endpoint} is "
+                       "fenced already, and read_only fences the whole server: with both "
+                       "sides on one server, stop the application and run with --no-freeze")
     user, me = _me(engine)
     if me not in _grantees(engine):
         raise BadInput(f"account {me} cannot write through read_only on {engine.endpoint}, "
