@@ -6,8 +6,8 @@ PostgreSQL with 10 tables. This script starts private servers
 (tests/servers.py, never the machine's own), fills N tables of ROWS rows,
 runs a turnout task until it follows changes, and starts writer threads
 that behave like a web application: a new connection per transaction, a
-refused write retried at once, the side written to read from a config file
-that `--on-switch` rewrites (as an env file would). It then runs
+refused write retried 50 ms later, the side written to read from a config
+file that `--on-switch` rewrites (as an env file would). It then runs
 `api.switchover` with default options and reports two figures: turnout's
 `write_downtime_s` (freeze to the moment the workload may write on the
 destination) and the longest gap between two commits the writers saw. A
@@ -43,6 +43,8 @@ from tests.servers import start_mariadb, start_postgres  # noqa: E402
 from turnout import api  # noqa: E402
 from turnout.spec import TaskSpec  # noqa: E402
 from turnout.store import Store  # noqa: E402
+
+RETRY_S = 0.05  # a refused request tried again this much later: the gaps' resolution
 
 
 def app_write(url: str, sql: str, params: tuple[Any, ...]) -> None:
@@ -81,7 +83,7 @@ class Writers:
                 self.commits.append(time.time())
             except (psycopg.Error, pymysql.err.MySQLError):
                 self.refused += 1
-                time.sleep(0.005)
+                time.sleep(RETRY_S)
 
     def longest_gap(self) -> float:
         times = sorted(self.commits)
