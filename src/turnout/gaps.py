@@ -36,6 +36,8 @@ class Gap(StrEnum):
     ZERO_TEXT = "zero date text"  # a MySQL zero date kept as MySQL spells it (model.ZeroDate)
     WIDE_INT = "wide int"  # an integer past 2^63 - 1 (MySQL's bigint unsigned, bit(64))
     NUL = "nul"  # a NUL character in text, which PostgreSQL's text cannot hold
+    MIXED = "mixed"  # text in an SQLite INTEGER or REAL column (its type affinity keeps it)
+    BLOB = "blob"  # an SQLite BLOB in a column whose values travel as text
 
 
 WHAT = {
@@ -48,6 +50,8 @@ WHAT = {
     Gap.ZERO_TEXT: "a zero date (0000-00-00)",
     Gap.WIDE_INT: "an integer above 9223372036854775807 (64-bit signed)",
     Gap.NUL: "text with a NUL character (0x00)",
+    Gap.MIXED: "a value its column's type does not take (SQLite's type affinity kept it)",
+    Gap.BLOB: "a BLOB, which would arrive as text",
 }
 FIX = {
     Gap.SPELLED: "add --cast {where}=text to carry it as the source writes it, or change such "
@@ -64,6 +68,11 @@ FIX = {
                   "source",
     Gap.NUL: "remove them on the source (UPDATE {table} SET {column} = "
              "REPLACE({column}, CHAR(0), '')), or leave the table out with --exclude {table}",
+    Gap.MIXED: "add --cast {where}=text to carry every value as text, or correct such values "
+               "on the source",
+    Gap.BLOB: "convert them on the source (UPDATE {table} SET {column} = hex({column}) WHERE "
+              "typeof({column}) = 'blob'), add --cast {where}=binary if the column holds only "
+              "BLOBs, or leave the table out with --exclude {table}",
 }
 
 
@@ -84,8 +93,10 @@ def gap_of(value: Any) -> Gap | None:
         return Gap.LONG_TIME
     if isinstance(value, int) and value > _INT64_MAX:
         return Gap.WIDE_INT
-    if isinstance(value, str) and "\0" in value:
-        return Gap.NUL
+    if isinstance(value, str):  # MIXED only where a column of numbers holds it (SQLite)
+        return Gap.NUL if "\0" in value else Gap.MIXED
+    if isinstance(value, bytes):  # BLOB only where a column of text holds it (SQLite)
+        return Gap.BLOB
     return None
 
 

@@ -547,3 +547,33 @@ def test_a_zero_date_written_later_into_a_not_null_column_stops_the_task_naming_
     error = api.task_status(name, store)["error"]
     assert error.startswith("z.d holds a zero date (read as NULL by zero_dates=null) (z key 2)")
     assert my_values(pg_url, "SELECT id FROM z") == [(1,)]
+
+
+def test_mysql_zero_and_partly_zero_dates_are_exact_into_mysql(
+        store: Store, mysql_url: str, pg_url: str) -> None:
+    """MySQL holds `0000-00-00` and `2024-00-10`: MySQL → MySQL carries them on the full copy
+    and through the binlog (whose library gives them as None, so the row is read back), where
+    they used to be refused as something no other engine holds; PostgreSQL refuses them at
+    precheck with a key and the fix."""
+    my_zero_dates(mysql_url)
+    dest = mysql_url + "_d"
+    name = task_name("z")
+    api.create_task(TaskSpec(name, mysql_url, dest), store)
+    with running(store, name):
+        wait_caught_up(store, name)
+        execute(mysql_url, "SET SESSION sql_mode = ''",
+                "INSERT INTO z SELECT id + 10, d, dt, n FROM z",
+                "UPDATE z SET d = '2023-05-00' WHERE id = 11")
+        wait_caught_up(store, name)
+    sql = "SELECT id, CAST(d AS char), CAST(dt AS char), CAST(n AS char) FROM z ORDER BY id"
+    mine = my_values(mysql_url, sql)
+    assert (12, "2024-00-10", "0000-00-00 00:00:00", None) in mine
+    assert my_values(dest, sql) == mine
+    assert api.verify_task(name, store)["consistent"]
+
+    name = task_name("z")
+    api.create_task(TaskSpec(name, mysql_url, pg_url), store)
+    assert api.run_task(name, store=store) == "Failed"
+    error = api.task_status(name, store)["error"]
+    assert "z.d holds a zero date (0000-00-00) (z key 2)" in error, error
+    assert "?zero_dates=null" in error

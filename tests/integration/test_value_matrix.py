@@ -33,10 +33,7 @@ NULL_ID = 999
 TIMEOUT = 60
 
 # direction -> tables still wrong there (each one a bug to fix; remove as they pass)
-KNOWN_WRONG: dict[str, set[str]] = {
-    "sqlite->postgres": {"m_int_text", "m_untyped"},
-    "sqlite->mysql": {"m_int_text", "m_untyped"},
-}
+KNOWN_WRONG: dict[str, set[str]] = {}
 
 
 @dataclass

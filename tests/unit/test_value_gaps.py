@@ -21,7 +21,14 @@ def test_integers_past_64_bit_signed_and_text_with_nul_are_gaps() -> None:
     assert gap_of(2**63) is Gap.WIDE_INT
     assert gap_of(18446744073709551615) is Gap.WIDE_INT
     assert gap_of("zero\0byte") is Gap.NUL
-    assert gap_of("plain") is None
+
+
+def test_text_and_bytes_are_gaps_only_where_a_column_holds_them() -> None:
+    """Text is a gap in an SQLite INTEGER column, bytes in a text one (their affinity keeps
+    them); the row check asks only columns whose source holds such a gap."""
+    assert gap_of("not a number") is Gap.MIXED
+    assert gap_of(b"\x01") is Gap.BLOB
+    assert gap_of(7) is None and gap_of(1.5) is None
 
 
 def test_a_nul_refusal_names_table_column_key_and_a_fix() -> None:

@@ -38,6 +38,7 @@ from typing import Any
 
 from turnout.engines.base import Capture
 from turnout.engines.mysql import faults, grants, tablemaps
+from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_binlogs, tracked
 from turnout.engines.mysql.values import binlog_reader
 from turnout.errors import OperationFailed
@@ -434,6 +435,20 @@ class MysqlCapture(Capture):
             )
         self._checked[event.table_id] = mapped
 
+    def _zero_date(self, table: Table, column: str, values: dict[str, Any]) -> str:
+        """The binlog library gives a zero or partly zero date as None with only a reason, so
+        the date itself (`2024-00-10`) is read from the source's row as it is now: a later
+        change of the row follows in the stream. A row gone since (its delete follows), or
+        holding a real date by now: `0000-00-00`."""
+        match = " AND ".join(f"{quote(k)} = %s" for k in table.key)
+        rows = self.engine.all(f"SELECT CAST({quote(column)} AS CHAR) FROM {quote(table.name)} "
+                               f"WHERE {match}", [values[k] for k in table.key])
+        text = rows[0][0] if rows else None
+        if isinstance(text, bytes):
+            text = text.decode()
+        zero = text is not None and "0000" in (text[:4], text[5:7] * 2, text[8:10] * 2)
+        return str(text) if zero else "0000-00-00"
+
     def _row(self, table: Table, values: dict[str, Any], nones: dict[str, str]) -> tuple[Any, ...]:
         """The event's values in the catalog's column order, converted like a query's."""
         for name in self._json[table.name]:  # MySQL's binary JSON null: None, but not NULL
@@ -446,8 +461,8 @@ class MysqlCapture(Capture):
             value, why = values[name], nones.get(name)
             if why == "empty set":
                 value = ""
-            elif why in _ZERO_DATE:
-                value = "0000-00-00"  # the reader applies the task's zero-date rule
+            elif why in _ZERO_DATE:  # the reader applies the task's zero-date rule
+                value = self._zero_date(table, name, values)
             row.append(value)
         return self._readers[table.name](tuple(row))
 

@@ -27,7 +27,7 @@ from turnout.engines.sqlite.dialect import (
     key_predicate,
     quote,
 )
-from turnout.engines.sqlite.values import adapt_rows, gaps_refused
+from turnout.engines.sqlite.values import adapt_rows, gap_test, gaps_held, gaps_refused
 from turnout.errors import BadInput, NotFound, OperationFailed, TransientError, TurnoutError
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
@@ -103,21 +103,20 @@ class SqliteEngine(Engine, DirectCopy):
             return GEOMETRY_FIX.format(engine="SQLite")
         return None
 
+    def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return gaps_held(ctype)
+
     def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
         return gaps_refused(ctype)
 
-    def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
-        """A REAL may be infinite (SQLite has no NaN: it stores NULL instead); any column may
-        hold a REAL, whatever its declared type."""
-        return frozenset({Gap.INFINITE})
-
     def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
-        if gap is not Gap.INFINITE:
+        if table.primary_key == (column,) and table.column(column).native_type.upper() == "INTEGER":
+            return None  # the rowid itself, which holds integers only
+        test = gap_test(quote(column), table.column(column).type.kind, gap)
+        if test is None:
             return None
-        c = quote(column)
-        row = self.db.execute(
-            f"SELECT {', '.join(quote(k) for k in table.key)} FROM {quote(table.name)} "
-            f"WHERE typeof({c}) = 'real' AND abs({c}) = 9e999 LIMIT 1").fetchone()
+        row = self.db.execute(f"SELECT {column_list(table.key)} FROM {quote(table.name)} "
+                              f"WHERE {test} LIMIT 1").fetchone()
         return tuple(row) if row else None
 
     def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:

@@ -58,6 +58,38 @@ def adapt_rows(table: Table, rows: Iterable[Row]) -> Iterable[Row]:
 _HOLDS_ANY_TEXT = (Kind.TEXT, Kind.CHAR, Kind.VARCHAR, Kind.ANY, Kind.INTERVAL)
 
 
+_NUMBER_TYPES = {  # typeof() results a column of these kinds holds as its own
+    Kind.INT16: ("integer",), Kind.INT32: ("integer",), Kind.INT64: ("integer",),
+    Kind.FLOAT32: ("integer", "real"), Kind.FLOAT64: ("integer", "real"),
+}
+
+
+def gaps_held(ctype: CanonicalType) -> frozenset[Gap]:
+    """SQLite's type affinity keeps text in an INTEGER or REAL column when it is no number
+    (and a BLOB anywhere), which a typed destination column cannot take: a number column may
+    hold either, a text or typeless one a BLOB. Any column may hold an infinite REAL (SQLite
+    has no NaN: it stores NULL instead)."""
+    if ctype.kind in _NUMBER_TYPES:
+        return frozenset({Gap.INFINITE, Gap.MIXED, Gap.BLOB})
+    if ctype.kind in _HOLDS_ANY_TEXT and ctype.kind is not Kind.INTERVAL:
+        return frozenset({Gap.INFINITE, Gap.BLOB})
+    return frozenset({Gap.INFINITE})
+
+
+def gap_test(column_sql: str, kind: Kind, gap: Gap) -> str | None:
+    """SQL true for a value of `gap` in a column of `kind`: typeof() names each value's own
+    storage class, whatever the column was declared as."""
+    c = column_sql
+    if gap is Gap.INFINITE:
+        return f"typeof({c}) = 'real' AND abs({c}) = 9e999"
+    if gap is Gap.BLOB:
+        return f"typeof({c}) = 'blob'"
+    if gap is Gap.MIXED and kind in _NUMBER_TYPES:
+        own = ", ".join(f"'{t}'" for t in (*_NUMBER_TYPES[kind], "null", "blob"))
+        return f"typeof({c}) NOT IN ({own})"
+    return None
+
+
 def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
     """SQLite stores NaN as NULL; dates and decimals are text that its date functions and
     NUMERIC affinity read, so another engine's spelling of infinity there is no value."""
