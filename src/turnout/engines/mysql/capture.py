@@ -117,6 +117,12 @@ class MysqlCapture(Capture):
         """The binlog position MariaDB names for a consistent snapshot (snapshot.py): the
         end of the last transaction the view holds. MySQL names none."""
         view = getattr(reader, "view", None)
+        if not view and not self.engine.mariadb:
+            raise OperationFailed(
+                f"{self.engine.endpoint} is MySQL, which does not name the binlog position of "
+                "a consistent snapshot (MariaDB does), so a table without a key cannot be "
+                "copied while capture runs without some changes applied twice: give such "
+                "tables a primary key, or leave them out with --exclude")
         if not view:
             return None
         file, _, pos = view.rpartition(":")
