@@ -6,6 +6,7 @@ line naming table, column, an example key and a fix that works.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -577,3 +578,26 @@ def test_mysql_zero_and_partly_zero_dates_are_exact_into_mysql(
     error = api.task_status(name, store)["error"]
     assert "z.d holds a zero date (0000-00-00) (z key 2)" in error, error
     assert "?zero_dates=null" in error
+
+
+def test_mysql_bigint_unsigned_past_sqlites_integer_is_refused_then_cast_to_text(
+        store: Store, mysql_url: str, tmp_path: Path) -> None:
+    """SQLite's INTEGER is 64-bit signed and would make a wider value a REAL: precheck names
+    the key, and the cast it names carries every digit."""
+    execute(mysql_url, "CREATE TABLE w (id int PRIMARY KEY, u bigint unsigned, b bit(64))",
+            "INSERT INTO w VALUES (1, 5, b'1'), (2, 18446744073709551615, 0x8000000000000000)")
+    dest = f"sqlite:///{tmp_path / 'w.db'}"
+    name = task_name("w")
+    api.create_task(TaskSpec(name, mysql_url, dest), store)
+    check = api.precheck(name, store)
+    assert [line.split(",")[0] for line in check["problems"]] == [
+        "w.u holds an integer above 9223372036854775807 (64-bit signed) (w key 2)",
+        "w.b holds an integer above 9223372036854775807 (64-bit signed) (w key 2)"]
+    api.delete_task(name, store)
+    name = task_name("w")
+    api.create_task(TaskSpec(name, mysql_url, dest, casts={"w": {"u": "text", "b": "text"}}),
+                    store)
+    with running(store, name):
+        wait_caught_up(store, name)
+    rows = sqlite3.connect(tmp_path / "w.db").execute("SELECT * FROM w ORDER BY id").fetchall()
+    assert rows == [(1, "5", "1"), (2, "18446744073709551615", "9223372036854775808")]
