@@ -284,5 +284,5 @@ def test_a_mysql_blackhole_is_noticed_and_the_task_reconnects(
                         MyBusiness(mysql_url))
     finally:
         proxy.close()
-    _check_blackhole(seen, heartbeats=False)
+    _check_blackhole(seen, heartbeats=True)
     _same_rows(mysql_url, dst)

@@ -66,6 +66,7 @@ def follow(
     stop: threading.Event,
     on_truncate: str = "apply",
     stall_timeout_s: float = 30.0,
+    beats_since: float | None = None,
 ) -> Position:
     """Apply changes until `stop` is set; returns the position applied up to.
 
@@ -85,6 +86,7 @@ def follow(
     beats = Heartbeat(capture, stop, progress)
     beats.start()
     applied, beat_applied = 0, None
+    started = time.time() if beats_since is None else beats_since
     try:
         while (read := reader.next()) is not None:
             oldest_applied = None
@@ -97,7 +99,9 @@ def follow(
                 reader.applied = position = read.end
                 applied += len(read.changes)
                 oldest_applied = batch.first_commit_ts
-            if truncated is None and read.beat is not None:  # all before it is applied now
+            # all before the heartbeat is applied now; one from before `beats_since` (replayed
+            # from where the source kept the stream) tells nothing about this worker's delay
+            if truncated is None and read.beat is not None and read.beat >= started:
                 beat_applied = read.beat
             progress.incremental(position, _delay(oldest_applied, read.pending_ts), applied,
                                  beat_applied)

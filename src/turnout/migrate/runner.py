@@ -83,6 +83,8 @@ class StoreProgress:
                     beat_applied: float | None = None) -> None:
         self._moved()
         now = time.time()
+        if beat_applied is None:  # a retry's first reads: the heartbeat applied before counts
+            beat_applied = self._beat_saved
         delay_s = heartbeat.delay(now, delay_s, beat_applied)
         if now - self._last_beat < 0.25 and delay_s > 0:
             return  # keep store writes cheap while busy; always record "caught up"
@@ -104,6 +106,7 @@ class Runner:
         self.store, self.name, self.stop = store, name, stop
         self.progress = StoreProgress(store, name)
         self._capture: Capture | None = None  # the run's, closed when the run ends
+        self.started = time.time()
 
     def run(self) -> TaskState:
         """Run until done, stopped or failed; the final state is saved and returned.
@@ -112,7 +115,8 @@ class Runner:
         state with a "reconnecting" detail, waits, and runs the task again from its
         checkpoints.
         """
-        self.store.clear_checkpoints(self.name, [retry.DETAIL])
+        self.store.clear_checkpoints(self.name, [retry.DETAIL, heartbeat.APPLIED])
+        self.started = time.time()  # heartbeats from before this worker tell nothing
         attempt = 0
         while True:
             outcome = self._attempt(retrying=attempt > 0)
@@ -220,6 +224,7 @@ class Runner:
             self.stop,
             on_truncate=spec.options.on_truncate,
             stall_timeout_s=spec.options.stall_timeout_s,
+            beats_since=self.started,
         )
         schema.sync_sequences(dst, plans, self.progress)
         return TaskState.STOPPED

@@ -37,8 +37,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from turnout.engines.base import Capture
-from turnout.engines.mysql import faults, grants, tablemaps
+from turnout.engines.mysql import faults, grants, heartbeat, tablemaps
 from turnout.engines.mysql.dialect import quote
+from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
 from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_binlogs, tracked
 from turnout.engines.mysql.values import binlog_reader
 from turnout.errors import OperationFailed
@@ -63,6 +64,7 @@ class _Transaction:
                       dict[str, Any] | None]] = field(default_factory=list)
     ts: float = 0.0
     keyless: bool = False  # changes a table without a key: never handed out in pieces
+    beat: float | None = None  # the task's heartbeat written in it (HEARTBEAT_TABLE)
 
 
 class SourceDdl(OperationFailed):
@@ -94,6 +96,8 @@ class MysqlCapture(Capture):
         self._gtids: GtidState | None = None  # MariaDB: the GTID state as transactions end
         self._from_gtid: str | None = None  # the GTID state the stream started from, if any
         self._trust_next = False  # take the next commit whatever its file (see _accept)
+        self._beat: float | None = None  # the newest heartbeat read through
+        self._beat_conn: Any = None  # the heartbeat thread's own connection
 
     # set-up ----------------------------------------------------------------
 
@@ -106,6 +110,7 @@ class MysqlCapture(Capture):
 
     def remove(self) -> None:
         self._close()
+        heartbeat.drop(self.engine, self.slot)
 
     def close(self) -> None:
         """Close the binlog stream now: a stream left to the garbage collector (a task
@@ -173,6 +178,8 @@ class MysqlCapture(Capture):
                 break
             if committed is not None:
                 last_ts = self._txn.ts
+                if self._txn.beat is not None:
+                    self._beat = self._txn.beat
                 taken = self._accept(committed)
                 if taken is not None:
                     changes.extend(self._finish(taken))
@@ -231,7 +238,8 @@ class MysqlCapture(Capture):
                          RotateEvent, FormatDescriptionEvent, HeartbeatLogEvent,
                          MariadbGtidEvent],
             only_schemas=[self.engine.database],
-            only_tables=list(self.tables),  # other tables' rows are dropped before parsing
+            # other tables' rows are dropped before parsing; the heartbeats are turnout's own
+            only_tables=[*self.tables, HEARTBEAT_TABLE],
             slave_heartbeat=HEARTBEAT_S,
             pymysql_wrapper=faults.tuned_connection_class(),
             # A table map names the table's columns before every row event; parsing it each
@@ -388,6 +396,8 @@ class MysqlCapture(Capture):
     def _rows(self, event: Any, kind: str) -> None:
         table = self.tables.get(event.table)
         if table is None:
+            if event.table == HEARTBEAT_TABLE:
+                self._txn.beat = heartbeat.read(event, self.slot) or self._txn.beat
             return
         self._check_map(table, event)
         self._txn.ts = float(event.timestamp)
@@ -472,6 +482,22 @@ class MysqlCapture(Capture):
             row.append(value)
         return self._readers[table.name](tuple(row))
 
+    def beat(self) -> None:
+        """The task's heartbeat row set to turnout's clock, through a connection of its own."""
+        try:
+            first = self._beat_conn is None
+            if first:
+                self._beat_conn = self.engine.connect()
+            heartbeat.write(self._beat_conn, self.slot, first)
+        except Exception:
+            conn, self._beat_conn = self._beat_conn, None
+            if conn is not None:
+                conn.close()
+            raise
+
+    def beat_seen(self) -> float | None:
+        return self._beat
+
     def oldest_pending_ts(self, after: Position) -> float | None:
         return self._pending_ts
 
@@ -479,6 +505,12 @@ class MysqlCapture(Capture):
         """Nothing to free: the server keeps binlogs by its own expiry setting."""
 
     def _close(self) -> None:
+        if self._beat_conn is not None:
+            try:
+                self._beat_conn.close()
+            except Exception:  # noqa: BLE001 - a heartbeat connection that broke is gone
+                pass
+            self._beat_conn = None
         if self._stream is not None:
             self._stream.close()
             self._stream = None

@@ -1,0 +1,42 @@
+"""Turnout's heartbeat on a MySQL source: one row per task in HEARTBEAT_TABLE, set to
+turnout's clock every second (migrate/heartbeat.py says why); the binlog carries the
+value back to the capture, which tells how current the destination is by it.
+
+The table is created by the first heartbeat and dropped with the last task's row.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+HEARTBEAT_TABLE = "_turnout_heartbeat"
+
+
+def write(conn: Any, slot: str, first: bool) -> None:
+    """Set the task's row to now (creating the table with the first heartbeat)."""
+    with conn.cursor() as cur:
+        if first:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS `{HEARTBEAT_TABLE}` (slot varchar(190) "
+                        "NOT NULL PRIMARY KEY, ts double NOT NULL) ENGINE=InnoDB")
+        cur.execute(f"INSERT INTO `{HEARTBEAT_TABLE}` VALUES (%s, %s) "
+                    "ON DUPLICATE KEY UPDATE ts = VALUES(ts)", (slot, time.time()))
+
+
+def read(event: Any, slot: str) -> float | None:
+    """The task's heartbeat in a rows event of HEARTBEAT_TABLE, if it carries one."""
+    beat = None
+    for row in event.rows:
+        values = row.get("after_values") or row.get("values") or {}
+        if values.get("slot") == slot and values.get("ts") is not None:
+            beat = float(values["ts"])
+    return beat
+
+
+def drop(engine: Any, slot: str) -> None:
+    """Take the task's row away, and the table with the last one."""
+    if not engine.all("SHOW TABLES LIKE %s", (HEARTBEAT_TABLE,)):
+        return
+    engine.execute(f"DELETE FROM `{HEARTBEAT_TABLE}` WHERE slot = %s", (slot,))
+    if not engine.all(f"SELECT 1 FROM `{HEARTBEAT_TABLE}` LIMIT 1"):
+        engine.execute(f"DROP TABLE IF EXISTS `{HEARTBEAT_TABLE}`")
