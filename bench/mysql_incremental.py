@@ -283,6 +283,8 @@ def main() -> None:
         followed = bench.status()["changes_applied"] - before
         delays = [s["delay_s"] for t, s in samples if t_start <= t <= t_end
                   and s["delay_s"] is not None]
+        beats = [s["heartbeat_delay_s"] for t, s in samples if t_start <= t <= t_end
+                 and s.get("heartbeat_delay_s") is not None]
         print(f"turnout applied {followed:,} changes; caught up {drain_s:.1f} s after the load "
               f"ended", flush=True)
         bench.compare("after following sysbench")
@@ -318,7 +320,7 @@ def main() -> None:
             bench.compare("after the catch-up")
         bench.stop()
         report(opts, runs, delays, followed, drain_s, full_s, (probe, probe_s), made, size,
-               start_s, catch_s is not None, applied)
+               start_s, catch_s is not None, applied, beats)
         if opts.profile_load:
             bench.profile(opts.profile_load)
         print(f"total wall time {time.perf_counter() - wall0:.0f} s")
@@ -340,7 +342,8 @@ def main() -> None:
 
 def report(opts: argparse.Namespace, runs: dict[str, LoadRun], delays: list[float],
            followed: int, drain_s: float, full_s: float, probe: tuple[int, float], made: int,
-           size: int, catch_s: float, finished: bool, applied: int) -> None:
+           size: int, catch_s: float, finished: bool, applied: int,
+           beats: list[float] | None = None) -> None:
     without = (runs["before"].tps + runs["after"].tps) / 2
     rows = [
         ("source TPS without turnout (before / after)",
@@ -354,6 +357,9 @@ def report(opts: argparse.Namespace, runs: dict[str, LoadRun], delays: list[floa
         ("turnout delay_s p50 / p99 / max during the load (s)",
          f"{my.percentile(delays, 50):.2f} / {my.percentile(delays, 99):.2f} / "
          f"{max(delays):.2f} ({len(delays)} samples)" if delays else "no samples"),
+        ("turnout heartbeat_delay_s p50 / p99 / max during the load (s)",
+         f"{my.percentile(beats, 50):.2f} / {my.percentile(beats, 99):.2f} / "
+         f"{max(beats):.2f} ({len(beats)} samples)" if beats else "no samples"),
         ("changes applied while following", f"{followed:,}"),
         ("caught up after the load ended (s)", f"{drain_s:.1f}"),
         ("initial schema + full copy until caught up (s)", f"{full_s:.1f}"),

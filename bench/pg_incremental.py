@@ -220,6 +220,7 @@ class Sample:
     flush_lsn: int
     confirmed_lsn: int | None
     rss_mb: float | None
+    heartbeat_delay_s: float | None = None  # now minus the newest heartbeat applied
 
 
 @dataclass
@@ -253,6 +254,7 @@ class Sampler:
                 self.samples.append(Sample(
                     now, st["state"], st["delay_s"], st["changes_applied"],
                     now - st["updated"], one(conn, FLUSH_SQL) or 0, confirmed, rss_mb(self.pid),
+                    st.get("heartbeat_delay_s"),
                 ))
                 self._stop.wait(self.interval)
 
@@ -354,6 +356,7 @@ class FollowResult:
     drain_s: float
     peak_rss_mb: float | None
     changes: int
+    heartbeat_delays: list[float] = field(default_factory=list)
 
 
 def follow_under_load(server: PgServer, turnout: Turnout, opts: argparse.Namespace
@@ -376,8 +379,9 @@ def follow_under_load(server: PgServer, turnout: Turnout, opts: argparse.Namespa
     rss = [s.rss_mb for s in samples if s.rss_mb is not None]
     changes = turnout.status()["changes_applied"] - before
     lag_s = [lag for t, lag in lag_seconds(samples) if t_start <= t <= t_end]
+    beats = [s.heartbeat_delay_s for s in during if s.heartbeat_delay_s is not None]
     return run, FollowResult(delays, lags, lag_s, [s.status_age_s for s in during], drained,
-                             max(rss) if rss else None, changes)
+                             max(rss) if rss else None, changes, beats)
 
 
 @dataclass
@@ -481,6 +485,11 @@ def report(opts: argparse.Namespace, runs: dict[str, PgbenchRun], follow: Follow
         ("turnout delay_s p50 / p99 / max (s)",
          f"{percentile(follow.delays, 50):.3f} / {percentile(follow.delays, 99):.3f} / "
          f"{max(follow.delays):.3f}  ({len(follow.delays)} samples)"),
+        ("turnout heartbeat_delay_s p50 / p99 / max (s)",
+         f"{percentile(follow.heartbeat_delays, 50):.3f} / "
+         f"{percentile(follow.heartbeat_delays, 99):.3f} / {max(follow.heartbeat_delays):.3f}  "
+         f"({len(follow.heartbeat_delays)} samples)" if follow.heartbeat_delays
+         else "no samples"),
     ]
     if follow.slot_lag_kb:
         lag = follow.slot_lag_kb
