@@ -61,8 +61,8 @@ def table_ids(server: MariaDbServer, database: str) -> dict[str, dict[int, str]]
         name = line.split()[0]
         ids = out.setdefault(name, {})
         for found in _TABLE_MAP.finditer(server.sql(f"SHOW BINLOG EVENTS IN '{name}'")):
-            if found.group(2) == database:
-                ids[int(found.group(1))] = found.group(3)
+            if found.group(2) == database and not found.group(3).startswith("_turnout"):
+                ids[int(found.group(1))] = found.group(3)  # not turnout's heartbeat table
     return out
 
 
