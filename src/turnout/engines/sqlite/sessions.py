@@ -43,7 +43,7 @@ def open_by(path: Path) -> list[Session]:
                 client="local",
                 state="writing" if pid in writers else "open",
                 writing=pid in writers,
-                own=pid == me or "turnout" in cmdline,
+                own=pid == me or _runs_turnout(pid_dir),
             )
         )
     return sorted(sessions, key=lambda s: int(s.id))
@@ -107,6 +107,18 @@ def _cmdline(pid_dir: Path) -> str:
         return raw.replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         return ""
+
+
+def _runs_turnout(pid_dir: Path) -> bool:
+    """Whether the process is turnout itself (its command, or `python -m turnout`), not one
+    whose arguments merely mention the word, say in a file's path."""
+    try:
+        args = (pid_dir / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return False
+    programs = [Path(a).name for a in args[:2]]
+    return "turnout" in programs or any(
+        a == "-m" and b.split(".")[0] == "turnout" for a, b in zip(args, args[1:], strict=False))
 
 
 def _owner(pid_dir: Path) -> str:
