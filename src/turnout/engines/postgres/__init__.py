@@ -1,5 +1,6 @@
 """The PostgreSQL engine (psycopg 3): connections, snapshot reads, COPY loads, streamed
-copies between servers, checkpoints, sessions and freeze; applying batches is in apply.py.
+copies between servers, sessions and freeze; applying batches is in apply.py, building
+tables and their indexes and constraints in build.py, the checkpoint table in checkpoints.py.
 
 Change capture through logical decoding (pgoutput) is in capture.py.
 """
@@ -18,7 +19,9 @@ from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotR
 from turnout.engines.postgres import (
     accounts,
     apply,
+    build,
     catalog,
+    checkpoints,
     copy,
     ddl,
     faults,
@@ -27,30 +30,19 @@ from turnout.engines.postgres import (
     values,
 )
 from turnout.engines.postgres.capture import PgCapture, PgPosition
+from turnout.engines.postgres.checkpoints import CHECKPOINT_TABLE
 from turnout.engines.postgres.checksums import PgVerifyReader
-from turnout.engines.postgres.dialect import (
-    column_list,
-    create_enum_sql,
-    create_index_sql,
-    create_table_sql,
-    enum_type_name,
-    foreign_key_sql,
-    primary_key_sql,
-    qualified,
-    quote,
-    sequence_backed,
-    sequence_sql,
-)
+from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.engines.postgres.jsontext import load_json_as_text
 from turnout.engines.postgres.sessions import APPLICATION
 from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
 from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
 from turnout.gaps import Gap
-from turnout.model import Checkpoint, Index, Key, Position, Row, Session, Table
+from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import GEOMETRY_FIX, POSTGIS_STEP, CanonicalType, Kind
 
-CHECKPOINT_TABLE = "_turnout_checkpoint"
+__all__ = ["CHECKPOINT_TABLE", "PostgresEngine"]
 _Snapshot = PgSnapshot  # the reader snapshot() opens (snapshot.py)
 
 
@@ -151,139 +143,25 @@ class PostgresEngine(Engine, DirectCopy):
     def schema_problems(self, tables: list[Table]) -> list[str]:
         return ddl.missing_types(self.conn, self.schema, tables, self.scheme)
 
-    def create_table(self, table: Table) -> None:
-        if ddl.carries(table, self.scheme):
-            ddl.create_table(self.conn, self.schema, table)
-            self._identity_full(table)
-            return
-        same_engine = table.origin == self.scheme
-        for column in table.columns:
-            if column.type.kind is not Kind.ENUM:
-                continue
-            name = enum_type_name(table, column, same_engine)
-            exists = self.conn.execute(
-                "SELECT 1 FROM pg_type WHERE typname = %s AND typnamespace = %s::regnamespace",
-                (name, quote(self.schema)),
-            ).fetchone()
-            if not exists:
-                self.conn.execute(create_enum_sql(self.schema, name, column.type.values))
-        self.conn.execute(create_table_sql(self.schema, table, same_engine))
-        for column in table.columns:
-            if sequence_backed(column):
-                for statement in sequence_sql(self.schema, table, column):
-                    self.conn.execute(statement)
-        self._identity_full(table)
+    # building tables (build.py) -----------------------------------------
 
-    def _identity_full(self, table: Table) -> None:
-        """A table without a key logs whole old rows, which the reverse task after switchover
-        matches its rows by (its precheck would ask for this very statement)."""
-        if not table.key:
-            self.conn.execute(
-                f"ALTER TABLE {qualified(self.schema, table.name)} REPLICA IDENTITY FULL")
+    def create_table(self, table: Table) -> None:
+        build.create_table(self.conn, self.schema, table)
 
     def create_indexes(self, table: Table) -> None:
-        if ddl.carries(table, self.scheme) and (table.source_indexes or not table.indexes):
-            ddl.create_indexes(self.conn, self.schema, table)
-            return
-        if table.primary_key and not self._has_primary_key(table.name):
-            self.conn.execute(primary_key_sql(self.schema, table))
-        built = self._built_indexes(table.name)
-        for index in table.indexes:
-            if index.name not in built:
-                self._build_index(table, index)
-        if table.origin == self.scheme:  # after the data, like the indexes
-            self._create_checks(table)
-
-    def _built_indexes(self, name: str) -> set[str]:
-        """Indexes of this very table that are complete; an invalid one (a build that died
-        half way) is dropped, so the next build makes it whole instead of skipping it."""
-        found = self.conn.execute(
-            "SELECT ic.relname, i.indisvalid FROM pg_index i "
-            "JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
-            (qualified(self.schema, name),),
-        ).fetchall()
-        for index, valid in found:
-            if not valid:
-                self.conn.execute(f"DROP INDEX {qualified(self.schema, index)}")
-        return {index for index, valid in found if valid}
-
-    def _build_index(self, table: Table, index: Index) -> None:
-        """One index; a name another relation of the schema holds, or rows a unique index
-        refuses, stop the task with the object named (never skipped: the next run retries)."""
-        import psycopg
-
-        try:
-            self.conn.execute(create_index_sql(self.schema, table, index))
-        except psycopg.errors.DuplicateTable:
-            raise OperationFailed(
-                f"cannot build index {index.name!r} of table {table.name!r}: schema "
-                f"{self.schema!r} already has another relation called so: drop or rename "
-                "that one on the destination") from None
-        except psycopg.errors.UniqueViolation as exc:
-            detail = (exc.diag.message_detail or "").strip()
-            raise OperationFailed(
-                f"cannot build unique index {index.name!r} of table {table.name!r} on "
-                f"({', '.join(index.columns)}): the destination holds duplicates ({detail}); "
-                "remove them there, then start the task again") from None
-
-    def _create_checks(self, table: Table) -> None:
-        for name, definition in table.checks:
-            exists = self.conn.execute(
-                "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
-                (name, qualified(self.schema, table.name)),
-            ).fetchone()
-            if not exists:
-                self.conn.execute(f"ALTER TABLE {qualified(self.schema, table.name)} "
-                                  f"ADD CONSTRAINT {quote(name)} {definition}")
+        build.create_indexes(self.conn, self.schema, table)
 
     def create_foreign_keys(self, table: Table) -> None:
-        same_engine = ddl.carries(table, self.scheme)
-        for n, fk in enumerate(table.foreign_keys):
-            name = fk.name or f"{table.name}_fk{n}_{apply.digest(fk.ref_table)}"
-            exists = self.conn.execute(  # a foreign key's name is its table's own here
-                "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
-                (name, qualified(self.schema, table.name)),
-            ).fetchone()
-            if exists:
-                continue
-            if same_engine:
-                self.conn.execute(ddl.foreign_key_sql(self.schema, table, fk, name))
-            else:
-                self.conn.execute(foreign_key_sql(self.schema, table, fk, name))
-        if same_engine:
-            ddl.comment_foreign_keys(self.conn, self.schema, table)
+        build.create_foreign_keys(self.conn, self.schema, table)
 
     def sync_sequences(self, table: Table) -> None:
-        name = qualified(self.schema, table.name)
-        for column in table.columns:
-            if not column.autoincrement:
-                continue
-            self.conn.execute(
-                # a numeric(20) column may hold more than a sequence counts to
-                f"SELECT setval(seq, least(greatest((SELECT max({quote(column.name)}) "
-                f"FROM {name}), 1), 9223372036854775807)::bigint) "
-                "FROM pg_get_serial_sequence(%s, %s) AS seq WHERE seq IS NOT NULL",
-                (name, column.name),
-            )
-
-    def _has_primary_key(self, name: str) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM pg_index WHERE indisprimary AND indrelid = %s::regclass",
-            (qualified(self.schema, name),),
-        ).fetchone()
-        return row is not None
+        build.sync_sequences(self.conn, self.schema, table)
 
     def table_exists(self, name: str) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
-            (self.schema, name),
-        ).fetchone()
-        return row is not None
+        return checkpoints.table_exists(self.conn, self.schema, name)
 
     def has_rows(self, name: str) -> bool:
-        row = self.conn.execute(f"SELECT 1 FROM {qualified(self.schema, name)} LIMIT 1")
-        return row.fetchone() is not None
+        return checkpoints.has_rows(self.conn, self.schema, name)
 
     # rows ----------------------------------------------------------------
 
@@ -421,38 +299,19 @@ class PostgresEngine(Engine, DirectCopy):
             with self._write() as cur:
                 cur.execute("TRUNCATE " + ", ".join(qualified(self.schema, n) for n in names))
 
+    # checkpoints (checkpoints.py) ----------------------------------------
+
     def remove_own_objects(self) -> None:
-        if self.table_exists(CHECKPOINT_TABLE) and not self.has_rows(CHECKPOINT_TABLE):
-            self.conn.execute(f"DROP TABLE {qualified(self.schema, CHECKPOINT_TABLE)}")
+        checkpoints.remove_if_empty(self.conn, self.schema)
 
     def read_checkpoint(self, owner: str) -> dict[str, str]:
-        if not self.table_exists(CHECKPOINT_TABLE):
-            return {}
-        rows = self.conn.execute(
-            f"SELECT name, value FROM {qualified(self.schema, CHECKPOINT_TABLE)} "
-            "WHERE owner = %s", (owner,)
-        ).fetchall()
-        return dict(rows)
+        return checkpoints.read(self.conn, self.schema, owner)
 
     def drop_checkpoint(self, owner: str) -> None:
-        if not self.table_exists(CHECKPOINT_TABLE):
-            return
-        table = qualified(self.schema, CHECKPOINT_TABLE)
-        self.conn.execute(f"DELETE FROM {table} WHERE owner = %s", (owner,))
-        if self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None:
-            self.conn.execute(f"DROP TABLE {table}")
+        checkpoints.drop(self.conn, self.schema, owner)
 
     def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
-        table = qualified(self.schema, CHECKPOINT_TABLE)
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {table} (owner text NOT NULL, name text NOT NULL, "
-            "value text NOT NULL, PRIMARY KEY (owner, name))"
-        )
-        cur.executemany(
-            f"INSERT INTO {table} VALUES (%s, %s, %s) "
-            "ON CONFLICT (owner, name) DO UPDATE SET value = EXCLUDED.value",
-            [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
-        )
+        checkpoints.save(cur, self.schema, checkpoint)
 
     def _replica_role(self) -> None:
         """Apply like a replica: foreign keys and the application's triggers do not fire.

@@ -1,0 +1,160 @@
+"""Building a table's objects on a PostgreSQL destination: the table with its enum types and
+sequences, then (after the data) its primary key, indexes, checks and foreign keys.
+
+Tables read from PostgreSQL itself go in the source's own SQL (ddl.py); tables of other
+engines are built here from the canonical fields through dialect.py. Each step looks
+first at what the destination already holds, so a task started again builds only the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from turnout.engines.postgres import apply, ddl
+from turnout.engines.postgres.dialect import (
+    create_enum_sql,
+    create_index_sql,
+    create_table_sql,
+    enum_type_name,
+    foreign_key_sql,
+    primary_key_sql,
+    qualified,
+    quote,
+    sequence_backed,
+    sequence_sql,
+)
+from turnout.errors import OperationFailed
+from turnout.model import Index, Table
+from turnout.types import Kind
+
+SCHEME = "postgresql"
+
+
+def create_table(conn: Any, schema: str, table: Table) -> None:
+    if ddl.carries(table, SCHEME):
+        ddl.create_table(conn, schema, table)
+        _identity_full(conn, schema, table)
+        return
+    same_engine = table.origin == SCHEME
+    for column in table.columns:
+        if column.type.kind is not Kind.ENUM:
+            continue
+        name = enum_type_name(table, column, same_engine)
+        exists = conn.execute(
+            "SELECT 1 FROM pg_type WHERE typname = %s AND typnamespace = %s::regnamespace",
+            (name, quote(schema)),
+        ).fetchone()
+        if not exists:
+            conn.execute(create_enum_sql(schema, name, column.type.values))
+    conn.execute(create_table_sql(schema, table, same_engine))
+    for column in table.columns:
+        if sequence_backed(column):
+            for statement in sequence_sql(schema, table, column):
+                conn.execute(statement)
+    _identity_full(conn, schema, table)
+
+
+def _identity_full(conn: Any, schema: str, table: Table) -> None:
+    """A table without a key logs whole old rows, which the reverse task after switchover
+    matches its rows by (its precheck would ask for this very statement)."""
+    if not table.key:
+        conn.execute(f"ALTER TABLE {qualified(schema, table.name)} REPLICA IDENTITY FULL")
+
+
+def create_indexes(conn: Any, schema: str, table: Table) -> None:
+    if ddl.carries(table, SCHEME) and (table.source_indexes or not table.indexes):
+        ddl.create_indexes(conn, schema, table)
+        return
+    if table.primary_key and not _has_primary_key(conn, schema, table.name):
+        conn.execute(primary_key_sql(schema, table))
+    built = _built_indexes(conn, schema, table.name)
+    for index in table.indexes:
+        if index.name not in built:
+            _build_index(conn, schema, table, index)
+    if table.origin == SCHEME:  # after the data, like the indexes
+        _create_checks(conn, schema, table)
+
+
+def _built_indexes(conn: Any, schema: str, name: str) -> set[str]:
+    """Indexes of this very table that are complete; an invalid one (a build that died
+    half way) is dropped, so the next build makes it whole instead of skipping it."""
+    found = conn.execute(
+        "SELECT ic.relname, i.indisvalid FROM pg_index i "
+        "JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+        (qualified(schema, name),),
+    ).fetchall()
+    for index, valid in found:
+        if not valid:
+            conn.execute(f"DROP INDEX {qualified(schema, index)}")
+    return {index for index, valid in found if valid}
+
+
+def _build_index(conn: Any, schema: str, table: Table, index: Index) -> None:
+    """One index; a name another relation of the schema holds, or rows a unique index
+    refuses, stop the task with the object named (never skipped: the next run retries)."""
+    import psycopg
+
+    try:
+        conn.execute(create_index_sql(schema, table, index))
+    except psycopg.errors.DuplicateTable:
+        raise OperationFailed(
+            f"cannot build index {index.name!r} of table {table.name!r}: schema "
+            f"{schema!r} already has another relation called so: drop or rename "
+            "that one on the destination") from None
+    except psycopg.errors.UniqueViolation as exc:
+        detail = (exc.diag.message_detail or "").strip()
+        raise OperationFailed(
+            f"cannot build unique index {index.name!r} of table {table.name!r} on "
+            f"({', '.join(index.columns)}): the destination holds duplicates ({detail}); "
+            "remove them there, then start the task again") from None
+
+
+def _create_checks(conn: Any, schema: str, table: Table) -> None:
+    for name, definition in table.checks:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+            (name, qualified(schema, table.name)),
+        ).fetchone()
+        if not exists:
+            conn.execute(f"ALTER TABLE {qualified(schema, table.name)} "
+                         f"ADD CONSTRAINT {quote(name)} {definition}")
+
+
+def create_foreign_keys(conn: Any, schema: str, table: Table) -> None:
+    same_engine = ddl.carries(table, SCHEME)
+    for n, fk in enumerate(table.foreign_keys):
+        name = fk.name or f"{table.name}_fk{n}_{apply.digest(fk.ref_table)}"
+        exists = conn.execute(  # a foreign key's name is its table's own here
+            "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+            (name, qualified(schema, table.name)),
+        ).fetchone()
+        if exists:
+            continue
+        if same_engine:
+            conn.execute(ddl.foreign_key_sql(schema, table, fk, name))
+        else:
+            conn.execute(foreign_key_sql(schema, table, fk, name))
+    if same_engine:
+        ddl.comment_foreign_keys(conn, schema, table)
+
+
+def sync_sequences(conn: Any, schema: str, table: Table) -> None:
+    name = qualified(schema, table.name)
+    for column in table.columns:
+        if not column.autoincrement:
+            continue
+        conn.execute(
+            # a numeric(20) column may hold more than a sequence counts to
+            f"SELECT setval(seq, least(greatest((SELECT max({quote(column.name)}) "
+            f"FROM {name}), 1), 9223372036854775807)::bigint) "
+            "FROM pg_get_serial_sequence(%s, %s) AS seq WHERE seq IS NOT NULL",
+            (name, column.name),
+        )
+
+
+def _has_primary_key(conn: Any, schema: str, name: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM pg_index WHERE indisprimary AND indrelid = %s::regclass",
+        (qualified(schema, name),),
+    ).fetchone()
+    return row is not None

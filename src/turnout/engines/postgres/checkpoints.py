@@ -1,0 +1,68 @@
+"""The destination's checkpoint table: where a task's full step and capture record how far
+they got, written in the same transaction as the rows they describe, so the two never part.
+
+One row per (owner, name); the table is created with the first checkpoint and dropped
+with the last owner's rows, so a destination keeps no turnout object once tasks are gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from turnout.engines.postgres.dialect import qualified
+from turnout.model import Checkpoint
+
+CHECKPOINT_TABLE = "_turnout_checkpoint"
+
+
+def table_exists(conn: Any, schema: str, name: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
+        (schema, name),
+    ).fetchone()
+    return row is not None
+
+
+def has_rows(conn: Any, schema: str, name: str) -> bool:
+    row = conn.execute(f"SELECT 1 FROM {qualified(schema, name)} LIMIT 1")
+    return row.fetchone() is not None
+
+
+def remove_if_empty(conn: Any, schema: str) -> None:
+    if table_exists(conn, schema, CHECKPOINT_TABLE) and not has_rows(conn, schema,
+                                                                     CHECKPOINT_TABLE):
+        conn.execute(f"DROP TABLE {qualified(schema, CHECKPOINT_TABLE)}")
+
+
+def read(conn: Any, schema: str, owner: str) -> dict[str, str]:
+    if not table_exists(conn, schema, CHECKPOINT_TABLE):
+        return {}
+    rows = conn.execute(
+        f"SELECT name, value FROM {qualified(schema, CHECKPOINT_TABLE)} "
+        "WHERE owner = %s", (owner,)
+    ).fetchall()
+    return dict(rows)
+
+
+def drop(conn: Any, schema: str, owner: str) -> None:
+    if not table_exists(conn, schema, CHECKPOINT_TABLE):
+        return
+    table = qualified(schema, CHECKPOINT_TABLE)
+    conn.execute(f"DELETE FROM {table} WHERE owner = %s", (owner,))
+    if conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None:
+        conn.execute(f"DROP TABLE {table}")
+
+
+def save(cur: Any, schema: str, checkpoint: Checkpoint) -> None:
+    """Inside the caller's transaction (`cur`), beside the rows the checkpoint covers."""
+    table = qualified(schema, CHECKPOINT_TABLE)
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} (owner text NOT NULL, name text NOT NULL, "
+        "value text NOT NULL, PRIMARY KEY (owner, name))"
+    )
+    cur.executemany(
+        f"INSERT INTO {table} VALUES (%s, %s, %s) "
+        "ON CONFLICT (owner, name) DO UPDATE SET value = EXCLUDED.value",
+        [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
+    )
