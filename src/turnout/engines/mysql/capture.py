@@ -27,52 +27,30 @@ in the binlog file it came in: every map is forgotten at the start of each
 file (its Rotate and Format_description events, which a reconnect sends
 too), and a map is held against the catalog before its rows are decoded
 (tablemaps.py).
+
+This module owns the stream, its positions and how transactions are handed out; decoding
+each event into changes is in events.py.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from turnout.engines.base import Capture
-from turnout.engines.mysql import faults, grants, heartbeat, tablemaps
-from turnout.engines.mysql.dialect import quote
+from turnout.engines.mysql import faults, grants, heartbeat
+from turnout.engines.mysql.events import EventDecoder, SourceDdl, StaleTableMap, Transaction
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
 from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_binlogs, tracked
-from turnout.engines.mysql.values import binlog_reader
 from turnout.errors import OperationFailed
-from turnout.model import Change, Key, Op, Position, Table
-from turnout.types import Kind
+from turnout.model import Change, Position, Table
 
 HEARTBEAT_S = 0.5  # the server sends a heartbeat after this much silence
 READ_BUDGET_S = 1.0  # a read returns after this long once at a transaction boundary
 ADVANCE_IDLE_S = 10.0  # while the captured tables are idle, move the checkpoint this often
-_DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
-# ALTERs that drop rows or move the table away without a row event
-_ALTER_LOSES_ROWS = re.compile(r"\b(RENAME|(TRUNCATE|DROP|EXCHANGE)\s+PARTITION)\b", re.IGNORECASE)
-_ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 range")
 
-
-@dataclass
-class _Transaction:
-    """Changes of the transaction being read, before its commit says where it ends."""
-
-    # (table, op, key, after, old key, before: the old row of a table without a key)
-    items: list[tuple[str, Op, Key, dict[str, Any] | None, Key | None,
-                      dict[str, Any] | None]] = field(default_factory=list)
-    ts: float = 0.0
-    keyless: bool = False  # changes a table without a key: never handed out in pieces
-    beat: float | None = None  # the task's heartbeat written in it (HEARTBEAT_TABLE)
-
-
-class SourceDdl(OperationFailed):
-    """DDL on a captured table: the task stops until the destination has the change."""
-
-
-class StaleTableMap(SourceDdl):
-    """Rows that their table map does not describe: never decoded, the task stops there."""
+__all__ = ["MysqlCapture", "SourceDdl", "StaleTableMap", "capture_problems"]
 
 
 class MysqlCapture(Capture):
@@ -80,17 +58,12 @@ class MysqlCapture(Capture):
         self.engine = engine
         self.tables = {t.name: t for t in tables}
         self.slot = slot
-        self._readers = {t.name: binlog_reader(t, engine.options["zero_dates"]) for t in tables}
-        self._json = {t.name: [c.name for c in t.columns if c.type.kind is Kind.JSON]
-                      for t in tables}
-        with engine.conn.cursor() as cur:  # generated columns too: the binlog carries them
-            self._known = {t.name: tablemaps.data_types(cur, t.name) for t in tables}
-        self._checked: dict[int, Any] = {}  # table id -> its map, once held against the catalog
+        self._decoder = EventDecoder(engine, self.tables, slot)
         self._stream: Any = None
         self._read_to = MysqlPosition("", 0)  # end of the last transaction read
         self._handed: MysqlPosition | None = None  # the position read() last returned
         self._last_advance = time.monotonic()
-        self._txn = _Transaction()
+        self._txn = Transaction()
         self._pending_ts: float | None = None
         self._stopped_by: SourceDdl | None = None  # DDL met after changes still to hand out
         self._gtids: GtidState | None = None  # MariaDB: the GTID state as transactions end
@@ -184,7 +157,7 @@ class MysqlCapture(Capture):
                 if taken is not None:
                     changes.extend(self._finish(taken))
                     self._read_to = taken
-                self._txn = _Transaction()
+                self._txn = Transaction()
             if len(self._txn.items) >= limit and not self._txn.keyless:
                 # a large transaction: hand out a piece (never of one changing a table
                 # without a key, see migrate/incremental.py: it is held until its commit)
@@ -250,8 +223,8 @@ class MysqlCapture(Capture):
             freeze_schema=True,
             **self._start(after),
         )
-        self._txn = _Transaction()
-        self._checked = {}
+        self._txn = Transaction()
+        self._decoder.forget_table_maps()
         self._read_to = self._handed = after
         self._gtids = tracked(after.gtid) if self.engine.mariadb else None  # MySQL: UUID sets
         self._trust_next = self._from_gtid is not None
@@ -321,21 +294,21 @@ class MysqlCapture(Capture):
             self._forget_table_maps()
             return None
         if kind == "MariadbGtidEvent":
-            self._txn = _Transaction()
+            self._txn = Transaction()
             if self._gtids is not None:
                 self._gtids.begin(event.gtid)
             return None
         if kind == "QueryEvent":
             query = event.query.strip()
             if query.upper() == "BEGIN":
-                self._txn = _Transaction()
+                self._txn = Transaction()
                 return None
             if query.upper() != "COMMIT":
-                self._check_ddl(event, query)
+                self._decoder.check_ddl(self._txn, event, query)
             return self._end(event)
         if kind == "XidEvent":
             return self._end(event)
-        self._rows(event, kind)
+        self._decoder.rows(self._txn, event, kind, self._stream)
         return None
 
     def _forget_table_maps(self) -> None:
@@ -348,139 +321,18 @@ class MysqlCapture(Capture):
         the library kept before a silent reconnect would be applied to them too.
         """
         self._stream.table_map = {}
-        self._checked = {}
+        self._decoder.forget_table_maps()
 
     def _end(self, event: Any) -> MysqlPosition:
         self._txn.ts = float(event.timestamp)
         return MysqlPosition(self._stream.log_file, int(self._stream.log_pos))
 
     def _finish(self, position: MysqlPosition) -> list[Change]:
-        txn, self._txn = self._txn, _Transaction()
-        return [Change(t, op, key, after, txn.ts, position, old_key=old, before=before)
-                for t, op, key, after, old, before in txn.items]
+        txn, self._txn = self._txn, Transaction()
+        return txn.finish(position)
 
     def _piece(self, start: MysqlPosition) -> list[Change]:
-        ts = self._txn.ts or time.time()
-        items, self._txn.items = self._txn.items, []
-        return [Change(t, op, key, after, ts, start, old_key=old, before=before)
-                for t, op, key, after, old, before in items]
-
-    def _check_ddl(self, event: Any, query: str) -> None:
-        """Stop on DDL that drops or renames a captured table (named in this database or
-        qualified with its name): its rows would vanish from the binlog unnoticed. A
-        TRUNCATE, logged as a statement of its own, becomes a change of its own.
-
-        An ALTER that empties, drops or swaps a partition stops the task too (its rows go
-        without row events, and the destination has no such partition to mirror it).
-        Other ALTERs pass here: an index changes nothing captured, and a change of
-        columns shows in the next row event, which names its columns (_row()).
-        """
-        if not _DDL.match(query) or (query[:5].upper() == "ALTER"
-                                     and not _ALTER_LOSES_ROWS.search(query)):
-            return
-        schema = event.schema.decode() if isinstance(event.schema, bytes) else event.schema
-        database = re.escape(self.engine.database)
-        prefix = "" if schema == self.engine.database else rf"`?{database}`?\s*\.\s*"
-        for name in self.tables:
-            if not re.search(rf"(?<![\w$]){prefix}`?{re.escape(name)}`?(?![\w$])", query):
-                continue
-            if query[:8].upper() == "TRUNCATE":
-                self._txn.items.append((name, Op.TRUNCATE, (), None, None, None))
-            else:
-                raise SourceDdl(
-                    f"table {name!r} was dropped, renamed or lost a partition's rows at the "
-                    f"source during incremental migration ({query[:80]}): delete and recreate "
-                    "the task to copy it afresh, or leave it out with --exclude"
-                )
-
-    def _rows(self, event: Any, kind: str) -> None:
-        table = self.tables.get(event.table)
-        if table is None:
-            if event.table == HEARTBEAT_TABLE:
-                self._txn.beat = heartbeat.read(event, self.slot) or self._txn.beat
-            return
-        self._check_map(table, event)
-        self._txn.ts = float(event.timestamp)
-        self._txn.keyless = self._txn.keyless or not table.key
-        names = table.column_names
-        for row in event.rows:
-            if kind == "UpdateRowsEvent":
-                old = self._row(table, row["before_values"], row["before_none_sources"])
-                new = self._row(table, row["after_values"], row["after_none_sources"])
-                old_key, key = _key(table, old), _key(table, new)
-                after = dict(zip(names, new, strict=True))
-                before = None if table.key else dict(zip(names, old, strict=True))
-                self._txn.items.append((table.name, Op.UPDATE, key, after, old_key, before))
-            elif kind == "WriteRowsEvent":
-                new = self._row(table, row["values"], row["none_sources"])
-                after = dict(zip(names, new, strict=True))
-                self._txn.items.append(
-                    (table.name, Op.INSERT, _key(table, new), after, None, None))
-            else:
-                old = self._row(table, row["values"], row["none_sources"])
-                before = None if table.key else dict(zip(names, old, strict=True))
-                self._txn.items.append(
-                    (table.name, Op.DELETE, _key(table, old), None, None, before))
-
-    def _check_map(self, table: Table, event: Any) -> None:
-        """Stop before decoding rows their table map may not describe; everything before them
-        is applied first (read()).
-
-        Every row event: its own column count against the map's. Every new map (once per
-        table id and binlog file): its column names and types against the catalog, where a
-        difference is a change of the table on the source.
-        """
-        if event.number_of_columns != len(event.columns):
-            raise StaleTableMap(
-                f"table {table.name!r}: a binlog row event before {self._stream.log_file}:"
-                f"{self._stream.log_pos} has {event.number_of_columns} columns where its table "
-                f"map (table id {event.table_id}) has {len(event.columns)}, so the rows were "
-                "not decoded; start the task again, and if it stops here again, start it "
-                "with --resnapshot"
-            )
-        mapped = event.table_map[event.table_id]
-        if self._checked.get(event.table_id) is mapped:
-            return
-        changes = tablemaps.column_changes(event.columns, table.column_names,
-                                           self._known[table.name])
-        if changes:
-            raise SourceDdl(
-                f"table {table.name!r} changed on the source during incremental migration "
-                f"(column {', '.join(changes)}): make the same change on the destination, "
-                "then start the task again"
-            )
-        self._checked[event.table_id] = mapped
-
-    def _zero_date(self, table: Table, column: str, values: dict[str, Any]) -> str:
-        """The binlog library gives a zero or partly zero date as None with only a reason, so
-        the date itself (`2024-00-10`) is read from the source's row as it is now: a later
-        change of the row follows in the stream. A row gone since (its delete follows), or
-        holding a real date by now: `0000-00-00`."""
-        match = " AND ".join(f"{quote(k)} = %s" for k in table.key)
-        rows = self.engine.all(f"SELECT CAST({quote(column)} AS CHAR) FROM {quote(table.name)} "
-                               f"WHERE {match}", [values[k] for k in table.key])
-        text = rows[0][0] if rows else None
-        if isinstance(text, bytes):
-            text = text.decode()
-        zero = text is not None and "0000" in (text[:4], text[5:7] * 2, text[8:10] * 2)
-        return str(text) if zero else "0000-00-00"
-
-    def _row(self, table: Table, values: dict[str, Any], nones: dict[str, str]) -> tuple[Any, ...]:
-        """The event's values in the catalog's column order, converted like a query's."""
-        for name in self._json[table.name]:  # MySQL's binary JSON null: None, but not NULL
-            if values[name] is None and name not in nones:
-                values = {**values, name: "null"}
-        if not nones:  # no NULL, empty set or zero date: nothing to tell apart
-            return self._readers[table.name](tuple(map(values.__getitem__, table.column_names)))
-        row = []
-        for name in table.column_names:
-            value, why = values[name], nones.get(name)
-            if why == "empty set":
-                value = ""
-            elif why in _ZERO_DATE:  # the reader applies the task's zero-date rule
-                value = self._zero_date(table, name, values)
-            row.append(value)
-        return self._readers[table.name](tuple(row))
+        return self._txn.piece(start)
 
     def beat(self) -> None:
         """The task's heartbeat row set to turnout's clock, through a connection of its own."""
@@ -514,10 +366,6 @@ class MysqlCapture(Capture):
         if self._stream is not None:
             self._stream.close()
             self._stream = None
-
-
-def _key(table: Table, row: tuple[Any, ...]) -> Key:
-    return tuple(row[i] for i in table.key_positions())
 
 
 def _server_id(slot: str) -> int:

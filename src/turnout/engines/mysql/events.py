@@ -1,0 +1,200 @@
+"""Decoding the binlog's events into changes of the captured tables: row events into
+inserts, updates and deletes in the catalog's column order and value forms, statements
+into a TRUNCATE or a stop on DDL that would lose rows unseen.
+
+capture.py owns the stream and the positions: it feeds each event of a transaction here
+and hands the transaction out once its commit says where it ends.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from turnout.engines.mysql import heartbeat, tablemaps
+from turnout.engines.mysql.dialect import quote
+from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
+from turnout.engines.mysql.positions import MysqlPosition
+from turnout.engines.mysql.values import binlog_reader
+from turnout.errors import OperationFailed
+from turnout.model import Change, Key, Op, Table
+from turnout.types import Kind
+
+_DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
+# ALTERs that drop rows or move the table away without a row event
+_ALTER_LOSES_ROWS = re.compile(r"\b(RENAME|(TRUNCATE|DROP|EXCHANGE)\s+PARTITION)\b", re.IGNORECASE)
+_ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 range")
+
+
+@dataclass
+class Transaction:
+    """Changes of the transaction being read, before its commit says where it ends."""
+
+    # (table, op, key, after, old key, before: the old row of a table without a key)
+    items: list[tuple[str, Op, Key, dict[str, Any] | None, Key | None,
+                      dict[str, Any] | None]] = field(default_factory=list)
+    ts: float = 0.0
+    keyless: bool = False  # changes a table without a key: never handed out in pieces
+    beat: float | None = None  # the task's heartbeat written in it (HEARTBEAT_TABLE)
+
+    def finish(self, position: MysqlPosition) -> list[Change]:
+        """Every change, carrying the transaction's end."""
+        return [Change(t, op, key, after, self.ts, position, old_key=old, before=before)
+                for t, op, key, after, old, before in self.items]
+
+    def piece(self, start: MysqlPosition) -> list[Change]:
+        """The changes so far, carrying where the transaction started; they leave it."""
+        ts = self.ts or time.time()
+        items, self.items = self.items, []
+        return [Change(t, op, key, after, ts, start, old_key=old, before=before)
+                for t, op, key, after, old, before in items]
+
+
+class SourceDdl(OperationFailed):
+    """DDL on a captured table: the task stops until the destination has the change."""
+
+
+class StaleTableMap(SourceDdl):
+    """Rows that their table map does not describe: never decoded, the task stops there."""
+
+
+class EventDecoder:
+    """The captured tables' readers and checked table maps, for one task's stream."""
+
+    def __init__(self, engine: Any, tables: dict[str, Table], slot: str) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.slot = slot
+        self._readers = {n: binlog_reader(t, engine.options["zero_dates"])
+                         for n, t in tables.items()}
+        self._json = {n: [c.name for c in t.columns if c.type.kind is Kind.JSON]
+                      for n, t in tables.items()}
+        with engine.conn.cursor() as cur:  # generated columns too: the binlog carries them
+            self._known = {n: tablemaps.data_types(cur, n) for n in tables}
+        self._checked: dict[int, Any] = {}  # table id -> its map, once held against the catalog
+
+    def forget_table_maps(self) -> None:
+        """Every map is held against the catalog again (a binlog file starts, capture.py)."""
+        self._checked = {}
+
+    def check_ddl(self, txn: Transaction, event: Any, query: str) -> None:
+        """Stop on DDL that drops or renames a captured table (named in this database or
+        qualified with its name): its rows would vanish from the binlog unnoticed. A
+        TRUNCATE, logged as a statement of its own, becomes a change of its own.
+
+        An ALTER that empties, drops or swaps a partition stops the task too (its rows go
+        without row events, and the destination has no such partition to mirror it).
+        Other ALTERs pass here: an index changes nothing captured, and a change of
+        columns shows in the next row event, which names its columns (_row()).
+        """
+        if not _DDL.match(query) or (query[:5].upper() == "ALTER"
+                                     and not _ALTER_LOSES_ROWS.search(query)):
+            return
+        schema = event.schema.decode() if isinstance(event.schema, bytes) else event.schema
+        database = re.escape(self.engine.database)
+        prefix = "" if schema == self.engine.database else rf"`?{database}`?\s*\.\s*"
+        for name in self.tables:
+            if not re.search(rf"(?<![\w$]){prefix}`?{re.escape(name)}`?(?![\w$])", query):
+                continue
+            if query[:8].upper() == "TRUNCATE":
+                txn.items.append((name, Op.TRUNCATE, (), None, None, None))
+            else:
+                raise SourceDdl(
+                    f"table {name!r} was dropped, renamed or lost a partition's rows at the "
+                    f"source during incremental migration ({query[:80]}): delete and recreate "
+                    "the task to copy it afresh, or leave it out with --exclude"
+                )
+
+    def rows(self, txn: Transaction, event: Any, kind: str, stream: Any) -> None:
+        """A row event's changes into `txn`; `stream` names where it was read if it stops."""
+        table = self.tables.get(event.table)
+        if table is None:
+            if event.table == HEARTBEAT_TABLE:
+                txn.beat = heartbeat.read(event, self.slot) or txn.beat
+            return
+        self._check_map(table, event, stream)
+        txn.ts = float(event.timestamp)
+        txn.keyless = txn.keyless or not table.key
+        names = table.column_names
+        for row in event.rows:
+            if kind == "UpdateRowsEvent":
+                old = self._row(table, row["before_values"], row["before_none_sources"])
+                new = self._row(table, row["after_values"], row["after_none_sources"])
+                old_key, key = _key(table, old), _key(table, new)
+                after = dict(zip(names, new, strict=True))
+                before = None if table.key else dict(zip(names, old, strict=True))
+                txn.items.append((table.name, Op.UPDATE, key, after, old_key, before))
+            elif kind == "WriteRowsEvent":
+                new = self._row(table, row["values"], row["none_sources"])
+                after = dict(zip(names, new, strict=True))
+                txn.items.append((table.name, Op.INSERT, _key(table, new), after, None, None))
+            else:
+                old = self._row(table, row["values"], row["none_sources"])
+                before = None if table.key else dict(zip(names, old, strict=True))
+                txn.items.append((table.name, Op.DELETE, _key(table, old), None, None, before))
+
+    def _check_map(self, table: Table, event: Any, stream: Any) -> None:
+        """Stop before decoding rows their table map may not describe; everything before them
+        is applied first (capture's read()).
+
+        Every row event: its own column count against the map's. Every new map (once per
+        table id and binlog file): its column names and types against the catalog, where a
+        difference is a change of the table on the source.
+        """
+        if event.number_of_columns != len(event.columns):
+            raise StaleTableMap(
+                f"table {table.name!r}: a binlog row event before {stream.log_file}:"
+                f"{stream.log_pos} has {event.number_of_columns} columns where its table "
+                f"map (table id {event.table_id}) has {len(event.columns)}, so the rows were "
+                "not decoded; start the task again, and if it stops here again, start it "
+                "with --resnapshot"
+            )
+        mapped = event.table_map[event.table_id]
+        if self._checked.get(event.table_id) is mapped:
+            return
+        changes = tablemaps.column_changes(event.columns, table.column_names,
+                                           self._known[table.name])
+        if changes:
+            raise SourceDdl(
+                f"table {table.name!r} changed on the source during incremental migration "
+                f"(column {', '.join(changes)}): make the same change on the destination, "
+                "then start the task again"
+            )
+        self._checked[event.table_id] = mapped
+
+    def _zero_date(self, table: Table, column: str, values: dict[str, Any]) -> str:
+        """The binlog library gives a zero or partly zero date as None with only a reason, so
+        the date itself (`2024-00-10`) is read from the source's row as it is now: a later
+        change of the row follows in the stream. A row gone since (its delete follows), or
+        holding a real date by now: `0000-00-00`."""
+        match = " AND ".join(f"{quote(k)} = %s" for k in table.key)
+        rows = self.engine.all(f"SELECT CAST({quote(column)} AS CHAR) FROM {quote(table.name)} "
+                               f"WHERE {match}", [values[k] for k in table.key])
+        text = rows[0][0] if rows else None
+        if isinstance(text, bytes):
+            text = text.decode()
+        zero = text is not None and "0000" in (text[:4], text[5:7] * 2, text[8:10] * 2)
+        return str(text) if zero else "0000-00-00"
+
+    def _row(self, table: Table, values: dict[str, Any], nones: dict[str, str]) -> tuple[Any, ...]:
+        """The event's values in the catalog's column order, converted like a query's."""
+        for name in self._json[table.name]:  # MySQL's binary JSON null: None, but not NULL
+            if values[name] is None and name not in nones:
+                values = {**values, name: "null"}
+        if not nones:  # no NULL, empty set or zero date: nothing to tell apart
+            return self._readers[table.name](tuple(map(values.__getitem__, table.column_names)))
+        row = []
+        for name in table.column_names:
+            value, why = values[name], nones.get(name)
+            if why == "empty set":
+                value = ""
+            elif why in _ZERO_DATE:  # the reader applies the task's zero-date rule
+                value = self._zero_date(table, name, values)
+            row.append(value)
+        return self._readers[table.name](tuple(row))
+
+
+def _key(table: Table, row: tuple[Any, ...]) -> Key:
+    return tuple(row[i] for i in table.key_positions())
