@@ -3,6 +3,9 @@
 An engine knows nothing of tasks, the store or screens: it is told what to
 read or write and returns rows, changes and positions. The stage that called
 it decides what to save.
+
+The interfaces an engine hands out live beside it: its read views in snapshot.py,
+its change capture in capture.py (both re-exported here).
 """
 
 from __future__ import annotations
@@ -12,172 +15,23 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
+from turnout.engines.capture import Capture
+from turnout.engines.snapshot import KeySpan, SnapshotReader
 from turnout.errors import BadInput, TurnoutError, Unsupported
 from turnout.gaps import Gap
-from turnout.model import Change, Checkpoint, Key, Position, Row, Session, Table
+from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType
 
 if TYPE_CHECKING:
     from turnout.engines.checksums import VerifyReader
 
-
-class KeySpan(NamedTuple):
-    """Rows with key above `after` and at most `upto`; None leaves that side open."""
-
-    after: Key | None = None
-    upto: Key | None = None
-
-
-class SnapshotReader(ABC):
-    """A consistent read view of the source, open for the duration of a `with` block."""
-
-    @abstractmethod
-    def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
-        """Up to `limit` rows in key order with key greater than `after` (all when None)."""
-
-    @abstractmethod
-    def count_rows(self, table: Table) -> int: ...
-
-    def position(self) -> Position | None:
-        """Where capture stands in this very view (None when the engine cannot tell)."""
-        return None
-
-    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
-        """Every row of a table without a key, in chunks of at most `limit` (never an empty
-        one), in no particular order, all from this one view.
-
-        A table without a key has no order to resume a read from, so the full step
-        reads it in one go (and copies it again from empty after a crash). Close the
-        iterator when leaving early: it may hold a cursor or this reader's connection.
-        """
-        raise NotImplementedError(f"{type(self).__name__} reads no tables without a key")
-        yield []  # pragma: no cover - makes this a generator
-
-    def split(self, table: Table, rows: int) -> list[Key]:
-        """Keys cutting the table into ranges of about `rows` rows, for parallel copies.
-
-        Each key ends a range (inclusive). [] reads the table as one range,
-        which suits engines that cannot tell cheaply where the cuts fall or
-        cannot read one view from several connections (see share()).
-        """
-        return []
-
-    def read_range(self, table: Table, span: KeySpan, limit: int) -> list[Row]:
-        """read_chunk() within `span`.
-
-        Only ranges that split() made have an end, so engines that split
-        override this.
-        """
-        if span.upto is not None:
-            raise NotImplementedError(f"{type(self).__name__} reads no bounded key ranges")
-        return self.read_chunk(table, span.after, limit)
-
-    def share(self) -> AbstractContextManager[SnapshotReader] | None:
-        """Another reader of this very view on a connection of its own, for a parallel worker.
-
-        Call it from the thread that owns this reader; the connection opens
-        when the block is entered (in the worker) and this reader must stay
-        open meanwhile. None when the engine cannot share a view.
-        """
-        return None
-
-    def later(self) -> AbstractContextManager[SnapshotReader] | None:
-        """Another reader on a connection of its own, in a consistent view of its own taken
-        no earlier than this one, for a parallel worker of a full step whose changes are
-        replayed afterwards.
-
-        Why a later view will do there: the replay starts from a capture position
-        taken before this reader's view and applies by key (upserts, deletes), so it
-        converges whatever a later view read. Engines that cannot hand their view to
-        another connection (MySQL) still read in parallel this way. Used only when the
-        caller says the changes will be replayed; threading as for share(). None when
-        the engine has no such readers.
-        """
-        return None
-
-
-class Capture(ABC):
-    """Change capture for a set of tables under one name (the slot)."""
-
-    # A stream that brings neither data nor a keep-alive for this long is lost (packets
-    # dropped without a reset): the task option of that name, set before the first read.
-    stall_timeout_s: float = 30.0
-
-    def close(self) -> None:  # noqa: B027 - captures without connections need nothing
-        """Let go of the connections reading needs (the runner reconnects with a new one)."""
-
-    def beat(self) -> None:  # noqa: B027 - a capture whose log has its own time needs none
-        """Write a heartbeat on the source now: turnout's clock, in a transaction of its own,
-        through a connection of its own (a thread calls it every second while the task
-        follows changes). Reading it back says how current the destination is."""
-
-    def beat_seen(self) -> float | None:
-        """The newest heartbeat (its time, turnout's clock) that the reads so far went past:
-        every change committed before it was handed out by then. None before the first."""
-        return None
-
-    @abstractmethod
-    def install(self) -> None:
-        """Set up what capture needs on the source (idempotent), for a task that starts from
-        scratch or over (--resnapshot): only then may capture start from now."""
-
-    @abstractmethod
-    def resume(self) -> None:
-        """Check, before a task goes on from its checkpoint, that what install() set up is
-        still there and still holds every change since; an error with the fix (--resnapshot)
-        when not. Never sets anything up again: capture set up now would start now, and the
-        changes in between would be skipped without a word."""
-
-    def exported_snapshot(self) -> str | None:
-        """A snapshot that lines up exactly with where capture starts, if install() made one.
-
-        Engines whose log can hand one out when capture is created (PostgreSQL's
-        slot with EXPORT_SNAPSHOT) return its name, valid until the full step
-        has opened its snapshot with it; None means any fresh snapshot will do,
-        since replaying from the capture start is idempotent.
-        """
-        return None
-
-    def view_position(self, reader: SnapshotReader) -> Position | None:
-        """Where this capture stands in the view `reader` reads (a reader of this source's
-        snapshot()): every change at or before it is in that view, every later one is not.
-        None when the engine cannot tell.
-
-        The full step asks it for each table without a key: such a table's copy must
-        not have the changes captured before it applied again (see incremental.py).
-        """
-        return None
-
-    @abstractmethod
-    def current_position(self) -> Position:
-        """The end of the log now: changes committed later come after it."""
-
-    def marker(self) -> Position:
-        """Commit a marker now; the position returned is reached by a destination once it
-        has applied everything the source committed before this call (switchover proves zero
-        lag with it). Where current_position() is the log's end, that is enough."""
-        return self.current_position()
-
-    @abstractmethod
-    def read(self, after: Position, limit: int) -> tuple[list[Change], Position]:
-        """Committed changes after `after`, at most about `limit`, and the position they end at."""
-
-    @abstractmethod
-    def oldest_pending_ts(self, after: Position) -> float | None:
-        """Commit time of the first change after `after`, None when there is none."""
-
-    @abstractmethod
-    def ack(self, upto: Position) -> None:
-        """The destination has committed everything up to `upto`: the source may free it."""
-
-    @abstractmethod
-    def remove(self) -> None:
-        """Remove everything install() put on the source."""
+__all__ = ["Capture", "DirectCopy", "Engine", "KeySpan", "SnapshotReader", "check_account_name",
+           "check_account_role", "no_accounts", "ACCOUNT_ROLES"]
 
 
 class DirectCopy(ABC):

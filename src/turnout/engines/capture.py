@@ -1,0 +1,93 @@
+"""What change capture offers the incremental step: set up on the source, resumed from a
+checkpoint, read as committed changes with the position they end at, acknowledged, removed.
+
+Each engine implements it in its own capture module (engines/<engine>/capture.py).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from turnout.engines.snapshot import SnapshotReader
+from turnout.model import Change, Position
+
+
+class Capture(ABC):
+    """Change capture for a set of tables under one name (the slot)."""
+
+    # A stream that brings neither data nor a keep-alive for this long is lost (packets
+    # dropped without a reset): the task option of that name, set before the first read.
+    stall_timeout_s: float = 30.0
+
+    def close(self) -> None:  # noqa: B027 - captures without connections need nothing
+        """Let go of the connections reading needs (the runner reconnects with a new one)."""
+
+    def beat(self) -> None:  # noqa: B027 - a capture whose log has its own time needs none
+        """Write a heartbeat on the source now: turnout's clock, in a transaction of its own,
+        through a connection of its own (a thread calls it every second while the task
+        follows changes). Reading it back says how current the destination is."""
+
+    def beat_seen(self) -> float | None:
+        """The newest heartbeat (its time, turnout's clock) that the reads so far went past:
+        every change committed before it was handed out by then. None before the first."""
+        return None
+
+    @abstractmethod
+    def install(self) -> None:
+        """Set up what capture needs on the source (idempotent), for a task that starts from
+        scratch or over (--resnapshot): only then may capture start from now."""
+
+    @abstractmethod
+    def resume(self) -> None:
+        """Check, before a task goes on from its checkpoint, that what install() set up is
+        still there and still holds every change since; an error with the fix (--resnapshot)
+        when not. Never sets anything up again: capture set up now would start now, and the
+        changes in between would be skipped without a word."""
+
+    def exported_snapshot(self) -> str | None:
+        """A snapshot that lines up exactly with where capture starts, if install() made one.
+
+        Engines whose log can hand one out when capture is created (PostgreSQL's
+        slot with EXPORT_SNAPSHOT) return its name, valid until the full step
+        has opened its snapshot with it; None means any fresh snapshot will do,
+        since replaying from the capture start is idempotent.
+        """
+        return None
+
+    def view_position(self, reader: SnapshotReader) -> Position | None:
+        """Where this capture stands in the view `reader` reads (a reader of this source's
+        snapshot()): every change at or before it is in that view, every later one is not.
+        None when the engine cannot tell.
+
+        The full step asks it for each table without a key: such a table's copy must
+        not have the changes captured before it applied again (see incremental.py).
+        """
+        return None
+
+    @abstractmethod
+    def current_position(self) -> Position:
+        """The end of the log now: changes committed later come after it."""
+
+    def marker(self) -> Position:
+        """Commit a marker now; the position returned is reached by a destination once it
+        has applied everything the source committed before this call (switchover proves zero
+        lag with it). Where current_position() is the log's end, that is enough."""
+        return self.current_position()
+
+    @abstractmethod
+    def read(self, after: Position, limit: int) -> tuple[list[Change], Position]:
+        """Committed changes after `after`, at most about `limit`, and the position they end at."""
+
+    @abstractmethod
+    def oldest_pending_ts(self, after: Position) -> float | None:
+        """Commit time of the first change after `after`, None when there is none."""
+
+    @abstractmethod
+    def ack(self, upto: Position) -> None:
+        """The destination has committed everything up to `upto`: the source may free it."""
+
+    @abstractmethod
+    def remove(self) -> None:
+        """Remove everything install() put on the source."""
+
+
