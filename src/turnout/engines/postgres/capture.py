@@ -48,19 +48,23 @@ Besides, beat() commits a message with turnout's clock every second from the
 runner's heartbeat thread (migrate/heartbeat.py), on a connection of its own;
 reads note the newest one they pass (beat_seen()), which is how current the
 destination is.
+
+The publication and the slot themselves are made, checked and dropped in slots.py;
+the position type is in positions.py.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from turnout.engines.base import Capture
-from turnout.engines.postgres.dialect import qualified, quote
+from turnout.engines.postgres import slots
+from turnout.engines.postgres.dialect import quote
 from turnout.engines.postgres.pgoutput import ChangeDecoder, Message, decode
-from turnout.engines.postgres.replication import ReplicationStream, format_lsn, parse_lsn
+from turnout.engines.postgres.positions import PgPosition
+from turnout.engines.postgres.replication import ReplicationStream, parse_lsn
 from turnout.errors import OperationFailed
 from turnout.model import Change, Position, Table
 
@@ -70,35 +74,8 @@ IDLE_WAIT_S = 0.1  # how long a read waits on an empty socket before it returns
 CATCH_UP_WAIT_S = 0.5  # ... at most, while the server is still decoding older WAL
 LONG_PAGE_HEADER = 40  # bytes of the largest WAL page header
 READ_BUDGET_S = 2.0  # a read returns after this long even while messages keep coming
-DROP_WAIT_S = 15.0  # how long remove() waits for a stopping worker to let go of the slot
 
-
-@dataclass(frozen=True, eq=False)
-class PgPosition(Position):
-    """A WAL position (LSN): the end of a committed transaction.
-
-    Inside a transaction handed out in pieces, `xact` (where its commit
-    record starts) and `part` (its changes handed out so far) say how far it
-    got; `lsn` is then still the end of the last complete transaction.
-    """
-
-    lsn: int
-    xact: int = 0
-    part: int = 0
-    engine = "postgresql"
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"lsn": format_lsn(self.lsn)}
-        if self.part:
-            out.update(xact=format_lsn(self.xact), part=self.part)
-        return out
-
-    def _order(self) -> tuple[Any, ...]:
-        return (self.lsn, self.xact, self.part)
-
-    @classmethod
-    def parse(cls, text: str) -> PgPosition:
-        return cls(parse_lsn(text))
+__all__ = ["PgCapture", "PgPosition"]
 
 
 _UNPLACED = PgPosition(0)  # a decoded change's position until its piece is handed out
@@ -192,68 +169,16 @@ class PgCapture(Capture):
         self._check_slot()
 
     def _publish(self, create: bool) -> bool:
-        """Whether the task's publication was there; its tables are set to the task's. Only
-        with `create` is a missing one created."""
-        names = ", ".join(qualified(self.schema, t) for t in self.tables)
-        if not self._one("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.slot,)):
-            if create:
-                self.conn.execute(f"CREATE PUBLICATION {quote(self.slot)} FOR TABLE {names}")
-            return False
-        current = {r[0] for r in self.conn.execute(
-            "SELECT tablename FROM pg_publication_tables WHERE pubname = %s AND "
-            "schemaname = %s", (self.slot, self.schema)).fetchall()}
-        if current != set(self.tables):  # only when the task's tables changed
-            self.conn.execute(f"ALTER PUBLICATION {quote(self.slot)} SET TABLE {names}")
-        return True
+        return slots.publish(self.conn, self.schema, self.slot, self.tables, create)
 
     def _check_slot(self) -> None:
-        """The slot is there, on this database, and holds what it was made to: else the task
-        stops with the fix, as it does for a purged binlog."""
-        database, here = self._slot_database()
-        if database is None:
-            raise OperationFailed(
-                f"replication slot {self.slot} of this task is gone from {self.engine.endpoint} "
-                "(dropped while the task was stopped?), and the changes since the task's "
-                "checkpoint with it: start the task again with --resnapshot to copy the tables "
-                "afresh"
-            )
-        if database != here:
-            raise OperationFailed(
-                f"replication slot {self.slot} belongs to database {database} of the same server "
-                "(slot names are server-wide): give this task another name, or delete the task "
-                "that owns the slot"
-            )
-        lost = self._slot_lost()
-        if lost is not None:
-            raise OperationFailed(
-                f"replication slot {self.slot} on {self.engine.endpoint} was invalidated "
-                f"({lost}): the changes since the task's checkpoint are gone; start the task "
-                "again with --resnapshot to copy the tables afresh, and raise "
-                "max_slot_wal_keep_size (or set it to -1) so a stopped task keeps its WAL"
-            )
+        slots.check_slot(self.conn, self.engine.endpoint, self.slot)
 
     def _slot_lost(self) -> str | None:
-        """Why the slot can no longer hand out changes (None while it can). The columns that
-        say so differ by version (wal_status 13+, conflicting 16, invalidation_reason 17+),
-        so the row is read as JSON and whichever are there are looked at."""
-        text = self._one("SELECT to_jsonb(s)::text FROM pg_replication_slots s "
-                         "WHERE slot_name = %s", (self.slot,))
-        row = json.loads(text) if text else {}
-        if row.get("invalidation_reason"):
-            return f"invalidation_reason {row['invalidation_reason']}"
-        if row.get("wal_status") == "lost":
-            return "wal_status lost: the server removed WAL it still needed"
-        if row.get("conflicting"):
-            return "conflicting: rows it needed were removed"
-        return None
+        return slots.slot_lost(self.conn, self.slot)
 
     def _slot_database(self) -> tuple[str | None, str]:
-        """The database the task's slot is on (None when there is none), and this database."""
-        row = self.conn.execute(
-            "SELECT (SELECT database FROM pg_replication_slots WHERE slot_name = %s), "
-            "current_database()", (self.slot,),
-        ).fetchone()
-        return row[0], row[1]
+        return slots.slot_database(self.conn, self.slot)
 
     def exported_snapshot(self) -> str | None:
         return self._snapshot
@@ -293,20 +218,7 @@ class PgCapture(Capture):
         self.conn.execute(f"DROP PUBLICATION IF EXISTS {quote(self.slot)}")
 
     def _drop_slot(self) -> None:
-        """Drop the slot, waiting a little for a worker that is stopping to let go of it."""
-        import psycopg
-
-        deadline = time.monotonic() + DROP_WAIT_S
-        while True:
-            try:
-                self.conn.execute("SELECT pg_drop_replication_slot(%s)", (self.slot,))
-                return
-            except psycopg.errors.ObjectInUse as exc:
-                if time.monotonic() > deadline:
-                    raise OperationFailed(
-                        f"replication slot {self.slot} is in use: {exc}; stop the task first"
-                    ) from None
-                time.sleep(0.2)
+        slots.drop_slot(self.conn, self.slot)
 
     # reading ---------------------------------------------------------------
 
