@@ -23,17 +23,23 @@ def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> No
         for line in renamed_objects(plan):
             progress.event("info", f"{line} on the destination (names there must be unique "
                            "per schema or shorter)")
-        for line in not_carried(plan.dest, dst.scheme) + defaults_not_carried(plan, dst):
+        built = {index.name for index in plan.source.indexes}
+        for line in not_carried(plan.dest, dst.scheme, built) + defaults_not_carried(plan, dst):
             progress.event("warning", line)
 
 
-def not_carried(table: Table, scheme: str) -> list[str]:
+def not_carried(table: Table, scheme: str, built: set[str] | frozenset[str] = frozenset()
+                ) -> list[str]:
     """What of the source's table the destination will not have, one line each with the fix:
-    objects turnout never builds, and indexes without a form outside their own engine."""
+    objects turnout never builds, and indexes without a form outside their own engine.
+
+    `built` names, as the source does, the indexes the destination builds under another
+    name (a MySQL index name made unique per PostgreSQL schema): `table.indexes` holds the
+    new names, and a source index is not left out just because its name changed."""
     fix = "add it on the destination yourself if the application needs it"
     lines = [f"table {table.name}: {what} is not carried to the destination: {fix}"
              for what in table.left_out]
-    plain = {index.name for index in table.indexes}
+    plain = {index.name for index in table.indexes} | set(built)
     lines += [f"table {table.name}: index {index.name} (its definition could not be read) is "
               f"not carried to the destination: {fix}" for index in table.source_indexes
               if not index.definition and index.name not in plain]
