@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from turnout.errors import OperationFailed
-from turnout.model import Row, Spelled, Table, ZeroDate
+from turnout.model import JsonText, Row, Spelled, Table, ZeroDate
 from turnout.types import CanonicalType
 
 _INT64_MAX = 2**63 - 1
@@ -36,6 +37,7 @@ class Gap(StrEnum):
     ZERO_TEXT = "zero date text"  # a MySQL zero date kept as MySQL spells it (model.ZeroDate)
     WIDE_INT = "wide int"  # an integer past 2^63 - 1 (MySQL's bigint unsigned, bit(64))
     NUL = "nul"  # a NUL character in text, which PostgreSQL's text cannot hold
+    JSON_NUL = "json nul"  # \u0000 in a JSON document, which PostgreSQL's jsonb refuses
     MIXED = "mixed"  # text in an SQLite INTEGER or REAL column (its type affinity keeps it)
     BLOB = "blob"  # an SQLite BLOB in a column whose values travel as text
 
@@ -52,6 +54,7 @@ WHAT = {
     Gap.NUL: "text with a NUL character (0x00)",
     Gap.MIXED: "a value its column's type does not take (SQLite's type affinity kept it)",
     Gap.BLOB: "a BLOB, which would arrive as text",
+    Gap.JSON_NUL: "a JSON document holding a NUL character (\\u0000)",
 }
 FIX = {
     Gap.SPELLED: "add --cast {where}=text to carry it as the source writes it, or change such "
@@ -73,7 +76,11 @@ FIX = {
     Gap.BLOB: "convert them on the source (UPDATE {table} SET {column} = hex({column}) WHERE "
               "typeof({column}) = 'blob'), add --cast {where}=binary if the column holds only "
               "BLOBs, or leave the table out with --exclude {table}",
+    Gap.JSON_NUL: "add --cast {where}=text to keep such documents as text, or remove the NUL "
+                  "characters from them on the source",
 }
+_JSON_NUL = re.compile(r"(?:^|[^\\])(?:\\\\)*\\u0000")
+"""\\u0000 as an escape: after an even number of backslashes (an odd one escapes the first)."""
 
 
 def gap_of(value: Any) -> Gap | None:
@@ -93,6 +100,8 @@ def gap_of(value: Any) -> Gap | None:
         return Gap.LONG_TIME
     if isinstance(value, int) and value > _INT64_MAX:
         return Gap.WIDE_INT
+    if isinstance(value, JsonText):  # jsonb has no place for \u0000; JSON text no raw NUL
+        return Gap.JSON_NUL if _JSON_NUL.search(value) else None
     if isinstance(value, str):  # MIXED only where a column of numbers holds it (SQLite)
         return Gap.NUL if "\0" in value else Gap.MIXED
     if isinstance(value, bytes):  # BLOB only where a column of text holds it (SQLite)

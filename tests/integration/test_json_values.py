@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import psycopg
 
-from tests.integration.helpers import running, wait_caught_up
+from tests.integration.helpers import execute, running, wait_caught_up
 from turnout import api
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -52,3 +52,34 @@ def test_postgres_json_null_and_scalars_survive_the_incremental_step(
         conn.execute("UPDATE d SET jb = NULL WHERE id = 200")
     report = api.verify_task("pgjson", store)
     assert next(t for t in report["tables"] if t["source"] == "d")["different"] == [[200]]
+
+
+# MySQL JSON text: a NUL character escaped, then an escaped backslash before "u0000" (no NUL)
+MY_JSON_NUL = """
+CREATE TABLE jn (id int PRIMARY KEY, j json);
+INSERT INTO jn VALUES (1, '["plain"]'), (2, CONCAT('["a', CHAR(92), 'u0000b"]')),
+ (3, CONCAT('{"k": "', CHAR(92), CHAR(92), 'u0000"}'))
+"""
+
+
+def test_a_mysql_json_nul_that_jsonb_refuses_is_named_at_precheck_and_when_written_later(
+        store: Store, mysql_url: str, pg_url: str) -> None:
+    execute(mysql_url, *MY_JSON_NUL.split(";\n"))
+    api.create_task(TaskSpec("jnul", mysql_url, pg_url), store)
+    assert api.run_task("jnul", store=store) == "Failed"
+    error = api.task_status("jnul", store)["error"]
+    assert error.startswith("jn.j holds a JSON document holding a NUL character"), error
+    assert "(jn key 2)" in error and "--cast jn.j=text" in error
+    api.delete_task("jnul", store)
+
+    execute(mysql_url, "DELETE FROM jn WHERE id = 2")
+    api.create_task(TaskSpec("jnul2", mysql_url, pg_url), store)
+    with running(store, "jnul2", expect=("Failed",)):
+        wait_caught_up(store, "jnul2")  # key 3 is a backslash and the text u0000: it moved
+        execute(mysql_url, "INSERT INTO jn VALUES (4, CONCAT('[\"', CHAR(92), 'u0000\"]'))")
+        api.wait_for("jnul2", lambda s: s["state"] == "Failed", 30, store)
+    error = api.task_status("jnul2", store)["error"]
+    assert error.startswith("jn.j holds a JSON document holding a NUL character"), error
+    assert "(jn key 4)" in error
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT j ->> 'k' FROM jn WHERE id = 3").fetchone() == ("\\u0000",)

@@ -13,6 +13,7 @@ from turnout.casts import interval_delta
 from turnout.engines.sqlite.dialect import canonical_type, declared_type
 from turnout.engines.sqlite.values import to_sqlite
 from turnout.gaps import Gap, gap_of, problem
+from turnout.model import JsonText
 from turnout.types import parse_type
 
 
@@ -70,3 +71,11 @@ def test_sqlite_keeps_a_wide_decimal_as_exact_text(written: str) -> None:
 
 def test_sqlite_keeps_a_narrow_decimal_as_a_number() -> None:
     assert declared_type(parse_type("decimal(10,2)")) == "NUMERIC(10,2)"
+
+
+def test_a_json_nul_is_an_escape_after_an_even_run_of_backslashes() -> None:
+    assert gap_of(JsonText('["a\\u0000b"]')) is Gap.JSON_NUL
+    assert gap_of(JsonText('{"\\u0000": 1}')) is Gap.JSON_NUL
+    assert gap_of(JsonText('["\\\\\\u0000"]')) is Gap.JSON_NUL  # a backslash, then NUL
+    assert gap_of(JsonText('["\\\\u0000"]')) is None  # a backslash, then the text u0000
+    assert gap_of(JsonText('["\\u00e9", null]')) is None

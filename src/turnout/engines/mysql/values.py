@@ -354,6 +354,8 @@ def gaps_held(ctype: CanonicalType, zero_dates: str) -> frozenset[Gap]:
         return frozenset({Gap.WIDE_INT})
     if ctype.is_text:
         return frozenset({Gap.NUL})
+    if ctype.kind is Kind.JSON:
+        return frozenset({Gap.JSON_NUL})
     if ctype.kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
         return frozenset({Gap.ZERO_DATE if zero_dates == "null" else Gap.ZERO_TEXT})
     return frozenset()
@@ -383,4 +385,8 @@ def gap_test(column_sql: str, gap: Gap) -> str | None:
         return f"({c} + 0) > 9223372036854775807"
     if gap is Gap.NUL:  # the literal takes the column's character set
         return f"INSTR({c}, _utf8mb4 X'00') > 0"
+    if gap is Gap.JSON_NUL:  # \u0000 after an even run of backslashes (92) in the JSON text
+        b = "CHAR(92)"
+        pattern = f"CONCAT('(^|[^', {b}, {b}, '])(', {b}, {b}, {b}, {b}, ')*', {b}, {b}, 'u0000')"
+        return f"CAST({c} AS CHAR) REGEXP {pattern}"
     return None

@@ -144,14 +144,16 @@ def gaps_held(ctype: CanonicalType) -> frozenset[Gap]:
 
 def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
     """A time of day stops at 24:00:00: a longer MySQL duration needs an interval; text
-    cannot hold a NUL character; no date type holds MySQL's zero date; a typed column takes
-    only its type's values (SQLite's columns hold any)."""
+    cannot hold a NUL character, nor jsonb a \u0000; no date type holds MySQL's zero date; a
+    typed column takes only its type's values (SQLite's columns hold any)."""
     if ctype.kind in (Kind.TIME, Kind.TIMETZ):
         return frozenset({Gap.LONG_TIME, Gap.ZERO_TEXT, Gap.MIXED, Gap.BLOB})
     if ctype.is_text or ctype.kind in (Kind.ANY, Kind.ENUM):
         return frozenset({Gap.NUL, Gap.BLOB})
     if ctype.kind is Kind.BINARY:
         return frozenset({Gap.MIXED})
+    if ctype.kind is Kind.JSON:  # turnout makes jsonb, which refuses \u0000
+        return frozenset({Gap.ZERO_TEXT, Gap.MIXED, Gap.BLOB, Gap.JSON_NUL})
     return frozenset({Gap.ZERO_TEXT, Gap.MIXED, Gap.BLOB})
 
 
