@@ -1,298 +1,46 @@
 """The Python API: everything the CLI and the web console can do, and nothing they add.
 
 Functions take and return plain values (specs, dicts shaped like the CLI's
-JSON), so every face renders the same facts.
+JSON), so every face renders the same facts. A task's life (create, run, start, stop,
+status, delete, wait) is in lifecycle.py and re-exported here.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
-from dataclasses import asdict
 from typing import Any
 
-from turnout import engines, vault
+from turnout import engines
 from turnout.engines.base import Engine
-from turnout.errors import BadInput, NotFound, OperationFailed, TurnoutError
-from turnout.migrate import heartbeat, retry, runner
-from turnout.migrate.runner import Runner, remove_capture, slot_name
-from turnout.migrate.strays import STRAY_ROWS
-from turnout.model import Phase, Session, TaskState
+from turnout.errors import BadInput, NotFound, TurnoutError
+from turnout.lifecycle import (
+    ACTIVE,
+    SOURCE_CHECK_S,
+    create_task,
+    delete_task,
+    events,
+    leftover_slots,
+    list_tasks,
+    run_task,
+    start_task,
+    stop_task,
+    task_status,
+    wait_caught_up,
+    wait_for,
+)
+from turnout.migrate import runner
+from turnout.migrate.runner import slot_name
+from turnout.model import Session
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.verify.run import run as verify_run
 
-ACTIVE = (TaskState.PRECHECKING, TaskState.MIGRATING)
-SOURCE_CHECK_S = 1.5  # how long status waits for the source (leftover slots) at most
-
-
-def create_task(spec: TaskSpec, store: Store | None = None) -> dict[str, Any]:
-    store = store or Store()
-    for url, create in ((spec.source, False), (spec.dest, True)):
-        engines.connect(url, create=create).close()  # fail now on a bad URL, not in the worker
-    store.create_task(spec)
-    return task_status(spec.name, store)
-
-
-def task_status(name: str, store: Store | None = None, check_source: bool = False,
-                ) -> dict[str, Any]:
-    """The task as `turnout task status --json` shows it.
-
-    `check_source` also asks the source for capture objects (replication
-    slots) that turnout left behind and no task owns, under "leftover_slots"
-    (None when the source cannot be reached or does not answer within
-    SOURCE_CHECK_S): it costs a connection, so pollers leave it off.
-    """
-    store = store or Store()
-    record = store.get(name)
-    alive = record.alive
-    state, error = record.state, record.error
-    if state in ACTIVE and not alive:
-        state = TaskState.FAILED
-        error = (
-            f"the worker (pid {record.pid}) exited without stopping the task: "
-            f"`turnout task start {name}` resumes it"
-        )
-    spec = record.spec
-    now = time.time()
-    running = state is TaskState.MIGRATING
-    return {
-        "name": name,
-        "state": state.value,
-        "phase": record.phase.value if record.phase else None,
-        "phase_title": record.phase.label if record.phase else None,
-        # null, never 0, unless the worker runs: a report it can no longer update means nothing
-        "delay_s": heartbeat.live_delay(now, record.delay_s, record.heartbeat) if running
-        else None,
-        "pid": record.pid if alive else None,
-        "error": error,
-        "source": str(spec.source_endpoint),
-        "dest": str(spec.dest_endpoint),
-        "types": [t.value for t in spec.types],
-        "position": record.position,
-        "changes_applied": record.changes_applied,
-        "updated": record.updated,
-        "tables": [
-            {
-                "source": t.source,
-                "dest": t.dest,
-                "rows_copied": t.rows_copied,
-                "rows_total": t.rows_total,
-                "done": t.done,
-            }
-            for t in store.tables(name)
-        ],
-        "stray_rows": int(store.checkpoint(name, STRAY_ROWS) or 0),
-        # now minus the newest heartbeat turnout wrote on the source and the destination has
-        # applied (heartbeat.py); null before the first, or from a source without heartbeats
-        "heartbeat_delay_s": _since(now, store.checkpoint(name, heartbeat.APPLIED))
-        if running and record.phase is Phase.INCREMENTAL else None,
-        # what the worker is doing beyond its state: "reconnecting (attempt N, last error ...)"
-        "detail": store.checkpoint(name, retry.DETAIL) if state in ACTIVE else None,
-        **({"leftover_slots": leftover_slots(spec, store)} if check_source else {}),
-    }
-
-
-def _since(now: float, saved: str | None) -> float | None:
-    return round(now - float(saved), 3) if saved else None
-
-
-def leftover_slots(spec: TaskSpec, store: Store) -> list[str] | None:
-    """Slots on the task's source that turnout made and no task owns (a crash mid-delete).
-
-    None when the source does not answer within SOURCE_CHECK_S: status must never hang
-    on a source that is down or behind a network that drops packets. The look-up runs
-    in a thread of its own, which is left to finish (or fail) by itself then.
-    """
-    owned = {slot_name(r.name) for r in store.all_tasks()}
-    found: list[list[str] | None] = []
-
-    def look() -> None:
-        try:
-            source = engines.connect(spec.source_endpoint)
-        except TurnoutError:
-            found.append(None)
-            return
-        try:
-            found.append(source.leftover_captures(owned))
-        except Exception:  # noqa: BLE001 - status shows what it can; the check is optional
-            found.append(None)
-        finally:
-            source.close()
-
-    looking = threading.Thread(target=look, name="turnout-leftover-slots", daemon=True)
-    looking.start()
-    looking.join(SOURCE_CHECK_S)
-    return found[0] if found else None
-
-
-def list_tasks(store: Store | None = None) -> list[dict[str, Any]]:
-    store = store or Store()
-    return [task_status(r.name, store) for r in store.all_tasks()]
-
-
-def events(name: str, after_id: int = 0, store: Store | None = None) -> list[dict[str, Any]]:
-    store = store or Store()
-    store.get(name)
-    return [asdict(e) for e in store.events(name, after_id)]
-
-
-def run_task(name: str, stop: threading.Event | None = None, store: Store | None = None) -> str:
-    """Run the task in this process until it completes, fails or is stopped; returns the state."""
-    store = store or Store()
-    stop = stop or threading.Event()
-    if not store.claim(name, os.getpid()):
-        raise OperationFailed(f"task {name!r} is already running (pid {store.get(name).pid})")
-    watcher = threading.Thread(target=_watch_stop, args=(store.home, name, stop), daemon=True)
-    watcher.start()
-    try:
-        state = Runner(store, name, stop).run()
-    finally:
-        stop.set()
-        store.update(name, pid=None)
-    return state.value
-
-
-def _watch_stop(home: Any, name: str, stop: threading.Event) -> None:
-    """Turn a stop request written to the store (by `task stop`) into the stop event."""
-    store = Store(home)
-    while not stop.wait(0.3):
-        try:
-            if store.get(name).stop_requested:
-                stop.set()
-        except NotFound:
-            stop.set()
-    store.close()
-
-
-def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
-               resnapshot: bool = False) -> int:
-    """Start a detached worker for the task and return its pid once it has claimed the task.
-
-    `resnapshot` first empties the destination tables and forgets where the copy and
-    capture stood, so the task copies everything again (see runner.resnapshot).
-    """
-    store = store or Store()
-    record = store.get(name)
-    if record.alive:
-        raise OperationFailed(f"task {name!r} is already running (pid {record.pid})")
-    if resnapshot:
-        runner.resnapshot(store, name)
-    logs = store.home / "logs"
-    vault.private_folder(logs, ours=True)
-    vault.private_file(logs / f"{name}.log")
-    env = dict(os.environ, TURNOUT_HOME=str(store.home))
-    with open(logs / f"{name}.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "turnout", "worker", name],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            env=env,
-        )
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if store.get(name).pid == proc.pid:
-            return proc.pid
-        if proc.poll() is not None:
-            raise OperationFailed(
-                f"the worker for {name!r} exited at once: see {logs / (name + '.log')}"
-            )
-        time.sleep(0.05)
-    raise OperationFailed(f"the worker for {name!r} did not start within {timeout:.0f} s")
-
-
-def stop_task(name: str, store: Store | None = None, timeout: float = 60.0) -> dict[str, Any]:
-    """Ask the worker to stop after its current batch and wait until it has."""
-    store = store or Store()
-    record = store.get(name)
-    if not record.alive:
-        if record.state in ACTIVE:
-            store.update(name, state=TaskState.STOPPED, pid=None)
-        return task_status(name, store)
-    store.update(name, stop_requested=1)
-    if record.pid and record.pid != os.getpid():
-        try:
-            os.kill(record.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if not store.get(name).alive:
-            return task_status(name, store)
-        time.sleep(0.1)
-    raise OperationFailed(f"task {name!r} did not stop within {timeout:.0f} s (pid {record.pid})")
-
-
-def delete_task(name: str, store: Store | None = None, force: bool = False) -> None:
-    """Stop the task, remove its capture objects and checkpoints, and forget it.
-
-    When a side cannot be cleaned (gone, unreachable), the task is kept unless
-    `force`, so nothing turnout installed is forgotten silently.
-    """
-    store = store or Store()
-    record = store.get(name)
-    stop_task(name, store)
-    try:
-        remove_capture(record.spec, name)
-    except TurnoutError as exc:
-        if not force:
-            raise OperationFailed(
-                f"could not remove what task {name!r} installed: {exc} "
-                "(fix that, or delete with --force to forget the task anyway)"
-            ) from None
-        store.add_event(name, "warning", f"forgotten without clean-up: {exc}")
-    store.delete_task(name)
-
-
-def wait_for(name: str, predicate: Any, timeout: float, store: Store | None = None) -> dict:
-    """Poll the task's status until `predicate(status)` holds; the status, or OperationFailed."""
-    store = store or Store()
-    deadline = time.time() + timeout
-    while True:
-        status = task_status(name, store)
-        if predicate(status):
-            return status
-        if status["state"] == TaskState.FAILED.value:
-            raise OperationFailed(f"task {name!r} failed: {status['error']}")
-        if status["state"] in (TaskState.STOPPED.value, TaskState.COMPLETED.value):
-            raise OperationFailed(f"task {name!r} is {status['state']}: it will not get there")
-        if time.time() > deadline:
-            raise OperationFailed(f"task {name!r} did not get there within {timeout:.0f} s")
-        time.sleep(0.1)
-
-
-def wait_caught_up(
-    name: str, timeout: float, store: Store | None = None, since: float | None = None
-) -> dict[str, Any]:
-    """Wait until everything the source committed before `since` (default: now) is applied.
-
-    One progress report with delay 0 is not enough: the read behind it may
-    have started before `since`. The report after it comes from a read that
-    started later, so two in a row, both after `since`, prove it.
-    """
-    store = store or Store()
-    since = time.time() if since is None else since
-    first: float | None = None
-
-    def caught_up(status: dict[str, Any]) -> bool:
-        nonlocal first
-        if status["phase"] != "incremental" or status["delay_s"] != 0:
-            first = None
-            return False
-        if status["updated"] <= since:
-            return False
-        if first is None:
-            first = status["updated"]
-            return False
-        return bool(status["updated"] > first)
-
-    return wait_for(name, caught_up, timeout, store)
+__all__ = [
+    "ACTIVE", "SOURCE_CHECK_S", "create_task", "delete_task", "end_sessions", "events",
+    "finish", "leftover_slots", "list_tasks", "precheck", "rollback", "run_task", "sessions",
+    "start_task", "stop_task", "switchover", "switchover_abort", "switchover_status",
+    "task_sessions", "task_status", "verify_task", "verify_urls", "wait_caught_up", "wait_for",
+]
 
 
 def sessions(url: str) -> list[Session]:
