@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -67,12 +68,27 @@ def with_login(url: str, user: str, password: str) -> str:
     return f"{scheme}://{user}:{quote(password, safe='')}@{rest.split('@', 1)[1]}"
 
 
-def test_passwords_are_nowhere_readable(store: Store, pg_server: Any, pg_url: str,
-                                        mariadb_server: Any, mysql_url: str) -> None:
+@pytest.fixture()
+def accounts(store: Store, pg_server: Any, mariadb_server: Any) -> Iterator[tuple[str, str]]:
+    """A PostgreSQL superuser and a MariaDB account with every privilege, both with a password,
+    gone after the test with the tasks' slots: roles and slots are server-wide, and a leftover
+    superuser is one that a later test's switchover fence rightly refuses to ignore."""
     role, user = f"pw_{uuid.uuid4().hex[:8]}", f"pw_{uuid.uuid4().hex[:8]}"
     pg_server.psql(f"CREATE ROLE {role} LOGIN SUPERUSER REPLICATION PASSWORD '{PG_PASSWORD}'")
     mariadb_server.sql(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{MY_PASSWORD}'; "
                        f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%'")
+    try:
+        yield role, user
+    finally:
+        for task in api.list_tasks(store):
+            api.delete_task(task["name"], store, force=True)
+        pg_server.psql(f"ALTER ROLE {role} NOSUPERUSER NOLOGIN NOREPLICATION")
+        mariadb_server.sql(f"DROP USER '{user}'@'%'")
+
+
+def test_passwords_are_nowhere_readable(store: Store, pg_server: Any, pg_url: str,
+                                        mysql_url: str, accounts: tuple[str, str]) -> None:
+    role, user = accounts
     pg_src = with_login(pg_url, role, PG_PASSWORD)
     pg_dst = with_login(pg_server.create_database(f"pwd_{uuid.uuid4().hex[:8]}"), role,
                         PG_PASSWORD)
