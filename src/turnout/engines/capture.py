@@ -7,6 +7,8 @@ Each engine implements it in its own capture module (engines/<engine>/capture.py
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
 
 from turnout.engines.snapshot import SnapshotReader
 from turnout.model import Change, Position
@@ -91,3 +93,32 @@ class Capture(ABC):
         """Remove everything install() put on the source."""
 
 
+
+
+class SideConnection:
+    """A connection a capture keeps for one side job (the heartbeat), apart from the stream:
+    opened on first use, dropped when a use fails so that the next use connects again (a
+    server that restarted must not leave the job on a dead connection), closed quietly."""
+
+    def __init__(self, connect: Callable[[], Any]) -> None:
+        self._connect = connect
+        self._conn: Any = None
+
+    def use(self, job: Callable[[Any, bool], None]) -> None:
+        """Run `job(connection, first)`, `first` telling a fresh connection from a kept one."""
+        first = self._conn is None
+        try:
+            if first:
+                self._conn = self._connect()
+            job(self._conn, first)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a connection that broke is gone either way
+                pass

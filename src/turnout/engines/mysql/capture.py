@@ -39,6 +39,7 @@ from dataclasses import replace
 from typing import Any
 
 from turnout.engines.base import Capture
+from turnout.engines.capture import SideConnection
 from turnout.engines.mysql import faults, grants, heartbeat
 from turnout.engines.mysql.events import EventDecoder, SourceDdl, StaleTableMap, Transaction
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
@@ -70,7 +71,7 @@ class MysqlCapture(Capture):
         self._from_gtid: str | None = None  # the GTID state the stream started from, if any
         self._trust_next = False  # take the next commit whatever its file (see _accept)
         self._beat: float | None = None  # the newest heartbeat read through
-        self._beat_conn: Any = None  # the heartbeat thread's own connection
+        self._beat_conn = SideConnection(engine.connect)  # the heartbeat thread's own
 
     # set-up ----------------------------------------------------------------
 
@@ -336,16 +337,7 @@ class MysqlCapture(Capture):
 
     def beat(self) -> None:
         """The task's heartbeat row set to turnout's clock, through a connection of its own."""
-        try:
-            first = self._beat_conn is None
-            if first:
-                self._beat_conn = self.engine.connect()
-            heartbeat.write(self._beat_conn, self.slot, first)
-        except Exception:
-            conn, self._beat_conn = self._beat_conn, None
-            if conn is not None:
-                conn.close()
-            raise
+        self._beat_conn.use(lambda conn, first: heartbeat.write(conn, self.slot, first))
 
     def beat_seen(self) -> float | None:
         return self._beat
@@ -357,12 +349,7 @@ class MysqlCapture(Capture):
         """Nothing to free: the server keeps binlogs by its own expiry setting."""
 
     def _close(self) -> None:
-        if self._beat_conn is not None:
-            try:
-                self._beat_conn.close()
-            except Exception:  # noqa: BLE001 - a heartbeat connection that broke is gone
-                pass
-            self._beat_conn = None
+        self._beat_conn.close()
         if self._stream is not None:
             self._stream.close()
             self._stream = None

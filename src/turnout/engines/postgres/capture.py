@@ -60,6 +60,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from turnout.engines.base import Capture
+from turnout.engines.capture import SideConnection
 from turnout.engines.postgres import slots
 from turnout.engines.postgres.dialect import quote
 from turnout.engines.postgres.pgoutput import ChangeDecoder, Message, decode
@@ -125,7 +126,7 @@ class PgCapture(Capture):
         self._behind_since: float | None = None  # first read that could not confirm catching up
         self._last_heartbeat = time.monotonic()
         self._beat: float | None = None  # the newest heartbeat read through
-        self._beat_conn: Any = None  # the heartbeat thread's own connection
+        self._beat_conn = SideConnection(engine.connect)  # the heartbeat thread's own
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
@@ -203,9 +204,7 @@ class PgCapture(Capture):
 
     def close(self) -> None:
         """Let go of the slot: a later read, here or in another process, starts it again."""
-        if self._beat_conn is not None:
-            self._beat_conn.close()
-            self._beat_conn = None
+        self._beat_conn.close()
         if self._stream is not None:
             self._stream.close()
             self._stream = None
@@ -351,16 +350,8 @@ class PgCapture(Capture):
 
     def beat(self) -> None:
         """A logical message with turnout's clock in it, in a transaction of its own."""
-        try:
-            if self._beat_conn is None:
-                self._beat_conn = self.engine.connect()
-            self._beat_conn.execute("SELECT pg_logical_emit_message(true, %s, %s)",
-                                    (BEAT_PREFIX, repr(time.time())))
-        except Exception:
-            conn, self._beat_conn = self._beat_conn, None
-            if conn is not None:
-                conn.close()
-            raise
+        self._beat_conn.use(lambda conn, _first: conn.execute(
+            "SELECT pg_logical_emit_message(true, %s, %s)", (BEAT_PREFIX, repr(time.time()))))
 
     def beat_seen(self) -> float | None:
         return self._beat
