@@ -11,8 +11,9 @@ import pytest
 
 from tests.integration.helpers import running, wait_caught_up
 from turnout import api, engines
-from turnout.engines.postgres import PostgresEngine, capture
+from turnout.engines.postgres import capture
 from turnout.engines.postgres.capture import PgCapture, PgPosition
+from turnout.engines.postgres.engine import PostgresEngine
 from turnout.model import Change, Op
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store

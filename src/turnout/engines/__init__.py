@@ -19,9 +19,9 @@ from turnout.errors import BadInput, TransientError, TurnoutError, Unsupported
 from turnout.model import Position
 
 _ENGINES = {
-    "sqlite": "turnout.engines.sqlite:SqliteEngine",
-    "postgresql": "turnout.engines.postgres:PostgresEngine",
-    "mysql": "turnout.engines.mysql:MysqlEngine",
+    "sqlite": "turnout.engines.sqlite.engine:SqliteEngine",
+    "postgresql": "turnout.engines.postgres.engine:PostgresEngine",
+    "mysql": "turnout.engines.mysql.engine:MysqlEngine",
 }
 
 

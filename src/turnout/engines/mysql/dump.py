@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from turnout.errors import OperationFailed, Unsupported
 
 if TYPE_CHECKING:
-    from turnout.engines.mysql import MysqlEngine
+    from turnout.engines.mysql.engine import MysqlEngine
 
 FILE = "dump.sql"
 

@@ -19,7 +19,7 @@ from turnout.engines.postgres.snapshot import PgSnapshot, export
 from turnout.errors import OperationFailed, Unsupported
 
 if TYPE_CHECKING:
-    from turnout.engines.postgres import PostgresEngine
+    from turnout.engines.postgres.engine import PostgresEngine
 
 FILE = "dump.pgdump"
 

@@ -17,7 +17,7 @@ from turnout.engines.sqlite.dialect import column_list, quote
 from turnout.errors import BadInput, TransientError
 
 if TYPE_CHECKING:
-    from turnout.engines.sqlite import SqliteEngine
+    from turnout.engines.sqlite.engine import SqliteEngine
 
 FILE = "dump.sqlite"
 ALIAS = "turnout_backup"

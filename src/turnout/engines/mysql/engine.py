@@ -1,0 +1,419 @@
+"""MysqlEngine: what turnout asks of a database, answered for a MySQL or MariaDB database,
+and the URL options it reads; the package docstring (__init__.py) says where each part lives."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from turnout.coalesce import Batch
+from turnout.endpoint import Endpoint
+from turnout.engines.base import Capture, Engine, SnapshotReader
+from turnout.engines.booleans import odd_booleans
+from turnout.engines.mysql import (
+    accounts,
+    apply,
+    bulk,
+    catalog,
+    client,
+    ddl,
+    dump,
+    faults,
+    grants,
+    own,
+    sessions,
+    values,
+)
+from turnout.engines.mysql.capture import MysqlCapture, capture_problems
+from turnout.engines.mysql.checksums import MysqlVerifyReader
+from turnout.engines.mysql.dialect import (
+    column_list,
+    create_index_sql,
+    create_table_sql,
+    foreign_key_sql,
+    quote,
+    type_problem,
+)
+from turnout.engines.mysql.positions import MysqlPosition
+from turnout.engines.mysql.snapshot import opened
+from turnout.engines.mysql.values import same, writer
+from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
+from turnout.gaps import Gap
+from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.naming import Naming
+from turnout.types import CanonicalType, Kind
+
+CHECKPOINT_TABLE = "_turnout_checkpoint"
+SESSION_SETUP = (
+    "SET NAMES utf8mb4, time_zone = '+00:00', "
+    "sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'"
+)
+_OPTIONS = {"zero_dates": ("refuse", "null"), "tinyint1": ("boolean", "int"),
+            "resume_by": ("file", "gtid")}
+_LOST_CONNECTION = (2006, 2013)
+_RETRY = (1205, 1213)  # lock wait timeout, deadlock
+
+
+def connection_settings(endpoint: Endpoint) -> tuple[dict[str, Any], dict[str, str]]:
+    """PyMySQL connect() arguments for the URL, and turnout's own options from its query."""
+    parts = urlsplit(endpoint.url)
+    params = dict(parse_qsl(parts.query))
+    options = {name: params.pop(name, values[0]) for name, values in _OPTIONS.items()}
+    for name, value in options.items():
+        if value not in _OPTIONS[name]:
+            raise BadInput(f"{name}={value} in {endpoint}: use one of {', '.join(_OPTIONS[name])}")
+    database = unquote(parts.path.lstrip("/"))
+    if not database:
+        raise BadInput(f"{endpoint} names no database: write mysql://user@host/database")
+    settings: dict[str, Any] = {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 3306,
+        "user": unquote(parts.username or "root"),
+        "password": unquote(parts.password or ""),
+        "database": database,
+        "charset": "utf8mb4",
+        "autocommit": True,
+        "connect_timeout": 10,
+        "program_name": "turnout",
+    }
+    if "unix_socket" in params:
+        settings["unix_socket"] = params.pop("unix_socket")
+    if params:
+        raise BadInput(f"unknown URL option {', '.join(params)} in {endpoint}")
+    return settings, options
+
+
+def own_types(version: str) -> dict[Kind, str]:
+    """Canonical kinds the server holds in a type of its own: MariaDB 10.7+ has uuid."""
+    found = re.match(r"(\d+)\.(\d+)", version)
+    release = (int(found[1]), int(found[2])) if found else (0, 0)
+    return {Kind.UUID: "uuid"} if "mariadb" in version.lower() and release >= (10, 7) else {}
+
+
+class MysqlEngine(Engine):
+    scheme = "mysql"
+    logs_cascades = False  # InnoDB performs them below the binlog
+    checks_rows_adding_foreign_keys = False  # see create_foreign_keys
+
+    def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
+        super().__init__(endpoint, create=create)
+        self.settings, self.options = connection_settings(endpoint)
+        self.database = self.settings["database"]
+        self.conn = self.connect(create=create)
+        version = self.one("SELECT VERSION()")
+        self.mariadb = "mariadb" in version.lower()
+        self.own_types = own_types(version)
+        self.flavor = "mariadb" if self.mariadb else "mysql"
+        folds = self.one("SELECT @@lower_case_table_names") != 0  # 1 and 2 compare lowered
+        self.naming = Naming("MySQL", limit=64, fold_tables=folds, fold_columns=True,
+                             foreign_keys_per_schema=True)
+        self._loader: bulk.BulkLoader | None = None  # opened by the first load()
+        self._captures: list[MysqlCapture] = []  # their streams close with the engine
+
+    @classmethod
+    def classify_error(cls, exc: BaseException) -> TurnoutError | None:
+        return faults.classify(exc)
+
+    def connect(self, create: bool = False) -> Any:
+        import pymysql
+
+        try:
+            conn = faults.tuned_connection_class()(**self.settings)
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] == 1049 and create:  # unknown database: make it
+                self._create_database()
+                return self.connect()
+            if faults.is_unreachable(exc):  # down or restarting: a running task retries
+                raise faults.unreachable(self.endpoint, exc) from None
+            raise BadInput(f"cannot connect to {self.endpoint}: {exc.args[-1]}") from None
+        with conn.cursor() as cur:
+            cur.execute(SESSION_SETUP)
+            cur.execute("SELECT CONNECTION_ID()")
+            own.opened(self.settings["port"], int(cur.fetchone()[0]))  # turnout's, by its id
+        return conn
+
+    def _create_database(self) -> None:
+        import pymysql
+
+        settings = {**self.settings, "database": None}
+        with pymysql.connect(**settings) as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(self.database)} "
+                        "CHARACTER SET utf8mb4")
+
+    def close(self) -> None:
+        for capture in self._captures:
+            capture.close()
+        if self._loader is not None:
+            self._loader.close()
+        self.conn.close()
+
+    def fast_connect(self, local_infile: bool = False) -> Any:
+        """A mysqlclient connection, for bulk reads and loads (see client.py)."""
+        return client.connect(self.settings, SESSION_SETUP, local_infile=local_infile)
+
+    def one(self, sql: str, params: Any = None) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def all(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+
+    @classmethod
+    def position_from_dict(cls, data: dict[str, Any]) -> Position:
+        return MysqlPosition(data["file"], int(data["pos"]), data.get("gtid"))
+
+    # catalog -------------------------------------------------------------
+
+    def list_tables(self) -> list[str]:
+        with self.conn.cursor() as cur:
+            return catalog.list_tables(cur)
+
+    def reflect(self, names: list[str]) -> list[Table]:
+        boolean = self.options["tinyint1"] == "boolean"
+        with self.conn.cursor() as cur:
+            return [catalog.reflect_table(cur, n, boolean, self.mariadb) for n in names]
+
+    def type_problem(self, ctype: CanonicalType) -> str | None:
+        return type_problem(ctype)
+
+    def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return values.gaps_held(ctype, self.options["zero_dates"])
+
+    def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return values.gaps_refused(ctype)
+
+    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
+        test = values.gap_test(quote(column), gap)
+        if test is None:
+            return None
+        rows = self.all(f"SELECT {column_list(table.key)} FROM {quote(table.name)} "
+                        f"WHERE {test} LIMIT 1")
+        return tuple(rows[0]) if rows else None
+
+    def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:
+        """A tinyint(1) read as a boolean may hold any of -128..127; one row holding another
+        value than 0 and 1 is enough to refuse: a boolean would turn it into true."""
+        fix = ("neither true nor false: add ?tinyint1=int to the source URL to keep tinyint(1) "
+               "columns integers, or --cast TABLE.COLUMN=int16 for this one")
+        return {column: f"the row with key ({key}) holds {value}, which is {fix}"
+                for column, (key, value) in odd_booleans(self.all, table, columns, quote).items()}
+
+    def create_table(self, table: Table) -> None:
+        if ddl.carries(table, self.scheme, self.flavor):
+            self.execute(ddl.create_table_sql(table))
+            return
+        self.execute(create_table_sql(table, table.origin == self.scheme, self.own_types))
+
+    def create_indexes(self, table: Table) -> None:
+        have = {r[0] for r in self.all(
+            "SELECT index_name FROM information_schema.statistics WHERE table_schema = "
+            "DATABASE() AND table_name = %s", (table.name,))}
+        own = ddl.carries(table, self.scheme, self.flavor)
+        if own and (table.source_indexes or not table.indexes):
+            self._create_own_indexes(table, have)
+            return
+        for index in table.indexes:
+            if index.name not in have:
+                self.execute(create_index_sql(table, index))
+
+    def _create_own_indexes(self, table: Table, have: set[str]) -> None:
+        """A MySQL source's keys and CHECK constraints as it wrote them, after the data."""
+        for statement in ddl.create_index_statements(table, have):
+            self.execute(statement)
+        checks = {r[0] for r in self.all(
+            "SELECT constraint_name FROM information_schema.table_constraints WHERE "
+            "table_schema = DATABASE() AND table_name = %s AND constraint_type = 'CHECK'",
+            (table.name,))}
+        for statement in ddl.check_statements(table, checks):
+            self.execute(statement)
+
+    def create_foreign_keys(self, table: Table) -> None:
+        """Keys are added with foreign_key_checks off, as a dump's restore does: InnoDB then
+        adds one in place from the catalog alone, where with checks on it copies the whole
+        table to check every row (500,000 rows: 0.01 s against 2.4 s). The rows came from
+        a source that held the same keys; with the incremental step, workers read views
+        a moment apart and the replay reconciles them, so a check could even fail here
+        on a child whose parent the replay is about to bring."""
+        have = {r[0] for r in self.all(
+            "SELECT constraint_name FROM information_schema.referential_constraints "
+            "WHERE constraint_schema = DATABASE() AND table_name = %s", (table.name,))}
+        named = ((fk.name or f"{table.name[:40]}_fk{n}_{apply.digest(fk.ref_table)}", fk)
+                 for n, fk in enumerate(table.foreign_keys))
+        missing = [(name, fk) for name, fk in named if name not in have]
+        if not missing:
+            return
+        self.execute("SET foreign_key_checks = 0")
+        try:
+            for name, fk in missing:
+                if ddl.carries(table, self.scheme, self.flavor):
+                    self.execute(ddl.foreign_key_sql(table, fk, name))
+                else:
+                    self.execute(foreign_key_sql(table, fk, name))
+        finally:
+            self.execute("SET foreign_key_checks = 1")
+
+    def sync_sequences(self, table: Table) -> None:
+        """Move AUTO_INCREMENT past the highest value in use (MySQL's twin of sequences)."""
+        column = next((c for c in table.columns if c.autoincrement), None)
+        if column is None:
+            return
+        top = self.one(f"SELECT max({quote(column.name)}) FROM {quote(table.name)}")
+        if top is not None:
+            self.execute(f"ALTER TABLE {quote(table.name)} AUTO_INCREMENT = {int(top) + 1}")
+
+    def table_exists(self, name: str) -> bool:
+        return self.one(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() "
+            "AND table_name = %s", (name,)) is not None
+
+    def has_rows(self, name: str) -> bool:
+        return self.one(f"SELECT 1 FROM {quote(name)} LIMIT 1") is not None
+
+    # rows ----------------------------------------------------------------
+
+    def snapshot(self, exported: str | None = None) -> AbstractContextManager[SnapshotReader]:
+        """A consistent snapshot read through mysqlclient, by key range (see snapshot.py)."""
+        return opened(self.fast_connect, self.options["zero_dates"])
+
+    def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
+        """LOAD DATA (or INSERTs) and the checkpoint in one transaction (see bulk.py)."""
+        adapt = writer(table)
+        if adapt is not same:
+            rows = [adapt(r) for r in rows]
+        self._ensure_checkpoint_table()  # DDL commits, so never inside the transaction
+        if self._loader is None:
+            self._loader = bulk.BulkLoader(self.fast_connect(local_infile=True))
+        with client.write_errors(self.endpoint), self._loader.transaction() as cur:
+            if rows:
+                self._loader.load(cur, table, rows)
+            self._save_checkpoint(cur, checkpoint)
+
+    def capture(self, tables: list[Table], slot: str) -> Capture:
+        capture = MysqlCapture(self, tables, slot)
+        self._captures.append(capture)
+        return capture
+
+    def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
+        return capture_problems(self)
+
+    def write_problems(self) -> list[str]:
+        return grants.destination_problems(self)
+
+    def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
+        with self._write() as cur:
+            apply.apply_batch(cur, batch, self.mariadb)
+            if checkpoint is not None:
+                self._save_checkpoint(cur, checkpoint)
+
+    def remove_own_objects(self) -> None:
+        if self.table_exists(CHECKPOINT_TABLE) and not self.has_rows(CHECKPOINT_TABLE):
+            self.execute(f"DROP TABLE {quote(CHECKPOINT_TABLE)}")
+
+    def read_checkpoint(self, owner: str) -> dict[str, str]:
+        if not self.table_exists(CHECKPOINT_TABLE):
+            return {}
+        rows = self.all(f"SELECT name, value FROM {quote(CHECKPOINT_TABLE)} WHERE owner = %s",
+                        (owner,))
+        return {name: value for name, value in rows}
+
+    def empty_tables(self, names: list[str]) -> None:
+        with self._write() as cur:  # foreign keys unchecked; DELETE stays in the transaction
+            for name in names:
+                cur.execute(f"DELETE FROM {quote(name)}")
+
+    def drop_checkpoint(self, owner: str) -> None:
+        if not self.table_exists(CHECKPOINT_TABLE):
+            return
+        self.execute(f"DELETE FROM {quote(CHECKPOINT_TABLE)} WHERE owner = %s", (owner,))
+        if self.one(f"SELECT 1 FROM {quote(CHECKPOINT_TABLE)} LIMIT 1") is None:
+            self.execute(f"DROP TABLE {quote(CHECKPOINT_TABLE)}")
+
+    def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
+        cur.executemany(
+            f"INSERT INTO {quote(CHECKPOINT_TABLE)} VALUES (%s, %s, %s) "
+            "ON DUPLICATE KEY UPDATE value = VALUES(value)",
+            [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
+        )
+
+    def _ensure_checkpoint_table(self) -> None:
+        self.execute(
+            f"CREATE TABLE IF NOT EXISTS {quote(CHECKPOINT_TABLE)} (owner varchar(190) NOT NULL, "
+            "name varchar(190) NOT NULL, value longtext NOT NULL, PRIMARY KEY (owner, name)) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        )
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """One transaction applied like a replica: foreign keys are not checked on the way."""
+        import pymysql
+
+        self._ensure_checkpoint_table()  # DDL commits, so never inside the transaction
+        try:
+            with client.unchecked_transaction(self.conn) as cur:
+                yield cur
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] in _RETRY:
+                raise TransientError(f"{self.endpoint}: {exc.args[-1]}") from None
+            if exc.args[0] == 1290:  # read-only
+                raise OperationFailed(f"{self.endpoint} refuses writes: {exc.args[-1]}") from None
+            raise
+
+    # operations ----------------------------------------------------------
+
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
+        return dump.dump(self, tables, directory)
+
+    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        dump.restore(self, dumped, directory, tables)
+
+    def verify_reader(self) -> MysqlVerifyReader:
+        return MysqlVerifyReader(self.connect(), self.options["zero_dates"])
+
+    def sessions(self) -> list[Session]:
+        return sessions.list_sessions(self)
+
+    def freeze(self, reason: str, lock: list[str] | None = None) -> bool:
+        return sessions.freeze(self, reason, lock or [])
+
+    def frozen(self) -> bool:
+        return sessions.frozen(self)
+
+    def fence_bypass(self) -> list[str]:
+        return sessions.bypass(self)
+
+    def writers_after_freeze(self) -> list[Session]:
+        return sessions.writers_after_freeze(self)
+
+    def end_sessions(self, ids: list[str]) -> None:
+        for thread in ids:
+            self.execute(f"KILL CONNECTION {int(thread)}")
+
+    def unfreeze(self) -> None:
+        sessions.unfreeze(self)
+
+    # migration accounts (accounts.py says what each grant is for) ------------
+
+    def create_account(self, user: str, password: str, role: str) -> list[str]:
+        return accounts.create(self, user, password, role)
+
+    def revoke_write(self, user: str) -> list[str]:
+        return accounts.revoke_write(self, user)
+
+    def drop_account(self, user: str) -> list[str]:
+        return accounts.drop(self, user)
+
+    def is_superuser(self) -> bool:
+        return accounts.is_superuser(self)
+

@@ -1,0 +1,404 @@
+"""PostgresEngine: what turnout asks of a database, answered for a PostgreSQL schema; the
+package docstring (__init__.py) says where each part lives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from turnout.coalesce import Batch
+from turnout.endpoint import Endpoint
+from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
+from turnout.engines.postgres import (
+    accounts,
+    apply,
+    build,
+    catalog,
+    checkpoints,
+    copy,
+    ddl,
+    dump,
+    faults,
+    replication,
+    sessions,
+    values,
+)
+from turnout.engines.postgres.capture import PgCapture, PgPosition
+from turnout.engines.postgres.checkpoints import CHECKPOINT_TABLE
+from turnout.engines.postgres.checksums import PgVerifyReader
+from turnout.engines.postgres.dialect import column_list, qualified, quote
+from turnout.engines.postgres.jsontext import load_json_as_text
+from turnout.engines.postgres.sessions import APPLICATION
+from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
+from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
+from turnout.gaps import Gap
+from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.naming import Naming
+from turnout.types import GEOMETRY_FIX, POSTGIS_STEP, CanonicalType, Kind
+
+__all__ = ["CHECKPOINT_TABLE", "PostgresEngine"]
+_Snapshot = PgSnapshot  # the reader snapshot() opens (snapshot.py)
+
+
+class _FenceMet(Exception):
+    """A write met a switchover's fence put up after this session began; it may pass now."""
+
+
+def _split_url(url: str) -> tuple[str, str]:
+    """The libpq URL without turnout's own `schema=` parameter, and that schema."""
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query)
+    schema = next((v for k, v in params if k == "schema"), "public")
+    query = urlencode([(k, v) for k, v in params if k != "schema"])
+    scheme = "postgresql"
+    return urlunsplit(parts._replace(scheme=scheme, query=query)), schema
+
+
+class PostgresEngine(Engine, DirectCopy):
+    scheme = "postgresql"
+    naming = Naming("PostgreSQL", limit=63, limit_in_bytes=True, indexes_per_schema=True)
+    strict_booleans = True
+
+    def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
+        super().__init__(endpoint, create=create)
+        self.url, self.schema = _split_url(endpoint.url)
+        self.conn = self.connect()
+        self._replica_checked = False
+        self._replica = False  # whether batches apply with session_replication_role = replica
+
+    def connect(self) -> Any:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(
+                self.url, autocommit=True, application_name=APPLICATION, connect_timeout=10,
+                **faults.net_options(self.url),
+            )
+        except psycopg.OperationalError as exc:
+            if faults.is_unreachable(exc):  # down or restarting: a running task retries
+                raise faults.unreachable(self.endpoint, exc) from None
+            raise BadInput(f"cannot connect to {self.endpoint}: {faults.reason(exc)}") from None
+        # a database frozen by freeze() starts sessions read-only; turnout's own may write
+        conn.execute("SET default_transaction_read_only = off")
+        load_json_as_text(conn)
+        values.register(conn)
+        sessions.pass_fence(conn, self.schema)
+        return conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @classmethod
+    def classify_error(cls, exc: BaseException) -> TurnoutError | None:
+        return faults.classify(exc)
+
+    @classmethod
+    def position_from_dict(cls, data: dict[str, Any]) -> Position:
+        return PgPosition.parse(data["lsn"])
+
+    # catalog -------------------------------------------------------------
+
+    def list_tables(self) -> list[str]:
+        with self.conn.cursor() as cur:
+            return catalog.list_tables(cur, self.schema)
+
+    def reflect(self, names: list[str]) -> list[Table]:
+        """Read with the schema as the search_path: a source's own SQL then names what is in
+        its schema unqualified, which a destination resolves in its own (ddl.py)."""
+        with ddl.in_schema(self.conn, self.schema) as cur:
+            return [catalog.reflect_table(cur, self.schema, n) for n in names]
+
+    def type_problem(self, ctype: CanonicalType) -> str | None:
+        """Every canonical type has a PostgreSQL type but MySQL's geometry, which needs PostGIS
+        and turnout does not create it: its text (EWKT) is what PostGIS reads exactly."""
+        if ctype.kind is Kind.GEOMETRY:
+            return GEOMETRY_FIX.format(engine="PostgreSQL") + POSTGIS_STEP
+        return None
+
+    def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return values.gaps_held(ctype)
+
+    def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return values.gaps_refused(ctype)
+
+    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
+        test = values.gap_test(quote(column), table.column(column).type.kind, gap,
+                               self.conn.info.server_version)
+        if test is None:
+            return None
+        row = self.conn.execute(
+            f"SELECT {column_list(table.key)} FROM {qualified(self.schema, table.name)} "
+            f"WHERE {test} LIMIT 1").fetchone()
+        return tuple(row) if row else None
+
+    def apply_problems(self, tables: list[str]) -> list[str]:
+        return ddl.always_identities(self.conn, self.schema, tables)
+
+    def schema_problems(self, tables: list[Table]) -> list[str]:
+        return ddl.missing_types(self.conn, self.schema, tables, self.scheme)
+
+    # building tables (build.py) -----------------------------------------
+
+    def create_table(self, table: Table) -> None:
+        build.create_table(self.conn, self.schema, table)
+
+    def create_indexes(self, table: Table) -> None:
+        build.create_indexes(self.conn, self.schema, table)
+
+    def create_foreign_keys(self, table: Table) -> None:
+        build.create_foreign_keys(self.conn, self.schema, table)
+
+    def sync_sequences(self, table: Table) -> None:
+        build.sync_sequences(self.conn, self.schema, table)
+
+    def table_exists(self, name: str) -> bool:
+        return checkpoints.table_exists(self.conn, self.schema, name)
+
+    def has_rows(self, name: str) -> bool:
+        return checkpoints.has_rows(self.conn, self.schema, name)
+
+    # rows ----------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self, exported: str | None = None) -> Iterator[SnapshotReader]:
+        """A repeatable-read view; inside the snapshot capture exported when `exported` is given.
+
+        An exported snapshot lives only while the connection that created the
+        slot is idle; if it cannot be imported any more, a fresh view is used:
+        it is later than where capture starts, which replaying makes harmless.
+        """
+        import psycopg
+        from psycopg import sql
+
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            imported = exported
+            if exported:
+                try:
+                    conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(exported))
+                except psycopg.Error:
+                    imported = None
+                    conn.execute("ROLLBACK")
+                    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield _Snapshot(conn, self.schema, imported)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
+        adapt = apply.adapter(table)
+        with self._write() as cur:
+            if rows:
+                target = qualified(self.schema, table.name)
+                sql = f"COPY {target} ({column_list(table.column_names)}) FROM STDIN"
+                with cur.copy(sql) as copy:
+                    for row in rows:
+                        copy.write_row(adapt(row))
+            self._save_checkpoint(cur, checkpoint)
+
+    def can_copy_from(self, source: Engine) -> bool:
+        return isinstance(source, PostgresEngine)
+
+    def copy_chunk_from(
+        self,
+        source: Engine,
+        reader: SnapshotReader,
+        table: Table,
+        dest: Table,
+        span: KeySpan,
+        limit: int,
+        checkpoint: Callable[[int, Key | None], Checkpoint],
+    ) -> tuple[int, Key | None]:
+        """Stream COPY from the source's snapshot into the destination, in big blocks.
+
+        The rows are never decoded: both servers speak the same COPY format.
+        Only a chunk that fills `limit` asks the source for its last key, so a
+        span that fits one chunk costs one query on each side.
+        """
+        assert isinstance(reader, _Snapshot), "the reader comes from a PostgreSQL snapshot"
+        origin = reader.conn
+        select = select_span(origin, reader.schema, table, span, limit)
+        target = f"{qualified(self.schema, dest.name)} ({column_list(dest.column_names)})"
+        with self._write() as cur:
+            fmt = copy.copy_format(origin, reader.schema, table, cur, self.schema, dest)
+            with cur.copy(f"COPY {target} FROM STDIN (FORMAT {fmt})") as writer:
+                copy.relay(origin, f"COPY ({select}) TO STDOUT (FORMAT {fmt})", writer.write)
+            copied = max(cur.rowcount, 0)
+            last = span.upto  # a short chunk exhausted the span
+            if copied == limit:
+                last = key_at(origin, reader.schema, table, span, copied - 1)
+            self._save_checkpoint(cur, checkpoint(copied, last))
+        return copied, last
+
+    def capture(self, tables: list[Table], slot: str) -> Capture:
+        return PgCapture(self, tables, slot)
+
+    def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
+        """Server settings, privileges and, given the task's `tables`, their publication
+        ownership and REPLICA IDENTITY: one line each, with the fix."""
+        return replication.problems(self.conn, self.endpoint, self.schema, f"turnout_{slot}",
+                                    tables)
+
+    def leftover_captures(self, owned: set[str]) -> list[str]:
+        """turnout's logical slots on this database that nothing streams from and no task owns.
+
+        A stopped task, or one in its full step, has an idle slot too: `owned`
+        names those, so only slots of deleted or crashed-while-deleting tasks remain.
+        """
+        rows = self.conn.execute(
+            "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'logical' "
+            "AND database = current_database() AND NOT active AND slot_name LIKE %s "
+            "ORDER BY slot_name", ("turnout\\_%",),
+        ).fetchall()
+        return [r[0] for r in rows if r[0].removeprefix("turnout_") not in owned]
+
+    def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
+        import psycopg
+
+        try:
+            try:
+                self._apply(batch, checkpoint, clear_first=False)
+            except psycopg.errors.UniqueViolation:
+                self._apply(batch, checkpoint, clear_first=True)  # rows trading unique values
+        except _FenceMet:  # fenced since this session began: it holds the key now
+            self._apply(batch, checkpoint, clear_first=False)
+
+    def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
+        parents_first = apply.parents_first(list(batch.tables.values()))
+        with self._write() as cur:
+            for tb in reversed(parents_first):  # a source TRUNCATE: children empty first
+                if tb.truncate:
+                    apply.delete_all(cur, self.schema, tb)
+            cascade = self._replica and not _cascades_logged(batch)
+            if cascade:  # foreign keys fire while deleting, repeating what the source did
+                cur.execute("SET LOCAL session_replication_role = origin")
+            for tb in reversed(parents_first):  # children lose rows before their parents
+                keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
+                if keys:
+                    apply.delete_keys(cur, self.schema, tb, keys)
+            if cascade:
+                cur.execute("SET LOCAL session_replication_role = replica")
+            for tb in parents_first:  # parents gain rows before their children
+                if tb.upserts:
+                    apply.upsert(cur, self.schema, tb)
+                if tb.ops:  # a table without a key: each change in order
+                    apply.apply_ops(cur, self.schema, tb)
+            if checkpoint is not None:
+                self._save_checkpoint(cur, checkpoint)
+
+    def empty_tables(self, names: list[str]) -> None:
+        """One TRUNCATE for all: PostgreSQL accepts it when foreign keys stay within the set."""
+        if names:
+            with self._write() as cur:
+                cur.execute("TRUNCATE " + ", ".join(qualified(self.schema, n) for n in names))
+
+    # checkpoints (checkpoints.py) ----------------------------------------
+
+    def remove_own_objects(self) -> None:
+        checkpoints.remove_if_empty(self.conn, self.schema)
+
+    def read_checkpoint(self, owner: str) -> dict[str, str]:
+        return checkpoints.read(self.conn, self.schema, owner)
+
+    def drop_checkpoint(self, owner: str) -> None:
+        checkpoints.drop(self.conn, self.schema, owner)
+
+    def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
+        checkpoints.save(cur, self.schema, checkpoint)
+
+    def _replica_role(self) -> None:
+        """Apply like a replica: foreign keys and the application's triggers do not fire.
+
+        Without the privilege (superuser) turnout orders each batch by foreign
+        keys instead, which covers everything but cycles.
+        """
+        import psycopg
+
+        if self._replica_checked:
+            return
+        self._replica_checked = True
+        try:
+            self.conn.execute("SET session_replication_role = replica")
+            self._replica = True
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        import psycopg
+
+        self._replica_role()
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                yield cur
+        except psycopg.errors.ReadOnlySqlTransaction as exc:
+            if sessions.pass_fence(self.conn, self.schema):
+                raise _FenceMet(str(exc)) from None
+            raise OperationFailed(f"{self.endpoint} refuses writes: {exc}") from None
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable) as exc:
+            raise TransientError(f"{self.endpoint}: {exc}") from None
+
+    # operations ----------------------------------------------------------
+
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
+        return dump.dump(self, tables, directory)
+
+    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        dump.restore(self, dumped, directory, tables)
+
+    def verify_reader(self) -> PgVerifyReader:
+        return PgVerifyReader(self.connect(), self.schema)
+
+    def sessions(self) -> list[Session]:
+        return sessions.list_sessions(self.conn)
+
+    def freeze(self, reason: str, lock: list[str] | None = None) -> bool:
+        with self._write() as cur:
+            made = sessions.freeze(self.conn, cur, self.schema, reason,
+                                   [r.split(" (")[0] for r in lock or []])
+        sessions.pass_fence(self.conn, self.schema)
+        sessions.fence_tables(self.conn, self.schema)
+        return made
+
+    def frozen(self) -> bool:
+        return sessions.frozen(self.conn, self.schema)
+
+    def fence_bypass(self) -> list[str]:
+        return sessions.bypass(self.conn, self.schema)
+
+    def writers_after_freeze(self) -> list[Session]:
+        return sessions.writers_after_freeze(self.conn, self.schema)
+
+    def end_sessions(self, ids: list[str]) -> None:
+        for pid in ids:
+            self.conn.execute("SELECT pg_terminate_backend(%s)", (int(pid),))
+
+    def unfreeze(self) -> None:
+        with self._write() as cur:
+            sessions.unfreeze(self.conn, cur, self.schema)
+
+    # migration accounts (accounts.py says what each grant is for) ------------
+
+    def create_account(self, user: str, password: str, role: str) -> list[str]:
+        return accounts.create(self, user, password, role)
+
+    def revoke_write(self, user: str) -> list[str]:
+        return accounts.revoke_write(self, user)
+
+    def drop_account(self, user: str) -> list[str]:
+        return accounts.drop(self, user)
+
+    def is_superuser(self) -> bool:
+        return accounts.is_superuser(self)
+
+
+def _cascades_logged(batch: Batch) -> bool:
+    """Whether the batch's source logged the rows its foreign key actions changed."""
+    from turnout import engines
+
+    origins = {tb.table.origin for tb in batch.tables.values()}
+    return all(engines.engine_class(o).logs_cascades for o in origins if o)

@@ -1,0 +1,400 @@
+"""SqliteEngine: what turnout asks of a database, answered for one SQLite file; the
+package docstring (__init__.py) says where each part lives."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from turnout.coalesce import Batch, TableBatch, no_such_row
+from turnout.endpoint import Endpoint
+from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
+from turnout.engines.booleans import odd_booleans
+from turnout.engines.keyrange import after_key
+from turnout.engines.sqlite import catalog, dump, faults, sessions
+from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
+from turnout.engines.sqlite.checksums import SqliteVerifyReader
+from turnout.engines.sqlite.dialect import (
+    column_list,
+    create_index_sql,
+    create_table_sql,
+    key_predicate,
+    quote,
+)
+from turnout.engines.sqlite.values import adapt_rows, gap_test, gaps_held, gaps_refused
+from turnout.errors import BadInput, NotFound, OperationFailed, TransientError, TurnoutError
+from turnout.gaps import Gap
+from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.naming import Naming
+from turnout.types import GEOMETRY_FIX, CanonicalType, Kind
+
+CHECKPOINT_TABLE = "_turnout_checkpoint"
+SOURCE_ALIAS = "turnout_source"
+
+
+class SqliteEngine(Engine, DirectCopy):
+    scheme = "sqlite"
+    naming = Naming("SQLite", fold_tables=True, fold_columns=True, indexes_per_schema=True,
+                    named_foreign_keys=False)
+    parallel_writes = False
+
+    def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
+        super().__init__(endpoint, create=create)
+        self.path = Path(endpoint.path)
+        self._wal_checked = False
+        if not endpoint.path:
+            raise BadInput(f"{endpoint} names no file: write sqlite:///path/to/file.db")
+        if not self.path.exists():
+            if not create:
+                raise NotFound(f"SQLite file {self.path} does not exist: check the path in the URL")
+            if not self.path.parent.exists():
+                raise NotFound(f"directory {self.path.parent} does not exist: create it first")
+        try:
+            self.db = self.connect()
+            self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise BadInput(f"{self.path} is not a usable SQLite database: {exc}") from None
+
+    @classmethod
+    def classify_error(cls, exc: BaseException) -> TurnoutError | None:
+        return faults.classify(exc)
+
+    def connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA synchronous=NORMAL")
+        sessions.pass_fence(db)  # writes through a switchover's fence are turnout's alone
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    def use_wal(self) -> None:
+        """Switch the file to WAL so turnout's long reads never block the application's writers.
+
+        The setting persists in the file. Best effort: when another process
+        holds a lock right now, turnout carries on in the current mode.
+        """
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            pass
+
+    @classmethod
+    def position_from_dict(cls, data: dict[str, Any]) -> Position:
+        return SqlitePosition(int(data["seq"]))
+
+    # catalog -------------------------------------------------------------
+
+    def list_tables(self) -> list[str]:
+        return catalog.list_tables(self.db)
+
+    def reflect(self, names: list[str]) -> list[Table]:
+        return [catalog.reflect_table(self.db, n) for n in names]
+
+    def type_problem(self, ctype: CanonicalType) -> str | None:
+        """SQLite stores any value in any column, but MySQL's geometry bytes mean nothing there."""
+        if ctype.kind is Kind.GEOMETRY:
+            return GEOMETRY_FIX.format(engine="SQLite")
+        return None
+
+    def gaps_held(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return gaps_held(ctype)
+
+    def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
+        return gaps_refused(ctype)
+
+    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
+        if table.primary_key == (column,) and table.column(column).native_type.upper() == "INTEGER":
+            return None  # the rowid itself, which holds integers only
+        test = gap_test(quote(column), table.column(column).type.kind, gap)
+        if test is None:
+            return None
+        row = self.db.execute(f"SELECT {column_list(table.key)} FROM {quote(table.name)} "
+                              f"WHERE {test} LIMIT 1").fetchone()
+        return tuple(row) if row else None
+
+    def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:
+        """A BOOLEAN column here holds whatever was put in it: 2, 'yes'…"""
+        fix = ("neither true nor false: give the column a type that holds it, such as "
+               "--cast TABLE.COLUMN=int16 (or text)")
+        found = odd_booleans(lambda sql: self.db.execute(sql).fetchall(), table, columns,
+                             quote)
+        return {column: f"the row with key ({key}) holds {value!r}, which is {fix}"
+                for column, (key, value) in found.items()}
+
+    def create_table(self, table: Table) -> None:
+        self.db.execute(create_table_sql(table))
+
+    def create_indexes(self, table: Table) -> None:
+        """Index names are per database here: one of that name on another table is an error
+        to report, never a reason to skip this one."""
+        built = {r[0]: r[1] for r in self.db.execute(
+            "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'").fetchall()}
+        for index in table.indexes:
+            owner = built.get(index.name)
+            if owner is None:
+                self.db.execute(create_index_sql(table, index))
+            elif owner != table.name:
+                raise OperationFailed(
+                    f"cannot build index {index.name!r} of table {table.name!r}: table "
+                    f"{owner!r} has an index called so: drop or rename it on the destination")
+
+    def table_exists(self, name: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
+
+    def has_rows(self, name: str) -> bool:
+        return self.db.execute(f"SELECT 1 FROM {quote(name)} LIMIT 1").fetchone() is not None
+
+    # rows ----------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self, exported: str | None = None) -> Iterator[SnapshotReader]:
+        self.use_wal()
+        db = self.connect()
+        try:
+            db.execute("BEGIN")  # in WAL mode the first read fixes the view for the whole block
+            yield _Snapshot(db)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({column_list(table.column_names)}) "
+            f"VALUES ({', '.join('?' * len(table.columns))})"
+        )
+        with self._write() as db:
+            db.executemany(sql, adapt_rows(table, rows))
+            _save_checkpoint(db, checkpoint)
+
+    def can_copy_from(self, source: Engine) -> bool:
+        return isinstance(source, SqliteEngine)
+
+    def copy_chunk_from(
+        self,
+        source: Engine,
+        reader: SnapshotReader,
+        table: Table,
+        dest: Table,
+        span: KeySpan,
+        limit: int,
+        checkpoint: Callable[[int, Key | None], Checkpoint],
+    ) -> tuple[int, Key | None]:
+        """INSERT … SELECT from the attached source file, around `reader`.
+
+        The attached file shows its latest commit rather than the snapshot;
+        trigger capture replays every change since its start onto these
+        rows by key, so the two meet all the same.
+        """
+        assert isinstance(source, SqliteEngine)
+        if SOURCE_ALIAS not in {r[1] for r in self.db.execute("PRAGMA database_list")}:
+            source.use_wal()
+            self.db.execute(f"ATTACH DATABASE ? AS {SOURCE_ALIAS}", (str(source.path),))
+        key = column_list(table.key)
+        after = span.after
+        where, params = after_key(key, after, "?")
+        if span.upto is not None:  # only ranges a reader's split() made have an end
+            where += " AND" if where else "WHERE"
+            where += f" ({key}) <= ({', '.join('?' * len(span.upto))})"
+            params += list(span.upto)
+        params.append(limit)
+        with self._write() as db:
+            copied = db.execute(
+                f"INSERT INTO main.{quote(dest.name)} ({column_list(dest.column_names)}) "
+                f"SELECT {column_list(table.column_names)} FROM {SOURCE_ALIAS}.{quote(table.name)} "
+                f"{where} ORDER BY {key} LIMIT ?",
+                params,
+            ).rowcount
+            last = after
+            if copied:  # the last key in the source's own order (its collations may differ)
+                last = tuple(db.execute(
+                    f"SELECT {key} FROM {SOURCE_ALIAS}.{quote(table.name)} {where} "
+                    f"ORDER BY {key} LIMIT 1 OFFSET ?",
+                    [*params[:-1], copied - 1],
+                ).fetchone())
+            _save_checkpoint(db, checkpoint(copied, last))
+        return copied, last
+
+    def capture(self, tables: list[Table], slot: str) -> Capture:
+        self.use_wal()
+        return SqliteCapture(self.connect, tables, slot)
+
+    def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
+        try:
+            self._apply(batch, checkpoint, clear_first=False)
+        except sqlite3.IntegrityError:
+            # Rows that trade unique values (a↔b) collide when upserted one by one;
+            # clearing every touched key first makes any permutation fit.
+            self._apply(batch, checkpoint, clear_first=True)
+
+    def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
+        with self._write() as db:
+            for tb in batch.tables.values():
+                if tb.truncate:  # a source TRUNCATE: every row goes before what followed it
+                    db.execute(f"DELETE FROM {quote(tb.table.name)}")
+                delete = f"DELETE FROM {quote(tb.table.name)} WHERE {key_predicate(tb.table.key)}"
+                keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
+                if keys:  # keys hold other engines' values too (a time, a decimal)
+                    db.executemany(delete, adapt_rows(tb.table, keys))
+                if tb.upserts:
+                    rows = adapt_rows(tb.table, tb.upserts.values())
+                    db.executemany(_upsert_sql(tb.table), rows)
+                if tb.ops:
+                    _apply_ops(db, tb)
+            if checkpoint is not None:
+                _save_checkpoint(db, checkpoint)
+
+    def remove_own_objects(self) -> None:
+        if self.table_exists(CHECKPOINT_TABLE) and not self.has_rows(CHECKPOINT_TABLE):
+            self.db.execute(f"DROP TABLE {CHECKPOINT_TABLE}")
+
+    def read_checkpoint(self, owner: str) -> dict[str, str]:
+        if not self.table_exists(CHECKPOINT_TABLE):
+            return {}
+        rows = self.db.execute(
+            f"SELECT name, value FROM {CHECKPOINT_TABLE} WHERE owner = ?", (owner,)
+        ).fetchall()
+        return dict(rows)
+
+    def drop_checkpoint(self, owner: str) -> None:
+        if self.table_exists(CHECKPOINT_TABLE):
+            self.db.execute(f"DELETE FROM {CHECKPOINT_TABLE} WHERE owner = ?", (owner,))
+            if not self.db.execute(f"SELECT 1 FROM {CHECKPOINT_TABLE} LIMIT 1").fetchone():
+                self.db.execute(f"DROP TABLE {CHECKPOINT_TABLE}")
+
+    def empty_tables(self, names: list[str]) -> None:
+        self.db.execute("PRAGMA foreign_keys = OFF")  # no effect inside a transaction
+        with self._write() as db:
+            for name in names:
+                db.execute(f"DELETE FROM {quote(name)}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        if not self._wal_checked:
+            self.use_wal()
+            self._wal_checked = True
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise TransientError(f"{self.path} is locked by another writer: {exc}") from None
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # operations ----------------------------------------------------------
+
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
+        return dump.dump(self, tables, directory)
+
+    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        dump.restore(self, directory, tables)
+
+    def verify_reader(self) -> SqliteVerifyReader:
+        return SqliteVerifyReader(self.connect())
+
+    def sessions(self) -> list[Session]:
+        return sessions.open_by(self.path)
+
+    def freeze(self, reason: str, lock: list[str] | None = None) -> bool:
+        return sessions.freeze(self.db, self.list_tables(), reason)
+
+    def frozen(self) -> bool:
+        return sessions.frozen(self.db)
+
+    def writers_after_freeze(self) -> list[Session]:
+        """None once the fence is up: its triggers refuse any other connection's write, and
+        putting them up waited for the writer that was inside a transaction."""
+        return [] if self.frozen() else super().writers_after_freeze()
+
+    def unfreeze(self) -> None:
+        sessions.unfreeze(self.db)
+
+
+class _Snapshot(SnapshotReader):
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
+        cols, key = column_list(table.column_names), column_list(table.key)
+        where, params = after_key(key, after, "?")
+        params.append(limit)
+        return self.db.execute(
+            f"SELECT {cols} FROM {quote(table.name)} {where} ORDER BY {key} LIMIT ?", params
+        ).fetchall()
+
+    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
+        cursor = self.db.execute(
+            f"SELECT {column_list(table.column_names)} FROM {quote(table.name)}")
+        try:
+            while rows := cursor.fetchmany(limit):
+                yield rows
+        finally:
+            cursor.close()
+
+    def count_rows(self, table: Table) -> int:
+        return int(self.db.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchone()[0])
+
+
+def _apply_ops(db: sqlite3.Connection, tb: TableBatch) -> None:
+    """A table without a key: each change in order, an update or delete acting on one row
+    holding exactly the old values (NULL-safe `IS`), found by its rowid. Such a table
+    always has one: only a table with a primary key can be WITHOUT ROWID."""
+    table, t = tb.table, quote(tb.table.name)
+    cols = table.column_names
+    rowid = next(n for n in ("rowid", "_rowid_", "oid") if n not in cols)
+    one = (f"SELECT {rowid} FROM {t} WHERE "
+           f"{' AND '.join(f'{quote(c)} IS ?' for c in cols)} LIMIT 1")
+    insert = f"INSERT INTO {t} ({column_list(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    delete = f"DELETE FROM {t} WHERE {rowid} = ({one})"
+    update = (f"UPDATE {t} SET {', '.join(f'{quote(c)} = ?' for c in cols)} "
+              f"WHERE {rowid} = ({one})")
+    for before, after in tb.ops:
+        if before is None:
+            assert after is not None
+            row, = adapt_rows(table, [after])
+            db.execute(insert, row)
+            continue
+        old, = adapt_rows(table, [before])
+        if after is None:
+            done = db.execute(delete, old).rowcount
+        else:
+            new, = adapt_rows(table, [after])
+            done = db.execute(update, (*new, *old)).rowcount
+        if done != 1:
+            raise no_such_row(table, before, after is not None)
+
+
+def _upsert_sql(table: Table) -> str:
+    cols = table.column_names
+    others = [c for c in cols if c not in table.key]
+    action = (
+        "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in others)
+        if others
+        else "DO NOTHING"
+    )
+    return (
+        f"INSERT INTO {quote(table.name)} ({column_list(cols)}) "
+        f"VALUES ({', '.join('?' * len(cols))}) ON CONFLICT ({column_list(table.key)}) {action}"
+    )
+
+
+def _save_checkpoint(db: sqlite3.Connection, checkpoint: Checkpoint) -> None:
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} "
+        "(owner TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (owner, name))"
+    )
+    db.executemany(
+        f"INSERT INTO {CHECKPOINT_TABLE} VALUES (?, ?, ?) "
+        "ON CONFLICT (owner, name) DO UPDATE SET value = excluded.value",
+        [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
+    )
