@@ -1,6 +1,6 @@
 """Helpers shared by the MySQL benchmarks (bench/mysql_full.py, bench/mysql_incremental.py).
 
-- private throwaway servers from tests/servers.py (never the machine's own services), started
+- private throwaway servers from turnout.testing.servers (never the machine's own services), started
   the way the integration tests start them (ROW binlog with column names);
 - sysbench to fill and load the source, turnout driven through its CLI with a TURNOUT_HOME of
   its own, as a user would;
@@ -30,10 +30,7 @@ from typing import Any
 import psycopg
 import pymysql
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for tests.servers when run as `python bench/...`
-
-from tests.servers import MariaDbServer, start_mariadb  # noqa: E402
+from turnout.testing.servers import MariaDbServer, start_mariadb
 
 TABLE = "sbtest1"
 MARIADB_ARGS = ["--binlog-row-metadata=FULL", "--max-connections=300",

@@ -5,7 +5,7 @@ Why this exists: after the full step turnout builds secondary indexes (and Postg
 primary keys), and an index is built by one server thread on MariaDB (PostgreSQL sorts with
 parallel workers), so one table after another leaves cores idle. turnout builds up to
 `schema.INDEX_BUILDERS` tables at once, each on a connection of its own. This script starts
-private throwaway servers (tests/servers.py), fills a MariaDB source with `sysbench
+private throwaway servers (turnout.testing.servers), fills a MariaDB source with `sysbench
 oltp_read_write prepare --tables=4` (index k_N on each), and copies it with turnout
 (`schema,full`, in process) into MariaDB and into PostgreSQL, with one index builder and with
 the default, alternating the order. It prints the whole copy's median time per setting: the
@@ -22,13 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import _mysql as my  # first: it puts the project root on sys.path
-from tests.servers import start_postgres
+import _mysql as my
 
 from turnout import api
 from turnout.migrate import schema
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
+from turnout.testing.servers import start_postgres
 
 
 def copy_once(store: Store, name: str, source: str, dest: str, builders: int) -> float:

@@ -2,10 +2,11 @@
 
 Why this exists: the issue asks how turnout's full copy of a 1,000,000-row sysbench table out of
 MySQL compares with the tools people use today, and sets the targets: MySQL → PostgreSQL in at
-most half of pgloader's time, MySQL → MySQL in at most half of `mysqldump | mysql`'s. This script
-starts private throwaway servers (tests/servers.py, never the machine's own services), fills the
-source with Debian's sysbench (`sysbench oltp_read_write … prepare`: table sbtest1, primary key
-id, index k_1), and times, in one run, alternating the order, each into a fresh empty database:
+most half of pgloader's time, MySQL → MySQL in at most half of `mysqldump | mysql`'s. This
+script starts private throwaway servers (turnout.testing.servers, never the machine's own
+services), fills the source with Debian's sysbench (`sysbench oltp_read_write … prepare`:
+table sbtest1, primary key id, index k_1), and times, in one run, alternating the order, each
+into a fresh empty database:
 
 - MySQL → PostgreSQL: turnout (schema + full) against pgloader, given a command file that makes
   the same copy (table, rows, primary key, index k_1 under its own name, into `public`, int
@@ -33,9 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import _mysql as my  # first: it puts the project root on sys.path
+import _mysql as my
 from _mysql import TurnoutCli
-from tests.servers import MariaDbServer, PgServer, start_postgres
+
+from turnout.testing.servers import MariaDbServer, PgServer, start_postgres
 
 SOURCE_DB = "sbtest"
 TARGET = 0.5  # turnout's time / the other tool's, at most

@@ -6,7 +6,7 @@ behind the destination runs, and how fast a backlog is worked off, so the issue 
 show, on a real write load: the source's TPS with and without turnout, the p50 / p99 delay
 turnout reports while it follows, and the catch-up rate over a 1,000,000-change backlog.
 
-The script starts two private throwaway MariaDB servers (tests/servers.py: ROW binlog with
+The script starts two private throwaway MariaDB servers (turnout.testing.servers: ROW binlog with
 column names; never the machine's own services), fills the source with `sysbench
 oltp_write_only prepare`, and migrates it (schema + full + incremental) to the second server:
 
@@ -49,12 +49,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import _mysql as my  # first: it puts the project root on sys.path
+import _mysql as my
 from _mysql import TurnoutCli
-from tests.servers import MariaDbServer
 
 from turnout import api
 from turnout.store import Store
+from turnout.testing.servers import MariaDbServer
 
 TASK = "inc"
 DB = "sbtest"

@@ -24,10 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for tests.servers when run as `python bench/pg_full.py`
-
-from tests.servers import PgServer, start_postgres  # noqa: E402
+from turnout.testing.servers import PgServer, start_postgres
 
 TABLE = "sbtest1"
 SOURCE_DB = "bench_src"

@@ -48,10 +48,9 @@ from typing import Any, NoReturn
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for tests.servers when run as `python bench/pg_incremental.py`
+from turnout.testing.servers import PgServer, start_postgres
 
-from tests.servers import PgServer, start_postgres  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TASK = "inc"
 SOURCE_DB = "bench_src"

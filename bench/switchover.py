@@ -3,7 +3,7 @@
 Why this exists: the issue asks how long writes stop when turnout switches a
 workload over, with default options, for PostgreSQL → PostgreSQL and MySQL →
 PostgreSQL with 10 tables. This script starts private servers
-(tests/servers.py, never the machine's own), fills N tables of ROWS rows,
+(turnout.testing.servers, never the machine's own), fills N tables of ROWS rows,
 runs a turnout task until it follows changes, and starts writer threads
 that behave like a web application: a new connection per transaction, a
 refused write retried 50 ms later, the side written to read from a config
@@ -24,7 +24,6 @@ import argparse
 import os
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -36,13 +35,10 @@ from urllib.parse import urlsplit
 import psycopg
 import pymysql
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.servers import start_mariadb, start_postgres  # noqa: E402
-
-from turnout import api  # noqa: E402
-from turnout.spec import TaskSpec  # noqa: E402
-from turnout.store import Store  # noqa: E402
+from turnout import api
+from turnout.spec import TaskSpec
+from turnout.store import Store
+from turnout.testing.servers import start_mariadb, start_postgres
 
 RETRY_S = 0.05  # a refused request tried again this much later: the gaps' resolution
 

@@ -6,7 +6,7 @@ with 100 differences, and sets the targets: at most half of reladiff's time, eve
 difference found, no false ones (on this data reladiff 0.6 reports about 3% of the rows as
 'updated' although they are equal, because of CHAR padding).
 
-The script starts private throwaway servers (tests/servers.py, never the machine's own
+The script starts private throwaway servers (turnout.testing.servers, never the machine's own
 services), fills a MariaDB source with Debian's sysbench (`sysbench oltp_read_write … prepare`:
 table sbtest1, id int primary key, k int, c char(120), pad char(60)) and copies it to
 PostgreSQL with turnout itself (`turnout task create … --types schema,full` + `turnout task
@@ -49,10 +49,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import _mysql as my  # first: it puts the project root on sys.path
+import _mysql as my
 import psycopg
 from _mysql import TABLE, TurnoutCli
-from tests.servers import MariaDbServer, PgServer, start_postgres
+
+from turnout.testing.servers import MariaDbServer, PgServer, start_postgres
 
 SOURCE_DB = "sbtest"
 DEST_DB = "verify_dst"

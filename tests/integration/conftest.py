@@ -1,6 +1,6 @@
 """Fixtures for tests against real PostgreSQL and MariaDB servers.
 
-The servers are private throwaway instances (see ``tests/servers.py``), started only when a
+The servers are private throwaway instances (see ``turnout.testing.servers``), started only when a
 test of the session first asks for one and stopped when the session ends. Each test that asks
 for ``pg_url`` or ``mysql_url`` gets a database of its own, named after the test; databases are
 left in place (the whole server is deleted at the end of the session).
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
+from turnout.testing.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
 
 
 @pytest.fixture(scope="session")

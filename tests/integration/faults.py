@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.servers import MariaDbServer, PgServer
+from turnout.testing.servers import MariaDbServer, PgServer
 
 FORWARD, CUT, BLACKHOLE = "forward", "cut", "blackhole"
 

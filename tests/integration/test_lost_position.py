@@ -17,12 +17,12 @@ import pytest
 
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_postgres_capture import execute
-from tests.servers import PgServer, start_postgres
 from turnout import api, engines
 from turnout.engines.sqlite.capture import log_table
 from turnout.migrate.runner import slot_name
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
+from turnout.testing.servers import PgServer, start_postgres
 
 ITEMS = "CREATE TABLE item (id int PRIMARY KEY, name text)"
 

@@ -1,4 +1,4 @@
-"""The MySQL / MariaDB engine against a private MariaDB server (tests/servers.py)."""
+"""The MySQL / MariaDB engine against a private MariaDB server (turnout.testing.servers)."""
 
 from __future__ import annotations
 

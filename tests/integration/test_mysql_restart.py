@@ -18,10 +18,10 @@ import pytest
 from tests.integration.conftest import unique_db_name
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_mysql import _connect, my_execute
-from tests.servers import MariaDbServer, start_mariadb
 from turnout import api
 from turnout.spec import TaskSpec
 from turnout.store import Store
+from turnout.testing.servers import MariaDbServer, start_mariadb
 
 SAME_SHAPE = """
 CREATE TABLE a (id int PRIMARY KEY, v varchar(20));

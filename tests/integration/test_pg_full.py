@@ -1,6 +1,6 @@
 """The PostgreSQL full step: key ranges copied by parallel workers inside one snapshot.
 
-Against a private PostgreSQL server (tests/servers.py): tables cut into
+Against a private PostgreSQL server (turnout.testing.servers): tables cut into
 several ranges and copied by several workers arrive identical, on the
 streamed path and on the row path; old single-range checkpoints still
 resume; rows committed after the snapshot opened stay out of the copy and

@@ -1,4 +1,4 @@
-"""The PostgreSQL engine against a private PostgreSQL server (tests/servers.py)."""
+"""The PostgreSQL engine against a private PostgreSQL server (turnout.testing.servers)."""
 
 from __future__ import annotations
 
@@ -340,7 +340,7 @@ def test_kill_during_incremental_from_postgres_resumes_with_identical_rows(
 def test_precheck_names_each_capture_problem_with_its_fix(
     store: Store, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    from tests.servers import start_postgres
+    from turnout.testing.servers import start_postgres
 
     server = start_postgres(tmp_path_factory.mktemp("pg_replica"),
                             ["-c", "wal_level=replica", "-c", "max_replication_slots=0"])

@@ -24,10 +24,10 @@ from tests.integration.faults import (
 )
 from tests.integration.helpers import running, wait_caught_up
 from tests.integration.test_mysql import _connect
-from tests.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
 from turnout import api, engines
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
+from turnout.testing.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
 
 pytestmark = pytest.mark.slow
 

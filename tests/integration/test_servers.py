@@ -12,7 +12,7 @@ import pymysql
 from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.row_event import WriteRowsEvent
 
-from tests.servers import MariaDbServer, PgServer
+from turnout.testing.servers import MariaDbServer, PgServer
 
 
 def test_postgres_is_private_with_logical_wal(pg_server: PgServer, pg_url: str) -> None:
