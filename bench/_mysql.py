@@ -239,7 +239,7 @@ def profile_cli(out: Path, argv: Sequence[str]) -> int:
     return code if isinstance(code, int) else 1
 
 
-PLUMBING_FILES = ("threading.py", "concurrent/futures/", "click/", "turnout/cli.py")
+PLUMBING_FILES = ("threading.py", "concurrent/futures/", "click/", "turnout/cli/")
 PLUMBING_CALLS = ("'get' of '_queue.SimpleQueue'", "'acquire' of '_thread.lock'",
                   "time.sleep", "'wait' of", "'result' of")
 

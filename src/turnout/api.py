@@ -2,7 +2,7 @@
 
 Functions take and return plain values (specs, dicts shaped like the CLI's
 JSON), so every face renders the same facts. A task's life (create, run, start, stop,
-status, delete, wait) is in lifecycle.py and re-exported here.
+status, delete, wait) is in tasks.py and re-exported here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ from typing import Any
 from turnout import engines
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, NotFound, TurnoutError
-from turnout.lifecycle import (
+from turnout.migrate import runner
+from turnout.migrate.runner import slot_name
+from turnout.model import Session
+from turnout.spec import TaskSpec
+from turnout.store import Store
+from turnout.tasks import (
     ACTIVE,
     SOURCE_CHECK_S,
     create_task,
@@ -28,11 +33,6 @@ from turnout.lifecycle import (
     wait_caught_up,
     wait_for,
 )
-from turnout.migrate import runner
-from turnout.migrate.runner import slot_name
-from turnout.model import Session
-from turnout.spec import TaskSpec
-from turnout.store import Store
 from turnout.verify.run import run as verify_run
 
 __all__ = [

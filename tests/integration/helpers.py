@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from turnout import api, engines
-from turnout.demo import Shop, create_chinook
+from turnout.cli.demo import Shop, create_chinook
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
 from turnout.verify import table_digest

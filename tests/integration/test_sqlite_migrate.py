@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import all_rows, make_db, rows
 from tests.integration.helpers import make_task, running, wait_caught_up
 from turnout import api
-from turnout.demo import create_chinook
+from turnout.cli.demo import create_chinook
 from turnout.errors import BadInput, NotFound
 from turnout.migrate.progress import NoProgress
 from turnout.spec import Options

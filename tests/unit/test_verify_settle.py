@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from turnout.console import verify_view
+from turnout.cli.render import verify_view
 from turnout.verify.settle import CHANGING, PERSISTING, SETTLED, Summary, judge
 
 OLD, NEW, NEWER = ("1", "old"), ("1", "new"), ("1", "newer")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from turnout import engines, lifecycle
+from turnout import engines, tasks
 from turnout.engines.base import Engine
 from turnout.errors import OperationFailed
 from turnout.migrate.incremental import POSITION
@@ -126,7 +126,7 @@ def drain(store: Store, task: str, timeout: float, log: Journal) -> None:
     try:
         deadline = time.time() + timeout
         while not _reached(dst, store, task, target):
-            status = lifecycle.task_status(task, store)
+            status = tasks.task_status(task, store)
             if status["state"] != TaskState.MIGRATING.value:
                 why = status["error"] or "stopped"
                 raise OperationFailed(f"task {task} is {status['state']} ({why}): it cannot "
@@ -157,5 +157,5 @@ def unfreeze(url: str, log: Journal) -> None:
 
 
 def stop_if_running(store: Store, task: str) -> None:
-    if lifecycle.task_status(task, store)["pid"] is not None:
-        lifecycle.stop_task(task, store)
+    if tasks.task_status(task, store)["pid"] is not None:
+        tasks.stop_task(task, store)

@@ -1,6 +1,6 @@
 """`turnout backup` and `turnout restore`: parse, call turnout.backup, render.
 
-Registered on the main group in cli.py; errors reach cli.main(), which prints them as one
+Registered on the main group in main.py; errors reach cli.main(), which prints them as one
 line with exit code 2 (bad input) or 1 (the operation failed).
 """
 

@@ -18,10 +18,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from turnout import api, cli_switchover
-from turnout.cli_accounts import accounts
-from turnout.cli_backup import backup_command, restore_command
-from turnout.console import (
+from turnout import api
+from turnout.cli import switchover as cli_switchover
+from turnout.cli.accounts import accounts
+from turnout.cli.backup import backup_command, restore_command
+from turnout.cli.render import (
     sessions_table,
     status_view,
     tasks_table,
@@ -276,7 +277,7 @@ def verify(name: str | None, source: str | None, dest: str | None, tables: tuple
 @click.option("--seconds", default=8.0, show_default=True, help="How long the business writes.")
 def demo(workdir: str | None, seconds: float) -> None:
     """Migrate the Chinook database to a new SQLite file while a simulated business writes."""
-    from turnout.demo import run_demo
+    from turnout.cli.demo import run_demo
 
     if not run_demo(out, workdir, seconds):
         sys.exit(1)

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.live import Live
 
 from turnout import api
-from turnout.console import status_view, verify_view
+from turnout.cli.render import status_view, verify_view
 from turnout.errors import NotFound
 from turnout.spec import TaskSpec
 from turnout.store import Store
