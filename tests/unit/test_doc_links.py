@@ -17,6 +17,7 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")  # [text](target) and ![alt](tar
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 CODE = re.compile(r"`[^`\n]*`")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+SOURCE_PATH = re.compile(r"`([\w.*<>-]+(?:/[\w.*<>-]+)*(?:\.py|/))`")  # `verify/forms.py`
 
 
 def pages() -> list[Path]:
@@ -61,6 +62,23 @@ def broken_links(page: Path) -> list[str]:
         elif anchor and goal.suffix == ".md" and anchor not in anchors(goal):
             broken.append(f"{target} (no such heading)")
     return broken
+
+
+def missing_sources(page: Path) -> list[str]:
+    """Files and folders of the repository that `page` names in code spans but that do not
+    exist: read from the repository's root, the page's folder or the package's."""
+    missing = []
+    for name in SOURCE_PATH.findall(page.read_text("utf-8")):
+        pattern = re.sub(r"<\w+>", "*", name).rstrip("/")
+        bases = (ROOT, page.parent, ROOT / "src" / "turnout")
+        if not any(next(base.glob(pattern), None) for base in bases):
+            missing.append(name)
+    return missing
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_named_source_files_exist(page: Path) -> None:
+    assert missing_sources(page) == []
 
 
 @pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
