@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import cProfile
 import json
-import os
 import pstats
-import shutil
-import statistics
 import subprocess
 import sys
 import threading
@@ -29,8 +26,9 @@ from typing import Any
 
 import psycopg
 import pymysql
+from _common import Timer, need
 
-from turnout.testing.servers import MariaDbServer, start_mariadb
+from turnout.testing.servers import MariaDbServer, clean_env, start_mariadb
 
 TABLE = "sbtest1"
 MARIADB_ARGS = ["--binlog-row-metadata=FULL", "--max-connections=300",
@@ -48,28 +46,6 @@ PG_CHECK = (
     f"md5(string_agg(c || pad, '' ORDER BY id)) AS h FROM {TABLE} GROUP BY 1) AS t"
 )
 SKIP_THREADS = {"_watch_stop"}  # turnout's stop-request poller: idle, and only noise
-TOOLS = {
-    "sysbench": "sysbench", "pgloader": "pgloader",
-    "mysqldump": "mariadb-client", "mariadb-dump": "mariadb-client",
-    "mysql": "mariadb-client", "mariadb": "mariadb-client",
-}
-
-
-def need(*names: str) -> str:
-    """The path of the first of ``names`` on PATH; else exit with one line saying what to
-    install."""
-    for name in names:
-        if found := shutil.which(name):
-            return found
-    package = TOOLS.get(names[0], names[0])
-    sys.exit(f"{names[0]} is not installed: apt-get install -y {package}")
-
-
-def client_env() -> dict[str, str]:
-    """The environment minus client variables that could point a tool at another server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "MYSQL", "MARIADB"))}
-    env["LC_ALL"] = "C.UTF-8"
-    return env
 
 
 def start_source(base: Path) -> MariaDbServer:
@@ -145,7 +121,7 @@ def sysbench(server: MariaDbServer, db: str, test: str, command: str, table_size
     cmd = [exe, test, f"--mysql-host={server.host}", f"--mysql-port={server.port}",
            "--mysql-user=root", f"--mysql-db={db}", "--tables=1",
            f"--table-size={table_size}", *extra, command]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=client_env(),
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(),
                           timeout=timeout, check=False)
     if proc.returncode != 0:
         sys.exit(f"sysbench {test} {command} exited {proc.returncode}: "
@@ -166,7 +142,7 @@ class TurnoutCli:
         if not Path(self.exe).exists():
             sys.exit(f"no turnout command beside {sys.executable}: run the bench with "
                      ".venv/bin/python (`make test` creates .venv and installs turnout)")
-        self.env = dict(client_env(), TURNOUT_HOME=str(home))
+        self.env = dict(clean_env(), TURNOUT_HOME=str(home))
 
     def __call__(self, *args: str, timeout: float = 3600) -> str:
         proc = subprocess.run([self.exe, *args], capture_output=True, text=True, env=self.env,
@@ -178,6 +154,17 @@ class TurnoutCli:
 
     def create(self, name: str, source: str, dest: str, types: str) -> None:
         self("task", "create", name, "--source", source, "--dest", dest, "--types", types)
+
+    def copy(self, name: str, source: str, dest: str) -> float:
+        """Seconds to create task ``name`` (schema + full) and run it to the end, as a user
+        would with two commands; exits with the task's error unless it completed."""
+        with Timer() as timer:
+            self.create(name, source, dest, "schema,full")
+            self("task", "run", name)
+        status = self.status(name)
+        if status["state"] != "Completed":
+            sys.exit(f"turnout ended {status['state']}: {status['error']}")
+        return timer.seconds
 
     def status(self, name: str) -> dict[str, Any]:
         status: dict[str, Any] = json.loads(self("task", "status", name, "--json"))
@@ -268,29 +255,6 @@ def top_functions(path: Path, key: str = "cumulative", count: int = 15,
                 break
         lines.append(f"{cumtime:10.2f} {tottime:10.2f} {calls:>10}  {where}:{line}({func})")
     return lines
-
-
-# --------------------------------------------------------------------------- reporting
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (``pct`` in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * pct // 100))
-    return ordered[int(rank) - 1]
-
-
-def print_table(header: Sequence[str], rows: list[Sequence[str]]) -> None:
-    """A plain aligned table: first column left, the others right, except the last."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        cells = [str(c).ljust(w) if i in (0, len(row) - 1) else str(c).rjust(w)
-                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
-        print("  ".join(cells).rstrip())
 
 
 if __name__ == "__main__":

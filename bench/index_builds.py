@@ -18,28 +18,27 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import tempfile
-import time
-from pathlib import Path
 
 import _mysql as my
+from _common import (
+    add_dir_option,
+    alternating,
+    median,
+    need,
+    print_table,
+    turnout_copy,
+    work_dir,
+)
 
-from turnout import api
 from turnout.migrate import schema
-from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
 from turnout.testing.servers import start_postgres
 
 
 def copy_once(store: Store, name: str, source: str, dest: str, builders: int) -> float:
+    """One schema + full copy with ``builders`` tables' indexes built at once."""
     schema.INDEX_BUILDERS = builders
-    api.create_task(TaskSpec(name, source, dest, types=parse_types("schema,full")), store)
-    start = time.perf_counter()
-    state = api.run_task(name, None, store)
-    seconds = time.perf_counter() - start
-    if state != "Completed":
-        raise SystemExit(f"turnout ended {state}: {api.task_status(name, store)['error']}")
-    return seconds
+    return turnout_copy(store, name, source, dest)
 
 
 def main() -> None:
@@ -47,12 +46,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=400_000, help="rows per table")
     parser.add_argument("--tables", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    add_dir_option(parser)
     args = parser.parse_args()
-    my.need("sysbench")
-    parent = args.dir or Path(__file__).resolve().parent / "out"
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="index_builds-", dir=parent))
+    need("sysbench")
+    work = work_dir("index_builds", args.dir)
     default = schema.INDEX_BUILDERS
     mariadb = my.start_source(work / "mariadb")
     pg = start_postgres(work / "pg")
@@ -65,8 +62,7 @@ def main() -> None:
         run = 0
         for r in range(args.repeat):
             for dest_kind in ("mysql", "postgresql"):
-                order = (1, default) if r % 2 == 0 else (default, 1)
-                for builders in order:
+                for builders in alternating((1, default), r):
                     run += 1
                     db = f"dst_{run}"
                     dest = (my.my_fresh_db(mariadb, db) if dest_kind == "mysql"
@@ -78,11 +74,11 @@ def main() -> None:
                           flush=True)
         rows = []
         for dest_kind in ("mysql", "postgresql"):
-            one, many = (my.median(times[(dest_kind, b)]) for b in (1, default))
+            one, many = (median(times[(dest_kind, b)]) for b in (1, default))
             rows.append([f"MySQL → {'MySQL' if dest_kind == 'mysql' else 'PostgreSQL'}",
                          f"{one:.2f}", f"{many:.2f}", f"{one - many:.2f}"])
         print()
-        my.print_table(["copy (schema + full)", "1 builder s", f"{default} builders s",
+        print_table(["copy (schema + full)", "1 builder s", f"{default} builders s",
                         "saved s"], rows)
         print(f"{args.tables} sysbench tables of {args.rows:,} rows (index k_N each); median "
               f"of {args.repeat} runs, alternating order.")

@@ -30,14 +30,22 @@ import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import _mysql as my
+from _common import (
+    Timer,
+    add_dir_option,
+    alternating,
+    contender_rows,
+    median,
+    need,
+    print_table,
+    work_dir,
+)
 from _mysql import TurnoutCli
 
-from turnout.testing.servers import MariaDbServer, PgServer, start_postgres
+from turnout.testing.servers import MariaDbServer, PgServer, clean_env, start_postgres
 
 SOURCE_DB = "sbtest"
 TARGET = 0.5  # turnout's time / the other tool's, at most
@@ -85,49 +93,38 @@ class Bench:
     # contenders ----------------------------------------------------------
 
     def turnout(self, dest: str, home: Path) -> float:
-        cli = TurnoutCli(home)
-        start = time.perf_counter()
-        cli.create("bench", self.source, dest, "schema,full")
-        cli("task", "run", "bench")
-        seconds = time.perf_counter() - start
-        status = cli.status("bench")
-        if status["state"] != "Completed":
-            sys.exit(f"turnout ended {status['state']}: {status['error']}")
-        return seconds
+        return TurnoutCli(home).copy("bench", self.source, dest)
 
     def pgloader(self, dest: str, run: str) -> float:
         command = self.work / f"pgloader-{run}.load"
         command.write_text(PGLOADER_COMMAND.format(source=self.source, dest=dest,
                                                    schema=SOURCE_DB))
         log = self.work / f"pgloader-{run}.log"
-        start = time.perf_counter()
-        with log.open("wb") as out:
-            proc = subprocess.run([my.need("pgloader"), str(command)], stdout=out,
-                                  stderr=subprocess.STDOUT, env=my.client_env(), check=False)
-        seconds = time.perf_counter() - start
+        with Timer() as timer, log.open("wb") as out:
+            proc = subprocess.run([need("pgloader"), str(command)], stdout=out,
+                                  stderr=subprocess.STDOUT, env=clean_env(), check=False)
         if proc.returncode != 0:
             tail = log.read_text(errors="replace").strip().splitlines()[-5:]
             sys.exit(f"pgloader exited {proc.returncode}: {' | '.join(tail)}")
-        return seconds
+        return timer.seconds
 
     def mysqldump(self, db: str) -> float:
         args = my.my_client_args(self.my)
-        start = time.perf_counter()
-        dump = subprocess.Popen(
-            [my.need("mysqldump", "mariadb-dump"), *args, "--single-transaction", SOURCE_DB],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=my.client_env())
-        assert dump.stdout is not None and dump.stderr is not None
-        load = subprocess.run([my.need("mysql", "mariadb"), *args, db], stdin=dump.stdout,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              env=my.client_env(), check=False)
-        dump.stdout.close()
-        dump_err = dump.stderr.read().decode(errors="replace").strip()
-        dump.wait()
-        seconds = time.perf_counter() - start
+        with Timer() as timer:
+            dump = subprocess.Popen(
+                [need("mysqldump", "mariadb-dump"), *args, "--single-transaction", SOURCE_DB],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+            assert dump.stdout is not None and dump.stderr is not None
+            load = subprocess.run([need("mysql", "mariadb"), *args, db], stdin=dump.stdout,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  env=clean_env(), check=False)
+            dump.stdout.close()
+            dump_err = dump.stderr.read().decode(errors="replace").strip()
+            dump.wait()
         if dump.returncode or load.returncode:
             sys.exit(f"dump pipeline failed (mysqldump exit {dump.returncode}, mysql exit "
                      f"{load.returncode}): {dump_err} {load.stderr.decode(errors='replace')}")
-        return seconds
+        return timer.seconds
 
     def profile(self, pair: str) -> None:
         """One more turnout copy under the per-thread profiler; prints where the time went.
@@ -139,15 +136,15 @@ class Bench:
         cli = TurnoutCli(self.work / f"home-profile-{pair}")
         cli.create("bench", self.source, dest, "schema,full")
         out = self.work / f"turnout-{pair}.prof"
-        start = time.perf_counter()
-        code = cli.profiled(out, "worker", "bench").wait()
-        seconds = time.perf_counter() - start
+        with Timer() as timer:
+            code = cli.profiled(out, "worker", "bench").wait()
         problem = self.check(pair, db, dest, my.my_content(self.my, SOURCE_DB))
         if code != 0 or problem:
             sys.exit(f"profiled turnout run failed (exit {code}): {problem}")
         self.drop(pair, db)
-        print(f"\nprofile of turnout {PAIRS[pair][0]} (one run, {seconds:.1f} s under cProfile, "
-              "every thread merged; thread plumbing and waits for another thread left out):")
+        print(f"\nprofile of turnout {PAIRS[pair][0]} (one run, {timer.seconds:.1f} s under "
+              "cProfile, every thread merged; thread plumbing and waits for another thread left "
+              "out):")
         print("\n".join(my.top_functions(out, "cumulative", 15)))
         print("top by own time:")
         print("\n".join(my.top_functions(out, "tottime", 10)))
@@ -162,20 +159,17 @@ def main() -> None:
     parser.add_argument("--pairs", default="pg,mysql", help="which of pg,mysql to run")
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="auto: profile turnout where it misses its target")
-    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    add_dir_option(parser)
     args = parser.parse_args()
     pairs = [p for p in args.pairs.split(",") if p]
     if not pairs or any(p not in PAIRS for p in pairs):
         parser.error(f"--pairs takes any of {', '.join(PAIRS)}")
-    my.need("sysbench")
-    my.need("mysqldump", "mariadb-dump")
-    my.need("mysql", "mariadb")
+    need("sysbench")
+    need("mysqldump", "mariadb-dump")
+    need("mysql", "mariadb")
     if "pg" in pairs:
-        my.need("pgloader")
-
-    parent = args.dir or Path(__file__).resolve().parent / "out"
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="mysql_full-", dir=parent))
+        need("pgloader")
+    work = work_dir("mysql_full", args.dir)
     mariadb: MariaDbServer | None = None
     pg: PgServer | None = None
     try:
@@ -187,9 +181,10 @@ def main() -> None:
             print(f"PostgreSQL {pg.psql('SHOW server_version')} on port {pg.port}")
         bench = Bench(work, mariadb, pg)
         my.my_fresh_db(mariadb, SOURCE_DB)
-        t0 = time.perf_counter()
-        my.sysbench(mariadb, SOURCE_DB, "oltp_read_write", "prepare", args.rows, "--rand-seed=1")
-        print(f"sysbench prepare: {args.rows:,} rows in {time.perf_counter() - t0:.1f} s ({work})")
+        with Timer() as timer:
+            my.sysbench(mariadb, SOURCE_DB, "oltp_read_write", "prepare", args.rows,
+                        "--rand-seed=1")
+        print(f"sysbench prepare: {args.rows:,} rows in {timer.seconds:.1f} s ({work})")
         expected = my.my_content(mariadb, SOURCE_DB)
         if problem := my.my_index_problem(mariadb, SOURCE_DB):
             sys.exit(f"the sysbench source is not as expected: {problem}")
@@ -198,8 +193,7 @@ def main() -> None:
         times = {pair: {who: [] for who in ("turnout", PAIRS[pair][1])} for pair in pairs}
         for r in range(args.repeat):
             for pair in pairs:
-                order = list(times[pair])
-                for who in order if r % 2 == 0 else reversed(order):
+                for who in alternating(list(times[pair]), r):
                     db = f"dst_{pair}_{who}_{r + 1}"
                     dest = bench.fresh(pair, db)
                     if who == "turnout":
@@ -231,15 +225,11 @@ def report(rows: int, times: dict[str, dict[str, list[float]]]) -> list[str]:
     missed = []
     for pair, by_who in times.items():
         other = PAIRS[pair][1]
-        med = {who: my.median(ts) for who, ts in by_who.items()}
-        for who, ts in by_who.items():
-            table.append([PAIRS[pair][0], who, f"{med[who]:.2f}", f"{rows / med[who]:,.0f}",
-                          f"{med['turnout'] / med[who]:.2f}",
-                          ", ".join(f"{t:.2f}" for t in ts)])
-        if med["turnout"] / med[other] > TARGET:
+        table += [[PAIRS[pair][0], *row] for row in contender_rows(by_who, rows, "turnout")]
+        if median(by_who["turnout"]) / median(by_who[other]) > TARGET:
             missed.append(pair)
     print()
-    my.print_table(["pair", "contender", "median s", "rows/s", "turnout/this", "runs (s)"],
+    print_table(["pair", "contender", "median s", "rows/s", "turnout/this", "runs (s)"],
                    table)
     print(f"rows: {rows:,} (sysbench oltp_read_write prepare, one table); median of "
           f"{len(next(iter(next(iter(times.values())).values())))} runs, alternating order.")
@@ -248,7 +238,7 @@ def report(rows: int, times: dict[str, dict[str, list[float]]]) -> list[str]:
           "`mysqldump --single-transaction src | mysql dst`.")
     for pair, by_who in times.items():
         other = PAIRS[pair][1]
-        ratio = my.median(by_who["turnout"]) / my.median(by_who[other])
+        ratio = median(by_who["turnout"]) / median(by_who[other])
         verdict = "met" if ratio <= TARGET else "NOT met"
         print(f"target {PAIRS[pair][0]}: turnout/{other} {ratio:.2f} <= {TARGET:.2f}: {verdict}")
     return missed

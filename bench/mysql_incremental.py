@@ -42,7 +42,6 @@ import re
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import _mysql as my
+from _common import Timer, add_dir_option, need, print_table, spread, work_dir
 from _mysql import TurnoutCli
 
 from turnout import api
@@ -131,14 +131,13 @@ class Bench:
         (rows changed, seconds, binlog position after them)."""
         size, step = self.opts.table_size, self.opts.txn_rows
         done, lo = 0, 1
-        t0 = time.perf_counter()
-        with my.my_connect(self.src, DB) as conn, conn.cursor() as cur:
+        with Timer() as timer, my.my_connect(self.src, DB) as conn, conn.cursor() as cur:
             while done < changes:
                 hi = min(lo + min(step, changes - done) - 1, size)
                 done += cur.execute(f"UPDATE {my.TABLE} SET k = k + 1 WHERE id BETWEEN %s AND %s",
                                     (lo, hi))
                 lo = hi + 1 if hi < size else 1
-        return done, time.perf_counter() - t0, self.binlog_end()
+        return done, timer.seconds, self.binlog_end()
 
     def binlog_end(self) -> tuple[int, int]:
         """Where the source's binlog ends now: (file number, offset)."""
@@ -159,18 +158,18 @@ class Bench:
 
     def caught_up(self, timeout: float) -> float:
         """Seconds until everything committed so far is applied (api.wait_caught_up)."""
-        t0 = time.perf_counter()
-        api.wait_caught_up(TASK, timeout, self.store)
-        return time.perf_counter() - t0
+        with Timer() as timer:
+            api.wait_caught_up(TASK, timeout, self.store)
+        return timer.seconds
 
     def work_off(self, changes: int, target: tuple[int, int],
                  timeout: float) -> tuple[float | None, int]:
         """Poll until the task applied ``changes`` more, has no delay and its position is past
         ``target``; (seconds or None on timeout, changes applied)."""
         before = self.status()["changes_applied"]
-        t0 = time.perf_counter()
+        timer = Timer()
         wall0, last_print, applied = time.time(), 0.0, 0
-        while (spent := time.perf_counter() - t0) < timeout:
+        while (spent := timer.seconds) < timeout:
             st = self.status()
             if st["state"] == "Failed":
                 sys.exit(f"turnout failed during catch-up: {st['error']}")
@@ -236,14 +235,12 @@ def main() -> None:
     parser.add_argument("--profile-load", type=int, default=5,
                         help="seconds of sysbench whose changes the profiled worker works off "
                         "(0: no profile)")
-    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    add_dir_option(parser)
     opts = parser.parse_args()
-    my.need("sysbench")
+    need("sysbench")
 
-    wall0 = time.perf_counter()
-    parent = opts.dir or Path(__file__).resolve().parent / "out"
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="mysql_incremental-", dir=parent))
+    wall = Timer()
+    work = work_dir("mysql_incremental", opts.dir)
     servers: list[MariaDbServer] = []
     bench: Bench | None = None
     try:
@@ -253,19 +250,19 @@ def main() -> None:
         version = my.my_query(src, None, "SELECT VERSION()")[0][0]
         print(f"MariaDB {version}: source on port {src.port}, destination on port {dst.port}")
         my.my_fresh_db(src, DB)
-        t0 = time.perf_counter()
-        my.sysbench(src, DB, "oltp_write_only", "prepare", opts.table_size)
-        print(f"sysbench prepare: {opts.table_size:,} rows in {time.perf_counter() - t0:.1f} s "
+        with Timer() as timer:
+            my.sysbench(src, DB, "oltp_write_only", "prepare", opts.table_size)
+        print(f"sysbench prepare: {opts.table_size:,} rows in {timer.seconds:.1f} s "
               f"({work})", flush=True)
         bench = Bench(work, src, dst, opts)
         bench.load("warm-up (not counted)", max(5, opts.duration // 2))
         runs = {"before": bench.load("without turnout (before)")}
 
-        t0 = time.perf_counter()
-        bench.cli.create(TASK, src.url(DB), dst.url(DB), "schema,full,incremental")
-        bench.start()
-        bench.caught_up(opts.budget or 3600)
-        full_s = time.perf_counter() - t0
+        with Timer() as timer:
+            bench.cli.create(TASK, src.url(DB), dst.url(DB), "schema,full,incremental")
+            bench.start()
+            bench.caught_up(opts.budget or 3600)
+        full_s = timer.seconds
         print(f"turnout: created, schema + full copied and caught up in {full_s:.1f} s", flush=True)
         bench.compare("after the full copy")
         cli_keys = set(bench.cli.status(TASK))  # the CLI also looks for leftover slots
@@ -309,11 +306,11 @@ def main() -> None:
         made, gen_s, target = bench.backlog(size)
         print(f"backlog: {made:,} row updates in transactions of {opts.txn_rows:,}, made in "
               f"{gen_s:.1f} s with the task stopped", flush=True)
-        t0 = time.perf_counter()
-        bench.start()
-        catch_s, applied = bench.work_off(made, target,
-                                          2 * opts.budget + 60 if opts.budget > 0 else 3600)
-        start_s = time.perf_counter() - t0 if catch_s is None else catch_s
+        with Timer() as timer:
+            bench.start()
+            catch_s, applied = bench.work_off(made, target,
+                                              2 * opts.budget + 60 if opts.budget > 0 else 3600)
+        start_s = timer.seconds if catch_s is None else catch_s
         if catch_s is None:
             bench.problems.append(f"catch-up did not finish: {applied:,} of {made:,} applied")
         else:
@@ -323,7 +320,7 @@ def main() -> None:
                start_s, catch_s is not None, applied, beats)
         if opts.profile_load:
             bench.profile(opts.profile_load)
-        print(f"total wall time {time.perf_counter() - wall0:.0f} s")
+        print(f"total wall time {wall.seconds:.0f} s")
         if bench.problems:
             for problem in bench.problems:
                 print(f"PROBLEM: {problem}")
@@ -354,12 +351,8 @@ def report(opts: argparse.Namespace, runs: dict[str, LoadRun], delays: list[floa
          f"{runs['before'].latency[0]} -> {runs['with'].latency[0]}"),
         ("sysbench latency p95, without -> with (ms)",
          f"{runs['before'].latency[1]} -> {runs['with'].latency[1]}"),
-        ("turnout delay_s p50 / p99 / max during the load (s)",
-         f"{my.percentile(delays, 50):.2f} / {my.percentile(delays, 99):.2f} / "
-         f"{max(delays):.2f} ({len(delays)} samples)" if delays else "no samples"),
-        ("turnout heartbeat_delay_s p50 / p99 / max during the load (s)",
-         f"{my.percentile(beats, 50):.2f} / {my.percentile(beats, 99):.2f} / "
-         f"{max(beats):.2f} ({len(beats)} samples)" if beats else "no samples"),
+        ("turnout delay_s p50 / p99 / max during the load (s)", spread(delays)),
+        ("turnout heartbeat_delay_s p50 / p99 / max during the load (s)", spread(beats or [])),
         ("changes applied while following", f"{followed:,}"),
         ("caught up after the load ended (s)", f"{drain_s:.1f}"),
         ("initial schema + full copy until caught up (s)", f"{full_s:.1f}"),
@@ -376,7 +369,7 @@ def report(opts: argparse.Namespace, runs: dict[str, LoadRun], delays: list[floa
         rows.append(("catch-up NOT finished", f"{applied:,} applied in {catch_s:.0f} s "
                      f"({applied / catch_s:,.0f} changes/s)"))
     print()
-    my.print_table(["measure", "value"], [list(r) for r in rows])
+    print_table(["measure", "value"], rows)
     print(f"sysbench oltp_write_only: 1 table of {opts.table_size:,} rows, --threads="
           f"{opts.threads} --time={opts.duration}; turnout schema+full+incremental into a "
           "second private MariaDB server, detached worker (`turnout task start`).")

@@ -15,16 +15,24 @@ a copy is wrong (row count, sum(k), md5 of every c || pad in id order, index k_1
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-from turnout.testing.servers import PgServer, start_postgres
+from _common import (
+    Timer,
+    add_dir_option,
+    alternating,
+    contender_rows,
+    median,
+    print_table,
+    turnout_copy,
+    work_dir,
+)
+
+from turnout.store import Store
+from turnout.testing.servers import PgServer, clean_env, start_postgres
 
 TABLE = "sbtest1"
 SOURCE_DB = "bench_src"
@@ -34,13 +42,6 @@ INDEX_SQL = (
     f"SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = '{TABLE}' "
     "AND indexname = 'k_1'"
 )
-
-
-def client_env() -> dict[str, str]:
-    """The environment minus PG* variables that could point a client at another server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env["LC_ALL"] = "C.UTF-8"
-    return env
 
 
 def psql(server: PgServer, db: str, sql: str) -> str:
@@ -61,7 +62,7 @@ def psql(server: PgServer, db: str, sql: str) -> str:
         ],
         capture_output=True,
         text=True,
-        env=client_env(),
+        env=clean_env(),
         check=False,
     )
     if proc.returncode != 0:
@@ -110,58 +111,42 @@ def content(server: PgServer, db: str) -> str:
 
 def run_turnout(src_url: str, dst_url: str, home: Path) -> float:
     """schema + full with turnout's Python API, in this process; returns the seconds taken."""
-    os.environ["TURNOUT_HOME"] = str(home)
-    from turnout import api
-    from turnout.spec import TaskSpec, parse_types
-    from turnout.store import Store
-
     store = Store(home)
     try:
-        spec = TaskSpec(
-            name="bench", source=src_url, dest=dst_url, types=parse_types("schema,full")
-        )
-        start = time.perf_counter()
-        api.create_task(spec, store)
-        state = api.run_task("bench", store=store)
-        elapsed = time.perf_counter() - start
-        if state != "Completed":
-            error = store.get("bench").error
-            sys.exit(f"turnout ended in state {state!r}: {error}")
+        return turnout_copy(store, "bench", src_url, dst_url)
     finally:
         store.close()
-    return elapsed
 
 
 def run_dump(server: PgServer, src_url: str, dst_url: str) -> float:
     """`pg_dump --format=plain src | psql -q -v ON_ERROR_STOP=1 dst`; returns the seconds taken."""
-    env = client_env()
-    start = time.perf_counter()
-    dump = subprocess.Popen(
-        [str(server.bindir / "pg_dump"), "--format=plain", src_url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    assert dump.stdout is not None and dump.stderr is not None
-    load = subprocess.run(
-        [str(server.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dst_url],
-        stdin=dump.stdout,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-        check=False,
-    )
-    dump.stdout.close()
-    dump_err = dump.stderr.read()
-    dump.wait()
-    elapsed = time.perf_counter() - start
+    env = clean_env()
+    with Timer() as timer:
+        dump = subprocess.Popen(
+            [str(server.bindir / "pg_dump"), "--format=plain", src_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert dump.stdout is not None and dump.stderr is not None
+        load = subprocess.run(
+            [str(server.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dst_url],
+            stdin=dump.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+        dump.stdout.close()
+        dump_err = dump.stderr.read()
+        dump.wait()
     if dump.returncode or load.returncode:
         sys.exit(
             f"dump pipeline failed (pg_dump exit {dump.returncode}, psql exit "
             f"{load.returncode}): {dump_err.decode(errors='replace').strip()} "
             f"{load.stderr.decode(errors='replace').strip()}"
         )
-    return elapsed
+    return timer.seconds
 
 
 def check(server: PgServer, db: str, who: str, run: int, expected: str) -> None:
@@ -180,31 +165,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    add_dir_option(parser)
     args = parser.parse_args()
-
-    parent = args.dir or Path(__file__).resolve().parent / "out"
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="pg_full-", dir=parent))
+    work = work_dir("pg_full", args.dir)
     server: PgServer | None = None
     try:
         server = start_postgres(work / "pg")
         version = psql(server, "postgres", "SHOW server_version")
         print(f"PostgreSQL {version} on port {server.port} ({server.bindir})")
-        t0 = time.perf_counter()
-        generate(server, args.rows)
-        generated = time.perf_counter() - t0
+        with Timer() as generated:
+            generate(server, args.rows)
         size = psql(server, SOURCE_DB, f"SELECT pg_size_pretty(pg_total_relation_size('{TABLE}'))")
-        print(f"generated {args.rows:,} rows ({size} with indexes) in {generated:.1f} s ({work})")
-        t0 = time.perf_counter()
-        expected = content(server, SOURCE_DB)
-        print(f"source check {expected} in {time.perf_counter() - t0:.1f} s")
+        print(f"generated {args.rows:,} rows ({size} with indexes) in {generated.seconds:.1f} s "
+              f"({work})")
+        with Timer() as checked:
+            expected = content(server, SOURCE_DB)
+        print(f"source check {expected} in {checked.seconds:.1f} s")
         src_url = server.url(SOURCE_DB)
 
         times: dict[str, list[float]] = {who: [] for who in CONTENDERS}
         for r in range(args.repeat):
-            order = CONTENDERS if r % 2 == 0 else tuple(reversed(CONTENDERS))
-            for who in order:
+            for who in alternating(CONTENDERS, r):
                 db = f"bench_dst_{who}_{r + 1}"
                 dst_url = server.create_database(db)
                 psql(server, "postgres", "CHECKPOINT")  # start each run with clean buffers
@@ -224,13 +205,10 @@ def main() -> None:
 
 
 def report(rows: int, times: dict[str, list[float]]) -> None:
-    med = {who: statistics.median(ts) for who, ts in times.items()}
+    med = {who: median(ts) for who, ts in times.items()}
     print()
-    print(f"{'contender':<10} {'median s':>9} {'rows/s':>11} {'dump/this':>10}  runs (s)")
-    for who, ts in times.items():
-        runs = ", ".join(f"{t:.2f}" for t in ts)
-        ratio = med["pg_dump"] / med[who]
-        print(f"{who:<10} {med[who]:9.2f} {rows / med[who]:11,.0f} {ratio:10.2f}  {runs}")
+    print_table(["contender", "median s", "rows/s", "pg_dump/this", "runs (s)"],
+                contender_rows(times, rows, "pg_dump"))
     print(f"rows: {rows:,}. turnout = schema + full through the Python API, in process;")
     print("pg_dump = `pg_dump --format=plain src | psql -q -v ON_ERROR_STOP=1 dst`.")
     ratio = med["pg_dump"] / med["turnout"]

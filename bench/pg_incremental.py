@@ -38,7 +38,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -47,8 +46,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import psycopg
+from _common import Timer, add_dir_option, median, percentile, print_table, spread, work_dir
 
-from turnout.testing.servers import PgServer, start_postgres
+from turnout.testing.servers import PgServer, clean_env, start_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,13 +74,6 @@ SLOT_SQL = (
 TPS_RE = re.compile(r"^tps = ([\d.]+) \(without initial connection time\)", re.M)
 LAT_RE = re.compile(r"^latency average = ([\d.]+) ms", re.M)
 PROGRESS_RE = re.compile(r"^progress: ([\d.]+) s, ([\d.]+) tps", re.M)
-
-
-def client_env() -> dict[str, str]:
-    """The environment minus PG* variables that could point a client at another server."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env["LC_ALL"] = "C.UTF-8"
-    return env
 
 
 def query(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -150,13 +143,6 @@ def rss_mb(pid: int | None) -> float | None:
     return None
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (``pct`` in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * pct // 100))  # ceil without floats drifting
-    return ordered[int(rank) - 1]
-
-
 # --------------------------------------------------------------------------- pgbench
 
 
@@ -170,7 +156,7 @@ class PgbenchRun:
     def describe(self) -> str:
         ps = self.per_second
         spread = (
-            f"per-second tps min {min(ps):.0f} / median {statistics.median(ps):.0f} / "
+            f"per-second tps min {min(ps):.0f} / median {median(ps):.0f} / "
             f"max {max(ps):.0f}" if ps else "no progress lines"
         )
         return f"{self.tps:8.1f} tps, latency avg {self.latency_ms:.2f} ms ({spread})"
@@ -181,7 +167,7 @@ def pgbench(server: PgServer, args: list[str], timeout: float) -> subprocess.Com
         str(server.bindir / "pgbench"), "-h", server.host, "-p", str(server.port),
         "-U", "postgres", *args, SOURCE_DB,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=client_env(),
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(),
                           timeout=timeout, check=False)
     if proc.returncode != 0:
         sys.exit(f"pgbench {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
@@ -423,15 +409,15 @@ def make_backlog(src_url: str, backlog: int, txn_rows: int, accounts: int) -> tu
 def catch_up(turnout: Turnout, opts: argparse.Namespace, accounts: int) -> CatchUp:
     stopped = turnout.status()
     before = stopped["changes_applied"]
-    t0 = time.perf_counter()
-    txns, wal_mb = make_backlog(turnout.src_url, opts.backlog, opts.txn_rows, accounts)
-    generate_s = time.perf_counter() - t0
+    with Timer() as timer:
+        txns, wal_mb = make_backlog(turnout.src_url, opts.backlog, opts.txn_rows, accounts)
+    generate_s = timer.seconds
     print(f"backlog: {opts.backlog:,} row updates in {txns} transactions, {wal_mb:.0f} MB of WAL, "
           f"made in {generate_s:.1f} s with the task stopped (state {stopped['state']})",
           flush=True)
 
     timeline: list[tuple[float, int, float | None, float | None]] = []
-    t0 = time.perf_counter()
+    timer = Timer()
     pid = turnout.start()
     first: float | None = None
     done: float | None = None
@@ -439,7 +425,7 @@ def catch_up(turnout: Turnout, opts: argparse.Namespace, accounts: int) -> Catch
     last_print = 0.0
     status = turnout.status()
     while True:
-        elapsed = time.perf_counter() - t0
+        elapsed = timer.seconds
         status = turnout.status()
         applied = status["changes_applied"] - before
         rss = rss_mb(pid)
@@ -481,14 +467,8 @@ def report(opts: argparse.Namespace, runs: dict[str, PgbenchRun], follow: Follow
         ("TPS ratio with / without (before only)", f"{with_t / runs['before'].tps:.3f}"),
         ("pgbench latency avg without / with (ms)",
          f"{runs['before'].latency_ms:.2f} / {runs['with'].latency_ms:.2f}"),
-        ("turnout delay_s p50 / p99 / max (s)",
-         f"{percentile(follow.delays, 50):.3f} / {percentile(follow.delays, 99):.3f} / "
-         f"{max(follow.delays):.3f}  ({len(follow.delays)} samples)"),
-        ("turnout heartbeat_delay_s p50 / p99 / max (s)",
-         f"{percentile(follow.heartbeat_delays, 50):.3f} / "
-         f"{percentile(follow.heartbeat_delays, 99):.3f} / {max(follow.heartbeat_delays):.3f}  "
-         f"({len(follow.heartbeat_delays)} samples)" if follow.heartbeat_delays
-         else "no samples"),
+        ("turnout delay_s p50 / p99 / max (s)", spread(follow.delays, 3)),
+        ("turnout heartbeat_delay_s p50 / p99 / max (s)", spread(follow.heartbeat_delays, 3)),
     ]
     if follow.slot_lag_kb:
         lag = follow.slot_lag_kb
@@ -496,8 +476,7 @@ def report(opts: argparse.Namespace, runs: dict[str, PgbenchRun], follow: Follow
                      f"{percentile(lag, 50):,.0f} / {percentile(lag, 99):,.0f} / {max(lag):,.0f}"))
     if follow.lag_s:
         rows.append(("slot lag behind source flush p50 / p99 / max (s)",
-                     f"{percentile(follow.lag_s, 50):.3f} / {percentile(follow.lag_s, 99):.3f} / "
-                     f"{max(follow.lag_s):.3f}  ({len(follow.lag_s)} samples)"))
+                     spread(follow.lag_s, 3)))
     rows += [
         ("status age p50 / max while loaded (s)",
          f"{percentile(follow.status_age_s, 50):.2f} / {max(follow.status_age_s):.2f}"),
@@ -527,11 +506,8 @@ def report(opts: argparse.Namespace, runs: dict[str, PgbenchRun], follow: Follow
     rows.append(("worker peak RSS during catch-up (MB)",
                  f"{cu.peak_rss_mb:.0f}" if cu.peak_rss_mb else "n/a"))
 
-    width = max(len(k) for k, _ in rows)
     print()
-    print(f"{'measure':<{width}}  value")
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+    print_table(["measure", "value"], rows)
     print(f"pgbench -s {opts.scale}: -c {opts.clients} -j {opts.threads} -T {opts.duration} "
           "(TPC-B-like); turnout schema+full+incremental into another database of the same "
           "server, detached worker.")
@@ -558,15 +534,13 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=1_000_000)
     parser.add_argument("--txn-rows", type=int, default=100_000)
     parser.add_argument("--catchup-timeout", type=float, default=600.0)
-    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    add_dir_option(parser)
     opts = parser.parse_args()
 
-    wall0 = time.perf_counter()
+    wall = Timer()
     code = source_state()
     print(f"turnout {code}")
-    parent = opts.dir or Path(__file__).resolve().parent / "out"
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="pg_incremental-", dir=parent))
+    work = work_dir("pg_incremental", opts.dir)
     server: PgServer | None = None
     turnout: Turnout | None = None
     problems: list[str] = []
@@ -584,11 +558,11 @@ def main() -> None:
         print(f"PostgreSQL {version} on port {server.port} ({server.bindir}); {settings}")
         src_url = server.create_database(SOURCE_DB)
         dst_url = server.create_database(DEST_DB)
-        t0 = time.perf_counter()
-        pgbench(server, ["-i", "-q", "-s", str(opts.scale)], timeout=900)
+        with Timer() as timer:
+            pgbench(server, ["-i", "-q", "-s", str(opts.scale)], timeout=900)
         accounts = int(query(src_url, "SELECT count(*) FROM pgbench_accounts")[0][0])
         print(f"pgbench -i -s {opts.scale}: {accounts:,} accounts in "
-              f"{time.perf_counter() - t0:.1f} s ({work})", flush=True)
+              f"{timer.seconds:.1f} s ({work})", flush=True)
 
         # The first run after -i is slower (hint bits, first HOT updates): warm up uncounted.
         run_load(server, "warm-up (not counted)", opts)
@@ -596,10 +570,10 @@ def main() -> None:
         runs["before"] = run_load(server, "without turnout (before)", opts)
 
         turnout = Turnout(work / "home", src_url, dst_url)
-        t0 = time.perf_counter()
-        turnout.start()
-        turnout.wait_caught_up(1800)
-        full_s = time.perf_counter() - t0
+        with Timer() as timer:
+            turnout.start()
+            turnout.wait_caught_up(1800)
+        full_s = timer.seconds
         print(f"turnout: schema + full copied and caught up in {full_s:.1f} s", flush=True)
         compare(src_url, dst_url, "after the full copy", problems)
 
@@ -627,7 +601,7 @@ def main() -> None:
         if source_state() != code:
             print(f"WARNING: turnout's source changed during the run (now {source_state()}): "
                   "workers started later ran other code")
-        print(f"total wall time {time.perf_counter() - wall0:.0f} s")
+        print(f"total wall time {wall.seconds:.0f} s")
         finished = True
         if problems:
             raise SystemExit(1)

@@ -12,17 +12,28 @@ it reports numbers and never asserts on timing; it only fails when a copy is wro
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from _common import (
+    Timer,
+    add_dir_option,
+    alternating,
+    contender_rows,
+    median,
+    need,
+    print_table,
+    turnout_copy,
+    work_dir,
+)
+
+from turnout.spec import Options
+from turnout.store import Store
 
 TABLE = "sbtest1"
 CHECK_SQL = f"SELECT count(*), sum(k), max(c), min(pad), sum(length(c) + length(pad)) FROM {TABLE}"
@@ -66,73 +77,44 @@ def content(path: Path) -> tuple[object, ...]:
 
 def run_turnout(src: Path, dst: Path, home: Path, direct: bool = True) -> float:
     """schema + full with turnout; `direct=False` forces the row path other engine pairs use."""
-    os.environ["TURNOUT_HOME"] = str(home)
-    from turnout import api
-    from turnout.spec import Options, TaskSpec, parse_types
-    from turnout.store import Store
-
     store = Store(home)
     try:
-        spec = TaskSpec(
-            name="bench",
-            source=f"sqlite:///{src}",
-            dest=f"sqlite:///{dst}",
-            types=parse_types("schema,full"),
-            options=Options(direct_copy=direct),
-        )
-        start = time.perf_counter()
-        api.create_task(spec, store)
-        state = api.run_task("bench", store=store)
-        elapsed = time.perf_counter() - start
-        if state != "Completed":
-            error = store.get("bench").error
-            sys.exit(f"turnout ended in state {state!r}: {error}")
+        return turnout_copy(store, "bench", f"sqlite:///{src}", f"sqlite:///{dst}",
+                            Options(direct_copy=direct))
     finally:
         store.close()
-    return elapsed
 
 
 def run_dump(src: Path, dst: Path) -> float:
-    start = time.perf_counter()
-    dump = subprocess.Popen(["sqlite3", str(src), ".dump"], stdout=subprocess.PIPE)
-    load = subprocess.run(["sqlite3", str(dst)], stdin=dump.stdout, capture_output=True)
-    assert dump.stdout is not None
-    dump.stdout.close()
-    dump.wait()
-    elapsed = time.perf_counter() - start
+    with Timer() as timer:
+        dump = subprocess.Popen(["sqlite3", str(src), ".dump"], stdout=subprocess.PIPE)
+        load = subprocess.run(["sqlite3", str(dst)], stdin=dump.stdout, capture_output=True)
+        assert dump.stdout is not None
+        dump.stdout.close()
+        dump.wait()
     if dump.returncode or load.returncode or load.stderr:
         sys.exit(f"dump pipeline failed ({dump.returncode}, {load.returncode}): {load.stderr!r}")
-    return elapsed
+    return timer.seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    add_dir_option(parser)
     args = parser.parse_args()
-    if shutil.which("sqlite3") is None:
-        print("the sqlite3 command-line tool is missing: apt-get install sqlite3", file=sys.stderr)
-        sys.exit(2)
-
-    if args.dir:
-        args.dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix="sqlite_full-", dir=args.dir))
-    else:
-        out = Path(__file__).resolve().parent / "out"
-        out.mkdir(exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix="sqlite_full-", dir=out))
+    need("sqlite3")
+    work = work_dir("sqlite_full", args.dir)
     try:
         src = work / "src.db"
-        t0 = time.perf_counter()
-        generate(src, args.rows)
-        expected = content(src)
-        print(f"generated {args.rows:,} rows in {time.perf_counter() - t0:.1f} s ({work})")
+        with Timer() as timer:
+            generate(src, args.rows)
+            expected = content(src)
+        print(f"generated {args.rows:,} rows in {timer.seconds:.1f} s ({work})")
 
         times: dict[str, list[float]] = {"turnout": [], "turnout-rows": [], "dump": []}
         for r in range(args.repeat):
-            order = list(times) if r % 2 == 0 else list(reversed(times))
-            for who in order:
+            for who in alternating(list(times), r):
                 dst = work / f"dst-{who}-{r}.db"
                 if who == "dump":
                     elapsed = run_dump(src, dst)
@@ -151,13 +133,10 @@ def main() -> None:
 
 
 def report(rows: int, times: dict[str, list[float]]) -> None:
-    med = {who: statistics.median(ts) for who, ts in times.items()}
+    med = {who: median(ts) for who, ts in times.items()}
     print()
-    print(f"{'contender':<12} {'median s':>9} {'rows/s':>11} {'dump/this':>10}  runs (s)")
-    for who, ts in times.items():
-        runs = ", ".join(f"{t:.2f}" for t in ts)
-        ratio = med["dump"] / med[who]
-        print(f"{who:<12} {med[who]:9.2f} {rows / med[who]:11,.0f} {ratio:10.2f}  {runs}")
+    print_table(["contender", "median s", "rows/s", "dump/this", "runs (s)"],
+                contender_rows(times, rows, "dump"))
     print(f"rows: {rows:,}. turnout = same-engine direct copy (the default for SQLite to SQLite);")
     print("turnout-rows = the row path that other engine pairs use (direct_copy = false).")
     for who in ("turnout", "turnout-rows"):

@@ -14,8 +14,8 @@ destination) and the longest gap between two commits the writers saw. A
 rollback returns to the start for the next run. The box is noisy (2 cores):
 the script prints every run and the median, and never asserts on time.
 
-    python bench/switchover.py [--pairs pg-pg,mysql-pg] [--tables 10] [--rows N]
-                               [--repeat R] [--writers W]
+    python bench/switchover.py [--pairs postgres-postgres,mysql-postgres] [--tables 10] [--rows N]
+                               [--repeat R] [--writers W] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
-import tempfile
+import shutil
 import threading
 import time
 from contextlib import closing
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pymysql
+from _common import add_dir_option, median, print_table, work_dir
 
 from turnout import api
 from turnout.spec import TaskSpec
@@ -165,8 +165,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--writers", type=int, default=4)
+    add_dir_option(parser)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="switchover-"))
+    work = work_dir("switchover", args.dir)
     os.environ["TURNOUT_HOME"] = str(work / "home")
     pairs = args.pairs.split(",")
     servers: dict[str, Any] = {"postgres": start_postgres(work / "pg")}
@@ -179,11 +180,12 @@ def main() -> None:
     finally:
         for server in servers.values():
             server.stop()
-    print(f"\n{'pair':<16}  {'median downtime s':>17}  {'median gap s':>12}  runs (downtime/gap)")
-    for pair, runs in results.items():
-        print(f"{pair:<16}  {statistics.median(r[0] for r in runs):>17.2f}  "
-              f"{statistics.median(r[1] for r in runs):>12.2f}  "
-              + ", ".join(f"{a:.2f}/{b:.2f}" for a, b in runs))
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    print_table(["pair", "median downtime s", "median gap s", "runs (downtime/gap)"],
+                [[pair, f"{median(r[0] for r in runs):.2f}", f"{median(r[1] for r in runs):.2f}",
+                  ", ".join(f"{a:.2f}/{b:.2f}" for a, b in runs)]
+                 for pair, runs in results.items()])
     print(f"{args.tables} tables of {args.rows:,} rows; {args.writers} retrying writers; "
           "default options (--grace 0); private PostgreSQL 15 and MariaDB 10.11 servers")
 

@@ -43,17 +43,25 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import _mysql as my
 import psycopg
+from _common import (
+    Timer,
+    add_dir_option,
+    alternating,
+    median,
+    need,
+    print_table,
+    runs_text,
+    work_dir,
+)
 from _mysql import TABLE, TurnoutCli
 
-from turnout.testing.servers import MariaDbServer, PgServer, start_postgres
+from turnout.testing.servers import MariaDbServer, PgServer, clean_env, start_postgres
 
 SOURCE_DB = "sbtest"
 DEST_DB = "verify_dst"
@@ -116,7 +124,7 @@ def reladiff_exe() -> str:
 
 def reladiff_env() -> dict[str, str]:
     """No colours, and lines that rich does not wrap at 80 columns."""
-    return dict(my.client_env(), COLUMNS="1000000", NO_COLOR="1", TERM="dumb")
+    return dict(clean_env(), COLUMNS="1000000", NO_COLOR="1", TERM="dumb")
 
 
 def parse_reladiff(out: str) -> Diff:
@@ -146,13 +154,7 @@ class Bench:
         """The sysbench table into a fresh PostgreSQL database, by turnout; checked."""
         self.pg.psql(f'DROP DATABASE IF EXISTS "{DEST_DB}"')
         self.pg.create_database(DEST_DB)
-        start = time.perf_counter()
-        self.cli.create("copy", self.source, self.dest, "schema,full")
-        self.cli("task", "run", "copy")
-        seconds = time.perf_counter() - start
-        status = self.cli.status("copy")
-        if status["state"] != "Completed":
-            sys.exit(f"turnout copy ended {status['state']}: {status['error']}")
+        seconds = self.cli.copy("copy", self.source, self.dest)
         want, got = my.my_content(self.my, SOURCE_DB), my.pg_content(self.dest)
         if want != got:
             sys.exit(f"turnout's copy differs from the source: {got} != {want}")
@@ -165,10 +167,9 @@ class Bench:
     def turnout(self, expect_consistent: bool) -> Run:
         cmd = [self.cli.exe, "verify", "--source", self.source, "--dest", self.dest,
                "--tables", TABLE, "--threads", str(self.threads), "--json"]
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=self.cli.env,
-                              check=False)
-        seconds = time.perf_counter() - start
+        with Timer() as timer:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=self.cli.env,
+                                  check=False)
         if proc.returncode not in (0, 1):
             sys.exit(f"turnout verify exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
         report = json.loads(proc.stdout)
@@ -182,19 +183,18 @@ class Bench:
                 f"different columns {columns or '-'}")
         if report["consistent"] != expect_consistent:
             note += f"; consistent={report['consistent']} (expected {expect_consistent})"
-        return Run(seconds, diff, note)
+        return Run(timer.seconds, diff, note)
 
     def reladiff(self) -> Run:
         columns = [a for col in ("k", "c", "pad") for a in ("-c", col)]
         cmd = [reladiff_exe(), self.source, TABLE, self.dest, TABLE, "-k", "id", *columns,
                "-j", str(self.threads), "--json"]
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=reladiff_env(),
-                              check=False)
-        seconds = time.perf_counter() - start
+        with Timer() as timer:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=reladiff_env(),
+                                  check=False)
         if proc.returncode != 0:
             sys.exit(f"reladiff exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
-        return Run(seconds, parse_reladiff(proc.stdout))
+        return Run(timer.seconds, parse_reladiff(proc.stdout))
 
     # injected differences ------------------------------------------------
 
@@ -248,8 +248,7 @@ def run_case(bench: Bench, case: str, expected: Diff, repeat: int,
     """Both tools ``repeat`` times on the pair as it is, alternating which goes first."""
     results[case] = {tool: [] for tool in TOOLS}
     for r in range(repeat):  # turnout first in the first case's first run, then by turns
-        order = TOOLS if (r + len(results)) % 2 == 1 else TOOLS[::-1]
-        for tool in order:
+        for tool in alternating(TOOLS, r + len(results) + 1):
             run = bench.run(tool, expected.total() == 0)
             results[case][tool].append(run)
             false = len(run.diff.keys() - expected.keys())
@@ -275,7 +274,7 @@ def report(rows: int, threads: int, results: dict[str, dict[str, list[Run]]],
     right = True
     fast = True
     for case, by_tool in results.items():
-        med = {tool: my.median([r.seconds for r in runs]) for tool, runs in by_tool.items()}
+        med = {tool: median(r.seconds for r in runs) for tool, runs in by_tool.items()}
         want = expected[case]
         for tool, runs in by_tool.items():
             found = min(want.found_in(r.diff) for r in runs)
@@ -284,10 +283,10 @@ def report(rows: int, threads: int, results: dict[str, dict[str, list[Run]]],
                 right = right and found == want.total() and false == 0
             table.append([case, tool, f"{med[tool]:.2f}", f"{found}/{want.total()}",
                           f"{false:,}", f"{med['turnout'] / med[tool]:.2f}",
-                          ", ".join(f"{r.seconds:.2f}" for r in runs)])
+                          runs_text(r.seconds for r in runs)])
         fast = fast and med["turnout"] / med["reladiff"] <= TARGET
     print()
-    my.print_table(["case", "tool", "median s", "found/expected", "false", "turnout/this",
+    print_table(["case", "tool", "median s", "found/expected", "false", "turnout/this",
                     "runs (s)"], table)
     print(f"rows: {rows:,} (sysbench oltp_read_write prepare), MariaDB → PostgreSQL copied by "
           f"turnout; columns id (key), k, c, pad; {threads} threads each; found = worst run, "
@@ -314,9 +313,9 @@ def start(work: Path) -> tuple[MariaDbServer, PgServer]:
 
 def prepare(bench: Bench, rows: int) -> None:
     my.my_fresh_db(bench.my, SOURCE_DB)
-    t0 = time.perf_counter()
-    my.sysbench(bench.my, SOURCE_DB, "oltp_read_write", "prepare", rows, "--rand-seed=1")
-    print(f"sysbench prepare: {rows:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
+    with Timer() as timer:
+        my.sysbench(bench.my, SOURCE_DB, "oltp_read_write", "prepare", rows, "--rand-seed=1")
+    print(f"sysbench prepare: {rows:,} rows in {timer.seconds:.1f} s", flush=True)
     seconds = bench.copy()
     print(f"turnout copy to PostgreSQL: {seconds:.1f} s (content checked)", flush=True)
     types = my.pg_query(bench.dest, "SELECT column_name, data_type, character_maximum_length "
@@ -344,7 +343,7 @@ def breakdown(bench: Bench) -> None:
         dst.close()
     print("\nsingle-threaded whole-table checksum, step by step (each adds to the line above):")
     rows = [[step, f"{a:.2f}", f"{b:.2f}"] for (step, a), (_, b) in zip(*times, strict=True)]
-    my.print_table(["step", "MariaDB s", "PostgreSQL s"], rows)
+    print_table(["step", "MariaDB s", "PostgreSQL s"], rows)
 
 
 def _steps(reader: Any, table: Any, probes: Any) -> list[tuple[str, float]]:
@@ -365,9 +364,9 @@ def _steps(reader: Any, table: Any, probes: Any) -> list[tuple[str, float]]:
         for step, sql in queries:
             best = float("inf")
             for _ in range(3):
-                start = time.perf_counter()
-                reader.query(sql)
-                best = min(best, time.perf_counter() - start)
+                with Timer() as timer:
+                    reader.query(sql)
+                best = min(best, timer.seconds)
             out.append((step, best))
     finally:
         reader.close()
@@ -382,15 +381,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="picks the injected differences")
     parser.add_argument("--breakdown", action="store_true",
                         help="first time each step of a whole-table checksum on both sides")
-    parser.add_argument("--dir", type=Path, help="work dir (default: a temp dir in bench/out)")
+    add_dir_option(parser)
     args = parser.parse_args()
     if args.rows < UPDATES + DELETES or args.repeat < 1:
         parser.error(f"--rows must be at least {UPDATES + DELETES}, --repeat at least 1")
-    my.need("sysbench")
+    need("sysbench")
     reladiff_exe()
-    parent = args.dir or Path(__file__).resolve().parent / "out"
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="verify-", dir=parent))
+    work = work_dir("verify", args.dir)
     mariadb, pg = start(work)
     try:
         bench = Bench(work, mariadb, pg, args.threads)

@@ -26,7 +26,7 @@ from turnout.testing.processes import (
     log_tail,
     port_taken,
     run_logged,
-    server_env,
+    clean_env,
     short_dir,
     size_of,
     stop_process,
@@ -96,7 +96,7 @@ class MariaDbServer:
         proc = subprocess.run(
             [str(self.client), "--no-defaults", *where, "-u", "root", "--batch",
              "--skip-column-names", "-e", sql],
-            capture_output=True, text=True, env=server_env(), timeout=60, check=False,
+            capture_output=True, text=True, env=clean_env(), timeout=60, check=False,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"mariadb client on port {self.port} failed: "
@@ -123,7 +123,7 @@ class MariaDbServer:
         with (self.base_dir / "mariadbd.out").open("ab") as out:
             self.process = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, cwd=self.base_dir,
-                                            env=server_env())
+                                            env=clean_env())
         error = _wait_mariadb(self)
         if error is not None:
             raise RuntimeError(f"MariaDB {error} after a restart (log: {self.log}): "
@@ -187,7 +187,7 @@ def start_mariadb(base_dir: Path, extra_args: Sequence[str] = ()) -> MariaDbServ
         ]
         with (base_dir / "mariadbd.out").open("ab") as out:
             process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, cwd=base_dir, env=server_env())
+                                       stdin=subprocess.DEVNULL, cwd=base_dir, env=clean_env())
         server = MariaDbServer(mariadbd, client, base_dir, sock, port, process, args=args)
         atexit.register(server.stop)
         error = _wait_mariadb(server)

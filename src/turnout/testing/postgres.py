@@ -28,7 +28,7 @@ from turnout.testing.processes import (
     log_tail,
     port_taken,
     run_logged,
-    server_env,
+    clean_env,
     size_of,
     stop_process,
 )
@@ -117,7 +117,7 @@ class PgServer:
         proc = subprocess.run(
             [str(self.bindir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
              "-d", self.url(db), "-c", sql],
-            capture_output=True, text=True, env=server_env(), timeout=60, check=False,
+            capture_output=True, text=True, env=clean_env(), timeout=60, check=False,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"psql on port {self.port} failed: {proc.stderr.strip()}")
@@ -197,7 +197,7 @@ def start_postgres(base_dir: Path, extra_args: Sequence[str] = ()) -> PgServer:
                     [str(bindir / "postgres"), "-D", str(data_dir), *_pg_settings(port, run_dir),
                      *extra_args],
                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    cwd=run_dir, env=server_env(), **as_user,  # type: ignore[call-overload]
+                    cwd=run_dir, env=clean_env(), **as_user,  # type: ignore[call-overload]
                 )
             server = PgServer(bindir, base_dir, run_dir, port, process, os_user)
             atexit.register(server.stop)
@@ -222,7 +222,7 @@ def _wait_pg(server: PgServer) -> str | None:
     while time.monotonic() < deadline:
         if (code := server.process.poll()) is not None:
             return f"exited with status {code} while starting on port {server.port}"
-        if subprocess.run(isready, env=server_env(), check=False, timeout=10).returncode == 0:
+        if subprocess.run(isready, env=clean_env(), check=False, timeout=10).returncode == 0:
             return None
         time.sleep(0.05)
     return f"did not accept connections on port {server.port} within {START_TIMEOUT:.0f} s"

@@ -62,7 +62,7 @@ def size_of(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def server_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     """The environment minus the client variables that could point a tool at another server."""
     drop = ("PG", "MYSQL", "MARIADB")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
@@ -76,7 +76,7 @@ def run_logged(args: Sequence[str | Path], log: Path, what: str, **kwargs: objec
         try:
             proc = subprocess.run(
                 [str(a) for a in args], stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, env=server_env(), timeout=120, check=False,
+                stdin=subprocess.DEVNULL, env=clean_env(), timeout=120, check=False,
                 **kwargs,  # type: ignore[call-overload]
             )
         except (OSError, subprocess.TimeoutExpired) as exc:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from turnout.testing.mariadb import MariaDbServer, start_mariadb
 from turnout.testing.postgres import PgServer, find_pg_bindir, start_postgres
-from turnout.testing.processes import HOST, free_port
+from turnout.testing.processes import HOST, clean_env, free_port
 
 __all__ = [
     "HOST",
     "MariaDbServer",
     "PgServer",
+    "clean_env",
     "find_pg_bindir",
     "free_port",
     "start_mariadb",
