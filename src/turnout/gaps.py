@@ -40,6 +40,7 @@ class Gap(StrEnum):
     JSON_NUL = "json nul"  # \u0000 in a JSON document, which PostgreSQL's jsonb refuses
     MIXED = "mixed"  # text in an SQLite INTEGER or REAL column (its type affinity keeps it)
     BLOB = "blob"  # an SQLite BLOB in a column whose values travel as text
+    NEG_ZERO = "negative zero"  # a float -0, which only a float column of PostgreSQL keeps
 
 
 WHAT = {
@@ -55,6 +56,7 @@ WHAT = {
     Gap.MIXED: "a value its column's type does not take (SQLite's type affinity kept it)",
     Gap.BLOB: "a BLOB, which would arrive as text",
     Gap.JSON_NUL: "a JSON document holding a NUL character (\\u0000)",
+    Gap.NEG_ZERO: "a negative zero (-0)",
 }
 FIX = {
     Gap.SPELLED: "add --cast {where}=text to carry it as the source writes it, or change such "
@@ -78,6 +80,9 @@ FIX = {
               "BLOBs, or leave the table out with --exclude {table}",
     Gap.JSON_NUL: "add --cast {where}=text to keep such documents as text, or remove the NUL "
                   "characters from them on the source",
+    Gap.NEG_ZERO: "it would arrive as 0: make such values 0 on the source (UPDATE {table} SET "
+                  "{column} = 0 WHERE {column} = 0), or add --cast {where}=text to keep the "
+                  "sign",
 }
 _JSON_NUL = re.compile(r"(?:^|[^\\])(?:\\\\)*\\u0000")
 """\\u0000 as an escape: after an even number of backslashes (an odd one escapes the first)."""
@@ -94,6 +99,8 @@ def gap_of(value: Any) -> Gap | None:
             return Gap.NAN
         if isinstance(value, float) and math.isinf(value):
             return Gap.INFINITE
+        if isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0:
+            return Gap.NEG_ZERO
         if isinstance(value, Decimal) and value.is_infinite():
             return Gap.INFINITE
     if isinstance(value, dt.timedelta) and not dt.timedelta(0) <= value < dt.timedelta(1):

@@ -63,3 +63,10 @@ def test_split_covers_the_span_once() -> None:
         KeySpan(None, (10,)), KeySpan((10,), (20,)), KeySpan((20,), None)]
     assert _split(KeySpan((5,), (20,)), [(10,), (20,)]) == [
         KeySpan((5,), (10,)), KeySpan((10,), (20,))]
+
+
+@pytest.mark.parametrize("form", [Form.NUMBER, Form.FLOAT64, Form.FLOAT32, Form.ROUNDED])
+def test_a_negative_zero_is_not_spelled_as_zero(form: Form) -> None:
+    """PostgreSQL keeps -0; MySQL and SQLite's REAL store 0: verify must tell them apart."""
+    assert canonical(-0.0, form) == "-0"
+    assert canonical(0.0, form) == "0"

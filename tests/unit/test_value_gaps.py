@@ -79,3 +79,9 @@ def test_a_json_nul_is_an_escape_after_an_even_run_of_backslashes() -> None:
     assert gap_of(JsonText('["\\\\\\u0000"]')) is Gap.JSON_NUL  # a backslash, then NUL
     assert gap_of(JsonText('["\\\\u0000"]')) is None  # a backslash, then the text u0000
     assert gap_of(JsonText('["\\u00e9", null]')) is None
+
+
+def test_a_negative_zero_is_a_gap_of_its_own() -> None:
+    assert gap_of(-0.0) is Gap.NEG_ZERO
+    assert gap_of(0.0) is None
+    assert gap_of(-1e-300) is None

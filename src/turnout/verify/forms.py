@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import math
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -29,9 +30,10 @@ from turnout.types import CanonicalType, Kind
 
 class Form(StrEnum):
     NUMBER = "number"  # integers, decimals, booleans: '12', '12.5', '-0.25', '1'
-    FLOAT64 = "float64"  # the shortest text that reads back as the same double
-    FLOAT32 = "float32"  # six significant digits, what a float4 reliably holds
-    ROUNDED = "rounded"  # floats to six decimals: what two engines' checksums can agree on
+    FLOAT64 = "float64"  # the shortest text that reads back as the same double; -0 as '-0'
+    FLOAT32 = "float32"  # six significant digits, what a float4 reliably holds; -0 as '-0'
+    ROUNDED = "rounded"  # floats to six decimals (what two engines' checksums can agree
+    # on), -0 as '-0
     CHAR = "char"  # text without trailing spaces (SQL compares CHAR so)
     TEXT = "text"
     UUID = "uuid"  # lower case with hyphens
@@ -43,6 +45,8 @@ class Form(StrEnum):
     JSON = "json"  # keys sorted, no spaces
     OTHER = "other"  # what str() gives: only for values of one engine
 
+
+NEGATIVE_ZERO = "-0"  # a float -0 in every float form, as PostgreSQL prints it
 
 _FORMS = {
     Kind.BOOLEAN: Form.NUMBER, Kind.INT16: Form.NUMBER, Kind.INT32: Form.NUMBER,
@@ -94,6 +98,12 @@ def canonical(value: Any, form: Form) -> str | None:
         return "?" + str(value)  # not a value of this form: compare it as written
 
 
+def _negative_zero(value: Any) -> bool:
+    """-0.0 == 0.0, yet PostgreSQL keeps and prints -0: a spelling that made it 0 would hide
+    a destination (MySQL, SQLite REAL) that stored 0 instead."""
+    return isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0
+
+
 def _number(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -102,6 +112,8 @@ def _number(value: Any) -> str:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return str(value)
+        if _negative_zero(value):
+            return NEGATIVE_ZERO
         return _trim(Decimal(repr(value)))
     if isinstance(value, bytes):
         value = value.decode()
@@ -120,6 +132,8 @@ def _trim(number: Decimal) -> str:
 
 def _float64(value: Any) -> str:
     number = float(value)
+    if _negative_zero(number):
+        return NEGATIVE_ZERO
     return str(int(number)) if number.is_integer() and abs(number) < 1e16 else repr(number)
 
 
@@ -131,6 +145,8 @@ def _rounded(value: Any) -> str:
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
         return str(number)
+    if _negative_zero(number):
+        return NEGATIVE_ZERO
     return _trim(Decimal(repr(number)).quantize(Decimal("0.000001"), ROUND_HALF_EVEN))
 
 

@@ -35,7 +35,7 @@ def _c(slug: str, ddl: str, *values: str, kind: str = "", setup: tuple[str, ...]
 SQLITE = [
     _c("integer", "INTEGER", "-9223372036854775808", "9223372036854775807", "0"),
     _c("real", "REAL", "1.7976931348623157e308", "-2.2250738585072014e-308", "5e-324", "0.0",
-       "-1.5"),
+       "-1.5", "-0.0"),  # REAL affinity stores -0.0 as 0: the source already holds 0
     _c("text", "TEXT", "''", "' padded  '", "'é😀'", "'it''s \\ back'", "'line\nbreak'"),
     _c("blob", "BLOB", "x''", "x'00'", "x'0000'", "x'00ff10'"),
     _c("numeric", "NUMERIC(10,2)", "0", "12345678.99", "-0.01"),
@@ -48,7 +48,7 @@ SQLITE = [
        kind="json"),
     # SQLite's affinity lets a column hold values its declared type does not name
     _c("int_text", "INTEGER", "1", "'not a number'"),
-    _c("untyped", "", "1", "'one'", "x'01'", "1.5"),
+    _c("untyped", "", "1", "'one'", "x'01'", "1.5", "-0.0"),  # -0.0 stays -0.0 only here
 ]
 
 POSTGRES = [
@@ -84,6 +84,11 @@ POSTGRES = [
        "'{\"a\": {\"b\": []}}'", "'1.000000000000000000001'", kind="json"),
     _c("int_array", "integer[]", "'{}'", "'{1,NULL,3}'", "'{{1,2},{3,4}}'"),
     _c("text_array", "text[]", "'{\"a,b\",\"q\\\"\",NULL}'"),
+    # -0 apart from NaN and infinity, which most destinations refuse for the whole column
+    _c("float4_neg0", "real", "'-0'", "0", kind="float4"),
+    _c("float8_neg0", "double precision", "'-0'", "0"),
+    _c("float8_array", "double precision[]", "'{-0,0,1.5}'", "'{-0}'"),
+    _c("float4_array", "real[]", "'{-0,0.5}'"),
     _c("bytea_array", "bytea[]", "ARRAY['\\x00'::bytea, '\\xff'::bytea]"),
     _c("int4range", "int4range", "'empty'", "'[1,10)'", "'(,5)'", "'(,)'"),
     _c("tsrange", "tsrange", "'[-infinity,infinity]'", "'[2024-01-01,)'"),
@@ -110,7 +115,8 @@ MYSQL = [
     _c("decimal", "decimal(10,2)", "0", "99999999.99", "-99999999.99"),
     _c("decimal65", "decimal(65,30)", "9" * 35 + "." + "9" * 30, "-0." + "0" * 29 + "1"),
     _c("float", "float", "0", "-1.5", "3.40282e38", "1.17549e-38", kind="float4"),
-    _c("double", "double", "1.7976931348623157e308", "2.2250738585072014e-308", "-0.5"),
+    _c("double", "double", "1.7976931348623157e308", "2.2250738585072014e-308", "-0.5",
+       "-0e0"),  # MariaDB stores -0 as 0 (every path): the source already holds 0
     _c("bit1", "bit(1)", "b'0'", "b'1'", kind="bit"),
     _c("bit64", "bit(64)", "b'0'", "0xFFFFFFFFFFFFFFFF", "0x8000000000000000", kind="bit"),
     _c("char", "char(10)", "''", "'a'", "'é'", kind="char"),

@@ -186,6 +186,17 @@ def _mysql_plain(value: Any) -> Any:
     return value
 
 
+class _NegativeZero:
+    """A float -0 as the comparison sees it: -0.0 == 0.0 in Python, yet they are two values
+    (PostgreSQL prints one as -0), and no spelling of a number may turn it back into 0."""
+
+    def __repr__(self) -> str:
+        return "-0.0"
+
+
+NEGATIVE_ZERO = _NegativeZero()
+
+
 def canon(value: Any, kind: str, cross: bool = False) -> Any:
     """One form for both sides of a comparison: what `kind` says the value means. Across
     engines (`cross`) a value may change its spelling but not its meaning: a date may come
@@ -218,6 +229,8 @@ def _plain(value: Any) -> Any:
         return "NaN" if value.is_nan() else value.normalize(_EXACT)
     if isinstance(value, float) and math.isnan(value):
         return "nan"
+    if isinstance(value, float) and value == 0 and math.copysign(1, value) < 0:
+        return NEGATIVE_ZERO  # equal to 0.0 in Python, yet another value
     if isinstance(value, dt.datetime) and value.tzinfo:
         return value.astimezone(dt.UTC).replace(tzinfo=None)
     if isinstance(value, dt.time):
@@ -249,6 +262,8 @@ def _meaning(value: Any) -> Any:
 def _number(value: int | float | Decimal) -> Any:
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
+    if _plain(value) is NEGATIVE_ZERO:
+        return NEGATIVE_ZERO
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     return _EXACT.add(number.normalize(_EXACT), Decimal(0))  # + 0 makes -0 and 0 one value
 

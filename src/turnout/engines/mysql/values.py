@@ -362,16 +362,17 @@ def gaps_held(ctype: CanonicalType, zero_dates: str) -> frozenset[Gap]:
 
 
 def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
-    """MySQL has no NaN, no infinity, and no date before year 1000 or after 9999; only text
-    takes another engine's spelling of such a value. A typed column takes only its type's
-    values (SQLite's columns hold any): text no number, bytes no text."""
+    """MySQL has no NaN, no infinity, no -0 (a FLOAT or DOUBLE stores it as 0 whether it comes
+    as a literal, a bound parameter, text or LOAD DATA), and no date before year 1000 or after
+    9999; only text takes another engine's spelling of such a value. A typed column takes
+    only its type's values (SQLite's columns hold any): text no number, bytes no text."""
     if ctype.kind in _HOLDS_ANY_TEXT:
         return frozenset({Gap.BLOB})
     if ctype.kind is Kind.BINARY:
         return frozenset({Gap.SPELLED, Gap.MIXED})
     if ctype.kind in _NUMBERS:
-        return frozenset({Gap.SPELLED, Gap.NAN, Gap.INFINITE, Gap.MIXED, Gap.BLOB})
-    return frozenset({Gap.SPELLED, Gap.MIXED, Gap.BLOB})
+        return frozenset({Gap.SPELLED, Gap.NAN, Gap.INFINITE, Gap.MIXED, Gap.BLOB, Gap.NEG_ZERO})
+    return frozenset({Gap.SPELLED, Gap.MIXED, Gap.BLOB, Gap.NEG_ZERO})
 
 
 def gap_test(column_sql: str, gap: Gap) -> str | None:

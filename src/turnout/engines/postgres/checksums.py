@@ -52,7 +52,11 @@ class PgVerifyReader(VerifyReader):
                 return f"({c})::int::text"
             return f"trim_scale({c})::text" if ctype.kind is Kind.DECIMAL else f"({c})::text"
         if form is Form.ROUNDED:
-            return f"trim_scale(round(({c})::numeric, 6))::text"
+            rounded = f"trim_scale(round(({c})::numeric, 6))::text"
+            if ctype.kind not in (Kind.FLOAT32, Kind.FLOAT64):
+                return rounded
+            # numeric has no -0: a float -0 keeps its sign (forms.NEGATIVE_ZERO)
+            return f"CASE WHEN ({c})::text = '-0' THEN '-0' ELSE {rounded} END"
         if form is Form.CHAR:  # char(n) loses its padding as text; others may have spaces
             return f"({c})::text" if ctype.kind is Kind.CHAR else f"rtrim(({c})::text, ' ')"
         if form is Form.BYTES:

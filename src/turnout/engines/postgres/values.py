@@ -137,6 +137,8 @@ _NUMBERS = (Kind.FLOAT32, Kind.FLOAT64, Kind.DECIMAL)
 def gaps_held(ctype: CanonicalType) -> frozenset[Gap]:
     if ctype.kind in _TIMES:
         return frozenset({Gap.SPELLED})
+    if ctype.kind in (Kind.FLOAT32, Kind.FLOAT64):
+        return frozenset({Gap.NAN, Gap.INFINITE, Gap.NEG_ZERO})
     if ctype.kind in _NUMBERS:
         return frozenset({Gap.NAN, Gap.INFINITE})
     return frozenset()
@@ -154,7 +156,9 @@ def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
         return frozenset({Gap.MIXED})
     if ctype.kind is Kind.JSON:  # turnout makes jsonb, which refuses \u0000
         return frozenset({Gap.ZERO_TEXT, Gap.MIXED, Gap.BLOB, Gap.JSON_NUL})
-    return frozenset({Gap.ZERO_TEXT, Gap.MIXED, Gap.BLOB})
+    if ctype.kind in (Kind.FLOAT32, Kind.FLOAT64):
+        return frozenset({Gap.ZERO_TEXT, Gap.MIXED, Gap.BLOB})
+    return frozenset({Gap.ZERO_TEXT, Gap.MIXED, Gap.BLOB, Gap.NEG_ZERO})  # numeric has no -0
 
 
 def gap_test(column_sql: str, kind: Kind, gap: Gap, server_version: int) -> str | None:
@@ -168,6 +172,8 @@ def gap_test(column_sql: str, kind: Kind, gap: Gap, server_version: int) -> str 
         return f"NOT ({c} >= '0001-01-01' AND {c} < '10000-01-01')"
     if gap is Gap.NAN:
         return f"{c} = 'NaN'"
+    if gap is Gap.NEG_ZERO:  # -0 = 0 holds: only the text tells the sign
+        return f"({c} = 0 AND ({c})::text = '-0')"
     if kind is Kind.DECIMAL and server_version < 140000:
         return None  # numeric infinity came with PostgreSQL 14
     return f"{c} IN ('Infinity', '-Infinity')"

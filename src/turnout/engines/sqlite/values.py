@@ -91,19 +91,20 @@ def gap_test(column_sql: str, kind: Kind, gap: Gap) -> str | None:
 
 
 def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
-    """SQLite stores NaN as NULL; dates and decimals are text that its date functions and
-    NUMERIC affinity read, so another engine's spelling of infinity there is no value."""
+    """SQLite stores NaN as NULL, and -0.0 as 0 in a column of REAL or NUMERIC affinity; dates
+    and decimals are text that its date functions and NUMERIC affinity read, so another
+    engine's spelling of infinity there is no value."""
     kind = ctype.kind
     if kind in _HOLDS_ANY_TEXT:
         return frozenset()
     if kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ):  # text its date functions read
         return frozenset({Gap.SPELLED, Gap.ZERO_TEXT})
-    if kind in (Kind.FLOAT32, Kind.FLOAT64):
-        return frozenset({Gap.NAN, Gap.SPELLED})
+    if kind in (Kind.FLOAT32, Kind.FLOAT64):  # REAL affinity stores -0.0 as the integer 0
+        return frozenset({Gap.NAN, Gap.SPELLED, Gap.NEG_ZERO})
     if kind is Kind.DECIMAL:
-        return frozenset({Gap.NAN, Gap.INFINITE, Gap.SPELLED})
+        return frozenset({Gap.NAN, Gap.INFINITE, Gap.SPELLED, Gap.NEG_ZERO})
     if kind is Kind.TIME:
         return frozenset({Gap.LONG_TIME, Gap.SPELLED})
     if ctype.is_integer:  # a 64-bit signed INTEGER; SQLite would make a wider one a REAL
-        return frozenset({Gap.WIDE_INT, Gap.SPELLED})
+        return frozenset({Gap.WIDE_INT, Gap.SPELLED, Gap.NEG_ZERO})
     return frozenset({Gap.SPELLED})
