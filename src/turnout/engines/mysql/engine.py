@@ -24,6 +24,7 @@ from turnout.engines.mysql import (
     dump,
     faults,
     grants,
+    keylimits,
     own,
     sessions,
     values,
@@ -210,11 +211,18 @@ class MysqlEngine(Engine):
         return {column: f"the row with key ({key}) holds {value}, which is {fix}"
                 for column, (key, value) in odd_booleans(self.all, table, columns, quote).items()}
 
+    def schema_problems(self, tables: list[Table]) -> list[str]:
+        """Keys past InnoDB's length limit once another engine's types are mapped (a MySQL
+        source's own keys fit already)."""
+        return [line for t in tables if t.origin != self.scheme
+                for line in keylimits.key_problems(t, self.own_types, self.mariadb)]
+
     def create_table(self, table: Table) -> None:
         if ddl.carries(table, self.scheme, self.flavor):
             self.execute(ddl.create_table_sql(table))
             return
-        self.execute(create_table_sql(table, table.origin == self.scheme, self.own_types))
+        with keylimits.naming(table.name, "its primary key"):
+            self.execute(create_table_sql(table, table.origin == self.scheme, self.own_types))
 
     def create_indexes(self, table: Table) -> None:
         have = {r[0] for r in self.all(
@@ -226,7 +234,8 @@ class MysqlEngine(Engine):
             return
         for index in table.indexes:
             if index.name not in have:
-                self.execute(create_index_sql(table, index))
+                with keylimits.naming(table.name, f"index {index.name}"):
+                    self.execute(create_index_sql(table, index))
 
     def _create_own_indexes(self, table: Table, have: set[str]) -> None:
         """A MySQL source's keys and CHECK constraints as it wrote them, after the data."""
