@@ -10,10 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from turnout import engines
+from turnout import checkpoints, engines
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, NotFound, TurnoutError
-from turnout.migrate import runner
 from turnout.migrate.runner import slot_name
 from turnout.model import Session
 from turnout.spec import TaskSpec
@@ -90,7 +89,7 @@ def precheck(name: str, store: Store | None = None) -> dict[str, Any]:
 
     store = store or Store()
     spec = store.get(name).spec
-    first_run = store.checkpoint(name, runner.PRECHECKED) is None
+    first_run = not checkpoints.PRECHECKED.present(store, name)
     src = dst = None
     try:
         src = engines.connect(spec.source_endpoint)
@@ -193,8 +192,8 @@ def finish(name: str, store: Store | None = None, say: Any = lambda _: None,
 def switchover_status(name: str, store: Store | None = None) -> dict[str, Any]:
     """Where a task's switchover stands: the steps in order and the last one done (None when
     none is under way), for a checklist that ticks as it goes."""
-    from turnout.switchover.procedure import STEP, STEPS
+    from turnout.switchover.procedure import STEPS
 
     store = store or Store()
     store.get(name)  # NotFound for an unknown task
-    return {"steps": list(STEPS), "done": store.checkpoint(name, STEP)}
+    return {"steps": list(STEPS), "done": checkpoints.SWITCHOVER_STEP.get(store, name)}

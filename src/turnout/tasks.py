@@ -20,11 +20,10 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from turnout import engines, vault
+from turnout import checkpoints, engines, vault
 from turnout.errors import NotFound, OperationFailed, TurnoutError
-from turnout.migrate import heartbeat, retry, runner
+from turnout.migrate import heartbeat, runner
 from turnout.migrate.runner import Runner, remove_capture, slot_name
-from turnout.migrate.strays import STRAY_ROWS
 from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -89,19 +88,19 @@ def task_status(name: str, store: Store | None = None, check_source: bool = Fals
             }
             for t in store.tables(name)
         ],
-        "stray_rows": int(store.checkpoint(name, STRAY_ROWS) or 0),
+        "stray_rows": checkpoints.STRAY_ROWS.get(store, name) or 0,
         # now minus the newest heartbeat turnout wrote on the source and the destination has
         # applied (heartbeat.py); null before the first, or from a source without heartbeats
-        "heartbeat_delay_s": _since(now, store.checkpoint(name, heartbeat.APPLIED))
+        "heartbeat_delay_s": _since(now, checkpoints.HEARTBEAT_APPLIED.get(store, name))
         if running and record.phase is Phase.INCREMENTAL else None,
         # what the worker is doing beyond its state: "reconnecting (attempt N, last error ...)"
-        "detail": store.checkpoint(name, retry.DETAIL) if state in ACTIVE else None,
+        "detail": checkpoints.DETAIL.get(store, name) if state in ACTIVE else None,
         **({"leftover_slots": leftover_slots(spec, store)} if check_source else {}),
     }
 
 
-def _since(now: float, saved: str | None) -> float | None:
-    return round(now - float(saved), 3) if saved else None
+def _since(now: float, saved: float | None) -> float | None:
+    return round(now - saved, 3) if saved is not None else None
 
 
 def leftover_slots(spec: TaskSpec, store: Store) -> list[str] | None:

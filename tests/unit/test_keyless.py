@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from turnout.checkpoints import copied_at
 from turnout.coalesce import Route, coalesce
 from turnout.engines.sqlite.capture import SqlitePosition, _unquote
 from turnout.migrate.incremental import _unseen
-from turnout.migrate.spans import copied_at
 from turnout.model import Change, Column, Op, Table
 from turnout.types import CanonicalType, Kind
 

@@ -22,7 +22,6 @@ from turnout.migrate.progress import Progress
 
 BEAT_S = 1.0  # seconds between heartbeats
 GRACE_S = 2.5  # a heartbeat this old is still "now": one interval, a read, an apply
-APPLIED = "heartbeat_applied"  # store checkpoint key: the newest heartbeat applied
 
 
 class Heartbeat(threading.Thread):

@@ -11,7 +11,7 @@ insert) or too few (a delete). None is applied twice, for three reasons:
 - Between the full step and this one. Capture starts before the copy's
   snapshot, so changes in between are in the copy already. For such a table
   the full step saved where capture stood in the very view it read
-  (Capture.view_position, spans.copied_at), and changes to that table at or
+  (Capture.view_position, checkpoints.copied_at), and changes to that table at or
   before that place are left out here (_unseen). An engine that cannot tell
   that place fails the copy instead (full.py).
 - After a crash or a stop. The checkpoint is committed in the same
@@ -40,16 +40,15 @@ import threading
 import time
 from dataclasses import dataclass
 
+from turnout.checkpoints import POSITION, copied_at
 from turnout.coalesce import Route, coalesce
 from turnout.engines import position_from_json
 from turnout.engines.base import Capture, Engine
 from turnout.errors import OperationFailed, TransientError
 from turnout.migrate.heartbeat import Heartbeat
 from turnout.migrate.progress import Progress
-from turnout.migrate.spans import copied_at
 from turnout.model import Change, Checkpoint, Op, Position
 
-POSITION = "position"
 AHEAD = 2  # batches read while one is applied
 _WAKE_S = 0.2  # how often a waiting thread looks at `stop`
 
@@ -76,10 +75,10 @@ def follow(
     source stopped answering: the fault is raised as transient, and the runner
     reconnects.
     """
-    checkpoints = dst.read_checkpoint(owner)
-    saved = checkpoints.get(POSITION)
+    saved_all = dst.read_checkpoint(owner)
+    saved = saved_all.get(POSITION)
     position = position_from_json(saved) if saved else start
-    copied = {t: position_from_json(at) for t, at in copied_at(checkpoints).items()}
+    copied = {t: position_from_json(at) for t, at in copied_at(saved_all).items()}
     capture.ack(position)  # the destination may have committed past the last ack before a crash
     reader = _Reader(capture, position, batch_changes, poll_interval, stop, stall_timeout_s)
     reader.start()

@@ -16,7 +16,6 @@ from turnout.errors import TurnoutError, Unreachable
 
 FIRST_WAIT_S = 1.0
 MAX_WAIT_S = 15.0
-DETAIL = "state_detail"  # store checkpoint key: what the worker is doing beyond its state
 
 
 def retryable(fault: TurnoutError, ever_prechecked: bool) -> bool:

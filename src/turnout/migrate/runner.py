@@ -14,7 +14,8 @@ import threading
 import time
 import traceback
 
-from turnout import accounts, engines
+from turnout import accounts, checkpoints, engines
+from turnout.checkpoints import CAPTURE_START, FULL_DONE, PRECHECKED, SCHEMA_DONE
 from turnout.engines.base import Capture, Engine
 from turnout.errors import OperationFailed, TurnoutError
 from turnout.migrate import full, heartbeat, incremental, retry, schema
@@ -24,10 +25,6 @@ from turnout.model import Phase, Position, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
 
-PRECHECKED = "prechecked"
-CAPTURE_START = "capture_start"
-SCHEMA_DONE = "schema_done"
-FULL_DONE = "full_done"
 CLOSE_WAIT_S = 5.0  # how long a run's end waits for its connections to close
 
 
@@ -62,7 +59,7 @@ class StoreProgress:
         self._progressed = True
         if self.reconnecting:
             self.reconnecting = False
-            self.store.clear_checkpoints(self.task, [retry.DETAIL])
+            checkpoints.clear(self.store, self.task, checkpoints.DETAIL)
             self.event("info", "reconnected: the task goes on from its checkpoint")
 
     def phase(self, phase: Phase) -> None:
@@ -98,7 +95,7 @@ class StoreProgress:
         )
         if beat_applied is not None and beat_applied != self._beat_saved:
             self._beat_saved = beat_applied
-            self.store.set_checkpoint(self.task, heartbeat.APPLIED, repr(beat_applied))
+            checkpoints.HEARTBEAT_APPLIED.set(self.store, self.task, beat_applied)
 
 
 class Runner:
@@ -115,26 +112,27 @@ class Runner:
         state with a "reconnecting" detail, waits, and runs the task again from its
         checkpoints.
         """
-        self.store.clear_checkpoints(self.name, [retry.DETAIL, heartbeat.APPLIED])
+        checkpoints.clear(self.store, self.name, checkpoints.DETAIL,
+                          checkpoints.HEARTBEAT_APPLIED)
         self.started = time.time()  # heartbeats from before this worker tell nothing
         attempt = 0
         while True:
             outcome = self._attempt(retrying=attempt > 0)
             if isinstance(outcome, TaskState):
                 break
-            ever_prechecked = self.store.checkpoint(self.name, PRECHECKED) is not None
+            ever_prechecked = PRECHECKED.present(self.store, self.name)
             if not retry.retryable(outcome, ever_prechecked):
                 return self._failed(str(outcome))
             tracked = self.progress if isinstance(self.progress, StoreProgress) else None
             attempt = 1 if tracked and tracked.take_progressed() else attempt + 1
-            self.store.set_checkpoint(self.name, retry.DETAIL, retry.detail(attempt, outcome))
+            checkpoints.DETAIL.set(self.store, self.name, retry.detail(attempt, outcome))
             self.progress.event("warning", retry.detail(attempt, outcome))
             if tracked:
                 tracked.reconnecting = True
             if self.stop.wait(retry.wait_s(attempt)):
                 outcome = TaskState.STOPPED
                 break
-        self.store.clear_checkpoints(self.name, [retry.DETAIL])
+        checkpoints.clear(self.store, self.name, checkpoints.DETAIL)
         self.store.update(self.name, state=outcome)
         self.progress.event("info", f"task {outcome.value.lower()}")
         return outcome
@@ -151,11 +149,11 @@ class Runner:
                 self.store.update(self.name, state=TaskState.PRECHECKING, error=None)
             src = engines.connect(spec.source_endpoint)
             dst = engines.connect(spec.dest_endpoint, create=True)
-            first_run = self.store.checkpoint(self.name, PRECHECKED) is None
+            first_run = not PRECHECKED.present(self.store, self.name)
             if first_run:
                 self._warn_superusers(src, dst)
             plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(self.name))
-            self.store.set_checkpoint(self.name, PRECHECKED, "1")
+            PRECHECKED.set(self.store, self.name, True)
             self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
             self.store.update(self.name, state=TaskState.MIGRATING)
             return self._steps(spec, src, dst, plans)
@@ -186,13 +184,13 @@ class Runner:
             capture, start = start_capture(self.store, self.name, src, plans)
             capture.stall_timeout_s = spec.options.stall_timeout_s
             self._capture = capture
-        if Phase.SCHEMA in spec.types and not self.store.checkpoint(self.name, SCHEMA_DONE):
+        if Phase.SCHEMA in spec.types and not SCHEMA_DONE.present(self.store, self.name):
             self.progress.phase(Phase.SCHEMA)
             schema.create_tables(dst, plans, self.progress)
             if Phase.FULL not in spec.types:  # nothing to load first: keys and indexes now
                 schema.create_indexes(dst, plans, self.progress)
-            self.store.set_checkpoint(self.name, SCHEMA_DONE, "1")
-        if Phase.FULL in spec.types and not self.store.checkpoint(self.name, FULL_DONE):
+            SCHEMA_DONE.set(self.store, self.name, True)
+        if Phase.FULL in spec.types and not FULL_DONE.present(self.store, self.name):
             self.progress.phase(Phase.FULL)
             opts = spec.options
             if not full.copy_tables(
@@ -206,7 +204,7 @@ class Runner:
             if Phase.SCHEMA in spec.types:
                 schema.create_indexes(dst, plans, self.progress)
             schema.sync_sequences(dst, plans, self.progress)
-            self.store.set_checkpoint(self.name, FULL_DONE, "1")
+            FULL_DONE.set(self.store, self.name, True)
         if capture is None or start is None:
             return TaskState.COMPLETED
         self.progress.phase(Phase.INCREMENTAL)
@@ -262,13 +260,13 @@ def start_capture(store: Store, name: str, src: Engine,
     first attempt made, and with it that attempt's start).
     """
     capture = src.capture([p.source for p in plans], slot_name(name))
-    saved = store.checkpoint(name, CAPTURE_START)
+    saved = CAPTURE_START.get(store, name)
     if saved:
         capture.resume()
         return capture, engines.position_from_json(saved)
     capture.install()
     start = capture.current_position()
-    store.set_checkpoint(name, CAPTURE_START, start.to_json())
+    CAPTURE_START.set(store, name, start.to_json())
     store.add_event(name, "info", f"change capture installed; it starts at {start.to_dict()}")
     return capture, start
 
@@ -280,9 +278,9 @@ def prepare(store: Store, name: str) -> None:
     src = engines.connect(spec.source_endpoint)
     dst = engines.connect(spec.dest_endpoint)
     try:
-        first_run = store.checkpoint(name, PRECHECKED) is None
+        first_run = not PRECHECKED.present(store, name)
         plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
-        store.set_checkpoint(name, PRECHECKED, "1")
+        PRECHECKED.set(store, name, True)
         store.set_tables(name, [(p.source.name, p.dest.name, 0) for p in plans])
         if Phase.INCREMENTAL in spec.types:
             start_capture(store, name, src, plans)
@@ -303,7 +301,7 @@ def resnapshot(store: Store, name: str) -> None:
         dst.empty_tables(tables)
     finally:
         dst.close()
-    store.clear_checkpoints(name, [CAPTURE_START, FULL_DONE])
+    checkpoints.clear(store, name, CAPTURE_START, FULL_DONE)
     store.update(name, position=None)
     store.add_event(name, "info", f"resnapshot: emptied {len(tables)} destination tables; "
                     "the next run copies them afresh")

@@ -4,19 +4,11 @@ A table is copied as one or more spans. Each span keeps its own progress in
 the destination, saved with every chunk it loads, so that a crash resumes
 every span at its first chunk not yet committed.
 
-Checkpoint names and values:
-
-- `full:<table>`: a table read as one span (how every table was copied
-  before spans existed, so those checkpoints stay readable):
-  {"after": last key copied, "rows": rows so far, "done": bool}.
-- `full#<n>:<table>`: span n of a table the source cut into ranges, the same
-  values plus the span's bounds, "lo" (exclusive) and "hi" (inclusive);
-  null means open on that side. Every span of a table is saved before its
-  first row is copied, so a resumed run cuts the table exactly as before,
-  whatever the source holds by then. The number comes first because a
-  table name may contain anything, `#` included.
-
-Keys are stored as model.key_to_json text inside the JSON value.
+Checkpoint names and values are checkpoints.py's (whole_table_key, span_key,
+SpanState): a table read as one span (how every table was copied before spans
+existed), or span n of a table the source cut into ranges, which also keeps its
+bounds. Every span of a table is saved before its first row is copied, so a
+resumed run cuts the table exactly as before, whatever the source holds by then.
 
 A table without a key is one span read as one stream (SnapshotReader.stream):
 it has no order to resume a read from, so its "after" stays null, and a run
@@ -26,36 +18,28 @@ guess which rows the committed chunks held, and a guess duplicates or loses
 rows that no key would ever reconcile. When capture runs, its value also
 holds "at": where capture stood in the view the table was read from
 (Capture.view_position), so the incremental step leaves out the changes
-the copy already holds (copied_at()).
+the copy already holds (checkpoints.copied_at()).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from itertools import count, pairwise, takewhile
 
+from turnout.checkpoints import SpanState, span_key, whole_table_key
 from turnout.engines.base import KeySpan, SnapshotReader
 from turnout.migrate.plan import TablePlan
-from turnout.model import Checkpoint, Key, key_from_json, key_to_json
+from turnout.model import Checkpoint, Key
 
 
 def checkpoint_name(plan: TablePlan) -> str:
     """The checkpoint of a table read as one span."""
-    return f"full:{plan.source.name}"
+    return whole_table_key(plan.source.name)
 
 
 def span_name(plan: TablePlan, n: int) -> str:
     """The checkpoint of span `n` of a table cut into ranges."""
-    return f"full#{n}:{plan.source.name}"
-
-
-def _key(value: str | None) -> Key | None:
-    return key_from_json(value) if value else None
-
-
-def _text(key: Key | None) -> str | None:
-    return key_to_json(key) if key is not None else None
+    return span_key(plan.source.name, n)
 
 
 @dataclass
@@ -84,12 +68,8 @@ class Span:
 
     def state(self, rows: int, last: Key | None, done: bool) -> str:
         """The checkpoint value after `rows` more rows ending at key `last`."""
-        value: dict[str, object] = {"after": _text(last), "rows": rows, "done": done}
-        if self.at is not None:
-            value["at"] = self.at
-        if self.bounded:
-            value = {"lo": _text(self.lo), "hi": _text(self.hi), **value}
-        return json.dumps(value)
+        bounds = (self.lo, self.hi) if self.bounded else None
+        return SpanState(last, rows, done, self.at, bounds).to_text()
 
     def checkpoint(self, owner: str, chunk_rows: int, rows: int, last: Key | None) -> Checkpoint:
         """The checkpoint to commit with a chunk of `rows` rows ending at `last`.
@@ -108,10 +88,10 @@ class Span:
 
     @classmethod
     def load(cls, plan: TablePlan, name: str, text: str) -> Span:
-        value = json.loads(text) or {}
-        return cls(plan, name, lo=_key(value.get("lo")), hi=_key(value.get("hi")),
-                   after=_key(value.get("after")), rows=int(value.get("rows", 0)),
-                   done=bool(value.get("done")), at=value.get("at"))
+        state = SpanState.from_text(text, bounded=name != checkpoint_name(plan))
+        lo, hi = state.bounds or (None, None)
+        return cls(plan, name, lo=lo, hi=hi, after=state.after, rows=state.rows,
+                   done=state.done, at=state.at)
 
 
 def saved_spans(plan: TablePlan, saved: dict[str, str]) -> list[Span]:
@@ -146,16 +126,3 @@ def restart(span: Span) -> bool:
         return False
     span.rows, span.after, span.at = 0, None, None
     return True
-
-
-def copied_at(saved: dict[str, str]) -> dict[str, str]:
-    """Per source table without a key that was copied while capture ran, where capture stood
-    in the view it was copied from (a Position's JSON), from the destination's checkpoints."""
-    out: dict[str, str] = {}
-    prefix = "full:"
-    for name, text in saved.items():
-        if name.startswith(prefix) and '"at"' in text:
-            at = (json.loads(text) or {}).get("at")
-            if at:
-                out[name[len(prefix):]] = at
-    return out

@@ -14,11 +14,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from turnout import checkpoints
 from turnout.errors import TurnoutError
 from turnout.model import TaskState
 from turnout.store import Store
-
-STRAY_ROWS = "stray_rows"  # store checkpoint: differing rows the last check found
 
 
 class StrayWatch(threading.Thread):
@@ -48,8 +47,8 @@ class StrayWatch(threading.Thread):
             store.add_event(self.name, "debug", f"stray-row check skipped: {exc}")
             return
         found = sum(len(t[k]) for t in report["tables"] for k in ("missing", "extra", "different"))
-        before = int(store.checkpoint(self.name, STRAY_ROWS) or 0)
-        store.set_checkpoint(self.name, STRAY_ROWS, str(found))
+        before = checkpoints.STRAY_ROWS.get(store, self.name) or 0
+        checkpoints.STRAY_ROWS.set(store, self.name, found)
         if found and found != before:
             store.add_event(self.name, "warning",
                             f"{found} row(s) on {status['dest']} differ from {status['source']} "

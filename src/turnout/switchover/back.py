@@ -20,20 +20,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from turnout import accounts, api, engines
+from turnout.checkpoints import (
+    ROLLBACK,
+    ROLLBACK_FROZEN_AT,
+    ROLLBACK_MOVED_AT,
+    ROLLBACK_STEP,
+    SWITCHOVER,
+    SWITCHOVER_FROZE,
+    SWITCHOVER_STEP,
+    clear,
+)
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, NotFound, OperationFailed
 from turnout.model import TaskState
 from turnout.store import Store
 from turnout.switchover import procedure, steps
-from turnout.switchover.procedure import FROZE, KEYS, Options
+from turnout.switchover.procedure import Options
 from turnout.switchover.reverse import reverse_name
 
-STEP = "rollback_step"  # store checkpoints: the last rollback step done
 STEPS = ("checked", "frozen", "writers_gone", "drained", "verified", "opened", "moved",
          "forward_started", "rolled_back")
-FROZEN_AT = "rollback_frozen_at"
-MOVED_AT = "rollback_moved_at"
-ROLLBACK_KEYS = [STEP, FROZEN_AT, MOVED_AT]
 
 
 def _following(status: dict[str, Any]) -> bool:
@@ -42,7 +48,7 @@ def _following(status: dict[str, Any]) -> bool:
 
 
 def _switched(store: Store, name: str, command: str) -> str:
-    if store.checkpoint(name, procedure.STEP) != procedure.STEPS[-1]:
+    if SWITCHOVER_STEP.get(store, name) != procedure.STEPS[-1]:
         raise BadInput(f"task {name} has not switched over: `turnout {command}` comes after "
                        f"`turnout switchover {name}`")
     return reverse_name(name)
@@ -64,16 +70,16 @@ class _Rollback:
         self.log(f"rollback of {self.name} begins")
 
     def frozen(self) -> None:
-        self.store.set_checkpoint(self.name, FROZEN_AT, str(time.time()))
+        ROLLBACK_FROZEN_AT.set(self.store, self.name, time.time())
         if not self.options.freeze:
             self.log("--no-freeze: the application must have stopped writing to the "
                      "destination")
             return
         reason = f"rollback of task {self.name}"
         steps.fence(self.spec.dest, reason, self.options.lock_accounts, self.log)
-        if not self.store.checkpoint(self.name, FROZE):  # a switchover run with --no-freeze
+        if not SWITCHOVER_FROZE.present(self.store, self.name):  # switched with --no-freeze
             steps.fence(self.spec.source, reason, self.options.lock_accounts, self.log)
-            self.store.set_checkpoint(self.name, FROZE, "1")
+            SWITCHOVER_FROZE.set(self.store, self.name, True)
 
     def writers_gone(self) -> None:
         if not self.options.freeze:
@@ -82,7 +88,7 @@ class _Rollback:
                                  self.options.kill_sessions, self.log)
         if left:
             steps.lift_fence(self.spec.dest, self.log)
-            self.store.clear_checkpoints(self.name, ROLLBACK_KEYS)
+            clear(self.store, self.name, *ROLLBACK)
             raise OperationFailed(
                 f"{len(left)} session(s) can still write to {self.spec.dest_endpoint}: "
                 f"{steps.describe(left)}; writes are allowed there again and the reverse task "
@@ -117,7 +123,7 @@ class _Rollback:
         if self.reverse in {r.name for r in self.store.all_tasks()}:
             api.delete_task(self.reverse, self.store)  # its capture leaves the destination
         steps.lift_fence(self.spec.source, self.log)
-        self.store.clear_checkpoints(self.name, [FROZE])
+        clear(self.store, self.name, SWITCHOVER_FROZE)
         self.log(f"the destination stays fenced for everyone but turnout until the next "
                  f"`turnout switchover {self.name}` or `turnout finish {self.name}`")
 
@@ -125,18 +131,17 @@ class _Rollback:
         if self.options.on_switch:
             procedure.run_on_switch(self.options.on_switch, self.name, self.reverse, "rollback")
             self.log("--on-switch command ran")
-        self.store.set_checkpoint(self.name, MOVED_AT, str(time.time()))
+        ROLLBACK_MOVED_AT.set(self.store, self.name, time.time())
 
     def forward_started(self) -> None:
         if api.task_status(self.name, self.store)["pid"] is None:
             api.start_task(self.name, self.store)
 
     def rolled_back(self) -> None:
-        since = self.store.checkpoint(self.name, FROZEN_AT)
-        until = self.store.checkpoint(self.name, MOVED_AT)
-        stopped = float(until) - float(since) if since and until else 0.0
+        stopped = procedure.downtime(self.store, self.name, ROLLBACK_FROZEN_AT,
+                                     ROLLBACK_MOVED_AT)
         self.result["write_downtime_s"] = round(stopped, 3)
-        self.store.clear_checkpoints(self.name, KEYS + ROLLBACK_KEYS)
+        clear(self.store, self.name, *SWITCHOVER, *ROLLBACK)
         self.log(f"rolled back: the workload may move back to {self.spec.source_endpoint} "
                  f"(writes were stopped for {stopped:.1f} s); the forward task {self.name} "
                  "runs again, ready for the next switchover")
@@ -149,20 +154,20 @@ def rollback(name: str, store: Store | None = None, options: Options | None = No
     store = store or Store()
     _switched(store, name, "rollback")
     run = _Rollback(store, name, options or Options(), steps.Journal(store, name, say))
-    done = store.checkpoint(name, STEP)
+    done = ROLLBACK_STEP.get(store, name)
     if done:
         run.log(f"rollback resumes after step {done}")
     for step in STEPS[STEPS.index(done) + 1 if done else 0:]:
         do: Callable[[], None] = getattr(run, step)
         do()
         if step != STEPS[-1]:
-            store.set_checkpoint(name, STEP, step)
+            ROLLBACK_STEP.set(store, name, step)
     return {"task": name, "rolled_back": True, "steps": list(STEPS), **run.result}
 
 
 def abort(name: str, store: Store, log: steps.Journal) -> dict[str, Any]:
     """Undo a rollback that has not finished: the destination open, the reverse task running."""
-    done = store.checkpoint(name, STEP)
+    done = ROLLBACK_STEP.get(store, name)
     if done in ("opened", "moved", "forward_started"):
         raise BadInput(f"the rollback of {name} has opened the source already: run "
                        f"`turnout rollback {name}` to finish it")
@@ -172,7 +177,7 @@ def abort(name: str, store: Store, log: steps.Journal) -> dict[str, Any]:
     if api.task_status(reverse, store)["pid"] is None:
         api.start_task(reverse, store)
     api.wait_for(reverse, _following, 60, store)
-    store.clear_checkpoints(name, ROLLBACK_KEYS)
+    clear(store, name, *ROLLBACK)
     log(f"rollback aborted after step {done}: the workload stays on {spec.dest_endpoint}, "
         f"the reverse task {reverse} runs, the source stays fenced")
     return {"task": name, "aborted_after": done, "forward_restarted": False}
@@ -185,7 +190,7 @@ def finish(name: str, store: Store | None = None, say: steps.Say = lambda _: Non
     the task's migration accounts (through `admins`: "source" / "dest" → an admin URL)."""
     store = store or Store()
     reverse = _switched(store, name, "finish")
-    if store.checkpoint(name, STEP):
+    if ROLLBACK_STEP.present(store, name):
         raise BadInput(f"a rollback of {name} has not finished: `turnout rollback {name}` "
                        f"finishes it, `turnout switchover {name} --abort` undoes it")
     spec = store.get(name).spec

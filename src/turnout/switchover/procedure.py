@@ -30,10 +30,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from turnout import accounts, api, engines
+from turnout.checkpoints import (
+    CAPTURE_START,
+    ROLLBACK_STEP,
+    SWITCHOVER,
+    SWITCHOVER_DEST_FROZE,
+    SWITCHOVER_FROZE,
+    SWITCHOVER_FROZEN_AT,
+    SWITCHOVER_MOVED_AT,
+    SWITCHOVER_STEP,
+    Mark,
+    clear,
+)
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, OperationFailed, TransientError
 from turnout.migrate import runner
-from turnout.migrate.runner import CAPTURE_START, slot_name
+from turnout.migrate.runner import slot_name
 from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -43,13 +55,7 @@ from turnout.switchover.reverse import reverse_name, reverse_spec
 STEPS = ("checked", "reverse_capture", "frozen", "writers_gone", "drained", "reverse_prepared",
          "verified", "opened", "moved", "reverse_started", "switched")
 _BEFORE = {"unfrozen": "reverse_prepared"}  # a step of earlier versions → where to resume
-STEP = "switchover_step"  # store checkpoints: the last step done
-FROZE = "switchover_froze"  # "1" when turnout froze the source (not --no-freeze)
-DEST_FROZE = "switchover_dest_froze"  # "1" when this switchover fenced the destination
-FROZEN_AT = "switchover_frozen_at"  # when writes stopped: the start of the write downtime
-MOVED_AT = "switchover_moved_at"  # when the workload could write again, on the other side
 EARLY_CAPTURE_WAIT_S = 10.0  # a slot made before the freeze waits this long per transaction
-KEYS = [STEP, FROZE, DEST_FROZE, FROZEN_AT, MOVED_AT]
 
 
 @dataclass
@@ -84,7 +90,7 @@ def switchover(name: str, store: Store | None = None, options: Options | None = 
     store = store or Store()
     ctx = Context(store, name, store.get(name).spec, options or Options(),
                   steps.Journal(store, name, say))
-    done = store.checkpoint(name, STEP)
+    done = SWITCHOVER_STEP.get(store, name)
     if done == STEPS[-1]:
         raise BadInput(f"task {name} has switched over already: `turnout rollback {name}` goes "
                        f"back, `turnout finish {name}` cleans up")
@@ -94,7 +100,7 @@ def switchover(name: str, store: Store | None = None, options: Options | None = 
     at = STEPS.index(done) + 1 if done else 0
     while at < len(STEPS):
         reached = _STEPS[STEPS[at]](ctx) or STEPS[at]  # a step may skip those after it
-        store.set_checkpoint(name, STEP, reached)
+        SWITCHOVER_STEP.set(store, name, reached)
         at = STEPS.index(reached) + 1
     return {"task": name, "reverse": ctx.reverse, "steps": list(STEPS), **ctx.result}
 
@@ -107,7 +113,7 @@ def _checked(ctx: Context) -> str | None:
                                   "incremental type must have completed first")
         ctx.log("the task has no incremental type: writes to the source must already be "
                 "stopped; going straight to the reverse task")
-        ctx.store.set_checkpoint(ctx.name, FROZEN_AT, str(time.time()))
+        SWITCHOVER_FROZEN_AT.set(ctx.store, ctx.name, time.time())
         return "drained"
     if status["state"] != TaskState.MIGRATING.value or status["phase"] != "incremental":
         raise OperationFailed(f"task {ctx.name} is {status['state']} ({status['phase']}): "
@@ -141,7 +147,7 @@ def _frozen(ctx: Context) -> None:
         _fence_both(ctx)
     except (BadInput, OperationFailed):
         _drop_reverse(ctx)
-        ctx.store.clear_checkpoints(ctx.name, KEYS)
+        clear(ctx.store, ctx.name, *SWITCHOVER)
         raise
 
 
@@ -149,19 +155,19 @@ def _fence_both(ctx: Context) -> None:
     """The destination first: the application does not write there yet, so its write
     downtime begins with the source's fence."""
     if not ctx.options.freeze:
-        ctx.store.set_checkpoint(ctx.name, FROZEN_AT, str(time.time()))
+        SWITCHOVER_FROZEN_AT.set(ctx.store, ctx.name, time.time())
         ctx.log("--no-freeze: the application must have stopped writing to the source")
         return
     reason = f"switchover of task {ctx.name}"
     if steps.fence(ctx.spec.dest, reason, ctx.options.lock_accounts, ctx.log):
-        ctx.store.set_checkpoint(ctx.name, DEST_FROZE, "1")  # abort takes it down again
-    ctx.store.set_checkpoint(ctx.name, FROZEN_AT, str(time.time()))
+        SWITCHOVER_DEST_FROZE.set(ctx.store, ctx.name, True)  # abort takes it down again
+    SWITCHOVER_FROZEN_AT.set(ctx.store, ctx.name, time.time())
     try:
         steps.fence(ctx.spec.source, reason, ctx.options.lock_accounts, ctx.log)
     except (BadInput, OperationFailed):
         _undo_freeze(ctx)  # the destination's, if this run put it up
         raise
-    ctx.store.set_checkpoint(ctx.name, FROZE, "1")
+    SWITCHOVER_FROZE.set(ctx.store, ctx.name, True)
 
 
 def _writers_gone(ctx: Context) -> None:
@@ -173,7 +179,7 @@ def _writers_gone(ctx: Context) -> None:
         if left:
             _undo_freeze(ctx)
             _drop_reverse(ctx)
-            ctx.store.clear_checkpoints(ctx.name, KEYS)
+            clear(ctx.store, ctx.name, *SWITCHOVER)
             raise OperationFailed(
                 f"{len(left)} session(s) can still write to {Endpoint.parse(url)} "
                 f"after {ctx.options.session_timeout:g} s: {steps.describe(left)}; writes are "
@@ -215,7 +221,7 @@ def _reverse_prepared(ctx: Context) -> None:
     """The reverse task starts at a marker committed on the destination now: the forward task
     has stopped, so everything it wrote lies before it and is never sent back, and the
     application has not written there yet."""
-    if ctx.store.checkpoint(ctx.reverse, CAPTURE_START) is None:  # deferred to the freeze
+    if not CAPTURE_START.present(ctx.store, ctx.reverse):  # deferred to the freeze
         if ctx.reverse not in {r.name for r in ctx.store.all_tasks()}:
             ctx.store.create_task(reverse_spec(ctx.store, ctx.name))
         runner.prepare(ctx.store, ctx.reverse)
@@ -224,7 +230,7 @@ def _reverse_prepared(ctx: Context) -> None:
         start = dest.capture([], slot_name(ctx.reverse)).marker()
     finally:
         dest.close()
-    ctx.store.set_checkpoint(ctx.reverse, CAPTURE_START, start.to_json())
+    CAPTURE_START.set(ctx.store, ctx.reverse, start.to_json())
     ctx.log(f"reverse task {ctx.reverse} will read the destination's changes from "
             f"{start.to_dict()}")
 
@@ -253,7 +259,7 @@ def _moved(ctx: Context) -> None:
     if ctx.options.on_switch:
         run_on_switch(ctx.options.on_switch, ctx.name, ctx.reverse, "switchover")
         ctx.log("--on-switch command ran")
-    ctx.store.set_checkpoint(ctx.name, MOVED_AT, str(time.time()))
+    SWITCHOVER_MOVED_AT.set(ctx.store, ctx.name, time.time())
 
 
 def run_on_switch(command: str, name: str, reverse: str, again: str) -> None:
@@ -271,10 +277,11 @@ def _reverse_started(ctx: Context) -> None:
     ctx.log(f"reverse task {ctx.reverse} runs: changes on the destination flow back")
 
 
-def downtime(store: Store, name: str) -> float:
+def downtime(store: Store, name: str, frozen_at: Mark[float] = SWITCHOVER_FROZEN_AT,
+             moved_at: Mark[float] = SWITCHOVER_MOVED_AT) -> float:
     """Seconds from the freeze to the moment the workload could write on the other side."""
-    since, until = store.checkpoint(name, FROZEN_AT), store.checkpoint(name, MOVED_AT)
-    return float(until) - float(since) if since and until else 0.0
+    since, until = frozen_at.get(store, name), moved_at.get(store, name)
+    return until - since if since is not None and until is not None else 0.0
 
 
 def _switched(ctx: Context) -> None:
@@ -285,12 +292,12 @@ def _switched(ctx: Context) -> None:
 
 
 def _undo_freeze(ctx: Context) -> None:
-    if ctx.store.checkpoint(ctx.name, FROZE):
+    if SWITCHOVER_FROZE.present(ctx.store, ctx.name):
         steps.lift_fence(ctx.spec.source, ctx.log)
-        ctx.store.clear_checkpoints(ctx.name, [FROZE])
-    if ctx.store.checkpoint(ctx.name, DEST_FROZE):
+        clear(ctx.store, ctx.name, SWITCHOVER_FROZE)
+    if SWITCHOVER_DEST_FROZE.present(ctx.store, ctx.name):
         steps.lift_fence(ctx.spec.dest, ctx.log)
-        ctx.store.clear_checkpoints(ctx.name, [DEST_FROZE])
+        clear(ctx.store, ctx.name, SWITCHOVER_DEST_FROZE)
 
 
 _STEPS: dict[str, Callable[[Context], str | None]] = {
@@ -308,11 +315,11 @@ def abort(name: str, store: Store | None = None, say: steps.Say = lambda _: None
     rollback that has not finished, undo the rollback instead: back to the switched state."""
     store = store or Store()
     log = steps.Journal(store, name, say)
-    done = store.checkpoint(name, STEP)
+    done = SWITCHOVER_STEP.get(store, name)
     if done == STEPS[-1]:
         from turnout.switchover import back
 
-        if store.checkpoint(name, back.STEP):
+        if ROLLBACK_STEP.present(store, name):
             return back.abort(name, store, log)
         raise BadInput(f"task {name} has switched over: `turnout rollback {name}` moves back")
     spec = store.get(name).spec
@@ -326,9 +333,9 @@ def abort(name: str, store: Store | None = None, say: steps.Say = lambda _: None
         api.delete_task(reverse, store)
         log(f"reverse task {reverse} deleted")
     steps.lift_fence(spec.source, log)  # whatever step it died in
-    if store.checkpoint(name, DEST_FROZE):
+    if SWITCHOVER_DEST_FROZE.present(store, name):
         steps.lift_fence(spec.dest, log)
-    store.clear_checkpoints(name, KEYS)
+    clear(store, name, *SWITCHOVER)
     restarted = False
     if Phase.INCREMENTAL in spec.types and api.task_status(name, store)["pid"] is None:
         api.start_task(name, store)

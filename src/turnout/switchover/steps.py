@@ -11,11 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from turnout import engines, tasks
+from turnout import checkpoints, engines, tasks
 from turnout.engines.base import Engine
 from turnout.errors import OperationFailed
-from turnout.migrate.incremental import POSITION
-from turnout.migrate.runner import CAPTURE_START, slot_name
+from turnout.migrate.runner import slot_name
 from turnout.model import Position, Session, TaskState
 from turnout.store import Store
 
@@ -143,7 +142,7 @@ def drain(store: Store, task: str, timeout: float, log: Journal) -> None:
 def _reached(dst: Engine, store: Store, task: str, target: Position) -> bool:
     """Whether the destination's checkpoint is at or past `target`; before the first batch the
     task stands where its capture started."""
-    saved = dst.read_checkpoint(task).get(POSITION) or store.checkpoint(task, CAPTURE_START)
+    saved = checkpoints.applied_up_to(dst.read_checkpoint(task), store, task)
     return saved is not None and not engines.position_from_json(saved) < target
 
 

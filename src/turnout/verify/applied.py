@@ -10,10 +10,9 @@ busy application never gives.
 
 from __future__ import annotations
 
-from turnout import engines
+from turnout import checkpoints, engines
 from turnout.engines.base import Engine
-from turnout.migrate.incremental import POSITION
-from turnout.migrate.runner import CAPTURE_START, slot_name
+from turnout.migrate.runner import slot_name
 from turnout.model import Phase, Position, TaskState
 from turnout.store import Store
 
@@ -41,8 +40,8 @@ class TaskApplied:
         """Before its first batch a task stands where its capture started."""
         if self._dest is None:
             self._dest = engines.connect(self.spec.dest_endpoint)
-        saved = (self._dest.read_checkpoint(self.name).get(POSITION)
-                 or self.store.checkpoint(self.name, CAPTURE_START))
+        saved = checkpoints.applied_up_to(self._dest.read_checkpoint(self.name), self.store,
+                                          self.name)
         return saved is not None and not engines.position_from_json(saved) < mark
 
     def stalled(self) -> str | None:
