@@ -136,6 +136,8 @@ def key_from_json(text: str) -> Key:
 def _tagged(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return {"$hex": bytes(value).hex()}
+    if isinstance(value, ZeroDate):  # a Spelled too, but precheck tells the two apart
+        return {"$zero": value.text}
     if isinstance(value, Spelled):
         return {"$spelled": [value.text, value.rank]}
     for tag, kind in _TAGS.items():
@@ -151,6 +153,8 @@ def _untagged(value: Any) -> Any:
             return bytes.fromhex(text)
         if tag == "$spelled":
             return Spelled(*text)
+        if tag == "$zero":
+            return ZeroDate(text)
         if tag in _TAG_READ:
             return _TAG_READ[tag](text)
     return value
