@@ -24,11 +24,11 @@ from turnout.testing.processes import (
     HOST,
     PORT_ATTEMPTS,
     START_TIMEOUT,
+    clean_env,
     free_port,
     log_tail,
     port_taken,
     run_logged,
-    clean_env,
     size_of,
     stop_process,
 )
