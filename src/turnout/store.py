@@ -29,6 +29,7 @@ from turnout import sealing, vault
 from turnout.errors import BadInput, NotFound
 from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
+from turnout.status import TableProgress
 
 SCHEMA_VERSION = 1
 
@@ -104,15 +105,6 @@ class TaskRecord:
     def alive(self) -> bool:
         """Whether the recorded worker process still runs."""
         return bool(self.pid) and process_alive(self.pid, self.pid_started)  # type: ignore[arg-type]
-
-
-@dataclass
-class TableProgress:
-    source: str
-    dest: str
-    rows_copied: int
-    rows_total: int
-    done: bool
 
 
 @dataclass

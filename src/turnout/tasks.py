@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -26,6 +27,7 @@ from turnout.migrate import heartbeat, runner
 from turnout.migrate.runner import Runner, remove_capture, slot_name
 from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
+from turnout.status import TaskProgress, TaskStatus
 from turnout.store import Store
 
 ACTIVE = (TaskState.PRECHECKING, TaskState.MIGRATING)
@@ -40,13 +42,12 @@ def create_task(spec: TaskSpec, store: Store | None = None) -> dict[str, Any]:
     return task_status(spec.name, store)
 
 
-def task_status(name: str, store: Store | None = None, check_source: bool = False,
-                ) -> dict[str, Any]:
-    """The task as `turnout task status --json` shows it.
+def status(name: str, store: Store | None = None, check_source: bool = False) -> TaskStatus:
+    """The task as `turnout task status` shows it; to_json() is the `--json` contract.
 
     `check_source` also asks the source for capture objects (replication
-    slots) that turnout left behind and no task owns, under "leftover_slots"
-    (None when the source cannot be reached or does not answer within
+    slots) that turnout left behind and no task owns (leftover_slots, None
+    when the source cannot be reached or does not answer within
     SOURCE_CHECK_S): it costs a connection, so pollers leave it off.
     """
     store = store or Store()
@@ -62,41 +63,38 @@ def task_status(name: str, store: Store | None = None, check_source: bool = Fals
     spec = record.spec
     now = time.time()
     running = state is TaskState.MIGRATING
-    return {
-        "name": name,
-        "state": state.value,
-        "phase": record.phase.value if record.phase else None,
-        "phase_title": record.phase.label if record.phase else None,
-        # null, never 0, unless the worker runs: a report it can no longer update means nothing
-        "delay_s": heartbeat.live_delay(now, record.delay_s, record.heartbeat) if running
+    progress = TaskProgress(
+        phase=record.phase,
+        delay_s=heartbeat.live_delay(now, record.delay_s, record.heartbeat) if running
         else None,
-        "pid": record.pid if alive else None,
-        "error": error,
-        "source": str(spec.source_endpoint),
-        "dest": str(spec.dest_endpoint),
-        "types": [t.value for t in spec.types],
-        "position": record.position,
-        "changes_applied": record.changes_applied,
-        "updated": record.updated,
-        "tables": [
-            {
-                "source": t.source,
-                "dest": t.dest,
-                "rows_copied": t.rows_copied,
-                "rows_total": t.rows_total,
-                "done": t.done,
-            }
-            for t in store.tables(name)
-        ],
-        "stray_rows": checkpoints.STRAY_ROWS.get(store, name) or 0,
-        # now minus the newest heartbeat turnout wrote on the source and the destination has
-        # applied (heartbeat.py); null before the first, or from a source without heartbeats
-        "heartbeat_delay_s": _since(now, checkpoints.HEARTBEAT_APPLIED.get(store, name))
+        position=record.position,
+        changes_applied=record.changes_applied,
+        tables=tuple(store.tables(name)),
+        stray_rows=checkpoints.STRAY_ROWS.get(store, name) or 0,
+        heartbeat_delay_s=_since(now, checkpoints.HEARTBEAT_APPLIED.get(store, name))
         if running and record.phase is Phase.INCREMENTAL else None,
-        # what the worker is doing beyond its state: "reconnecting (attempt N, last error ...)"
-        "detail": checkpoints.DETAIL.get(store, name) if state in ACTIVE else None,
-        **({"leftover_slots": leftover_slots(spec, store)} if check_source else {}),
-    }
+    )
+    slots = leftover_slots(spec, store) if check_source else None
+    return TaskStatus(
+        name=name,
+        state=state,
+        source=str(spec.source_endpoint),
+        dest=str(spec.dest_endpoint),
+        types=spec.types,
+        updated=record.updated,
+        progress=progress,
+        pid=record.pid if alive else None,
+        error=error,
+        detail=checkpoints.DETAIL.get(store, name) if state in ACTIVE else None,
+        source_checked=check_source,
+        leftover_slots=tuple(slots) if slots is not None else None,
+    )
+
+
+def task_status(name: str, store: Store | None = None, check_source: bool = False,
+                ) -> dict[str, Any]:
+    """status() in its JSON form, for the faces (the CLI's `--json`, the REST API)."""
+    return status(name, store, check_source).to_json()
 
 
 def _since(now: float, saved: float | None) -> float | None:
@@ -252,27 +250,38 @@ def delete_task(name: str, store: Store | None = None, force: bool = False) -> N
     store.delete_task(name)
 
 
-def wait_for(name: str, predicate: Any, timeout: float, store: Store | None = None) -> dict:
-    """Poll the task's status until `predicate(status)` holds; the status, or OperationFailed."""
+def wait_until(name: str, predicate: Callable[[TaskStatus], bool], timeout: float,
+               store: Store | None = None) -> TaskStatus:
+    """Poll the task's status until `predicate(status)` holds; the status, or OperationFailed
+    once the task has ended (it will not get there) or `timeout` seconds have passed."""
     store = store or Store()
     deadline = time.time() + timeout
     while True:
-        status = task_status(name, store)
-        if predicate(status):
-            return status
-        if status["state"] == TaskState.FAILED.value:
-            raise OperationFailed(f"task {name!r} failed: {status['error']}")
-        if status["state"] in (TaskState.STOPPED.value, TaskState.COMPLETED.value):
-            raise OperationFailed(f"task {name!r} is {status['state']}: it will not get there")
+        current = status(name, store)
+        if predicate(current):
+            return current
+        if current.state is TaskState.FAILED:
+            raise OperationFailed(f"task {name!r} failed: {current.error}")
+        if current.ended:
+            raise OperationFailed(f"task {name!r} is {current.state.value}: it will not get "
+                                  "there")
         if time.time() > deadline:
             raise OperationFailed(f"task {name!r} did not get there within {timeout:.0f} s")
         time.sleep(0.1)
 
 
+def wait_for(name: str, predicate: Callable[[dict[str, Any]], bool], timeout: float,
+             store: Store | None = None) -> dict[str, Any]:
+    """wait_until() for the faces and scripts: `predicate` reads the status's JSON form."""
+    return wait_until(name, lambda current: predicate(current.to_json()), timeout,
+                      store).to_json()
+
+
 def wait_caught_up(
     name: str, timeout: float, store: Store | None = None, since: float | None = None
 ) -> dict[str, Any]:
-    """Wait until everything the source committed before `since` (default: now) is applied.
+    """Wait until everything the source committed before `since` (default: now) is applied;
+    the status then, in its JSON form.
 
     One progress report with delay 0 is not enough: the read behind it may
     have started before `since`. The report after it comes from a read that
@@ -282,19 +291,19 @@ def wait_caught_up(
     since = time.time() if since is None else since
     first: float | None = None
 
-    def caught_up(status: dict[str, Any]) -> bool:
+    def caught_up(current: TaskStatus) -> bool:
         nonlocal first
-        if status["phase"] != "incremental" or status["delay_s"] != 0:
+        if current.phase is not Phase.INCREMENTAL or current.delay_s != 0:
             first = None
             return False
-        if status["updated"] <= since:
+        if current.updated <= since:
             return False
         if first is None:
-            first = status["updated"]
+            first = current.updated
             return False
-        return bool(status["updated"] > first)
+        return current.updated > first
 
-    return wait_for(name, caught_up, timeout, store)
+    return wait_until(name, caught_up, timeout, store).to_json()
 
 
 _here: dict[str, tuple[threading.Thread, threading.Event]] = {}
