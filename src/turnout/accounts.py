@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from turnout import engines
 from turnout.endpoint import Endpoint, redact
-from turnout.engines.base import Engine, check_account_role, no_accounts
+from turnout.engines.base import Accounts, Engine, check_account_role
 from turnout.errors import BadInput, Unsupported
 
 PASSWORD_BYTES = 24  # 192 random bits, 32 URL-safe characters
@@ -37,8 +37,8 @@ def create(url: str, role: str, user: str, password: str | None = None) -> dict[
     if password is not None and not password:
         raise BadInput("the password is empty: give one, or let turnout generate it")
     secret = password or secrets.token_urlsafe(PASSWORD_BYTES)
-    with _opened(url, create=role == "dest") as engine:
-        statements = engine.create_account(user, secret, role)
+    with _opened(url, create=role == "dest") as kept:
+        statements = kept.create(user, secret, role)
     result: dict[str, Any] = {
         "user": user, "role": role, "url": redact(account_url(url, user, secret)),
         "statements": statements, "grants": _text(statements),
@@ -50,31 +50,38 @@ def create(url: str, role: str, user: str, password: str | None = None) -> dict[
 
 def revoke_write(url: str, user: str) -> dict[str, Any]:
     """Take every write privilege from `user`; it keeps reading (for a last verification)."""
-    with _opened(url) as engine:
-        statements = engine.revoke_write(user)
+    with _opened(url) as kept:
+        statements = kept.revoke_write(user)
     return {"user": user, "statements": statements, "grants": _text(statements)}
 
 
 def drop(url: str, user: str) -> dict[str, Any]:
     """Remove `user`; what it owns passes to the account of `url`. NotFound when it is gone."""
-    with _opened(url) as engine:
-        statements = engine.drop_account(user)
+    with _opened(url) as kept:
+        statements = kept.drop(user)
     return {"user": user, "statements": statements, "grants": _text(statements)}
 
 
 def superuser_warning(url: str) -> str | None:
     """One line when `url` connects as a superuser (None otherwise, and for SQLite), to show
     before a task runs with it: a least-privilege account contains mistakes."""
-    try:
-        with _opened(url) as engine:
-            return engine_superuser_warning(engine)
-    except Unsupported:
+    if not has_accounts(url):
         return None
+    engine = engines.connect(url)
+    try:
+        return engine_superuser_warning(engine)
+    finally:
+        engine.close()
+
+
+def has_accounts(url: str) -> bool:
+    """Whether the engine of `url` has migration accounts, known without opening it."""
+    return engines.engine_class(Endpoint.parse(url).scheme).capabilities.accounts
 
 
 def engine_superuser_warning(engine: Engine) -> str | None:
-    """superuser_warning() for an engine already connected (Unsupported for SQLite)."""
-    if not engine.is_superuser():
+    """superuser_warning() for an engine already connected."""
+    if engine.accounts is None or not engine.accounts.is_superuser():
         return None
     return (f"{engine.endpoint} connects as a superuser: a task needs far less; "
             f"`turnout accounts create URL --for source|dest --user NAME` makes an account "
@@ -91,14 +98,18 @@ def account_url(url: str, user: str, password: str) -> str:
 
 
 @contextmanager
-def _opened(url: str, create: bool = False) -> Iterator[Engine]:
-    """The engine at `url`; SQLite is refused before its file is opened (or made)."""
+def _opened(url: str, create: bool = False) -> Iterator[Accounts]:
+    """The migration accounts of the database at `url`; an engine without any is refused
+    before its database is opened (or made)."""
     endpoint = Endpoint.parse(url)
-    if endpoint.scheme == "sqlite":
-        raise Unsupported(no_accounts(endpoint))
+    capabilities = engines.engine_class(endpoint.scheme).capabilities
+    if not capabilities.accounts:
+        raise Unsupported(capabilities.why_no_accounts(endpoint))
     engine = engines.connect(endpoint, create=create)
     try:
-        yield engine
+        if engine.accounts is None:  # the record and the engine disagree: a bug, said plainly
+            raise Unsupported(capabilities.why_no_accounts(endpoint))
+        yield engine.accounts
     finally:
         engine.close()
 

@@ -11,8 +11,9 @@ import time
 from typing import Any
 
 from turnout import checkpoints, engines
+from turnout.endpoint import Endpoint
 from turnout.engines.base import Engine
-from turnout.errors import BadInput, NotFound, TurnoutError
+from turnout.errors import BadInput, NotFound, TurnoutError, Unsupported
 from turnout.migrate.runner import slot_name
 from turnout.model import Session
 from turnout.spec import TaskSpec
@@ -52,7 +53,10 @@ def sessions(url: str) -> list[Session]:
 
 def end_sessions(url: str, ids: list[str]) -> list[Session]:
     """Disconnect the sessions with these ids (never turnout's own); the sessions left."""
-    engine = engines.connect(url)
+    endpoint = Endpoint.parse(url)
+    if not engines.engine_class(endpoint.scheme).capabilities.end_sessions:
+        raise Unsupported(f"{endpoint} cannot end sessions: stop the programs holding it")
+    engine = engines.connect(endpoint)
     try:
         listed = {s.id: s for s in engine.sessions()}
         for sid in ids:

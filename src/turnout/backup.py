@@ -3,7 +3,7 @@ before switchover, and the way back to it.
 
 A backup is a directory: the data and a manifest, `turnout-backup.json`, written last, so
 a directory with a manifest holds a finished backup. The data comes from the engine's own
-dump tool when it is installed (Engine.dump: pg_dump, mysqldump, SQLite's backup API), else
+dump tool when it is installed (Engine.dumper: pg_dump, mysqldump, SQLite's backup API), else
 from turnout's own reader: one snapshot of the source read table by table into an SQLite
 file, which any engine can be restored from.
 
@@ -28,7 +28,7 @@ from typing import Any
 from turnout import engines
 from turnout.coalesce import Batch, TableBatch, parents_first
 from turnout.engines.base import Engine, SnapshotReader
-from turnout.errors import BadInput, NotFound, OperationFailed, TurnoutError
+from turnout.errors import BadInput, NotFound, OperationFailed, TurnoutError, Unsupported
 from turnout.model import Checkpoint, Key, Row, Table
 from turnout.store import Store
 from turnout.types import CanonicalType, Kind, parse_type
@@ -43,7 +43,6 @@ GROUP_ROWS = 500_000  # rows restored per transaction at most (a bigger table ge
 # Values SQLite's type affinity would change (a NUMERIC column turns '1.10' into 1.1 and
 # long decimals into floats): the backup file gives these columns no declared type.
 _VERBATIM = (Kind.DECIMAL, Kind.JSON)
-_TOOL_NAMES = {"postgresql": "pg_dump", "mysql": "mysqldump or mariadb-dump"}
 
 
 def backup(name: str, to: str, store: Store | None = None, tool: str = "auto") -> dict[str, Any]:
@@ -99,21 +98,22 @@ def _clear(directory: Path) -> None:
 def _write(src: Engine, names: list[str], directory: Path, tool: str) -> dict[str, Any]:
     """The data, by the engine's tool or turnout's reader; the manifest's fields about it."""
     note = None
-    if tool != "turnout":
+    dumper = src.dumper
+    if tool != "turnout" and dumper is not None:
         try:
-            dumped = src.dump(names, directory)
+            dumped = dumper.dump(names, directory)
         except OperationFailed as exc:
             if tool == "native":
                 raise
             _clear(directory)
             dumped, note = None, f"the native tool failed, so turnout's reader was used: {exc}"
-        if dumped is not None:  # kept whole under "native": restore_dump() gets it back
+        if dumped is not None:  # kept whole under "native": the dumper's restore gets it back
             return {"method": "native", "tool": dumped["tool"], "files": dumped["files"],
                     "tables": _rows(dumped["rows"]), "native": dumped}
-        if tool == "native":
-            raise BadInput(f"{src.endpoint} has no dump tool installed here "
-                           f"({_TOOL_NAMES.get(src.scheme, 'none known')}): install it, "
-                           "or back up with --tool turnout")
+    if tool == "native":
+        raise BadInput(f"{src.endpoint} has no dump tool installed here "
+                       f"({src.capabilities.dump_tool or 'none known'}): install it, "
+                       "or back up with --tool turnout")
     rows, types = _copy_out(src, names, directory / DATA)
     made = {"method": "turnout", "tool": "turnout", "files": [DATA], "tables": _rows(rows),
             "types": types}
@@ -150,7 +150,7 @@ def _copy_out(src: Engine, names: list[str], path: Path) -> tuple[dict[str, int]
 
 def _copy_table(snap: SnapshotReader, table: Table, box: Engine) -> int:
     """Create the table in the file and copy its rows in key-ordered chunks."""
-    kept = _container(table)
+    kept = _container(table, box.scheme)
     box.create_table(kept)
     key_at = table.key_positions()
     after: Key | None = None
@@ -166,10 +166,11 @@ def _copy_table(snap: SnapshotReader, table: Table, box: Engine) -> int:
     return total
 
 
-def _container(table: Table) -> Table:
-    """The table as the backup file holds it: values exactly as turnout writes them into
-    SQLite, without the source's defaults and checks (which are in its own dialect)."""
-    if table.origin == "sqlite":
+def _container(table: Table, scheme: str) -> Table:
+    """The table as the backup file (an engine of `scheme`) holds it: values exactly as
+    turnout writes them there, without the source's defaults and checks (which are in its
+    own dialect) unless the source is of the file's engine."""
+    if table.origin == scheme:
         return table
     typeless = CanonicalType(Kind.ANY)
     columns = tuple(replace(c, default=None, type=typeless if c.type.kind in _VERBATIM
@@ -214,7 +215,10 @@ def restore(dir: str, url: str | None = None, store: Store | None = None,
                 raise BadInput(f"this is a {manifest['tool']} backup of {manifest['engine']} and "
                                f"cannot go into {dst.scheme} ({dst.endpoint}): restore it into "
                                f"{manifest['engine']}, or back up again with --tool turnout")
-            dst.restore_dump(manifest.get("native", {}), directory, names)
+            if dst.dumper is None:
+                raise Unsupported(f"{dst.endpoint} cannot restore a dump: restore a turnout "
+                                  "backup")
+            dst.dumper.restore(manifest.get("native", {}), directory, names)
         else:
             _copy_back(dst, directory / DATA, names, manifest)
         counts = _count(dst, names)

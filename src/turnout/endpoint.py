@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from turnout.errors import BadInput
+from turnout.schemes import ALIASES, ENGINES
 
-KNOWN_SCHEMES = ("sqlite", "postgresql", "mysql")
-_ALIASES = {"postgres": "postgresql", "mariadb": "mysql", "file": "sqlite"}
+KNOWN_SCHEMES = tuple(ENGINES)
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Endpoint:
                 "postgresql://user@host/db or mysql://user@host/db"
             )
         scheme = url.split(":", 1)[0].lower()
-        scheme = _ALIASES.get(scheme.split("+")[0], scheme.split("+")[0])
+        scheme = ALIASES.get(scheme.split("+")[0], scheme.split("+")[0])
         if scheme not in KNOWN_SCHEMES:
             raise BadInput(
                 f"unknown URL scheme {scheme!r} in {redact(url)!r}: "

@@ -46,7 +46,8 @@ def name(prefix: str) -> str:
 def superuser(url: str) -> bool:
     engine = engines.connect(url)
     try:
-        return engine.is_superuser()
+        assert engine.accounts is not None
+        return engine.accounts.is_superuser()
     finally:
         engine.close()
 

@@ -1,4 +1,4 @@
-"""Engines by URL scheme. Adding an engine is one module and one line here.
+"""Engines by URL scheme (the list is in turnout.schemes: one line per engine).
 
 Drivers are imported only when their engine is used, so the core installs
 without every database client.
@@ -17,12 +17,7 @@ from turnout.endpoint import Endpoint
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, TransientError, TurnoutError, Unsupported
 from turnout.model import Position
-
-_ENGINES = {
-    "sqlite": "turnout.engines.sqlite.engine:SqliteEngine",
-    "postgresql": "turnout.engines.postgres.engine:PostgresEngine",
-    "mysql": "turnout.engines.mysql.engine:MysqlEngine",
-}
+from turnout.schemes import ENGINES as _ENGINES
 
 
 def engine_class(scheme: str) -> type[Engine]:

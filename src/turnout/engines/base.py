@@ -14,14 +14,14 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
+from turnout.engines.capabilities import Accounts, Capabilities, Dumper
 from turnout.engines.capture import Capture
 from turnout.engines.snapshot import KeySpan, SnapshotReader
-from turnout.errors import BadInput, TurnoutError, Unsupported
+from turnout.errors import BadInput, TurnoutError
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
@@ -30,8 +30,8 @@ from turnout.types import CanonicalType
 if TYPE_CHECKING:
     from turnout.engines.checksums import VerifyReader
 
-__all__ = ["Capture", "DirectCopy", "Engine", "KeySpan", "SnapshotReader", "check_account_name",
-           "check_account_role", "no_accounts", "ACCOUNT_ROLES"]
+__all__ = ["Accounts", "Capabilities", "Capture", "DirectCopy", "Dumper", "Engine", "KeySpan",
+           "SnapshotReader", "check_account_name", "check_account_role", "ACCOUNT_ROLES"]
 
 
 class DirectCopy(ABC):
@@ -70,20 +70,8 @@ class Engine(ABC):
     """One database, reached through one URL."""
 
     scheme: ClassVar[str]
-    # Whether captured changes include rows that ON DELETE CASCADE / SET NULL changed. When
-    # they do not (MySQL's binlog), a destination applies deletes with its own foreign keys
-    # active, so that it repeats those actions.
-    logs_cascades: ClassVar[bool] = True
-    # Whether several connections may write (build indexes, say) at once. SQLite takes one
-    # writer at a time, so there parallel writers would only wait for each other's locks.
-    parallel_writes: ClassVar[bool] = True
-    # Whether adding a foreign key checks the rows already there (PostgreSQL does; MySQL
-    # does not with foreign_key_checks off). Such a check can refuse a child row that the
-    # replay after the full step has yet to reconcile.
-    checks_rows_adding_foreign_keys: ClassVar[bool] = True
-    # Whether a boolean column holds true and false only (PostgreSQL), where MySQL's
-    # tinyint(1) and SQLite's BOOLEAN hold any integer: precheck then reads the source.
-    strict_booleans: ClassVar[bool] = False
+    # What this engine can do, known before connecting (capabilities.py).
+    capabilities: ClassVar[Capabilities] = Capabilities()
     # How long names may be, where they must be unique and whether case counts (naming.py).
     naming: Naming = Naming("this engine")
 
@@ -219,24 +207,11 @@ class Engine(ABC):
         insert after switchover would then collide.
         """
 
-    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
-        """Back up `tables` into `directory` with the engine's own dump tool, in one
-        consistent view: {"tool", "files", "rows": {table: count}, ...what restore_dump needs}.
-
-        None when the engine has no such tool or it is not installed here, so the caller
-        falls back to turnout's own reader (turnout.backup).
-        """
-        return None
-
-    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
-        """Put back `tables` of what dump() wrote into `directory` (`dumped` is its answer),
-        replacing the rows these tables hold here."""
-        raise Unsupported(f"{self.endpoint} cannot restore a dump: restore a turnout backup")
-
+    @abstractmethod
     def verify_reader(self) -> VerifyReader:
         """Verification queries on a new connection of their own: verification reads
-        ranges from several threads at once."""
-        raise Unsupported(f"{self.endpoint} cannot be verified yet")
+        ranges from several threads at once. Every engine has one: a migration turnout
+        cannot verify is one it does not make."""
 
     def iter_rows(self, table: Table, chunk: int = 50_000) -> Iterator[Row]:
         """Every row of a table in key order (for summaries and checks); a table without a
@@ -280,50 +255,30 @@ class Engine(ABC):
         the middle of a writing transaction, by default."""
         return [s for s in self.sessions() if s.writing and not s.own]
 
+    @abstractmethod
     def end_sessions(self, ids: list[str]) -> None:
         """Disconnect these sessions (ids as sessions() gives them), rolling back their open
-        transactions: for writers still open when writes are frozen."""
-        raise Unsupported(f"{self.endpoint} cannot end sessions: stop the programs holding it")
+        transactions: for writers still open when writes are frozen. Called only where
+        capabilities.end_sessions says the engine can."""
 
     @abstractmethod
     def unfreeze(self) -> None:
         """Undo exactly what freeze() did."""
 
-    # migration accounts --------------------------------------------------
-    # A task that runs as a superuser can do anything a bug or a typo asks of it; these let
-    # an administrator give each side an account with only what turnout needs there.
+    # optional capabilities (capabilities.py): None where the engine has none ---------
 
-    def create_account(self, user: str, password: str, role: str) -> list[str]:
-        """Create `user` with the least privileges a task's `role` ("source" or "dest") needs
-        here; the statements run, with the password shown as ***."""
-        raise Unsupported(self._no_accounts())
+    @property
+    def accounts(self) -> Accounts | None:
+        """Migration accounts on this database (capabilities.accounts says whether, unopened)."""
+        return None
 
-    def revoke_write(self, user: str) -> list[str]:
-        """Take every write privilege from `user` (after switchover, or to keep a finished
-        migration's account for verification only); the statements run."""
-        raise Unsupported(self._no_accounts())
-
-    def drop_account(self, user: str) -> list[str]:
-        """Remove `user`, handing what it owns to the account of this URL; the statements."""
-        raise Unsupported(self._no_accounts())
-
-    def is_superuser(self) -> bool:
-        """Whether the URL's own account may do anything here, so a mistake is not contained."""
-        raise Unsupported(self._no_accounts())
-
-    def _no_accounts(self) -> str:
-        return no_accounts(self.endpoint)
+    @property
+    def dumper(self) -> Dumper | None:
+        """The engine's own backup tool (capabilities.dump_tool names it, unopened)."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing
         pass
-
-
-def no_accounts(endpoint: Endpoint) -> str:
-    """Why an engine has no migration accounts, said before even opening the database."""
-    if endpoint.scheme == "sqlite":
-        return (f"SQLite has no accounts ({endpoint}): the database file's permissions decide "
-                "who may read or write it")
-    return f"{endpoint} has no migration accounts in turnout yet"
 
 
 _ACCOUNT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -71,7 +71,7 @@ def copy_tables(
         pending = [s for s in spans if not s.done]
         readers = _readers(snap, min(parallel, len(pending)),
                            replayed and not _views_must_agree(
-                               plans, dst.checks_rows_adding_foreign_keys))
+                               plans, dst.capabilities.checks_rows_adding_foreign_keys))
         job = _Job(src, dst, owner, chunk_rows, direct, stop, queue.SimpleQueue(), placed)
         for span in pending:
             job.spans.put(span)

@@ -72,7 +72,7 @@ def build_plan(
         problems += _destination_problems(spec, dst, plans) + dst.write_problems()
         if Phase.SCHEMA in spec.types:
             problems += dst.schema_problems([plan.dest for plan in plans])
-        if dst.strict_booleans:
+        if dst.capabilities.strict_booleans:
             problems += [p for plan in plans for p in _boolean_problems(src, plan)]
     problems += _missing_columns(dst, plans)
     if Phase.INCREMENTAL in spec.types:
@@ -175,7 +175,7 @@ def _missing_columns(dst: Engine, plans: list[TablePlan]) -> list[str]:
                     f"destination table {plan.dest.name!r} lacks column {column.name!r} that "
                     f"the source has: add it there, or drop it on the source"
                 )
-            elif (dst.strict_booleans and column.type.kind is Kind.BOOLEAN
+            elif (dst.capabilities.strict_booleans and column.type.kind is Kind.BOOLEAN
                   and have[column.name].type.is_integer):
                 problems.append(_integer_for_boolean(plan, source_column, have[column.name]))
     return problems

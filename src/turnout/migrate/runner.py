@@ -173,7 +173,7 @@ class Runner:
         for engine in sides:
             try:
                 warning = accounts.engine_superuser_warning(engine)
-            except Exception:  # noqa: BLE001 - SQLite has no accounts; a warning never fails a task
+            except Exception:  # noqa: BLE001 - a warning never fails a task
                 continue
             if warning:
                 self.progress.event("warning", warning)

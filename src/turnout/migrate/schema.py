@@ -87,7 +87,7 @@ def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> N
     writers (each on a connection of its own): building an index is one server thread's
     work, so one table after another would leave the server's other cores idle."""
     tables = [plan.dest for plan in plans]  # an engine may add primary keys here too
-    builders = min(INDEX_BUILDERS, len(tables)) if dst.parallel_writes else 1
+    builders = min(INDEX_BUILDERS, len(tables)) if dst.capabilities.parallel_writes else 1
     if builders > 1:
         with ThreadPoolExecutor(builders, thread_name_prefix="turnout-index") as pool:
             list(pool.map(lambda t: _build_indexes(dst, t), tables))

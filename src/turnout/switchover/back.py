@@ -218,8 +218,8 @@ def _drop_accounts(sides: dict[str, str], admins: dict[str, str | None],
     left = []
     for side, url in sides.items():
         user = urlsplit(Endpoint.parse(url).url).username
-        if not user or accounts.superuser_warning(url) is not None or url.startswith("sqlite"):
-            continue  # no account of its own: SQLite, or an administrator's
+        if not user or not accounts.has_accounts(url) or accounts.superuser_warning(url):
+            continue  # no account of its own: an engine without accounts, or an administrator's
         admin = admins.get(side)
         if admin is None:
             left.append(f"{user} on {Endpoint.parse(url)}")

@@ -103,7 +103,7 @@ def wait_for_writers(engine: Engine, timeout: float, kill: bool, log: Journal) -
         if new:
             log(f"sessions that can still write to {engine.endpoint}: {describe(new)}")
             shown |= {s.id for s in new}
-        if kill:
+        if kill and engine.capabilities.end_sessions:
             engine.end_sessions([s.id for s in writers])
             log(f"ended {len(writers)} session(s) on {engine.endpoint}")
         elif time.time() >= deadline:

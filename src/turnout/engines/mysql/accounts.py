@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from turnout.engines.base import check_account_name, check_account_role
+from turnout.engines.capabilities import Accounts
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.grants import DESTINATION
 from turnout.errors import BadInput, NotFound, OperationFailed
@@ -44,6 +45,26 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REF
           "CREATE VIEW", "CREATE ROUTINE", "ALTER ROUTINE", "TRIGGER", "EVENT",
           "CREATE TEMPORARY TABLES", "DELETE HISTORY")
 _NO_SUCH_USER = (1396, 1141)  # operation failed for user; no such grant defined
+
+
+
+class MysqlAccounts(Accounts):
+    """Migration accounts on the MySQL or MariaDB database `engine` is connected to."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def create(self, user: str, password: str, role: str) -> list[str]:
+        return create(self.engine, user, password, role)
+
+    def revoke_write(self, user: str) -> list[str]:
+        return revoke_write(self.engine, user)
+
+    def drop(self, user: str) -> list[str]:
+        return drop(self.engine, user)
+
+    def is_superuser(self) -> bool:
+        return is_superuser(self.engine)
 
 
 def create(engine: Any, user: str, password: str, role: str) -> list[str]:

@@ -13,42 +13,47 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from turnout.engines.base import Engine
+from turnout.engines.capabilities import Dumper
 from turnout.errors import OperationFailed, Unsupported
-
-if TYPE_CHECKING:
-    from turnout.engines.mysql.engine import MysqlEngine
 
 FILE = "dump.sql"
 
 
-def dump(engine: MysqlEngine, tables: list[str], directory: Path) -> dict[str, Any] | None:
-    """mysqldump of `tables` (definitions, triggers, rows); None when it is not installed."""
-    tool = shutil.which("mysqldump") or shutil.which("mariadb-dump")
-    if tool is None:
-        return None
-    with engine.snapshot() as snap:
-        rows = {t.name: snap.count_rows(t) for t in engine.reflect(tables)}
-    _run([tool, *_connection(engine.settings), "--single-transaction", "--no-autocommit",
-          "--hex-blob", "--no-tablespaces", "--result-file", str(directory / FILE),
-          engine.database, *tables], engine.settings)
-    return {"tool": Path(tool).name, "version": _version(tool), "files": [FILE], "rows": rows,
-            "rows_counted": "in a snapshot of turnout's own just before the dump"}
+class MysqlDumper(Dumper):
+    """mysqldump (or mariadb-dump) and the mysql client for one database; `engine` (the
+    same database) counts the rows, `settings` are its PyMySQL connect() arguments."""
 
+    def __init__(self, engine: Engine, settings: dict[str, Any]) -> None:
+        self.engine, self.settings = engine, settings
 
-def restore(engine: MysqlEngine, dumped: dict[str, Any], directory: Path,
-            tables: list[str]) -> None:
-    """Replay the dump with the mysql client: each table is dropped, created and filled
-    (its rows in one transaction; MySQL commits DDL at once, so not the whole)."""
-    if sorted(tables) != sorted(dumped["rows"]):
-        raise Unsupported("a mysqldump backup restores whole: leave out the table selection")
-    tool = shutil.which("mysql") or shutil.which("mariadb")
-    if tool is None:
-        raise OperationFailed("the mysql client is not installed: install it (e.g. apt-get "
-                              "install mariadb-client)")
-    with open(directory / FILE, "rb") as script:
-        _run([tool, *_connection(engine.settings), engine.database], engine.settings, script)
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
+        """mysqldump of `tables` (definitions, triggers, rows); None when it is not installed."""
+        tool = shutil.which("mysqldump") or shutil.which("mariadb-dump")
+        if tool is None:
+            return None
+        with self.engine.snapshot() as snap:
+            rows = {t.name: snap.count_rows(t) for t in self.engine.reflect(tables)}
+        _run([tool, *_connection(self.settings), "--single-transaction", "--no-autocommit",
+              "--hex-blob", "--no-tablespaces", "--result-file", str(directory / FILE),
+              self.settings["database"], *tables], self.settings)
+        return {"tool": Path(tool).name, "version": _version(tool), "files": [FILE],
+                "rows": rows, "rows_counted": "in a snapshot of turnout's own just before the dump"}
+
+    def restore(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        """Replay the dump with the mysql client: each table is dropped, created and filled
+        (its rows in one transaction; MySQL commits DDL at once, so not the whole)."""
+        if sorted(tables) != sorted(dumped["rows"]):
+            raise Unsupported("a mysqldump backup restores whole: leave out the table selection")
+        tool = shutil.which("mysql") or shutil.which("mariadb")
+        if tool is None:
+            raise OperationFailed("the mysql client is not installed: install it (e.g. apt-get "
+                                  "install mariadb-client)")
+        with open(directory / FILE, "rb") as script:
+            _run([tool, *_connection(self.settings), self.settings["database"]], self.settings,
+                 script)
 
 
 def _connection(settings: dict[str, Any]) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -14,14 +13,13 @@ from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, Engine, SnapshotReader
 from turnout.engines.booleans import odd_booleans
+from turnout.engines.capabilities import Capabilities
 from turnout.engines.mysql import (
-    accounts,
     apply,
     bulk,
     catalog,
     client,
     ddl,
-    dump,
     faults,
     grants,
     keylimits,
@@ -29,6 +27,7 @@ from turnout.engines.mysql import (
     sessions,
     values,
 )
+from turnout.engines.mysql.accounts import MysqlAccounts
 from turnout.engines.mysql.capture import MysqlCapture, capture_problems
 from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.mysql.dialect import (
@@ -39,6 +38,7 @@ from turnout.engines.mysql.dialect import (
     quote,
     type_problem,
 )
+from turnout.engines.mysql.dump import MysqlDumper
 from turnout.engines.mysql.positions import MysqlPosition
 from turnout.engines.mysql.snapshot import opened
 from turnout.engines.mysql.values import same, writer
@@ -97,8 +97,11 @@ def own_types(version: str) -> dict[Kind, str]:
 
 class MysqlEngine(Engine):
     scheme = "mysql"
-    logs_cascades = False  # InnoDB performs them below the binlog
-    checks_rows_adding_foreign_keys = False  # see create_foreign_keys
+    capabilities = Capabilities(
+        accounts=True, end_sessions=True, dump_tool="mysqldump or mariadb-dump",
+        logs_cascades=False,  # InnoDB performs them below the binlog
+        checks_rows_adding_foreign_keys=False,  # see create_foreign_keys
+    )
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
@@ -381,11 +384,14 @@ class MysqlEngine(Engine):
 
     # operations ----------------------------------------------------------
 
-    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
-        return dump.dump(self, tables, directory)
+    @property
+    def dumper(self) -> MysqlDumper:
+        return MysqlDumper(self, self.settings)
 
-    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
-        dump.restore(self, dumped, directory, tables)
+    @property
+    def accounts(self) -> MysqlAccounts:
+        """Migration accounts (accounts.py says what each grant is for)."""
+        return MysqlAccounts(self)
 
     def verify_reader(self) -> MysqlVerifyReader:
         return MysqlVerifyReader(self.connect(), self.options["zero_dates"])
@@ -411,18 +417,4 @@ class MysqlEngine(Engine):
 
     def unfreeze(self) -> None:
         sessions.unfreeze(self)
-
-    # migration accounts (accounts.py says what each grant is for) ------------
-
-    def create_account(self, user: str, password: str, role: str) -> list[str]:
-        return accounts.create(self, user, password, role)
-
-    def revoke_write(self, user: str) -> list[str]:
-        return accounts.revoke_write(self, user)
-
-    def drop_account(self, user: str) -> list[str]:
-        return accounts.drop(self, user)
-
-    def is_superuser(self) -> bool:
-        return accounts.is_superuser(self)
 

@@ -41,12 +41,33 @@ from __future__ import annotations
 from typing import Any
 
 from turnout.engines.base import check_account_name, check_account_role
+from turnout.engines.capabilities import Accounts
 from turnout.engines.postgres.dialect import quote
 from turnout.errors import BadInput, NotFound, OperationFailed
 
 NAME_LIMIT = 63  # NAMEDATALEN - 1
 HIDDEN = "'***'"
 Step = tuple[str, str]  # the statement to run, and how it is shown
+
+
+
+class PgAccounts(Accounts):
+    """Migration accounts on the PostgreSQL database `engine` is connected to."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def create(self, user: str, password: str, role: str) -> list[str]:
+        return create(self.engine, user, password, role)
+
+    def revoke_write(self, user: str) -> list[str]:
+        return revoke_write(self.engine, user)
+
+    def drop(self, user: str) -> list[str]:
+        return drop(self.engine, user)
+
+    def is_superuser(self) -> bool:
+        return is_superuser(self.engine)
 
 
 def create(engine: Any, user: str, password: str, role: str) -> list[str]:

@@ -12,51 +12,56 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from turnout.engines.base import Engine
+from turnout.engines.capabilities import Dumper
 from turnout.engines.postgres.dialect import qualified, quote
 from turnout.engines.postgres.snapshot import PgSnapshot, export
 from turnout.errors import OperationFailed, Unsupported
 
-if TYPE_CHECKING:
-    from turnout.engines.postgres.engine import PostgresEngine
-
 FILE = "dump.pgdump"
 
 
-def dump(engine: PostgresEngine, tables: list[str], directory: Path) -> dict[str, Any] | None:
-    """pg_dump --format=custom of `tables` (with their indexes, constraints, owned sequences
-    and grants) in one snapshot; None when pg_dump is not installed."""
-    tool = shutil.which("pg_dump")
-    if tool is None:
-        return None
-    dsn, env = _conninfo(engine.url)
-    with engine.snapshot() as snap:
-        assert isinstance(snap, PgSnapshot)
-        snapshot = export(snap.conn)  # valid while this transaction stays open
-        rows = {t: _count(snap, engine.schema, t) for t in tables}
-        patterns = [arg for t in tables for arg in ("--table", _pattern(engine.schema, t))]
-        _run([tool, "--format=custom", "--file", str(directory / FILE), "--snapshot", snapshot,
-              "--dbname", dsn, *patterns], env)
-    return {"tool": "pg_dump", "version": _version(tool), "files": [FILE], "rows": rows,
-            "schema": engine.schema}
+class PgDumper(Dumper):
+    """pg_dump and pg_restore for one schema of the database at `url`; `engine` (the same
+    database) gives the snapshot the dump reads in."""
 
+    def __init__(self, engine: Engine, url: str, schema: str) -> None:
+        self.engine, self.url, self.schema = engine, url, schema
 
-def restore(engine: PostgresEngine, dumped: dict[str, Any], directory: Path,
-            tables: list[str]) -> None:
-    """pg_restore --clean --if-exists in one transaction: every table comes back, or none."""
-    if dumped.get("schema", "public") != engine.schema:
-        raise Unsupported(f"the dump holds schema {dumped.get('schema')!r} and pg_restore cannot "
-                          f"rename it: restore into a URL with ?schema={dumped.get('schema')}")
-    if sorted(tables) != sorted(dumped["rows"]):
-        raise Unsupported("a pg_dump backup restores whole: leave out the table selection")
-    tool = shutil.which("pg_restore")
-    if tool is None:
-        raise OperationFailed("pg_restore is not installed: install the PostgreSQL client tools "
-                              "(e.g. apt-get install postgresql-client)")
-    dsn, env = _conninfo(engine.url)
-    _run([tool, "--clean", "--if-exists", "--single-transaction", "--exit-on-error",
-          "--dbname", dsn, str(directory / FILE)], env)
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
+        """pg_dump --format=custom of `tables` (with their indexes, constraints, owned
+        sequences and grants) in one snapshot; None when pg_dump is not installed."""
+        tool = shutil.which("pg_dump")
+        if tool is None:
+            return None
+        dsn, env = _conninfo(self.url)
+        with self.engine.snapshot() as snap:
+            assert isinstance(snap, PgSnapshot)
+            snapshot = export(snap.conn)  # valid while this transaction stays open
+            rows = {t: _count(snap, self.schema, t) for t in tables}
+            patterns = [arg for t in tables for arg in ("--table", _pattern(self.schema, t))]
+            _run([tool, "--format=custom", "--file", str(directory / FILE), "--snapshot",
+                  snapshot, "--dbname", dsn, *patterns], env)
+        return {"tool": "pg_dump", "version": _version(tool), "files": [FILE], "rows": rows,
+                "schema": self.schema}
+
+    def restore(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        """pg_restore --clean --if-exists in one transaction: every table comes back, or none."""
+        if dumped.get("schema", "public") != self.schema:
+            raise Unsupported(f"the dump holds schema {dumped.get('schema')!r} and pg_restore "
+                              "cannot rename it: restore into a URL with "
+                              f"?schema={dumped.get('schema')}")
+        if sorted(tables) != sorted(dumped["rows"]):
+            raise Unsupported("a pg_dump backup restores whole: leave out the table selection")
+        tool = shutil.which("pg_restore")
+        if tool is None:
+            raise OperationFailed("pg_restore is not installed: install the PostgreSQL client "
+                                  "tools (e.g. apt-get install postgresql-client)")
+        dsn, env = _conninfo(self.url)
+        _run([tool, "--clean", "--if-exists", "--single-transaction", "--exit-on-error",
+              "--dbname", dsn, str(directory / FILE)], env)
 
 
 def _count(snap: PgSnapshot, schema: str, table: str) -> int:

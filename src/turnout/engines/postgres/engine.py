@@ -5,31 +5,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
+from turnout.engines import engine_class
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
+from turnout.engines.capabilities import Capabilities
 from turnout.engines.postgres import (
-    accounts,
     apply,
     build,
     catalog,
     checkpoints,
     copy,
     ddl,
-    dump,
     faults,
     replication,
     sessions,
     values,
 )
+from turnout.engines.postgres.accounts import PgAccounts
 from turnout.engines.postgres.capture import PgCapture, PgPosition
 from turnout.engines.postgres.checkpoints import CHECKPOINT_TABLE
 from turnout.engines.postgres.checksums import PgVerifyReader
 from turnout.engines.postgres.dialect import column_list, qualified, quote
+from turnout.engines.postgres.dump import PgDumper
 from turnout.engines.postgres.jsontext import load_json_as_text
 from turnout.engines.postgres.sessions import APPLICATION
 from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
@@ -60,7 +61,8 @@ def _split_url(url: str) -> tuple[str, str]:
 class PostgresEngine(Engine, DirectCopy):
     scheme = "postgresql"
     naming = Naming("PostgreSQL", limit=63, limit_in_bytes=True, indexes_per_schema=True)
-    strict_booleans = True
+    capabilities = Capabilities(accounts=True, end_sessions=True, dump_tool="pg_dump",
+                                strict_booleans=True)
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
@@ -344,11 +346,14 @@ class PostgresEngine(Engine, DirectCopy):
 
     # operations ----------------------------------------------------------
 
-    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
-        return dump.dump(self, tables, directory)
+    @property
+    def dumper(self) -> PgDumper:
+        return PgDumper(self, self.url, self.schema)
 
-    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
-        dump.restore(self, dumped, directory, tables)
+    @property
+    def accounts(self) -> PgAccounts:
+        """Migration accounts (accounts.py says what each grant is for)."""
+        return PgAccounts(self)
 
     def verify_reader(self) -> PgVerifyReader:
         return PgVerifyReader(self.connect(), self.schema)
@@ -381,24 +386,8 @@ class PostgresEngine(Engine, DirectCopy):
         with self._write() as cur:
             sessions.unfreeze(self.conn, cur, self.schema)
 
-    # migration accounts (accounts.py says what each grant is for) ------------
-
-    def create_account(self, user: str, password: str, role: str) -> list[str]:
-        return accounts.create(self, user, password, role)
-
-    def revoke_write(self, user: str) -> list[str]:
-        return accounts.revoke_write(self, user)
-
-    def drop_account(self, user: str) -> list[str]:
-        return accounts.drop(self, user)
-
-    def is_superuser(self) -> bool:
-        return accounts.is_superuser(self)
-
 
 def _cascades_logged(batch: Batch) -> bool:
     """Whether the batch's source logged the rows its foreign key actions changed."""
-    from turnout import engines
-
     origins = {tb.table.origin for tb in batch.tables.values()}
-    return all(engines.engine_class(o).logs_cascades for o in origins if o)
+    return all(engine_class(o).capabilities.logs_cascades for o in origins if o)

@@ -9,24 +9,36 @@ and triggers, which leaves exactly the selected tables with their indexes.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from turnout.engines.capabilities import Dumper
 from turnout.engines.sqlite.catalog import TURNOUT_PREFIX
 from turnout.engines.sqlite.dialect import column_list, quote
 from turnout.errors import BadInput, TransientError
-
-if TYPE_CHECKING:
-    from turnout.engines.sqlite.engine import SqliteEngine
 
 FILE = "dump.sqlite"
 ALIAS = "turnout_backup"
 
 
-def dump(engine: SqliteEngine, tables: list[str], directory: Path) -> dict[str, Any]:
-    """A consistent copy of the file, cut down to `tables`; always available."""
+class SqliteDumper(Dumper):
+    """The backup API for the file at `path`; `connect` opens it as the engine does."""
+
+    def __init__(self, path: Path, connect: Callable[[], sqlite3.Connection]) -> None:
+        self.path, self.connect = path, connect
+
+    def dump(self, tables: list[str], directory: Path) -> dict[str, Any]:
+        return dump(self.connect(), tables, directory)
+
+    def restore(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
+        restore(self.connect(), self.path, directory, tables)
+
+
+def dump(source: sqlite3.Connection, tables: list[str], directory: Path) -> dict[str, Any]:
+    """A consistent copy of the file `source` has open, cut down to `tables`; always
+    available. Closes `source`."""
     target = directory / FILE
-    source = engine.connect()
     copy = sqlite3.connect(target, isolation_level=None)
     try:
         source.backup(copy)  # pages=-1: one step, so no writer can interleave
@@ -55,17 +67,17 @@ def _keep_only(db: sqlite3.Connection, tables: set[str]) -> None:
     db.execute("COMMIT")
 
 
-def restore(engine: SqliteEngine, directory: Path, tables: list[str]) -> None:
+def restore(db: sqlite3.Connection, path: Path, directory: Path, tables: list[str]) -> None:
     """Attach the copy and, in one transaction, replace each table's rows with the copy's
-    (creating tables the target lacks, as the copy defines them): all of it or nothing."""
-    db = engine.connect()
+    (creating tables the target lacks, as the copy defines them): all of it or nothing.
+    Closes `db`, a connection to the file at `path`."""
     try:
         db.execute("PRAGMA foreign_keys = OFF")  # rows arrive in any order of the tables
         db.execute(f"ATTACH DATABASE ? AS {ALIAS}", (str(directory / FILE),))
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise TransientError(f"{engine.path} is locked by another writer: {exc}") from None
+            raise TransientError(f"{path} is locked by another writer: {exc}") from None
         try:
             for table in tables:
                 _replace(db, table)

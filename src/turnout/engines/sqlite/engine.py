@@ -13,8 +13,9 @@ from turnout.coalesce import Batch, TableBatch, no_such_row
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.engines.booleans import odd_booleans
+from turnout.engines.capabilities import Capabilities
 from turnout.engines.keyrange import after_key
-from turnout.engines.sqlite import catalog, dump, faults, sessions
+from turnout.engines.sqlite import catalog, faults, sessions
 from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
 from turnout.engines.sqlite.checksums import SqliteVerifyReader
 from turnout.engines.sqlite.dialect import (
@@ -24,8 +25,16 @@ from turnout.engines.sqlite.dialect import (
     key_predicate,
     quote,
 )
+from turnout.engines.sqlite.dump import SqliteDumper
 from turnout.engines.sqlite.values import adapt_rows, gap_test, gaps_held, gaps_refused
-from turnout.errors import BadInput, NotFound, OperationFailed, TransientError, TurnoutError
+from turnout.errors import (
+    BadInput,
+    NotFound,
+    OperationFailed,
+    TransientError,
+    TurnoutError,
+    Unsupported,
+)
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
@@ -39,7 +48,10 @@ class SqliteEngine(Engine, DirectCopy):
     scheme = "sqlite"
     naming = Naming("SQLite", fold_tables=True, fold_columns=True, indexes_per_schema=True,
                     named_foreign_keys=False)
-    parallel_writes = False
+    capabilities = Capabilities(
+        no_accounts="SQLite has no accounts ({endpoint}): the database file's permissions "
+                    "decide who may read or write it",
+        dump_tool="SQLite's backup API", parallel_writes=False)
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
@@ -293,11 +305,9 @@ class SqliteEngine(Engine, DirectCopy):
 
     # operations ----------------------------------------------------------
 
-    def dump(self, tables: list[str], directory: Path) -> dict[str, Any] | None:
-        return dump.dump(self, tables, directory)
-
-    def restore_dump(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
-        dump.restore(self, directory, tables)
+    @property
+    def dumper(self) -> SqliteDumper:
+        return SqliteDumper(self.path, self.connect)
 
     def verify_reader(self) -> SqliteVerifyReader:
         return SqliteVerifyReader(self.connect())
@@ -315,6 +325,11 @@ class SqliteEngine(Engine, DirectCopy):
         """None once the fence is up: its triggers refuse any other connection's write, and
         putting them up waited for the writer that was inside a transaction."""
         return [] if self.frozen() else super().writers_after_freeze()
+
+    def end_sessions(self, ids: list[str]) -> None:
+        """Never asked (capabilities.end_sessions): a program holding the file is no
+        server session turnout could end."""
+        raise Unsupported(f"{self.endpoint} cannot end sessions: stop the programs holding it")
 
     def unfreeze(self) -> None:
         sessions.unfreeze(self.db)

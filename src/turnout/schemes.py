@@ -1,0 +1,16 @@
+"""The engines turnout knows, by URL scheme: adding an engine is one package under engines/
+and one line here.
+
+Import strings only, so reading this list loads no engine and no driver; it imports
+nothing, so both the URL parser (endpoint.py) and the engine registry (engines/) read it.
+"""
+
+from __future__ import annotations
+
+ENGINES = {
+    "sqlite": "turnout.engines.sqlite.engine:SqliteEngine",
+    "postgresql": "turnout.engines.postgres.engine:PostgresEngine",
+    "mysql": "turnout.engines.mysql.engine:MysqlEngine",
+}
+# Other spellings of a scheme that URLs use, and the scheme each means.
+ALIASES = {"postgres": "postgresql", "mariadb": "mysql", "file": "sqlite"}
