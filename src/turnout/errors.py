@@ -1,4 +1,4 @@
-"""One root error, with the exit code and the retry decision carried by the class.
+"""One root error, with the exit code and the transient marker carried by the class.
 
 Every message is one line that says what is wrong and what to do next; the
 CLI prints it as-is and shows a traceback only with --debug.
@@ -36,6 +36,12 @@ class TransientError(TurnoutError):
     """A step failed for a reason that may pass: a lock, a lost connection."""
 
     transient = True
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` carries the transient marker: a running task retries it (retry.py).
+    An error that is not turnout's has not been classified by its engine, so it does not."""
+    return isinstance(exc, TurnoutError) and exc.transient
 
 
 class Unreachable(BadInput, TransientError):

@@ -102,6 +102,7 @@ class Runner:
     def __init__(self, store: Store, name: str, stop: threading.Event) -> None:
         self.store, self.name, self.stop = store, name, stop
         self.progress = StoreProgress(store, name)
+        self.retry = retry.Policy()
         self._capture: Capture | None = None  # the run's, closed when the run ends
         self.started = time.time()
 
@@ -120,16 +121,18 @@ class Runner:
             outcome = self._attempt(retrying=attempt > 0)
             if isinstance(outcome, TaskState):
                 break
-            ever_prechecked = PRECHECKED.present(self.store, self.name)
-            if not retry.retryable(outcome, ever_prechecked):
-                return self._failed(str(outcome))
             tracked = self.progress if isinstance(self.progress, StoreProgress) else None
-            attempt = 1 if tracked and tracked.take_progressed() else attempt + 1
-            checkpoints.DETAIL.set(self.store, self.name, retry.detail(attempt, outcome))
-            self.progress.event("warning", retry.detail(attempt, outcome))
+            again = self.retry.decide(outcome, attempt,
+                                      progressed=bool(tracked and tracked.take_progressed()),
+                                      ever_prechecked=PRECHECKED.present(self.store, self.name))
+            if again is None:
+                return self._failed(str(outcome))
+            attempt = again.attempt
+            checkpoints.DETAIL.set(self.store, self.name, again.detail)
+            self.progress.event("warning", again.detail)
             if tracked:
                 tracked.reconnecting = True
-            if self.stop.wait(retry.wait_s(attempt)):
+            if self.stop.wait(again.wait_s):
                 outcome = TaskState.STOPPED
                 break
         checkpoints.clear(self.store, self.name, checkpoints.DETAIL)
