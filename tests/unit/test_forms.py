@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from turnout.engines.base import KeySpan
+from turnout.engines.forms import Form, canonical, pair_form
 from turnout.types import parse_type
-from turnout.verify.forms import Form, canonical, pair_form
 from turnout.verify.ranges import _split
 
 UTC_PLUS_2 = dt.timezone(dt.timedelta(hours=2))

@@ -7,11 +7,11 @@ import struct
 
 import pytest
 
+from turnout.engines.forms import Form, canonical
 from turnout.engines.mysql.values import binlog_reader, inet6_text, reader, writer
 from turnout.gaps import Gap, gap_of
 from turnout.model import Column, JsonText, Table, ZeroDate
 from turnout.types import CanonicalType, Kind
-from turnout.verify.forms import Form, canonical
 
 
 def table(*columns: tuple[str, Kind, str]) -> Table:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Engine
+from turnout.engines.capture import bounded_capture_wait
 from turnout.errors import BadInput, TransientError, TurnoutError, Unsupported
 from turnout.model import Position
 from turnout.schemes import ENGINES as _ENGINES
+
+__all__ = ["bounded_capture_wait", "classify", "connect", "engine_class", "position_from_json"]
 
 
 def engine_class(scheme: str) -> type[Engine]:
@@ -66,15 +67,3 @@ def classify(exc: BaseException) -> TurnoutError | None:
         return TransientError(f"connection lost: {exc or type(exc).__name__}")
     return None
 
-
-@contextmanager
-def bounded_capture_wait(seconds: float) -> Iterator[None]:
-    """While inside, installing a capture gives up (TransientError) rather than wait longer
-    than `seconds` for a transaction running on the server (a PostgreSQL slot does)."""
-    from turnout.engines.postgres.replication import SLOT_WAIT
-
-    token = SLOT_WAIT.set(seconds)
-    try:
-        yield
-    finally:
-        SLOT_WAIT.reset(token)

@@ -14,21 +14,19 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.capabilities import Accounts, Capabilities, Dumper
 from turnout.engines.capture import Capture
+from turnout.engines.checksums import VerifyReader
 from turnout.engines.snapshot import KeySpan, SnapshotReader
 from turnout.errors import BadInput, TurnoutError
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType
-
-if TYPE_CHECKING:
-    from turnout.engines.checksums import VerifyReader
 
 __all__ = ["Accounts", "Capabilities", "Capture", "DirectCopy", "Dumper", "Engine", "KeySpan",
            "SnapshotReader", "check_account_name", "check_account_role", "ACCOUNT_ROLES"]

@@ -7,11 +7,28 @@ Each engine implements it in its own capture module (engines/<engine>/capture.py
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from turnout.engines.snapshot import SnapshotReader
 from turnout.model import Change, Position
+
+INSTALL_WAIT: ContextVar[float | None] = ContextVar("install_wait", default=None)
+"""Seconds installing a capture may wait for one transaction running on the server (None: as
+long as it takes); bounded_capture_wait() sets it, an engine whose install waits reads it."""
+
+
+@contextmanager
+def bounded_capture_wait(seconds: float) -> Iterator[None]:
+    """While inside, installing a capture gives up (TransientError) rather than wait longer
+    than `seconds` for a transaction running on the server (a PostgreSQL slot does)."""
+    token = INSTALL_WAIT.set(seconds)
+    try:
+        yield
+    finally:
+        INSTALL_WAIT.reset(token)
 
 
 class Capture(ABC):

@@ -5,7 +5,7 @@ sums a hash of every row of a key range inside the database, so only two
 numbers per range travel; rows are fetched only for small ranges whose sums
 differ. The SQL here is shared by the SQL engines; each engine's checksums
 module supplies how it spells values in the canonical forms
-(turnout.verify.forms), how it concatenates and how it hashes.
+(turnout.engines.forms), how it concatenates and how it hashes.
 
 The per-row hash is the first 60 bits of MD5 over the row's canonical text,
 and a range's checksum is their sum with the row count: a sum does not
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from turnout.engines.base import KeySpan
+from turnout.engines.forms import Form
+from turnout.engines.snapshot import KeySpan
 from turnout.model import Key, Row, Table
 from turnout.types import CanonicalType
-from turnout.verify.forms import Form
 
 SEPARATOR = "\x1f"  # between column spellings, so ("ab", "c") and ("a", "bc") differ
 KEYS_PER_QUERY = 500

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from turnout.casts import row_caster
 from turnout.engines.base import Engine
 from turnout.engines.checksums import Probe
+from turnout.engines.forms import PORTABLE, Form, pair_form
 from turnout.errors import BadInput
 from turnout.migrate.plan import dest_table
 from turnout.model import Column, Row, Table
 from turnout.spec import TaskSpec
 from turnout.types import Kind
-from turnout.verify.forms import PORTABLE, Form, pair_form
 
 _FLOATS = (Form.FLOAT32, Form.FLOAT64)
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from turnout.engines.base import KeySpan
 from turnout.engines.checksums import VerifyReader
+from turnout.engines.forms import canonical
 from turnout.model import Key, Row
-from turnout.verify.forms import canonical
 from turnout.verify.pairs import Side, TablePair
 from turnout.verify.report import Difference, DiffKind, TableResult
 from turnout.verify.workers import Readers, Throttle

@@ -9,11 +9,11 @@ from dataclasses import replace
 from typing import Any
 
 from turnout.engines.checksums import Probe, VerifyReader
+from turnout.engines.forms import Form
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.values import reader
 from turnout.model import Row, Table
 from turnout.types import CanonicalType, Kind
-from turnout.verify.forms import Form
 
 _STAMP = "'%%Y-%%m-%%d %%H:%%i:%%s.%%f'"
 _INTEGERS = {"tinyint", "smallint", "mediumint", "int", "bigint"}  # not bit, not year

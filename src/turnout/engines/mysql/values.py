@@ -38,6 +38,7 @@ from typing import Any
 from uuid import UUID
 
 from turnout.casts import interval_delta, json_default
+from turnout.engines.mysql.dialect import labels
 from turnout.gaps import Gap
 from turnout.model import Column, Duration, Geometry, JsonText, Row, Spelled, Table, ZeroDate
 from turnout.types import CanonicalType, Kind
@@ -231,8 +232,6 @@ def _date(value: Any, aware: bool, zero_dates: str, epoch_is_zero: bool = False)
 
 
 def _set_members(native: str) -> list[str]:
-    from turnout.engines.mysql.dialect import labels
-
     return list(labels(native))
 
 

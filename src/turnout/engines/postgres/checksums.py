@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from turnout.engines.checksums import VerifyReader
+from turnout.engines.forms import Form
 from turnout.engines.postgres.dialect import qualified, quote
 from turnout.engines.postgres.values import load_rows_as_text
 from turnout.model import Table
 from turnout.types import CanonicalType, Kind
-from turnout.verify.forms import Form
 
 _STAMP = "'YYYY-MM-DD HH24:MI:SS.US'"
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import select
 import time
-from contextvars import ContextVar
 from typing import Any
 
+from turnout.engines.capture import INSTALL_WAIT
 from turnout.engines.postgres import faults
 from turnout.engines.postgres.catalog import reflect_table
 from turnout.engines.postgres.dialect import qualified, quote
@@ -43,11 +43,6 @@ def format_lsn(lsn: int) -> str:
 def parse_lsn(text: str) -> int:
     high, low = text.split("/")
     return (int(high, 16) << 32) + int(low, 16)
-
-
-SLOT_WAIT: ContextVar[float | None] = ContextVar("slot_wait", default=None)
-"""Seconds a new slot may wait for one running transaction (None: as long as it takes);
-engines.bounded_capture_wait() sets it."""
 
 
 class ReplicationStream:
@@ -79,7 +74,7 @@ class ReplicationStream:
         """
         import psycopg2.errors  # type: ignore[import-untyped]
 
-        wait = SLOT_WAIT.get()
+        wait = INSTALL_WAIT.get()
         if wait is not None:  # a slot waits for every transaction running on the server
             self.cur.execute(f"SET lock_timeout = '{int(wait * 1000)}ms'")
         try:

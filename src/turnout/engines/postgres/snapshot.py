@@ -23,7 +23,7 @@ from typing import Any
 from turnout.engines.base import KeySpan, SnapshotReader
 from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.engines.postgres.jsontext import load_json_as_text
-from turnout.engines.postgres.values import load_rows_as_text
+from turnout.engines.postgres.values import load_rows_as_text, register
 from turnout.model import Key, Row, Table
 
 SAMPLE_PAGES = (1_000, 20_000)  # pages split() samples, at least and at most
@@ -173,8 +173,6 @@ def conninfo(conn: Any) -> str:
 def join(dsn: str, snapshot: str) -> Iterator[Any]:
     """A read-only connection inside an exported snapshot, for the duration of the block."""
     import psycopg
-
-    from turnout.engines.postgres.values import register
 
     conn = psycopg.connect(dsn, autocommit=True)
     load_json_as_text(conn)

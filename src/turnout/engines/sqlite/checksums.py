@@ -1,6 +1,6 @@
 """Verification queries in SQLite, which has no MD5: turnout lends it Python functions.
 
-The spellings come from turnout.verify.forms itself, so SQLite agrees with
+The spellings come from turnout.engines.forms itself, so SQLite agrees with
 the other engines by construction.
 """
 
@@ -11,10 +11,10 @@ import sqlite3
 from typing import Any, ClassVar
 
 from turnout.engines.checksums import VerifyReader
+from turnout.engines.forms import Form, canonical
 from turnout.engines.sqlite.dialect import quote
 from turnout.engines.sqlite.values import to_sqlite
 from turnout.types import CanonicalType
-from turnout.verify.forms import Form, canonical
 
 
 def row_hash(text: str | None) -> int | None:
