@@ -98,11 +98,14 @@ ROLLBACK_STEP = _text("rollback_step")  # one of back.STEPS
 ROLLBACK_FROZEN_AT = _clock("rollback_frozen_at")
 ROLLBACK_MOVED_AT = _clock("rollback_moved_at")
 ROLLBACK = (ROLLBACK_STEP, ROLLBACK_FROZEN_AT, ROLLBACK_MOVED_AT)
+# a rollback left the destination fenced (until the next switchover opens it, or the task
+# is deleted: tasks.delete_task lifts it then)
+ROLLBACK_FENCE_LEFT = _flag("rollback_fence_left")
 
 # every store checkpoint, by key: what a store may hold
 MARKS: dict[str, Mark[Any]] = {m.key: m for m in (
     PRECHECKED, SCHEMA_DONE, FULL_DONE, CAPTURE_START, DETAIL, HEARTBEAT_APPLIED, STRAY_ROWS,
-    *SWITCHOVER, *ROLLBACK)}
+    *SWITCHOVER, *ROLLBACK, ROLLBACK_FENCE_LEFT)}
 
 
 # -- the destination's checkpoints ------------------------------------------------------

@@ -31,6 +31,7 @@ from turnout.status import TaskProgress, TaskStatus
 from turnout.store import Store
 
 ACTIVE = (TaskState.PRECHECKING, TaskState.MIGRATING)
+FENCE_BY_HAND = "docs/switchover.md#a-fence-left-behind"
 SOURCE_CHECK_S = 1.5  # how long status waits for the source (leftover slots) at most
 
 
@@ -229,8 +230,9 @@ def stop_task(name: str, store: Store | None = None, timeout: float = 60.0) -> d
     raise OperationFailed(f"task {name!r} did not stop within {timeout:.0f} s (pid {record.pid})")
 
 
-def delete_task(name: str, store: Store | None = None, force: bool = False) -> None:
-    """Stop the task, remove its capture objects and checkpoints, and forget it.
+def delete_task(name: str, store: Store | None = None, force: bool = False) -> list[str]:
+    """Stop the task, remove its capture objects, checkpoints and the write fence a rollback
+    left on its destination, and forget it. What it did or left besides, one line each.
 
     When a side cannot be cleaned (gone, unreachable), the task is kept unless
     `force`, so nothing turnout installed is forgotten silently.
@@ -238,8 +240,10 @@ def delete_task(name: str, store: Store | None = None, force: bool = False) -> N
     store = store or Store()
     record = store.get(name)
     stop_task(name, store)
+    notes: list[str] = []
     try:
         remove_capture(record.spec, name)
+        notes += _lift_left_fence(record.spec, name, store)
     except TurnoutError as exc:
         if not force:
             raise OperationFailed(
@@ -247,7 +251,28 @@ def delete_task(name: str, store: Store | None = None, force: bool = False) -> N
                 "(fix that, or delete with --force to forget the task anyway)"
             ) from None
         store.add_event(name, "warning", f"forgotten without clean-up: {exc}")
+        if checkpoints.ROLLBACK_FENCE_LEFT.present(store, name):
+            notes.append(f"the write fence on {record.spec.dest_endpoint} stays: every session "
+                         "but turnout's is refused writes there until it is lifted by hand "
+                         f"({FENCE_BY_HAND})")
     store.delete_task(name)
+    return notes
+
+
+def _lift_left_fence(spec: TaskSpec, name: str, store: Store) -> list[str]:
+    """A rollback leaves the destination fenced for the next switchover; a task deleted
+    will have none, so the fence goes with it (and accounts it locked are unlocked)."""
+    if not checkpoints.ROLLBACK_FENCE_LEFT.present(store, name):
+        return []
+    engine = engines.connect(spec.dest)
+    try:
+        if not engine.frozen():
+            return []
+        engine.unfreeze()
+    finally:
+        engine.close()
+    return [f"writes allowed again on {spec.dest_endpoint}: the fence the rollback of "
+            f"{name} left there is lifted"]
 
 
 def wait_until(name: str, predicate: Callable[[TaskStatus], bool], timeout: float,

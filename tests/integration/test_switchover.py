@@ -23,6 +23,7 @@ import pymysql
 import pytest
 
 from turnout import api, engines
+from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, OperationFailed
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
@@ -266,6 +267,28 @@ def test_abort_returns_to_the_start(store: Store, sqlite_pair: tuple[str, str]) 
     api.wait_caught_up("shop", 30, store)
     assert api.verify_task("shop", store)["consistent"]
     api.stop_task("shop", store)
+
+
+def test_delete_after_rollback_takes_the_destination_fence_back(
+        store: Store, sqlite_pair: tuple[str, str]) -> None:
+    source, dest = sqlite_pair
+    start_task(store, source, dest)
+    api.switchover("shop", store)
+    api.rollback("shop", store)
+    assert fenced(dest) and not fenced(source)  # until the next switchover, or now:
+    notes = api.delete_task("shop", store)
+    assert not fenced(dest), notes
+    assert notes == [f"writes allowed again on {Endpoint.parse(dest)}: the fence the rollback "
+                     "of shop left there is lifted"]
+    execute(dest, "UPDATE acct SET balance = -1 WHERE id = 5")  # the application may write
+
+
+def fenced(url: str) -> bool:
+    engine = engines.connect(url)
+    try:
+        return engine.frozen()
+    finally:
+        engine.close()
 
 
 def app_url(mariadb_server, url: str) -> str:  # type: ignore[no-untyped-def]

@@ -185,7 +185,8 @@ def task_list(as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Forget the task even if a side cannot be cleaned.")
 def task_delete(name: str, force: bool) -> None:
     """Stop NAME, remove its triggers / change log / checkpoints, and forget it."""
-    api.delete_task(name, force=force)
+    for note in api.delete_task(name, force=force):
+        out.print(note)
     out.print(f"task [bold]{name}[/] deleted")
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from turnout import accounts, api, engines
 from turnout.checkpoints import (
     ROLLBACK,
+    ROLLBACK_FENCE_LEFT,
     ROLLBACK_FROZEN_AT,
     ROLLBACK_MOVED_AT,
     ROLLBACK_STEP,
@@ -142,6 +143,7 @@ class _Rollback:
                                      ROLLBACK_MOVED_AT)
         self.result["write_downtime_s"] = round(stopped, 3)
         clear(self.store, self.name, *SWITCHOVER, *ROLLBACK)
+        ROLLBACK_FENCE_LEFT.set(self.store, self.name, True)  # `task delete` lifts it
         self.log(f"rolled back: the workload may move back to {self.spec.source_endpoint} "
                  f"(writes were stopped for {stopped:.1f} s); the forward task {self.name} "
                  "runs again, ready for the next switchover")

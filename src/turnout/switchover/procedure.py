@@ -32,6 +32,7 @@ from typing import Any
 from turnout import accounts, api, engines
 from turnout.checkpoints import (
     CAPTURE_START,
+    ROLLBACK_FENCE_LEFT,
     ROLLBACK_STEP,
     SWITCHOVER,
     SWITCHOVER_DEST_FROZE,
@@ -251,6 +252,7 @@ def _verified(ctx: Context) -> None:
 
 def _opened(ctx: Context) -> None:
     steps.lift_fence(ctx.spec.dest, ctx.log)
+    clear(ctx.store, ctx.name, ROLLBACK_FENCE_LEFT)  # a rollback's, lifted just now
     ctx.log(f"the source stays fenced for everyone but turnout until `turnout rollback "
             f"{ctx.name}` or `turnout finish {ctx.name}`")
 
