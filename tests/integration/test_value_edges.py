@@ -349,6 +349,12 @@ def test_postgres_arrays_of_bytes_dates_and_decimals_and_serials_into_mysql(
     # the key's counter is MySQL's one AUTO_INCREMENT column: new rows there go on counting
     execute(mysql_url, "INSERT INTO arr (other, big, note) VALUES (0, 0, 'three')")
     assert my_values(mysql_url, "SELECT max(id) FROM arr") == [(3,)]
+    # the other two count no more there: the task's events say so, naming each
+    warned = [e["message"] for e in api.events(name, store=store) if e["level"] == "warning"]
+    for column in ("other", "big"):
+        assert any(m.startswith(f"arr.{column} counts from a sequence on the source, but MySQL "
+                                "lets only one column a table (arr.id here) count")
+                   for m in warned), warned
 
 
 def test_mysql_serial_key_and_a_long_row_under_a_fulltext_index_into_postgres(

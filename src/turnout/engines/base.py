@@ -198,6 +198,12 @@ class Engine(ABC):
         """Drop what turnout keeps here for itself (the checkpoint table) once no task uses
         it: `turnout finish` leaves nothing behind."""
 
+    def counted(self, table: Table) -> set[str]:
+        """The columns of `table`, built here by the schema step, whose next value the
+        database gives an insert that leaves them out: every auto-increment column, where
+        the engine lets several count."""
+        return {c.name for c in table.columns if c.autoincrement}
+
     def sync_sequences(self, table: Table) -> None:  # noqa: B027 - most engines need nothing
         """Move the table's sequences past the highest value in use.
 

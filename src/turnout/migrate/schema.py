@@ -61,15 +61,23 @@ def not_carried(table: Table, scheme: str, built: set[str] | frozenset[str] = fr
 
 def defaults_not_carried(plan: TablePlan, dst: Engine) -> list[str]:
     """What of a table's columns another engine cannot hold, one line each: defaults that are
-    expressions only the source's engine evaluates, and MySQL's ON UPDATE clause. No trigger
+    expressions only the source's engine evaluates, counters past the one MySQL (or
+    SQLite) allows, and MySQL's ON UPDATE clause. No trigger
     emulates the latter: it would fire on the replay's writes too and replace the source's
     values with the destination's clock."""
     if plan.dest.origin in (dst.scheme, ""):
         return []
     engine = dst.naming.engine
+    counted = dst.counted(plan.dest)
     lines = []
     for source, column in zip(plan.source.columns, plan.dest.columns, strict=True):
         where = f"{plan.source.name}.{source.name}"
+        if column.autoincrement and column.name not in counted:
+            lines.append(f"{where} counts from a sequence on the source, but {engine} lets "
+                         f"only {_counting(counted, plan.source.name)} count: its values are "
+                         "copied, yet after switchover an insert there that leaves it out "
+                         "gets no value (an error where it is NOT NULL): the application "
+                         "must set it, or a BEFORE INSERT trigger there")
         if column.default is not None and column.portable_default is None \
                 and not column.autoincrement:
             lines.append(f"{where}: its default {column.default} has no equivalent on {engine} "
@@ -80,6 +88,12 @@ def defaults_not_carried(plan: TablePlan, dst: Engine) -> list[str]:
                          "after switchover the application must set this column on every "
                          "update (or add a trigger there)")
     return lines
+
+
+def _counting(counted: set[str], table: str) -> str:
+    if not counted:
+        return "a one-column integer primary key"
+    return f"one column a table ({', '.join(f'{table}.{c}' for c in sorted(counted))} here)"
 
 
 def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:

@@ -32,6 +32,7 @@ from turnout.engines.mysql.capture import MysqlCapture, capture_problems
 from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.mysql.dialect import (
     column_list,
+    counter,
     create_index_sql,
     create_table_sql,
     foreign_key_sql,
@@ -219,6 +220,12 @@ class MysqlEngine(Engine):
         source's own keys fit already)."""
         return [line for t in tables if t.origin != self.scheme
                 for line in keylimits.key_problems(t, self.own_types, self.mariadb)]
+
+    def counted(self, table: Table) -> set[str]:
+        """MySQL lets one column a table count (AUTO_INCREMENT): dialect.counter() picks it."""
+        if ddl.carries(table, self.scheme, self.flavor):
+            return super().counted(table)
+        return {name for name in [counter(table)] if name}
 
     def create_table(self, table: Table) -> None:
         if ddl.carries(table, self.scheme, self.flavor):

@@ -137,6 +137,11 @@ class SqliteEngine(Engine, DirectCopy):
         return {column: f"the row with key ({key}) holds {value!r}, which is {fix}"
                 for column, (key, value) in found.items()}
 
+    def counted(self, table: Table) -> set[str]:
+        """SQLite counts only in an INTEGER PRIMARY KEY of one column (the rowid)."""
+        key = table.primary_key
+        return set(key) if len(key) == 1 and table.column(key[0]).autoincrement else set()
+
     def create_table(self, table: Table) -> None:
         self.db.execute(create_table_sql(table))
 
