@@ -71,6 +71,7 @@ class MysqlCapture(Capture):
         self._from_gtid: str | None = None  # the GTID state the stream started from, if any
         self._trust_next = False  # take the next commit whatever its file (see _accept)
         self._beat: float | None = None  # the newest heartbeat read through
+        self._marked = False  # a switchover's marker read: hand its position out at once
         self._beat_conn = SideConnection(engine.connect)  # the heartbeat thread's own
 
     # set-up ----------------------------------------------------------------
@@ -117,6 +118,19 @@ class MysqlCapture(Capture):
             raise OperationFailed(f"{self.engine.endpoint} has no binary log: enable log_bin")
         return MysqlPosition(row[0][0], int(row[0][1]), gtid or None)
 
+    def marker(self) -> MysqlPosition:
+        """The binlog's end, then a marker row committed after it. While the captured tables
+        are idle (fenced, for a switchover) the capture moves its checkpoint only every
+        ADVANCE_IDLE_S, so a heartbeat committed before this call could keep the
+        destination short of the binlog's end that long; the marker's commit makes the
+        capture hand out its position at once (_hand_out)."""
+        position = self.current_position()
+        try:
+            heartbeat.mark(self.engine, self.slot)
+        except Exception:  # noqa: BLE001 - without it the checkpoint still gets there, later
+            pass
+        return position
+
     def _gtid(self) -> str | None:
         name = "gtid_binlog_pos" if self.engine.mariadb else "gtid_executed"
         try:
@@ -154,6 +168,7 @@ class MysqlCapture(Capture):
                 last_ts = self._txn.ts
                 if self._txn.beat is not None:
                     self._beat = self._txn.beat
+                self._marked = self._marked or self._txn.marked
                 taken = self._accept(committed)
                 if taken is not None:
                     changes.extend(self._finish(taken))
@@ -172,13 +187,15 @@ class MysqlCapture(Capture):
 
     def _hand_out(self, after: MysqlPosition, changed: bool) -> MysqlPosition:
         """Where the caller may checkpoint. Without changes of our tables, move on only now and
-        then: every move is a write, and on a shared server that write is one more event."""
+        then: every move is a write, and on a shared server that write is one more event;
+        but at once past a switchover's marker, which drain() waits for."""
         position = self._read_to
         now = time.monotonic()
-        if not changed and now - self._last_advance < ADVANCE_IDLE_S:
+        if not changed and not self._marked and now - self._last_advance < ADVANCE_IDLE_S:
             position = after
         elif position != after:
             self._last_advance = now
+            self._marked = False
         self._handed = position
         return position
 

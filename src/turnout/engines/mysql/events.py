@@ -38,6 +38,7 @@ class Transaction:
     ts: float = 0.0
     keyless: bool = False  # changes a table without a key: never handed out in pieces
     beat: float | None = None  # the task's heartbeat written in it (HEARTBEAT_TABLE)
+    marked: bool = False  # it writes the task's marker row (heartbeat.mark())
 
     def finish(self, position: MysqlPosition) -> list[Change]:
         """Every change, carrying the transaction's end."""
@@ -113,6 +114,7 @@ class EventDecoder:
         if table is None:
             if event.table == HEARTBEAT_TABLE:
                 txn.beat = heartbeat.read(event, self.slot) or txn.beat
+                txn.marked = txn.marked or heartbeat.marked(event, self.slot)
             return
         self._check_map(table, event, stream)
         txn.ts = float(event.timestamp)

@@ -2,7 +2,8 @@
 turnout's clock every second (migrate/heartbeat.py says why); the binlog carries the
 value back to the capture, which tells how current the destination is by it.
 
-The table is created by the first heartbeat and dropped with the last task's row.
+The table is created by the first heartbeat and dropped with the last task's row. A
+switchover's marker is a row of the same table (mark()).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from typing import Any
 
 HEARTBEAT_TABLE = "_turnout_heartbeat"
+MARKER = "/marker"  # the task's marker row is keyed by its slot and this
 
 
 def write(conn: Any, slot: str, first: bool) -> None:
@@ -21,6 +23,22 @@ def write(conn: Any, slot: str, first: bool) -> None:
                         "NOT NULL PRIMARY KEY, ts double NOT NULL) ENGINE=InnoDB")
         cur.execute(f"INSERT INTO `{HEARTBEAT_TABLE}` VALUES (%s, %s) "
                     "ON DUPLICATE KEY UPDATE ts = VALUES(ts)", (slot, time.time()))
+
+
+def mark(engine: Any, slot: str) -> bool:
+    """A row of its own for a switchover's marker (capture.marker() says why); False where no
+    heartbeat table is (the source refuses heartbeats): then nothing is written."""
+    if not engine.all("SHOW TABLES LIKE %s", (HEARTBEAT_TABLE,)):
+        return False
+    engine.execute(f"INSERT INTO `{HEARTBEAT_TABLE}` VALUES (%s, %s) "
+                   "ON DUPLICATE KEY UPDATE ts = VALUES(ts)", (slot + MARKER, time.time()))
+    return True
+
+
+def marked(event: Any, slot: str) -> bool:
+    """Whether a rows event of HEARTBEAT_TABLE carries the task's marker row."""
+    return any((row.get("after_values") or row.get("values") or {}).get("slot") == slot + MARKER
+               for row in event.rows)
 
 
 def read(event: Any, slot: str) -> float | None:
@@ -37,6 +55,7 @@ def drop(engine: Any, slot: str) -> None:
     """Take the task's row away, and the table with the last one."""
     if not engine.all("SHOW TABLES LIKE %s", (HEARTBEAT_TABLE,)):
         return
-    engine.execute(f"DELETE FROM `{HEARTBEAT_TABLE}` WHERE slot = %s", (slot,))
+    engine.execute(f"DELETE FROM `{HEARTBEAT_TABLE}` WHERE slot IN (%s, %s)",
+                   (slot, slot + MARKER))
     if not engine.all(f"SELECT 1 FROM `{HEARTBEAT_TABLE}` LIMIT 1"):
         engine.execute(f"DROP TABLE IF EXISTS `{HEARTBEAT_TABLE}`")
