@@ -102,15 +102,32 @@ ROLLBACK = (ROLLBACK_STEP, ROLLBACK_FROZEN_AT, ROLLBACK_MOVED_AT)
 # is deleted: tasks.delete_task lifts it then)
 ROLLBACK_FENCE_LEFT = _flag("rollback_fence_left")
 
+# DDL at the barrier (migrate/ddl.py): what waits, as JSON ({"id", "table", "statement",
+# "proposed": [statement...], "held": [why...]}), and how each DDL id was resolved
+# ({id: "applied" | "skip"}) by `turnout task ddl`
+DDL_NOTED = _flag("ddl_noted")  # the task's events said what becomes of DDL on its source
+DDL_WAITING = Mark("ddl_waiting", json.dumps, json.loads)
+DDL_RESOLVED = Mark("ddl_resolved", json.dumps, json.loads)
+
 # every store checkpoint, by key: what a store may hold
 MARKS: dict[str, Mark[Any]] = {m.key: m for m in (
     PRECHECKED, SCHEMA_DONE, FULL_DONE, CAPTURE_START, DETAIL, HEARTBEAT_APPLIED, STRAY_ROWS,
-    *SWITCHOVER, *ROLLBACK, ROLLBACK_FENCE_LEFT)}
+    *SWITCHOVER, *ROLLBACK, ROLLBACK_FENCE_LEFT, DDL_NOTED, DDL_WAITING, DDL_RESOLVED)}
 
 
 # -- the destination's checkpoints ------------------------------------------------------
 
 POSITION = "position"  # where apply stands: a Position's JSON, saved with each batch
+# a source table's columns, key and indexes as the stream has them at POSITION, once a DDL
+# changed them (alter.layout_to_json); and a DDL whose alterations may not all be made yet
+# (migrate/ddl.py: {"table", "before": layout, "renamed"}; "" once made)
+LAYOUT = "layout:"
+DDL_PENDING = "ddl_pending"
+
+
+def layouts(saved: dict[str, str]) -> dict[str, str]:
+    """Per source table, its layout as the destination's checkpoints keep it."""
+    return {k[len(LAYOUT):]: v for k, v in saved.items() if k.startswith(LAYOUT)}
 _WHOLE = "full:"
 
 

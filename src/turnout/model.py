@@ -224,6 +224,24 @@ class Op(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     TRUNCATE = "truncate"  # every row of the table goes; `key` is () and `after` None
+    DDL = "ddl"  # the table's definition changed here; `ddl` says how, `key` is ()
+
+
+@dataclass(frozen=True)
+class Ddl:
+    """A change to a table's definition, at its place in the change stream.
+
+    `after` is the table as the source holds it right after the statement (its columns,
+    key and indexes), None when the table is gone; `renamed` maps columns the statement
+    renamed (old name to new), which a comparison of names alone cannot tell from a drop
+    and an add (None when the capture could not tell: a drop beside an add then waits).
+    `id` names it for the barrier (the same DDL read twice has the same id).
+    """
+
+    id: str
+    statement: str
+    after: Table | None
+    renamed: tuple[tuple[str, str], ...] | None = ()  # None: the capture cannot tell
 
 
 @dataclass(frozen=True)
@@ -249,6 +267,7 @@ class Change:
     position: Position
     old_key: Key | None = None
     before: dict[str, Any] | None = None  # the old row, for tables without a key
+    ddl: Ddl | None = None  # Op.DDL only
 
 
 class TaskState(StrEnum):

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
+from turnout.alter import Alteration
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.capabilities import Accounts, Capabilities, Dumper
@@ -133,6 +134,20 @@ class Engine(ABC):
 
     def create_foreign_keys(self, table: Table) -> None:  # noqa: B027 - SQLite has them inline
         """Add the table's foreign keys, once every table has its keys (idempotent)."""
+
+    @abstractmethod
+    def alter(self, table: Table, alteration: Alteration) -> str | None:
+        """Make one alteration of `table` (as this side holds it now) unless the catalog shows
+        it made already, so a DDL read again after a crash is harmless; the statement run,
+        or None when there was nothing to do. Only those capabilities.alterations names."""
+
+    @abstractmethod
+    def alter_statement(self, table: Table, alteration: Alteration) -> str:
+        """The statement alter() would run, for a person to read, change and run."""
+
+    @abstractmethod
+    def run_statement(self, sql: str) -> None:
+        """Run statements a person wrote for this side (`turnout task ddl --apply-sql`)."""
 
     @abstractmethod
     def table_exists(self, name: str) -> bool: ...

@@ -46,6 +46,9 @@ class Capabilities:
     # Whether a boolean column holds true and false only (PostgreSQL), where MySQL's
     # tinyint(1) and SQLite's BOOLEAN hold any integer: precheck then reads the source.
     strict_booleans: bool = False
+    # The alterations (turnout.alter, by class name) the engine makes by itself while changes
+    # flow (Engine.alter); a DDL needing another waits at the barrier (migrate/ddl.py).
+    alterations: frozenset[str] = frozenset()
 
     def why_no_accounts(self, endpoint: Endpoint) -> str:
         """The one-line refusal for an accounts command on `endpoint`."""

@@ -37,6 +37,14 @@ class Capture(ABC):
     # A stream that brings neither data nor a keep-alive for this long is lost (packets
     # dropped without a reset): the task option of that name, set before the first read.
     stall_timeout_s: float = 30.0
+    # Whether DDL on the captured tables arrives in the stream as Op.DDL changes (set by
+    # install() or resume(), which know whether the source allows it); without it a DDL
+    # stops the task.
+    ddl: bool = False
+
+    def ddl_note(self) -> str | None:
+        """One line for the task's events: what becomes of DDL on this source."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - captures without connections need nothing
         """Let go of the connections reading needs (the runner reconnects with a new one)."""

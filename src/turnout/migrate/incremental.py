@@ -40,11 +40,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from turnout.checkpoints import POSITION, copied_at
+from turnout.checkpoints import DDL_PENDING, POSITION, copied_at, layouts
 from turnout.coalesce import Route, coalesce
 from turnout.engines import position_from_json
 from turnout.engines.base import Capture, Engine
 from turnout.errors import OperationFailed, TransientError
+from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.heartbeat import Heartbeat
 from turnout.migrate.progress import Progress
 from turnout.model import Change, Checkpoint, Op, Position
@@ -66,6 +67,7 @@ def follow(
     on_truncate: str = "apply",
     stall_timeout_s: float = 30.0,
     beats_since: float | None = None,
+    ddl: DdlApplier | None = None,
 ) -> Position:
     """Apply changes until `stop` is set; returns the position applied up to.
 
@@ -73,12 +75,18 @@ def follow(
     once everything committed before it is applied. A read that has not come back
     after `stall_timeout_s` (every read returns within seconds, idle or not) means the
     source stopped answering: the fault is raised as transient, and the runner
-    reconnects.
+    reconnects. A DDL change goes to `ddl` (migrate/ddl.py) once every change before it
+    is applied; without one, a capture hands out none.
     """
     saved_all = dst.read_checkpoint(owner)
     saved = saved_all.get(POSITION)
     position = position_from_json(saved) if saved else start
     copied = {t: position_from_json(at) for t, at in copied_at(saved_all).items()}
+    if ddl is not None:
+        _finish_pending(ddl, dst, owner, saved_all.get(DDL_PENDING, ""))
+        if not layouts(saved_all):  # where the stream's layouts start (migrate/ddl.py)
+            dst.apply(coalesce([], {}, position), Checkpoint(owner, {
+                POSITION: position.to_json(), **ddl.layouts()}))
     capture.ack(position)  # the destination may have committed past the last ack before a crash
     reader = _Reader(capture, position, batch_changes, poll_interval, stop, stall_timeout_s)
     reader.start()
@@ -93,11 +101,19 @@ def follow(
             if truncated is not None:
                 read = truncated[0]
             if read.advances:
-                batch = coalesce(_unseen(read.changes, copied), routes, read.end)
-                dst.apply(batch, Checkpoint(owner, {POSITION: read.end.to_json()}))
-                reader.applied = position = read.end
-                applied += len(read.changes)
-                oldest_applied = batch.first_commit_ts
+                for part, end, change in _cut_at_ddl(read.changes, read.end, position):
+                    values = {POSITION: end.to_json()}
+                    if change is not None and ddl is not None:
+                        _barrier(ddl, dst, owner, part, change, position, routes, copied)
+                        values |= ddl.pending(change.table, change.ddl)  # type: ignore[arg-type]
+                    batch = coalesce(_unseen(part, copied), routes, end)
+                    dst.apply(batch, Checkpoint(owner, values))
+                    if change is not None and ddl is not None:
+                        _apply_ddl(ddl, dst, owner, change, end)
+                    reader.applied = position = end
+                    applied += len(part)
+                    if oldest_applied is None:
+                        oldest_applied = batch.first_commit_ts
             # all before the heartbeat is applied now; one from before `beats_since` (replayed
             # from where the source kept the stream) tells nothing about this worker's delay
             if truncated is None and read.beat is not None and read.beat >= started:
@@ -201,6 +217,63 @@ class _Reader(threading.Thread):
         daemon): closing the capture's connections lets it go."""
         self._done.set()
         self.join(_WAKE_S if self.stalled else self.stall_timeout_s)
+
+
+def _cut_at_ddl(changes: list[Change], end: Position,
+                at: Position) -> list[tuple[list[Change], Position, Change | None]]:
+    """The read as parts to apply in turn: the rows before each DDL change with the place
+    to checkpoint them at and the DDL, then the rest up to `end`. A DDL alone in its
+    transaction is checkpointed at its own place; one sharing its transaction with rows
+    after it only before that transaction, since those rows are not applied yet."""
+    parts: list[tuple[list[Change], Position, Change | None]] = []
+    start = 0
+    for i, change in enumerate(changes):
+        if change.op is not Op.DDL:
+            continue
+        before = changes[start:i]
+        shared = any(c.position == change.position for c in changes[i + 1:])
+        earlier = [c.position for c in before if c.position < change.position]
+        place = change.position if not shared else (earlier[-1] if earlier else at)
+        parts.append((before, place, change))
+        at, start = place, i + 1
+    parts.append((changes[start:], end, None))
+    return parts
+
+
+def _barrier(ddl: DdlApplier, dst: Engine, owner: str, part: list[Change], change: Change,
+             at: Position, routes: dict[str, Route], copied: dict[str, Position]) -> None:
+    """Stop at a DDL that waits (DdlWaiting), once the rows before it are applied and
+    checkpointed before its transaction, so that the DDL is read again on resume."""
+    assert change.ddl is not None
+    try:
+        ddl.check(change.table, change.ddl)
+    except DdlWaiting:
+        earlier = [c.position for c in part if c.position < change.position]
+        safe = earlier[-1] if earlier else at
+        dst.apply(coalesce(_unseen(part, copied), routes, safe),
+                  Checkpoint(owner, {POSITION: safe.to_json()}))
+        raise
+
+
+def _apply_ddl(ddl: DdlApplier, dst: Engine, owner: str, change: Change, end: Position) -> None:
+    """Make the DDL's alterations, then pass its place for good (DDL_PENDING emptied)."""
+    assert change.ddl is not None
+    outcome = ddl.apply(change.table, change.ddl)
+    dst.apply(coalesce([], {}, end), Checkpoint(owner, {DDL_PENDING: ""}))
+    ddl.report(change.ddl, outcome)
+
+
+def _finish_pending(ddl: DdlApplier, dst: Engine, owner: str, pending: str) -> None:
+    """A DDL whose alterations a crash may have left half made: made again (harmless)."""
+    outcome = ddl.finish_pending(pending)
+    if pending:
+        saved = dst.read_checkpoint(owner).get(POSITION)
+        if saved:
+            dst.apply(coalesce([], {}, position_from_json(saved)),
+                      Checkpoint(owner, {DDL_PENDING: ""}))
+    if outcome is not None:
+        ddl.event("info", f"DDL on {outcome.table} made again after a restart: "
+                  f"{'; '.join(outcome.statements) or 'nothing was left to do'}")
 
 
 def _unseen(changes: list[Change], copied: dict[str, Position]) -> list[Change]:

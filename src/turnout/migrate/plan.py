@@ -6,10 +6,13 @@ line per problem with the fix, before anything is written anywhere.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from turnout.alter import layout_from_json
 from turnout.casts import row_caster
+from turnout.checkpoints import DDL_PENDING, layouts
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, Unsupported
@@ -49,8 +52,12 @@ class TablePlan:
 
 
 def build_plan(
-    spec: TaskSpec, src: Engine, dst: Engine, *, first_run: bool, slot: str = ""
+    spec: TaskSpec, src: Engine, dst: Engine, *, first_run: bool, slot: str = "",
+    saved: dict[str, str] | None = None,
 ) -> list[TablePlan]:
+    """The plan, and every problem found before anything is written. `saved`: the task's
+    checkpoints on the destination, whose layouts (a DDL read since) say which columns the
+    change stream has where the task resumes, which may not be the source's present ones."""
     names = [t for t in src.list_tables() if spec.selects(t)]
     if not names:
         raise BadInput(
@@ -61,7 +68,7 @@ def build_plan(
     for old in spec.table_renames:
         if old not in names:
             raise BadInput(f"--rename {old}=… names a table that the task does not move")
-    tables = src.reflect(names)
+    tables = _as_streamed(src.reflect(names), saved or {})
     plans = named([with_gaps(src, dst, TablePlan(t, dest_table(spec, t)), spec) for t in tables],
                   dst.naming)
     problems = [p for plan in plans for p in _table_problems(spec, dst, plan)]
@@ -74,13 +81,26 @@ def build_plan(
             problems += dst.schema_problems([plan.dest for plan in plans])
         if dst.capabilities.strict_booleans:
             problems += [p for plan in plans for p in _boolean_problems(src, plan)]
-    problems += _missing_columns(dst, plans)
+    problems += _missing_columns(dst, [p for p in plans if p.source.name not in
+                                       _pending(saved or {})])
     if Phase.INCREMENTAL in spec.types:
         problems += src.capture_problems(slot, [p.source.name for p in plans])
         problems += dst.apply_problems([p.dest.name for p in plans])
     if problems:
         raise Unsupported("\n".join(problems))
     return plans
+
+
+def _as_streamed(tables: list[Table], saved: dict[str, str]) -> list[Table]:
+    """The tables with the layouts the destination's checkpoints keep (alter.py)."""
+    kept = layouts(saved)
+    return [layout_from_json(t, kept[t.name]) if t.name in kept else t for t in tables]
+
+
+def _pending(saved: dict[str, str]) -> set[str]:
+    """The table of a DDL whose alterations may be half made (made again before apply)."""
+    text = saved.get(DDL_PENDING)
+    return {json.loads(text)["table"]} if text else set()
 
 
 def with_gaps(src: Engine, dst: Engine, plan: TablePlan, spec: TaskSpec) -> TablePlan:

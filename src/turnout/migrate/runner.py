@@ -16,9 +16,11 @@ import traceback
 
 from turnout import accounts, checkpoints, engines
 from turnout.checkpoints import CAPTURE_START, FULL_DONE, PRECHECKED, SCHEMA_DONE
+from turnout.coalesce import Route
 from turnout.engines.base import Capture, Engine
 from turnout.errors import OperationFailed, TurnoutError
 from turnout.migrate import full, heartbeat, incremental, retry, schema
+from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.migrate.strays import StrayWatch
 from turnout.model import Phase, Position, TaskState
@@ -155,11 +157,18 @@ class Runner:
             first_run = not PRECHECKED.present(self.store, self.name)
             if first_run:
                 self._warn_superusers(src, dst)
-            plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(self.name))
+            saved = {} if first_run else dst.read_checkpoint(self.name)
+            plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(self.name),
+                               saved=saved)
             PRECHECKED.set(self.store, self.name, True)
             self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
             self.store.update(self.name, state=TaskState.MIGRATING)
             return self._steps(spec, src, dst, plans)
+        except DdlWaiting as exc:
+            checkpoints.DDL_WAITING.set(self.store, self.name, exc.waiting)
+            self.store.update(self.name, error=str(exc))
+            self.progress.event("warning", str(exc))
+            return TaskState.PAUSED
         except TurnoutError as exc:
             return exc
         except Exception as exc:  # noqa: BLE001 - a worker must record why it ended
@@ -213,10 +222,11 @@ class Runner:
         self.progress.phase(Phase.INCREMENTAL)
         if spec.options.stray_check_s:
             StrayWatch(self.store.home, self.name, spec.options.stray_check_s, self.stop).start()
+        routes = {p.source.name: p.route for p in plans}
         incremental.follow(
             capture,
             dst,
-            {p.source.name: p.route for p in plans},
+            routes,
             self.name,
             start,
             spec.options.batch_changes,
@@ -226,9 +236,24 @@ class Runner:
             on_truncate=spec.options.on_truncate,
             stall_timeout_s=spec.options.stall_timeout_s,
             beats_since=self.started,
+            ddl=self._ddl(spec, src, dst, capture, plans, routes),
         )
         schema.sync_sequences(dst, plans, self.progress)
         return TaskState.STOPPED
+
+    def _ddl(self, spec: TaskSpec, src: Engine, dst: Engine, capture: Capture,
+             plans: list[TablePlan], routes: dict[str, Route]) -> DdlApplier | None:
+        """What makes the stream's DDL on the destination, when the capture brings DDL."""
+        note = capture.ddl_note()
+        if note and not checkpoints.DDL_NOTED.present(self.store, self.name):
+            self.progress.event("info", note)
+            checkpoints.DDL_NOTED.set(self.store, self.name, True)
+        if not capture.ddl:
+            return None
+        checkpoints.clear(self.store, self.name, checkpoints.DDL_WAITING)
+        resolved = checkpoints.DDL_RESOLVED.get(self.store, self.name) or {}
+        return DdlApplier(spec, src, dst, {p.source.name: p for p in plans}, routes, resolved,
+                          self.progress.event)
 
     def _failed(self, message: str) -> TaskState:
         self.store.update(self.name, state=TaskState.FAILED, error=message)

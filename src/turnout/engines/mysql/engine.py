@@ -9,12 +9,14 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from turnout.alter import Alteration
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, Engine, SnapshotReader
 from turnout.engines.booleans import odd_booleans
 from turnout.engines.capabilities import Capabilities
 from turnout.engines.mysql import (
+    alter,
     apply,
     bulk,
     catalog,
@@ -102,6 +104,7 @@ class MysqlEngine(Engine):
         accounts=True, end_sessions=True, dump_tool="mysqldump or mariadb-dump",
         logs_cascades=False,  # InnoDB performs them below the binlog
         checks_rows_adding_foreign_keys=False,  # see create_foreign_keys
+        alterations=alter.ALTERATIONS,
     )
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
@@ -233,6 +236,19 @@ class MysqlEngine(Engine):
             return
         with keylimits.naming(table.name, "its primary key"):
             self.execute(create_table_sql(table, table.origin == self.scheme, self.own_types))
+
+    def alter(self, table: Table, alteration: Alteration) -> str | None:
+        if alter.done(self.all, table, alteration):
+            return None
+        sql = self.alter_statement(table, alteration)
+        self.execute(sql)
+        return sql
+
+    def alter_statement(self, table: Table, alteration: Alteration) -> str:
+        return alter.statement(table, alteration, table.origin == self.scheme, self.own_types)
+
+    def run_statement(self, sql: str) -> None:
+        self.execute(sql)
 
     def create_indexes(self, table: Table) -> None:
         have = {r[0] for r in self.all(

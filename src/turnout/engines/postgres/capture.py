@@ -61,7 +61,7 @@ from typing import Any
 
 from turnout.engines.base import Capture
 from turnout.engines.capture import SideConnection
-from turnout.engines.postgres import slots
+from turnout.engines.postgres import ddlcapture, slots
 from turnout.engines.postgres.dialect import quote
 from turnout.engines.postgres.pgoutput import ChangeDecoder, Message, decode
 from turnout.engines.postgres.positions import PgPosition
@@ -127,6 +127,7 @@ class PgCapture(Capture):
         self._last_heartbeat = time.monotonic()
         self._beat: float | None = None  # the newest heartbeat read through
         self._beat_conn = SideConnection(engine.connect)  # the heartbeat thread's own
+        self.ddl = False  # whether DDL arrives in the stream (ddlcapture.py)
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
@@ -143,6 +144,7 @@ class PgCapture(Capture):
         that). Unless it cannot be read from any more, or its publication was
         missing, which decoding would need back to the slot's start.
         """
+        self.ddl = ddlcapture.install(self.conn, self.schema, list(self.tables))
         published = self._publish(create=True)
         database, here = self._slot_database()
         if database == here and (not published or self._slot_lost() is not None):
@@ -161,6 +163,7 @@ class PgCapture(Capture):
         made now would start now, skipping whatever was committed while the task was stopped;
         a publication made now would not cover the changes before it (decoding reads the
         catalog as it was when each change was written)."""
+        self.ddl = ddlcapture.installed(self.conn, self.schema)
         if not self._publish(create=False):
             raise OperationFailed(
                 f"the publication {self.slot} of this task is gone from {self.engine.endpoint}, "
@@ -170,7 +173,11 @@ class PgCapture(Capture):
         self._check_slot()
 
     def _publish(self, create: bool) -> bool:
-        return slots.publish(self.conn, self.schema, self.slot, self.tables, create)
+        tables = list(self.tables) + ([ddlcapture.DDL_TABLE] if self.ddl else [])
+        return slots.publish(self.conn, self.schema, self.slot, tables, create)
+
+    def ddl_note(self) -> str | None:
+        return ddlcapture.note(self.ddl, self.engine.endpoint, self.schema)
 
     def _check_slot(self) -> None:
         slots.check_slot(self.conn, self.engine.endpoint, self.slot)
@@ -215,6 +222,7 @@ class PgCapture(Capture):
         if database == here:  # a slot of that name elsewhere is not this task's
             self._drop_slot()
         self.conn.execute(f"DROP PUBLICATION IF EXISTS {quote(self.slot)}")
+        ddlcapture.remove_unused(self.conn, self.schema)
 
     def _drop_slot(self) -> None:
         slots.drop_slot(self.conn, self.slot)

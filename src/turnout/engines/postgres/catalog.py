@@ -79,32 +79,39 @@ def _columns(
     )
     columns = []
     generated_columns = []
-    for place, (col, data_type, length, precision, scale, dt_precision, nullable, default,
-                identity, generated, native_type, labels) in enumerate(cur.fetchall()):
-        ctype = canonical_type(data_type, length, precision, scale, dt_precision)
-        if labels:
-            ctype = CanonicalType(Kind.ENUM, values=tuple(labels))
-        definition = definitions.get(col, ("", False, False))[0]
+    for place, row in enumerate(cur.fetchall()):
+        generated, column = column_of(row, definitions.get(row[0], ("", False, False))[0])
         if generated:  # recomputed by the destination
-            generated_columns.append((place, Column(
-                col, ctype or CanonicalType(Kind.ANY), native_type=native_type,
-                definition=definition)))
-            continue
-        serial = bool(default and default.startswith("nextval("))
-        ctype = ctype or CanonicalType(Kind.ANY)
-        columns.append(
-            Column(
-                name=col,
-                type=ctype,
-                nullable=nullable,
-                default=None if serial else default,
-                autoincrement=identity or serial,
-                native_type=native_type,
-                definition=definition,
-                portable_default=None if serial else portable_default(default, ctype),
-            )
-        )
+            generated_columns.append((place, column))
+        else:
+            columns.append(column)
     return columns, generated_columns
+
+
+def column_of(row: tuple[Any, ...], definition: str) -> tuple[bool, Column]:
+    """One column from its information_schema fields (name, data_type, lengths, nullable,
+    default, identity, generated, format_type, enum labels): whether the database computes
+    it, and the column. The DDL trigger records the same fields (ddlcapture.py)."""
+    (col, data_type, length, precision, scale, dt_precision, nullable, default,
+     identity, generated, native_type, labels) = row
+    ctype = canonical_type(data_type, length, precision, scale, dt_precision)
+    if labels:
+        ctype = CanonicalType(Kind.ENUM, values=tuple(labels))
+    if generated:
+        return True, Column(col, ctype or CanonicalType(Kind.ANY), native_type=native_type,
+                            definition=definition)
+    serial = bool(default and default.startswith("nextval("))
+    ctype = ctype or CanonicalType(Kind.ANY)
+    return False, Column(
+        name=col,
+        type=ctype,
+        nullable=nullable,
+        default=None if serial else default,
+        autoincrement=identity or serial,
+        native_type=native_type,
+        definition=definition,
+        portable_default=None if serial else portable_default(default, ctype),
+    )
 
 
 def _primary_key(cur: Any, oid: int) -> tuple[str, ...]:

@@ -8,12 +8,14 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from turnout.alter import Alteration
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines import engine_class
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.engines.capabilities import Capabilities
 from turnout.engines.postgres import (
+    alter,
     apply,
     build,
     catalog,
@@ -62,7 +64,8 @@ class PostgresEngine(Engine, DirectCopy):
     scheme = "postgresql"
     naming = Naming("PostgreSQL", limit=63, limit_in_bytes=True, indexes_per_schema=True)
     capabilities = Capabilities(accounts=True, end_sessions=True, dump_tool="pg_dump",
-                                strict_booleans=True)
+                                strict_booleans=True,
+                                alterations=alter.ALTERATIONS)
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
@@ -155,6 +158,16 @@ class PostgresEngine(Engine, DirectCopy):
 
     def sync_sequences(self, table: Table) -> None:
         build.sync_sequences(self.conn, self.schema, table)
+
+    def alter(self, table: Table, alteration: Alteration) -> str | None:
+        return alter.alter(self.conn, self.schema, table, alteration)
+
+    def alter_statement(self, table: Table, alteration: Alteration) -> str:
+        return alter.statement(self.schema, table, alteration)
+
+    def run_statement(self, sql: str) -> None:
+        with self.conn.transaction():
+            self.conn.execute(sql)
 
     def table_exists(self, name: str) -> bool:
         return checkpoints.table_exists(self.conn, self.schema, name)

@@ -19,6 +19,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from turnout.engines.postgres import ddlcapture
 from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.engines.postgres.values import load_rows_as_text
 from turnout.errors import OperationFailed
@@ -158,6 +159,8 @@ class ChangeDecoder:
         One TRUNCATE names every table it empties (those CASCADE reached too):
         each of the task's tables among them gets a TRUNCATE change.
         """
+        if message.kind == "I" and self._is_ddl(message.oid):
+            return self._ddl(message, ts, position)
         if message.kind == "T":
             tables = [self._table(oid) for oid in message.oids]
             return [Change(t.name, Op.TRUNCATE, (), None, ts, position) for t in tables if t]
@@ -184,6 +187,24 @@ class ChangeDecoder:
             old_key = _key(self._values(message.old, types), key_at)
         op = Op.INSERT if message.kind == "I" else Op.UPDATE
         return [Change(table.name, op, key, after, ts, position, old_key=old_key)]
+
+    def _is_ddl(self, oid: int) -> bool:
+        relation = self.relations[oid]
+        return relation.schema == self.schema and relation.name == ddlcapture.DDL_TABLE
+
+    def _ddl(self, message: Message, ts: float, position: Position) -> list[Change]:
+        """A row the DDL trigger wrote: a DDL change of one of the task's tables, whose
+        columns the rows after it have (the Relation message that follows says so too)."""
+        names = [c[0] for c in self.relations[message.oid].columns]
+        values = dict(zip(names, message.new or [], strict=True))
+        table = self.tables.get(values["table_name"])
+        if table is None:
+            return []
+        ddl = ddlcapture.record(values, table, "pg:")
+        if ddl.after is not None:
+            self.tables[table.name] = ddl.after
+        self._checked.clear()
+        return [Change(table.name, Op.DDL, (), None, ts, position, ddl=ddl)]
 
     def _image_change(self, table: Table, message: Message, types: list[int], ts: float,
                       position: Position) -> Change:

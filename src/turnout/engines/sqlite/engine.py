@@ -9,13 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from turnout.alter import Alteration
 from turnout.coalesce import Batch, TableBatch, no_such_row
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.engines.booleans import odd_booleans
 from turnout.engines.capabilities import Capabilities
 from turnout.engines.keyrange import after_key
-from turnout.engines.sqlite import catalog, faults, sessions
+from turnout.engines.sqlite import alter, catalog, faults, sessions
 from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
 from turnout.engines.sqlite.checksums import SqliteVerifyReader
 from turnout.engines.sqlite.dialect import (
@@ -51,7 +52,8 @@ class SqliteEngine(Engine, DirectCopy):
     capabilities = Capabilities(
         no_accounts="SQLite has no accounts ({endpoint}): the database file's permissions "
                     "decide who may read or write it",
-        dump_tool="SQLite's backup API", parallel_writes=False)
+        dump_tool="SQLite's backup API", parallel_writes=False,
+        alterations=alter.ALTERATIONS)
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
@@ -144,6 +146,15 @@ class SqliteEngine(Engine, DirectCopy):
 
     def create_table(self, table: Table) -> None:
         self.db.execute(create_table_sql(table))
+
+    def alter(self, table: Table, alteration: Alteration) -> str | None:
+        return alter.alter(self.db, table, alteration)
+
+    def alter_statement(self, table: Table, alteration: Alteration) -> str:
+        return alter.statement(table, alteration)
+
+    def run_statement(self, sql: str) -> None:
+        self.db.executescript(sql)
 
     def create_indexes(self, table: Table) -> None:
         """Index names are per database here: one of that name on another table is an error

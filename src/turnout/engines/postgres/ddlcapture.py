@@ -1,0 +1,182 @@
+"""DDL capture on a PostgreSQL source: an event trigger writes each DDL into a table of
+turnout's that the task's publication carries, so the DDL arrives in the change stream at
+its exact place, between the rows committed before and after it.
+
+pgoutput carries no DDL (only Relation messages with the new column names). At
+`ddl_command_end` the trigger writes one row per altered table of the schema into
+_turnout_ddl: the statement, and the table's layout right after it (columns with their
+types as information_schema shows them, primary key, plain indexes), read in the DDL's
+own transaction, so a later DDL cannot blur it. The layout before is kept in
+_turnout_ddl_layout (not published); columns are matched by attnum, so the trigger
+tells a RENAME COLUMN from a drop and an add.
+
+An event trigger needs a superuser (PostgreSQL has no owner-installed event trigger).
+Without one the task keeps the older behaviour: a DDL on a moved table stops it with
+the statement to make on the destination (pgoutput.py). ddl_note() says which, once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from turnout.engines.postgres.catalog import column_of
+from turnout.engines.postgres.dialect import qualified, quote
+from turnout.model import Ddl, Index, Table
+
+DDL_TABLE = "_turnout_ddl"
+LAYOUT_TABLE = "_turnout_ddl_layout"
+
+
+def _trigger_name(schema: str) -> str:
+    return f"turnout_ddl_{schema}"[:63]
+
+
+def _statements(schema: str) -> list[str]:
+    s = quote(schema)
+    literal = "'" + schema.replace("'", "''") + "'"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {s}.{DDL_TABLE} (id bigserial PRIMARY KEY, "
+        "at timestamptz NOT NULL DEFAULT clock_timestamp(), table_oid oid NOT NULL, "
+        "table_name text NOT NULL, tag text NOT NULL, statement text NOT NULL, "
+        "layout jsonb, renamed jsonb)",
+        f"CREATE TABLE IF NOT EXISTS {s}.{LAYOUT_TABLE} (table_oid oid PRIMARY KEY, "
+        "layout jsonb NOT NULL)",
+        f"""CREATE OR REPLACE FUNCTION {s}._turnout_layout(rel oid) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $f$
+SELECT jsonb_build_object(
+  'columns', coalesce((SELECT jsonb_agg(jsonb_build_array(a.attnum, a.attname, c.data_type,
+      c.character_maximum_length, c.numeric_precision, c.numeric_scale, c.datetime_precision,
+      NOT a.attnotnull, c.column_default, c.is_identity = 'YES', c.is_generated = 'ALWAYS',
+      format_type(a.atttypid, a.atttypmod),
+      array(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = a.atttypid
+            ORDER BY e.enumsortorder)) ORDER BY a.attnum)
+    FROM pg_attribute a JOIN information_schema.columns c ON c.table_schema = n.nspname
+      AND c.table_name = r.relname AND c.column_name = a.attname
+    WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped), '[]'),
+  'key', coalesce((SELECT jsonb_agg(a.attname ORDER BY array_position(i.indkey, a.attnum))
+    FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = rel AND i.indisprimary), '[]'),
+  'indexes', coalesce((SELECT jsonb_agg(jsonb_build_array(ic.relname,
+      array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(num, ord)
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+            WHERE k.ord <= i.indnkeyatts ORDER BY ord), i.indisunique) ORDER BY ic.relname)
+    FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+    WHERE i.indrelid = rel AND NOT i.indisprimary AND i.indexprs IS NULL
+      AND i.indpred IS NULL AND 0 <> ALL (i.indkey)), '[]'))
+FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = rel
+$f$""",
+        f"""CREATE OR REPLACE FUNCTION {s}._turnout_ddl_record() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+DECLARE
+  cmd record; rel oid; lay jsonb; before jsonb; ren jsonb;
+BEGIN
+  FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
+             WHERE schema_name = {literal}
+               AND object_type IN ('table', 'table column', 'index') LOOP
+    rel := CASE WHEN cmd.object_type = 'index'
+                THEN (SELECT indrelid FROM pg_index WHERE indexrelid = cmd.objid)
+                ELSE cmd.objid END;
+    CONTINUE WHEN rel IS NULL
+      OR (SELECT relname FROM pg_class WHERE oid = rel) LIKE '\\_turnout%';
+    lay := {s}._turnout_layout(rel);
+    SELECT l.layout INTO before FROM {s}.{LAYOUT_TABLE} l WHERE l.table_oid = rel;
+    IF before IS NOT NULL THEN
+      SELECT coalesce(jsonb_object_agg(o->>1, n->>1), '{{}}') INTO ren
+        FROM jsonb_array_elements(before->'columns') o
+        JOIN jsonb_array_elements(lay->'columns') n ON (o->>0) = (n->>0)
+        WHERE o->>1 <> n->>1;
+    ELSE
+      ren := NULL;
+    END IF;
+    INSERT INTO {s}.{LAYOUT_TABLE} VALUES (rel, lay)
+      ON CONFLICT (table_oid) DO UPDATE SET layout = EXCLUDED.layout;
+    INSERT INTO {s}.{DDL_TABLE} (table_oid, table_name, tag, statement, layout, renamed)
+      VALUES (rel, (SELECT relname FROM pg_class WHERE oid = rel), cmd.command_tag,
+              current_query(), lay, ren);
+  END LOOP;
+END $f$""",
+    ]
+
+
+def install(conn: Any, schema: str, tables: list[str]) -> bool:
+    """Install the trigger (or keep it) and note the layout of `tables` as it is now; False
+    when this account may not (no superuser) and no trigger is there."""
+    trigger = _trigger_name(schema)
+    with conn.transaction():
+        # tasks on one database install at once: one at a time, each seeing the last's
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('turnout_ddl_capture'))")
+        have = conn.execute("SELECT 1 FROM pg_event_trigger WHERE evtname = %s",
+                            (trigger,)).fetchone()
+        if have is None and not _superuser(conn):
+            return False
+        if have is None:
+            for sql in _statements(schema):
+                conn.execute(sql)
+            conn.execute(f"CREATE EVENT TRIGGER {quote(trigger)} ON ddl_command_end "
+                         f"EXECUTE FUNCTION {quote(schema)}._turnout_ddl_record()")
+        for name in tables:
+            conn.execute(
+                f"INSERT INTO {qualified(schema, LAYOUT_TABLE)} "
+                f"SELECT %s::regclass, {quote(schema)}._turnout_layout(%s::regclass) "
+                "ON CONFLICT (table_oid) DO UPDATE SET layout = EXCLUDED.layout",
+                (qualified(schema, name), qualified(schema, name)))
+    return True
+
+
+def installed(conn: Any, schema: str) -> bool:
+    return conn.execute("SELECT 1 FROM pg_event_trigger WHERE evtname = %s",
+                        (_trigger_name(schema),)).fetchone() is not None
+
+
+def remove_unused(conn: Any, schema: str) -> None:
+    """Drop the trigger and its tables once no publication of turnout's carries them."""
+    used = conn.execute(
+        "SELECT 1 FROM pg_publication_tables WHERE schemaname = %s AND tablename = %s",
+        (schema, DDL_TABLE)).fetchone()
+    if used is not None or not installed(conn, schema):
+        return
+    with conn.transaction():
+        conn.execute(f"DROP EVENT TRIGGER IF EXISTS {quote(_trigger_name(schema))}")
+        for table in (DDL_TABLE, LAYOUT_TABLE):
+            conn.execute(f"DROP TABLE IF EXISTS {qualified(schema, table)}")
+        for function in ("_turnout_ddl_record()", "_turnout_layout(oid)"):
+            conn.execute(f"DROP FUNCTION IF EXISTS {quote(schema)}.{function}")
+
+
+def _superuser(conn: Any) -> bool:
+    row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    return bool(row and row[0])
+
+
+def note(enabled: bool, endpoint: object, schema: str) -> str:
+    """What the task does with DDL on this source, for its events."""
+    if enabled:
+        return (f"DDL on {endpoint} is captured by the event trigger "
+                f"{_trigger_name(schema)} and applied in order with the rows")
+    return (f"DDL on {endpoint} stops the task until the destination has the same change: "
+            "installing the event trigger that carries DDL needs a superuser (start the "
+            "task once as one, or have one create it), see docs/ddl.md")
+
+
+def record(values: dict[str, Any], table: Table, id_prefix: str) -> Ddl:
+    """A row of _turnout_ddl (values as text) as a Ddl of `table`, the task's table as the
+    stream had it before."""
+    layout = json.loads(values["layout"]) if values.get("layout") else None
+    renamed = json.loads(values["renamed"]) if values.get("renamed") else None
+    after = None if layout is None else layout_table(table, layout)
+    return Ddl(id=f"{id_prefix}{values['id']}", statement=values["statement"], after=after,
+               renamed=None if renamed is None else tuple(sorted(renamed.items())))
+
+
+def layout_table(table: Table, layout: dict[str, Any]) -> Table:
+    """`table` with the columns, key and indexes the trigger recorded."""
+    columns = []
+    for row in layout["columns"]:
+        generated, column = column_of(tuple(row[1:]), "")
+        if not generated:
+            columns.append(column)
+    indexes = tuple(Index(n, tuple(cols), bool(u)) for n, cols, u in layout["indexes"])
+    return replace(table, columns=tuple(columns), primary_key=tuple(layout["key"]),
+                   indexes=indexes)

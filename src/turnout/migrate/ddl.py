@@ -1,0 +1,167 @@
+"""DDL read from the source during the incremental step: made on the destination in the
+stream's order, or held at a barrier.
+
+A DDL change (model.Ddl) carries the table's definition right after the statement.
+Compared with the task's plan for that table (both mapped to the destination's names
+and casts), it becomes alterations (alter.py). Those the destination engine makes by
+itself (Engine.alterations) are made at once; anything else (a narrowing type, a new
+key, a DDL the engine cannot express) stops the task at the barrier with every change
+before it applied, until `turnout task ddl` says how to go on.
+
+Crash safety. MySQL commits DDL by itself, so an alteration and its checkpoint cannot
+share a transaction. Instead the checkpoint written with the rows before the DDL
+already names the table's new layout and, as DDL_PENDING, the layout before: a
+restart makes the pending alterations again, each only if the destination's catalog
+shows it missing (Engine.alter), and then the DDL's place is passed for good.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from turnout.alter import (
+    Alteration,
+    Held,
+    applied,
+    describe,
+    diff,
+    layout_from_json,
+    layout_to_json,
+)
+from turnout.checkpoints import DDL_PENDING, LAYOUT
+from turnout.coalesce import Route
+from turnout.engines.base import Engine
+from turnout.errors import OperationFailed
+from turnout.migrate.plan import TablePlan, dest_table, with_gaps
+from turnout.model import Ddl, Table
+from turnout.spec import TaskSpec
+
+
+class DdlWaiting(OperationFailed):
+    """The task stops at a DDL it does not make by itself; `waiting` says what and how."""
+
+    def __init__(self, message: str, waiting: dict[str, object]) -> None:
+        super().__init__(message)
+        self.waiting = waiting
+
+
+@dataclass
+class Outcome:
+    """What one DDL did on the destination, for the task's events."""
+
+    table: str
+    statements: list[str]
+    skipped: list[str]
+
+
+class DdlApplier:
+    """Keeps the task's plans (by source table) and routes in step with the stream's DDL."""
+
+    def __init__(self, spec: TaskSpec, src: Engine, dst: Engine, plans: dict[str, TablePlan],
+                 routes: dict[str, Route], resolved: dict[str, str],
+                 event: Callable[[str, str], None]) -> None:
+        self.spec, self.src, self.dst = spec, src, dst
+        self.plans, self.routes, self.resolved, self.event = plans, routes, resolved, event
+
+    def alterations(self, table: str, ddl: Ddl) -> tuple[Table, list[Alteration]]:
+        """The destination table the DDL leads to and the alterations that make it."""
+        plan = self.plans[table]
+        if ddl.after is None:
+            return plan.dest, [Held(f"table {table} is dropped")]
+        new = dest_table(self.spec, ddl.after)
+        names = self.spec.dest_columns(table)
+        renamed = None if ddl.renamed is None else tuple(
+            (names.get(o, o), names.get(n, n)) for o, n in ddl.renamed)
+        found = diff(plan.dest, new, renamed)
+        makes = self.dst.capabilities.alterations
+        return new, [a if isinstance(a, Held) or type(a).__name__ in makes
+                     else Held(f"{describe(a)}: {self.dst.endpoint} cannot") for a in found]
+
+    def check(self, table: str, ddl: Ddl) -> None:
+        """Raise DdlWaiting when the DDL holds an alteration not made by itself and
+        `turnout task ddl` has not said how to go on."""
+        _, found = self.alterations(table, ddl)
+        held = [a for a in found if isinstance(a, Held)]
+        if not held or ddl.id in self.resolved:
+            return
+        proposed = []
+        for a in found:
+            try:
+                proposed.append(self.dst.alter_statement(self.plans[table].dest, a))
+            except Exception:  # noqa: BLE001 - a held change without a statement: none proposed
+                continue
+        waiting: dict[str, object] = {"id": ddl.id, "table": table, "statement": ddl.statement,
+                   "held": [a.what for a in held], "proposed": proposed}
+        raise DdlWaiting(
+            f"DDL on {table!r} waits at the barrier ({'; '.join(a.what for a in held)}): "
+            f"see it with turnout task ddl {self.spec.name}, then --apply, --apply-sql FILE "
+            "or --skip, and start the task again", waiting)
+
+    def layouts(self) -> dict[str, str]:
+        """Every table's layout as the plan has it, for the destination's checkpoint."""
+        return {LAYOUT + name: layout_to_json(plan.source) for name, plan in self.plans.items()}
+
+    def pending(self, table: str, ddl: Ddl) -> dict[str, str]:
+        """The checkpoint values written with the rows before the DDL: the new layout, and
+        the DDL as pending until its alterations are made."""
+        plan = self.plans[table]
+        values = {DDL_PENDING: json.dumps({
+            "table": table, "before": layout_to_json(plan.source),
+            "renamed": None if ddl.renamed is None else [list(r) for r in ddl.renamed],
+            "id": ddl.id})}
+        if ddl.after is not None:
+            values[LAYOUT + table] = layout_to_json(ddl.after)
+        return values
+
+    def apply(self, table: str, ddl: Ddl) -> Outcome:
+        """Make the DDL's alterations (those a resolution did not take over) and move the
+        plan to the table's new layout."""
+        new, found = self.alterations(table, ddl)
+        how = self.resolved.get(ddl.id)
+        current = self.plans[table].dest
+        statements, skipped = [], []
+        for alteration in found:
+            if isinstance(alteration, Held) or how == "applied":
+                skipped.append(describe(alteration))
+                continue
+            sql = self.dst.alter(current, alteration)
+            current = applied(current, alteration)
+            if sql is not None:
+                statements.append(sql)
+        if ddl.after is not None:
+            plan = with_gaps(self.src, self.dst, TablePlan(ddl.after, new), self.spec)
+            self.plans[table] = plan
+            self.routes[table] = plan.route
+        return Outcome(table, statements, skipped)
+
+    def finish_pending(self, text: str) -> Outcome | None:
+        """After a restart: make again what a pending DDL (its checkpoint value) asked for;
+        the plan already has the new layout."""
+        if not text:
+            return None
+        data = json.loads(text)
+        table = data["table"]
+        if table not in self.plans:
+            return None
+        after = self.plans[table].source
+        before = layout_from_json(after, data["before"])
+        renamed = None if data["renamed"] is None else tuple(tuple(r) for r in data["renamed"])
+        self.plans[table] = with_gaps(self.src, self.dst,
+                                      TablePlan(before, dest_table(self.spec, before)), self.spec)
+        ddl = Ddl(data.get("id", ""), "", after, renamed)  # type: ignore[arg-type]
+        return self.apply(table, ddl)
+
+    def report(self, ddl: Ddl, outcome: Outcome) -> None:
+        """An event naming the DDL and what it did on the destination."""
+        done = "; ".join(outcome.statements) or "nothing left to do"
+        text = f"DDL on {outcome.table}: {_short(ddl.statement)} -> {done}"
+        if outcome.skipped:
+            text += f" (not made here: {'; '.join(outcome.skipped)})"
+        self.event("info", text)
+
+
+def _short(statement: str) -> str:
+    flat = " ".join(statement.split())
+    return flat if len(flat) <= 300 else flat[:300] + "…"

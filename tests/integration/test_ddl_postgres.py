@@ -1,0 +1,138 @@
+"""DDL on a PostgreSQL source during the incremental step, under a running writer: the
+common changes are made on the destination in the stream's order, and the task never stops."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+
+from tests.integration.helpers import running, same_rows, wait_caught_up
+from turnout import api, engines
+from turnout.spec import TaskSpec
+from turnout.store import Store
+
+ACCT = """
+CREATE TABLE acct (id int PRIMARY KEY, name varchar(20), n int NOT NULL DEFAULT 0,
+                   amount numeric(8,2));
+INSERT INTO acct SELECT g, 'a' || g, g, g / 10.0 FROM generate_series(1, 500) g;
+"""
+
+# in the order of the issue's most common changes; each runs while the writer writes
+DDL = [
+    "ALTER TABLE acct ADD COLUMN colour text NOT NULL DEFAULT 'red'",
+    "UPDATE acct SET colour = 'blue' WHERE id % 7 = 0",
+    "ALTER TABLE acct RENAME COLUMN name TO title",
+    "UPDATE acct SET title = 'renamed' WHERE id % 5 = 0",
+    "ALTER TABLE acct ADD COLUMN spare int",
+    "UPDATE acct SET spare = id WHERE id % 3 = 0",
+    "ALTER TABLE acct DROP COLUMN spare",
+    "ALTER TABLE acct ALTER COLUMN title TYPE varchar(60)",
+    "ALTER TABLE acct ALTER COLUMN n TYPE bigint",
+    "ALTER TABLE acct ALTER COLUMN amount TYPE numeric(14,2)",
+    "UPDATE acct SET n = 5000000000 + id, amount = 123456789.5 WHERE id % 11 = 0",
+    "CREATE INDEX acct_n ON acct (n)",
+]
+
+
+class Writer(threading.Thread):
+    """Inserts and updates rows by the columns no DDL touches (id, n) until halted."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.halt, self.transactions = url, threading.Event(), 0
+        self.rng = random.Random(20)
+
+    def run(self) -> None:
+        next_id = 10_000
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("SET synchronous_commit = on")
+            while not self.halt.is_set():
+                with conn.transaction():
+                    for _ in range(self.rng.randint(1, 5)):
+                        if self.rng.random() < 0.5:
+                            conn.execute("INSERT INTO acct (id, n) VALUES (%s, %s)",
+                                         (next_id, next_id))
+                            next_id += 1
+                        else:
+                            conn.execute("UPDATE acct SET n = n + 1 WHERE id = %s",
+                                         (self.rng.randint(1, 600),))
+                self.transactions += 1
+                time.sleep(0.005)
+
+
+@contextmanager
+def writing(url: str) -> Iterator[Writer]:
+    writer = Writer(url)
+    writer.start()
+    try:
+        yield writer
+    finally:
+        writer.halt.set()
+        writer.join(10)
+
+
+@contextmanager
+def deleting(store: Store, name: str) -> Iterator[None]:
+    """The task (and its slot, which is server-wide) goes once the block ends."""
+    try:
+        yield
+    finally:
+        api.delete_task(name, store, force=True)
+
+
+def run_ddl(url: str, statements: list[str], pause: float = 0.15) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = on")
+        for statement in statements:
+            conn.execute(statement)
+            time.sleep(pause)
+
+
+def columns(url: str, table: str) -> list[str]:
+    engine = engines.connect(url)
+    try:
+        return [c.name for c in engine.reflect([table])[0].columns]
+    finally:
+        engine.close()
+
+
+@pytest.fixture()
+def dest(request: pytest.FixtureRequest, pg_server) -> str:  # noqa: ANN001
+    if request.param == "postgresql":
+        return pg_server.create_database(f"ddl_dst_{time.time_ns()}")
+    if request.param == "sqlite":
+        return f"sqlite:///{request.getfixturevalue('tmp_path') / 'ddl.db'}"
+    return request.getfixturevalue("mysql_url") + "_dst"
+
+
+@pytest.mark.parametrize("dest", ["postgresql", "mysql", "sqlite"], indirect=True)
+def test_common_ddl_is_made_in_order_under_a_writer(store: Store, pg_url: str,
+                                                     dest: str) -> None:
+    run_ddl(pg_url, [ACCT], 0)
+    api.create_task(TaskSpec("ddl", pg_url, dest), store)
+    with deleting(store, "ddl"):
+        with running(store, "ddl"), writing(pg_url) as writer:
+            wait_caught_up(store, "ddl", timeout=60)
+            run_ddl(pg_url, DDL)
+            time.sleep(0.5)
+            writer.halt.set()
+            writer.join(10)
+            wait_caught_up(store, "ddl", timeout=60)
+            status = api.task_status("ddl", store)
+            assert status["state"] == "Migrating", status
+        assert writer.transactions > 20
+        assert columns(dest, "acct") == columns(pg_url, "acct") == \
+            ["id", "title", "n", "amount", "colour"]
+        same_rows(pg_url, dest, ["acct"])
+        messages = [e["message"] for e in api.events("ddl", store=store)]
+        made = [m for m in messages if m.startswith("DDL on acct")]
+        assert len(made) >= 8, messages
+        assert any("RENAME COLUMN" in m for m in made)
+        indexes = {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
+        assert "acct_n" in indexes
