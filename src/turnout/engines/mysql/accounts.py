@@ -35,6 +35,7 @@ from turnout.engines.base import check_account_name, check_account_role
 from turnout.engines.capabilities import Accounts
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.grants import DESTINATION
+from turnout.engines.mysql.link import MysqlLink
 from turnout.errors import BadInput, NotFound, OperationFailed
 
 NAME_LIMIT = 32  # MySQL's limit; MariaDB allows 80
@@ -51,7 +52,7 @@ _NO_SUCH_USER = (1396, 1141)  # operation failed for user; no such grant defined
 class MysqlAccounts(Accounts):
     """Migration accounts on the MySQL or MariaDB database `engine` is connected to."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: MysqlLink) -> None:
         self.engine = engine
 
     def create(self, user: str, password: str, role: str) -> list[str]:
@@ -67,7 +68,7 @@ class MysqlAccounts(Accounts):
         return is_superuser(self.engine)
 
 
-def create(engine: Any, user: str, password: str, role: str) -> list[str]:
+def create(engine: MysqlLink, user: str, password: str, role: str) -> list[str]:
     """Create the account and grant its role's privileges; the statements, password hidden."""
     check_account_name(user, NAME_LIMIT)
     check_account_role(role)
@@ -91,7 +92,7 @@ def create(engine: Any, user: str, password: str, role: str) -> list[str]:
     return [first + "'***'", *grants]
 
 
-def revoke_write(engine: Any, user: str) -> list[str]:
+def revoke_write(engine: MysqlLink, user: str) -> list[str]:
     """Revoke every write privilege the account holds, globally or on the database.
 
     Database privileges bind at connection time: sessions the account has open
@@ -108,14 +109,14 @@ def revoke_write(engine: Any, user: str) -> list[str]:
     return found
 
 
-def drop(engine: Any, user: str) -> list[str]:
+def drop(engine: MysqlLink, user: str) -> list[str]:
     """Drop the account; its grants go with it (MySQL's tables have no owner to hand over)."""
     statement = f"DROP USER {_check_target(engine, user)}"
     _run(engine, statement)
     return [statement]
 
 
-def is_superuser(engine: Any) -> bool:
+def is_superuser(engine: MysqlLink) -> bool:
     """Whether the URL's account holds ALL PRIVILEGES or SUPER on *.*."""
     return _mighty([r[0] for r in engine.all("SHOW GRANTS")])
 
@@ -130,12 +131,12 @@ class _Refused(Exception):
         super().__init__(message)
         self.code, self.message = code, message
 
-    def failed(self, engine: Any) -> OperationFailed:
+    def failed(self, engine: MysqlLink) -> OperationFailed:
         return OperationFailed(f"{engine.endpoint}: {self.message}: connect as an account "
                                "that may create users and grant privileges (root)")
 
 
-def _execute(engine: Any, statement: str, params: Any = None) -> None:
+def _execute(engine: MysqlLink, statement: str, params: Any = None) -> None:
     import pymysql
 
     try:
@@ -144,7 +145,7 @@ def _execute(engine: Any, statement: str, params: Any = None) -> None:
         raise _Refused(exc.args[0], str(exc.args[-1])) from None
 
 
-def _run(engine: Any, statement: str) -> None:
+def _run(engine: MysqlLink, statement: str) -> None:
     try:
         _execute(engine, statement)
     except _Refused as exc:
@@ -155,7 +156,7 @@ def _account(user: str) -> str:
     return f"'{user}'@'%'"
 
 
-def _check_target(engine: Any, user: str) -> str:
+def _check_target(engine: MysqlLink, user: str) -> str:
     """The account, when it is one turnout could have made: never the URL's own, nor one
     with SUPER or ALL PRIVILEGES."""
     who = _account(check_account_name(user, NAME_LIMIT))
@@ -175,7 +176,7 @@ def _check_target(engine: Any, user: str) -> str:
     return who
 
 
-def _held(engine: Any, who: str) -> dict[str, set[str]]:
+def _held(engine: MysqlLink, who: str) -> dict[str, set[str]]:
     """The account's privileges by scope: *.* and this database's `db`.*."""
     held: dict[str, set[str]] = {"*.*": set(), f"{quote(engine.database)}.*": set()}
     for (privilege,) in engine.all("SELECT privilege_type FROM information_schema."

@@ -8,15 +8,14 @@ its database. Each missing piece is one line with the GRANT that fixes it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from turnout.engines.mysql.dialect import quote
+from turnout.engines.mysql.link import MysqlLink
 
 DESTINATION = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX")
 _ALIASES = {"REPLICATION SLAVE": "REPLICATION REPLICA", "REPLICATION CLIENT": "BINLOG MONITOR"}
 
 
-def source_problems(engine: Any) -> list[str]:
+def source_problems(engine: MysqlLink) -> list[str]:
     grants = " ".join(r[0] for r in engine.all("SHOW GRANTS")).upper()
     if "ALL PRIVILEGES ON *.*" in grants:
         return []
@@ -24,7 +23,7 @@ def source_problems(engine: Any) -> list[str]:
     return [_fix(engine, missing, "*.*")] if missing else []
 
 
-def destination_problems(engine: Any) -> list[str]:
+def destination_problems(engine: MysqlLink) -> list[str]:
     """Privileges on the destination database, granted globally or on the database."""
     held = {r[0].upper() for r in engine.all(
         f"SELECT privilege_type FROM information_schema.user_privileges WHERE grantee = {_WHO} "
@@ -39,7 +38,7 @@ _WHO = ("concat(char(39), substring_index(current_user(), '@', 1), char(39), '@'
         "substring_index(current_user(), '@', -1), char(39))")
 
 
-def _fix(engine: Any, missing: list[str], scope: str) -> str:
+def _fix(engine: MysqlLink, missing: list[str], scope: str) -> str:
     user = engine.one("SELECT CURRENT_USER()")
     account = "'{}'@'{}'".format(*user.rsplit("@", 1))
     return (f"user {user} lacks {', '.join(missing)} on {scope}: "

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from turnout.engines.mysql.link import MysqlLink
+
 HEARTBEAT_TABLE = "_turnout_heartbeat"
 MARKER = "/marker"  # the task's marker row is keyed by its slot and this
 
@@ -51,7 +53,7 @@ def read(event: Any, slot: str) -> float | None:
     return beat
 
 
-def drop(engine: Any, slot: str) -> None:
+def drop(engine: MysqlLink, slot: str) -> None:
     """Take the task's row away, and the table with the last one."""
     if not engine.all("SHOW TABLES LIKE %s", (HEARTBEAT_TABLE,)):
         return

@@ -17,10 +17,9 @@ ids and, for turnout's other processes, by their TCP port (own.py).
 
 from __future__ import annotations
 
-from typing import Any
-
 from turnout.engines.mysql import own
 from turnout.engines.mysql.dialect import quote
+from turnout.engines.mysql.link import MysqlLink
 from turnout.errors import BadInput
 from turnout.model import Session
 
@@ -30,7 +29,7 @@ BYPASS = ("SUPER", "READ_ONLY ADMIN", "CONNECTION_ADMIN")  # privileges that pas
 LOCKED = "locked:"  # FREEZE_TABLE rows naming an account freeze locked
 
 
-def list_sessions(engine: Any) -> list[Session]:
+def list_sessions(engine: MysqlLink) -> list[Session]:
     """The processlist with, per session, whether an open transaction has written."""
     rows = engine.all(
         "SELECT p.id, p.user, p.host, coalesce(p.db, ''), p.command, p.time, "
@@ -52,7 +51,7 @@ def list_sessions(engine: Any) -> list[Session]:
     ]
 
 
-def _own_ids(engine: Any) -> set[int]:
+def _own_ids(engine: MysqlLink) -> set[int]:
     """Sessions opened by turnout: this process's, and where the server keeps connection
     attributes, every one marked with turnout's program_name."""
     ids = {int(engine.one("SELECT CONNECTION_ID()"))} | own.ids(engine.settings["port"])
@@ -67,24 +66,24 @@ def _own_ids(engine: Any) -> set[int]:
     return ids | {int(r[0]) for r in rows}
 
 
-def _global(engine: Any, name: str) -> str | None:
+def _global(engine: MysqlLink, name: str) -> str | None:
     row = engine.all("SHOW GLOBAL VARIABLES LIKE %s", (name,))
     return row[0][1] if row else None
 
 
-def _grantees(engine: Any) -> dict[str, str]:
+def _grantees(engine: MysqlLink) -> dict[str, str]:
     """Accounts holding a privilege that passes read_only → their user name."""
     rows = engine.all("SELECT DISTINCT GRANTEE FROM information_schema.USER_PRIVILEGES "
                       "WHERE PRIVILEGE_TYPE IN %s", (BYPASS + ("CONNECTION ADMIN",),))
     return {g: g.split("'")[1] for (g,) in rows}
 
 
-def _me(engine: Any) -> tuple[str, str]:
+def _me(engine: MysqlLink) -> tuple[str, str]:
     user, _, host = str(engine.one("SELECT CURRENT_USER()")).rpartition("@")
     return user, f"'{user}'@'{host}'"
 
 
-def bypass(engine: Any) -> list[str]:
+def bypass(engine: MysqlLink) -> list[str]:
     """Accounts other than turnout's (any host of its user name) that can write although the
     server is read_only, and are not locked."""
     user, me = _me(engine)
@@ -98,7 +97,7 @@ def bypass(engine: Any) -> list[str]:
             if name != user and g not in locked]
 
 
-def _sees_all(engine: Any) -> bool:
+def _sees_all(engine: MysqlLink) -> bool:
     try:
         engine.all("SELECT 1 FROM mysql.user LIMIT 1")
         return True
@@ -106,7 +105,7 @@ def _sees_all(engine: Any) -> bool:
         return False
 
 
-def _locked(engine: Any) -> set[str]:
+def _locked(engine: MysqlLink) -> set[str]:
     for sql in ("SELECT user, host FROM mysql.global_priv "  # MariaDB 10.4+
                 "WHERE json_value(priv, '$.account_locked') = '1'",
                 "SELECT user, host FROM mysql.user WHERE account_locked = 'Y'"):  # MySQL
@@ -117,11 +116,11 @@ def _locked(engine: Any) -> set[str]:
     return set()
 
 
-def frozen(engine: Any) -> bool:
+def frozen(engine: MysqlLink) -> bool:
     return bool(engine.table_exists(FREEZE_TABLE))
 
 
-def freeze(engine: Any, reason: str, lock: list[str]) -> bool:
+def freeze(engine: MysqlLink, reason: str, lock: list[str]) -> bool:
     """read_only on, and the accounts in `lock` (as bypass() names them) locked and their
     sessions ended. Whether this call put the fence up."""
     if frozen(engine):
@@ -162,7 +161,7 @@ def _host_like(host: str) -> str:
     return "%" if host == "%" else host + "%"
 
 
-def unfreeze(engine: Any) -> None:
+def unfreeze(engine: MysqlLink) -> None:
     if not frozen(engine):
         return
     saved = dict(engine.all(f"SELECT name, previous FROM {quote(FREEZE_TABLE)}"))
@@ -176,7 +175,7 @@ def unfreeze(engine: Any) -> None:
     engine.execute(f"DROP TABLE {quote(FREEZE_TABLE)}")
 
 
-def writers_after_freeze(engine: Any) -> list[Session]:
+def writers_after_freeze(engine: MysqlLink) -> list[Session]:
     """Sessions that can still write: those inside a writing transaction, and those of
     turnout's own account that are not turnout's (the account passes read_only)."""
     user, _ = _me(engine)

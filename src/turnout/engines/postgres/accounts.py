@@ -38,12 +38,16 @@ never in the server's statement log either.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from turnout.engines.base import check_account_name, check_account_role
 from turnout.engines.capabilities import Accounts
 from turnout.engines.postgres.dialect import quote
+from turnout.engines.postgres.link import PgLink
 from turnout.errors import BadInput, NotFound, OperationFailed
+
+if TYPE_CHECKING:
+    import psycopg
 
 NAME_LIMIT = 63  # NAMEDATALEN - 1
 HIDDEN = "'***'"
@@ -54,7 +58,7 @@ Step = tuple[str, str]  # the statement to run, and how it is shown
 class PgAccounts(Accounts):
     """Migration accounts on the PostgreSQL database `engine` is connected to."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: PgLink) -> None:
         self.engine = engine
 
     def create(self, user: str, password: str, role: str) -> list[str]:
@@ -70,7 +74,7 @@ class PgAccounts(Accounts):
         return is_superuser(self.engine)
 
 
-def create(engine: Any, user: str, password: str, role: str) -> list[str]:
+def create(engine: PgLink, user: str, password: str, role: str) -> list[str]:
     """Create `user` for `role` in one transaction: all of it happens, or none."""
     check_account_name(user, NAME_LIMIT)
     check_account_role(role)
@@ -88,7 +92,7 @@ def create(engine: Any, user: str, password: str, role: str) -> list[str]:
     return _run(engine, steps)
 
 
-def _source(engine: Any, user: str) -> list[Step]:
+def _source(engine: PgLink, user: str) -> list[Step]:
     who, schema, database = quote(user), quote(engine.schema), _database(engine)
     owners = _table_owners(engine)
     plain = [o for o, superuser in owners if not superuser]
@@ -109,14 +113,14 @@ def _source(engine: Any, user: str) -> list[Step]:
     return [(s, s) for s in found]
 
 
-def _dest(engine: Any, user: str) -> list[Step]:
+def _dest(engine: PgLink, user: str) -> list[Step]:
     who, schema, database = quote(user), quote(engine.schema), _database(engine)
     found = [f"GRANT CONNECT, CREATE, TEMPORARY ON DATABASE {database} TO {who}",
              f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {who}"]
     return [(s, s) for s in found]
 
 
-def revoke_write(engine: Any, user: str) -> list[str]:
+def revoke_write(engine: PgLink, user: str) -> list[str]:
     """Leave `user` able to read, and nothing more.
 
     Memberships go first (they carry the table owners' rights). What the
@@ -139,7 +143,7 @@ def revoke_write(engine: Any, user: str) -> list[str]:
     return _run(engine, [(s, s) for s in found])
 
 
-def drop(engine: Any, user: str) -> list[str]:
+def drop(engine: PgLink, user: str) -> list[str]:
     """Hand what `user` owns here to the URL's account, drop its grants, then the role.
 
     DROP ROLE still fails while the role holds privileges in another database
@@ -152,16 +156,15 @@ def drop(engine: Any, user: str) -> list[str]:
     return _run(engine, [(s, s) for s in found])
 
 
-def is_superuser(engine: Any) -> bool:
+def is_superuser(engine: PgLink) -> bool:
     """Whether the URL's role bypasses every permission check (rolsuper)."""
-    row = engine.conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-    return bool(row.fetchone()[0])
+    return bool(_scalar(engine.conn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
 
 
 # helpers -------------------------------------------------------------------
 
 
-def _run(engine: Any, steps: list[Step]) -> list[str]:
+def _run(engine: PgLink, steps: list[Step]) -> list[str]:
     """Run the steps in one transaction; comments are shown, not run."""
     import psycopg
 
@@ -179,7 +182,7 @@ def _run(engine: Any, steps: list[Step]) -> list[str]:
     return [shown for _statement, shown in steps]
 
 
-def _check_target(engine: Any, user: str) -> None:
+def _check_target(engine: PgLink, user: str) -> None:
     """Only accounts turnout could have made: never a superuser, nor the URL's own."""
     check_account_name(user, NAME_LIMIT)
     superuser = _role(engine.conn, user)
@@ -193,20 +196,20 @@ def _check_target(engine: Any, user: str) -> None:
                        "account (a superuser or the database owner)")
 
 
-def _role(conn: Any, user: str) -> bool | None:
+def _role(conn: psycopg.Connection[Any], user: str) -> bool | None:
     """Whether `user` is a superuser; None when there is no such role."""
     row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
     return None if row is None else bool(row[0])
 
 
-def _check_schema(engine: Any) -> None:
+def _check_schema(engine: PgLink) -> None:
     row = engine.conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (engine.schema,))
     if row.fetchone() is None:
         raise BadInput(f"schema {engine.schema} does not exist in {engine.endpoint}: "
                        f"CREATE SCHEMA {quote(engine.schema)} first")
 
 
-def _table_owners(engine: Any) -> list[tuple[str, bool]]:
+def _table_owners(engine: PgLink) -> list[tuple[str, bool]]:
     """The roles owning tables of the schema, and whether each is a superuser."""
     return [(r[0], bool(r[1])) for r in engine.conn.execute(
         "SELECT DISTINCT o.rolname, o.rolsuper FROM pg_class c JOIN pg_namespace n "
@@ -215,7 +218,7 @@ def _table_owners(engine: Any) -> list[tuple[str, bool]]:
     ).fetchall()]
 
 
-def _owned_tables(engine: Any, user: str) -> list[str]:
+def _owned_tables(engine: PgLink, user: str) -> list[str]:
     return [f"{quote(engine.schema)}.{quote(r[0])}" for r in engine.conn.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND c.relowner = "
@@ -224,15 +227,22 @@ def _owned_tables(engine: Any, user: str) -> list[str]:
     ).fetchall()]
 
 
-def _memberships(conn: Any, user: str) -> list[str]:
+def _memberships(conn: psycopg.Connection[Any], user: str) -> list[str]:
     return [r[0] for r in conn.execute(
         "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
         "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %s ORDER BY 1", (user,),
     ).fetchall()]
 
 
-def _database(engine: Any) -> str:
-    return quote(engine.conn.execute("SELECT current_database()").fetchone()[0])
+def _database(engine: PgLink) -> str:
+    return quote(_scalar(engine.conn, "SELECT current_database()"))
+
+
+def _scalar(conn: psycopg.Connection[Any], sql: str) -> Any:
+    """The value of a query that always returns one row."""
+    row = conn.execute(sql).fetchone()
+    assert row is not None, sql
+    return row[0]
 
 
 def _literal(text: str) -> str:

@@ -1,0 +1,33 @@
+"""What the MySQL helper modules ask of the engine: a small protocol instead of `Any`.
+
+accounts.py, sessions.py, grants.py and heartbeat.py run statements on the
+engine's own connection and name its URL in messages. Typing them against
+this protocol, not MysqlEngine, says exactly what they use and lets engine.py
+import them without their importing it back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from turnout.endpoint import Endpoint
+
+
+class MysqlLink(Protocol):
+    """A connected MySQL or MariaDB database (MysqlEngine is one)."""
+
+    endpoint: Endpoint  # for messages: the URL without its password
+    database: str  # the database the URL names
+    settings: dict[str, Any]  # PyMySQL connect() arguments (host, port, user, ...)
+
+    def one(self, sql: str, params: Any = None) -> Any:
+        """The first column of the first row (None without a row)."""
+
+    def all(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        """Every row."""
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        """Run a statement that returns nothing, in autocommit."""
+
+    def table_exists(self, name: str) -> bool:
+        """Whether the database holds a table of that name."""
