@@ -60,9 +60,11 @@ class DropIndex:
 
 @dataclass(frozen=True)
 class Held:
-    """An alteration turnout does not make by itself; `what` says which and why."""
+    """An alteration turnout does not make by itself; `what` says which and why, `would`
+    is the alteration that makes it, proposed to a person at the barrier (if any)."""
 
     what: str
+    would: WidenColumn | None = None
 
 
 Alteration = AddColumn | DropColumn | RenameColumn | WidenColumn | CreateIndex | DropIndex | Held
@@ -139,10 +141,10 @@ def _column_change(old: Column, new: Column) -> list[Alteration]:
         return []
     if not widens(old.type, new.type):
         return [Held(f"column {new.name} changes type from {old.type} to {new.type}, which "
-                     "may not hold every value it held")]
+                     "may not hold every value it held", WidenColumn(new))]
     if old.nullable and not new.nullable:
         return [Held(f"column {new.name} becomes NOT NULL, which rows already copied may "
-                     "refuse")]
+                     "refuse", WidenColumn(new))]
     return [WidenColumn(new)]
 
 

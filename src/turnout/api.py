@@ -14,6 +14,7 @@ from turnout import checkpoints, engines
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, NotFound, TurnoutError, Unsupported
+from turnout.migrate import barrier
 from turnout.migrate.runner import slot_name
 from turnout.model import Session
 from turnout.spec import TaskSpec
@@ -37,7 +38,8 @@ from turnout.verify.run import run as verify_run
 
 __all__ = [
     "ACTIVE", "SOURCE_CHECK_S", "create_task", "delete_task", "end_sessions", "events",
-    "finish", "leftover_slots", "list_tasks", "precheck", "rollback", "run_task", "sessions",
+    "finish", "leftover_slots", "list_tasks", "precheck", "resolve_ddl", "rollback", "run_task",
+    "sessions", "task_ddl",
     "start_task", "stop_task", "switchover", "switchover_abort", "switchover_status",
     "task_sessions", "task_status", "verify_task", "verify_urls", "wait_caught_up", "wait_for",
 ]
@@ -81,6 +83,19 @@ def _sessions_without(engine: Engine, ended: set[str], timeout: float = 5.0) -> 
         if not ended & {s.id for s in left} or time.monotonic() > deadline:
             return left
         time.sleep(0.05)
+
+
+def task_ddl(name: str, store: Store | None = None) -> dict[str, Any]:
+    """The DDL the task waits at, as `turnout task ddl NAME --json` shows it:
+    {"task", "waiting": {"id", "table", "statement", "held", "proposed"} or null}."""
+    return {"task": name, "waiting": barrier.waiting(store or Store(), name)}
+
+
+def resolve_ddl(name: str, how: str, sql: str | None = None,
+                store: Store | None = None) -> dict[str, Any]:
+    """Let the task past the DDL it waits at (migrate/barrier.py): "apply", "apply-sql"
+    (with `sql`) or "skip"; the task goes on when started again."""
+    return barrier.resolve(store or Store(), name, how, sql)
 
 
 def precheck(name: str, store: Store | None = None) -> dict[str, Any]:

@@ -3,7 +3,9 @@ common changes are made on the destination in the stream's order, and the task n
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -136,3 +138,31 @@ def test_common_ddl_is_made_in_order_under_a_writer(store: Store, pg_url: str,
         assert any("RENAME COLUMN" in m for m in made)
         indexes = {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
         assert "acct_n" in indexes
+
+
+@pytest.mark.parametrize("dest", ["postgresql", "mysql"], indirect=True)
+def test_kill_in_the_middle_of_a_ddl_sequence_changes_nothing(store: Store, pg_url: str,
+                                                               dest: str) -> None:
+    """The worker is killed (-9) again and again while the DDL runs: each restart makes
+    what a DDL left half made, reads the rest with the layouts of its checkpoint, and the
+    end is the same as without a kill."""
+    run_ddl(pg_url, [ACCT], 0)
+    api.create_task(TaskSpec("ddlkill", pg_url, dest), store)
+    sequence = threading.Thread(target=run_ddl, args=(pg_url, DDL, 0.25))
+    with deleting(store, "ddlkill"), writing(pg_url) as writer:
+        api.start_task("ddlkill", store)
+        wait_caught_up(store, "ddlkill", timeout=60)
+        sequence.start()
+        for pause in (0.4, 0.7, 0.5, 0.9):
+            time.sleep(pause)
+            os.kill(api.task_status("ddlkill", store)["pid"], signal.SIGKILL)
+            api.wait_for("ddlkill", lambda s: s["pid"] is None, 10, store)
+            api.start_task("ddlkill", store)
+        sequence.join(30)
+        writer.halt.set()
+        writer.join(10)
+        time.sleep(0.3)
+        wait_caught_up(store, "ddlkill", timeout=90)
+        api.stop_task("ddlkill", store)
+        assert columns(dest, "acct") == columns(pg_url, "acct")
+        same_rows(pg_url, dest, ["acct"])

@@ -167,6 +167,54 @@ def task_events(name: str, as_json: bool) -> None:
         out.print(f"{ts}  {e['level']:<5}  {e['message']}", markup=False)
 
 
+@task.command("ddl")
+@click.argument("name")
+@click.option("--apply", "apply_", is_flag=True, help="Run the proposed destination statements.")
+@click.option("--apply-sql", type=click.Path(exists=True, dir_okay=False),
+              help="Run the statements in this file on the destination instead.")
+@click.option("--skip", is_flag=True, help="Go on without changing the destination.")
+@click.option("--json", "as_json", is_flag=True)
+def task_ddl(name: str, apply_: bool, apply_sql: str | None, skip: bool, as_json: bool) -> None:
+    """Show the DDL NAME waits at, or let the task past it (and start it again)."""
+    chosen = [how for how, given in (("apply", apply_), ("apply-sql", apply_sql),
+                                     ("skip", skip)) if given]
+    if len(chosen) > 1:
+        raise BadInput("give one of --apply, --apply-sql FILE and --skip")
+    if not chosen:
+        shown = api.task_ddl(name)
+        if as_json:
+            _print_json(shown)
+        else:
+            _print_ddl(shown)
+        return
+    sql = None
+    if apply_sql:
+        with open(apply_sql, encoding="utf-8") as f:
+            sql = f.read()
+    done = api.resolve_ddl(name, chosen[0], sql)
+    pid = api.start_task(name)
+    done["started"] = pid
+    if as_json:
+        _print_json(done)
+    else:
+        out.print(f"DDL {done['id']} on {done['table']}: {chosen[0]}; task [bold]{name}[/] "
+                  f"started again (pid {pid})")
+
+
+def _print_ddl(shown: dict[str, Any]) -> None:
+    waiting = shown["waiting"]
+    if waiting is None:
+        out.print(f"task [bold]{shown['task']}[/] waits at no DDL")
+        return
+    out.print(f"DDL {waiting['id']} on {waiting['table']} waits:", markup=False)
+    out.print(f"  source ran:  {' '.join(waiting['statement'].split())}", markup=False)
+    for why in waiting["held"]:
+        out.print(f"  held:        {why}", markup=False)
+    for statement in waiting["proposed"] or ["(none: write your own for --apply-sql)"]:
+        out.print(f"  proposed:    {statement}", markup=False)
+    out.print("then: turnout task ddl NAME --apply | --apply-sql FILE | --skip", markup=False)
+
+
 @task.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def task_list(as_json: bool) -> None:

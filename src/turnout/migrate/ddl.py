@@ -33,7 +33,7 @@ from turnout.alter import (
 from turnout.checkpoints import DDL_PENDING, LAYOUT
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
-from turnout.errors import OperationFailed
+from turnout.errors import OperationFailed, Unsupported
 from turnout.migrate.plan import TablePlan, dest_table, with_gaps
 from turnout.model import Ddl, Table
 from turnout.spec import TaskSpec
@@ -88,10 +88,12 @@ class DdlApplier:
             return
         proposed = []
         for a in found:
+            wanted = a.would if isinstance(a, Held) else a
             try:
-                proposed.append(self.dst.alter_statement(self.plans[table].dest, a))
-            except Exception:  # noqa: BLE001 - a held change without a statement: none proposed
-                continue
+                if wanted is not None:
+                    proposed.append(self.dst.alter_statement(self.plans[table].dest, wanted))
+            except Unsupported:
+                continue  # nothing to propose: the person writes it (--apply-sql)
         waiting: dict[str, object] = {"id": ddl.id, "table": table, "statement": ddl.statement,
                    "held": [a.what for a in held], "proposed": proposed}
         raise DdlWaiting(

@@ -82,3 +82,23 @@ def done(query: Query, table: Table, alteration: Alteration) -> bool:
     if isinstance(alteration, RenameColumn):
         return alteration.old not in columns and alteration.new in columns
     return False
+
+
+def split(sql: str) -> list[str]:
+    """Statements of a script, split at semicolons outside quotes (the driver runs one
+    statement per call)."""
+    out: list[str] = []
+    current: list[str] = []
+    quote_char = ""
+    for ch in sql:
+        if quote_char:
+            quote_char = "" if ch == quote_char else quote_char
+        elif ch in "'\"`":
+            quote_char = ch
+        elif ch == ";":
+            out.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    out.append("".join(current))
+    return [s.strip() for s in out if s.strip()]

@@ -248,7 +248,8 @@ class MysqlEngine(Engine):
         return alter.statement(table, alteration, table.origin == self.scheme, self.own_types)
 
     def run_statement(self, sql: str) -> None:
-        self.execute(sql)
+        for statement in alter.split(sql):
+            self.execute(statement)
 
     def create_indexes(self, table: Table) -> None:
         have = {r[0] for r in self.all(
