@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from turnout import api
+from turnout.store import Store
 from turnout.testing.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
 
 
@@ -54,3 +57,23 @@ def pg_url(pg_server: PgServer, request: pytest.FixtureRequest) -> str:
 def mysql_url(mariadb_server: MariaDbServer, request: pytest.FixtureRequest) -> str:
     """URL of a fresh, empty MariaDB database for this test."""
     return mariadb_server.create_database(unique_db_name(request))
+
+
+@pytest.fixture()
+def urls(request: pytest.FixtureRequest, tmp_path: Path, store: Store) -> Iterator[tuple[str, str]]:
+    """A fresh, empty database of each engine of the pair the test is parametrised with
+    (`pairs.over`): the source's URL, then the destination's. The test's tasks are deleted
+    after it, since replication slots are few and server-wide."""
+    made: list[str] = []
+    for kind, role in zip(request.param, ("src", "dst"), strict=True):
+        if kind == "sqlite":
+            path = tmp_path / f"{role}.db"
+            path.touch()
+            made.append(f"sqlite:///{path}")
+        else:
+            server = request.getfixturevalue("pg_server" if kind == "postgresql"
+                                             else "mariadb_server")
+            made.append(server.create_database(f"{unique_db_name(request)}_{role}"))
+    yield made[0], made[1]
+    for task in api.list_tasks(store):
+        api.delete_task(task["name"], store, force=True)

@@ -26,11 +26,11 @@ from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
 
 from .helpers import execute, insert_sql, running, wait_caught_up
+from .pairs import kind, over
 from .test_crash import kill_worker
 
 PAIRS = [("sqlite", "sqlite"), ("postgresql", "postgresql"), ("mysql", "postgresql"),
          ("postgresql", "mysql")]
-IDS = ["-".join(p) for p in PAIRS]
 ALL_PAIRS = PAIRS + [("mysql", "mysql"), ("sqlite", "postgresql"), ("postgresql", "sqlite"),
                      ("sqlite", "mysql"), ("mysql", "sqlite")]
 DDL = {
@@ -43,26 +43,6 @@ ROWS: list[tuple[Any, ...]] = (
     [(1, "x", "dup")] * 3 + [(None, None, None)] * 4 + [(2, "", None), (2, None, "")] * 2
     + [(i % 9, f"m{i % 5}", None if i % 3 else "n") for i in range(120)]
 )
-
-
-@pytest.fixture()
-def urls(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """A fresh, empty database of each engine of the pair."""
-    made: list[str] = []
-    for i, kind in enumerate(request.param):
-        if kind == "sqlite":
-            path = tmp_path / f"side{i}.db"
-            path.touch()
-            made.append(f"sqlite:///{path}")
-        else:
-            server = request.getfixturevalue("pg_server" if kind == "postgresql"
-                                             else "mariadb_server")
-            made.append(server.create_database(f"nokey_{i}_{tmp_path.name[-20:]}".lower()))
-    return made[0], made[1]
-
-
-def kind(url: str) -> str:
-    return "postgresql" if url.startswith("postgres") else url.split(":")[0]
 
 
 def multiset(url: str, table: str = "logs") -> Counter[tuple[Any, ...]]:
@@ -82,7 +62,7 @@ def consistent(source: str, dest: str) -> dict[str, Any]:
     return logs
 
 
-@pytest.mark.parametrize("urls", PAIRS, indirect=True, ids=IDS)
+@over(*PAIRS)
 def test_full_step_copies_a_table_without_a_key_duplicates_included(
         store: Store, urls: tuple[str, str]) -> None:
     source, dest = urls
@@ -94,7 +74,7 @@ def test_full_step_copies_a_table_without_a_key_duplicates_included(
     assert consistent(source, dest)["rows_dest"] == len(ROWS)
 
 
-@pytest.mark.parametrize("urls", PAIRS[:3], indirect=True, ids=IDS[:3])
+@over(*PAIRS[:3])
 def test_a_copy_stopped_part_way_starts_the_table_again_from_empty(
         store: Store, urls: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     source, dest = urls
@@ -202,7 +182,7 @@ def caught_up_and_same(store: Store, name: str, urls: tuple[str, str], writer: L
     consistent(source, dest)
 
 
-@pytest.mark.parametrize("urls", ALL_PAIRS, indirect=True, ids=["-".join(p) for p in ALL_PAIRS])
+@over(*ALL_PAIRS)
 def test_changes_to_equal_rows_keep_the_multiset_through_a_stop_and_start(
         store: Store, urls: tuple[str, str]) -> None:
     name = "inc-" + "-".join(map(kind, urls))  # slot names are server-wide
@@ -222,7 +202,7 @@ def test_changes_to_equal_rows_keep_the_multiset_through_a_stop_and_start(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("urls", PAIRS, indirect=True, ids=IDS)
+@over(*PAIRS)
 def test_kill_9_during_the_incremental_step_applies_no_change_twice(
         store: Store, urls: tuple[str, str]) -> None:
     name = "kill-" + "-".join(map(kind, urls))
@@ -262,7 +242,7 @@ def test_precheck_asks_for_replica_identity_full_with_a_statement_that_works(
     assert multiset(f"sqlite:///{tmp_path / 'd.db'}") == multiset(pg_url)
 
 
-@pytest.mark.parametrize("urls", PAIRS[:3], indirect=True, ids=IDS[:3])
+@over(*PAIRS[:3])
 def test_a_copy_stopped_part_way_while_capture_runs_never_counts_a_change_twice(
         store: Store, urls: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The table is copied again from empty in a new view; changes up to that view are in
@@ -295,7 +275,7 @@ def test_a_copy_stopped_part_way_while_capture_runs_never_counts_a_change_twice(
         writer.halt.set()
 
 
-@pytest.mark.parametrize("urls", PAIRS[1:3], indirect=True, ids=IDS[1:3])
+@over(*PAIRS[1:3])
 def test_a_transaction_larger_than_a_batch_arrives_whole(
         store: Store, urls: tuple[str, str]) -> None:
     """It is held until its commit rather than handed out in pieces, whose replay after a
@@ -325,7 +305,7 @@ def test_a_transaction_larger_than_a_batch_arrives_whole(
     assert multiset(dest)[(7, "big", None)] == 150
 
 
-@pytest.mark.parametrize("urls", PAIRS[1:2], indirect=True, ids=IDS[1:2])
+@over(*PAIRS[1:2])
 def test_verify_reports_a_lost_duplicate_and_repair_refuses_with_the_fix(
         store: Store, urls: tuple[str, str]) -> None:
     source, dest = urls
@@ -352,7 +332,7 @@ def test_precheck_reads_a_table_without_a_key_for_values_the_destination_cannot_
                for line in error.splitlines()), error
 
 
-@pytest.mark.parametrize("urls", PAIRS[:2], indirect=True, ids=IDS[:2])
+@over(*PAIRS[:2])
 def test_after_switchover_the_reverse_task_carries_changes_to_equal_rows_back(
         store: Store, urls: tuple[str, str]) -> None:
     """The reverse task captures the destination's table without a key (a PostgreSQL

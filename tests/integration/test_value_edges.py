@@ -14,7 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.integration import pairs
 from tests.integration.helpers import execute, running, wait_caught_up
+from tests.integration.pairs import over
 from turnout import api, engines
 from turnout.casts import interval_delta
 from turnout.spec import Options, TaskSpec, parse_types
@@ -59,40 +61,21 @@ def _delete_tasks(store: Store) -> Iterator[None]:
         api.delete_task(task["name"], store, force=True)
 
 
-def _kind(url: str) -> str:
-    return "postgresql" if url.startswith("postgres") else url.split(":")[0]
-
-
 PAIRS = [("postgresql", "postgresql"), ("postgresql", "mysql"), ("mysql", "postgresql"),
          ("mysql", "mysql"), ("mysql", "sqlite"), ("postgresql", "sqlite")]
 
 
-@pytest.fixture()
-def urls(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """A fresh, empty database of each engine of the pair."""
-    made: list[str] = []
-    for i, kind in enumerate(request.param):
-        if kind == "sqlite":
-            made.append(f"sqlite:///{tmp_path / f'side{i}.db'}")
-            Path(made[-1].removeprefix("sqlite:///")).touch()
-        else:
-            server = request.getfixturevalue("pg_server" if kind == "postgresql"
-                                             else "mariadb_server")
-            made.append(server.create_database(f"edge_{i}_{tmp_path.name[-20:]}".lower()))
-    return made[0], made[1]
-
-
-@pytest.mark.parametrize("urls", PAIRS, indirect=True, ids=["-".join(p) for p in PAIRS])
+@over(*PAIRS)
 def test_composite_keys_of_every_kind_go_through_checkpoints_changes_and_verify(
         store: Store, urls: tuple[str, str], tmp_path: Path) -> None:
     source, dest = urls
-    kind = _kind(source)
+    kind = pairs.kind(source)
     values = _bytes(kind, ["00", "00ff", ""])
     rows = [r.format(**values) for r in KEYED_ROWS]
     if kind != "postgresql":
         rows = [r.replace("+00'", "'") for r in rows]
     ddl = KEYED[kind]
-    if kind == "postgresql" and _kind(dest) == "mysql":
+    if kind == "postgresql" and pairs.kind(dest) == "mysql":
         # a bytea key becomes varbinary(3072), which alone fills InnoDB's key length
         # and uuid becomes char(36), which verify reports as another type (mappings are not
         # this test's subject)

@@ -13,13 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from turnout import api
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
 
 from .helpers import execute, insert_sql, running
+from .pairs import kind, over
 
 EDGE_DDL = {
     "postgresql": "CREATE TABLE edge (id int PRIMARY KEY, c char(5), n numeric(12,3), "
@@ -49,32 +48,10 @@ PAIRS = [("sqlite", "postgresql"), ("postgresql", "mysql"), ("mysql", "postgresq
          ("mysql", "sqlite"), ("postgresql", "sqlite")]
 
 
-@pytest.fixture()
-def urls(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """A fresh, empty database of each engine of the pair."""
-    made: list[str] = []
-    for i, kind in enumerate(request.param):
-        if kind == "sqlite":
-            made.append(f"sqlite:///{tmp_path / f'side{i}.db'}")
-        elif kind == "postgresql":
-            made.append(request.getfixturevalue("pg_server").create_database(
-                f"verify_{i}_{tmp_path.name[-20:]}".lower()))
-        else:
-            made.append(request.getfixturevalue("mariadb_server").create_database(
-                f"verify_{i}_{tmp_path.name[-20:]}".lower()))
-    return made[0], made[1]
-
-
-def kinds_of(urls: tuple[str, str]) -> list[str]:
-    return ["postgresql" if u.startswith("postgres") else u.split(":")[0] for u in urls]
-
-
 def copied(store: Store, urls: tuple[str, str]) -> tuple[str, str]:
     """The edge table on the source, copied to the destination by a turnout task."""
     source, dest = urls
-    if source.startswith("sqlite"):
-        Path(source.removeprefix("sqlite:///")).touch()
-    execute(source, EDGE_DDL[kinds_of(urls)[0]], insert_sql(source, "edge", EDGE_ROWS))
+    execute(source, EDGE_DDL[kind(source)], insert_sql(source, "edge", EDGE_ROWS))
     api.create_task(TaskSpec("copy", source, dest, types=parse_types("schema,full")), store)
     assert api.run_task("copy", None, store) == "Completed"
     return source, dest
@@ -84,7 +61,7 @@ def table(report: dict[str, Any], name: str) -> dict[str, Any]:
     return next(t for t in report["tables"] if t["source"] == name)
 
 
-@pytest.mark.parametrize("urls", PAIRS, indirect=True, ids=["-".join(p) for p in PAIRS])
+@over(*PAIRS)
 def test_finds_exactly_the_injected_differences_and_repairs_them(
         store: Store, urls: tuple[str, str], tmp_path: Path) -> None:
     source, dest = copied(store, urls)
@@ -114,12 +91,10 @@ def test_finds_exactly_the_injected_differences_and_repairs_them(
     assert again["consistent"], table(again, "edge")
 
 
-@pytest.mark.parametrize("urls", PAIRS[:4], indirect=True, ids=["-".join(p) for p in PAIRS[:4]])
+@over(*PAIRS[:4])
 def test_a_table_without_a_key_compares_as_a_multiset(urls: tuple[str, str]) -> None:
     source, dest = urls
     for url in urls:
-        if url.startswith("sqlite"):
-            Path(url.removeprefix("sqlite:///")).touch()
         execute(url, NOKEY_DDL, insert_sql(url, "nokey", [(1, "x"), (2, "y"), (3, None)]))
     execute(source, insert_sql(source, "nokey", [(1, "x")]))  # a duplicate only the source has
     report = api.verify_urls(source, dest, ["nokey"])
@@ -129,7 +104,7 @@ def test_a_table_without_a_key_compares_as_a_multiset(urls: tuple[str, str]) -> 
     assert nokey["missing"] == [[1, "x"]] and nokey["extra"] == []
 
 
-@pytest.mark.parametrize("urls", [("postgresql", "mysql")], indirect=True, ids=["pg-mysql"])
+@over(("postgresql", "mysql"))
 def test_repairing_the_source_after_a_write_to_the_old_side(
         store: Store, urls: tuple[str, str], tmp_path: Path) -> None:
     """After switchover, someone writes to the old source by mistake: verify shows exactly
