@@ -25,9 +25,9 @@ from turnout.migrate import full, runner
 from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
 
+from .bank import kill_worker
 from .helpers import execute, insert_sql, running, wait_caught_up
 from .pairs import kind, over
-from .test_crash import kill_worker
 
 PAIRS = [("sqlite", "sqlite"), ("postgresql", "postgresql"), ("mysql", "postgresql"),
          ("postgresql", "mysql")]

@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.integration.bank import Business, build_source, finish_and_compare, kill_worker
 from tests.integration.helpers import running, same_rows, wait_caught_up
-from tests.integration.test_crash import kill_worker
 from tests.integration.test_mysql import _connect, my_execute, purge_binlogs
-from tests.integration.test_mysql_crash import Business, build_source, finish_and_compare
 from turnout import api, engines
 from turnout.engines.mysql.positions import MysqlPosition
 from turnout.errors import BadInput

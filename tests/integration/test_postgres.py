@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 import uuid
 from pathlib import Path
 
@@ -295,64 +294,6 @@ def test_postgres_enum_becomes_text_in_sqlite(
     assert db.execute("SELECT * FROM job ORDER BY id").fetchall() == [(1, "it's done"), (2, None)]
     assert db.execute("SELECT type FROM pragma_table_info('job') WHERE name = 's'").fetchone() == (
         "TEXT",)
-
-
-@pytest.mark.slow
-def test_kill_during_incremental_from_postgres_resumes_with_identical_rows(
-    store: Store, pg_url: str, tmp_path: Path
-) -> None:
-    import os
-    import random
-    import signal
-    import threading
-
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
-        conn.execute("INSERT INTO acct SELECT g, 0 FROM generate_series(1, 5000) g")
-    halt = threading.Event()
-    done: list[int] = []
-
-    def business() -> None:
-        rng = random.Random(9)
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute("SET synchronous_commit = on")
-            n = 0
-            while not halt.is_set():
-                with conn.transaction():
-                    for _ in range(rng.randint(1, 10)):
-                        i = rng.randint(1, 6000)
-                        if rng.random() < 0.8:
-                            conn.execute("INSERT INTO acct VALUES (%s, 1) ON CONFLICT (id) DO "
-                                         "UPDATE SET balance = acct.balance + 1", (i,))
-                        else:
-                            conn.execute("DELETE FROM acct WHERE id = %s", (i,))
-                n += 1
-                time.sleep(0.002)
-            done.append(n)
-
-    dst = f"sqlite:///{tmp_path / 'acct.db'}"
-    api.create_task(TaskSpec("pgcrash", pg_url, dst, options=Options(batch_changes=200)), store)
-    writer = threading.Thread(target=business)
-    writer.start()
-    try:
-        api.start_task("pgcrash", store)
-        api.wait_for("pgcrash", lambda s: s["phase"] == "incremental", 60, store)
-        for pause in (0.3, 0.6, 0.2):
-            time.sleep(pause)
-            os.kill(api.task_status("pgcrash", store)["pid"], signal.SIGKILL)
-            api.wait_for("pgcrash", lambda s: s["pid"] is None, 10, store)
-            api.start_task("pgcrash", store)
-            api.wait_for("pgcrash", lambda s: s["phase"] == "incremental" and s["pid"], 60, store)
-    finally:
-        halt.set()
-        writer.join()
-    wait_caught_up(store, "pgcrash", timeout=60)
-    api.stop_task("pgcrash", store)
-    assert done and done[0] > 50
-    source, dest = engines.connect(pg_url), engines.connect(dst)
-    table = source.reflect(["acct"])[0]
-    left, right = set(source.iter_rows(table)), set(dest.iter_rows(table))
-    assert left == right, (sorted(left - right)[:10], sorted(right - left)[:10])
 
 
 def test_precheck_names_each_capture_problem_with_its_fix(
