@@ -15,8 +15,8 @@ import pymysql
 import pytest
 
 from tests.integration.helpers import running, same_rows, wait_caught_up
+from tests.integration.shop import build_shop, write_shop_changes
 from tests.integration.test_mysql import _connect, my_execute
-from tests.integration.test_postgres import SHOP, write_shop_changes
 from turnout import accounts, api, engines
 from turnout.errors import BadInput, NotFound, Unsupported
 from turnout.spec import TaskSpec
@@ -55,8 +55,8 @@ def superuser(url: str) -> bool:
 def pg_owns_app_tables(pg_url: str) -> None:
     """The shop's tables belong to an application role, as on a real server."""
     app = name("app")
+    build_shop(pg_url)
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(SHOP)
         conn.execute(f"CREATE ROLE {app}")
         conn.execute(f"ALTER TABLE item OWNER TO {app}")
         conn.execute(f"ALTER TABLE line OWNER TO {app}")

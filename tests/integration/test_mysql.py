@@ -162,19 +162,6 @@ def test_tinyint1_is_boolean_unless_asked_otherwise(store: Store, pg_server,
         plain.close()
 
 
-def test_incremental_mysql_to_mysql_under_writes(store: Store, mysql_url: str) -> None:
-    my_execute(mysql_url, TYPES)
-    dest = mysql_url + "_inc"
-    api.create_task(TaskSpec("myinc", mysql_url, dest, options=Options(batch_changes=50)), store)
-    with running(store, "myinc"):
-        wait_caught_up(store, "myinc")
-        my_execute(mysql_url, _WRITES)
-        wait_caught_up(store, "myinc")
-        assert my_rows(dest, "everything") == my_rows(mysql_url, "everything")
-        assert my_rows(dest, "child") == my_rows(mysql_url, "child")
-    assert api.task_status("myinc", store)["changes_applied"] >= 2000
-
-
 def test_tables_left_out_are_skipped_inside_shared_transactions(store: Store, mysql_url: str,
                                                                  tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Capture asks the binlog only for the task's tables; a transaction that also writes a

@@ -10,14 +10,11 @@ import pytest
 
 from tests.integration.helpers import chinook_under_writes, running, same_rows, wait_caught_up
 from tests.integration.test_mysql import (
-    _WRITES,
-    TYPES,
     _connect,
     my_execute,
     my_rows,
     purge_binlogs,
 )
-from tests.integration.test_postgres import SHOP, write_shop_changes
 from tests.integration.test_postgres import TYPES as PG_TYPES
 from turnout import api
 from turnout.spec import TaskSpec, parse_types
@@ -50,30 +47,6 @@ def test_postgres_to_mysql_refuses_unfaithful_types_and_takes_casts(
     assert str(row["tstz"]) == "2024-01-01 10:00:00"  # UTC, as a datetime(6)
     assert second[-1] == "c2" and second[2] == 7
     assert my_rows(dest, "child") == [(1, 1, "x"), (2, 2, "y")]
-
-
-def test_postgres_to_mysql_incremental(store: Store, pg_url: str, mysql_url: str) -> None:
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(SHOP)
-    dest = mysql_url + "_pginc"
-    api.create_task(TaskSpec("pgmyinc", pg_url, dest), store)
-    with running(store, "pgmyinc"):
-        wait_caught_up(store, "pgmyinc")
-        write_shop_changes(pg_url)
-        wait_caught_up(store, "pgmyinc")
-    same_rows(pg_url, dest, ["item", "line"])
-
-
-def test_mysql_to_postgres_incremental_under_writes(
-    store: Store, pg_url: str, mysql_url: str
-) -> None:
-    my_execute(mysql_url, TYPES)
-    api.create_task(TaskSpec("mypginc", mysql_url, pg_url), store)
-    with running(store, "mypginc"):
-        wait_caught_up(store, "mypginc")
-        my_execute(mysql_url, _WRITES)  # its 2,000-row insert goes in pieces (big transaction)
-        wait_caught_up(store, "mypginc")
-    same_rows(mysql_url, pg_url, ["everything", "child"])
 
 
 def test_chinook_sqlite_to_mysql_and_back(store: Store, mysql_url: str, tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ import pytest
 
 from tests.conftest import make_db
 from tests.integration.helpers import chinook_under_writes, running, wait_caught_up
+from tests.integration.shop import build_shop
 from turnout import api, engines
 from turnout.errors import BadInput
 from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
-from turnout.verify import table_digest
 
 TYPES = """
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
@@ -100,57 +100,6 @@ def test_chinook_sqlite_to_postgres_full_and_incremental_under_writes(
     chinook_under_writes(store, "chin", tmp_path / "chinook.db", pg_url)
 
 
-SHOP = """
-CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2), doc text);
-CREATE TABLE line (o int, n int, qty int, PRIMARY KEY (o, n));
-INSERT INTO item VALUES (1, 'apple', 1.50, NULL), (2, 'pear', 2.25, NULL), (3, 'plum', 3, NULL);
-INSERT INTO line VALUES (1, 1, 10), (1, 2, 20);
-"""
-
-
-def write_shop_changes(url: str) -> None:
-    big = "".join(f"{i:08x}" for i in range(20_000))  # stored out of line (TOAST)
-    with psycopg.connect(url, autocommit=True) as conn:
-        # commits flushed as on a default server (this test server runs synchronous_commit=off)
-        conn.execute("SET synchronous_commit = on")
-        conn.execute("INSERT INTO item VALUES (4, 'fig', 4.75, %s)", (big,))
-        conn.execute("UPDATE item SET price = 9.99, name = 'green apple' WHERE id = 1")
-        conn.execute("DELETE FROM item WHERE id = 2")
-        conn.execute("UPDATE item SET id = 30 WHERE id = 3")  # the key moves
-        conn.execute("UPDATE item SET price = 5 WHERE id = 4")  # doc is not resent (TOAST)
-        with conn.transaction():
-            conn.execute("INSERT INTO line SELECT 2, g, g * 5 FROM generate_series(1, 50) g")
-            conn.execute("UPDATE line SET qty = qty + 1 WHERE o = 1")
-            conn.execute("DELETE FROM line WHERE o = 2 AND n > 40")
-        conn.execute("UPDATE line SET n = 99 WHERE o = 1 AND n = 2")
-        conn.execute("INSERT INTO item VALUES (2, 'pear again', NULL, NULL)")
-
-
-@pytest.mark.parametrize("target", ["postgresql", "sqlite"])
-def test_incremental_from_postgres(
-    store: Store, pg_server, pg_url: str, tmp_path: Path, target: str
-) -> None:
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(SHOP)
-    dest = (pg_server.create_database("inc_dest") if target == "postgresql"
-            else f"sqlite:///{tmp_path / 'inc.db'}")
-    api.create_task(TaskSpec("pginc", pg_url, dest), store)
-    with running(store, "pginc"):
-        wait_caught_up(store, "pginc")
-        write_shop_changes(pg_url)
-        wait_caught_up(store, "pginc")
-    source, target_engine = engines.connect(pg_url), engines.connect(dest)
-    for table in source.reflect(["item", "line"]):
-        assert table_digest(source, table) == table_digest(target_engine, table), table.name
-    doc = list(target_engine.iter_rows(target_engine.reflect(["item"])[0]))
-    assert doc[2][3] and len(doc[2][3]) == 160_000  # the TOASTed value survived the update
-    api.delete_task("pginc", store)  # the slot and publication go with the task
-    with psycopg.connect(pg_url) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_replication_slots "
-                            "WHERE database = current_database()").fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM pg_publication").fetchone() == (0,)
-
-
 def test_ddl_on_a_postgres_source_stops_the_task_without_a_superuser(
     store: Store, pg_url: str, tmp_path: Path
 ) -> None:
@@ -164,8 +113,7 @@ def test_ddl_on_a_postgres_source_stops_the_task_without_a_superuser(
         conn.execute(f"GRANT ALL ON SCHEMA public TO {role}")
     url = pg_url.replace("postgres@", f"{role}@", 1)
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(SHOP)
+        build_shop(url)
         api.create_task(TaskSpec("pgddl", url, f"sqlite:///{tmp_path / 'd.db'}"), store)
         with running(store, "pgddl", expect=("Failed",)):
             wait_caught_up(store, "pgddl")
