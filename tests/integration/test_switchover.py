@@ -29,6 +29,7 @@ from turnout.spec import Options, TaskSpec
 from turnout.store import Store
 
 from .helpers import execute, insert_sql
+from .pairs import kind, over, own_execute
 
 ROWS = 200
 
@@ -97,19 +98,9 @@ def repoint(config: Path, side: str) -> str:
 
 
 def app_execute(url: str, statement: str) -> None:
-    """One statement in a transaction of its own, as an application (not turnout) runs it."""
-    if url.startswith("sqlite"):
-        with closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=5)) as db, db:
-            db.execute(statement)
-    elif url.startswith("postgres"):
-        with psycopg.connect(url, autocommit=True, application_name="shop-app") as conn:
-            conn.execute(statement)
-    else:
-        parts = urlsplit(url)
-        with closing(pymysql.connect(host=parts.hostname, port=parts.port, user=parts.username,
-                                     password=parts.password or "", autocommit=True,
-                                     database=parts.path.lstrip("/"))) as conn:
-            conn.cursor().execute(statement)
+    """One statement in a transaction of its own, as an application (not turnout) runs it;
+    a locked SQLite file is given up on soon, and the write tried again."""
+    own_execute(url, statement, timeout=5)
 
 
 def turnout_objects(url: str) -> list[str]:
@@ -162,15 +153,13 @@ def start_task(store: Store, source: str, dest: str) -> None:
     api.wait_for("shop", following, 60, store)
 
 
-def whole_story(store: Store, source: str, dest: str, apps: dict[str, str] | None = None,
-                tmp: Path | None = None) -> None:
+def whole_story(store: Store, source: str, dest: str, apps: dict[str, str], tmp: Path) -> None:
     """switchover → writes on the destination → rollback → switchover → finish, default
     options, with an application that keeps retrying; `apps` maps a URL to the one the
     application uses instead (MySQL's root passes read_only, an application account does
     not). --on-switch repoints the application, as an env file would."""
-    apps = apps or {}
     start_task(store, source, dest)
-    config = Path(tmp or Path(source.removeprefix("sqlite:///")).parent) / "app-side"
+    config = tmp / "app-side"
     config.write_text("source")
     workload = Workload({"source": apps.get(source, source), "dest": apps.get(dest, dest)},
                         config)
@@ -209,24 +198,24 @@ def whole_story(store: Store, source: str, dest: str, apps: dict[str, str] | Non
     assert api.verify_urls(source, dest, ["acct"])["consistent"]
 
 
-@pytest.fixture()
-def sqlite_pair(tmp_path: Path) -> tuple[str, str]:
-    source = tmp_path / "shop.db"
-    source.touch()
-    return f"sqlite:///{source}", f"sqlite:///{tmp_path / 'new.db'}"
+def app_url(request: pytest.FixtureRequest, url: str) -> str:
+    """An application account on a MySQL database: all privileges there, none global (root
+    passes read_only, an application account does not). Other engines' URLs as they are."""
+    if kind(url) != "mysql":
+        return url
+    database = urlsplit(url).path.lstrip("/")
+    request.getfixturevalue("mariadb_server").sql(
+        f"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'app'; "
+        f"GRANT ALL ON `{database}`.* TO 'app'@'%'")
+    return url.replace("root@", "app:app@", 1)
 
 
-def test_sqlite_switchover_rollback_and_finish(store: Store, sqlite_pair: tuple[str, str]) -> None:
-    whole_story(store, *sqlite_pair)
-
-
-def test_postgres_switchover_rollback_and_finish(store: Store, pg_server, request,  # type: ignore[no-untyped-def]
-                                                  tmp_path: Path) -> None:
-    from .conftest import unique_db_name
-
-    source = pg_server.create_database(unique_db_name(request) + "_s")
-    dest = pg_server.create_database(unique_db_name(request) + "_d")
-    whole_story(store, source, dest, tmp=tmp_path)
+@over(("sqlite", "sqlite"), ("postgresql", "postgresql"), ("mysql", "postgresql"),
+      ("postgresql", "mysql"))
+def test_switchover_rollback_and_finish_under_an_application(
+        store: Store, urls: tuple[str, str], request: pytest.FixtureRequest,
+        tmp_path: Path) -> None:
+    whole_story(store, *urls, {url: app_url(request, url) for url in urls}, tmp_path)
 
 
 def test_a_session_that_keeps_writing_blocks_switchover_and_harms_nothing(
@@ -255,8 +244,9 @@ def test_a_session_that_keeps_writing_blocks_switchover_and_harms_nothing(
     api.finish("shop", store)  # its slot's name is server-wide
 
 
-def test_abort_returns_to_the_start(store: Store, sqlite_pair: tuple[str, str]) -> None:
-    source, dest = sqlite_pair
+@over(("sqlite", "sqlite"))
+def test_abort_returns_to_the_start(store: Store, urls: tuple[str, str]) -> None:
+    source, dest = urls
     start_task(store, source, dest)
     with pytest.raises(OperationFailed, match="on-switch command exited 3"):
         api.switchover("shop", store, grace=0, on_switch="exit 3")  # all done but the move
@@ -269,9 +259,10 @@ def test_abort_returns_to_the_start(store: Store, sqlite_pair: tuple[str, str]) 
     api.stop_task("shop", store)
 
 
+@over(("sqlite", "sqlite"))
 def test_delete_after_rollback_takes_the_destination_fence_back(
-        store: Store, sqlite_pair: tuple[str, str]) -> None:
-    source, dest = sqlite_pair
+        store: Store, urls: tuple[str, str]) -> None:
+    source, dest = urls
     start_task(store, source, dest)
     api.switchover("shop", store)
     api.rollback("shop", store)
@@ -291,31 +282,12 @@ def fenced(url: str) -> bool:
         engine.close()
 
 
-def app_url(mariadb_server, url: str) -> str:  # type: ignore[no-untyped-def]
-    """An application account on the database of `url`: all privileges there, none global."""
-    database = urlsplit(url).path.lstrip("/")
-    mariadb_server.sql(f"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'app'; "
-                       f"GRANT ALL ON `{database}`.* TO 'app'@'%'")
-    return url.replace("root@", "app:app@", 1)
-
-
-def test_mysql_to_postgres_switchover(store: Store, mysql_url: str, pg_url: str,
-                                      mariadb_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    whole_story(store, mysql_url, pg_url, {mysql_url: app_url(mariadb_server, mysql_url)},
-                tmp_path)
-
-
-def test_postgres_to_mysql_switchover(store: Store, pg_url: str, mysql_url: str,
-                                      mariadb_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    whole_story(store, pg_url, mysql_url, {mysql_url: app_url(mariadb_server, mysql_url)},
-                tmp_path)
-
-
+@over(("sqlite", "sqlite"))
 def test_killed_at_every_step_switchover_run_again_finishes(
-        store: Store, sqlite_pair: tuple[str, str], home: Path) -> None:
+        store: Store, urls: tuple[str, str], home: Path) -> None:
     """kill -9 of `turnout switchover` as soon as each step is recorded (so mostly in the
     middle of the next one); every run again continues, and the end is a clean switchover."""
-    source, dest = sqlite_pair
+    source, dest = urls
     start_task(store, source, dest)
     env = dict(os.environ, TURNOUT_HOME=str(home))
     seen: list[str | None] = []
@@ -338,12 +310,13 @@ def test_killed_at_every_step_switchover_run_again_finishes(
     assert turnout_objects(source) == [] and turnout_objects(dest) == []
 
 
+@over(("sqlite", "sqlite"))
 def test_the_reverse_task_notices_writes_on_the_old_source(
-        store: Store, sqlite_pair: tuple[str, str]) -> None:
+        store: Store, urls: tuple[str, str]) -> None:
     """The old source refuses an application still pointed at it after switchover; a row
     written there all the same (through turnout's own connection, as an administrator could)
     is found by the reverse task's check, which warns, and verify --repair puts it right."""
-    source, dest = sqlite_pair
+    source, dest = urls
     execute(source, "CREATE TABLE acct (id int PRIMARY KEY, balance int)",
             insert_sql(source, "acct", [(i, i) for i in range(1, ROWS + 1)]))
     api.create_task(TaskSpec("shop", source, dest, options=Options(stray_check_s=0.5)), store)
@@ -517,12 +490,13 @@ def test_turnout_own_mysql_sessions_are_marked_without_performance_schema(
     api.stop_task("shop", store)
 
 
+@over(("sqlite", "sqlite"))
 def test_a_rollback_whose_verify_fails_keeps_both_fences_and_resumes(
-        store: Store, sqlite_pair: tuple[str, str]) -> None:
+        store: Store, urls: tuple[str, str]) -> None:
     """A difference found by rollback's verify leaves both sides fenced and both tasks kept:
     `switchover --abort` returns to the switched state, and a rollback run again after the
     difference is fixed verifies again and goes through."""
-    source, dest = sqlite_pair
+    source, dest = urls
     start_task(store, source, dest)
     api.switchover("shop", store)
     execute(source, "UPDATE acct SET balance = -1 WHERE id = 7")  # turnout's own connection
