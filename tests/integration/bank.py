@@ -12,14 +12,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import all_rows
-from tests.integration.helpers import Writer, same_rows, wait_caught_up
-from tests.integration.pairs import kind, own_cursor, own_execute, own_rows
+from tests.integration.helpers import AppWriter, same_rows, wait_caught_up
+from tests.integration.pairs import kind, own_execute, own_rows
 from turnout import api
 from turnout.store import Store
 
@@ -70,7 +68,6 @@ UPSERT_MOVE = {
     "mysql": "INSERT INTO move VALUES ({a}, {b}, 1, 'n') ON DUPLICATE KEY UPDATE "
              "amount = amount + 1",
 }
-BEGIN = {"sqlite": "BEGIN IMMEDIATE", "postgresql": "BEGIN", "mysql": "BEGIN"}
 
 
 def build_source(url: str, rows: int) -> None:
@@ -79,25 +76,16 @@ def build_source(url: str, rows: int) -> None:
     own_execute(url, *SCHEMA[engine], *(sql.format(rows=rows) for sql in FILL[engine]))
 
 
-class Business(Writer):
+class Business(AppWriter):
     """Keeps writing: inserts, updates, deletes, key moves, upserts, multi-row transactions.
 
     Every key an insert or a key move takes is new, so no statement ever conflicts and each
     engine runs the same mix."""
 
     def __init__(self, url: str, max_id: int, max_statements: int = 20) -> None:
-        super().__init__(max_id + 1, seed=11)
-        self.url, self.engine = url, kind(url)
+        super().__init__(url, max_id + 1, seed=11)
+        self.engine = kind(url)
         self.max_statements = max_statements
-
-    def connect(self) -> AbstractContextManager[Any]:
-        return own_cursor(self.url)
-
-    @contextmanager
-    def transaction(self, cur: Any) -> Iterator[Any]:
-        cur.execute(BEGIN[self.engine])
-        yield cur
-        cur.execute("COMMIT")
 
     def one(self, cur: Any) -> None:
         r, rid = self.rng.random(), self.rng.randint(1, self.next_id)

@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.integration.pairs import kind, own_cursor
 from turnout import api, engines
 from turnout.cli.demo import Shop, create_chinook
 from turnout.spec import TaskSpec, parse_types
@@ -109,6 +110,25 @@ class Writer(threading.Thread):
 
     def one(self, cur: Any) -> None:
         raise NotImplementedError
+
+
+class AppWriter(Writer):
+    """A Writer on the database of `url`, on any engine, through the engine's own driver as
+    an application would write (a cursor whose statements take %s or literal values)."""
+
+    def __init__(self, url: str, next_id: int, seed: int) -> None:
+        super().__init__(next_id, seed)
+        self.url = url
+
+    def connect(self) -> AbstractContextManager[Any]:
+        return own_cursor(self.url)
+
+    @contextmanager
+    def transaction(self, cur: Any) -> Iterator[Any]:
+        # SQLite takes its write lock at once: a reader's lock upgraded later could deadlock
+        cur.execute("BEGIN IMMEDIATE" if kind(self.url) == "sqlite" else "BEGIN")
+        yield cur
+        cur.execute("COMMIT")
 
 
 def execute(url: str, *statements: str) -> None:

@@ -10,16 +10,14 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.integration.helpers import Writer, running, same_rows, wait_caught_up
-from tests.integration.test_mysql import _connect, my_execute, my_rows
+from tests.integration.helpers import AppWriter, running, same_rows, wait_caught_up
+from tests.integration.test_mysql import my_execute, my_rows
 from turnout import api
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
@@ -104,25 +102,13 @@ def test_truncate_in_a_postgres_transaction_applies_in_order_or_stops(
         assert conn.execute("SELECT count(*) FROM child").fetchone() == (50,)
 
 
-class LogWriter(Writer):
+class LogWriter(AppWriter):
     """Appends to `log` and bumps counters in `acct`, several statements a transaction."""
 
     max_statements = 5
 
     def __init__(self, url: str) -> None:
-        super().__init__(1, seed=5)
-        self.url = url
-
-    @contextmanager
-    def connect(self) -> Iterator[Any]:
-        with _connect(self.url) as conn, conn.cursor() as cur:
-            yield cur
-
-    @contextmanager
-    def transaction(self, cur: Any) -> Iterator[Any]:
-        cur.execute("BEGIN")
-        yield cur
-        cur.execute("COMMIT")
+        super().__init__(url, 1, seed=5)
 
     def one(self, cur: Any) -> None:
         if self.rng.random() < 0.7:

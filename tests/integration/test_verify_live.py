@@ -9,15 +9,12 @@ re-check ends while the writes go on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 import pytest
 
-from tests.integration.helpers import Writer, execute, running, wait_caught_up
-from tests.integration.test_mysql import _connect, my_execute
+from tests.integration.helpers import AppWriter, execute, running, wait_caught_up
+from tests.integration.test_mysql import my_execute
 from turnout import api
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -27,29 +24,13 @@ HOT = 1000
 UNTOUCHED = 1500  # the row changed on the destination only
 
 
-class AcctWriter(Writer):
+class AcctWriter(AppWriter):
     """Updates, inserts and deletes on acct, a transaction of a few statements at a time."""
 
     max_statements = 5
 
     def __init__(self, url: str) -> None:
-        super().__init__(ROWS + 1, seed=18)
-        self.url = url
-
-    @contextmanager
-    def connect(self) -> Iterator[Any]:
-        if self.url.startswith("mysql"):
-            with _connect(self.url) as conn, conn.cursor() as cur:
-                yield cur
-        else:
-            with psycopg.connect(self.url, autocommit=True) as conn, conn.cursor() as cur:
-                yield cur
-
-    @contextmanager
-    def transaction(self, cur: Any) -> Iterator[Any]:
-        cur.execute("BEGIN")
-        yield cur
-        cur.execute("COMMIT")
+        super().__init__(url, ROWS + 1, seed=18)
 
     def one(self, cur: Any) -> None:
         roll = self.rng.random()
