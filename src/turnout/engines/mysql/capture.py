@@ -43,6 +43,7 @@ from turnout.engines.capture import SideConnection
 from turnout.engines.mysql import faults, grants, heartbeat
 from turnout.engines.mysql.events import EventDecoder, SourceDdl, StaleTableMap, Transaction
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
+from turnout.engines.mysql.link import MysqlSource
 from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_binlogs, tracked
 from turnout.errors import OperationFailed
 from turnout.model import Change, Position, Table
@@ -55,7 +56,7 @@ __all__ = ["MysqlCapture", "SourceDdl", "StaleTableMap", "capture_problems"]
 
 
 class MysqlCapture(Capture):
-    def __init__(self, engine: Any, tables: list[Table], slot: str) -> None:
+    def __init__(self, engine: MysqlSource, tables: list[Table], slot: str) -> None:
         self.engine = engine
         self.tables = {t.name: t for t in tables}
         self.slot = slot
@@ -379,7 +380,7 @@ def _server_id(slot: str) -> int:
     return 1_000_000 + zlib.crc32(slot.encode()) % 1_000_000_000
 
 
-def capture_problems(engine: Any) -> list[str]:
+def capture_problems(engine: MysqlSource) -> list[str]:
     """Server settings and privileges the binlog capture needs, one line each with the fix."""
     problems = []
     wanted = {"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL",

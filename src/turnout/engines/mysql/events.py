@@ -16,6 +16,7 @@ from typing import Any
 from turnout.engines.mysql import heartbeat, tablemaps
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
+from turnout.engines.mysql.link import MysqlSource
 from turnout.engines.mysql.positions import MysqlPosition
 from turnout.engines.mysql.values import binlog_reader
 from turnout.errors import OperationFailed
@@ -64,7 +65,7 @@ class StaleTableMap(SourceDdl):
 class EventDecoder:
     """The captured tables' readers and checked table maps, for one task's stream."""
 
-    def __init__(self, engine: Any, tables: dict[str, Table], slot: str) -> None:
+    def __init__(self, engine: MysqlSource, tables: dict[str, Table], slot: str) -> None:
         self.engine = engine
         self.tables = tables
         self.slot = slot

@@ -27,7 +27,7 @@ def write(conn: Any, slot: str, first: bool) -> None:
                     "ON DUPLICATE KEY UPDATE ts = VALUES(ts)", (slot, time.time()))
 
 
-def mark(engine: Any, slot: str) -> bool:
+def mark(engine: MysqlLink, slot: str) -> bool:
     """A row of its own for a switchover's marker (capture.marker() says why); False where no
     heartbeat table is (the source refuses heartbeats): then nothing is written."""
     if not engine.all("SHOW TABLES LIKE %s", (HEARTBEAT_TABLE,)):

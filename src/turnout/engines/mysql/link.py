@@ -1,9 +1,11 @@
 """What the MySQL helper modules ask of the engine: a small protocol instead of `Any`.
 
 accounts.py, sessions.py, grants.py and heartbeat.py run statements on the
-engine's own connection and name its URL in messages. Typing them against
-this protocol, not MysqlEngine, says exactly what they use and lets engine.py
-import them without their importing it back.
+engine's own connection and name its URL in messages; the binlog capture
+(capture.py, events.py) also opens connections of its own and reads the
+URL's options. Typing them against these protocols, not MysqlEngine, says
+exactly what they use and lets engine.py import them without their importing
+it back.
 """
 
 from __future__ import annotations
@@ -31,3 +33,14 @@ class MysqlLink(Protocol):
 
     def table_exists(self, name: str) -> bool:
         """Whether the database holds a table of that name."""
+
+
+class MysqlSource(MysqlLink, Protocol):
+    """A MySQL or MariaDB database changes are captured from (MysqlEngine is one)."""
+
+    conn: Any  # the engine's own PyMySQL connection
+    mariadb: bool  # MariaDB rather than MySQL: how GTIDs and positions are spelled
+    options: dict[str, str]  # turnout's own URL options (zero_dates, tinyint1, resume_by)
+
+    def connect(self, create: bool = False) -> Any:
+        """A new PyMySQL connection to the database, set up as the engine's own."""

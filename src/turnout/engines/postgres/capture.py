@@ -63,6 +63,7 @@ from turnout.engines.base import Capture
 from turnout.engines.capture import SideConnection
 from turnout.engines.postgres import ddlcapture, slots
 from turnout.engines.postgres.dialect import quote
+from turnout.engines.postgres.link import PgSource
 from turnout.engines.postgres.pgoutput import ChangeDecoder, Message, decode
 from turnout.engines.postgres.positions import PgPosition
 from turnout.engines.postgres.replication import ReplicationStream, parse_lsn
@@ -109,7 +110,7 @@ class _Read:
 
 
 class PgCapture(Capture):
-    def __init__(self, engine: Any, tables: list[Table], slot: str) -> None:
+    def __init__(self, engine: PgSource, tables: list[Table], slot: str) -> None:
         self.engine, self.schema = engine, engine.schema
         self.tables = {t.name: t for t in tables}
         self.slot = f"turnout_{slot}"
