@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from turnout.alter import Alteration
-from turnout.coalesce import Batch, TableBatch, no_such_row
+from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.engines.booleans import odd_booleans
 from turnout.engines.capabilities import Capabilities
 from turnout.engines.keyrange import after_key
 from turnout.engines.sqlite import alter, catalog, faults, sessions
+from turnout.engines.sqlite.apply import apply_ops, upsert_sql
 from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
 from turnout.engines.sqlite.checksums import SqliteVerifyReader
 from turnout.engines.sqlite.dialect import (
@@ -27,6 +28,7 @@ from turnout.engines.sqlite.dialect import (
     quote,
 )
 from turnout.engines.sqlite.dump import SqliteDumper
+from turnout.engines.sqlite.snapshot import SqliteSnapshot
 from turnout.engines.sqlite.values import adapt_rows, gap_test, gaps_held, gaps_refused
 from turnout.errors import (
     BadInput,
@@ -187,7 +189,7 @@ class SqliteEngine(Engine, DirectCopy):
         db = self.connect()
         try:
             db.execute("BEGIN")  # in WAL mode the first read fixes the view for the whole block
-            yield _Snapshot(db)
+            yield SqliteSnapshot(db)
             db.execute("COMMIT")
         finally:
             db.close()
@@ -272,9 +274,9 @@ class SqliteEngine(Engine, DirectCopy):
                     db.executemany(delete, adapt_rows(tb.table, keys))
                 if tb.upserts:
                     rows = adapt_rows(tb.table, tb.upserts.values())
-                    db.executemany(_upsert_sql(tb.table), rows)
+                    db.executemany(upsert_sql(tb.table), rows)
                 if tb.ops:
-                    _apply_ops(db, tb)
+                    apply_ops(db, tb)
             if checkpoint is not None:
                 _save_checkpoint(db, checkpoint)
 
@@ -349,74 +351,6 @@ class SqliteEngine(Engine, DirectCopy):
 
     def unfreeze(self) -> None:
         sessions.unfreeze(self.db)
-
-
-class _Snapshot(SnapshotReader):
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
-        cols, key = column_list(table.column_names), column_list(table.key)
-        where, params = after_key(key, after, "?")
-        params.append(limit)
-        return self.db.execute(
-            f"SELECT {cols} FROM {quote(table.name)} {where} ORDER BY {key} LIMIT ?", params
-        ).fetchall()
-
-    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
-        cursor = self.db.execute(
-            f"SELECT {column_list(table.column_names)} FROM {quote(table.name)}")
-        try:
-            while rows := cursor.fetchmany(limit):
-                yield rows
-        finally:
-            cursor.close()
-
-    def count_rows(self, table: Table) -> int:
-        return int(self.db.execute(f"SELECT count(*) FROM {quote(table.name)}").fetchone()[0])
-
-
-def _apply_ops(db: sqlite3.Connection, tb: TableBatch) -> None:
-    """A table without a key: each change in order, an update or delete acting on one row
-    holding exactly the old values (NULL-safe `IS`), found by its rowid. Such a table
-    always has one: only a table with a primary key can be WITHOUT ROWID."""
-    table, t = tb.table, quote(tb.table.name)
-    cols = table.column_names
-    rowid = next(n for n in ("rowid", "_rowid_", "oid") if n not in cols)
-    one = (f"SELECT {rowid} FROM {t} WHERE "
-           f"{' AND '.join(f'{quote(c)} IS ?' for c in cols)} LIMIT 1")
-    insert = f"INSERT INTO {t} ({column_list(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    delete = f"DELETE FROM {t} WHERE {rowid} = ({one})"
-    update = (f"UPDATE {t} SET {', '.join(f'{quote(c)} = ?' for c in cols)} "
-              f"WHERE {rowid} = ({one})")
-    for before, after in tb.ops:
-        if before is None:
-            assert after is not None
-            row, = adapt_rows(table, [after])
-            db.execute(insert, row)
-            continue
-        old, = adapt_rows(table, [before])
-        if after is None:
-            done = db.execute(delete, old).rowcount
-        else:
-            new, = adapt_rows(table, [after])
-            done = db.execute(update, (*new, *old)).rowcount
-        if done != 1:
-            raise no_such_row(table, before, after is not None)
-
-
-def _upsert_sql(table: Table) -> str:
-    cols = table.column_names
-    others = [c for c in cols if c not in table.key]
-    action = (
-        "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in others)
-        if others
-        else "DO NOTHING"
-    )
-    return (
-        f"INSERT INTO {quote(table.name)} ({column_list(cols)}) "
-        f"VALUES ({', '.join('?' * len(cols))}) ON CONFLICT ({column_list(table.key)}) {action}"
-    )
 
 
 def _save_checkpoint(db: sqlite3.Connection, checkpoint: Checkpoint) -> None:
