@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pymysql
@@ -22,39 +23,42 @@ from tests.integration.faults import (
     crash_mariadb,
     crash_postgres,
 )
-from tests.integration.helpers import running, wait_caught_up
-from tests.integration.test_mysql import _connect
+from tests.integration.helpers import execute, insert_sql, running, wait_caught_up
+from tests.integration.pairs import kind, over, own_cursor
 from turnout import api, engines
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
 from turnout.testing.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
 
+Server = PgServer | MariaDbServer
+
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()
-def own_pg(tmp_path: Path) -> Iterator[PgServer]:
-    """A PostgreSQL server of this test's own, since the test crashes it."""
-    server = start_postgres(tmp_path / "pg")
+def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server of this test's own, of the engine it is parametrised with, since the test
+    crashes it. MariaDB with durable commits, or the kill itself would lose from InnoDB
+    transactions its binlog (and so turnout) still has."""
+    server: Server
+    if request.param == "postgresql":
+        server = start_postgres(tmp_path / "pg")
+    else:
+        server = start_mariadb(tmp_path / "my", ["--binlog-row-metadata=FULL",
+                                                  "--innodb-flush-log-at-trx-commit=1"])
     try:
         yield server
     finally:
         server.stop()
 
 
-@pytest.fixture()
-def own_mariadb(tmp_path: Path) -> Iterator[MariaDbServer]:
-    """A MariaDB server of this test's own, since the test kills it; durable commits, or the
-    kill itself would lose from InnoDB transactions its binlog (and so turnout) still has."""
-    server = start_mariadb(tmp_path / "my", ["--binlog-row-metadata=FULL",
-                                              "--innodb-flush-log-at-trx-commit=1"])
-    try:
-        yield server
-    finally:
-        server.stop()
+UPSERT = {"postgresql": "INSERT INTO acct VALUES ({i}, 1) ON CONFLICT (id) DO "
+                        "UPDATE SET balance = acct.balance + 1",
+          "mysql": "INSERT INTO acct VALUES ({i}, 1) ON DUPLICATE KEY UPDATE "
+                   "balance = balance + 1"}
 
 
-class PgBusiness(threading.Thread):
+class Business(threading.Thread):
     """Inserts, updates and deletes on `acct` until halted, riding out a server that is gone
     for a while (a failed transaction is tried again once the server is back)."""
 
@@ -62,61 +66,33 @@ class PgBusiness(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.halt, self.transactions = url, threading.Event(), 0
         self.rng = random.Random(5)
+        self.upsert = UPSERT[kind(url)]
 
     def run(self) -> None:
         while not self.halt.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True, connect_timeout=2) as conn:
-                    conn.execute("SET synchronous_commit = on")
-                    while not self.halt.is_set():
-                        self._one(conn)
-            except psycopg.OperationalError:
-                time.sleep(0.2)
-
-    def _one(self, conn: psycopg.Connection) -> None:
-        with conn.transaction():
-            for _ in range(self.rng.randint(1, 8)):
-                i = self.rng.randint(1, 3000)
-                if self.rng.random() < 0.8:
-                    conn.execute("INSERT INTO acct VALUES (%s, 1) ON CONFLICT (id) DO "
-                                 "UPDATE SET balance = acct.balance + 1", (i,))
-                else:
-                    conn.execute("DELETE FROM acct WHERE id = %s", (i,))
-        self.transactions += 1
-        time.sleep(0.005)
-
-
-class MyBusiness(PgBusiness):
-    """The same business on MariaDB."""
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            try:
-                with _connect(self.url) as conn, conn.cursor() as cur:
+                with own_cursor(self.url) as cur:
                     while not self.halt.is_set():
                         self._one(cur)
-            except pymysql.err.MySQLError:
+            except (psycopg.OperationalError, pymysql.err.MySQLError):
                 time.sleep(0.2)
 
-    def _one(self, cur: object) -> None:
-        execute = cur.execute  # type: ignore[attr-defined]
-        execute("BEGIN")
+    def _one(self, cur: Any) -> None:
+        cur.execute("BEGIN")
         for _ in range(self.rng.randint(1, 8)):
             i = self.rng.randint(1, 3000)
             if self.rng.random() < 0.8:
-                execute("INSERT INTO acct VALUES (%s, 1) ON DUPLICATE KEY UPDATE "
-                        "balance = balance + 1", (i,))
+                cur.execute(self.upsert.format(i=i))
             else:
-                execute("DELETE FROM acct WHERE id = %s", (i,))
-        execute("COMMIT")
+                cur.execute(f"DELETE FROM acct WHERE id = {i}")
+        cur.execute("COMMIT")
         self.transactions += 1
         time.sleep(0.005)
 
 
 def _prepare(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
-        conn.execute("INSERT INTO acct SELECT g, 0 FROM generate_series(1, 2000) g")
+    execute(url, "CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)",
+            insert_sql(url, "acct", [(i, 0) for i in range(1, 2001)]))
 
 
 def _same_rows(src: str, dst: str) -> None:
@@ -135,11 +111,10 @@ def _messages(store: Store, name: str) -> list[str]:
     return [e["message"] for e in api.events(name, 0, store) if e["level"] != "debug"]
 
 
-def _follow_through(store: Store, name: str, src: str, fault: object,
-                    writer: PgBusiness | None = None) -> None:
+def _follow_through(store: Store, name: str, src: str, fault: object) -> None:
     """Run the task under writes, inject `fault()` while it follows changes, wait until it
     has reconnected by itself and caught up; the source's rows are then all there."""
-    writer = writer or PgBusiness(src)
+    writer = Business(src)
     with running(store, name):
         api.wait_for(name, lambda s: s["phase"] == "incremental", 60, store)
         writer.start()
@@ -158,15 +133,20 @@ def _follow_through(store: Store, name: str, src: str, fault: object,
     assert stopped["heartbeat_delay_s"] is None
 
 
-def test_postgres_source_crash_and_restart_recovers_by_itself(
-    store: Store, own_pg: PgServer, tmp_path: Path
+@pytest.mark.parametrize("own_server", ["postgresql", "mysql"], indirect=True,
+                         ids=["pg-sqlite", "mysql-sqlite"])
+def test_a_source_server_crash_and_restart_recovers_by_itself(
+    store: Store, own_server: Server, tmp_path: Path
 ) -> None:
-    src = own_pg.create_database("crash")
+    """PostgreSQL stopped at once (every backend dies, the next start recovers from WAL),
+    MariaDB killed with -9 (InnoDB recovers, the binlog rotates to a new file)."""
+    src = own_server.create_database("crash")
     _prepare(src)
     dst = f"sqlite:///{tmp_path / 'acct.db'}"
-    api.create_task(TaskSpec("pgcrash", src, dst, options=Options(batch_changes=200)), store)
-    _follow_through(store, "pgcrash", src, lambda: crash_postgres(own_pg, down_s=3))
-    messages = _messages(store, "pgcrash")
+    api.create_task(TaskSpec("crash", src, dst, options=Options(batch_changes=200)), store)
+    crash = crash_postgres if isinstance(own_server, PgServer) else crash_mariadb
+    _follow_through(store, "crash", src, lambda: crash(own_server, down_s=3))  # type: ignore[arg-type]
+    messages = _messages(store, "crash")
     assert any(m.startswith("reconnecting (attempt 1, last error") for m in messages), messages
     assert not any("unexpected " in m and "last error" not in m for m in messages), messages
     _same_rows(src, dst)
@@ -200,23 +180,6 @@ def test_a_20_s_connection_cut_recovers_by_itself(
     _same_rows(pg_url, dst)
 
 
-def test_mariadb_source_kill_9_and_restart_recovers_by_itself(
-    store: Store, own_mariadb: MariaDbServer, tmp_path: Path
-) -> None:
-    src = own_mariadb.create_database("crash")
-    with _connect(src) as conn, conn.cursor() as cur:
-        cur.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
-        cur.executemany("INSERT INTO acct VALUES (%s, 0)", [(i,) for i in range(1, 2001)])
-    dst = f"sqlite:///{tmp_path / 'acct.db'}"
-    api.create_task(TaskSpec("mycrash", src, dst, options=Options(batch_changes=200)), store)
-    _follow_through(store, "mycrash", src, lambda: crash_mariadb(own_mariadb, down_s=3),
-                    MyBusiness(src))
-    messages = _messages(store, "mycrash")
-    assert any(m.startswith("reconnecting (attempt 1, last error") for m in messages), messages
-    assert not any("unexpected " in m and "last error" not in m for m in messages), messages
-    _same_rows(src, dst)
-
-
 STALL_S = 5.0  # the tests' stall_timeout_s: a blackhole of 3 times that shows everything
 
 
@@ -247,42 +210,23 @@ def _check_blackhole(seen: list[dict], heartbeats: bool) -> None:
         assert max(s["heartbeat_delay_s"] for s in seen) > STALL_S, seen
 
 
-def test_a_postgres_blackhole_is_noticed_and_the_task_reconnects(
-    store: Store, pg_server: PgServer, pg_url: str, tmp_path: Path
+@over(("postgresql", "sqlite"), ("mysql", "sqlite"))
+def test_a_blackhole_is_noticed_and_the_task_reconnects(
+    store: Store, urls: tuple[str, str], request: pytest.FixtureRequest
 ) -> None:
-    _prepare(pg_url)
-    proxy = TcpProxy(pg_server.port)
+    source, dst = urls
+    _prepare(source)
+    server = request.getfixturevalue("pg_server" if kind(source) == "postgresql"
+                                     else "mariadb_server")
+    proxy = TcpProxy(server.port)
     seen: list[dict] = []
     try:
-        via_proxy = pg_url.replace(f":{pg_server.port}/", f":{proxy.port}/")
-        dst = f"sqlite:///{tmp_path / 'acct.db'}"
+        via_proxy = source.replace(f":{server.port}/", f":{proxy.port}/")
         options = Options(batch_changes=200, stall_timeout_s=STALL_S)
-        api.create_task(TaskSpec("pghole", via_proxy, dst, options=options), store)
-        _follow_through(store, "pghole", pg_url,
-                        lambda: seen.extend(_blackhole(store, "pghole", proxy, 3 * STALL_S)))
+        api.create_task(TaskSpec("hole", via_proxy, dst, options=options), store)
+        _follow_through(store, "hole", source,
+                        lambda: seen.extend(_blackhole(store, "hole", proxy, 3 * STALL_S)))
     finally:
         proxy.close()
     _check_blackhole(seen, heartbeats=True)
-    _same_rows(pg_url, dst)
-
-
-def test_a_mysql_blackhole_is_noticed_and_the_task_reconnects(
-    store: Store, mariadb_server: MariaDbServer, mysql_url: str, tmp_path: Path
-) -> None:
-    with _connect(mysql_url) as conn, conn.cursor() as cur:
-        cur.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL)")
-        cur.executemany("INSERT INTO acct VALUES (%s, 0)", [(i,) for i in range(1, 2001)])
-    proxy = TcpProxy(mariadb_server.port)
-    seen: list[dict] = []
-    try:
-        via_proxy = mysql_url.replace(f":{mariadb_server.port}/", f":{proxy.port}/")
-        dst = f"sqlite:///{tmp_path / 'acct.db'}"
-        options = Options(batch_changes=200, stall_timeout_s=STALL_S)
-        api.create_task(TaskSpec("myhole", via_proxy, dst, options=options), store)
-        _follow_through(store, "myhole", mysql_url,
-                        lambda: seen.extend(_blackhole(store, "myhole", proxy, 3 * STALL_S)),
-                        MyBusiness(mysql_url))
-    finally:
-        proxy.close()
-    _check_blackhole(seen, heartbeats=True)
-    _same_rows(mysql_url, dst)
+    _same_rows(source, dst)
