@@ -15,7 +15,7 @@ import pytest
 from tests.integration.helpers import execute, running, wait_caught_up
 from turnout import api, engines
 from turnout.endpoint import Endpoint
-from turnout.engines.mysql.engine import connection_settings
+from turnout.engines.mysql.settings import connection_settings
 from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
 from turnout.verify import table_digest

@@ -92,6 +92,6 @@ def test_compact_json_drops_only_whitespace_between_tokens() -> None:
     ("10.11.19-MariaDB-0+deb12u1", True), ("10.7.1-MariaDB", True), ("10.6.16-MariaDB", False),
     ("11.4.2-MariaDB", True), ("8.0.36", False)])
 def test_uuid_columns_get_mariadbs_own_type_where_it_has_one(version: str, uuid: bool) -> None:
-    from turnout.engines.mysql.engine import own_types
+    from turnout.engines.mysql.settings import own_types
 
     assert (own_types(version) == {Kind.UUID: "uuid"}) is uuid

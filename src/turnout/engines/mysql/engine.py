@@ -1,13 +1,11 @@
-"""MysqlEngine: what turnout asks of a database, answered for a MySQL or MariaDB database,
-and the URL options it reads; the package docstring (__init__.py) says where each part lives."""
+"""MysqlEngine: what turnout asks of a database, answered for a MySQL or MariaDB database;
+the package docstring (__init__.py) says where each part lives."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from turnout.alter import Alteration
 from turnout.coalesce import Batch
@@ -43,59 +41,18 @@ from turnout.engines.mysql.dialect import (
 )
 from turnout.engines.mysql.dump import MysqlDumper
 from turnout.engines.mysql.positions import MysqlPosition
+from turnout.engines.mysql.settings import SESSION_SETUP, connection_settings, own_types
 from turnout.engines.mysql.snapshot import opened
 from turnout.engines.mysql.values import same, writer
 from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
-from turnout.types import CanonicalType, Kind
+from turnout.types import CanonicalType
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
-SESSION_SETUP = (
-    "SET NAMES utf8mb4, time_zone = '+00:00', "
-    "sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'"
-)
-_OPTIONS = {"zero_dates": ("refuse", "null"), "tinyint1": ("boolean", "int"),
-            "resume_by": ("file", "gtid")}
 _LOST_CONNECTION = (2006, 2013)
 _RETRY = (1205, 1213)  # lock wait timeout, deadlock
-
-
-def connection_settings(endpoint: Endpoint) -> tuple[dict[str, Any], dict[str, str]]:
-    """PyMySQL connect() arguments for the URL, and turnout's own options from its query."""
-    parts = urlsplit(endpoint.url)
-    params = dict(parse_qsl(parts.query))
-    options = {name: params.pop(name, values[0]) for name, values in _OPTIONS.items()}
-    for name, value in options.items():
-        if value not in _OPTIONS[name]:
-            raise BadInput(f"{name}={value} in {endpoint}: use one of {', '.join(_OPTIONS[name])}")
-    database = unquote(parts.path.lstrip("/"))
-    if not database:
-        raise BadInput(f"{endpoint} names no database: write mysql://user@host/database")
-    settings: dict[str, Any] = {
-        "host": parts.hostname or "localhost",
-        "port": parts.port or 3306,
-        "user": unquote(parts.username or "root"),
-        "password": unquote(parts.password or ""),
-        "database": database,
-        "charset": "utf8mb4",
-        "autocommit": True,
-        "connect_timeout": 10,
-        "program_name": "turnout",
-    }
-    if "unix_socket" in params:
-        settings["unix_socket"] = params.pop("unix_socket")
-    if params:
-        raise BadInput(f"unknown URL option {', '.join(params)} in {endpoint}")
-    return settings, options
-
-
-def own_types(version: str) -> dict[Kind, str]:
-    """Canonical kinds the server holds in a type of its own: MariaDB 10.7+ has uuid."""
-    found = re.match(r"(\d+)\.(\d+)", version)
-    release = (int(found[1]), int(found[2])) if found else (0, 0)
-    return {Kind.UUID: "uuid"} if "mariadb" in version.lower() and release >= (10, 7) else {}
 
 
 class MysqlEngine(Engine):
