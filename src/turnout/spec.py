@@ -9,13 +9,13 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from turnout.endpoint import Endpoint, redact
 from turnout.errors import BadInput
-from turnout.model import Phase
+from turnout.model import Phase, Table
 from turnout.types import CanonicalType, parse_type
 
 ALL_TYPES = (Phase.SCHEMA, Phase.FULL, Phase.INCREMENTAL)
@@ -110,6 +110,29 @@ class TaskSpec:
 
     def cast(self, table: str) -> dict[str, CanonicalType]:
         return {c: parse_type(t) for c, t in self.casts.get(table, {}).items()}
+
+    def dest_table(self, table: Table) -> Table:
+        """The source table as the destination will hold it: casts and renames applied,
+        references too. Migration plans it and verification compares with it, so both read
+        it here. A cast column loses the source's own type name, so even a same-engine
+        destination creates the type asked for, and its default's portable form (it was the
+        old type's)."""
+        casts = self.cast(table.name)
+        cast = replace(table, columns=tuple(
+            replace(c, type=casts[c.name], native_type="", definition="", portable_default=None)
+            if c.name in casts else c
+            for c in table.columns))
+        renamed = cast.renamed(self.dest_name(table.name), self.dest_columns(table.name))
+        fks = tuple(
+            replace(
+                fk,
+                ref_table=self.dest_name(fk.ref_table),
+                ref_columns=tuple(self.dest_columns(fk.ref_table).get(c, c)
+                                  for c in fk.ref_columns),
+            )
+            for fk in renamed.foreign_keys
+        )
+        return replace(renamed, foreign_keys=fks)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -44,7 +44,7 @@ class TaskProgress:
     position: str | None = None
     changes_applied: int = 0
     tables: tuple[TableProgress, ...] = ()
-    stray_rows: int = 0  # rows the last stray check found differing (migrate/strays.py)
+    stray_rows: int = 0  # rows the last stray check found differing (verify/strays.py)
     heartbeat_delay_s: float | None = None
 
 

@@ -29,6 +29,7 @@ from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
 from turnout.status import TaskProgress, TaskStatus
 from turnout.store import Store
+from turnout.verify.strays import StrayWatch
 
 ACTIVE = (TaskState.PRECHECKING, TaskState.MIGRATING)
 FENCE_BY_HAND = "docs/switchover.md#a-fence-left-behind"
@@ -151,11 +152,27 @@ def run_task(name: str, stop: threading.Event | None = None, store: Store | None
     watcher = threading.Thread(target=_watch_stop, args=(store.home, name, stop), daemon=True)
     watcher.start()
     try:
-        state = Runner(store, name, stop).run()
+        state = Runner(store, name, stop, _stray_watch(store, name, stop)).run()
     finally:
         stop.set()
         store.update(name, pid=None)
     return state.value
+
+
+def _stray_watch(store: Store, name: str, stop: threading.Event) -> Callable[[], None] | None:
+    """What starts the task's stray-row watch (verify/strays.py) once it follows the source,
+    if its options ask for one: once per run, however often a retry enters that phase."""
+    every = store.get(name).spec.options.stray_check_s
+    if not every:
+        return None
+    started: list[StrayWatch] = []
+
+    def start() -> None:
+        if not started:
+            started.append(StrayWatch(store.home, name, every, stop, status, wait_caught_up))
+            started[0].start()
+
+    return start
 
 
 def _watch_stop(home: Any, name: str, stop: threading.Event) -> None:

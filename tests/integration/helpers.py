@@ -15,7 +15,7 @@ from turnout import api, engines
 from turnout.cli.demo import Shop, create_chinook
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
-from turnout.verify import table_digest
+from turnout.verify.digest import table_digest
 
 
 def make_task(store: Store, name: str, src: Path, dst: Path, types: str = "schema,full,incremental",

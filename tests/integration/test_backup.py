@@ -25,7 +25,7 @@ from turnout.engines.postgres import dump as pg_dump
 from turnout.errors import BadInput, OperationFailed
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
-from turnout.verify import table_digest
+from turnout.verify.digest import table_digest
 
 from .helpers import execute, insert_sql
 

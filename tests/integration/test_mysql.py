@@ -18,7 +18,7 @@ from turnout.endpoint import Endpoint
 from turnout.engines.mysql.settings import connection_settings
 from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
-from turnout.verify import table_digest
+from turnout.verify.digest import table_digest
 
 TYPES = r"""
 CREATE TABLE everything (

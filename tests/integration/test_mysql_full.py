@@ -25,7 +25,7 @@ from turnout.migrate.plan import TablePlan, build_plan
 from turnout.migrate.progress import NoProgress
 from turnout.model import Checkpoint
 from turnout.spec import TaskSpec, parse_types
-from turnout.verify import table_digest
+from turnout.verify.digest import table_digest
 
 OWNER = "myfull"
 

@@ -17,7 +17,7 @@ from turnout.engines.postgres.engine import PostgresEngine
 from turnout.model import Change, Op
 from turnout.spec import Options, TaskSpec
 from turnout.store import Store
-from turnout.verify import table_digest
+from turnout.verify.digest import table_digest
 
 
 def execute(url: str, *statements: str) -> None:

@@ -78,8 +78,9 @@ def _plan(name: str, *indexes: tuple[str, tuple[str, ...]], fks: tuple[str, ...]
 
 
 def test_a_plan_names_indexes_and_foreign_keys_for_the_destination() -> None:
-    plans = named([_plan("a", ("email", ("id",))), _plan("b", ("email", ("id",)),
-                                                          fks=("b_fk", ""))], PG)
+    planned = [_plan("a", ("email", ("id",))), _plan("b", ("email", ("id",)), fks=("b_fk", ""))]
+    dests = named([p.dest for p in planned], PG)
+    plans = [TablePlan(p.source, d) for p, d in zip(planned, dests, strict=True)]
     assert [i.name for p in plans for i in p.dest.indexes] == ["a_email", "b_email"]
     assert [i.name for p in plans for i in p.source.indexes] == ["email", "email"]
     assert [fk.name for fk in plans[1].dest.foreign_keys][0] == "b_fk"

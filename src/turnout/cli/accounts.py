@@ -1,6 +1,6 @@
 """`turnout accounts`: least-privilege migration accounts, from the command line.
 
-Parses, calls turnout.accounts, renders. The only password ever printed is
+Parses, calls turnout.api, renders. The only password ever printed is
 one turnout generated, once, by `create`.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from turnout import accounts as api
+from turnout import api
 from turnout.errors import BadInput
 
 
@@ -37,7 +37,7 @@ def create(url: str, role: str, user: str, password_env: str | None, as_json: bo
         password = os.environ.get(password_env)
         if not password:
             raise BadInput(f"${password_env} is not set or empty: export the password in it")
-    result = api.create(url, role, user, password)
+    result = api.create_account(url, role, user, password)
     if as_json:
         _print_json(result)
         return
@@ -62,7 +62,7 @@ def revoke_write(url: str, user: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def drop(url: str, user: str, as_json: bool) -> None:
     """Remove account USER; what it owns passes to the account of URL."""
-    _report(api.drop(url, user), f"account {user} dropped", as_json)
+    _report(api.drop_account(url, user), f"account {user} dropped", as_json)
 
 
 def _report(result: dict[str, Any], done: str, as_json: bool) -> None:

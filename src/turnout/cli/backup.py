@@ -1,4 +1,4 @@
-"""`turnout backup` and `turnout restore`: parse, call turnout.backup, render.
+"""`turnout backup` and `turnout restore`: parse, call turnout.api, render.
 
 Registered on the main group in main.py; errors reach cli.main(), which prints them as one
 line with exit code 2 (bad input) or 1 (the operation failed).
@@ -11,21 +11,21 @@ from typing import Any
 
 import click
 
-from turnout import backup as backups
+from turnout import api
 
 
 @click.command("backup")
 @click.argument("name")
 @click.option("--to", "to", required=True, type=click.Path(file_okay=False),
               help="New (or empty) directory for the backup.")
-@click.option("--tool", type=click.Choice(backups.TOOLS), default="auto", show_default=True,
+@click.option("--tool", type=click.Choice(api.BACKUP_TOOLS), default="auto", show_default=True,
               help="native: the engine's dump tool (pg_dump, mysqldump, SQLite's backup API); "
                    "turnout: turnout's own reader into an SQLite file, restorable into any "
                    "engine; auto: native when installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def backup_command(name: str, to: str, tool: str, as_json: bool) -> None:
     """Back up the tables task NAME selects on its source, consistently, into DIR."""
-    made = backups.backup(name, to, tool=tool)
+    made = api.backup(name, to, tool=tool)
     if as_json:
         _print_json(made)
         return
@@ -42,7 +42,7 @@ def backup_command(name: str, to: str, tool: str, as_json: bool) -> None:
 def restore_command(directory: str, url: str | None, as_json: bool) -> None:
     """Replace the rows of the tables backed up in DIR with the backup's (the task's source,
     or --to URL)."""
-    done = backups.restore(directory, url)
+    done = api.restore(directory, url)
     if as_json:
         _print_json(done)
         return

@@ -22,6 +22,7 @@ from turnout import api
 from turnout.cli import switchover as cli_switchover
 from turnout.cli.accounts import accounts
 from turnout.cli.backup import backup_command, restore_command
+from turnout.cli.demo import run_demo
 from turnout.cli.render import (
     sessions_table,
     status_view,
@@ -271,7 +272,7 @@ def sessions(url: str, end: tuple[str, ...], as_json: bool) -> None:
               "(default: $TURNOUT_TOKEN).")
 def serve(host: str, port: int, token: str | None) -> None:
     """Serve the REST API and the web console; tasks started there run in this process."""
-    from turnout.web.server import serve as run_server
+    from turnout.web.server import serve as run_server  # FastAPI loads only for `serve`
 
     run_server(host, port, token, announce=click.echo)
 
@@ -326,8 +327,6 @@ def verify(name: str | None, source: str | None, dest: str | None, tables: tuple
 @click.option("--seconds", default=8.0, show_default=True, help="How long the business writes.")
 def demo(workdir: str | None, seconds: float) -> None:
     """Migrate the Chinook database to a new SQLite file while a simulated business writes."""
-    from turnout.cli.demo import run_demo
-
     if not run_demo(out, workdir, seconds):
         sys.exit(1)
 

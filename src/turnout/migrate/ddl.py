@@ -34,7 +34,7 @@ from turnout.checkpoints import DDL_PENDING, LAYOUT
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
 from turnout.errors import OperationFailed, Unsupported
-from turnout.migrate.plan import TablePlan, dest_table, with_gaps
+from turnout.migrate.plan import TablePlan, with_gaps
 from turnout.model import Ddl, Table
 from turnout.spec import TaskSpec
 
@@ -70,7 +70,7 @@ class DdlApplier:
         plan = self.plans[table]
         if ddl.after is None:
             return plan.dest, [Held(f"table {table} is dropped")]
-        new = dest_table(self.spec, ddl.after)
+        new = self.spec.dest_table(ddl.after)
         names = self.spec.dest_columns(table)
         renamed = None if ddl.renamed is None else tuple(
             (names.get(o, o), names.get(n, n)) for o, n in ddl.renamed)
@@ -151,7 +151,7 @@ class DdlApplier:
         before = layout_from_json(after, data["before"])
         renamed = None if data["renamed"] is None else tuple(tuple(r) for r in data["renamed"])
         self.plans[table] = with_gaps(self.src, self.dst,
-                                      TablePlan(before, dest_table(self.spec, before)), self.spec)
+                                      TablePlan(before, self.spec.dest_table(before)), self.spec)
         ddl = Ddl(data.get("id", ""), "", after, renamed)  # type: ignore[arg-type]
         return self.apply(table, ddl)
 

@@ -7,16 +7,25 @@ See naming.py for the rules each engine declares.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from turnout.model import Table
 from turnout.naming import Naming, Owned, clashes, shortened, unique_names
 
-if TYPE_CHECKING:
-    from turnout.migrate.plan import TablePlan
+
+class Pair(Protocol):
+    """A source table and the destination's (plan.TablePlan is one): all this module reads."""
+
+    @property
+    def source(self) -> Table: ...
+
+    @property
+    def dest(self) -> Table: ...
 
 
-def identifier_problems(plans: list[TablePlan], naming: Naming) -> list[str]:
+def identifier_problems(plans: Sequence[Pair], naming: Naming) -> list[str]:
     """Table and column names the destination would cut or merge: one line each, with the
     --rename that fixes it (a name cut short could meet another one late, mid-copy)."""
     problems = []
@@ -48,22 +57,22 @@ def identifier_problems(plans: list[TablePlan], naming: Naming) -> list[str]:
     return problems
 
 
-def named(plans: list[TablePlan], naming: Naming) -> list[TablePlan]:
-    """The plans with index and foreign-key names the destination takes: the source's own
-    where legal there, else deterministic ones (naming.unique_names)."""
-    indexes = [Owned(p.dest.name, i.name) for p in plans for i in p.dest.indexes]
-    tables = [p.dest.name for p in plans] if naming.indexes_per_schema else []
-    index_names = iter(unique_names(indexes, naming, naming.indexes_per_schema, tables))
-    fks = [Owned(p.dest.name, fk.name or _unnamed(p.dest.name, n, fk.ref_table, naming))
-           for p in plans for n, fk in enumerate(p.dest.foreign_keys)]
+def named(tables: list[Table], naming: Naming) -> list[Table]:
+    """The destination's tables with the index and foreign-key names it takes: the source's
+    own where legal there, else deterministic ones (naming.unique_names)."""
+    indexes = [Owned(t.name, i.name) for t in tables for i in t.indexes]
+    names = [t.name for t in tables] if naming.indexes_per_schema else []
+    index_names = iter(unique_names(indexes, naming, naming.indexes_per_schema, names))
+    fks = [Owned(t.name, fk.name or _unnamed(t.name, n, fk.ref_table, naming))
+           for t in tables for n, fk in enumerate(t.foreign_keys)]
     fk_names = iter(unique_names(fks, naming, naming.foreign_keys_per_schema))
     return [
-        replace(p, dest=replace(
-            p.dest,
-            indexes=tuple(replace(i, name=next(index_names)) for i in p.dest.indexes),
-            foreign_keys=tuple(replace(fk, name=next(fk_names)) for fk in p.dest.foreign_keys),
-        ))
-        for p in plans
+        replace(
+            t,
+            indexes=tuple(replace(i, name=next(index_names)) for i in t.indexes),
+            foreign_keys=tuple(replace(fk, name=next(fk_names)) for fk in t.foreign_keys),
+        )
+        for t in tables
     ]
 
 
@@ -74,7 +83,7 @@ def _unnamed(table: str, n: int, ref_table: str, naming: Naming) -> str:
     return shortened(f"{table}_fk{n}_{digest}", naming)
 
 
-def renamed_objects(plan: TablePlan) -> list[str]:
+def renamed_objects(plan: Pair) -> list[str]:
     """What the destination calls by another name than the source did, for the events."""
     moved = [f"index {s.name!r} of {plan.source.name!r} is {d.name!r}"
              for s, d in zip(plan.source.indexes, plan.dest.indexes, strict=True)

@@ -69,8 +69,9 @@ def build_plan(
         if old not in names:
             raise BadInput(f"--rename {old}=… names a table that the task does not move")
     tables = _as_streamed(src.reflect(names), saved or {})
-    plans = named([with_gaps(src, dst, TablePlan(t, dest_table(spec, t)), spec) for t in tables],
-                  dst.naming)
+    planned = [with_gaps(src, dst, TablePlan(t, spec.dest_table(t)), spec) for t in tables]
+    dests = named([p.dest for p in planned], dst.naming)
+    plans = [replace(p, dest=d) for p, d in zip(planned, dests, strict=True)]
     problems = [p for plan in plans for p in _table_problems(spec, dst, plan)]
     problems += identifier_problems(plans, dst.naming)
     if not problems:  # reading the data is worth it only once the types are right
@@ -123,27 +124,6 @@ def _gap_problems(src: Engine, plan: TablePlan) -> list[str]:
                 problems.append(problem(plan.source.name, column.name, gap, key,
                                         plan.dest_name))
     return problems
-
-
-def dest_table(spec: TaskSpec, table: Table) -> Table:
-    """The source table as the destination will hold it: casts and renames applied, references
-    too. A cast column loses the source's own type name, so even a same-engine destination
-    creates the type asked for, and its default's portable form (it was the old type's)."""
-    casts = spec.cast(table.name)
-    cast = replace(table, columns=tuple(
-        replace(c, type=casts[c.name], native_type="", definition="", portable_default=None)
-        if c.name in casts else c
-        for c in table.columns))
-    renamed = cast.renamed(spec.dest_name(table.name), spec.dest_columns(table.name))
-    fks = tuple(
-        replace(
-            fk,
-            ref_table=spec.dest_name(fk.ref_table),
-            ref_columns=tuple(spec.dest_columns(fk.ref_table).get(c, c) for c in fk.ref_columns),
-        )
-        for fk in renamed.foreign_keys
-    )
-    return replace(renamed, foreign_keys=fks)
 
 
 def _table_problems(spec: TaskSpec, dst: Engine, plan: TablePlan) -> list[str]:

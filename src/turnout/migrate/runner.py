@@ -13,6 +13,8 @@ import re
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 from turnout import accounts, checkpoints, engines
 from turnout.checkpoints import CAPTURE_START, FULL_DONE, PRECHECKED, SCHEMA_DONE
@@ -22,7 +24,6 @@ from turnout.errors import OperationFailed, TurnoutError
 from turnout.migrate import full, heartbeat, incremental, retry, schema
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.plan import TablePlan, build_plan
-from turnout.migrate.strays import StrayWatch
 from turnout.model import Phase, Position, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -101,8 +102,14 @@ class StoreProgress:
 
 
 class Runner:
-    def __init__(self, store: Store, name: str, stop: threading.Event) -> None:
+    """Runs task `name` until `stop` is set; `on_incremental` is called each time the task
+    enters incremental migration (what runs beside it then, such as the stray-row watch,
+    belongs to the stages above the runner, which pass it in)."""
+
+    def __init__(self, store: Store, name: str, stop: threading.Event,
+                 on_incremental: Callable[[], object] | None = None) -> None:
         self.store, self.name, self.stop = store, name, stop
+        self.on_incremental = on_incremental
         self.progress = StoreProgress(store, name)
         self.retry = retry.Policy()
         self._capture: Capture | None = None  # the run's, closed when the run ends
@@ -220,8 +227,8 @@ class Runner:
         if capture is None or start is None:
             return TaskState.COMPLETED
         self.progress.phase(Phase.INCREMENTAL)
-        if spec.options.stray_check_s:
-            StrayWatch(self.store.home, self.name, spec.options.stray_check_s, self.stop).start()
+        if self.on_incremental is not None:
+            self.on_incremental()
         routes = {p.source.name: p.route for p in plans}
         incremental.follow(
             capture,
@@ -315,6 +322,29 @@ def prepare(store: Store, name: str) -> None:
     finally:
         src.close()
         dst.close()
+
+
+def precheck(store: Store, name: str) -> dict[str, Any]:
+    """Run the task's precheck now and report instead of raising: the console shows the
+    problems as a list before anyone starts the task, one line each with its fix.
+
+    The checks are the worker's own (`build_plan`), so what passes here passes there.
+    """
+    spec = store.get(name).spec
+    first_run = not PRECHECKED.present(store, name)
+    src = dst = None
+    try:
+        src = engines.connect(spec.source_endpoint)
+        dst = engines.connect(spec.dest_endpoint, create=True)
+        plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
+    except TurnoutError as exc:
+        return {"ok": False, "problems": str(exc).splitlines(), "tables": []}
+    finally:
+        for engine in (src, dst):
+            if engine is not None:
+                engine.close()
+    tables = [{"source": p.source.name, "dest": p.dest.name} for p in plans]
+    return {"ok": True, "problems": [], "tables": tables}
 
 
 def resnapshot(store: Store, name: str) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from turnout import accounts, api, engines
+from turnout import accounts, engines, tasks
 from turnout.checkpoints import (
     ROLLBACK,
     ROLLBACK_FENCE_LEFT,
@@ -38,12 +38,14 @@ from turnout.store import Store
 from turnout.switchover import procedure, steps
 from turnout.switchover.procedure import Options
 from turnout.switchover.reverse import reverse_name
+from turnout.verify.run import verify_task
 
 STEPS = ("checked", "frozen", "writers_gone", "drained", "verified", "opened", "moved",
          "forward_started", "rolled_back")
 
 
-def _following(status: dict[str, Any]) -> bool:
+def following(status: dict[str, Any]) -> bool:
+    """Whether a task's status shows it running and following its source's changes."""
     return bool(status["state"] == TaskState.MIGRATING.value
                 and status["phase"] == "incremental")
 
@@ -65,7 +67,7 @@ class _Rollback:
         self.result: dict[str, Any] = {}
 
     def checked(self) -> None:
-        if api.task_status(self.reverse, self.store)["pid"] is None:
+        if tasks.task_status(self.reverse, self.store)["pid"] is None:
             raise OperationFailed(f"reverse task {self.reverse} is not running: start it "
                                   f"(`turnout task start {self.reverse}`), then roll back")
         self.log(f"rollback of {self.name} begins")
@@ -96,9 +98,9 @@ class _Rollback:
                 "keeps running: stop them, or run again with --kill-sessions")
 
     def drained(self) -> None:
-        if api.task_status(self.reverse, self.store)["pid"] is None:  # died mid-step
-            api.start_task(self.reverse, self.store)
-        api.wait_for(self.reverse, _following, 60, self.store)  # a worker just (re)started
+        if tasks.task_status(self.reverse, self.store)["pid"] is None:  # died mid-step
+            tasks.start_task(self.reverse, self.store)
+        tasks.wait_for(self.reverse, following, 60, self.store)  # a worker just (re)started
         steps.drain(self.store, self.reverse, self.options.drain_timeout, self.log)
         if self.options.grace:
             self.log(f"grace period: {self.options.grace:g} s")
@@ -107,7 +109,7 @@ class _Rollback:
         self.log(f"reverse task {self.reverse} stopped")
 
     def verified(self) -> None:
-        report = api.verify_task(self.name, self.store)
+        report = verify_task(self.name, self.store)
         if not report["consistent"]:
             counts = {k: sum(len(t[k]) for t in report["tables"])
                       for k in ("missing", "extra", "different")}
@@ -122,7 +124,7 @@ class _Rollback:
 
     def opened(self) -> None:
         if self.reverse in {r.name for r in self.store.all_tasks()}:
-            api.delete_task(self.reverse, self.store)  # its capture leaves the destination
+            tasks.delete_task(self.reverse, self.store)  # its capture leaves the destination
         steps.lift_fence(self.spec.source, self.log)
         clear(self.store, self.name, SWITCHOVER_FROZE)
         self.log(f"the destination stays fenced for everyone but turnout until the next "
@@ -135,8 +137,8 @@ class _Rollback:
         ROLLBACK_MOVED_AT.set(self.store, self.name, time.time())
 
     def forward_started(self) -> None:
-        if api.task_status(self.name, self.store)["pid"] is None:
-            api.start_task(self.name, self.store)
+        if tasks.task_status(self.name, self.store)["pid"] is None:
+            tasks.start_task(self.name, self.store)
 
     def rolled_back(self) -> None:
         stopped = procedure.downtime(self.store, self.name, ROLLBACK_FROZEN_AT,
@@ -167,24 +169,6 @@ def rollback(name: str, store: Store | None = None, options: Options | None = No
     return {"task": name, "rolled_back": True, "steps": list(STEPS), **run.result}
 
 
-def abort(name: str, store: Store, log: steps.Journal) -> dict[str, Any]:
-    """Undo a rollback that has not finished: the destination open, the reverse task running."""
-    done = ROLLBACK_STEP.get(store, name)
-    if done in ("opened", "moved", "forward_started"):
-        raise BadInput(f"the rollback of {name} has opened the source already: run "
-                       f"`turnout rollback {name}` to finish it")
-    spec = store.get(name).spec
-    reverse = reverse_name(name)
-    steps.lift_fence(spec.dest, log)
-    if api.task_status(reverse, store)["pid"] is None:
-        api.start_task(reverse, store)
-    api.wait_for(reverse, _following, 60, store)
-    clear(store, name, *ROLLBACK)
-    log(f"rollback aborted after step {done}: the workload stays on {spec.dest_endpoint}, "
-        f"the reverse task {reverse} runs, the source stays fenced")
-    return {"task": name, "aborted_after": done, "forward_restarted": False}
-
-
 def finish(name: str, store: Store | None = None, say: steps.Say = lambda _: None,
            keep_accounts: bool = False, admins: dict[str, str | None] | None = None,
            ) -> dict[str, Any]:
@@ -197,8 +181,8 @@ def finish(name: str, store: Store | None = None, say: steps.Say = lambda _: Non
                        f"finishes it, `turnout switchover {name} --abort` undoes it")
     spec = store.get(name).spec
     steps.stop_if_running(store, reverse)
-    api.delete_task(reverse, store)
-    api.delete_task(name, store)  # the forward capture, checkpoints and the task itself
+    tasks.delete_task(reverse, store)
+    tasks.delete_task(name, store)  # the forward capture, checkpoints and the task itself
     for url in (spec.source, spec.dest):
         engine = engines.connect(url)
         try:

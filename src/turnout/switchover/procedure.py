@@ -29,11 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from turnout import accounts, api, engines
+from turnout import accounts, engines, tasks
 from turnout.checkpoints import (
     CAPTURE_START,
     ROLLBACK_FENCE_LEFT,
-    ROLLBACK_STEP,
     SWITCHOVER,
     SWITCHOVER_DEST_FROZE,
     SWITCHOVER_FROZE,
@@ -52,6 +51,7 @@ from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.switchover import steps
 from turnout.switchover.reverse import reverse_name, reverse_spec
+from turnout.verify.run import verify_task
 
 STEPS = ("checked", "reverse_capture", "frozen", "writers_gone", "drained", "reverse_prepared",
          "verified", "opened", "moved", "reverse_started", "switched")
@@ -107,7 +107,7 @@ def switchover(name: str, store: Store | None = None, options: Options | None = 
 
 
 def _checked(ctx: Context) -> str | None:
-    status = api.task_status(ctx.name, ctx.store)
+    status = tasks.task_status(ctx.name, ctx.store)
     if Phase.INCREMENTAL not in ctx.spec.types:
         if status["state"] != TaskState.COMPLETED.value:
             raise OperationFailed(f"task {ctx.name} is {status['state']}: a task without the "
@@ -122,7 +122,7 @@ def _checked(ctx: Context) -> str | None:
     deadline = time.time() + 10
     while status["delay_s"] is None and time.time() < deadline:  # just started: no report yet
         time.sleep(0.2)
-        status = api.task_status(ctx.name, ctx.store)
+        status = tasks.task_status(ctx.name, ctx.store)
     delay = status["delay_s"]
     if delay is None or delay > ctx.options.max_delay:
         raise OperationFailed(f"task {ctx.name} is delayed {delay} s, more than --max-delay "
@@ -140,7 +140,7 @@ def _drop_reverse(ctx: Context) -> None:
     slot would hold the destination's log)."""
     if ctx.reverse in {r.name for r in ctx.store.all_tasks()}:
         steps.stop_if_running(ctx.store, ctx.reverse)
-        api.delete_task(ctx.reverse, ctx.store)
+        tasks.delete_task(ctx.reverse, ctx.store)
 
 
 def _frozen(ctx: Context) -> None:
@@ -189,14 +189,14 @@ def _writers_gone(ctx: Context) -> None:
 
 
 def _drained(ctx: Context) -> None:
-    if api.task_status(ctx.name, ctx.store)["pid"] is None:  # a run that died mid-step
-        api.start_task(ctx.name, ctx.store)  # stopped it; the source is frozen, so this is safe
-        api.wait_for(ctx.name, lambda s: s["state"] == TaskState.MIGRATING.value, 60, ctx.store)
+    if tasks.task_status(ctx.name, ctx.store)["pid"] is None:  # a run that died mid-step
+        tasks.start_task(ctx.name, ctx.store)  # stopped it; the source is frozen, so this is safe
+        tasks.wait_for(ctx.name, lambda s: s["state"] == TaskState.MIGRATING.value, 60, ctx.store)
     steps.drain(ctx.store, ctx.name, ctx.options.drain_timeout, ctx.log)
     if ctx.options.grace:
         ctx.log(f"grace period: {ctx.options.grace:g} s")
         time.sleep(ctx.options.grace)
-    api.stop_task(ctx.name, ctx.store)
+    tasks.stop_task(ctx.name, ctx.store)
     ctx.log(f"forward task {ctx.name} stopped; sequences and AUTO_INCREMENT synced on the "
             "destination")
 
@@ -237,7 +237,7 @@ def _reverse_prepared(ctx: Context) -> None:
 
 
 def _verified(ctx: Context) -> None:
-    report = api.verify_task(ctx.name, ctx.store)
+    report = verify_task(ctx.name, ctx.store)
     if not report["consistent"]:
         counts = {k: sum(len(t[k]) for t in report["tables"])
                   for k in ("missing", "extra", "different")}
@@ -273,9 +273,9 @@ def run_on_switch(command: str, name: str, reverse: str, again: str) -> None:
 
 
 def _reverse_started(ctx: Context) -> None:
-    if api.task_status(ctx.reverse, ctx.store)["pid"] is None:
-        api.start_task(ctx.reverse, ctx.store)
-    api.wait_for(ctx.reverse, lambda s: s["phase"] == "incremental", 60, ctx.store)
+    if tasks.task_status(ctx.reverse, ctx.store)["pid"] is None:
+        tasks.start_task(ctx.reverse, ctx.store)
+    tasks.wait_for(ctx.reverse, lambda s: s["phase"] == "incremental", 60, ctx.store)
     ctx.log(f"reverse task {ctx.reverse} runs: changes on the destination flow back")
 
 
@@ -311,37 +311,10 @@ _STEPS: dict[str, Callable[[Context], str | None]] = {
 }
 
 
-def abort(name: str, store: Store | None = None, say: steps.Say = lambda _: None,
-          ) -> dict[str, Any]:
-    """Undo a switchover that has not finished: back to the forward task running. During a
-    rollback that has not finished, undo the rollback instead: back to the switched state."""
-    store = store or Store()
-    log = steps.Journal(store, name, say)
-    done = SWITCHOVER_STEP.get(store, name)
-    if done == STEPS[-1]:
-        from turnout.switchover import back
 
-        if ROLLBACK_STEP.present(store, name):
-            return back.abort(name, store, log)
-        raise BadInput(f"task {name} has switched over: `turnout rollback {name}` moves back")
-    spec = store.get(name).spec
-    reverse = reverse_name(name)
-    if done in ("opened", "moved", "reverse_started"):
-        log(f"the destination was open to the application: writes made there since are not "
-            f"carried back to the source by an aborted switchover; `turnout verify {name}` "
-            "shows them", "warning")
-    if reverse in {r.name for r in store.all_tasks()}:
-        steps.stop_if_running(store, reverse)
-        api.delete_task(reverse, store)
-        log(f"reverse task {reverse} deleted")
-    steps.lift_fence(spec.source, log)  # whatever step it died in
-    if SWITCHOVER_DEST_FROZE.present(store, name):
-        steps.lift_fence(spec.dest, log)
-    clear(store, name, *SWITCHOVER)
-    restarted = False
-    if Phase.INCREMENTAL in spec.types and api.task_status(name, store)["pid"] is None:
-        api.start_task(name, store)
-        restarted = True
-    log(f"switchover aborted after step {done or 'none'}; writes allowed on the source"
-        + ("; forward task started again" if restarted else ""))
-    return {"task": name, "aborted_after": done, "forward_restarted": restarted}
+def status(name: str, store: Store | None = None) -> dict[str, Any]:
+    """Where a task's switchover stands: the steps in order and the last one done (None when
+    none is under way), for a checklist that ticks as it goes."""
+    store = store or Store()
+    store.get(name)  # NotFound for an unknown task
+    return {"steps": list(STEPS), "done": SWITCHOVER_STEP.get(store, name)}

@@ -16,7 +16,6 @@ from turnout.engines.base import Engine
 from turnout.engines.checksums import Probe
 from turnout.engines.forms import PORTABLE, Form, pair_form
 from turnout.errors import BadInput
-from turnout.migrate.plan import dest_table
 from turnout.model import Column, Row, Table
 from turnout.spec import TaskSpec
 from turnout.types import Kind
@@ -56,7 +55,7 @@ def task_pairs(spec: TaskSpec, src: Engine, dst: Engine) -> list[TablePair]:
     if not names:
         raise BadInput(f"no table of {spec.source_endpoint} matches --tables "
                        f"{' '.join(spec.tables)}: check the patterns")
-    return [pair_tables(src, dst, table, dest_table(spec, table)) for table in src.reflect(names)]
+    return [pair_tables(src, dst, table, spec.dest_table(table)) for table in src.reflect(names)]
 
 
 def pair_tables(src: Engine, dst: Engine, source: Table, expected: Table) -> TablePair:

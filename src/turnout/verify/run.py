@@ -1,4 +1,8 @@
-"""One verification run from a spec: connect, pair, compare, recheck, repair, report."""
+"""One verification run from a spec: connect, pair, compare, recheck, repair, report.
+
+`verify_task` and `verify_urls` are what the faces call (through turnout.api): a task's
+tables, with its renames and casts, or tables of the same names in two databases.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from typing import Any
 from turnout import engines
 from turnout.errors import BadInput
 from turnout.spec import TaskSpec
+from turnout.store import Store
 from turnout.verify import compare, pairs, recheck, settle
 from turnout.verify import repair as fixing
+from turnout.verify.applied import TaskApplied, running
 from turnout.verify.report import Report
 
 LEVELS = ("schema", "count", "content")
@@ -65,3 +71,34 @@ def run(spec: TaskSpec, *, caught_up: Callable[[float], object] | None = None,
     finally:
         src.close()
         dst.close()
+
+
+def verify_task(name: str, store: Store | None = None, **options: Any) -> dict[str, Any]:
+    """Compare a task's source and destination tables, with its renames and casts.
+
+    Options: level ("schema", "count", "content"), threads, max_rows_per_second,
+    recheck (read the differing keys again even when the task is not running),
+    settle_timeout, repair ("dest" or "source"), repair_file, apply,
+    progress(table, done, total), say(message). While the task runs, differing keys
+    are always read again once it has applied past them (verify/settle.py), so rows
+    in flight are not reported; the report then has "recheck". The result is the
+    JSON contract of `turnout verify --json`.
+    """
+    store = store or Store()
+    spec = store.get(name).spec
+    recheck = options.pop("recheck", False)
+    if not running(name, store):
+        return run(spec, applied=settle.Immediately() if recheck else None, **options)
+    applied = TaskApplied(name, store)
+    try:
+        return run(spec, applied=applied, **options)
+    finally:
+        applied.close()
+
+
+def verify_urls(source: str, dest: str, tables: list[str] | None = None,
+                **options: Any) -> dict[str, Any]:
+    """Compare tables of the same names in two databases (no task needed)."""
+    spec = TaskSpec(name="verify", source=source, dest=dest, tables=tuple(tables or ("*",)))
+    recheck = options.pop("recheck", False)
+    return run(spec, applied=settle.Immediately() if recheck else None, **options)

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 
-from turnout import tasks
+from turnout import api
 from turnout.store import Store
 from turnout.web import errors, routes, switching
 from turnout.web.jobs import Jobs
@@ -34,7 +34,7 @@ def create_app(token: str | None = None, home: Path | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        tasks.stop_tasks_here()  # the tasks this server runs stop cleanly with it
+        api.stop_tasks_here()  # the tasks this server runs stop cleanly with it
 
     app = FastAPI(
         title="turnout",

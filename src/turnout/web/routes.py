@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from turnout import api, tasks
+from turnout import api
 from turnout.errors import BadInput, NotFound, TurnoutError
 from turnout.model import Session
 from turnout.spec import Options, TaskSpec, spec_from_flags
@@ -107,7 +107,7 @@ def delete_task(name: TaskName, store: StoreDep, jobs: JobsDep, switches: Switch
 def start_task(name: TaskName, store: StoreDep,
                body: models.StartRequest | None = None) -> dict[str, Any]:
     """Run the task in this server's process; 409 if it already runs."""
-    tasks.start_task_here(name, store, resnapshot=bool(body and body.resnapshot))
+    api.start_task_here(name, store, resnapshot=bool(body and body.resnapshot))
     return api.task_status(name, store)
 
 

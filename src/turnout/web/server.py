@@ -15,7 +15,7 @@ from types import FrameType
 
 import uvicorn
 
-from turnout import tasks
+from turnout import api
 from turnout.errors import BadInput, OperationFailed
 from turnout.store import Store
 from turnout.web.app import create_app
@@ -50,7 +50,7 @@ class Server(uvicorn.Server):
         self.store = store
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if sig == signal.SIGTERM and tasks.stop_pending_here(self.store):
+        if sig == signal.SIGTERM and api.stop_pending_here(self.store):
             return
         super().handle_exit(sig, frame)
 

@@ -7,23 +7,37 @@ cheap when nothing differs) shows such rows; a row counts only if it still
 differs once the task has applied everything committed before the first
 look, so lag is never reported. The count goes to the task's status and a
 warning to its event log, with the command that puts it right.
+
+The task's lifecycle (turnout.tasks) starts the watch and hands it the two questions only
+it can answer (the task's status, and a wait until it has caught up), so verification
+stays below the lifecycle and never imports it.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from turnout import checkpoints
 from turnout.errors import TurnoutError
 from turnout.model import TaskState
+from turnout.status import TaskStatus
 from turnout.store import Store
+from turnout.verify.run import run as verify
+
+Status = Callable[[str, Store], TaskStatus]  # the task's status, as tasks.status
+CaughtUp = Callable[[str, float, Store, float], object]  # tasks.wait_caught_up
 
 
 class StrayWatch(threading.Thread):
-    def __init__(self, home: Path, name: str, every: float, stop: threading.Event) -> None:
+    """Checks the task `name` every `every` seconds until `stop` is set."""
+
+    def __init__(self, home: Path, name: str, every: float, stop: threading.Event,
+                 status: Status, caught_up: CaughtUp) -> None:
         super().__init__(name=f"strays-{name}", daemon=True)
         self.home, self.name, self.every, self.stop = home, name, every, stop
+        self.status, self.caught_up = status, caught_up
 
     def run(self) -> None:
         store = Store(self.home)  # a connection of this thread's own
@@ -34,14 +48,11 @@ class StrayWatch(threading.Thread):
             store.close()
 
     def _check(self, store: Store) -> None:
-        from turnout import api
-        from turnout.verify.run import run as verify
-
-        status = api.task_status(self.name, store)
-        if status["state"] != TaskState.MIGRATING.value or status["delay_s"] != 0:
+        status = self.status(self.name, store)
+        if status.state is not TaskState.MIGRATING or status.progress.delay_s != 0:
             return  # only a caught-up task can tell a stray row from one on its way
         try:
-            report = verify(store.get(self.name).spec, caught_up=lambda since: api.wait_caught_up(
+            report = verify(store.get(self.name).spec, caught_up=lambda since: self.caught_up(
                 self.name, 60, store, since), threads=2)
         except TurnoutError as exc:
             store.add_event(self.name, "debug", f"stray-row check skipped: {exc}")
@@ -51,6 +62,6 @@ class StrayWatch(threading.Thread):
         checkpoints.STRAY_ROWS.set(store, self.name, found)
         if found and found != before:
             store.add_event(self.name, "warning",
-                            f"{found} row(s) on {status['dest']} differ from {status['source']} "
+                            f"{found} row(s) on {status.dest} differ from {status.source} "
                             "although the task has caught up: written there by someone else? "
                             f"`turnout verify {self.name}` lists them, --repair dest fixes them")
