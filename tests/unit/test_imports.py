@@ -21,9 +21,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "turnout"
 # that no longer occurs fails the test, so it is deleted when its circle is gone.
 ALLOWED: list[frozenset[str]] = [
     frozenset({"turnout.engines.base", "turnout.engines.checksums"}),  # KeySpan
-    frozenset({"turnout.engines.mysql.dump", "turnout.engines.mysql.engine"}),
-    frozenset({"turnout.engines.postgres.dump", "turnout.engines.postgres.engine"}),
-    frozenset({"turnout.engines.sqlite.dump", "turnout.engines.sqlite.engine"}),
 ]
 
 

@@ -1,6 +1,6 @@
 """The plan: what each table is called and holds on the destination, and what precheck refuses.
 
-dest_table and TablePlan are pure; build_plan runs on two SQLite files (a real database in
+TaskSpec.dest_table and TablePlan are pure; build_plan runs on two SQLite files (a real database in
 this process), which is enough for the problems every engine pair shares.
 """
 
@@ -15,7 +15,7 @@ from turnout import engines
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, OperationFailed, Unsupported
 from turnout.gaps import Gap
-from turnout.migrate.plan import TablePlan, build_plan, dest_table
+from turnout.migrate.plan import TablePlan, build_plan
 from turnout.model import Column, ForeignKey, Spelled, Table
 from turnout.spec import TaskSpec
 from turnout.types import CanonicalType, Kind
@@ -38,7 +38,7 @@ def test_the_destination_table_takes_renames_and_casts_and_so_do_its_references(
     task = spec(table_renames={"orders": "sales", "customers": "clients"},
                 column_renames={"orders": {"customer": "client"}, "customers": {"id": "no"}},
                 casts={"orders": {"placed": "text"}})
-    dest = dest_table(task, ORDERS)
+    dest = task.dest_table(ORDERS)
     assert dest.name == "sales"
     assert dest.column_names == ("id", "client", "placed")
     assert dest.columns[2].type.kind is Kind.TEXT and dest.columns[2].native_type == ""
@@ -47,11 +47,11 @@ def test_the_destination_table_takes_renames_and_casts_and_so_do_its_references(
 
 
 def test_a_table_neither_renamed_nor_cast_is_the_same_table() -> None:
-    assert dest_table(spec(), ORDERS) == ORDERS
+    assert spec().dest_table(ORDERS) == ORDERS
 
 
 def test_the_plans_cast_stops_at_a_gap_and_then_writes_the_cast_form() -> None:
-    dest = dest_table(spec(casts={"orders": {"customer": "text"}}), ORDERS)
+    dest = spec(casts={"orders": {"customer": "text"}}).dest_table(ORDERS)
     gaps = (frozenset(), frozenset(), frozenset({Gap.SPELLED}))
     plan = TablePlan(ORDERS, dest, gaps, dest_name="the test destination")
     cast = plan.cast
