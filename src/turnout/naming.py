@@ -16,6 +16,7 @@ makes the same names, on every run.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -116,3 +117,9 @@ def clashes(names: list[str], folds: bool) -> list[list[str]]:
     for name in names:
         groups.setdefault(fold(name, folds), []).append(name)
     return [g for g in groups.values() if len(g) > 1]
+
+
+def slot_name(task: str) -> str:
+    """A name for the task's capture objects that any engine accepts as an identifier."""
+    digest = hashlib.sha1(task.encode()).hexdigest()[:6]
+    return f"{re.sub(r'[^A-Za-z0-9]', '_', task)[:40]}_{digest}".lower()

@@ -5,8 +5,7 @@ A task runs in a detached worker process (`start_task`, what the CLI starts) or 
 thread of this process (`start_task_here`, what `turnout serve` starts, so its tasks need
 no other process and stop cleanly with it; the next start resumes them).
 
-turnout.api re-exports all of it for the faces; a stage that needs a task's status (the
-switchover's steps) calls it here, under the facade, instead of going back up through it.
+turnout.api re-exports it for the faces; switchover calls it here, below the facade.
 """
 
 from __future__ import annotations
@@ -24,8 +23,8 @@ from typing import Any
 from turnout import checkpoints, engines, vault
 from turnout.errors import NotFound, OperationFailed, TurnoutError
 from turnout.migrate import heartbeat, runner
-from turnout.migrate.runner import Runner, remove_capture, slot_name
 from turnout.model import Phase, TaskState
+from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.status import TaskProgress, TaskStatus
 from turnout.store import Store
@@ -152,7 +151,7 @@ def run_task(name: str, stop: threading.Event | None = None, store: Store | None
     watcher = threading.Thread(target=_watch_stop, args=(store.home, name, stop), daemon=True)
     watcher.start()
     try:
-        state = Runner(store, name, stop, _stray_watch(store, name, stop)).run()
+        state = runner.Runner(store, name, stop, _stray_watch(store, name, stop)).run()
     finally:
         stop.set()
         store.update(name, pid=None)
@@ -259,7 +258,7 @@ def delete_task(name: str, store: Store | None = None, force: bool = False) -> l
     stop_task(name, store)
     notes: list[str] = []
     try:
-        remove_capture(record.spec, name)
+        runner.remove_capture(record.spec, name)
         notes += _lift_left_fence(record.spec, name, store)
     except TurnoutError as exc:
         if not force:

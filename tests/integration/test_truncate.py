@@ -163,7 +163,7 @@ def test_mysql_truncate_stops_a_task_that_asks_for_it(store: Store, mysql_url: s
 
 def test_a_publication_made_beforehand_must_publish_truncate(store: Store, pg_server: Any,
                                                             pg_url: str) -> None:
-    from turnout.migrate.runner import slot_name
+    from turnout.naming import slot_name
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id int PRIMARY KEY)")

@@ -8,8 +8,6 @@ own checkpoints say where to continue inside a step.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import threading
 import time
 import traceback
@@ -25,16 +23,11 @@ from turnout.migrate import full, heartbeat, incremental, retry, schema
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.model import Phase, Position, TaskState
+from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.store import Store
 
 CLOSE_WAIT_S = 5.0  # how long a run's end waits for its connections to close
-
-
-def slot_name(task: str) -> str:
-    """A name for the task's capture objects that any engine accepts as an identifier."""
-    digest = hashlib.sha1(task.encode()).hexdigest()[:6]
-    return f"{re.sub(r'[^A-Za-z0-9]', '_', task)[:40]}_{digest}".lower()
 
 
 class StoreProgress:

@@ -45,8 +45,8 @@ from turnout.checkpoints import (
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, OperationFailed, TransientError
 from turnout.migrate import runner
-from turnout.migrate.runner import slot_name
 from turnout.model import Phase, TaskState
+from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.switchover import steps

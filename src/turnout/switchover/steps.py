@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from turnout import checkpoints, engines, tasks
 from turnout.engines.base import Engine
 from turnout.errors import OperationFailed
-from turnout.migrate.runner import slot_name
 from turnout.model import Position, Session, TaskState
+from turnout.naming import slot_name
 from turnout.store import Store
 
 Say = Callable[[str], None]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from turnout import checkpoints, engines
 from turnout.engines.base import Engine
-from turnout.migrate.runner import slot_name
 from turnout.model import Phase, Position, TaskState
+from turnout.naming import slot_name
 from turnout.store import Store
 
 
