@@ -99,6 +99,13 @@ class VerifyReader(ABC):
 
     # the queries ---------------------------------------------------------------
 
+    def select_column(self, table: Table, name: str) -> str:
+        """SQL that fetches a column's value as exactly as the snapshot reader reads it."""
+        return self.quote(name)
+
+    def select_list(self, table: Table, names: tuple[str, ...]) -> str:
+        return ", ".join(self.select_column(table, n) for n in names)
+
     def spell_column(self, table: Table, probe: Probe) -> str:
         """SQL giving one column of `table` in its probe's form; an engine that knows more of
         the column than its canonical type (its character set, say) may spell it cheaper."""
@@ -185,13 +192,13 @@ class VerifyReader(ABC):
              span: KeySpan) -> list[Row]:
         where, params = self.where(key, span)
         order = ", ".join(self.quote(k) for k in key)
-        cols = ", ".join(self.quote(n) for n in names)
+        cols = self.select_list(table, names)
         return self.convert(table, names, [tuple(r) for r in self.query(
             f"SELECT {cols} FROM {self.table_sql(table)}{where} ORDER BY {order}", params)])
 
     def rows_by_keys(self, table: Table, names: tuple[str, ...], key: tuple[str, ...],
                      keys: list[Key]) -> list[Row]:
-        cols = ", ".join(self.quote(n) for n in names)
+        cols = self.select_list(table, names)
         key_sql = ", ".join(self.quote(k) for k in key)
         one = "(" + ", ".join([self.placeholder] * len(key)) + ")"
         found: list[Row] = []
@@ -213,7 +220,7 @@ class VerifyReader(ABC):
                      hashes: list[int]) -> list[tuple[int, Row]]:
         """The rows whose hash is one of `hashes`, each with its hash."""
         hashed = self.hash_sql(self.row_text(table, probes))
-        cols = ", ".join(self.quote(n) for n in names)
+        cols = self.select_list(table, names)
         found: list[tuple[int, Row]] = []
         for start in range(0, len(hashes), KEYS_PER_QUERY):
             part = hashes[start:start + KEYS_PER_QUERY]

@@ -9,8 +9,9 @@ engine's checksums module; SQLite calls the functions below.
 
 A spelling that differs for equal values only costs speed (the range is
 fetched and compared here); a spelling that hides a difference would be a
-bug, so the forms used for the final comparison are exact, except where the
-types themselves are not (float32 keeps about 7 significant digits).
+bug, so every form is exact. Floats are spelled as their IEEE-754 bits, the one spelling
+every engine can produce for the same double (their shortest texts differ in layout, and
+PostgreSQL's even in digits for a double that sits on a rounding boundary).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import datetime as dt
 import ipaddress
 import json
 import math
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+import struct
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -30,10 +32,8 @@ from turnout.types import CanonicalType, Kind
 
 class Form(StrEnum):
     NUMBER = "number"  # integers, decimals, booleans: '12', '12.5', '-0.25', '1'
-    FLOAT64 = "float64"  # the shortest text that reads back as the same double; -0 as '-0'
-    FLOAT32 = "float32"  # six significant digits, what a float4 reliably holds; -0 as '-0'
-    ROUNDED = "rounded"  # floats to six decimals (what two engines' checksums can agree
-    # on), -0 as '-0
+    FLOAT64 = "float64"  # the double's 64 bits in hex ('8000000000000000' is -0); 'NaN'
+    FLOAT32 = "float32"  # the value rounded to a float4, widened, in FLOAT64's spelling
     CHAR = "char"  # text without trailing spaces (SQL compares CHAR so)
     TEXT = "text"
     UUID = "uuid"  # lower case with hyphens
@@ -46,7 +46,13 @@ class Form(StrEnum):
     OTHER = "other"  # what str() gives: only for values of one engine
 
 
-NEGATIVE_ZERO = "-0"  # a float -0 in every float form, as PostgreSQL prints it
+NEGATIVE_ZERO = "-0"  # a float -0 in NUMBER form, as PostgreSQL prints it
+NAN = "NaN"  # every NaN, whatever its payload bits (PostgreSQL holds all NaNs equal)
+# A double rounds to a finite, non-zero float4 only strictly between these two: at or below
+# 2**-150 it rounds to 0, at or above 2**128 - 2**103 (halfway from FLOAT's largest value to
+# 2**128) to infinity. Beyond them the double keeps its own bits, which no float4 has.
+FLOAT32_LOW = 2.0 ** -150
+FLOAT32_HIGH = 2.0 ** 128 - 2.0 ** 103
 
 _FORMS = {
     Kind.BOOLEAN: Form.NUMBER, Kind.INT16: Form.NUMBER, Kind.INT32: Form.NUMBER,
@@ -59,9 +65,9 @@ _FORMS = {
     Kind.GEOMETRY: Form.BYTES,  # MySQL's own bytes: only a MySQL destination holds them
 }
 # Forms whose spelling inside a database is the same on every engine; the others are only
-# hashed in-database when both sides are the same engine (floats then fall back to ROUNDED).
-PORTABLE = {Form.NUMBER, Form.CHAR, Form.TEXT, Form.UUID, Form.BYTES, Form.DATE, Form.TIME,
-            Form.TIMESTAMP}
+# hashed in-database when both sides are the same engine.
+PORTABLE = {Form.NUMBER, Form.FLOAT64, Form.FLOAT32, Form.CHAR, Form.TEXT, Form.UUID,
+            Form.BYTES, Form.DATE, Form.TIME, Form.TIMESTAMP}
 
 
 def form_of(ctype: CanonicalType) -> Form:
@@ -131,23 +137,22 @@ def _trim(number: Decimal) -> str:
 
 
 def _float64(value: Any) -> str:
+    """The double's bits: exact, and the same whichever engine or driver read it (a text
+    that reads back as the same double would do, but each engine lays it out its own way)."""
     number = float(value)
-    if _negative_zero(number):
-        return NEGATIVE_ZERO
-    return str(int(number)) if number.is_integer() and abs(number) < 1e16 else repr(number)
+    if math.isnan(number):
+        return NAN
+    return struct.pack(">d", number).hex()
 
 
 def _float32(value: Any) -> str:
-    return format(float(value), ".6g")
-
-
-def _rounded(value: Any) -> str:
+    """The value as the float4 it rounds to, exactly: a real read back as the shortest text
+    of its own precision (0.1) and the double it widens to (0.10000000149011612) spell alike,
+    while two floats a float4 ulp apart do not."""
     number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        return str(number)
-    if _negative_zero(number):
-        return NEGATIVE_ZERO
-    return _trim(Decimal(repr(number)).quantize(Decimal("0.000001"), ROUND_HALF_EVEN))
+    if FLOAT32_LOW < abs(number) < FLOAT32_HIGH:
+        number = struct.unpack(">f", struct.pack(">f", number))[0]
+    return _float64(number)
 
 
 def _text(value: Any) -> str:
@@ -214,7 +219,7 @@ def _json(value: Any) -> str:
 
 
 _SPELL = {
-    Form.NUMBER: _number, Form.FLOAT64: _float64, Form.FLOAT32: _float32, Form.ROUNDED: _rounded,
+    Form.NUMBER: _number, Form.FLOAT64: _float64, Form.FLOAT32: _float32,
     Form.CHAR: lambda v: _text(v).rstrip(" "), Form.TEXT: _text,
     Form.UUID: lambda v: str(v).lower(), Form.BYTES: _bytes, Form.DATE: _date, Form.TIME: _time,
     Form.TIMESTAMP: _timestamp, Form.JSON: _json, Form.INET: _inet, Form.OTHER: _text,

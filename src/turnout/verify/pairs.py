@@ -20,8 +20,6 @@ from turnout.model import Column, Row, Table
 from turnout.spec import TaskSpec
 from turnout.types import Kind
 
-_FLOATS = (Form.FLOAT32, Form.FLOAT64)
-
 
 @dataclass(frozen=True)
 class Side:
@@ -92,13 +90,11 @@ def _build(src: Engine, dst: Engine, source: Table, actual: Table,
     in_db = cast is None  # the source spells the original type: compare after the cast, here
     sides: tuple[list[Probe], list[Probe]] = ([], [])
     for (ours, theirs), form in zip(pairs, forms, strict=True):
-        sql_form = form if form in PORTABLE or same else Form.ROUNDED if form in _FLOATS else None
-        if sql_form is None:
+        if form not in PORTABLE and not same:
             in_db = False
-            sql_form = form
         nullable = ours.nullable or theirs.nullable
-        sides[0].append(Probe(ours.name, ours.type, sql_form, nullable))
-        sides[1].append(Probe(theirs.name, theirs.type, sql_form, nullable))
+        sides[0].append(Probe(ours.name, ours.type, form, nullable))
+        sides[1].append(Probe(theirs.name, theirs.type, form, nullable))
     key_dest = tuple(pairs[i][1].name for i in key_at)
     return TablePair(
         Side(src, source, sides[0], tuple(source.key) if key_at else ()),

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from turnout.engines.checksums import Probe, VerifyReader
-from turnout.engines.forms import Form
+from turnout.engines.forms import FLOAT32_HIGH, FLOAT32_LOW, Form
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.values import reader
 from turnout.model import Row, Table
@@ -25,6 +25,35 @@ def _trim_scale(number_sql: str) -> str:
     return f"TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM {number_sql}))"
 
 
+def _float_form(c: str, ctype: CanonicalType, form: Form) -> str:
+    """A number in forms.FLOAT64 or FLOAT32: the bits of the double it is (`+ 0e0` widens a
+    FLOAT exactly and reads other numbers as a double), or of the float4 a double rounds to
+    where it rounds to a finite non-zero one."""
+    double = c if ctype.kind is Kind.FLOAT64 else f"({c} + 0e0)"
+    if form is Form.FLOAT64 or ctype.kind is Kind.FLOAT32:
+        return _bits(double)
+    return (f"CASE WHEN ABS({double}) > {FLOAT32_LOW!r} AND ABS({double}) < {FLOAT32_HIGH!r} "
+            f"THEN {_bits(f'(CAST({double} AS FLOAT) + 0e0)')} ELSE {_bits(double)} END")
+
+
+def _bits(d: str) -> str:
+    """The IEEE-754 bits of a double in hex, computed: MySQL has no function that shows them,
+    and its shortest text is laid out unlike PostgreSQL's. The exponent is LOG2's, put right
+    where it is one off next to a power of two (LOG2 of the largest double is 1024); the
+    mantissa is the value scaled into [1, 2) by a power of two, which is exact, and a
+    subnormal's is the value times 2**1074. -0 (MySQL 8 keeps it, MariaDB stores 0) is told
+    by its text. Each part shifts an unsigned integer, so nothing passes through DECIMAL."""
+    a = f"ABS({d})"
+    e0 = f"LEAST(1023, FLOOR(LOG2({a})))"
+    e = f"({e0} - ({a} < POW(2, {e0})) + IF({e0} < 1023, {a} >= POW(2, {e0} + 1), 0))"
+    normal = (f"((({e}) + 1023) << 52) | "
+              f"CAST(({a} / POW(2, {e}) - 1) * 4503599627370496 AS UNSIGNED)")
+    subnormal = f"CAST({a} * POW(2, 1000) * POW(2, 74) AS UNSIGNED)"
+    return (f"LOWER(LPAD(HEX(CASE WHEN {d} = 0 THEN (LEFT(CAST({d} AS CHAR), 1) = '-') << 63 "
+            f"ELSE ({d} < 0) << 63 | CASE WHEN {a} < 2.2250738585072014e-308 THEN {subnormal} "
+            f"ELSE {normal} END END), 16, '0'))")
+
+
 class MysqlVerifyReader(VerifyReader):
     def __init__(self, conn: Any, zero_dates: str) -> None:
         super().__init__(conn)
@@ -37,6 +66,13 @@ class MysqlVerifyReader(VerifyReader):
 
     def quote(self, name: str) -> str:
         return quote(name)
+
+    def select_column(self, table: Table, name: str) -> str:
+        """A FLOAT as the double it widens to: a query prints six digits of it, and a
+        difference in the seventh would pass (the snapshot reads it so too)."""
+        if table.column(name).type.kind is Kind.FLOAT32:
+            return f"{self.quote(name)} + 0e0"
+        return self.quote(name)
 
     def spell_column(self, table: Table, probe: Probe) -> str:
         """Integers and utf8mb4 text go into CONCAT as they are: CONCAT prints integers as
@@ -74,8 +110,8 @@ class MysqlVerifyReader(VerifyReader):
                 text = f"CAST({c} AS CHAR)"
                 return _trim_scale(text) if ctype.scale else text
             return f"CAST({c} + 0 AS CHAR)"  # + 0 reads bit(n) and year as numbers
-        if form is Form.ROUNDED:
-            return _trim_scale(f"CAST(CAST({c} AS DECIMAL(65, 6)) AS CHAR)")
+        if form in (Form.FLOAT64, Form.FLOAT32):
+            return _float_form(c, ctype, form)
         if ctype.kind is Kind.GEOMETRY and form is not Form.BYTES:  # cast to text elsewhere:
             return f"ST_AsText({c})"  # another spelling than EWKT only costs a fetch
         if form in (Form.CHAR, Form.TEXT):

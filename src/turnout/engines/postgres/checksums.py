@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from turnout.engines.checksums import VerifyReader
-from turnout.engines.forms import Form
+from turnout.engines.forms import FLOAT32_HIGH, FLOAT32_LOW, NAN, Form
 from turnout.engines.postgres.dialect import qualified, quote
 from turnout.engines.postgres.values import load_rows_as_text
 from turnout.model import Table
@@ -51,12 +51,8 @@ class PgVerifyReader(VerifyReader):
             if ctype.kind is Kind.BOOLEAN:
                 return f"({c})::int::text"
             return f"trim_scale({c})::text" if ctype.kind is Kind.DECIMAL else f"({c})::text"
-        if form is Form.ROUNDED:
-            rounded = f"trim_scale(round(({c})::numeric, 6))::text"
-            if ctype.kind not in (Kind.FLOAT32, Kind.FLOAT64):
-                return rounded
-            # numeric has no -0: a float -0 keeps its sign (forms.NEGATIVE_ZERO)
-            return f"CASE WHEN ({c})::text = '-0' THEN '-0' ELSE {rounded} END"
+        if form in (Form.FLOAT64, Form.FLOAT32):
+            return _float_form(c, ctype, form)
         if form is Form.CHAR:  # char(n) loses its padding as text; others may have spaces
             return f"({c})::text" if ctype.kind is Kind.CHAR else f"rtrim(({c})::text, ' ')"
         if form is Form.BYTES:
@@ -80,6 +76,28 @@ class PgVerifyReader(VerifyReader):
 
     def bytes_literal(self, data: bytes) -> str:
         return f"'\\x{data.hex()}'::bytea"
+
+
+def _float_form(c: str, ctype: CanonicalType, form: Form) -> str:
+    """A number in forms.FLOAT64 or FLOAT32: the bits of the double it is (a real widens
+    exactly), or of the float4 a double rounds to where it rounds to a finite non-zero one."""
+    if ctype.kind is Kind.DECIMAL:  # past a double's range the cast would fail: keep the text
+        return (f"CASE WHEN ({c}) = 0 OR abs({c}) BETWEEN 1e-307 AND 1e308 "
+                f"THEN {_float_form(f'({c})::float8', CanonicalType(Kind.FLOAT64), form)} "
+                f"ELSE ({c})::text END")
+    double = c if ctype.kind is Kind.FLOAT64 else (
+        f"({c})::int::float8" if ctype.kind is Kind.BOOLEAN else f"({c})::float8")
+    if form is Form.FLOAT64 or ctype.kind is Kind.FLOAT32:
+        return _bits(double)
+    low, high = f"'{FLOAT32_LOW!r}'::float8", f"'{FLOAT32_HIGH!r}'::float8"
+    return (f"CASE WHEN abs({double}) > {low} AND abs({double}) < {high} "  # NaN is above all
+            f"THEN {_bits(f'({double})::float4::float8')} ELSE {_bits(double)} END")
+
+
+def _bits(double: str) -> str:
+    """The IEEE-754 bits of a double in hex; every NaN as one (PostgreSQL holds them equal)."""
+    return (f"CASE WHEN ({double}) = 'NaN'::float8 THEN '{NAN}' "
+            f"ELSE encode(float8send({double}), 'hex') END")
 
 
 def _within_years(c: str, spelled: str) -> str:
