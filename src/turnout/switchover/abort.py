@@ -21,7 +21,7 @@ from turnout.checkpoints import (
 from turnout.errors import BadInput
 from turnout.model import Phase
 from turnout.store import Store
-from turnout.switchover import back, steps
+from turnout.switchover import steps
 from turnout.switchover.procedure import STEPS
 from turnout.switchover.reverse import reverse_name
 
@@ -52,7 +52,7 @@ def abort(name: str, store: Store | None = None, say: steps.Say = lambda _: None
         steps.lift_fence(spec.dest, log)
     clear(store, name, *SWITCHOVER)
     restarted = False
-    if Phase.INCREMENTAL in spec.types and tasks.task_status(name, store)["pid"] is None:
+    if Phase.INCREMENTAL in spec.types and tasks.status(name, store).pid is None:
         tasks.start_task(name, store)
         restarted = True
     log(f"switchover aborted after step {done or 'none'}; writes allowed on the source"
@@ -69,9 +69,9 @@ def _rollback(name: str, store: Store, log: steps.Journal) -> dict[str, Any]:
     spec = store.get(name).spec
     reverse = reverse_name(name)
     steps.lift_fence(spec.dest, log)
-    if tasks.task_status(reverse, store)["pid"] is None:
+    if tasks.status(reverse, store).pid is None:
         tasks.start_task(reverse, store)
-    tasks.wait_for(reverse, back.following, 60, store)
+    tasks.wait_until(reverse, lambda s: s.following, 60, store)
     clear(store, name, *ROLLBACK)
     log(f"rollback aborted after step {done}: the workload stays on {spec.dest_endpoint}, "
         f"the reverse task {reverse} runs, the source stays fenced")

@@ -33,7 +33,6 @@ from turnout.checkpoints import (
 )
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, NotFound, OperationFailed
-from turnout.model import TaskState
 from turnout.store import Store
 from turnout.switchover import procedure, steps
 from turnout.switchover.procedure import Options
@@ -42,12 +41,6 @@ from turnout.verify.run import verify_task
 
 STEPS = ("checked", "frozen", "writers_gone", "drained", "verified", "opened", "moved",
          "forward_started", "rolled_back")
-
-
-def following(status: dict[str, Any]) -> bool:
-    """Whether a task's status shows it running and following its source's changes."""
-    return bool(status["state"] == TaskState.MIGRATING.value
-                and status["phase"] == "incremental")
 
 
 def _switched(store: Store, name: str, command: str) -> str:
@@ -67,7 +60,7 @@ class _Rollback:
         self.result: dict[str, Any] = {}
 
     def checked(self) -> None:
-        if tasks.task_status(self.reverse, self.store)["pid"] is None:
+        if tasks.status(self.reverse, self.store).pid is None:
             raise OperationFailed(f"reverse task {self.reverse} is not running: start it "
                                   f"(`turnout task start {self.reverse}`), then roll back")
         self.log(f"rollback of {self.name} begins")
@@ -98,9 +91,9 @@ class _Rollback:
                 "keeps running: stop them, or run again with --kill-sessions")
 
     def drained(self) -> None:
-        if tasks.task_status(self.reverse, self.store)["pid"] is None:  # died mid-step
+        if tasks.status(self.reverse, self.store).pid is None:  # died mid-step
             tasks.start_task(self.reverse, self.store)
-        tasks.wait_for(self.reverse, following, 60, self.store)  # a worker just (re)started
+        tasks.wait_until(self.reverse, lambda s: s.following, 60, self.store)  # just (re)started
         steps.drain(self.store, self.reverse, self.options.drain_timeout, self.log)
         if self.options.grace:
             self.log(f"grace period: {self.options.grace:g} s")
@@ -137,7 +130,7 @@ class _Rollback:
         ROLLBACK_MOVED_AT.set(self.store, self.name, time.time())
 
     def forward_started(self) -> None:
-        if tasks.task_status(self.name, self.store)["pid"] is None:
+        if tasks.status(self.name, self.store).pid is None:
             tasks.start_task(self.name, self.store)
 
     def rolled_back(self) -> None:

@@ -107,23 +107,24 @@ def switchover(name: str, store: Store | None = None, options: Options | None = 
 
 
 def _checked(ctx: Context) -> str | None:
-    status = tasks.task_status(ctx.name, ctx.store)
+    status = tasks.status(ctx.name, ctx.store)
     if Phase.INCREMENTAL not in ctx.spec.types:
-        if status["state"] != TaskState.COMPLETED.value:
-            raise OperationFailed(f"task {ctx.name} is {status['state']}: a task without the "
+        if status.state is not TaskState.COMPLETED:
+            raise OperationFailed(f"task {ctx.name} is {status.state.value}: a task without the "
                                   "incremental type must have completed first")
         ctx.log("the task has no incremental type: writes to the source must already be "
                 "stopped; going straight to the reverse task")
         SWITCHOVER_FROZEN_AT.set(ctx.store, ctx.name, time.time())
         return "drained"
-    if status["state"] != TaskState.MIGRATING.value or status["phase"] != "incremental":
-        raise OperationFailed(f"task {ctx.name} is {status['state']} ({status['phase']}): "
+    if not status.following:
+        phase = status.phase.value if status.phase else None
+        raise OperationFailed(f"task {ctx.name} is {status.state.value} ({phase}): "
                               "start it and wait for Incremental Data Migration")
     deadline = time.time() + 10
-    while status["delay_s"] is None and time.time() < deadline:  # just started: no report yet
+    while status.delay_s is None and time.time() < deadline:  # just started: no report yet
         time.sleep(0.2)
-        status = tasks.task_status(ctx.name, ctx.store)
-    delay = status["delay_s"]
+        status = tasks.status(ctx.name, ctx.store)
+    delay = status.delay_s
     if delay is None or delay > ctx.options.max_delay:
         raise OperationFailed(f"task {ctx.name} is delayed {delay} s, more than --max-delay "
                               f"{ctx.options.max_delay:g} s: wait until it catches up")
@@ -189,9 +190,9 @@ def _writers_gone(ctx: Context) -> None:
 
 
 def _drained(ctx: Context) -> None:
-    if tasks.task_status(ctx.name, ctx.store)["pid"] is None:  # a run that died mid-step
+    if tasks.status(ctx.name, ctx.store).pid is None:  # a run that died mid-step
         tasks.start_task(ctx.name, ctx.store)  # stopped it; the source is frozen, so this is safe
-        tasks.wait_for(ctx.name, lambda s: s["state"] == TaskState.MIGRATING.value, 60, ctx.store)
+        tasks.wait_until(ctx.name, lambda s: s.state is TaskState.MIGRATING, 60, ctx.store)
     steps.drain(ctx.store, ctx.name, ctx.options.drain_timeout, ctx.log)
     if ctx.options.grace:
         ctx.log(f"grace period: {ctx.options.grace:g} s")
@@ -273,9 +274,9 @@ def run_on_switch(command: str, name: str, reverse: str, again: str) -> None:
 
 
 def _reverse_started(ctx: Context) -> None:
-    if tasks.task_status(ctx.reverse, ctx.store)["pid"] is None:
+    if tasks.status(ctx.reverse, ctx.store).pid is None:
         tasks.start_task(ctx.reverse, ctx.store)
-    tasks.wait_for(ctx.reverse, lambda s: s["phase"] == "incremental", 60, ctx.store)
+    tasks.wait_until(ctx.reverse, lambda s: s.phase is Phase.INCREMENTAL, 60, ctx.store)
     ctx.log(f"reverse task {ctx.reverse} runs: changes on the destination flow back")
 
 

@@ -125,10 +125,10 @@ def drain(store: Store, task: str, timeout: float, log: Journal) -> None:
     try:
         deadline = time.time() + timeout
         while not _reached(dst, store, task, target):
-            status = tasks.task_status(task, store)
-            if status["state"] != TaskState.MIGRATING.value:
-                why = status["error"] or "stopped"
-                raise OperationFailed(f"task {task} is {status['state']} ({why}): it cannot "
+            current = tasks.status(task, store)
+            if current.state is not TaskState.MIGRATING:
+                why = current.error or "stopped"
+                raise OperationFailed(f"task {task} is {current.state.value} ({why}): it cannot "
                                       "drain; start it again")
             if time.time() > deadline:
                 raise OperationFailed(f"task {task} did not apply the marker within {timeout:.0f}"
@@ -156,5 +156,5 @@ def unfreeze(url: str, log: Journal) -> None:
 
 
 def stop_if_running(store: Store, task: str) -> None:
-    if tasks.task_status(task, store)["pid"] is not None:
+    if tasks.status(task, store).pid is not None:
         tasks.stop_task(task, store)
