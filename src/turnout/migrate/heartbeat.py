@@ -38,7 +38,9 @@ class Heartbeat(threading.Thread):
             try:
                 self.capture.beat()
             except Exception as exc:  # noqa: BLE001 - a lost beat shows as delay, by design
-                if not self._warned:
+                # a beat stuck on a dead connection can fail after the task has stopped, or
+                # been deleted: nothing is left to warn then
+                if not self._warned and not (self.stop.is_set() or self.done.is_set()):
                     self._warned = True
                     self.progress.event("warning", f"cannot write the heartbeat on the source "
                                         f"({' '.join(str(exc).split())[:200]}): delay is "
