@@ -228,7 +228,8 @@ def _column_json(column: Column) -> dict[str, Any]:
         "name": column.name, "kind": str(t.kind), "length": t.length, "precision": t.precision,
         "scale": t.scale, "unsigned": t.unsigned, "values": list(t.values),
         "nullable": column.nullable, "default": column.default, "auto": column.autoincrement,
-        "native": column.native_type,
+        "native": column.native_type, "definition": column.definition,
+        "on_update": column.on_update,
         "portable": None if default is None else [default.literal, default.clock],
     }
 
@@ -238,5 +239,6 @@ def _column_from(data: dict[str, Any]) -> Column:
                           data["unsigned"], tuple(data["values"]))
     portable = data["portable"]
     return Column(data["name"], ctype, data["nullable"], data["default"], data["auto"],
-                  native_type=data["native"],
+                  native_type=data["native"], definition=data.get("definition", ""),
+                  on_update=data.get("on_update"),
                   portable_default=None if portable is None else Default(*portable))

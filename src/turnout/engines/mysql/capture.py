@@ -77,6 +77,12 @@ class MysqlCapture(Capture):
 
     # set-up ----------------------------------------------------------------
 
+    ddl = True  # QUERY events carry DDL; events.py reads it (ddlshadow.py)
+
+    def ddl_note(self) -> str | None:
+        return (f"DDL on {self.engine.endpoint} is read from the binlog and made on the "
+                "destination in order with the rows (docs/ddl.md)")
+
     def install(self) -> None:
         """Nothing to install: check the binlog is there (the precheck said how to fix it)."""
 
@@ -323,7 +329,8 @@ class MysqlCapture(Capture):
                 self._txn = Transaction()
                 return None
             if query.upper() != "COMMIT":
-                self._decoder.check_ddl(self._txn, event, query)
+                ident = f"mysql:{self._stream.log_file}:{self._stream.log_pos}"
+                self._decoder.check_ddl(self._txn, event, query, ident)
             return self._end(event)
         if kind == "XidEvent":
             return self._end(event)

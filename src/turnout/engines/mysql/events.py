@@ -13,19 +13,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from turnout.engines.mysql import heartbeat, tablemaps
+from turnout.engines.mysql import ddlshadow, heartbeat, tablemaps
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
 from turnout.engines.mysql.link import MysqlSource
 from turnout.engines.mysql.positions import MysqlPosition
 from turnout.engines.mysql.values import binlog_reader
 from turnout.errors import OperationFailed
-from turnout.model import Change, Key, Op, Table
+from turnout.model import Change, Ddl, Key, Op, Table
 from turnout.types import Kind
 
 _DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
 # ALTERs that drop rows or move the table away without a row event
-_ALTER_LOSES_ROWS = re.compile(r"\b(RENAME|(TRUNCATE|DROP|EXCHANGE)\s+PARTITION)\b", re.IGNORECASE)
+_ALTER_LOSES_ROWS = re.compile(r"\b(RENAME(?!\s+(COLUMN|INDEX|KEY)\b)|(TRUNCATE|DROP|EXCHANGE)"
+                               r"\s+PARTITION)\b", re.IGNORECASE)
 _ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 range")
 
 
@@ -40,11 +41,13 @@ class Transaction:
     keyless: bool = False  # changes a table without a key: never handed out in pieces
     beat: float | None = None  # the task's heartbeat written in it (HEARTBEAT_TABLE)
     marked: bool = False  # it writes the task's marker row (heartbeat.mark())
+    ddls: dict[int, Ddl] = field(default_factory=dict)  # by place in `items` (Op.DDL)
 
     def finish(self, position: MysqlPosition) -> list[Change]:
         """Every change, carrying the transaction's end."""
-        return [Change(t, op, key, after, self.ts, position, old_key=old, before=before)
-                for t, op, key, after, old, before in self.items]
+        return [Change(t, op, key, after, self.ts, position, old_key=old, before=before,
+                       ddl=self.ddls.get(i))
+                for i, (t, op, key, after, old, before) in enumerate(self.items)]
 
     def piece(self, start: MysqlPosition) -> list[Change]:
         """The changes so far, carrying where the transaction started; they leave it."""
@@ -74,15 +77,19 @@ class EventDecoder:
         self._json = {n: [c.name for c in t.columns if c.type.kind is Kind.JSON]
                       for n, t in tables.items()}
         with engine.conn.cursor() as cur:  # generated columns too: the binlog carries them
-            self._known = {n: tablemaps.data_types(cur, n) for n in tables}
+            self._known = {n: _as_streamed(tablemaps.data_types(cur, n), t)
+                           for n, t in tables.items()}
         self._checked: dict[int, Any] = {}  # table id -> its map, once held against the catalog
 
     def forget_table_maps(self) -> None:
         """Every map is held against the catalog again (a binlog file starts, capture.py)."""
         self._checked = {}
 
-    def check_ddl(self, txn: Transaction, event: Any, query: str) -> None:
-        """Stop on DDL that drops or renames a captured table (named in this database or
+    def check_ddl(self, txn: Transaction, event: Any, query: str, ident: str = "") -> None:
+        """A DDL of a captured table into `txn` (ALTER TABLE, CREATE or DROP INDEX) with the
+        table's layout after it (ddlshadow.py); `ident` names where it was read.
+
+        Stop on DDL that drops or renames a captured table (named in this database or
         qualified with its name): its rows would vanish from the binlog unnoticed. A
         TRUNCATE, logged as a statement of its own, becomes a change of its own.
 
@@ -91,10 +98,14 @@ class EventDecoder:
         Other ALTERs pass here: an index changes nothing captured, and a change of
         columns shows in the next row event, which names its columns (_row()).
         """
+        schema = event.schema.decode() if isinstance(event.schema, bytes) else event.schema
+        found = ddlshadow.target(query, schema, self.engine.database)
+        if found is not None and found[0] in self.tables and not _ALTER_LOSES_ROWS.search(query):
+            self._ddl(txn, found[0], query, found[1], ident)
+            return
         if not _DDL.match(query) or (query[:5].upper() == "ALTER"
                                      and not _ALTER_LOSES_ROWS.search(query)):
             return
-        schema = event.schema.decode() if isinstance(event.schema, bytes) else event.schema
         database = re.escape(self.engine.database)
         prefix = "" if schema == self.engine.database else rf"`?{database}`?\s*\.\s*"
         for name in self.tables:
@@ -108,6 +119,27 @@ class EventDecoder:
                     f"source during incremental migration ({query[:80]}): delete and recreate "
                     "the task to copy it afresh, or leave it out with --exclude"
                 )
+
+    def _ddl(self, txn: Transaction, name: str, query: str, span: tuple[int, int],
+             ident: str) -> None:
+        """The DDL as a change, and the table's readers and checks moved to its new layout."""
+        try:
+            ddl = ddlshadow.replay(self.engine, self.slot, self.tables[name], query, span, ident)
+        except Exception as exc:  # noqa: BLE001 - the task stops as it did before DDL was read
+            raise SourceDdl(
+                f"table {name!r} changed on the source during incremental migration "
+                f"({' '.join(query.split())[:120]}) and its new layout could not be worked out "
+                f"({' '.join(str(exc).split())[:160]}): make the same change on the "
+                "destination, then start the task again") from exc
+        assert ddl.after is not None
+        after = ddl.after
+        self.tables[name] = after
+        self._readers[name] = binlog_reader(after, self.engine.options["zero_dates"])
+        self._json[name] = [c.name for c in after.columns if c.type.kind is Kind.JSON]
+        self._known[name] = _as_streamed({}, after)
+        self._checked = {}
+        txn.ddls[len(txn.items)] = ddl
+        txn.items.append((name, Op.DDL, (), None, None, None))
 
     def rows(self, txn: Transaction, event: Any, kind: str, stream: Any) -> None:
         """A row event's changes into `txn`; `stream` names where it was read if it stops."""
@@ -197,6 +229,20 @@ class EventDecoder:
                 value = self._zero_date(table, name, values)
             row.append(value)
         return self._readers[table.name](tuple(row))
+
+
+def _as_streamed(live: dict[str, str], table: Table) -> dict[str, str]:
+    """Each column's data type as the stream has the table (which a task resuming behind a
+    DDL has, not the catalog): from the column's own type, else the catalog's."""
+    columns = list(table.columns) + [c for _, c in table.generated]
+    if not all(c.native_type for c in columns):
+        return live
+    return {c.name: _data_type(c.native_type) for c in columns}
+
+
+def _data_type(native: str) -> str:
+    """information_schema's data type of a column type (`int(11) unsigned` is `int`)."""
+    return re.split(r"[\s(]", native.strip().lower(), maxsplit=1)[0]
 
 
 def _key(table: Table, row: tuple[Any, ...]) -> Key:

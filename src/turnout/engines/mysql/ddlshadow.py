@@ -1,0 +1,88 @@
+"""DDL read from a MySQL/MariaDB binlog, turned into the table's layout right after it.
+
+A QUERY event carries the statement, not the table it leaves behind, and the catalog
+shows the table as it is now, which may be several DDLs later (the task was stopped, or
+is catching up). So the statement is run again on a shadow: a scratch table built as
+the stream had the table before the DDL (the task's layout), altered by the same
+statement with its table name swapped, and read back through the catalog. MySQL itself
+says what the statement does, with no parser of its own to keep in step with the
+server's grammar. Renames are read from the statement (RENAME COLUMN a TO b, CHANGE a b):
+MySQL keeps no column number to match them by.
+
+Only statements on one captured table pass here: ALTER TABLE, CREATE INDEX and DROP
+INDEX. Others (GRANT, ALTER USER, FLUSH, DDL of other tables) are not DDL of the task.
+The shadow's own statements go into the binlog under turnout's name, which capture
+ignores like any table it does not move.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from turnout.engines.mysql.dialect import create_index_sql, create_table_sql, quote
+from turnout.model import Ddl, Table
+
+SHADOW_PREFIX = "_turnout_shadow_"
+_NAME = r"(?:`(?:[^`]|``)+`|[\w$]+)"
+_TARGET = {
+    "alter": re.compile(rf"^\s*ALTER\s+(?:ONLINE\s+|IGNORE\s+)*TABLE\s+(?:IF\s+EXISTS\s+)?"
+                        rf"(?P<ref>(?:{_NAME}\s*\.\s*)?{_NAME})", re.I),
+    "index": re.compile(rf"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:UNIQUE\s+|FULLTEXT\s+|"
+                        rf"SPATIAL\s+)?INDEX|DROP\s+INDEX)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"
+                        rf"{_NAME}\s+(?:USING\s+\w+\s+)?ON\s+(?P<ref>(?:{_NAME}\s*\.\s*)?{_NAME})",
+                        re.I),
+}
+_RENAME = re.compile(rf"\bRENAME\s+COLUMN\s+(?P<old>{_NAME})\s+TO\s+(?P<new>{_NAME})", re.I)
+_CHANGE = re.compile(rf"\bCHANGE\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?(?P<old>{_NAME})\s+"
+                     rf"(?P<new>{_NAME})", re.I)
+
+
+def _unquote(name: str) -> str:
+    name = name.strip()
+    return name[1:-1].replace("``", "`") if name.startswith("`") else name
+
+
+def target(query: str, schema: str, database: str) -> tuple[str, tuple[int, int]] | None:
+    """The table a table-altering statement names (in this database) and where in the
+    statement its name stands; None for any other statement."""
+    for pattern in _TARGET.values():
+        match = pattern.match(query)
+        if match is None:
+            continue
+        parts = re.findall(_NAME, match["ref"])
+        where = schema if len(parts) == 1 else _unquote(parts[0])
+        if where != database:
+            return None
+        return _unquote(parts[-1]), match.span("ref")
+    return None
+
+
+def renames(query: str) -> tuple[tuple[str, str], ...]:
+    """Columns the statement renames, old to new (CHANGE a a keeps the name)."""
+    found = [(_unquote(m["old"]), _unquote(m["new"]))
+             for pattern in (_RENAME, _CHANGE) for m in pattern.finditer(query)]
+    return tuple((old, new) for old, new in found if old != new)
+
+
+def replay(engine: Any, slot: str, before: Table, query: str, span: tuple[int, int],
+           ddl_id: str) -> Ddl:
+    """The statement run on a shadow of `before`: the Ddl with the table's layout after it."""
+    shadow = f"{SHADOW_PREFIX}{slot}"[:64]
+    statement = query[:span[0]] + quote(shadow) + query[span[1]:]
+    same = replace(before, name=shadow, foreign_keys=(), generated=(), checks=(),
+                   source_indexes=())
+    engine.execute(f"DROP TABLE IF EXISTS {quote(shadow)}")
+    try:
+        engine.execute(create_table_sql(same, True, engine.own_types))
+        for index in same.indexes:
+            engine.execute(create_index_sql(same, index))
+        engine.execute(statement)
+        after = engine.reflect([shadow])[0]
+    finally:
+        engine.execute(f"DROP TABLE IF EXISTS {quote(shadow)}")
+    after = replace(after, name=before.name, foreign_keys=before.foreign_keys,
+                    generated=before.generated, checks=before.checks, source_indexes=(),
+                    options=before.options, flavor=before.flavor)
+    return Ddl(ddl_id, query, after, renames(query))

@@ -1,0 +1,136 @@
+"""DDL on a MySQL/MariaDB source during the incremental step, under a running writer: read
+from the binlog's QUERY events, made on the destination in order, and the task never stops."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+
+import pytest
+
+from tests.integration.helpers import running, same_rows, wait_caught_up
+from tests.integration.test_ddl_postgres import columns, deleting
+from tests.integration.test_mysql import _connect
+from turnout import api, engines
+from turnout.spec import TaskSpec
+from turnout.store import Store
+
+ACCT = [
+    "CREATE TABLE acct (id int PRIMARY KEY, name varchar(20), n int NOT NULL DEFAULT 0, "
+    "amount decimal(8,2))",
+    "INSERT INTO acct WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g "
+    "WHERE i < 500) SELECT i, concat('a', i), i, i / 10 FROM g",
+]
+
+DDL = [
+    "ALTER TABLE acct ADD COLUMN colour varchar(20) NOT NULL DEFAULT 'red'",
+    "UPDATE acct SET colour = 'blue' WHERE id % 7 = 0",
+    "ALTER TABLE acct RENAME COLUMN name TO title",
+    "UPDATE acct SET title = 'renamed' WHERE id % 5 = 0",
+    "ALTER TABLE `acct` ADD COLUMN spare int",
+    "UPDATE acct SET spare = id WHERE id % 3 = 0",
+    "ALTER TABLE acct DROP COLUMN spare",
+    "ALTER TABLE acct MODIFY COLUMN title varchar(60)",
+    "ALTER TABLE acct MODIFY n bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE acct MODIFY amount decimal(14,2)",
+    "UPDATE acct SET n = 5000000000 + id, amount = 123456789.5 WHERE id % 11 = 0",
+    "CREATE INDEX acct_n ON acct (n)",
+    "GRANT SELECT ON acct TO CURRENT_USER",  # not the task's DDL: passes by
+]
+
+
+def run_sql(url: str, statements: list[str], pause: float = 0.0) -> None:
+    with _connect(url) as conn, conn.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+            conn.commit()
+            time.sleep(pause)
+
+
+class Writer(threading.Thread):
+    """Inserts and updates rows by the columns no DDL touches (id, n) until halted."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.halt, self.transactions = url, threading.Event(), 0
+        self.rng = random.Random(21)
+
+    def run(self) -> None:
+        next_id = 10_000
+        with _connect(self.url) as conn, conn.cursor() as cur:
+            while not self.halt.is_set():
+                for _ in range(self.rng.randint(1, 5)):
+                    if self.rng.random() < 0.5:
+                        cur.execute("INSERT INTO acct (id, n) VALUES (%s, %s)", (next_id, next_id))
+                        next_id += 1
+                    else:
+                        cur.execute("UPDATE acct SET n = n + 1 WHERE id = %s",
+                                    (self.rng.randint(1, 600),))
+                conn.commit()
+                self.transactions += 1
+                time.sleep(0.005)
+
+
+@pytest.fixture()
+def dest(request: pytest.FixtureRequest, pg_server) -> str:  # noqa: ANN001
+    if request.param == "postgresql":
+        return pg_server.create_database(f"myddl_dst_{time.time_ns()}")
+    return request.getfixturevalue("mysql_url") + "_dst"
+
+
+@pytest.mark.parametrize("dest", ["postgresql", "mysql"], indirect=True)
+def test_common_ddl_from_the_binlog_is_made_in_order(store: Store, mysql_url: str,
+                                                      dest: str) -> None:
+    run_sql(mysql_url, ACCT)
+    api.create_task(TaskSpec("myddl", mysql_url, dest), store)
+    with deleting(store, "myddl"):
+        with running(store, "myddl"):
+            wait_caught_up(store, "myddl", timeout=60)  # before the writer: never idle after
+            writer = Writer(mysql_url)
+            writer.start()
+            run_sql(mysql_url, DDL, 0.15)
+            time.sleep(0.5)
+            writer.halt.set()
+            writer.join(10)
+            wait_caught_up(store, "myddl", timeout=60)
+            assert api.task_status("myddl", store)["state"] == "Migrating"
+        assert writer.transactions > 20
+        assert columns(dest, "acct") == columns(mysql_url, "acct") == \
+            ["id", "title", "n", "amount", "colour"]
+        same_rows(mysql_url, dest, ["acct"])
+        made = [e["message"] for e in api.events("myddl", store=store)
+                if e["message"].startswith("DDL on acct")]
+        assert len(made) >= 8 and any("RENAME COLUMN" in m for m in made), made
+        assert "acct_n" in {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
+
+
+@pytest.mark.parametrize("dest", ["postgresql"], indirect=True)
+def test_kill_in_the_middle_of_binlog_ddl_changes_nothing(store: Store, mysql_url: str,
+                                                           dest: str) -> None:
+    run_sql(mysql_url, ACCT)
+    api.create_task(TaskSpec("myddlkill", mysql_url, dest), store)
+    sequence = threading.Thread(target=run_sql, args=(mysql_url, DDL, 0.25))
+    writer = Writer(mysql_url)
+    with deleting(store, "myddlkill"):
+        api.start_task("myddlkill", store)
+        wait_caught_up(store, "myddlkill", timeout=60)
+        writer.start()
+        sequence.start()
+        for pause in (0.4, 0.7, 0.5, 0.9):
+            time.sleep(pause)
+            status = api.task_status("myddlkill", store)
+            assert status["pid"], (status, api.events("myddlkill", store=store)[-3:])
+            os.kill(status["pid"], signal.SIGKILL)
+            api.wait_for("myddlkill", lambda s: s["pid"] is None, 10, store)
+            api.start_task("myddlkill", store)
+        sequence.join(30)
+        writer.halt.set()
+        writer.join(10)
+        time.sleep(0.3)
+        wait_caught_up(store, "myddlkill", timeout=90)
+        api.stop_task("myddlkill", store)
+        assert columns(dest, "acct") == columns(mysql_url, "acct")
+        same_rows(mysql_url, dest, ["acct"])
