@@ -19,6 +19,7 @@ from turnout.backup import backup, restore
 from turnout.migrate import barrier, runner
 from turnout.sessions import end_sessions, sessions, task_sessions
 from turnout.store import Store
+from turnout.storecopy import copy_store, store_info
 from turnout.switchover import back, procedure
 from turnout.switchover.abort import abort as switchover_abort
 from turnout.switchover.back import finish
@@ -47,7 +48,7 @@ __all__ = [
     "ACTIVE", "BACKUP_TOOLS", "SOURCE_CHECK_S", "backup", "create_account", "create_task",
     "delete_task", "drop_account", "end_sessions", "events", "finish", "leftover_slots",
     "list_tasks", "precheck", "resolve_ddl", "restore", "revoke_write", "rollback", "run_task",
-    "sessions", "task_ddl",
+    "sessions", "task_ddl", "copy_store", "store_info",
     "start_task", "start_task_here", "stop_pending_here", "stop_task", "stop_tasks_here",
     "switchover", "switchover_abort", "switchover_status", "task_sessions", "task_status",
     "verify_task", "verify_urls", "wait_caught_up", "wait_for",

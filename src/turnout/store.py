@@ -1,8 +1,9 @@
 """The task store: definitions, state, per-table progress, checkpoints, events.
 
-One SQLite file under $TURNOUT_HOME (default ~/.turnout). WAL mode and a
-busy timeout make it safe for the CLI and a running worker at once; every
-write is one short transaction.
+One SQLite file under $TURNOUT_HOME (default ~/.turnout), or a PostgreSQL
+database that agents on several machines share (TURNOUT_STORE, storedb.py).
+WAL mode and a busy timeout make the file safe for the CLI and a running
+worker at once; every write is one short transaction.
 
 The folder is its owner's only (0700) and so are its files (0600). No
 password is written in clear: URLs keep theirs sealed (vault.py), and free
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -25,56 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from turnout import sealing, vault
+from turnout import sealing, storedb, vault
 from turnout.errors import BadInput, NotFound
 from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
 from turnout.status import TableProgress
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tasks (
-    name TEXT PRIMARY KEY,
-    spec TEXT NOT NULL,
-    state TEXT NOT NULL,
-    phase TEXT,
-    pid INTEGER,
-    pid_started INTEGER,
-    error TEXT,
-    delay_s REAL,
-    position TEXT,
-    changes_applied INTEGER NOT NULL DEFAULT 0,
-    stop_requested INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    heartbeat REAL
-);
-CREATE TABLE IF NOT EXISTS table_progress (
-    task TEXT NOT NULL REFERENCES tasks(name) ON DELETE CASCADE,
-    source TEXT NOT NULL,
-    dest TEXT NOT NULL,
-    rows_copied INTEGER NOT NULL DEFAULT 0,
-    rows_total INTEGER NOT NULL DEFAULT 0,
-    done INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (task, source)
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    task TEXT NOT NULL REFERENCES tasks(name) ON DELETE CASCADE,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (task, key)
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    task TEXT NOT NULL REFERENCES tasks(name) ON DELETE CASCADE,
-    ts REAL NOT NULL,
-    level TEXT NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_task ON events (task, id);
-"""
+from turnout.storedb import SCHEMA_VERSION as SCHEMA_VERSION
+from turnout.storedb import Conn, Row
 
 
 def turnout_home() -> Path:
@@ -96,6 +53,10 @@ class TaskRecord:
     created: float
     updated: float
     heartbeat: float | None
+    agent: str | None = None  # the agent whose worker runs the task (leases.py)
+    epoch: int = 0  # raised by each agent that takes the task: an older one is fenced off
+    lease_expires: float | None = None
+    wanted: bool = False  # `task start` asked for it to run: an agent claims it
 
     @property
     def name(self) -> str:
@@ -103,7 +64,10 @@ class TaskRecord:
 
     @property
     def alive(self) -> bool:
-        """Whether the recorded worker process still runs."""
+        """Whether the task's worker still runs: an agent's while its lease holds (it may
+        run on another machine), else the recorded process on this one."""
+        if self.agent:
+            return (self.lease_expires or 0) > time.time()
         return bool(self.pid) and process_alive(self.pid, self.pid_started)  # type: ignore[arg-type]
 
 
@@ -116,57 +80,71 @@ class Event:
 
 
 class Store:
-    """Thread-safe access to the store file; each thread gets its own connection."""
+    """Thread-safe access to the store; each thread gets its own connection.
 
-    def __init__(self, home: Path | None = None) -> None:
+    `url` (default: $TURNOUT_STORE) names a PostgreSQL store; without one the store is
+    the SQLite file under `home`. `home` keeps the logs and, unless
+    $TURNOUT_SECRET_KEY_FILE says otherwise, the key that seals passwords (vault.py).
+    """
+
+    def __init__(self, home: Path | None = None, url: str | None = None) -> None:
         self.home = Path(home) if home else turnout_home()
         vault.private_folder(self.home)
+        self.url = storedb.store_url(url)
+        self.dialect = storedb.POSTGRES if self.url else storedb.SQLITE
         self.path = self.home / "turnout.db"
         fresh = not self.path.exists()
-        for path in (self.path, self.home / "turnout.db-wal", self.home / "turnout.db-shm"):
-            if path == self.path or path.exists():  # SQLite gives new ones the store's mode
-                vault.private_file(path)
+        if not self.url:
+            for path in (self.path, self.home / "turnout.db-wal", self.home / "turnout.db-shm"):
+                if path == self.path or path.exists():  # SQLite gives new ones the store's mode
+                    vault.private_file(path)
         self.vault = vault.Vault(self.home)
         self._secrets: dict[str, list[str]] = {}  # task -> its passwords, to scrub from text
         self._local = threading.local()
-        self._db().executescript(_SCHEMA)
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+        was = storedb.migrate(self._db(), self.dialect)
+        fresh = was == 0 if self.url else fresh
         self._seal_once(fresh)
 
-    def _db(self) -> sqlite3.Connection:
+    def reopen(self) -> Store:
+        """The same store for another thread or a copy kept apart (its own connections)."""
+        return Store(self.home, self.url)
+
+    def describe(self) -> str:
+        """Where the store is, fit to print (a URL's password hidden)."""
+        return storedb.redact(self.url) if self.url else str(self.path)
+
+    def schema_version(self) -> int:
+        row = self._db().execute("SELECT value FROM meta WHERE key = 'schema_version'"
+                                 ).fetchone()
+        return int(row[0])
+
+    def _db(self) -> Conn:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
+            if self.url:
+                db = storedb.connect_postgres(self.url)
+            else:
+                db = storedb.connect_sqlite(self.path)
             self._local.db = db
         return db
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+    def _tx(self) -> Iterator[Conn]:
+        with storedb.transaction(self._db(), self.dialect) as db:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _seal_once(self, fresh: bool) -> None:
         """Seal a store an older turnout wrote with passwords in clear (sealing.py); every
-        opening tries until that has fully succeeded."""
+        opening tries until that has fully succeeded. A PostgreSQL store never held any."""
         db = self._db()
+        if self.url:
+            fresh = True
         if db.execute("SELECT 1 FROM meta WHERE key = 'passwords_sealed'").fetchone():
             return
-        if fresh or sealing.seal_old_store(db, self._sealed):
+        if fresh or sealing.seal_old_store(db, self._sealed):  # type: ignore[arg-type]
             with self._tx() as tx:
-                tx.execute("INSERT OR IGNORE INTO meta VALUES ('passwords_sealed', '1')")
+                tx.execute("INSERT INTO meta VALUES ('passwords_sealed', '1') "
+                           "ON CONFLICT (key) DO NOTHING")
 
     def _unsealed(self, url: str) -> str:
         """The URL with its password; still sealed when the key is gone, so that the task can
@@ -222,7 +200,7 @@ class Store:
         rows = self._db().execute("SELECT * FROM tasks ORDER BY created").fetchall()
         return [self._record(r) for r in rows]
 
-    def _record(self, row: sqlite3.Row) -> TaskRecord:
+    def _record(self, row: Row) -> TaskRecord:
         """The row as a record, its URLs unsealed (and their passwords noted for scrubbing)."""
         data = json.loads(row["spec"])
         data["source"], data["dest"] = self._unsealed(data["source"]), self._unsealed(data["dest"])
@@ -250,7 +228,7 @@ class Store:
         """Record `pid` as the task's worker unless another live worker holds it."""
         with self._tx() as db:
             row = db.execute(
-                "SELECT pid, pid_started FROM tasks WHERE name = ?", (name,)
+                "SELECT pid, pid_started FROM tasks WHERE name = ?" + self.dialect.lock, (name,)
             ).fetchone()
             if row is None:
                 raise NotFound(f"no task named {name!r}: `turnout task list` shows the tasks")
@@ -274,7 +252,7 @@ class Store:
                     "INSERT INTO table_progress (task, source, dest, rows_total) VALUES (?,?,?,?) "
                     "ON CONFLICT (task, source) DO UPDATE SET dest = excluded.dest, "
                     "rows_total = CASE WHEN excluded.rows_total > 0 THEN excluded.rows_total "
-                    "ELSE rows_total END",  # 0 means "not counted this run"
+                    "ELSE table_progress.rows_total END",  # 0 means "not counted this run"
                     (name, source, dest, total),
                 )
 
@@ -282,14 +260,15 @@ class Store:
         with self._tx() as db:
             db.execute(
                 "UPDATE table_progress SET rows_copied = ?, done = ?, "
-                "rows_total = max(rows_total, ?) WHERE task = ? AND source = ?",
-                (rows_copied, int(done), rows_copied, name, source),
+                "rows_total = CASE WHEN rows_total < ? THEN ? ELSE rows_total END "
+                "WHERE task = ? AND source = ?",
+                (rows_copied, int(done), rows_copied, rows_copied, name, source),
             )
 
     def tables(self, name: str) -> list[TableProgress]:
         rows = self._db().execute(
             "SELECT source, dest, rows_copied, rows_total, done FROM table_progress "
-            "WHERE task = ? ORDER BY rowid",
+            f"WHERE task = ? ORDER BY {self.dialect.added_order}",
             (name,),
         ).fetchall()
         return [TableProgress(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
@@ -335,7 +314,7 @@ class Store:
         return [Event(*r) for r in reversed(rows)]
 
 
-def _record(row: sqlite3.Row, spec: TaskSpec) -> TaskRecord:
+def _record(row: Row, spec: TaskSpec) -> TaskRecord:
     return TaskRecord(
         spec=spec,
         state=TaskState(row["state"]),
@@ -350,6 +329,10 @@ def _record(row: sqlite3.Row, spec: TaskSpec) -> TaskRecord:
         created=row["created"],
         updated=row["updated"],
         heartbeat=row["heartbeat"],
+        agent=row["agent"],
+        epoch=row["epoch"],
+        lease_expires=row["lease_expires"],
+        wanted=bool(row["wanted"]),
     )
 
 

@@ -148,7 +148,7 @@ def run_task(name: str, stop: threading.Event | None = None, store: Store | None
     stop = stop or threading.Event()
     if not store.claim(name, os.getpid()):
         raise OperationFailed(f"task {name!r} is already running (pid {store.get(name).pid})")
-    watcher = threading.Thread(target=_watch_stop, args=(store.home, name, stop), daemon=True)
+    watcher = threading.Thread(target=_watch_stop, args=(store, name, stop), daemon=True)
     watcher.start()
     try:
         state = runner.Runner(store, name, stop, _stray_watch(store, name, stop)).run()
@@ -168,15 +168,15 @@ def _stray_watch(store: Store, name: str, stop: threading.Event) -> Callable[[],
 
     def start() -> None:
         if not started:
-            started.append(StrayWatch(store.home, name, every, stop, status, wait_caught_up))
+            started.append(StrayWatch(store, name, every, stop, status, wait_caught_up))
             started[0].start()
 
     return start
 
 
-def _watch_stop(home: Any, name: str, stop: threading.Event) -> None:
+def _watch_stop(store: Store, name: str, stop: threading.Event) -> None:
     """Turn a stop request written to the store (by `task stop`) into the stop event."""
-    store = Store(home)
+    store = store.reopen()
     while not stop.wait(0.3):
         try:
             if store.get(name).stop_requested:
@@ -203,6 +203,8 @@ def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
     vault.private_folder(logs, ours=True)
     vault.private_file(logs / f"{name}.log")
     env = dict(os.environ, TURNOUT_HOME=str(store.home))
+    if store.url:
+        env["TURNOUT_STORE"] = store.url
     with open(logs / f"{name}.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "turnout", "worker", name],
@@ -368,7 +370,7 @@ def start_task_here(name: str, store: Store | None = None, resnapshot: bool = Fa
             runner.resnapshot(store, name)
         stop = threading.Event()
         failure: list[TurnoutError] = []
-        thread = threading.Thread(target=_run_here, args=(name, stop, store.home, failure),
+        thread = threading.Thread(target=_run_here, args=(name, stop, store, failure),
                                   name=f"task-{name}")
         _here[name] = (thread, stop)
         thread.start()
@@ -383,10 +385,11 @@ def start_task_here(name: str, store: Store | None = None, resnapshot: bool = Fa
     raise OperationFailed(f"task {name!r} did not start within {timeout:.0f} s")
 
 
-def _run_here(name: str, stop: threading.Event, home: Any, failure: list[TurnoutError]) -> None:
+def _run_here(name: str, stop: threading.Event, store: Store,
+              failure: list[TurnoutError]) -> None:
     """The body of a task thread: its own store connection, and failures kept for the starter
     (the runner itself records every failure of the task in the store)."""
-    store = Store(home)
+    store = store.reopen()
     try:
         run_task(name, stop, store)
     except TurnoutError as exc:

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from turnout.errors import BadInput
 
 KEY_FILE = "secret.key"
+KEY_ENV = "TURNOUT_SECRET_KEY_FILE"
 SEALED = "sealed:"
 _REFERENCES = ("env:", "file:", SEALED)
 _QUERY_PASSWORD = re.compile(r"([?&]password=)([^&#]*)")
@@ -36,7 +37,8 @@ class Vault:
     """Seals and unseals the passwords of one store's URLs with its key file."""
 
     def __init__(self, home: Path) -> None:
-        self.key_path = Path(home) / KEY_FILE
+        # a store shared by several machines needs the same key on each: $KEY_ENV names it
+        self.key_path = Path(os.environ.get(KEY_ENV) or Path(home) / KEY_FILE)
         self._key: bytes | None = None
 
     def seal(self, url: str) -> str:

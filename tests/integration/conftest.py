@@ -59,6 +59,17 @@ def mysql_url(mariadb_server: MariaDbServer, request: pytest.FixtureRequest) -> 
     return mariadb_server.create_database(unique_db_name(request))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which store the test runs on: the SQLite file, or a fresh PostgreSQL database named in
+    $TURNOUT_STORE (which `Store()` and the workers the test starts read). Ask for it before
+    `store` so that the store opened is this one."""
+    if request.param == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        monkeypatch.setenv("TURNOUT_STORE", server.create_database(unique_db_name(request)))
+    return str(request.param)
+
+
 @pytest.fixture()
 def urls(request: pytest.FixtureRequest, tmp_path: Path, store: Store) -> Iterator[tuple[str, str]]:
     """A fresh, empty database of each engine of the pair the test is parametrised with

@@ -26,7 +26,8 @@ from tests.integration.test_mysql import my_execute
 from turnout import api, engines
 from turnout.errors import BadInput
 from turnout.spec import TaskSpec
-from turnout.store import _SCHEMA, Store
+from turnout.store import Store
+from turnout.storedb import SQLITE, V1_SCHEMA
 
 PG_PASSWORD = "Tq9vX2@cret7Lm-pg"  # '@' is written %40 in a URL
 MY_PASSWORD = "My$ecret_Pw#42-my"  # '#' is written %23
@@ -147,7 +148,7 @@ def test_an_older_store_is_sealed_scrubbed_and_compacted(tmp_path: Path) -> None
     old = sqlite3.connect(home / "turnout.db", isolation_level=None)
     old.execute("PRAGMA journal_mode=WAL")
     old.execute("PRAGMA wal_autocheckpoint=0")  # the clear text stays in the WAL, too
-    old.executescript(_SCHEMA)
+    old.executescript(SQLITE.ddl(V1_SCHEMA))  # a store written before the seal
     kept = TaskSpec("kept", "postgresql://app:Kept-pw-4711@db.example/shop",
                     "mysql://app:Kept-pw-4711@db2.example/shop")
     gone = TaskSpec("gone", "postgresql://app:Gone-pw-0815@db.example/shop", "sqlite:///x.db")

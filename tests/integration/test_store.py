@@ -1,4 +1,5 @@
-"""The store under concurrent use: the CLI reading while workers write, from several processes."""
+"""The store under concurrent use: the CLI reading while workers write, from several processes,
+on both backends (the SQLite file and a PostgreSQL store)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ for i in range(300):
 """
 
 
-def test_processes_writing_and_reading_at_once_lose_nothing(home: Path, tmp_path: Path) -> None:
+def test_processes_writing_and_reading_at_once_lose_nothing(backend: str, home: Path,
+                                                             tmp_path: Path) -> None:
     store = Store(home)
     src = tmp_path / "a.db"
     src.write_bytes(b"")

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or input.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -30,8 +31,10 @@ from turnout.cli.render import (
     verify_progress,
     verify_view,
 )
+from turnout.cli.store import store_group
 from turnout.errors import BadInput, TurnoutError
 from turnout.spec import spec_from_flags, spec_from_toml
+from turnout.storedb import STORE_ENV
 
 out = Console()
 err = Console(stderr=True)
@@ -39,9 +42,14 @@ err = Console(stderr=True)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--store", "store_url", metavar="URL",
+              help="A PostgreSQL store shared by agents (default: $TURNOUT_STORE, else the "
+                   "SQLite file under $TURNOUT_HOME).")
 @click.version_option(package_name="turnout")
-def cli(debug: bool) -> None:
+def cli(debug: bool, store_url: str | None) -> None:
     """Migrate live databases and switch workloads over with a ready rollback path."""
+    if store_url:
+        os.environ[STORE_ENV] = store_url  # the workers this command starts inherit it
 
 
 @cli.group()
@@ -337,6 +345,7 @@ for _command in cli_switchover.COMMANDS:
 cli.add_command(accounts)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
+cli.add_command(store_group)
 
 
 def _print_json(value: Any) -> None:

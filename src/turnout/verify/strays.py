@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from turnout import checkpoints
 from turnout.errors import TurnoutError
@@ -33,14 +32,14 @@ CaughtUp = Callable[[str, float, Store, float], object]  # tasks.wait_caught_up
 class StrayWatch(threading.Thread):
     """Checks the task `name` every `every` seconds until `stop` is set."""
 
-    def __init__(self, home: Path, name: str, every: float, stop: threading.Event,
+    def __init__(self, store: Store, name: str, every: float, stop: threading.Event,
                  status: Status, caught_up: CaughtUp) -> None:
         super().__init__(name=f"strays-{name}", daemon=True)
-        self.home, self.name, self.every, self.stop = home, name, every, stop
+        self.store, self.name, self.every, self.stop = store, name, every, stop
         self.status, self.caught_up = status, caught_up
 
     def run(self) -> None:
-        store = Store(self.home)  # a connection of this thread's own
+        store = self.store.reopen()  # a connection of this thread's own
         try:
             while not self.stop.wait(self.every):
                 self._check(store)
