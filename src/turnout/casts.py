@@ -55,14 +55,43 @@ def json_default(value: Any) -> Any:
 
 
 def interval_text(value: dt.timedelta) -> str:
-    """PostgreSQL's own form: `1 day 02:00:00`, `-3 days 00:00:01.5`."""
-    days, seconds, micros = value.days, value.seconds, value.microseconds
-    clock = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-    if micros:
-        clock += f".{micros:06d}".rstrip("0")
-    if not days:
-        return clock
-    return f"{days} day{'' if abs(days) == 1 else 's'} {clock}"
+    """A duration as PostgreSQL prints it: whole days and a clock of the same sign, as
+    justify_hours() leaves an interval (`1 day 02:00:00`, `-00:00:05`, `-2 days
+    -23:59:58.5`). Python keeps -5 s as -1 day + 23:59:55; written so, PostgreSQL would read
+    another interval, `-1 days +23:59:55`."""
+    micros = value // dt.timedelta(microseconds=1)
+    days = _toward_zero(micros, _DAY)
+    return postgres_interval(0, days, micros - days * _DAY)
+
+
+def postgres_interval(months: int, days: int, micros: int) -> str:
+    """The text PostgreSQL prints (IntervalStyle postgres) for an interval of these fields,
+    as its EncodeInterval writes it: each non-zero field with its sign (`-1 days`: only 1 is
+    singular), `+` on a positive one right after a negative one, and the clock whenever it is
+    not zero or nothing else is there."""
+    parts: list[str] = []
+    before = False  # whether the field just written was negative
+    years = _toward_zero(months, 12)
+    for amount, unit in ((years, "year"), (months - years * 12, "mon"), (days, "day")):
+        if amount:
+            plus = "+" if before and amount > 0 else ""
+            parts.append(f"{plus}{amount} {unit}{'' if amount == 1 else 's'}")
+            before = amount < 0
+    if micros or not parts:
+        sign = "-" if micros < 0 else "+" if before else ""
+        seconds, fraction = divmod(abs(micros), 1_000_000)
+        clock = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        parts.append(sign + clock + (f".{fraction:06d}".rstrip("0") if fraction else ""))
+    return " ".join(parts)
+
+
+_DAY = 86_400_000_000  # microseconds
+
+
+def _toward_zero(number: int, divisor: int) -> int:
+    """C's integer division, which PostgreSQL's fields follow: -7 / 2 is -3."""
+    quotient = abs(number) // divisor
+    return -quotient if number < 0 else quotient
 
 
 def as_utc(value: Any) -> Any:
@@ -74,19 +103,22 @@ def as_utc(value: Any) -> Any:
     return value
 
 
-_INTERVAL = re.compile(r"^(?:(-?\d+) days? ?)?(-)?(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?$")
+_INTERVAL = re.compile(r"(?:([+-]?\d+) days?)?( ?)(?:([+-])?(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?)?")
 
 
 def interval_delta(text: str) -> dt.timedelta | None:
-    """PostgreSQL's interval of days and a clock (`2 days 03:00:00`, `-838:59:59`) as the
-    duration it is; None for months or another form."""
-    match = _INTERVAL.match(text)
+    """PostgreSQL's interval of days and a clock (`2 days 03:00:00`, `-1 days +00:00:01`,
+    `-838:59:59`, `3 days`) as the duration it is; None for months or another form."""
+    match = _INTERVAL.fullmatch(text)
     if match is None:
         return None
-    days, minus, hours, minutes, seconds, fraction = match.groups()
-    clock = dt.timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds),
+    days, space, sign, hours, minutes, seconds, fraction = match.groups()
+    if (days is None and hours is None) or bool(space) != (days is not None and hours is not None):
+        return None
+    clock = dt.timedelta(hours=int(hours or 0), minutes=int(minutes or 0),
+                         seconds=int(seconds or 0),
                          microseconds=int((fraction or "0").ljust(6, "0")))
-    return dt.timedelta(days=int(days or 0)) + (-clock if minus else clock)
+    return dt.timedelta(days=int(days or 0)) + (-clock if sign == "-" else clock)
 
 
 def row_caster(source: Table, dest: Table) -> Callable[[Row], Row] | None:

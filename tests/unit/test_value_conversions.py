@@ -18,7 +18,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from turnout.casts import as_text, as_utc, interval_delta, interval_text, row_caster
+from turnout.casts import (
+    as_text,
+    as_utc,
+    interval_delta,
+    interval_text,
+    postgres_interval,
+    row_caster,
+)
 from turnout.engines.mysql.values import _float32, _time, time_text, to_mysql
 from turnout.engines.sqlite.values import to_sqlite
 from turnout.model import (
@@ -66,6 +73,21 @@ def test_interval_text_is_postgresqls_own() -> None:
     assert interval_text(dt.timedelta(days=3, seconds=1.5)) == "3 days 00:00:01.5"
     assert interval_text(dt.timedelta(seconds=5)) == "00:00:05"
     assert interval_delta("1 mon") is None
+
+
+def test_a_negative_interval_is_written_and_read_as_postgresql_prints_it() -> None:
+    """Python holds -5 s as -1 day + 23:59:55, which PostgreSQL would read as another
+    interval; days and clock get one sign, as justify_hours() gives them."""
+    assert interval_text(dt.timedelta(seconds=-5)) == "-00:00:05"
+    assert interval_text(dt.timedelta(days=-1, seconds=1)) == "-23:59:59"
+    assert interval_text(dt.timedelta(days=-3, seconds=1.5)) == "-2 days -23:59:58.5"
+    assert interval_text(dt.timedelta(days=2)) == "2 days"
+    assert postgres_interval(0, -1, 1_000_000) == "-1 days +00:00:01"
+    assert postgres_interval(-13, 2, -5) == "-1 years -1 mons +2 days -00:00:00.000005"
+    assert interval_delta("-1 days +00:00:01") == dt.timedelta(days=-1, seconds=1)
+    assert interval_delta("1 day -00:00:01") == dt.timedelta(hours=23, minutes=59, seconds=59)
+    assert interval_delta("-2 days") == dt.timedelta(days=-2)
+    assert interval_delta(" 00:00:01") is None and interval_delta("1 day00:00:01") is None
 
 
 @given(st.floats(width=32, allow_nan=False, allow_infinity=False))

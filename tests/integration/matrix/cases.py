@@ -76,7 +76,9 @@ POSTGRES = [
        "'2000-01-01 00:00:00+14'", "'infinity'"),
     _c("time", "time", "'00:00'", "'23:59:59.999999'", "'24:00:00'"),
     _c("timetz", "timetz", "'00:00+1459'", "'12:00-03'"),
-    _c("interval", "interval", "'1 mon'", "'1 day -1 second'", "'-178000000 years'"),
+    _c("interval", "interval", "'1 mon'", "'1 day -1 second'", "'-178000000 years'",
+       "'-1 day 00:00:01'", "'-00:00:05'", "'-1 mon 2 days -03:00:00'", "'-2 days'",
+       "'1 year -2 mons +3 days -00:00:00.5'"),  # printed `-1 days +00:00:01`, ...
     _c("uuid", "uuid", "'00000000-0000-0000-0000-000000000000'",
        "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"),
     _c("json", "json", "'null'", "'true'", "'\"s\"'", "'{\"b\": 1, \"a\": 2}'", kind="json"),

@@ -59,8 +59,8 @@ class PgVerifyReader(VerifyReader):
             return f"encode({c}, 'hex')"
         if form is Form.DATE:
             return _within_years(c, f"to_char({c}, 'YYYY-MM-DD')")
-        if form is Form.TIME and ctype.kind is Kind.INTERVAL:  # hours past 24 stay hours
-            return f"to_char({c}, 'HH24:MI:SS.US')"
+        if form is Form.TIME and ctype.kind is Kind.INTERVAL:
+            return _duration(c)
         if form is Form.TIME:
             return f"to_char(({c})::time::interval, 'HH24:MI:SS.US')"
         if form is Form.TIMESTAMP:
@@ -76,6 +76,17 @@ class PgVerifyReader(VerifyReader):
 
     def bytes_literal(self, data: bytes) -> str:
         return f"'\\x{data.hex()}'::bytea"
+
+
+def _duration(c: str) -> str:
+    """An interval in forms.TIME: its days and clock as one duration, hours past 24 staying
+    hours (`-838:59:59.000000`). to_char() alone leaves the days out, so `1 day 01:00:00`
+    spelled like `01:00:00`, and writes `-838:-59:-59`. An interval of months, which no
+    duration is, keeps its own text, unlike any duration's."""
+    micros = f"(extract(epoch from {c}) * 1000000)"
+    clock = f"to_char(interval '1 microsecond' * abs({micros}), 'HH24:MI:SS.US')"
+    return (f"CASE WHEN extract(year from {c}) <> 0 OR extract(month from {c}) <> 0 "
+            f"THEN ({c})::text WHEN {micros} < 0 THEN '-' || {clock} ELSE {clock} END")
 
 
 def _float_form(c: str, ctype: CanonicalType, form: Form) -> str:

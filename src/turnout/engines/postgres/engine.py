@@ -88,9 +88,7 @@ class PostgresEngine(Engine, DirectCopy):
             raise BadInput(f"cannot connect to {self.endpoint}: {faults.reason(exc)}") from None
         # a database frozen by freeze() starts sessions read-only; turnout's own may write
         conn.execute("SET default_transaction_read_only = off")
-        # floats as text that reads back as the same value, whatever the database sets
-        # (extra_float_digits = 0, an old client's habit, prints 15 digits and loses the rest)
-        conn.execute("SET extra_float_digits = 3")
+        conn.execute(values.settings_sql())  # floats and intervals as text in one form
         load_json_as_text(conn)
         values.register(conn)
         sessions.pass_fence(conn, self.schema)

@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from turnout.engines.capture import INSTALL_WAIT
-from turnout.engines.postgres import faults
+from turnout.engines.postgres import faults, values
 from turnout.engines.postgres.catalog import reflect_table
 from turnout.engines.postgres.dialect import qualified, quote
 from turnout.engines.postgres.sessions import APPLICATION
@@ -57,6 +57,7 @@ class ReplicationStream:
             self.conn = psycopg2.connect(
                 url, connection_factory=LogicalReplicationConnection,
                 application_name=APPLICATION, connect_timeout=10, **faults.net_options(url),
+                **values.settings_options(url),
             )
         except psycopg2.OperationalError as exc:
             if faults.is_unreachable(exc):  # down or restarting: the runner retries

@@ -33,6 +33,28 @@ _ARRAYS = (1182, 1183, 1270, 1115, 1185, 1187)
 _RANGES = (3904, 3906, 3908, 3910, 3912, 3926, 4451, 4532, 4533, 4534, 4535, 4536)
 
 
+# What every turnout session sets, whatever the database or role sets, so values read as text
+# have one form: floats that read back as the same value (extra_float_digits = 0, an old
+# client's habit, prints 15 digits and drops the rest) and intervals in the form turnout
+# reads and a cast to text writes (`-1 days +00:00:01`, not iso_8601's `P-1DT1S`). The
+# replication stream's values are text the walsender prints, under its own settings.
+SETTINGS = {"extra_float_digits": "3", "intervalstyle": "postgres"}
+
+
+def settings_sql() -> str:
+    return "; ".join(f"SET {name} = {value}" for name, value in SETTINGS.items())
+
+
+def settings_options(url: str) -> dict[str, str]:
+    """SETTINGS as libpq's `options`, after any the URL gives (a replication connection
+    takes no SET before it streams)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    ours = " ".join(f"-c {name}={value}" for name, value in SETTINGS.items())
+    given = conninfo_to_dict(url).get("options")
+    return {"options": f"{given} {ours}" if given else ours}
+
+
 def spelled(text: str) -> Spelled:
     """A date or time beyond Python, ranked so infinity sorts last and -infinity first."""
     rank = 1 if text == "infinity" else -1 if text == "-infinity" else 0
