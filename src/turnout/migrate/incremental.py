@@ -84,7 +84,7 @@ def follow(
     copied = {t: position_from_json(at) for t, at in copied_at(saved_all).items()}
     if ddl is not None:
         _finish_pending(ddl, dst, owner, saved_all.get(DDL_PENDING, ""))
-        if not layouts(saved_all):  # where the stream's layouts start (migrate/ddl.py)
+        if not layouts(saved_all) and ddl.layouts():  # where the stream's layouts start
             dst.apply(coalesce([], {}, position), Checkpoint(owner, {
                 POSITION: position.to_json(), **ddl.layouts()}))
     capture.ack(position)  # the destination may have committed past the last ack before a crash

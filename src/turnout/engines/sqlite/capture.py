@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from turnout.engines.base import Capture
 from turnout.engines.sqlite.catalog import reflect_table
 from turnout.engines.sqlite.dialect import literal, quote
 from turnout.errors import NotFound, OperationFailed
-from turnout.model import Change, Op, Position, Table
+from turnout.model import Change, Ddl, Op, Position, Table
 from turnout.types import Kind
 
 NOW_SQL = "((julianday('now') - 2440587.5) * 86400.0)"
@@ -80,6 +81,13 @@ class SqliteCapture(Capture):
         self.slot = slot
         self.log = quote(log_table(slot))
         self._schema_version: int | None = None
+        self._placed = SqlitePosition(0)  # where a read starts: its DDL changes sit there
+
+    ddl = True  # schema compared at each read (_check_schema)
+
+    def ddl_note(self) -> str | None:
+        return ("DDL on the source's tables is found at each read and made on the destination "
+                "before the rows read with it (docs/ddl.md)")
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection = self._connect()
@@ -186,7 +194,8 @@ class SqliteCapture(Capture):
         db = self._db()
         try:
             db.execute("BEGIN")
-            self._check_schema(db)
+            self._placed = after
+            ddls = self._check_schema(db)
             end = high_water(db, self.slot).seq
             self._check_not_trimmed(db, after.seq, end)
             nth = db.execute(
@@ -210,7 +219,7 @@ class SqliteCapture(Capture):
         finally:
             db.close()
         changes.sort(key=lambda c: c.position)
-        return changes, SqlitePosition(end)
+        return ddls + changes, SqlitePosition(end)
 
     def _check_not_trimmed(self, db: sqlite3.Connection, after: int, end: int) -> None:
         """Stop when the log no longer holds every change after the task's position (see the
@@ -231,16 +240,19 @@ class SqliteCapture(Capture):
                 "again with --resnapshot to copy the tables afresh"
             )
 
-    def _check_schema(self, db: sqlite3.Connection) -> None:
-        """Stop on DDL to a captured table: carrying on would silently drop or misplace data.
+    def _check_schema(self, db: sqlite3.Connection) -> list[Change]:
+        """DDL to a captured table since the last read, as DDL changes placed before the
+        read's rows (which are read as the table holds them now, with its new columns).
 
-        `schema_version` moves on any DDL in the file (turnout's own triggers
-        too), so the tables are compared only when it has moved.
+        `schema_version` moves on any DDL in the file (turnout's own triggers too), so the
+        tables are compared only when it has moved. A dropped table, and a table without a
+        key (its triggers log whole rows, column by column), stop the task instead.
         """
         version = db.execute("PRAGMA schema_version").fetchone()[0]
         if version == self._schema_version:
-            return
-        for name, expected in self.tables.items():
+            return []
+        found = []
+        for name, expected in list(self.tables.items()):
             try:
                 current = reflect_table(db, name)
             except NotFound:
@@ -248,23 +260,16 @@ class SqliteCapture(Capture):
                     f"table {name!r} was dropped on the source during incremental migration: "
                     "exclude it from the task or put it back, then start the task again"
                 ) from None
-            before = [(c.name, c.type) for c in expected.columns]
-            after = [(c.name, c.type) for c in current.columns]
-            if before != after or current.key != expected.key:
-                added = sorted({c for c, _ in after} - {c for c, _ in before})
-                removed = sorted({c for c, _ in before} - {c for c, _ in after})
-                what = "; ".join(
-                    part for part in (
-                        f"added {', '.join(added)}" if added else "",
-                        f"removed {', '.join(removed)}" if removed else "",
-                    ) if part
-                ) or "columns or key changed"
-                raise OperationFailed(
-                    f"table {name!r} changed on the source during incremental migration "
-                    f"({what}): make the same change on the destination, then start the "
-                    "task again"
-                )
+            if _layout(current) == _layout(expected):
+                continue
+            if not expected.key or not current.key:
+                raise OperationFailed(_changed(name, expected, current, keyless=True))
+            self.tables[name] = current
+            ddl = Ddl(f"sqlite:{version}:{name}", _create_sql(db, name), current,
+                      _renames(expected, current))
+            found.append(Change(name, Op.DDL, (), None, time.time(), self._placed, ddl=ddl))
         self._schema_version = version
+        return found
 
     def _read_table(self, db: sqlite3.Connection, table: Table, lo: int, hi: int) -> list[Change]:
         """The touched keys of one table with each row's current content (NULLs when gone)."""
@@ -351,6 +356,44 @@ class SqliteCapture(Capture):
             db.execute("COMMIT")
         finally:
             db.close()
+
+
+def _layout(table: Table) -> tuple[object, ...]:
+    return (tuple((c.name, c.type, c.nullable, c.default) for c in table.columns), table.key,
+            tuple((i.name, i.columns, i.unique) for i in table.indexes))
+
+
+def _renames(before: Table, after: Table) -> tuple[tuple[str, str], ...]:
+    """Columns renamed: SQLite keeps a renamed column in its place with its type, appends
+    an added one and moves the columns after a dropped one up. A column gone whose place
+    now holds a column that came, of the same type, is taken as renamed (a drop of the last
+    column and an add of one of its type between two reads look the same: docs/ddl.md)."""
+    gone = set(before.column_names) - set(after.column_names)
+    came = set(after.column_names) - set(before.column_names)
+    return tuple((a.name, b.name) for a, b in zip(before.columns, after.columns, strict=False)
+                 if a.name in gone and b.name in came and a.type == b.type)
+
+
+def _create_sql(db: sqlite3.Connection, name: str) -> str:
+    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                     (name,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def _changed(name: str, expected: Table, current: Table, keyless: bool = False) -> str:
+    """Why the task stops at a change of a table it does not follow: one without a key, whose
+    triggers log its rows' values column by column (those logged since are in the old
+    columns), so the task starts again with --resnapshot."""
+    added = sorted(set(current.column_names) - set(expected.column_names))
+    removed = sorted(set(expected.column_names) - set(current.column_names))
+    what = "; ".join(part for part in (
+        f"added {', '.join(added)}" if added else "",
+        f"removed {', '.join(removed)}" if removed else "") if part) or "columns or key changed"
+    if keyless:
+        return (f"table {name!r} (without a key) changed on the source during incremental "
+                f"migration ({what}): start the task again with --resnapshot to copy it afresh")
+    return (f"table {name!r} changed on the source during incremental migration ({what}): "
+            "make the same change on the destination, then start the task again")
 
 
 def high_water(db: sqlite3.Connection, slot: str) -> SqlitePosition:

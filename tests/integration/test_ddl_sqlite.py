@@ -1,0 +1,125 @@
+"""DDL on a SQLite source during the incremental step, under a running writer: found at
+each read, made on the destination before the rows read with it; the task never stops."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from tests.integration.helpers import running, same_rows, wait_caught_up
+from tests.integration.test_ddl_postgres import columns, deleting
+from turnout import api, engines
+from turnout.spec import TaskSpec
+from turnout.store import Store
+
+ACCT = """
+CREATE TABLE acct (id INTEGER PRIMARY KEY, name VARCHAR(20), n INTEGER NOT NULL DEFAULT 0,
+                   amount NUMERIC(8,2));
+WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 500)
+INSERT INTO acct SELECT i, 'a' || i, i, i / 10.0 FROM g;
+"""
+
+DDL = [
+    "ALTER TABLE acct ADD COLUMN colour TEXT NOT NULL DEFAULT 'red'",
+    "UPDATE acct SET colour = 'blue' WHERE id % 7 = 0",
+    "ALTER TABLE acct RENAME COLUMN name TO title",
+    "UPDATE acct SET title = 'renamed' WHERE id % 5 = 0",
+    "ALTER TABLE acct ADD COLUMN spare INTEGER",
+    "UPDATE acct SET spare = id WHERE id % 3 = 0",
+    "ALTER TABLE acct DROP COLUMN spare",
+    "CREATE INDEX acct_n ON acct (n)",
+]
+
+
+def run_sql(path: Path, statements: list[str], pause: float = 0.0) -> None:
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        for statement in statements:
+            db.execute(statement)
+            time.sleep(pause)
+    finally:
+        db.close()
+
+
+class Writer(threading.Thread):
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.halt, self.transactions = path, threading.Event(), 0
+        self.rng = random.Random(22)
+
+    def run(self) -> None:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        next_id = 10_000
+        while not self.halt.is_set():
+            db.execute("BEGIN IMMEDIATE")
+            for _ in range(self.rng.randint(1, 5)):
+                if self.rng.random() < 0.5:
+                    db.execute("INSERT INTO acct (id, n) VALUES (?, ?)", (next_id, next_id))
+                    next_id += 1
+                else:
+                    db.execute("UPDATE acct SET n = n + 1 WHERE id = ?",
+                               (self.rng.randint(1, 600),))
+            db.execute("COMMIT")
+            self.transactions += 1
+            time.sleep(0.005)
+        db.close()
+
+
+def test_sqlite_ddl_is_made_in_order_under_a_writer(store: Store, tmp_path: Path) -> None:
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    sqlite3.connect(src).executescript(ACCT)
+    source, dest = f"sqlite:///{src}", f"sqlite:///{dst}"
+    api.create_task(TaskSpec("slddl", source, dest), store)
+    writer = Writer(src)
+    with deleting(store, "slddl"):
+        with running(store, "slddl"):
+            wait_caught_up(store, "slddl", timeout=60)
+            writer.start()
+            run_sql(src, DDL, 0.15)
+            time.sleep(0.5)
+            writer.halt.set()
+            writer.join(10)
+            wait_caught_up(store, "slddl", timeout=60)
+            assert api.task_status("slddl", store)["state"] == "Migrating"
+        assert writer.transactions > 20
+        assert columns(dest, "acct") == columns(source, "acct") == \
+            ["id", "title", "n", "amount", "colour"]
+        same_rows(source, dest, ["acct"])
+        made = [e["message"] for e in api.events("slddl", store=store)
+                if e["message"].startswith("DDL on acct")]
+        assert any("RENAME COLUMN" in m for m in made), made
+        assert "acct_n" in {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
+
+
+def test_kill_in_the_middle_of_sqlite_ddl_changes_nothing(store: Store, tmp_path: Path) -> None:
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    sqlite3.connect(src).executescript(ACCT)
+    source, dest = f"sqlite:///{src}", f"sqlite:///{dst}"
+    api.create_task(TaskSpec("slkill", source, dest), store)
+    sequence = threading.Thread(target=run_sql, args=(src, DDL, 0.25))
+    writer = Writer(src)
+    with deleting(store, "slkill"):
+        api.start_task("slkill", store)
+        wait_caught_up(store, "slkill", timeout=60)
+        writer.start()
+        sequence.start()
+        for pause in (0.4, 0.7, 0.5):
+            time.sleep(pause)
+            status = api.task_status("slkill", store)
+            assert status["pid"], (status["error"], api.events("slkill", store=store)[-3:])
+            os.kill(status["pid"], signal.SIGKILL)
+            api.wait_for("slkill", lambda s: s["pid"] is None, 10, store)
+            api.start_task("slkill", store)
+        sequence.join(30)
+        writer.halt.set()
+        writer.join(10)
+        time.sleep(0.3)
+        wait_caught_up(store, "slkill", timeout=90)
+        api.stop_task("slkill", store)
+        assert columns(dest, "acct") == columns(source, "acct")
+        same_rows(source, dest, ["acct"])
