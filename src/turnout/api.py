@@ -1,7 +1,7 @@
 """The Python API: everything the CLI and the web console can do, and nothing they add.
 
 A facade, and the only module the faces call: each name is defined where its concept
-lives (a task's life in tasks.py, verification in verify/, switchover, rollback and finish
+lives (a task's life in tasks/, verification in verify/, switchover, rollback and finish
 in switchover/, sessions, accounts and backup in their own modules) and said again here.
 Functions take and return plain values (specs, dicts shaped like the CLI's JSON), so every
 face renders the same facts. Nothing below imports this module.

@@ -3,7 +3,7 @@
 The JSON is a contract that scripts read (tests/contracts pins it byte for byte), so
 to_json() writes the same keys in the same order with the same value types as ever;
 inside turnout the status travels as TaskStatus, read by attribute (`status.phase is
-Phase.INCREMENTAL`), never as a dict of strings. tasks.py builds it from the store.
+Phase.INCREMENTAL`), never as a dict of strings. tasks/watch.py builds it from the store.
 """
 
 from __future__ import annotations
