@@ -36,11 +36,11 @@ _TABLE_MAP = re.compile(r"table_id: (\d+) \(`?(\w+)`?\.`?(\w+)`?\)")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDbServer]:
-    """A MariaDB server for this module alone: its restarts disturb no other test. Commits
-    reach the OS at once, as they reach the disk on a production server: a kill -9 then
-    loses none (the suite's default of 0 keeps up to a second of them in the process)."""
+    """A MariaDB server for this module alone: its restarts disturb no other test. Durable
+    commits, as on a production server: a kill -9 then loses none the server acknowledged
+    (the suite's default keeps up to a second of them in the process)."""
     own = start_mariadb(tmp_path_factory.mktemp("mariadb-restarts"),
-                        ["--binlog-row-metadata=FULL", "--innodb-flush-log-at-trx-commit=2"])
+                        ["--binlog-row-metadata=FULL"], durable=True)
     try:
         yield own
     finally:
@@ -141,6 +141,8 @@ def test_every_row_arrives_after_kill_9_of_the_server_mid_stream(
         wait_caught_up(store, "killed")
         writer.start()
         api.wait_for("killed", lambda s: s["changes_applied"] > 300, 60, store)
+        # durable: a commit the writer saw is in InnoDB after the kill, not only in the binlog
+        assert server.sql("SELECT @@innodb_flush_log_at_trx_commit, @@sync_binlog") == "1\t1"
         server.restart(kill=True)  # the writer dies with it, mid-stream
         writer.join(30)
     assert writer.done > 300

@@ -44,8 +44,7 @@ def own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serve
     if request.param == "postgresql":
         server = start_postgres(tmp_path / "pg")
     else:
-        server = start_mariadb(tmp_path / "my", ["--binlog-row-metadata=FULL",
-                                                  "--innodb-flush-log-at-trx-commit=1"])
+        server = start_mariadb(tmp_path / "my", ["--binlog-row-metadata=FULL"], durable=True)
     try:
         yield server
     finally:
