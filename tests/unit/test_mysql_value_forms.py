@@ -10,7 +10,7 @@ import pytest
 from turnout.engines.forms import Form, canonical
 from turnout.engines.mysql.values import binlog_reader, inet6_text, reader, writer
 from turnout.gaps import Gap, gap_of
-from turnout.model import Column, JsonText, Table, ZeroDate
+from turnout.model import Column, JsonText, Spelled, Table, ZeroDate
 from turnout.types import CanonicalType, Kind
 
 
@@ -95,3 +95,14 @@ def test_uuid_columns_get_mariadbs_own_type_where_it_has_one(version: str, uuid:
     from turnout.engines.mysql.settings import own_types
 
     assert (own_types(version) == {Kind.UUID: "uuid"}) is uuid
+
+
+def test_a_postgresql_interval_of_mixed_signs_writes_as_its_duration() -> None:
+    """A reverse task writes PostgreSQL's interval text into the MySQL time it came from:
+    `-1 days +00:00:01` is -23:59:59, where the text once went to MySQL as it was."""
+    t = table(("d", Kind.TIME, "time(6)"))
+    pg = Table("t", t.columns, primary_key=("id",), origin="postgresql")
+    write = writer(pg)
+    for text, duration in (("-1 days +00:00:01", "-23:59:59.000000"),
+                           ("1 day -00:00:01", "23:59:59.000000"), ("-2 days", "-48:00:00.000000")):
+        assert write((1, Spelled(text)))[1] == duration
