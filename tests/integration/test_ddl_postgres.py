@@ -166,3 +166,34 @@ def test_kill_in_the_middle_of_a_ddl_sequence_changes_nothing(store: Store, pg_u
         api.stop_task("ddlkill", store)
         assert columns(dest, "acct") == columns(pg_url, "acct")
         same_rows(pg_url, dest, ["acct"])
+
+
+@pytest.mark.parametrize("dest", ["postgresql", "mysql"], indirect=True)
+def test_a_new_table_matching_the_pattern_is_created_and_followed(store: Store, pg_url: str,
+                                                                   dest: str) -> None:
+    """CREATE TABLE of a table --tables selects: built on the destination and its rows
+    followed from the moment it exists; one the patterns leave out stays away."""
+    run_ddl(pg_url, [ACCT], 0)
+    api.create_task(TaskSpec("ddlnew", pg_url, dest, tables=("acct", "new_*")), store)
+    with deleting(store, "ddlnew"):
+        with running(store, "ddlnew"), writing(pg_url) as writer:
+            wait_caught_up(store, "ddlnew", timeout=60)
+            run_ddl(pg_url, [
+                "CREATE TABLE new_orders (id int PRIMARY KEY, acct int, note varchar(40))",
+                "INSERT INTO new_orders SELECT g, g % 50, 'o' || g FROM generate_series(1, 300) g",
+                "CREATE TABLE other_log (id int PRIMARY KEY, v text)",
+                "INSERT INTO other_log VALUES (1, 'not moved')",
+                "UPDATE new_orders SET note = 'changed' WHERE id % 4 = 0",
+                "DELETE FROM new_orders WHERE id % 9 = 0",
+                "CREATE INDEX new_orders_acct ON new_orders (acct)",
+                "ALTER TABLE new_orders ADD COLUMN qty int NOT NULL DEFAULT 1",
+            ], 0.1)
+            time.sleep(0.3)
+            writer.halt.set()
+            writer.join(10)
+            wait_caught_up(store, "ddlnew", timeout=60)
+            assert api.task_status("ddlnew", store)["state"] == "Migrating"
+        same_rows(pg_url, dest, ["acct", "new_orders"])
+        engine = engines.connect(dest)
+        assert not engine.table_exists("other_log")
+        assert "new_orders_acct" in {i.name for i in engine.reflect(["new_orders"])[0].indexes}

@@ -42,6 +42,10 @@ class Capture(ABC):
     # stops the task.
     ddl: bool = False
 
+    def follow_new_tables(self, selects: Callable[[str], bool]) -> None:  # noqa: B027
+        """Hand out tables created from now on whose names `selects` accepts (a DDL change,
+        then their rows), where the engine's capture can; others ignore it."""
+
     def ddl_note(self) -> str | None:
         """One line for the task's events: what becomes of DDL on this source."""
         return None

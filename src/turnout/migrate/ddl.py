@@ -66,8 +66,11 @@ class DdlApplier:
         self.plans, self.routes, self.resolved, self.event = plans, routes, resolved, event
 
     def alterations(self, table: str, ddl: Ddl) -> tuple[Table, list[Alteration]]:
-        """The destination table the DDL leads to and the alterations that make it."""
-        plan = self.plans[table]
+        """The destination table the DDL leads to and the alterations that make it (for a
+        new table: none, but a column type the destination cannot hold, which waits)."""
+        plan = self.plans.get(table)
+        if plan is None:
+            return self._new_table(table, ddl)
         if ddl.after is None:
             return plan.dest, [Held(f"table {table} is dropped")]
         new = self.spec.dest_table(ddl.after)
@@ -78,6 +81,15 @@ class DdlApplier:
         makes = self.dst.capabilities.alterations
         return new, [a if isinstance(a, Held) or type(a).__name__ in makes
                      else Held(f"{describe(a)}: {self.dst.endpoint} cannot") for a in found]
+
+    def _new_table(self, table: str, ddl: Ddl) -> tuple[Table, list[Alteration]]:
+        """A table created on the source that the task's --tables selects."""
+        if ddl.after is None:
+            return Table(table, ()), []
+        new = self.spec.dest_table(ddl.after)
+        return new, [Held(f"column {c.name}: {problem.replace('TABLE.COLUMN', c.name)}")
+                     for c in new.columns
+                     if (problem := self.dst.type_problem(c.type)) is not None]
 
     def check(self, table: str, ddl: Ddl) -> None:
         """Raise DdlWaiting when the DDL holds an alteration not made by itself and
@@ -90,7 +102,7 @@ class DdlApplier:
         for a in found:
             wanted = a.would if isinstance(a, Held) else a
             try:
-                if wanted is not None:
+                if wanted is not None and table in self.plans:
                     proposed.append(self.dst.alter_statement(self.plans[table].dest, wanted))
             except Unsupported:
                 continue  # nothing to propose: the person writes it (--apply-sql)
@@ -108,9 +120,9 @@ class DdlApplier:
     def pending(self, table: str, ddl: Ddl) -> dict[str, str]:
         """The checkpoint values written with the rows before the DDL: the new layout, and
         the DDL as pending until its alterations are made."""
-        plan = self.plans[table]
+        plan = self.plans.get(table)
         values = {DDL_PENDING: json.dumps({
-            "table": table, "before": layout_to_json(plan.source),
+            "table": table, "before": None if plan is None else layout_to_json(plan.source),
             "renamed": None if ddl.renamed is None else [list(r) for r in ddl.renamed],
             "id": ddl.id})}
         if ddl.after is not None:
@@ -122,8 +134,14 @@ class DdlApplier:
         plan to the table's new layout."""
         new, found = self.alterations(table, ddl)
         how = self.resolved.get(ddl.id)
-        current = self.plans[table].dest
         statements, skipped = [], []
+        if ddl.after is not None and not self.dst.table_exists(new.name):
+            self.dst.create_table(new)  # a new table, or one a crash left uncreated
+            self.dst.create_indexes(new)
+            statements.append(f"created table {new.name} ({', '.join(new.column_names)})")
+            self.plans.pop(table, None)
+            found = [a for a in found if isinstance(a, Held)]
+        current = self.plans[table].dest if table in self.plans else new
         for alteration in found:
             if isinstance(alteration, Held) or how == "applied":
                 skipped.append(describe(alteration))
@@ -148,6 +166,8 @@ class DdlApplier:
         if table not in self.plans:
             return None
         after = self.plans[table].source
+        if data["before"] is None:  # a new table: created if a crash left it uncreated
+            return self.apply(table, Ddl(data.get("id", ""), "", after, ()))
         before = layout_from_json(after, data["before"])
         renamed = None if data["renamed"] is None else tuple(tuple(r) for r in data["renamed"])
         self.plans[table] = with_gaps(self.src, self.dst,

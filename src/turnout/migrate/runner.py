@@ -195,6 +195,7 @@ class Runner:
         if Phase.INCREMENTAL in spec.types:
             capture, start = start_capture(self.store, self.name, src, plans)
             capture.stall_timeout_s = spec.options.stall_timeout_s
+            capture.follow_new_tables(spec.selects)
             self._capture = capture
         if Phase.SCHEMA in spec.types and not SCHEMA_DONE.present(self.store, self.name):
             self.progress.phase(Phase.SCHEMA)

@@ -56,6 +56,7 @@ the position type is in positions.py.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -176,6 +177,9 @@ class PgCapture(Capture):
     def _publish(self, create: bool) -> bool:
         tables = list(self.tables) + ([ddlcapture.DDL_TABLE] if self.ddl else [])
         return slots.publish(self.conn, self.schema, self.slot, tables, create)
+
+    def follow_new_tables(self, selects: Callable[[str], bool]) -> None:
+        self.decoder.selects = selects
 
     def ddl_note(self) -> str | None:
         return ddlcapture.note(self.ddl, self.engine.endpoint, self.schema)

@@ -70,7 +70,7 @@ $f$""",
         f"""CREATE OR REPLACE FUNCTION {s}._turnout_ddl_record() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
 DECLARE
-  cmd record; rel oid; lay jsonb; before jsonb; ren jsonb;
+  cmd record; rel oid; lay jsonb; before jsonb; ren jsonb; pub text;
 BEGIN
   FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
              WHERE schema_name = {literal}
@@ -89,6 +89,15 @@ BEGIN
         WHERE o->>1 <> n->>1;
     ELSE
       ren := NULL;
+    END IF;
+    IF cmd.command_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
+       AND jsonb_array_length(lay->'key') > 0 THEN
+      -- a new table with a key joins the tasks' publications in its own transaction, so
+      -- none of its rows is missed; a task whose --tables it does not match ignores them
+      FOR pub IN SELECT DISTINCT pubname FROM pg_publication_tables
+                 WHERE schemaname = {literal} AND tablename = '{DDL_TABLE}' LOOP
+        EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s', pub, rel::regclass);
+      END LOOP;
     END IF;
     INSERT INTO {s}.{LAYOUT_TABLE} VALUES (rel, lay)
       ON CONFLICT (table_oid) DO UPDATE SET layout = EXCLUDED.layout;
@@ -109,11 +118,13 @@ def install(conn: Any, schema: str, tables: list[str]) -> bool:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('turnout_ddl_capture'))")
         have = conn.execute("SELECT 1 FROM pg_event_trigger WHERE evtname = %s",
                             (trigger,)).fetchone()
-        if have is None and not _superuser(conn):
+        superuser = _superuser(conn)
+        if have is None and not superuser:
             return False
-        if have is None:
+        if superuser:  # made again: a newer turnout's trigger replaces an older one's
             for sql in _statements(schema):
                 conn.execute(sql)
+        if have is None:
             conn.execute(f"CREATE EVENT TRIGGER {quote(trigger)} ON ddl_command_end "
                          f"EXECUTE FUNCTION {quote(schema)}._turnout_ddl_record()")
         for name in tables:
@@ -158,6 +169,11 @@ def note(enabled: bool, endpoint: object, schema: str) -> str:
     return (f"DDL on {endpoint} stops the task until the destination has the same change: "
             "installing the event trigger that carries DDL needs a superuser (start the "
             "task once as one, or have one create it), see docs/ddl.md")
+
+
+def created(values: dict[str, Any]) -> bool:
+    """Whether a row of _turnout_ddl is the creation of its table."""
+    return str(values.get("tag", "")).startswith(("CREATE TABLE", "SELECT INTO"))
 
 
 def record(values: dict[str, Any], table: Table, id_prefix: str) -> Ddl:

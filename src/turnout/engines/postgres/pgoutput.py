@@ -16,6 +16,7 @@ applied earlier, and how old the changes it is about to hand out are.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +146,7 @@ class ChangeDecoder:
     def __init__(self, conn: Any, schema: str, tables: dict[str, Table]) -> None:
         self.conn, self.schema, self.tables = conn, schema, tables
         self.relations: dict[int, Relation] = {}
+        self.selects: Callable[[str], bool] = lambda _: False  # a new table joins (Capture)
         self._checked: set[int] = set()  # relation oids whose columns match the task's table
         self._loaders: dict[int, Any] = {}
         self._rows: Any = None  # a cursor whose loaders read rows (values.load_rows_as_text)
@@ -197,7 +199,10 @@ class ChangeDecoder:
         columns the rows after it have (the Relation message that follows says so too)."""
         names = [c[0] for c in self.relations[message.oid].columns]
         values = dict(zip(names, message.new or [], strict=True))
-        table = self.tables.get(values["table_name"])
+        name = values["table_name"]
+        table = self.tables.get(name)
+        if table is None and ddlcapture.created(values) and self.selects(name):
+            table = Table(name, (), schema=self.schema, origin="postgresql")
         if table is None:
             return []
         ddl = ddlcapture.record(values, table, "pg:")
