@@ -27,17 +27,17 @@ def sessions(url: str) -> list[Session]:
 def end_sessions(url: str, ids: list[str]) -> list[Session]:
     """Disconnect the sessions with these ids (never turnout's own); the sessions left."""
     endpoint = Endpoint.parse(url)
-    if not engines.engine_class(endpoint.scheme).capabilities.end_sessions:
-        raise Unsupported(f"{endpoint} cannot end sessions: stop the programs holding it")
     engine = engines.connect(endpoint)
     try:
         listed = {s.id: s for s in engine.sessions()}
-        for sid in ids:
+        for sid in ids:  # a wrong id is the caller's mistake on any engine: say that first
             if sid not in listed:
                 raise NotFound(f"no session {sid} on {engine.endpoint}: `turnout sessions` lists "
                                "them")
             if listed[sid].own:
                 raise BadInput(f"session {sid} is turnout's own: stop its task instead")
+        if not engine.capabilities.end_sessions:
+            raise Unsupported(f"{endpoint} cannot end sessions: stop the programs holding it")
         engine.end_sessions(ids)
         return _sessions_without(engine, set(ids))
     finally:
