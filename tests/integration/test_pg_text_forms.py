@@ -89,15 +89,20 @@ def _name() -> str:
 
 def test_a_database_s_own_text_settings_change_no_value(
         tasks: Store, pg_server: PgServer, tmp_path: Path) -> None:
-    """extra_float_digits = 0 prints 15 digits, and iso_8601 writes `P-1DT1S`: turnout's
-    sessions and its replication stream set their own, so the copy and every change keep
-    the double and the interval's own text."""
+    """extra_float_digits = 0 prints 15 digits, iso_8601 writes `P-1DT1S`, DateStyle
+    `SQL, DMY` writes 05/03/2024 (read as May 3rd by an MDY reader) and bytea_output =
+    escape writes `\\001`: turnout's sessions and its replication stream set their own, so
+    the copy and every change keep each value."""
     db = f"forms_{uuid.uuid4().hex[:8]}"
     source = pg_server.create_database(db)
     pg_server.psql(f"ALTER DATABASE {db} SET extra_float_digits = 0")
     pg_server.psql(f"ALTER DATABASE {db} SET intervalstyle = iso_8601")
-    row = "(%d, 0.1234567890123456, '-1 day 00:00:01')"
-    execute(source, "CREATE TABLE t (id int PRIMARY KEY, d double precision, iv interval)",
+    pg_server.psql(f"ALTER DATABASE {db} SET datestyle = 'SQL, DMY'")
+    pg_server.psql(f"ALTER DATABASE {db} SET bytea_output = escape")
+    row = ("(%d, 0.1234567890123456, '-1 day 00:00:01', '2024-03-05', "
+           "'2024-03-05 06:07:08.5', '\\x0001ff')")
+    execute(source, "CREATE TABLE t (id int PRIMARY KEY, d double precision, iv interval,"
+                    " day date, at timestamp, b bytea)",
             "INSERT INTO t VALUES " + row % 1)
     dest = tmp_path / "dest.db"
     name = _name()
@@ -107,8 +112,9 @@ def test_a_database_s_own_text_settings_change_no_value(
         execute(source, "INSERT INTO t VALUES " + row % 2)
         wait_caught_up(tasks, name)
     with sqlite3.connect(dest) as conn:
-        copied = conn.execute("SELECT d, iv FROM t ORDER BY id").fetchall()
-    assert copied == [(0.1234567890123456, "-1 days +00:00:01")] * 2
+        copied = conn.execute("SELECT d, iv, day, at, b FROM t ORDER BY id").fetchall()
+    assert copied == [(0.1234567890123456, "-1 days +00:00:01", "2024-03-05",
+                       "2024-03-05 06:07:08.500000", b"\x00\x01\xff")] * 2
 
 
 def test_a_negative_interval_cast_to_text_is_postgresql_s_own_text(
