@@ -134,3 +134,30 @@ def test_kill_in_the_middle_of_binlog_ddl_changes_nothing(store: Store, mysql_ur
         api.stop_task("myddlkill", store)
         assert columns(dest, "acct") == columns(mysql_url, "acct")
         same_rows(mysql_url, dest, ["acct"])
+
+
+@pytest.mark.parametrize("dest", ["postgresql", "mysql"], indirect=True)
+def test_a_new_table_matching_the_pattern_is_created_and_followed(store: Store, mysql_url: str,
+                                                                   dest: str) -> None:
+    run_sql(mysql_url, ACCT)
+    api.create_task(TaskSpec("mynew", mysql_url, dest, tables=("acct", "new_*")), store)
+    with deleting(store, "mynew"):
+        with running(store, "mynew"):
+            wait_caught_up(store, "mynew", timeout=60)
+            run_sql(mysql_url, [
+                "CREATE TABLE new_orders (id int PRIMARY KEY, acct int, note varchar(40))",
+                "INSERT INTO new_orders WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                "FROM g WHERE i < 300) SELECT i, i % 50, concat('o', i) FROM g",
+                "CREATE TABLE other_log (id int PRIMARY KEY, v text)",
+                "INSERT INTO other_log VALUES (1, 'not moved')",
+                "UPDATE new_orders SET note = 'changed' WHERE id % 4 = 0",
+                "DELETE FROM new_orders WHERE id % 9 = 0",
+                "CREATE INDEX new_orders_acct ON new_orders (acct)",
+                "ALTER TABLE new_orders ADD COLUMN qty int NOT NULL DEFAULT 1",
+            ], 0.1)
+            wait_caught_up(store, "mynew", timeout=60)
+            assert api.task_status("mynew", store)["state"] == "Migrating"
+        same_rows(mysql_url, dest, ["acct", "new_orders"])
+        engine = engines.connect(dest)
+        assert not engine.table_exists("other_log")
+        assert "new_orders_acct" in {i.name for i in engine.reflect(["new_orders"])[0].indexes}

@@ -35,6 +35,7 @@ each event into changes is in events.py.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -61,6 +62,7 @@ class MysqlCapture(Capture):
         self.tables = {t.name: t for t in tables}
         self.slot = slot
         self._decoder = EventDecoder(engine, self.tables, slot)
+        self._only_tables = [*self.tables, HEARTBEAT_TABLE]  # the stream's row filter
         self._stream: Any = None
         self._read_to = MysqlPosition("", 0)  # end of the last transaction read
         self._handed: MysqlPosition | None = None  # the position read() last returned
@@ -78,6 +80,9 @@ class MysqlCapture(Capture):
     # set-up ----------------------------------------------------------------
 
     ddl = True  # QUERY events carry DDL; events.py reads it (ddlshadow.py)
+
+    def follow_new_tables(self, selects: Callable[[str], bool]) -> None:
+        self._decoder.selects = selects
 
     def ddl_note(self) -> str | None:
         return (f"DDL on {self.engine.endpoint} is read from the binlog and made on the "
@@ -237,7 +242,7 @@ class MysqlCapture(Capture):
                          MariadbGtidEvent],
             only_schemas=[self.engine.database],
             # other tables' rows are dropped before parsing; the heartbeats are turnout's own
-            only_tables=[*self.tables, HEARTBEAT_TABLE],
+            only_tables=self._only_tables,
             slave_heartbeat=HEARTBEAT_S,
             pymysql_wrapper=faults.tuned_connection_class(),
             # A table map names the table's columns before every row event; parsing it each
@@ -331,6 +336,9 @@ class MysqlCapture(Capture):
             if query.upper() != "COMMIT":
                 ident = f"mysql:{self._stream.log_file}:{self._stream.log_pos}"
                 self._decoder.check_ddl(self._txn, event, query, ident)
+                # a table created since joins the list the stream filters rows by (the
+                # library holds this very list and looks names up in it at each event)
+                self._only_tables.extend(t for t in self.tables if t not in self._only_tables)
             return self._end(event)
         if kind == "XidEvent":
             return self._end(event)

@@ -34,6 +34,8 @@ _TARGET = {
                         rf"{_NAME}\s+(?:USING\s+\w+\s+)?ON\s+(?P<ref>(?:{_NAME}\s*\.\s*)?{_NAME})",
                         re.I),
 }
+_CREATE = re.compile(rf"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                     rf"(?P<ref>(?:{_NAME}\s*\.\s*)?{_NAME})", re.I)
 _RENAME = re.compile(rf"\bRENAME\s+COLUMN\s+(?P<old>{_NAME})\s+TO\s+(?P<new>{_NAME})", re.I)
 _CHANGE = re.compile(rf"\bCHANGE\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?(?P<old>{_NAME})\s+"
                      rf"(?P<new>{_NAME})", re.I)
@@ -48,15 +50,28 @@ def target(query: str, schema: str, database: str) -> tuple[str, tuple[int, int]
     """The table a table-altering statement names (in this database) and where in the
     statement its name stands; None for any other statement."""
     for pattern in _TARGET.values():
-        match = pattern.match(query)
-        if match is None:
-            continue
-        parts = re.findall(_NAME, match["ref"])
-        where = schema if len(parts) == 1 else _unquote(parts[0])
-        if where != database:
-            return None
-        return _unquote(parts[-1]), match.span("ref")
+        found = _named(pattern, query, schema, database)
+        if found is not None:
+            return found
     return None
+
+
+def created(query: str, schema: str, database: str) -> tuple[str, tuple[int, int]] | None:
+    """The table a CREATE TABLE (not TEMPORARY: the binlog has no rows of those) makes in
+    this database, and where its name stands; None for any other statement."""
+    return _named(_CREATE, query, schema, database)
+
+
+def _named(pattern: re.Pattern[str], query: str, schema: str,
+           database: str) -> tuple[str, tuple[int, int]] | None:
+    match = pattern.match(query)
+    if match is None:
+        return None
+    parts = re.findall(_NAME, match["ref"])
+    where = schema if len(parts) == 1 else _unquote(parts[0])
+    if where != database:
+        return None
+    return _unquote(parts[-1]), match.span("ref")
 
 
 def renames(query: str) -> tuple[tuple[str, str], ...]:
@@ -66,23 +81,27 @@ def renames(query: str) -> tuple[tuple[str, str], ...]:
     return tuple((old, new) for old, new in found if old != new)
 
 
-def replay(engine: Any, slot: str, before: Table, query: str, span: tuple[int, int],
-           ddl_id: str) -> Ddl:
-    """The statement run on a shadow of `before`: the Ddl with the table's layout after it."""
+def replay(engine: Any, slot: str, name: str, before: Table | None, query: str,
+           span: tuple[int, int], ddl_id: str) -> Ddl:
+    """The statement run on a shadow of `before` (None: a CREATE TABLE, run as it is): the
+    Ddl with the table's layout after it."""
     shadow = f"{SHADOW_PREFIX}{slot}"[:64]
     statement = query[:span[0]] + quote(shadow) + query[span[1]:]
-    same = replace(before, name=shadow, foreign_keys=(), generated=(), checks=(),
-                   source_indexes=())
     engine.execute(f"DROP TABLE IF EXISTS {quote(shadow)}")
     try:
-        engine.execute(create_table_sql(same, True, engine.own_types))
-        for index in same.indexes:
-            engine.execute(create_index_sql(same, index))
+        if before is not None:
+            same = replace(before, name=shadow, foreign_keys=(), generated=(), checks=(),
+                           source_indexes=())
+            engine.execute(create_table_sql(same, True, engine.own_types))
+            for index in same.indexes:
+                engine.execute(create_index_sql(same, index))
         engine.execute(statement)
         after = engine.reflect([shadow])[0]
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {quote(shadow)}")
-    after = replace(after, name=before.name, foreign_keys=before.foreign_keys,
+    if before is None:
+        return Ddl(ddl_id, query, replace(after, name=name, source_indexes=()), ())
+    after = replace(after, name=name, foreign_keys=before.foreign_keys,
                     generated=before.generated, checks=before.checks, source_indexes=(),
                     options=before.options, flavor=before.flavor)
     return Ddl(ddl_id, query, after, renames(query))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,7 @@ class EventDecoder:
             self._known = {n: _as_streamed(tablemaps.data_types(cur, n), t)
                            for n, t in tables.items()}
         self._checked: dict[int, Any] = {}  # table id -> its map, once held against the catalog
+        self.selects: Callable[[str], bool] = lambda _: False  # a new table joins (Capture)
 
     def forget_table_maps(self) -> None:
         """Every map is held against the catalog again (a binlog file starts, capture.py)."""
@@ -103,6 +105,11 @@ class EventDecoder:
         if found is not None and found[0] in self.tables and not _ALTER_LOSES_ROWS.search(query):
             self._ddl(txn, found[0], query, found[1], ident)
             return
+        new = ddlshadow.created(query, schema, self.engine.database)
+        if (new is not None and new[0] not in self.tables and not new[0].startswith("_turnout")
+                and self.selects(new[0])):
+            self._ddl(txn, new[0], query, new[1], ident)
+            return
         if not _DDL.match(query) or (query[:5].upper() == "ALTER"
                                      and not _ALTER_LOSES_ROWS.search(query)):
             return
@@ -124,7 +131,8 @@ class EventDecoder:
              ident: str) -> None:
         """The DDL as a change, and the table's readers and checks moved to its new layout."""
         try:
-            ddl = ddlshadow.replay(self.engine, self.slot, self.tables[name], query, span, ident)
+            ddl = ddlshadow.replay(self.engine, self.slot, name, self.tables.get(name), query,
+                                   span, ident)
         except Exception as exc:  # noqa: BLE001 - the task stops as it did before DDL was read
             raise SourceDdl(
                 f"table {name!r} changed on the source during incremental migration "
