@@ -7,6 +7,7 @@ them after. ``.ci/run`` installs the Debian packages that provide the binaries o
 
 - :func:`start_postgres` runs ``initdb`` (trust auth, UTF8) and ``postgres`` with
   ``wal_level=logical`` and 40 replication slots (tests keep a slot until their task goes).
+- :func:`start_redis` runs ``redis-server`` without persistence, diskless syncs at once.
 - :func:`start_mariadb` runs ``mariadb-install-db`` and ``mariadbd`` with a ROW binlog and a
   temp dir of its own; grants stay on, and ``root`` logs in over TCP without a password.
 
@@ -23,14 +24,17 @@ from __future__ import annotations
 from turnout.testing.mariadb import MariaDbServer, start_mariadb
 from turnout.testing.postgres import PgServer, find_pg_bindir, start_postgres
 from turnout.testing.processes import HOST, clean_env, free_port
+from turnout.testing.redis import RedisServer, start_redis
 
 __all__ = [
     "HOST",
     "MariaDbServer",
     "PgServer",
+    "RedisServer",
     "clean_env",
     "find_pg_bindir",
     "free_port",
     "start_mariadb",
     "start_postgres",
+    "start_redis",
 ]

@@ -1,0 +1,149 @@
+"""One Redis → Redis migration: full copy through the replication protocol, then the
+command stream, resumable from the checkpoint the destination holds.
+
+Steps: read the checkpoint; with none (or a full copy cut short, or --resnapshot)
+PSYNC ? -1, cut the RDB into RESTORE payloads and load them, then save the RDB's
+(replid, offset); with one, PSYNC replid offset+1, and when the source can no longer
+continue from there (its backlog moved on, or it restarted) refuse with the fix
+rather than skip what fell in between. Then apply the stream.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from turnout.engines.redis import rdb
+from turnout.engines.redis.applier import OWN_PREFIX, Applier
+from turnout.engines.redis.replica import Replica, stream_size
+from turnout.engines.redis.url import RedisUrl
+from turnout.errors import BadInput, OperationFailed
+
+ALL_DBS = range(16)  # Redis's default `databases`
+_SKIPPED = {b"PING", b"MULTI", b"EXEC", b"SELECT", b"REPLCONF"}
+Progress = Callable[[str, int], None]  # (what: "full" or "incremental", keys or commands)
+
+
+@dataclass
+class Options:
+    """How a run batches and where it reports."""
+
+    restore_batch: int = 1000
+    command_batch: int = 2000
+    ack_every_s: float = 1.0
+    resnapshot: bool = False
+    progress: Progress = field(default=lambda what, n: None)
+
+
+def db_map(source: RedisUrl, dest: RedisUrl) -> dict[int, int]:
+    """Source database → destination database: one to one when the source URL names one,
+    else every database to the same number."""
+    if source.db is None:
+        return {db: db for db in ALL_DBS}
+    return {source.db: dest.db if dest.db is not None else source.db}
+
+
+def run(source: RedisUrl, dest: RedisUrl, owner: str, stop: threading.Event,
+        options: Options | None = None) -> None:
+    """Migrate until `stop` is set; every batch applied is checkpointed on the destination."""
+    opts = options or Options()
+    mapping = db_map(source, dest)
+    applier = Applier(dest, owner)
+    replica = Replica(source)
+    try:
+        state = applier.read_checkpoint()
+        if opts.resnapshot or state is None or state.get("phase") != "stream":
+            state = _full(replica, applier, mapping, fresh=state is None and not opts.resnapshot,
+                          opts=opts)
+        else:
+            _resume(replica, state, source)
+        _follow(replica, applier, mapping, state, stop, opts)
+    finally:
+        replica.close()
+        applier.close()
+
+
+def _resume(replica: Replica, state: dict, source: RedisUrl) -> None:
+    sync = replica.psync(state["replid"], state["offset"] + 1)
+    if sync.full:
+        raise OperationFailed(
+            f"the source {source} can no longer continue from offset {state['offset']} of "
+            f"replication id {state['replid']} (its backlog moved past it, or it restarted): "
+            "nothing is skipped; start the task again with --resnapshot to copy every key "
+            "afresh, and raise repl-backlog-size so a stopped task can catch up")
+
+
+def _full(replica: Replica, applier: Applier, mapping: dict[int, int], fresh: bool,
+          opts: Options) -> dict:
+    """Copy every key through one RDB; the checkpoint to follow the stream from."""
+    targets = sorted(set(mapping.values()))
+    if fresh:
+        held = applier.foreign_keys(targets)
+        if held:
+            raise BadInput(f"destination database(s) {', '.join(map(str, held))} already hold "
+                           "keys: empty them (FLUSHDB) or pick other database numbers")
+    else:
+        applier.empty(targets)  # a copy cut short: what it loaded may since have gone
+    applier.write_checkpoint({"phase": "full"})
+    sync = replica.psync()
+    payload = replica.read_rdb()
+    replica.ack(sync.offset)
+    batch: list[tuple[int, rdb.Entry]] = []
+    copied = 0
+    for entry in rdb.entries(payload):
+        if entry.db not in mapping or entry.key.startswith(OWN_PREFIX):
+            continue
+        batch.append((mapping[entry.db], entry))
+        if len(batch) >= opts.restore_batch:
+            applier.restore(batch)
+            copied += len(batch)
+            opts.progress("full", copied)
+            batch = []
+    if batch:
+        applier.restore(batch)
+        copied += len(batch)
+        opts.progress("full", copied)
+    state = {"phase": "stream", "replid": sync.replid, "offset": sync.offset, "db": None}
+    applier.write_checkpoint(state)
+    return state
+
+
+def _follow(replica: Replica, applier: Applier, mapping: dict[int, int], state: dict,
+            stop: threading.Event, opts: Options) -> None:
+    """Apply the command stream in MULTI/EXEC batches, each with the checkpoint after it.
+    A batch never ends inside one of the source's MULTI blocks, so it is applied whole."""
+    offset, db = state["offset"], state.get("db")
+    pending: list[tuple[int, list[bytes]]] = []
+    in_multi, applied, last_ack = False, 0, 0.0
+
+    def flush() -> None:
+        nonlocal pending, applied
+        state.update(offset=offset, db=db)
+        applier.apply(pending, state)
+        applied += len(pending)
+        opts.progress("incremental", applied)
+        pending = []
+
+    while not stop.is_set():
+        for args in replica.commands(0.2):
+            offset += stream_size(args)
+            name = args[0].upper()
+            if name == b"SELECT":
+                db = int(args[1])
+            elif name == b"MULTI":
+                in_multi = True
+            elif name == b"EXEC":
+                in_multi = False
+            elif name == b"REPLCONF" and len(args) > 1 and args[1].upper() == b"GETACK":
+                replica.ack(state["offset"])
+            if name not in _SKIPPED and (db or 0) in mapping:
+                pending.append((mapping[db or 0], args))
+            if not in_multi and len(pending) >= opts.command_batch:
+                flush()
+        if not in_multi and offset != state["offset"]:
+            flush()
+        if time.monotonic() - last_ack >= opts.ack_every_s:
+            replica.ack(state["offset"])
+            last_ack = time.monotonic()
