@@ -42,13 +42,14 @@ from turnout.tasks import (
     wait_caught_up,
     wait_for,
 )
+from turnout.tasks.agent import agent_list, run_agent
 from turnout.verify.run import verify_task, verify_urls
 
 __all__ = [
     "ACTIVE", "BACKUP_TOOLS", "SOURCE_CHECK_S", "backup", "create_account", "create_task",
     "delete_task", "drop_account", "end_sessions", "events", "finish", "leftover_slots",
     "list_tasks", "precheck", "resolve_ddl", "restore", "revoke_write", "rollback", "run_task",
-    "sessions", "task_ddl", "copy_store", "store_info",
+    "sessions", "task_ddl", "copy_store", "store_info", "agent_list", "run_agent",
     "start_task", "start_task_here", "stop_pending_here", "stop_task", "stop_tasks_here",
     "switchover", "switchover_abort", "switchover_status", "task_sessions", "task_status",
     "verify_task", "verify_urls", "wait_caught_up", "wait_for",

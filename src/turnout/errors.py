@@ -32,6 +32,11 @@ class OperationFailed(TurnoutError):
     """A step failed for a reason that retrying will not fix."""
 
 
+class Fenced(OperationFailed):
+    """This worker's lease on the task was taken by another (a newer epoch): the destination
+    refused its batch, and it must stop working on the task without writing anything more."""
+
+
 class TransientError(TurnoutError):
     """A step failed for a reason that may pass: a lock, a lost connection."""
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, ClassVar
 
+from turnout.errors import Fenced
 from turnout.types import CanonicalType
 from turnout.values import Duration as Duration  # re-exported: values.py holds them
 from turnout.values import Geometry as Geometry
@@ -308,12 +309,48 @@ class Session:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+EPOCH_KEY = "epoch"  # the destination checkpoint that fences off older workers
+_EPOCHS: dict[str, int] = {}  # owner -> the epoch this process writes under
+
+
+def write_under(owner: str, epoch: int | None) -> None:
+    """Every checkpoint of `owner` this process writes from now on carries `epoch` (None:
+    no more fencing): what an agent's worker says once, before its task runs."""
+    if epoch is None:
+        _EPOCHS.pop(owner, None)
+    else:
+        _EPOCHS[owner] = epoch
+
+
+def fenced_off(saved: str | None, epoch: int) -> bool:
+    """Whether a batch under `epoch` must commit nothing: the destination's checkpoint was
+    written under a newer epoch (`saved`), by the worker that took the task over."""
+    return saved is not None and int(saved) > epoch
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """Values a stage writes into the destination in the same transaction as the data.
 
-    `owner` names whose checkpoint it is (a task); engines store it verbatim.
+    `owner` names whose checkpoint it is (a task); engines store it verbatim. `epoch`
+    (default: what write_under said for the owner) is checked and saved with the values
+    in the same transaction: a batch whose epoch is older than the one saved commits
+    nothing (fenced_off), so a paused worker can never overwrite its successor.
     """
 
     owner: str
     values: dict[str, str]
+    epoch: int | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.epoch is None and self.owner in _EPOCHS:
+            object.__setattr__(self, "epoch", _EPOCHS[self.owner])
+
+    def fenced_values(self, saved: str | None) -> dict[str, str]:
+        """The values to save, with the epoch; Fenced when the saved epoch is newer."""
+        if self.epoch is None:
+            return self.values
+        if fenced_off(saved, self.epoch):
+            raise Fenced(f"task {self.owner!r} was taken over under epoch {saved} (this "
+                         f"worker's is {self.epoch}): its batch is refused and it stops")
+        return {**self.values, EPOCH_KEY: str(self.epoch)}

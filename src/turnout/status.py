@@ -71,6 +71,8 @@ class TaskStatus:
     detail: str | None = None
     source_checked: bool = False
     leftover_slots: tuple[str, ...] | None = None
+    agent: str | None = None  # the agent whose worker runs the task (leases.py)
+    lease_expires: float | None = None  # when its lease ends unless renewed
 
     @property
     def phase(self) -> Phase | None:
@@ -111,6 +113,8 @@ class TaskStatus:
             "stray_rows": progress.stray_rows,
             "heartbeat_delay_s": progress.heartbeat_delay_s,
             "detail": self.detail,
+            "agent": self.agent,
+            "lease_expires": self.lease_expires,
         }
         if self.source_checked:
             slots = self.leftover_slots

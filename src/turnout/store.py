@@ -215,7 +215,7 @@ class Store:
     def update(self, name: str, **fields: Any) -> None:
         """Set some of the task's columns; names outside the known set are a programming error."""
         allowed = {"state", "phase", "pid", "pid_started", "error", "delay_s", "position",
-                   "changes_applied", "stop_requested", "heartbeat"}
+                   "changes_applied", "stop_requested", "heartbeat", "wanted"}
         assert set(fields) <= allowed, set(fields) - allowed
         if fields.get("error"):
             fields["error"] = self._scrubbed(name, fields["error"])
@@ -224,22 +224,31 @@ class Store:
         with self._tx() as db:
             db.execute(f"UPDATE tasks SET {sets} WHERE name = ?", (*fields.values(), name))
 
-    def claim(self, name: str, pid: int) -> bool:
-        """Record `pid` as the task's worker unless another live worker holds it."""
+    def claim(self, name: str, pid: int, epoch: int | None = None) -> bool:
+        """Record `pid` as the task's worker unless another live worker holds it; a worker
+        an agent started (`epoch`) holds it while the agent's lease has that epoch."""
         with self._tx() as db:
             row = db.execute(
-                "SELECT pid, pid_started FROM tasks WHERE name = ?" + self.dialect.lock, (name,)
+                "SELECT pid, pid_started, agent, epoch FROM tasks WHERE name = ?"
+                + self.dialect.lock, (name,)
             ).fetchone()
             if row is None:
                 raise NotFound(f"no task named {name!r}: `turnout task list` shows the tasks")
-            holder = row["pid"]
-            if holder and holder != pid and process_alive(holder, row["pid_started"]):
-                return False
+            if epoch is not None:
+                if row["epoch"] != epoch:
+                    return False
+            else:
+                holder = row["pid"]
+                if holder and holder != pid and process_alive(holder, row["pid_started"]):
+                    return False
             db.execute(  # a fresh worker: an old failure or stop no longer describes the task
                 "UPDATE tasks SET pid = ?, pid_started = ?, stop_requested = 0, error = NULL, "
                 "delay_s = NULL, state = ?, updated = ? WHERE name = ?",
                 (pid, process_started(pid), TaskState.PRECHECKING.value, time.time(), name),
             )
+            if epoch is None:  # a worker started by hand: no agent's lease describes it
+                db.execute("UPDATE tasks SET agent = NULL, lease_expires = NULL, wanted = 0 "
+                           "WHERE name = ?", (name,))
         return True
 
     # progress ------------------------------------------------------------

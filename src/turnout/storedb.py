@@ -106,17 +106,19 @@ class Dialect:
     begin: str  # a transaction that will write: SQLite takes the write lock at once
     lock: str  # appended to a SELECT whose rows the transaction will change
     added_order: str  # table_progress in the order its rows were first added
+    now: str  # the database's clock in seconds since 1970: leases agree on one clock
 
     def ddl(self, text: str) -> str:
         return text.format(**self.types)
 
 
 SQLITE = Dialect("sqlite", {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL",
-                            "big": "INTEGER", "seq": ""}, "BEGIN IMMEDIATE", "", "rowid")
+                            "big": "INTEGER", "seq": ""}, "BEGIN IMMEDIATE", "", "rowid",
+                "((julianday('now') - 2440587.5) * 86400.0)")
 POSTGRES = Dialect("postgresql", {"id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
                                   "real": "DOUBLE PRECISION", "big": "BIGINT",
                                   "seq": "\n    seq BIGINT GENERATED ALWAYS AS IDENTITY,"},
-                   "BEGIN", " FOR UPDATE", "seq")
+                   "BEGIN", " FOR UPDATE", "seq", "EXTRACT(EPOCH FROM clock_timestamp())::float8")
 
 
 def store_url(explicit: str | None = None) -> str | None:

@@ -32,7 +32,7 @@ from typing import Any
 from tests.conftest import make_db
 
 GOLDEN = Path(__file__).parent / "golden"
-TIMELY = {"updated", "seconds", "write_downtime_s", "pid"}
+TIMELY = {"updated", "seconds", "write_downtime_s", "pid", "lease_expires"}
 
 SHOP = """
 CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL);

@@ -27,7 +27,8 @@ def test_json_keeps_the_contract_order_and_types() -> None:
     out = status(pid=42).to_json()
     assert list(out) == ["name", "state", "phase", "phase_title", "delay_s", "pid", "error",
                          "source", "dest", "types", "position", "changes_applied", "updated",
-                         "tables", "stray_rows", "heartbeat_delay_s", "detail"]
+                         "tables", "stray_rows", "heartbeat_delay_s", "detail", "agent",
+                         "lease_expires"]
     assert out["state"] == "Migrating" and out["phase"] == "incremental"
     assert out["phase_title"] == "Incremental Data Migration"
     assert out["types"] == ["full", "incremental"] and out["pid"] == 42

@@ -22,6 +22,7 @@ from rich.text import Text
 from turnout import api
 from turnout.cli import switchover as cli_switchover
 from turnout.cli.accounts import accounts
+from turnout.cli.agent import agent_group
 from turnout.cli.backup import backup_command, restore_command
 from turnout.cli.demo import run_demo
 from turnout.cli.render import (
@@ -102,7 +103,12 @@ def task_create(name: str, source: str | None, dest: str | None, tables: tuple[s
 def task_start(name: str, resnapshot: bool) -> None:
     """Start NAME in a detached worker and return."""
     pid = api.start_task(name, resnapshot=resnapshot)
-    out.print(f"task [bold]{name}[/] started (worker pid {pid}); "
+    if pid is None:
+        out.print(f"task [bold]{name}[/] handed to the agents: one takes it within seconds; "
+                  f"`turnout task status {name}` shows which")
+        return
+    alone = " (no agent is alive, so it runs here)" if os.environ.get(STORE_ENV) else ""
+    out.print(f"task [bold]{name}[/] started (worker pid {pid}){alone}; "
               f"`turnout task status {name}` shows progress")
 
 
@@ -249,12 +255,13 @@ def task_delete(name: str, force: bool) -> None:
 
 @cli.command("worker", hidden=True)
 @click.argument("name")
-def worker(name: str) -> None:
-    """Run NAME as a detached worker (what `task start` launches)."""
+@click.option("--epoch", type=int, default=None, help="The agent's lease epoch (agents only).")
+def worker(name: str, epoch: int | None) -> None:
+    """Run NAME as a detached worker (what `task start` and agents launch)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    if api.run_task(name, stop) == "Failed":
+    if api.run_task(name, stop, epoch=epoch) == "Failed":
         sys.exit(1)
 
 
@@ -346,6 +353,7 @@ cli.add_command(accounts)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
 cli.add_command(store_group)
+cli.add_command(agent_group)
 
 
 def _print_json(value: Any) -> None:

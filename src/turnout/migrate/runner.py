@@ -18,8 +18,8 @@ from turnout import accounts, checkpoints, engines
 from turnout.checkpoints import CAPTURE_START, FULL_DONE, PRECHECKED, SCHEMA_DONE
 from turnout.coalesce import Route
 from turnout.engines.base import Capture, Engine
-from turnout.errors import OperationFailed, TurnoutError
-from turnout.migrate import full, heartbeat, incremental, retry, schema
+from turnout.errors import Fenced, OperationFailed, TurnoutError
+from turnout.migrate import fence, full, heartbeat, incremental, retry, schema
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.model import Phase, Position, TaskState
@@ -100,9 +100,11 @@ class Runner:
     belongs to the stages above the runner, which pass it in)."""
 
     def __init__(self, store: Store, name: str, stop: threading.Event,
-                 on_incremental: Callable[[], object] | None = None) -> None:
+                 on_incremental: Callable[[], object] | None = None,
+                 epoch: int | None = None) -> None:
         self.store, self.name, self.stop = store, name, stop
         self.on_incremental = on_incremental
+        self.epoch = epoch  # an agent's worker: fenced by this epoch (leases.py)
         self.progress = StoreProgress(store, name)
         self.retry = retry.Policy()
         self._capture: Capture | None = None  # the run's, closed when the run ends
@@ -123,6 +125,9 @@ class Runner:
             outcome = self._attempt(retrying=attempt > 0)
             if isinstance(outcome, TaskState):
                 break
+            if isinstance(outcome, Fenced):  # the task is another worker's: write nothing
+                self.progress.event("warning", str(outcome))
+                return TaskState.STOPPED
             tracked = self.progress if isinstance(self.progress, StoreProgress) else None
             again = self.retry.decide(outcome, attempt,
                                       progressed=bool(tracked and tracked.take_progressed()),
@@ -196,6 +201,8 @@ class Runner:
             capture, start = start_capture(self.store, self.name, src, plans)
             capture.stall_timeout_s = spec.options.stall_timeout_s
             capture.follow_new_tables(spec.selects)
+            if self.epoch is not None:
+                fence.fence_acks(capture, self.store, self.name, self.epoch)
             self._capture = capture
         if Phase.SCHEMA in spec.types and not SCHEMA_DONE.present(self.store, self.name):
             self.progress.phase(Phase.SCHEMA)

@@ -3,8 +3,9 @@ stopped, watched, waited on, deleted.
 
 lifecycle.py changes a task, watch.py reads it (its status in the shape of
 `turnout task status --json`, its events, waits), threads.py runs tasks inside this
-process. turnout.api re-exports these names for the faces; switchover calls them here,
-below the facade.
+process, agent.py runs the tasks that should run under leases (`turnout agent`).
+turnout.api re-exports these names for the faces; switchover calls them here, below the
+facade.
 """
 
 from turnout.tasks.lifecycle import (

@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from turnout import checkpoints, engines, vault
-from turnout.errors import NotFound, OperationFailed, TurnoutError
+from turnout import checkpoints, engines, leases, vault
+from turnout.errors import Fenced, NotFound, OperationFailed, TurnoutError
 from turnout.migrate import runner
-from turnout.model import TaskState
+from turnout.model import TaskState, write_under
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.tasks.watch import ACTIVE, status, task_status, wait_caught_up
@@ -36,19 +36,29 @@ def create_task(spec: TaskSpec, store: Store | None = None) -> dict[str, Any]:
     return task_status(spec.name, store)
 
 
-def run_task(name: str, stop: threading.Event | None = None, store: Store | None = None) -> str:
-    """Run the task in this process until it completes, fails or is stopped; returns the state."""
+def run_task(name: str, stop: threading.Event | None = None, store: Store | None = None,
+             epoch: int | None = None) -> str:
+    """Run the task in this process until it completes, fails or is stopped; returns the state.
+
+    `epoch`: an agent's worker (agent.py), which runs while the agent's lease has that epoch
+    and writes it with every destination checkpoint, so a successor fences it off."""
     store = store or Store()
     stop = stop or threading.Event()
-    if not store.claim(name, os.getpid()):
+    if not store.claim(name, os.getpid(), epoch):
+        if epoch is not None:
+            raise Fenced(f"task {name!r} was taken over before this worker began")
         raise OperationFailed(f"task {name!r} is already running (pid {store.get(name).pid})")
+    write_under(name, epoch)
     watcher = threading.Thread(target=_watch_stop, args=(store, name, stop), daemon=True)
     watcher.start()
     try:
-        state = runner.Runner(store, name, stop, _stray_watch(store, name, stop)).run()
+        state = runner.Runner(store, name, stop, _stray_watch(store, name, stop),
+                              epoch).run()
     finally:
         stop.set()
-        store.update(name, pid=None)
+        write_under(name, None)
+        if epoch is None or leases.holds(store, name, epoch):
+            store.update(name, pid=None)
     return state.value
 
 
@@ -81,8 +91,10 @@ def _watch_stop(store: Store, name: str, stop: threading.Event) -> None:
 
 
 def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
-               resnapshot: bool = False) -> int:
-    """Start a detached worker for the task and return its pid once it has claimed the task.
+               resnapshot: bool = False) -> int | None:
+    """Start the task: hand it to the agents when one is alive (None: an agent takes it
+    within a second, agent.py), else start a detached worker here and return its pid once
+    it has claimed the task.
 
     `resnapshot` first empties the destination tables and forgets where the copy and
     capture stood, so the task copies everything again (see runner.resnapshot).
@@ -90,9 +102,15 @@ def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
     store = store or Store()
     record = store.get(name)
     if record.alive:
-        raise OperationFailed(f"task {name!r} is already running (pid {record.pid})")
+        raise OperationFailed(f"task {name!r} is already running "
+                              + (f"(agent {record.agent})" if record.agent
+                                 else f"(pid {record.pid})"))
     if resnapshot:
         runner.resnapshot(store, name)
+    if leases.alive(store):
+        store.update(name, wanted=1, stop_requested=0)
+        store.add_event(name, "info", "start asked: an agent takes the task")
+        return None
     logs = store.home / "logs"
     vault.private_folder(logs, ours=True)
     vault.private_file(logs / f"{name}.log")
@@ -124,12 +142,14 @@ def stop_task(name: str, store: Store | None = None, timeout: float = 60.0) -> d
     """Ask the worker to stop after its current batch and wait until it has."""
     store = store or Store()
     record = store.get(name)
+    if record.wanted:
+        store.update(name, wanted=0)  # no agent takes it again
     if not record.alive:
         if record.state in ACTIVE:
             store.update(name, state=TaskState.STOPPED, pid=None)
         return task_status(name, store)
-    store.update(name, stop_requested=1)
-    if record.pid and record.pid != os.getpid():
+    store.update(name, stop_requested=1)  # the worker watches for it, on any machine
+    if record.pid and record.pid != os.getpid() and not record.agent:
         try:
             os.kill(record.pid, signal.SIGTERM)
         except ProcessLookupError:

@@ -71,6 +71,8 @@ def status(name: str, store: Store | None = None, check_source: bool = False) ->
         detail=checkpoints.DETAIL.get(store, name) if state in ACTIVE else None,
         source_checked=check_source,
         leftover_slots=tuple(slots) if slots is not None else None,
+        agent=record.agent if alive else None,
+        lease_expires=record.lease_expires if alive and record.agent else None,
     )
 
 

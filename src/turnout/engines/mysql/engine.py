@@ -46,7 +46,7 @@ from turnout.engines.mysql.snapshot import opened
 from turnout.engines.mysql.values import same, writer
 from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
 from turnout.gaps import Gap
-from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.model import EPOCH_KEY, Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import CanonicalType
 
@@ -334,10 +334,16 @@ class MysqlEngine(Engine):
             self.execute(f"DROP TABLE {quote(CHECKPOINT_TABLE)}")
 
     def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
+        saved = None
+        if checkpoint.epoch is not None:  # a locking read sees a newer worker's commit
+            cur.execute(f"SELECT value FROM {quote(CHECKPOINT_TABLE)} WHERE owner = %s AND "
+                        "name = %s FOR UPDATE", (checkpoint.owner, EPOCH_KEY))
+            row = cur.fetchone()
+            saved = row[0] if row else None
         cur.executemany(
             f"INSERT INTO {quote(CHECKPOINT_TABLE)} VALUES (%s, %s, %s) "
             "ON DUPLICATE KEY UPDATE value = VALUES(value)",
-            [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
+            [(checkpoint.owner, k, v) for k, v in checkpoint.fenced_values(saved).items()],
         )
 
     def _ensure_checkpoint_table(self) -> None:

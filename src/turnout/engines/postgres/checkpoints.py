@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from turnout.engines.postgres.dialect import qualified
-from turnout.model import Checkpoint
+from turnout.model import EPOCH_KEY, Checkpoint
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
 
@@ -61,8 +61,13 @@ def save(cur: Any, schema: str, checkpoint: Checkpoint) -> None:
         f"CREATE TABLE IF NOT EXISTS {table} (owner text NOT NULL, name text NOT NULL, "
         "value text NOT NULL, PRIMARY KEY (owner, name))"
     )
+    saved = None
+    if checkpoint.epoch is not None:  # the row lock waits for a newer worker's commit
+        row = cur.execute(f"SELECT value FROM {table} WHERE owner = %s AND name = %s "
+                          "FOR UPDATE", (checkpoint.owner, EPOCH_KEY)).fetchone()
+        saved = row[0] if row else None
     cur.executemany(
         f"INSERT INTO {table} VALUES (%s, %s, %s) "
         "ON CONFLICT (owner, name) DO UPDATE SET value = EXCLUDED.value",
-        [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
+        [(checkpoint.owner, k, v) for k, v in checkpoint.fenced_values(saved).items()],
     )

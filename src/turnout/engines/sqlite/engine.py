@@ -39,7 +39,7 @@ from turnout.errors import (
     Unsupported,
 )
 from turnout.gaps import Gap
-from turnout.model import Checkpoint, Key, Position, Row, Session, Table
+from turnout.model import EPOCH_KEY, Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
 from turnout.types import GEOMETRY_FIX, CanonicalType, Kind
 
@@ -358,8 +358,13 @@ def _save_checkpoint(db: sqlite3.Connection, checkpoint: Checkpoint) -> None:
         f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} "
         "(owner TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (owner, name))"
     )
+    saved = None
+    if checkpoint.epoch is not None:  # the write lock is held (BEGIN IMMEDIATE)
+        row = db.execute(f"SELECT value FROM {CHECKPOINT_TABLE} WHERE owner = ? AND name = ?",
+                         (checkpoint.owner, EPOCH_KEY)).fetchone()
+        saved = row[0] if row else None
     db.executemany(
         f"INSERT INTO {CHECKPOINT_TABLE} VALUES (?, ?, ?) "
         "ON CONFLICT (owner, name) DO UPDATE SET value = excluded.value",
-        [(checkpoint.owner, k, v) for k, v in checkpoint.values.items()],
+        [(checkpoint.owner, k, v) for k, v in checkpoint.fenced_values(saved).items()],
     )

@@ -1,0 +1,169 @@
+"""Agents on a shared PostgreSQL store: tasks spread over agents and taken over when one stops
+or its machine is lost (kill -9 of its process group), and fencing: a paused agent's worker
+commits nothing once another holds its task, and stops.
+
+Every agent is a process group of its own, as a machine would be. The store is a fresh
+PostgreSQL database per test ($TURNOUT_STORE, read by the agents and by this process).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_db
+from tests.integration.agents import AgentProcess, holders, until, wait_agents
+from tests.integration.bank import Business, build_source, finish_and_compare
+from tests.integration.conftest import unique_db_name
+from turnout import api, engines, leases
+from turnout.model import EPOCH_KEY
+from turnout.spec import TaskSpec
+from turnout.store import Store
+from turnout.testing.servers import PgServer
+
+
+@pytest.fixture()
+def shared(home: Path, pg_server: PgServer, request: pytest.FixtureRequest,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A PostgreSQL store of the test's own; its tasks are deleted after the test."""
+    url = pg_server.create_database(unique_db_name(request) + "_store")
+    monkeypatch.setenv("TURNOUT_STORE", url)
+    yield url
+    for task in api.list_tasks():
+        api.delete_task(task["name"], force=True)
+
+
+@pytest.fixture()
+def agents(home: Path, shared: str) -> Iterator[dict[str, AgentProcess]]:
+    """Agents started by the test (name -> process); all stopped after it."""
+    started: dict[str, AgentProcess] = {}
+    yield started
+    for agent in started.values():
+        agent.stop()
+
+
+def test_tasks_spread_over_three_agents_and_move_when_one_stops(
+        home: Path, tmp_path: Path, shared: str, agents: dict[str, AgentProcess]) -> None:
+    for name in ("a1", "a2", "a3"):
+        agents[name] = AgentProcess(home, shared, name, max_tasks=10)
+    wait_agents(3)
+    names = [f"t{n:02d}" for n in range(20)]
+    for name in names:
+        src = make_db(tmp_path / f"{name}.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);"
+                                               "INSERT INTO t VALUES (1, 'one');")
+        api.create_task(TaskSpec(name, f"sqlite:///{src}", f"sqlite:///{tmp_path}/{name}-d.db"))
+        assert api.start_task(name) is None  # agents are alive: handed to them
+    held = until(lambda: (h := holders(names)) and all(h.values()) and h, 90,
+                 "every task held by an agent")
+    load = Counter(held.values())
+    assert set(load) == {"a1", "a2", "a3"} and min(load.values()) >= 5, load
+    listed = {a["name"]: a for a in api.agent_list()}
+    assert sorted(listed["a2"]["tasks"]) == sorted(n for n, a in held.items() if a == "a2")
+
+    moved = [n for n, a in held.items() if a == "a2"]
+    agents["a2"].proc.send_signal(signal.SIGTERM)  # hands its tasks back at once
+    started = time.time()
+    after = until(lambda: (h := holders(moved)) and all(v in ("a1", "a3") for v in h.values())
+                  and h, 60, "a2's tasks taken over")
+    assert time.time() - started < 30
+    assert set(after.values()) <= {"a1", "a3"}
+    assert agents["a2"].proc.wait(30) == 0
+    assert not any(a["name"] == "a2" for a in api.agent_list())  # it said goodbye
+    for name in moved:
+        api.wait_for(name, lambda s: s["phase"] == "incremental", 60)
+
+
+def test_a_lost_machine_s_pg_task_is_taken_over_within_the_lease(
+        home: Path, shared: str, pg_server: PgServer, request: pytest.FixtureRequest,
+        agents: dict[str, AgentProcess]) -> None:
+    db = unique_db_name(request)
+    src, dst = pg_server.create_database(db + "_s"), pg_server.create_database(db + "_d")
+    build_source(src, 3000)
+    api.create_task(TaskSpec("bank", src, dst))
+    agents["first"] = AgentProcess(home, shared, "first")
+    wait_agents(1)
+    assert api.start_task("bank") is None
+    until(lambda: api.task_status("bank")["phase"] == "incremental", 90, "incremental")
+    agents["second"] = AgentProcess(home, shared, "second")
+    wait_agents(2)
+    business = Business(src, 3000)
+    business.start()
+    try:
+        time.sleep(2)
+        epoch = Store().get("bank").epoch
+        agents["first"].signal_group(signal.SIGKILL)  # the machine is gone, workers and all
+        lost = time.time()
+        until(lambda: api.task_status("bank")["agent"] == "second", leases.LEASE_S + 8,
+              "the second agent holds the task")
+        assert time.time() - lost < leases.LEASE_S + 8
+        assert Store().get("bank").epoch == epoch + 1
+        time.sleep(2)  # the business keeps writing under the new worker
+    finally:
+        business.halt.set()
+        business.join()
+    api.wait_caught_up("bank", 30)  # caught up within 30 s of the business stopping
+    finish_and_compare(Store(), "bank", src, dst, business)
+
+
+def test_a_paused_agent_is_fenced_off_and_stops(
+        home: Path, tmp_path: Path, shared: str, pg_url: str,
+        agents: dict[str, AgentProcess]) -> None:
+    src = f"sqlite:///{tmp_path / 'bank.db'}"
+    build_source(src, 2000)
+    api.create_task(TaskSpec("bank", src, pg_url))
+    agents["paused"] = AgentProcess(home, shared, "paused")
+    wait_agents(1)
+    api.start_task("bank")
+    until(lambda: api.task_status("bank")["phase"] == "incremental", 90, "incremental")
+    first_epoch = Store().get("bank").epoch
+    agents["other"] = AgentProcess(home, shared, "other")
+    wait_agents(2)
+    business = Business(src, 2000)
+    business.start()
+    try:
+        time.sleep(1)
+        agents["paused"].signal_group(signal.SIGSTOP)  # agent and worker, mid-flight
+        until(lambda: api.task_status("bank")["agent"] == "other", leases.LEASE_S + 10,
+              "the other agent holds the task")
+        until(lambda: _saved_epoch(pg_url) == first_epoch + 1, 30,
+              "the new worker applied a batch under its epoch")
+        agents["paused"].signal_group(signal.SIGCONT)
+        until(lambda: _workers_of(agents["paused"]) == [], 15, "the paused worker stopped")
+        assert api.task_status("bank")["agent"] == "other"
+        assert Store().get("bank").epoch == first_epoch + 1
+        time.sleep(1)
+    finally:
+        business.halt.set()
+        business.join()
+    assert _saved_epoch(pg_url) == first_epoch + 1
+    finish_and_compare(Store(), "bank", src, pg_url, business)
+
+
+def _saved_epoch(url: str) -> int | None:
+    engine = engines.connect(url)
+    try:
+        value = engine.read_checkpoint("bank").get(EPOCH_KEY)
+    finally:
+        engine.close()
+    return int(value) if value is not None else None
+
+
+def _workers_of(agent: AgentProcess) -> list[int]:
+    """The agent's live worker processes (children running `turnout worker`)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == agent.proc.pid and b"worker" in cmd and stat[0] != "Z":
+            found.append(int(proc.name))
+    return found
