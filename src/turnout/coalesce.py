@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from turnout.errors import OperationFailed
+from turnout.filters.rules import RowRule
 from turnout.model import Change, Key, Op, Position, Row, Table
 
 
@@ -33,6 +34,7 @@ class Route:
     dest: Table
     source_columns: tuple[str, ...]  # in the destination's column order
     cast: Callable[[Row], Row] | None = None  # for columns --cast to text (casts.py)
+    rule: RowRule | None = None  # --where and --mask: judged before the change is folded in
 
 
 @dataclass
@@ -68,6 +70,8 @@ def coalesce(changes: Iterable[Change], routes: dict[str, Route], position: Posi
         batch.last_commit_ts = change.commit_ts
         if route is None:
             continue  # a table the task does not move
+        if route.rule is not None and (change := route.rule.change(change)) is None:  # type: ignore[assignment]
+            continue  # a change to a row outside the filter, on both sides of it
         tb = batch.tables.setdefault(route.dest.name, TableBatch(route.dest))
         if change.op is Op.TRUNCATE:
             tb.upserts.clear()

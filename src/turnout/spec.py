@@ -15,6 +15,8 @@ from typing import Any
 
 from turnout.endpoint import Endpoint, redact
 from turnout.errors import BadInput
+from turnout.filters.options import parse_masks, parse_wheres, row_rule
+from turnout.filters.rules import RowRule
 from turnout.model import Phase, Table
 from turnout.types import CanonicalType, parse_type
 
@@ -58,6 +60,10 @@ class TaskSpec:
     options: Options = field(default_factory=Options)
     # TABLE -> COLUMN -> canonical type the destination gets instead of the source's
     casts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # TABLE -> filter: only the source rows it holds true for are moved (filters/expr.py)
+    where: dict[str, str] = field(default_factory=dict)
+    # TABLE -> COLUMN -> mask: what the destination holds instead (filters/masks.py)
+    masks: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -77,6 +83,9 @@ class TaskSpec:
         for columns in self.casts.values():
             for written in columns.values():
                 parse_type(written)  # says what is wrong with a bad type, here and now
+        parse_wheres(self.where)  # likewise a filter that does not parse, or an unknown mask
+        for table, masked in self.masks.items():
+            parse_masks({f"{table}.{column}": mask for column, mask in masked.items()})
         for option, value in asdict(self.options).items():
             if option in CHOICES:
                 if value not in CHOICES[option]:
@@ -110,6 +119,11 @@ class TaskSpec:
 
     def cast(self, table: str) -> dict[str, CanonicalType]:
         return {c: parse_type(t) for c, t in self.casts.get(table, {}).items()}
+
+    def row_rule(self, table: Table) -> RowRule | None:
+        """The source table's filter and masks, None when its rows go as they are."""
+        return row_rule(table, self.dest_table(table), self.where.get(table.name),
+                        self.masks.get(table.name, {}))
 
     def dest_table(self, table: Table) -> Table:
         """The source table as the destination will hold it: casts and renames applied,
@@ -233,6 +247,8 @@ def spec_from_flags(
     renames: list[str],
     types: str | None,
     casts: list[str] | None = None,
+    wheres: list[str] | None = None,
+    masks: list[str] | None = None,
 ) -> TaskSpec:
     if not source or not dest:
         raise BadInput("a task needs --source URL and --dest URL (or --file task.toml)")
@@ -247,11 +263,14 @@ def spec_from_flags(
         table_renames=table_renames,
         column_renames=column_renames,
         casts=parse_casts(casts or []),
+        where=parse_wheres(wheres or []),
+        masks=parse_masks(masks or []),
     )
 
 
 def spec_from_toml(name: str, path: str | Path) -> TaskSpec:
-    """Read a task file: source, dest, types, tables, exclude, [rename], [cast], [options]."""
+    """Read a task file: source, dest, types, tables, exclude, [rename], [cast], [where], [mask],
+    [options]."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -266,6 +285,12 @@ def spec_from_toml(name: str, path: str | Path) -> TaskSpec:
     if not isinstance(casts, dict):
         raise BadInput(f"task file {path}: [cast] must be a table of \"TABLE.COLUMN\" = \"TYPE\"")
     data["casts"] = parse_casts(casts)
+    for section, read in (("where", parse_wheres), ("mask", parse_masks)):
+        items = data.pop(section, {})
+        if not isinstance(items, dict):
+            form = 'TABLE = "EXPR"' if section == "where" else '"TABLE.COLUMN" = "MASK"'
+            raise BadInput(f"task file {path}: [{section}] must be a table of {form} lines")
+        data["where" if section == "where" else "masks"] = read(items)
     data.setdefault("name", name)
     if data["name"] != name:
         raise BadInput(f"task file {path} names the task {data['name']!r}, not {name!r}")

@@ -68,6 +68,12 @@ def task() -> None:
 @click.option("--types", help="Any of schema,full,incremental (default: all three).")
 @click.option("--cast", multiple=True,
               help="TABLE.COLUMN=TYPE: the destination column's type, e.g. t.total=decimal(12,2).")
+@click.option("--where", "wheres", multiple=True,
+              help="TABLE=EXPR: move only the rows EXPR holds for, e.g. "
+                   "\"orders=status = 'open' AND total > 10\" (repeatable).")
+@click.option("--mask", "masks", multiple=True,
+              help="TABLE.COLUMN=hash|null|redact|keep-last:N: what the destination holds "
+                   "instead of the value (repeatable).")
 @click.option("--on-truncate", type=click.Choice(["apply", "stop"]),
               help="A TRUNCATE at the source: empty the destination table too (apply, the "
                    "default) or stop the task there.")
@@ -75,16 +81,17 @@ def task() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the new task as JSON.")
 def task_create(name: str, source: str | None, dest: str | None, tables: tuple[str, ...],
                 exclude: tuple[str, ...], rename: tuple[str, ...], types: str | None,
-                cast: tuple[str, ...], on_truncate: str | None, file_: str | None,
-                as_json: bool) -> None:
+                cast: tuple[str, ...], wheres: tuple[str, ...], masks: tuple[str, ...],
+                on_truncate: str | None, file_: str | None, as_json: bool) -> None:
     """Define a migration task NAME."""
     if file_:
-        if source or dest or tables or exclude or rename or types or cast or on_truncate:
+        if (source or dest or tables or exclude or rename or types or cast or on_truncate
+                or wheres or masks):
             raise click.UsageError("give either --file or the flags, not both")
         spec = spec_from_toml(name, file_)
     else:
         spec = spec_from_flags(name, source, dest, list(tables), list(exclude), list(rename),
-                               types, list(cast))
+                               types, list(cast), list(wheres), list(masks))
         if on_truncate:
             spec = replace(spec, options=replace(spec.options, on_truncate=on_truncate))
     status = api.create_task(spec)

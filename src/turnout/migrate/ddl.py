@@ -151,7 +151,8 @@ class DdlApplier:
             if sql is not None:
                 statements.append(sql)
         if ddl.after is not None:
-            plan = with_gaps(self.src, self.dst, TablePlan(ddl.after, new), self.spec)
+            plan = with_gaps(self.src, self.dst, TablePlan(
+                ddl.after, new, rule=self.spec.row_rule(ddl.after)), self.spec)
             self.plans[table] = plan
             self.routes[table] = plan.route
         return Outcome(table, statements, skipped)

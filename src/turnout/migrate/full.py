@@ -264,7 +264,8 @@ class _Copier:
     def copy(self, span: Span) -> None:
         if not span.plan.source.key:
             self._stream(span)
-        elif self.job.direct and span.plan.cast is None:  # cast values need the row path
+        elif self.job.direct and span.plan.cast is None and span.plan.rule is None:
+            # cast, filtered and masked rows take the row path
             self._pull(span)
         else:
             self._push(span)
@@ -288,7 +289,6 @@ class _Copier:
         """Row path: read chunks from the snapshot (one ahead) and load them."""
         job, plan = self.job, span.plan
         key_at = plan.source.key_positions()
-        cast = plan.cast
         pending = self._fetch(plan, span.remaining())
         while not span.done:
             rows = pending.result()
@@ -296,7 +296,7 @@ class _Copier:
             full = len(rows) == job.chunk_rows
             if full and not job.halted():
                 pending = self._fetch(plan, KeySpan(last, span.hi))
-            loaded = rows if cast is None else [cast(row) for row in rows]
+            loaded = plan.shape(rows)
             self.dst.load(plan.dest, loaded, span.checkpoint(job.owner, job.chunk_rows,
                                                               len(rows), last))
             self._commit(span, len(rows), last)
@@ -308,7 +308,6 @@ class _Copier:
         """A table without a key: one stream from the snapshot itself, chunk after chunk (a
         direct copy may read a later view, which only replay by key would mend)."""
         job, plan = self.job, span.plan
-        cast = plan.cast
         if job.placed is not None:
             at = job.placed(self.reader)
             if at is None:
@@ -323,7 +322,7 @@ class _Copier:
         try:
             while not span.done and not job.halted():
                 rows = next(chunks, [])
-                loaded = rows if cast is None else [cast(row) for row in rows]
+                loaded = plan.shape(rows)
                 self.dst.load(plan.dest, loaded,
                               span.checkpoint(job.owner, job.chunk_rows, len(rows), None))
                 self._commit(span, len(rows), None)

@@ -16,6 +16,8 @@ from turnout.checkpoints import DDL_PENDING, layouts
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, Unsupported
+from turnout.filters.options import problems as filter_problems
+from turnout.filters.rules import RowRule
 from turnout.gaps import Gap, problem, refused, row_checker
 from turnout.migrate.identifiers import identifier_problems, named
 from turnout.model import Column, Phase, Row, Table
@@ -30,6 +32,7 @@ class TablePlan:
     # per source column, the values it may hold that the destination cannot (gaps.py)
     gaps: tuple[frozenset[Gap], ...] = ()
     dest_name: str = "the destination"  # for messages
+    rule: RowRule | None = None  # the table's --where and --mask (filters/rules.py)
 
     @property
     def cast(self) -> Callable[[Row], Row] | None:
@@ -48,7 +51,15 @@ class TablePlan:
 
     @property
     def route(self) -> Route:
-        return Route(dest=self.dest, source_columns=self.source.column_names, cast=self.cast)
+        return Route(dest=self.dest, source_columns=self.source.column_names, cast=self.cast,
+                     rule=self.rule)
+
+    def shape(self, rows: list[Row]) -> list[Row]:
+        """Source rows as the destination gets them: filtered, masked, then cast."""
+        if self.rule is not None:
+            rows = self.rule.shape(rows)
+        cast = self.cast
+        return rows if cast is None else [cast(row) for row in rows]
 
 
 def build_plan(
@@ -71,7 +82,11 @@ def build_plan(
     reflected = src.reflect(names)
     current = {t.name: t.column_names for t in reflected}
     tables = _as_streamed(reflected, saved or {})
-    planned = [with_gaps(src, dst, TablePlan(t, spec.dest_table(t)), spec) for t in tables]
+    problems = filter_problems(spec.where, spec.masks, [(t, spec.dest_table(t)) for t in tables])
+    if problems:
+        raise BadInput("\n".join(problems))
+    planned = [with_gaps(src, dst, TablePlan(t, spec.dest_table(t), rule=spec.row_rule(t)), spec)
+               for t in tables]
     dests = named([p.dest for p in planned], dst.naming)
     plans = [replace(p, dest=d) for p, d in zip(planned, dests, strict=True)]
     problems = [p for plan in plans for p in _table_problems(spec, dst, plan)]
