@@ -83,6 +83,10 @@ CAPTURE_START = _text("capture_start")  # where capture starts: a Position's JSO
 DETAIL = _text("state_detail")  # "reconnecting (attempt N, last error: ...)" (retry.py)
 HEARTBEAT_APPLIED = _clock("heartbeat_applied")  # newest heartbeat applied (heartbeat.py)
 STRAY_ROWS = _count("stray_rows")  # rows the last stray check found differing (strays.py)
+RECONNECTS = _count("reconnects")  # retries after a transient fault, ever (metrics)
+# apply batch durations as a small histogram (batchtimes.py): {"le": [...], "counts": [...],
+# "sum": seconds, "count": n}; the worker runs apart from `turnout serve`, which reads it
+APPLY_BATCHES = Mark("apply_batches", json.dumps, json.loads)
 
 # switchover (switchover/procedure.py): the last step done, what it fenced, its clocks
 SWITCHOVER_STEP = _text("switchover_step")  # one of procedure.STEPS
@@ -112,6 +116,7 @@ DDL_RESOLVED = Mark("ddl_resolved", json.dumps, json.loads)
 # every store checkpoint, by key: what a store may hold
 MARKS: dict[str, Mark[Any]] = {m.key: m for m in (
     PRECHECKED, SCHEMA_DONE, FULL_DONE, CAPTURE_START, DETAIL, HEARTBEAT_APPLIED, STRAY_ROWS,
+    RECONNECTS, APPLY_BATCHES,
     *SWITCHOVER, *ROLLBACK, ROLLBACK_FENCE_LEFT, DDL_NOTED, DDL_WAITING, DDL_RESOLVED)}
 
 

@@ -107,7 +107,9 @@ def follow(
                         _barrier(ddl, dst, owner, part, change, position, routes, copied)
                         values |= ddl.pending(change.table, change.ddl)  # type: ignore[arg-type]
                     batch = coalesce(_unseen(part, copied), routes, end)
+                    began = time.monotonic()
                     dst.apply(batch, Checkpoint(owner, values))
+                    progress.batch(time.monotonic() - began)
                     if change is not None and ddl is not None:
                         _apply_ddl(ddl, dst, owner, change, end)
                     reader.applied = position = end

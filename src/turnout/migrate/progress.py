@@ -19,6 +19,9 @@ class Progress(Protocol):
     def incremental(self, position: Position, delay_s: float, changes: int,
                     beat_applied: float | None = None) -> None: ...
 
+    def batch(self, seconds: float) -> None:
+        """An apply batch took `seconds` (the apply batch histogram in /metrics)."""
+
 
 class NoProgress:
     """A Progress that reports nowhere (library use, tests)."""
@@ -37,4 +40,7 @@ class NoProgress:
 
     def incremental(self, position: Position, delay_s: float, changes: int,
                     beat_applied: float | None = None) -> None:
+        pass
+
+    def batch(self, seconds: float) -> None:
         pass

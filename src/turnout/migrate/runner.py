@@ -20,6 +20,7 @@ from turnout.coalesce import Route
 from turnout.engines.base import Capture, Engine
 from turnout.errors import Fenced, OperationFailed, TurnoutError
 from turnout.migrate import fence, full, heartbeat, incremental, retry, schema
+from turnout.migrate.batchtimes import BatchTimes
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.model import Phase, Position, TaskState
@@ -40,6 +41,8 @@ class StoreProgress:
         self.reconnecting = False  # waiting for a retry, or retried and not yet moving
         self._progressed = False
         self._beat_saved: float | None = None
+        self._batches = BatchTimes.from_json(checkpoints.APPLY_BATCHES.get(store, task))
+        self._batches_saved = self._batches.count
 
     def new_run(self) -> None:
         """A run starts (again, after a retry): its counts add to what the store has."""
@@ -72,6 +75,10 @@ class StoreProgress:
         self._moved()
         self.store.set_table_progress(self.task, source, rows_copied, done)
 
+    def batch(self, seconds: float) -> None:
+        """Kept in memory, saved with the next progress written (not one write per batch)."""
+        self._batches.add(seconds)
+
     def incremental(self, position: Position, delay_s: float, changes: int,
                     beat_applied: float | None = None) -> None:
         self._moved()
@@ -89,6 +96,9 @@ class StoreProgress:
             changes_applied=self._changes_before + changes,
             heartbeat=now,
         )
+        if self._batches.count != self._batches_saved:
+            self._batches_saved = self._batches.count
+            checkpoints.APPLY_BATCHES.set(self.store, self.task, self._batches.to_json())
         if beat_applied is not None and beat_applied != self._beat_saved:
             self._beat_saved = beat_applied
             checkpoints.HEARTBEAT_APPLIED.set(self.store, self.task, beat_applied)
@@ -135,6 +145,8 @@ class Runner:
             if again is None:
                 return self._failed(str(outcome))
             attempt = again.attempt
+            reconnects = checkpoints.RECONNECTS.get(self.store, self.name) or 0
+            checkpoints.RECONNECTS.set(self.store, self.name, reconnects + 1)
             checkpoints.DETAIL.set(self.store, self.name, again.detail)
             self.progress.event("warning", again.detail)
             if tracked:
