@@ -81,7 +81,8 @@ def test_where_and_mask_postgres_to_postgres(store: Store, pg_server: Any, pg_ur
                      "INSERT INTO orders SELECT g, 'c' || g || '@x', "
                      "(ARRAY['open','held','closed'])[1 + g % 3], g % 21, "
                      "CASE WHEN g % 4 = 0 THEN 'n' END FROM generate_series(1, 120) g;"
-                     "INSERT INTO customers SELECT 'c' || g || '@x' FROM generate_series(1, 100000) g")
+                     "INSERT INTO customers "
+                     "SELECT 'c' || g || '@x' FROM generate_series(1, 100000) g")
     dest = pg_server.create_database(f"filt_{uuid.uuid4().hex[:8]}")
 
     def execute(sql: str) -> None:

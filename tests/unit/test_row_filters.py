@@ -168,3 +168,16 @@ def test_keyless_changes_use_both_images() -> None:
     assert out is not None and out.op is Op.DELETE and out.after is None
     assert rule.change(Change("t", Op.INSERT, (), {"s": "out"}, 0.0, None)) is None  # type: ignore[arg-type]
     assert rule.shape([("in",), ("out",), (None,)]) == [("in",)]
+
+
+def test_no_reverse_task_writes_filtered_or_masked_rows_back() -> None:
+    from turnout.spec import TaskSpec
+    from turnout.switchover.reverse import reverse_problem
+
+    plain = TaskSpec("t", "sqlite:///a.db", "sqlite:///b.db")
+    assert reverse_problem(plain) is None
+    masked = TaskSpec("t", "sqlite:///a.db", "sqlite:///b.db", where={"orders": "a = 1"},
+                      masks={"users": {"email": "hash"}})
+    problem = reverse_problem(masked)
+    assert problem is not None and "--where on orders" in problem
+    assert "--mask on users.email" in problem and "\n" not in problem

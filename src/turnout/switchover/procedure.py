@@ -43,14 +43,14 @@ from turnout.checkpoints import (
     clear,
 )
 from turnout.endpoint import Endpoint
-from turnout.errors import BadInput, OperationFailed, TransientError
+from turnout.errors import BadInput, OperationFailed, TransientError, Unsupported
 from turnout.migrate import runner
 from turnout.model import Phase, TaskState
 from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.switchover import steps
-from turnout.switchover.reverse import reverse_name, reverse_spec
+from turnout.switchover.reverse import reverse_name, reverse_problem, reverse_spec
 from turnout.verify.run import verify_task
 
 STEPS = ("checked", "reverse_capture", "frozen", "writers_gone", "drained", "reverse_prepared",
@@ -107,6 +107,9 @@ def switchover(name: str, store: Store | None = None, options: Options | None = 
 
 
 def _checked(ctx: Context) -> str | None:
+    refused = reverse_problem(ctx.spec)  # before anything is frozen: there is no way back
+    if refused:
+        raise Unsupported(refused)
     status = tasks.status(ctx.name, ctx.store)
     if Phase.INCREMENTAL not in ctx.spec.types:
         if status.state is not TaskState.COMPLETED:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from turnout.errors import Unsupported
 from turnout.model import Phase
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -22,6 +23,9 @@ def reverse_name(name: str) -> str:
 
 def reverse_spec(store: Store, name: str) -> TaskSpec:
     spec = store.get(name).spec
+    problem = reverse_problem(spec)
+    if problem:
+        raise Unsupported(problem)
     pairs = [(t.source, t.dest) for t in store.tables(name)]
     columns = {
         dest: {new: old for old, new in spec.dest_columns(source).items()}
@@ -37,6 +41,20 @@ def reverse_spec(store: Store, name: str) -> TaskSpec:
         column_renames=columns,
         options=replace(spec.options, stray_check_s=spec.options.stray_check_s or STRAY_CHECK_S),
     )
+
+
+def reverse_problem(spec: TaskSpec) -> str | None:
+    """Why the forward task cannot be turned around: the destination holds only the rows
+    a --where kept, or masked values, and writing those back would delete or overwrite the
+    source's real data. None when it can."""
+    filtered = sorted(spec.where)
+    masked = sorted(f"{t}.{c}" for t, columns in spec.masks.items() for c in columns)
+    if not filtered and not masked:
+        return None
+    what = ", ".join([f"--where on {t}" for t in filtered] + [f"--mask on {c}" for c in masked])
+    return (f"task {spec.name!r} has {what}: a reverse task would write filtered rows or "
+            "masked values back over the source's data, so there is none: "
+            "move these tables with a task of their own without filters to switch over")
 
 
 def _literal_pattern(name: str) -> str:
