@@ -123,3 +123,35 @@ def test_kill_in_the_middle_of_sqlite_ddl_changes_nothing(store: Store, tmp_path
         api.stop_task("slkill", store)
         assert columns(dest, "acct") == columns(source, "acct")
         same_rows(source, dest, ["acct"])
+
+
+def test_a_new_sqlite_table_matching_the_pattern_is_created_and_followed(
+    store: Store, tmp_path: Path
+) -> None:
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    sqlite3.connect(src).executescript(ACCT)
+    source, dest = f"sqlite:///{src}", f"sqlite:///{dst}"
+    api.create_task(TaskSpec("slnew", source, dest, tables=("acct", "new_*")), store)
+    with deleting(store, "slnew"):
+        with running(store, "slnew"):
+            wait_caught_up(store, "slnew", timeout=60)
+            run_sql(src, [
+                "CREATE TABLE new_orders (id INTEGER PRIMARY KEY, acct INTEGER, note TEXT)",
+                "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 300) "
+                "INSERT INTO new_orders SELECT i, i % 50, 'o' || i FROM g",
+                "CREATE TABLE other_log (id INTEGER PRIMARY KEY, v TEXT)",
+                "INSERT INTO other_log VALUES (1, 'not moved')",
+                "UPDATE new_orders SET note = 'changed' WHERE id % 4 = 0",
+                "DELETE FROM new_orders WHERE id % 9 = 0",
+                "CREATE INDEX new_orders_acct ON new_orders (acct)",
+                "ALTER TABLE new_orders ADD COLUMN qty INTEGER NOT NULL DEFAULT 1",
+                "CREATE TABLE new_notes (body TEXT)",  # without a key: its rows as they come
+                "INSERT INTO new_notes VALUES ('one'), ('two'), ('two')",
+                "DELETE FROM new_notes WHERE rowid = 2",
+            ], 0.1)
+            wait_caught_up(store, "slnew", timeout=60)
+            assert api.task_status("slnew", store)["state"] == "Migrating"
+        same_rows(source, dest, ["acct", "new_orders", "new_notes"])
+        engine = engines.connect(dest)
+        assert not engine.table_exists("other_log")
+        assert "new_orders_acct" in {i.name for i in engine.reflect(["new_orders"])[0].indexes}

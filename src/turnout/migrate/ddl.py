@@ -113,6 +113,16 @@ class DdlApplier:
             f"see it with turnout task ddl {self.spec.name}, then --apply, --apply-sql FILE "
             "or --skip, and start the task again", waiting)
 
+    def ensure_tables(self) -> None:
+        """Create the destination tables a crash left uncreated: a table created on the
+        source whose DDL was passed (its rows are logged) but not yet made here."""
+        for plan in self.plans.values():
+            if not self.dst.table_exists(plan.dest.name):
+                self.dst.create_table(plan.dest)
+                self.dst.create_indexes(plan.dest)
+                self.event("info", f"created table {plan.dest.name} on the destination, which "
+                           "a stop had left uncreated")
+
     def layouts(self) -> dict[str, str]:
         """Every table's layout as the plan has it, for the destination's checkpoint."""
         return {LAYOUT + name: layout_to_json(plan.source) for name, plan in self.plans.items()}

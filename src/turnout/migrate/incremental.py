@@ -84,6 +84,7 @@ def follow(
     copied = {t: position_from_json(at) for t, at in copied_at(saved_all).items()}
     if ddl is not None:
         _finish_pending(ddl, dst, owner, saved_all.get(DDL_PENDING, ""))
+        ddl.ensure_tables()
         if not layouts(saved_all) and ddl.layouts():  # where the stream's layouts start
             dst.apply(coalesce([], {}, position), Checkpoint(owner, {
                 POSITION: position.to_json(), **ddl.layouts()}))

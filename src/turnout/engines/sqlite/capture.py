@@ -27,10 +27,12 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from turnout.engines.base import Capture
+from turnout.engines.sqlite import newtables
 from turnout.engines.sqlite.catalog import reflect_table
 from turnout.engines.sqlite.dialect import literal, quote
 from turnout.errors import NotFound, OperationFailed
@@ -82,6 +84,7 @@ class SqliteCapture(Capture):
         self.log = quote(log_table(slot))
         self._schema_version: int | None = None
         self._placed = SqlitePosition(0)  # where a read starts: its DDL changes sit there
+        self._selects: Callable[[str], bool] | None = None  # new tables that join
 
     ddl = True  # schema compared at each read (_check_schema)
 
@@ -193,9 +196,10 @@ class SqliteCapture(Capture):
         assert isinstance(after, SqlitePosition)
         db = self._db()
         try:
-            db.execute("BEGIN")
             self._placed = after
-            ddls = self._check_schema(db)
+            created = self._adopt(db)
+            db.execute("BEGIN")
+            ddls = created + self._check_schema(db)
             end = high_water(db, self.slot).seq
             self._check_not_trimmed(db, after.seq, end)
             nth = db.execute(
@@ -239,6 +243,28 @@ class SqliteCapture(Capture):
                 f"(changes {after + 1} to {(first or end + 1) - 1} are gone): start the task "
                 "again with --resnapshot to copy the tables afresh"
             )
+
+    def follow_new_tables(self, selects: Callable[[str], bool]) -> None:
+        self._selects = selects
+
+    def _adopt(self, db: sqlite3.Connection) -> list[Change]:
+        """Tables created since the last read that the task selects (newtables.py), as DDL
+        changes; their rows are in the log from now on."""
+        if self._selects is None:
+            return []
+        version = db.execute("PRAGMA schema_version").fetchone()[0]
+        if version == self._schema_version:
+            return []
+        found = []
+        for table in newtables.adopt(
+                db, set(self.tables), self._selects, self._trigger_sql,
+                lambda t, ref: _key_json(t, ref) if t.key else _image_json(t, ref),
+                self.log, NOW_SQL):
+            self.tables[table.name] = table
+            ddl = Ddl(f"sqlite:new:{table.name}", _create_sql(db, table.name), table, ())
+            found.append(Change(table.name, Op.DDL, (), None, time.time(), self._placed,
+                                ddl=ddl))
+        return found
 
     def _check_schema(self, db: sqlite3.Connection) -> list[Change]:
         """DDL to a captured table since the last read, as DDL changes placed before the
