@@ -32,6 +32,8 @@ from turnout.tasks import (
     events,
     leftover_slots,
     list_tasks,
+    pause_task,
+    resume_task,
     run_task,
     start_task,
     start_task_here,
@@ -48,7 +50,8 @@ from turnout.verify.run import verify_task, verify_urls
 __all__ = [
     "ACTIVE", "BACKUP_TOOLS", "SOURCE_CHECK_S", "backup", "create_account", "create_task",
     "delete_task", "drop_account", "end_sessions", "events", "finish", "leftover_slots",
-    "list_tasks", "precheck", "resolve_ddl", "restore", "revoke_write", "rollback", "run_task",
+    "list_tasks", "pause_task", "precheck", "resolve_ddl", "restore", "resume_task",
+    "revoke_write", "rollback", "run_task",
     "sessions", "task_ddl", "copy_store", "store_info", "agent_list", "run_agent",
     "start_task", "start_task_here", "stop_pending_here", "stop_task", "stop_tasks_here",
     "switchover", "switchover_abort", "switchover_status", "task_sessions", "task_status",

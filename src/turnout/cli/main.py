@@ -21,6 +21,7 @@ from rich.text import Text
 
 from turnout import api
 from turnout.cli import switchover as cli_switchover
+from turnout.cli import taskops
 from turnout.cli.accounts import accounts
 from turnout.cli.agent import agent_group
 from turnout.cli.backup import backup_command, restore_command
@@ -352,6 +353,9 @@ def demo(workdir: str | None, seconds: float) -> None:
     if not run_demo(out, workdir, seconds):
         sys.exit(1)
 
+
+for _command in taskops.COMMANDS:
+    task.add_command(_command)
 
 for _command in cli_switchover.COMMANDS:
     cli.add_command(_command)

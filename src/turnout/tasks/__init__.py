@@ -15,6 +15,7 @@ from turnout.tasks.lifecycle import (
     start_task,
     stop_task,
 )
+from turnout.tasks.pause import pause_task, resume_task
 from turnout.tasks.threads import start_task_here, stop_pending_here, stop_tasks_here
 from turnout.tasks.watch import (
     ACTIVE,
@@ -31,7 +32,8 @@ from turnout.tasks.watch import (
 
 __all__ = [
     "ACTIVE", "SOURCE_CHECK_S", "create_task", "delete_task", "events",
-    "leftover_slots", "list_tasks", "run_task", "start_task", "start_task_here", "status",
+    "leftover_slots", "list_tasks", "pause_task", "resume_task", "run_task", "start_task",
+    "start_task_here", "status",
     "stop_pending_here", "stop_task", "stop_tasks_here", "task_status", "wait_caught_up",
     "wait_for", "wait_until",
 ]

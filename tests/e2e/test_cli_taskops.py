@@ -1,0 +1,66 @@
+"""`turnout task precheck | pause | resume` as a user runs them: exit codes, JSON, messages."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import make_db
+from tests.e2e.test_cli import SHOP, turnout, wait
+
+
+def test_precheck_exit_codes_0_clean_1_problems_2_bad_input(home: Path, tmp_path: Path) -> None:
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    created = turnout(home, "task", "create", "shop", "--source", f"sqlite:///{src}",
+                      "--dest", f"sqlite:///{dst}", "--tables", "item")
+    assert created.returncode == 0, created.stderr
+
+    clean = turnout(home, "task", "precheck", "shop", "--json")
+    assert clean.returncode == 0, clean.stderr
+    assert json.loads(clean.stdout) == {"ok": True, "problems": [],
+                                        "tables": [{"source": "item", "dest": "item"}]}
+    human = turnout(home, "task", "precheck", "shop")
+    assert human.returncode == 0 and "ready" in human.stdout and "item" in human.stdout
+
+    db = sqlite3.connect(src)
+    db.execute("DROP TABLE item")  # the task selects a table no longer there
+    db.close()
+    broken = turnout(home, "task", "precheck", "shop", "--json")
+    assert broken.returncode == 1, broken.stderr
+    report = json.loads(broken.stdout)
+    assert list(report) == ["ok", "problems", "tables"]
+    assert report["ok"] is False and report["problems"] and report["tables"] == []
+    human = turnout(home, "task", "precheck", "shop")
+    assert human.returncode == 1 and "cannot start" in human.stdout
+
+    unknown = turnout(home, "task", "precheck", "nosuch", "--json")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) == 1
+    assert turnout(home, "task", "precheck").returncode == 2  # NAME missing
+
+
+def test_pause_and_resume_from_the_command_line(home: Path, tmp_path: Path) -> None:
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    turnout(home, "task", "create", "shop", "--source", f"sqlite:///{src}",
+            "--dest", f"sqlite:///{dst}")
+    refused = turnout(home, "task", "pause", "shop")
+    assert refused.returncode == 2 and "not running" in refused.stderr
+    assert turnout(home, "task", "start", "shop").returncode == 0
+    wait(home, "shop", lambda s: s["phase"] == "incremental" and s["delay_s"] == 0)
+
+    paused = turnout(home, "task", "pause", "shop")
+    assert paused.returncode == 0 and "Paused" in paused.stdout, paused.stderr
+    db = sqlite3.connect(src)
+    db.execute("INSERT INTO item VALUES (3, 'plum')")
+    db.commit()
+    db.close()
+    resumed = turnout(home, "task", "resume", "shop")
+    assert resumed.returncode == 0 and "resumed" in resumed.stdout, resumed.stderr
+    wait(home, "shop", lambda s: s["state"] == "Migrating" and s["changes_applied"] >= 1
+         and s["delay_s"] == 0)
+    assert sqlite3.connect(dst).execute("SELECT name FROM item WHERE id = 3").fetchone() == (
+        "plum",)
+    again = turnout(home, "task", "resume", "shop")
+    assert again.returncode == 2 and "not Paused" in again.stderr
+    assert turnout(home, "task", "delete", "shop").returncode == 0
