@@ -71,6 +71,19 @@ def _follow_and_check(store: Store, name: str, source: str, dest: str, execute: 
                               "ON c.email = o.email").fetchone()[0]
     assert [tuple(r) for r in held] == expected
     assert expected and joined == len(expected)  # every order's hashed email finds its customer
+    for level in ("count", "content"):
+        report = api.verify_task(name, store, level=level)
+        orders = next(t for t in report["tables"] if t["source"] == "orders")
+        assert report["consistent"], (level, orders)
+        assert orders["rows_source"] == orders["rows_dest"] == len(expected)
+    with psycopg.connect(dest, autocommit=True) as conn:  # a row the filter keeps out
+        conn.execute("INSERT INTO orders VALUES (999999, 'x', 'closed', 1, NULL)")
+        conn.execute("UPDATE customers SET email = 'plain' WHERE email = %s", (_hash('c5@x'),))
+    report = api.verify_task(name, store)
+    found = {t["source"]: t for t in report["tables"]}
+    assert not report["consistent"]
+    assert found["orders"]["rows_dest"] == len(expected) + 1
+    assert not found["customers"]["consistent"]  # a hashed key that no longer matches
 
 
 def test_where_and_mask_postgres_to_postgres(store: Store, pg_server: Any, pg_url: str) -> None:

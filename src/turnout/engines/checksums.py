@@ -166,8 +166,10 @@ class VerifyReader(ABC):
         rows = self.query(sql, [after, upto])
         return {int(b): (int(n), int(total or 0)) for b, n, total in rows}
 
-    def count(self, table: Table) -> int:
-        return int(self.query(f"SELECT COUNT(*) FROM {self.table_sql(table)}")[0][0])
+    def count(self, table: Table, where: str = "") -> int:
+        """The table's rows; `where`: only those a condition holds for (a task's --where)."""
+        condition = f" WHERE {where}" if where else ""
+        return int(self.query(f"SELECT COUNT(*) FROM {self.table_sql(table)}{condition}")[0][0])
 
     def bounds(self, table: Table, column: str, span: KeySpan | None = None,
                ) -> tuple[Any, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+from turnout.filters.sql import to_sql
 from turnout.verify.pairs import TablePair
 from turnout.verify.ranges import Outcome, TableComparison
 from turnout.verify.report import TableResult
@@ -71,7 +72,11 @@ def _counts(tables: list[TableComparison], readers: Readers) -> list[TableResult
     for table in tables:
         src, dst = table.pair.source, table.pair.dest
         table.result.checked = "count"
-        table.result.rows_source = readers.get(src.engine).count(src.table)
+        reader = readers.get(src.engine)
+        rule = table.pair.rule
+        where = "" if rule is None or rule.where is None else \
+            to_sql(rule.where, reader.quote, reader.text_literal)
+        table.result.rows_source = reader.count(src.table, where)
         if dst is not None:
             table.result.rows_dest = readers.get(dst.engine).count(dst.table)
     return [t.result for t in tables]

@@ -72,9 +72,21 @@ class TableComparison:
         """`counted`: whether to count the source's rows first (a total for progress bars)."""
         if self.pair.dest is None:
             return [self._count_source]
+        if self.pair.rule is not None:
+            return [self.whole]
         if not self.pair.keyed:
             return [self._multiset]
         return [self._count_source, self._first_spans] if counted else [self._first_spans]
+
+    def whole(self) -> Outcome:
+        """A filtered or masked table: every row of both sides, the source's shaped as the
+        task shapes them (rules.py), compared here."""
+        dst = self.pair.dest
+        assert dst is not None and self.pair.rule is not None
+        ours, theirs = self._both(lambda side: self._reader(side).rows(
+            side.table, _names(side), side.key or _names(side), KeySpan()))
+        self.throttle.spent(len(ours) + len(theirs))
+        return Outcome(fetched=(self.pair.rule.shape(ours), theirs))
 
     def _count_source(self) -> Outcome:
         src = self.pair.source

@@ -132,7 +132,7 @@ def settle(pairs: list[TablePair], results: list[TableResult], applied: Applied,
 
 
 def _table(pair: TablePair, result: TableResult, readers: Readers) -> _Table | None:
-    if pair.dest is None or not pair.keyed or not result.differences:
+    if pair.dest is None or not pair.keyed or not result.differences or pair.rule is not None:
         return None
     t = _Table(pair, result, TableComparison(pair, readers, Throttle(None)))
     for d in result.differences:
