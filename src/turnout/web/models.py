@@ -64,6 +64,10 @@ class TaskCreate(BaseModel):
                               description="OLD=NEW for a table, TABLE.OLD=NEW for a column")
     types: list[PhaseName] = Field(default_factory=all_phases)
     cast: list[str] = Field(default_factory=list, description="TABLE.COLUMN=TYPE")
+    where: list[str] = Field(default_factory=list,
+                             description="TABLE=EXPR: move only the rows EXPR holds for")
+    mask: list[str] = Field(default_factory=list,
+                            description="TABLE.COLUMN=hash|null|redact|keep-last:N")
     options: TaskOptions = TaskOptions()
 
 

@@ -77,7 +77,7 @@ def create_task(body: models.TaskCreate, store: StoreDep) -> dict[str, Any]:
 def build_spec(body: models.TaskCreate) -> TaskSpec:
     """The request as the CLI's flags would give it, plus the task file's [options]."""
     spec = spec_from_flags(body.name, body.source, body.dest, body.tables, body.exclude,
-                           body.rename, ",".join(body.types), body.cast)
+                           body.rename, ",".join(body.types), body.cast, body.where, body.mask)
     chosen = {k: v for k, v in body.options.model_dump().items() if v is not None}
     return replace(spec, options=Options(**chosen)) if chosen else spec
 

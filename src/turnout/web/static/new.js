@@ -51,6 +51,8 @@ function requestBody(form) {
     exclude: words(f("exclude").value),
     rename: lines(f("rename").value),
     cast: lines(f("cast").value),
+    where: lines(f("where").value),
+    mask: lines(f("mask").value),
     options,
   };
 }
