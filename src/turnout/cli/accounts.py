@@ -28,7 +28,7 @@ def accounts() -> None:
 @click.option("--user", required=True, help="The new account's name (letters, digits, _).")
 @click.option("--password-env", metavar="VAR",
               help="Take the password from $VAR instead of generating one.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def create(url: str, role: str, user: str, password_env: str | None, as_json: bool) -> None:
     """Create account USER on the database at URL (an administrator's URL) for a task's
     source or destination, and print its grants."""
@@ -50,7 +50,7 @@ def create(url: str, role: str, user: str, password_env: str | None, as_json: bo
 @accounts.command("revoke-write")
 @click.argument("url")
 @click.option("--user", required=True, help="The migration account.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def revoke_write(url: str, user: str, as_json: bool) -> None:
     """Leave account USER able to read only (after switchover, for a last verification)."""
     _report(api.revoke_write(url, user), f"account {user} may no longer write", as_json)
@@ -59,7 +59,7 @@ def revoke_write(url: str, user: str, as_json: bool) -> None:
 @accounts.command("drop")
 @click.argument("url")
 @click.option("--user", required=True, help="The migration account.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def drop(url: str, user: str, as_json: bool) -> None:
     """Remove account USER; what it owns passes to the account of URL."""
     _report(api.drop_account(url, user), f"account {user} dropped", as_json)

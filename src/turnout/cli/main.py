@@ -20,8 +20,8 @@ from rich.live import Live
 from rich.text import Text
 
 from turnout import api
+from turnout.cli import follow, taskops
 from turnout.cli import switchover as cli_switchover
-from turnout.cli import taskops
 from turnout.cli.accounts import accounts
 from turnout.cli.agent import agent_group
 from turnout.cli.backup import backup_command, restore_command
@@ -123,7 +123,15 @@ def task_start(name: str, resnapshot: bool) -> None:
 @task.command("run")
 @click.argument("name")
 def task_run(name: str) -> None:
-    """Run NAME in the foreground with live progress; Ctrl-C stops it cleanly."""
+    """Run NAME in the foreground with live progress; Ctrl-C stops it cleanly. When a worker
+    already runs NAME, follow its progress instead (Ctrl-C then leaves the worker running)."""
+    if follow.running_elsewhere(name):
+        err.print(f"task {name} already runs (pid {api.task_status(name)['pid']}): following "
+                  "it; Ctrl-C stops following, `turnout task stop` stops the task",
+                  highlight=False)
+        if follow.follow(out, name)["state"] == "Failed":
+            sys.exit(1)
+        return
     stop = threading.Event()
     result: list[str] = []
     failure: list[BaseException] = []
@@ -164,9 +172,17 @@ def task_stop(name: str) -> None:
 
 @task.command("status")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
-def task_status(name: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--watch", is_flag=True, help="Refresh the view each second until Ctrl-C or "
+              "until the task stops, pauses, completes or fails.")
+def task_status(name: str, as_json: bool, watch: bool) -> None:
     """Show state, phase, delay and per-table progress of NAME."""
+    if watch:
+        if as_json:
+            raise BadInput("give --watch or --json, not both")
+        if follow.follow(out, name)["state"] == "Failed":
+            sys.exit(1)
+        return
     status = api.task_status(name, check_source=True)
     if as_json:
         _print_json(status)
@@ -176,7 +192,7 @@ def task_status(name: str, as_json: bool) -> None:
 
 @task.command("events")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
 def task_events(name: str, as_json: bool) -> None:
     """Show the event log of NAME."""
     from datetime import datetime
@@ -196,7 +212,7 @@ def task_events(name: str, as_json: bool) -> None:
 @click.option("--apply-sql", type=click.Path(exists=True, dir_okay=False),
               help="Run the statements in this file on the destination instead.")
 @click.option("--skip", is_flag=True, help="Go on without changing the destination.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the DDL (or what was done) as JSON.")
 def task_ddl(name: str, apply_: bool, apply_sql: str | None, skip: bool, as_json: bool) -> None:
     """Show the DDL NAME waits at, or let the task past it (and start it again)."""
     chosen = [how for how, given in (("apply", apply_), ("apply-sql", apply_sql),
@@ -239,7 +255,8 @@ def _print_ddl(shown: dict[str, Any]) -> None:
 
 
 @task.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print every task's status as JSON, with its full (password-free) URLs.")
 def task_list(as_json: bool) -> None:
     """List all tasks."""
     tasks = api.list_tasks()
@@ -277,7 +294,7 @@ def worker(name: str, epoch: int | None) -> None:
 @click.argument("url")
 @click.option("--end", "end", multiple=True, metavar="ID",
               help="Disconnect session ID first, rolling back its open transaction (repeatable).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the sessions as JSON.")
 def sessions(url: str, end: tuple[str, ...], as_json: bool) -> None:
     """List the sessions (clients) of the database at URL, and which of them write."""
     found = api.end_sessions(url, list(end)) if end else api.sessions(url)
@@ -290,7 +307,8 @@ def sessions(url: str, end: tuple[str, ...], as_json: bool) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback needs --token.")
-@click.option("--port", default=8470, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8470, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
 @click.option("--token", envvar="TURNOUT_TOKEN", help="Bearer token the API and console require "
               "(default: $TURNOUT_TOKEN).")
 def serve(host: str, port: int, token: str | None) -> None:
@@ -319,7 +337,7 @@ def serve(host: str, port: int, token: str | None) -> None:
 @click.option("--repair-file", type=click.Path(dir_okay=False),
               help="Where the repair SQL goes (default: turnout-repair-NAME.sql).")
 @click.option("--apply", "apply_", is_flag=True, help="Run the repair as well.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(name: str | None, source: str | None, dest: str | None, tables: tuple[str, ...],
            level: str, threads: int, max_rows_per_second: float | None, recheck: bool,
            repair: str | None, repair_file: str | None, apply_: bool, as_json: bool) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console, Group, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,6 +23,7 @@ STATE_STYLE = {
     "Failed": "bold red",
     "Prechecking": "cyan",
     "NotStarted": "dim",
+    "Paused": "magenta",
 }
 
 
@@ -69,6 +72,8 @@ def status_view(status: dict[str, Any]) -> RenderableType:
 
 
 def tasks_table(tasks: list[dict[str, Any]]) -> Table:
+    """One row per task; each side as its host and database, which fit a terminal where
+    whole URLs were cut (`task status` and `--json` keep the whole, password-free URL)."""
     table = Table("name", "state", "phase", "delay", "source", "destination", box=None)
     for t in tasks:
         table.add_row(
@@ -76,10 +81,28 @@ def tasks_table(tasks: list[dict[str, Any]]) -> Table:
             Text(t["state"], style=STATE_STYLE.get(t["state"], "")),
             t["phase_title"] or "",
             delay_text(t["delay_s"]),
-            t["source"],
-            t["dest"],
+            place(t["source"]),
+            place(t["dest"]),
         )
     return table
+
+
+def place(url: str) -> str:
+    """Where a database is, in short: `postgresql db1:5433/shop`, `sqlite data/app.db` (the
+    file and its folder). No user and no password: only the scheme, host, port and name."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme == "sqlite":
+        path = PurePosixPath(url.split(":", 1)[1].lstrip("/").split("?", 1)[0])
+        return f"sqlite {PurePosixPath(*path.parts[-2:]) if path.parts else path}"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "localhost"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return scheme
+    host = f"[{host}]" if ":" in host else host
+    database = parts.path.lstrip("/")
+    return f"{scheme} {host}{port}/{database}" if database else f"{scheme} {host}{port}"
 
 
 def sessions_table(sessions: list[Session]) -> Table:

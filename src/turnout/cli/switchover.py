@@ -43,7 +43,7 @@ def _done(result: dict[str, Any], as_json: bool) -> None:
               help="Command to run when the workload may move (DNS, proxy, env file).")
 @click.option("--abort", is_flag=True, help="Undo a switchover (or a rollback) that has not "
               "finished.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def switchover(name: str, max_delay: float, no_freeze: bool, session_timeout: float,
                kill_sessions: bool, lock_accounts: bool, grace: float, on_switch: str | None,
                abort: bool, as_json: bool) -> None:
@@ -70,7 +70,7 @@ def switchover(name: str, max_delay: float, no_freeze: bool, session_timeout: fl
               help="Seconds to wait after zero lag is proved, before the reverse task stops.")
 @click.option("--on-switch", "on_switch", metavar="CMD",
               help="Command to run when the workload may move back (DNS, proxy, env file).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def rollback(name: str, no_freeze: bool, session_timeout: float, kill_sessions: bool,
              lock_accounts: bool, grace: float, on_switch: str | None, as_json: bool) -> None:
     """Move the workload back to the source after a switchover, with nothing lost."""
@@ -85,7 +85,7 @@ def rollback(name: str, no_freeze: bool, session_timeout: float, kill_sessions: 
 @click.option("--admin-source", metavar="URL", help="An admin URL for the source's server, to "
               "drop the task's migration account there.")
 @click.option("--admin-dest", metavar="URL", help="The same for the destination.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def finish(name: str, keep_accounts: bool, admin_source: str | None, admin_dest: str | None,
            as_json: bool) -> None:
     """After switchover: stop the reverse task and remove everything turnout installed."""
