@@ -53,3 +53,22 @@ def test_a_bad_filter_is_one_line(tmp_path: Path) -> None:
                   "--dest", f"sqlite:///{tmp_path / 'a.db'}", "--where", "item=price >")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert len((bad.stderr + bad.stdout).strip().splitlines()) == 1, bad.stderr
+
+
+def test_repair_mends_the_destination_of_a_filtered_table_never_the_source(
+        tmp_path: Path) -> None:
+    src = make_db(tmp_path / "shop.db", SHOP)
+    dest = tmp_path / "a.db"
+    assert turnout(tmp_path, "task", "create", "r", "--source", f"sqlite:///{src}",
+                   "--dest", f"sqlite:///{dest}", "--types", "schema,full",
+                   "--where", "item=price >= 10", "--mask", "item.card=redact").returncode == 0
+    assert turnout(tmp_path, "task", "run", "r", timeout=120).returncode == 0
+    with sqlite3.connect(dest) as db:
+        db.execute("INSERT INTO item VALUES (1, 'apple', 5, NULL)")  # outside the filter
+        db.execute("UPDATE item SET card = 'x' WHERE id = 4")
+    refused = turnout(tmp_path, "verify", "r", "--repair", "source")
+    assert refused.returncode == 2 and "--repair dest" in refused.stderr + refused.stdout
+    mended = turnout(tmp_path, "verify", "r", "--repair", "dest", "--apply")
+    assert mended.returncode in (0, 1), mended.stderr
+    assert _copied(dest) == [(2, "pear", 12, None), (4, "fig", 30, "****")]
+    assert turnout(tmp_path, "verify", "r").returncode == 0

@@ -41,6 +41,11 @@ def plan(pairs: list[TablePair], results: list[TableResult], target: str) -> lis
     for pair, result in zip(pairs, results, strict=True):
         if pair.dest is None or not result.differences:
             continue
+        if pair.rule is not None and target == "source":
+            raise BadInput(f"table {result.source} is filtered or masked by the task, so "
+                           "--repair source would delete the rows the filter left out or write "
+                           "masked values over real ones: repair the destination instead "
+                           "(--repair dest)")
         if not pair.keyed:
             raise BadInput(f"table {result.source} has no primary key, so its differing rows "
                            "are reported but not repaired (nothing tells which of equal rows to "
