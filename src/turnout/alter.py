@@ -59,15 +59,21 @@ class DropIndex:
 
 
 @dataclass(frozen=True)
+class DropTable:
+    """The table goes (a DROP TABLE at the source, with the task's on_drop = "apply")."""
+
+
+@dataclass(frozen=True)
 class Held:
     """An alteration turnout does not make by itself; `what` says which and why, `would`
     is the alteration that makes it, proposed to a person at the barrier (if any)."""
 
     what: str
-    would: WidenColumn | None = None
+    would: WidenColumn | DropTable | None = None
 
 
-Alteration = AddColumn | DropColumn | RenameColumn | WidenColumn | CreateIndex | DropIndex | Held
+Alteration = (AddColumn | DropColumn | RenameColumn | WidenColumn | CreateIndex | DropIndex
+              | DropTable | Held)
 
 _INTEGERS = (Kind.INT16, Kind.INT32, Kind.INT64)
 _FLOATS = (Kind.FLOAT32, Kind.FLOAT64)
@@ -198,6 +204,8 @@ def describe(alteration: Alteration) -> str:
         return f"create index {alteration.index.name} ({', '.join(alteration.index.columns)})"
     if isinstance(alteration, DropIndex):
         return f"drop index {alteration.name}"
+    if isinstance(alteration, DropTable):
+        return "drop table"
     return alteration.what
 
 

@@ -22,7 +22,8 @@ from turnout.types import CanonicalType, parse_type
 
 ALL_TYPES = (Phase.SCHEMA, Phase.FULL, Phase.INCREMENTAL)
 _OFF = {"stray_check_s"}  # options that 0 turns off
-CHOICES = {"on_truncate": ("apply", "stop")}  # options that take one of a few words
+# options that take one of a few words
+CHOICES = {"on_truncate": ("apply", "stop"), "on_drop": ("apply", "stop")}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -45,6 +46,9 @@ class Options:
     # order with the other changes (as PostgreSQL's logical replication does); "stop" stops
     # the task there, after applying everything before it.
     on_truncate: str = "apply"
+    # a DROP TABLE of a moved table at the source: "apply" drops the destination table too,
+    # in order with the other changes; "stop" holds the task at the DDL barrier (docs/ddl.md)
+    on_drop: str = "stop"
 
 
 @dataclass

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from turnout.alter import (
     Alteration,
+    DropTable,
     Held,
     applied,
     describe,
@@ -72,7 +73,10 @@ class DdlApplier:
         if plan is None:
             return self._new_table(table, ddl)
         if ddl.after is None:
-            return plan.dest, [Held(f"table {table} is dropped")]
+            if self.spec.options.on_drop == "apply":
+                return plan.dest, [DropTable()]
+            return plan.dest, [Held(f"table {table} is dropped at the source (on_drop = stop: "
+                                    "--apply or --skip drops it here, or not)", DropTable())]
         new = self.spec.dest_table(ddl.after)
         names = self.spec.dest_columns(table)
         renamed = None if ddl.renamed is None else tuple(
@@ -134,7 +138,7 @@ class DdlApplier:
         values = {DDL_PENDING: json.dumps({
             "table": table, "before": None if plan is None else layout_to_json(plan.source),
             "renamed": None if ddl.renamed is None else [list(r) for r in ddl.renamed],
-            "id": ddl.id})}
+            "id": ddl.id, "drop": ddl.after is None})}
         if ddl.after is not None:
             values[LAYOUT + table] = layout_to_json(ddl.after)
         return values
@@ -165,6 +169,9 @@ class DdlApplier:
                 ddl.after, new, rule=self.spec.row_rule(ddl.after)), self.spec)
             self.plans[table] = plan
             self.routes[table] = plan.route
+        else:  # the table is gone: its changes end here
+            self.plans.pop(table, None)
+            self.routes.pop(table, None)
         return Outcome(table, statements, skipped)
 
     def finish_pending(self, text: str) -> Outcome | None:
@@ -174,6 +181,11 @@ class DdlApplier:
             return None
         data = json.loads(text)
         table = data["table"]
+        if data.get("drop") and self.spec.options.on_drop == "apply":
+            dropped = Table(self.spec.dest_name(table), ())
+            sql = self.dst.alter(dropped, DropTable()) if self.dst.table_exists(dropped.name) \
+                else None
+            return Outcome(table, [sql] if sql else [], [])
         if table not in self.plans:
             return None
         after = self.plans[table].source

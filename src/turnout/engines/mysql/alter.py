@@ -19,6 +19,7 @@ from turnout.alter import (
     CreateIndex,
     DropColumn,
     DropIndex,
+    DropTable,
     RenameColumn,
     WidenColumn,
 )
@@ -28,7 +29,7 @@ from turnout.model import Table
 from turnout.types import Kind
 
 ALTERATIONS = frozenset({"AddColumn", "DropColumn", "RenameColumn", "WidenColumn",
-                         "CreateIndex", "DropIndex"})
+                         "CreateIndex", "DropIndex", "DropTable"})
 
 Query = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
 
@@ -59,6 +60,8 @@ def statement(table: Table, alteration: Alteration, same: bool,
                 f"({column_list(index.columns)})")
     if isinstance(alteration, DropIndex):
         return f"DROP INDEX {quote(alteration.name)} ON {target}"
+    if isinstance(alteration, DropTable):
+        return f"DROP TABLE IF EXISTS {target}"
     raise Unsupported(f"MySQL does not make {alteration} by itself")
 
 
@@ -70,7 +73,7 @@ def done(query: Query, table: Table, alteration: Alteration) -> bool:
                            "DATABASE() AND table_name = %s AND index_name = %s",
                            (table.name, name)))
         return there == isinstance(alteration, CreateIndex)
-    if isinstance(alteration, WidenColumn):
+    if isinstance(alteration, WidenColumn | DropTable):
         return False
     columns = {r[0] for r in query(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "

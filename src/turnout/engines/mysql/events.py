@@ -28,6 +28,7 @@ _DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
 # ALTERs that drop rows or move the table away without a row event
 _ALTER_LOSES_ROWS = re.compile(r"\b(RENAME(?!\s+(COLUMN|INDEX|KEY)\b)|(TRUNCATE|DROP|EXCHANGE)"
                                r"\s+PARTITION)\b", re.IGNORECASE)
+_DROP_TABLE = re.compile(r"^\s*DROP\s+TABLE\b", re.IGNORECASE)
 _ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 range")
 
 
@@ -120,6 +121,9 @@ class EventDecoder:
                 continue
             if query[:8].upper() == "TRUNCATE":
                 txn.items.append((name, Op.TRUNCATE, (), None, None, None))
+            elif _DROP_TABLE.match(query):  # the task's on_drop says what follows
+                txn.ddls[len(txn.items)] = Ddl(f"{ident}:{name}", query, None, ())
+                txn.items.append((name, Op.DDL, (), None, None, None))
             else:
                 raise SourceDdl(
                     f"table {name!r} was dropped, renamed or lost a partition's rows at the "

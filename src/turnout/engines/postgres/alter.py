@@ -14,6 +14,7 @@ from turnout.alter import (
     CreateIndex,
     DropColumn,
     DropIndex,
+    DropTable,
     RenameColumn,
     WidenColumn,
 )
@@ -30,7 +31,7 @@ from turnout.model import Column, Table
 from turnout.types import Kind
 
 ALTERATIONS = frozenset({"AddColumn", "DropColumn", "RenameColumn", "WidenColumn",
-                         "CreateIndex", "DropIndex"})
+                         "CreateIndex", "DropIndex", "DropTable"})
 
 
 def statement(schema: str, table: Table, alteration: Alteration) -> str:
@@ -56,6 +57,8 @@ def statement(schema: str, table: Table, alteration: Alteration) -> str:
                 f"({column_list(index.columns)})")
     if isinstance(alteration, DropIndex):
         return f"DROP INDEX IF EXISTS {qualified(schema, alteration.name)}"
+    if isinstance(alteration, DropTable):
+        return f"DROP TABLE IF EXISTS {target}"
     raise Unsupported(f"PostgreSQL does not make {alteration} by itself")
 
 

@@ -33,6 +33,10 @@ def _trigger_name(schema: str) -> str:
     return f"turnout_ddl_{schema}"[:63]
 
 
+def _drop_trigger_name(schema: str) -> str:
+    return f"turnout_ddl_drop_{schema}"[:63]
+
+
 def _statements(schema: str) -> list[str]:
     s = quote(schema)
     literal = "'" + schema.replace("'", "''") + "'"
@@ -106,6 +110,19 @@ BEGIN
               current_query(), lay, ren);
   END LOOP;
 END $f$""",
+        f"""CREATE OR REPLACE FUNCTION {s}._turnout_ddl_dropped() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+DECLARE
+  obj record;
+BEGIN
+  FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+             WHERE object_type = 'table' AND schema_name = {literal} AND NOT is_temporary LOOP
+    CONTINUE WHEN obj.object_name LIKE '\\_turnout%';
+    DELETE FROM {s}.{LAYOUT_TABLE} WHERE table_oid = obj.objid;
+    INSERT INTO {s}.{DDL_TABLE} (table_oid, table_name, tag, statement, layout, renamed)
+      VALUES (obj.objid, obj.object_name, 'DROP TABLE', current_query(), NULL, NULL);
+  END LOOP;
+END $f$""",
     ]
 
 
@@ -127,6 +144,11 @@ def install(conn: Any, schema: str, tables: list[str]) -> bool:
         if have is None:
             conn.execute(f"CREATE EVENT TRIGGER {quote(trigger)} ON ddl_command_end "
                          f"EXECUTE FUNCTION {quote(schema)}._turnout_ddl_record()")
+        dropping = _drop_trigger_name(schema)
+        if superuser and conn.execute("SELECT 1 FROM pg_event_trigger WHERE evtname = %s",
+                                      (dropping,)).fetchone() is None:
+            conn.execute(f"CREATE EVENT TRIGGER {quote(dropping)} ON sql_drop "
+                         f"EXECUTE FUNCTION {quote(schema)}._turnout_ddl_dropped()")
         for name in tables:
             conn.execute(
                 f"INSERT INTO {qualified(schema, LAYOUT_TABLE)} "
@@ -150,9 +172,11 @@ def remove_unused(conn: Any, schema: str) -> None:
         return
     with conn.transaction():
         conn.execute(f"DROP EVENT TRIGGER IF EXISTS {quote(_trigger_name(schema))}")
+        conn.execute(f"DROP EVENT TRIGGER IF EXISTS {quote(_drop_trigger_name(schema))}")
         for table in (DDL_TABLE, LAYOUT_TABLE):
             conn.execute(f"DROP TABLE IF EXISTS {qualified(schema, table)}")
-        for function in ("_turnout_ddl_record()", "_turnout_layout(oid)"):
+        for function in ("_turnout_ddl_record()", "_turnout_ddl_dropped()",
+                         "_turnout_layout(oid)"):
             conn.execute(f"DROP FUNCTION IF EXISTS {quote(schema)}.{function}")
 
 

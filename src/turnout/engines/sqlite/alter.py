@@ -16,6 +16,7 @@ from turnout.alter import (
     CreateIndex,
     DropColumn,
     DropIndex,
+    DropTable,
     RenameColumn,
     WidenColumn,
 )
@@ -24,7 +25,7 @@ from turnout.errors import Unsupported
 from turnout.model import Table
 
 ALTERATIONS = frozenset({"AddColumn", "DropColumn", "RenameColumn", "WidenColumn",
-                         "CreateIndex", "DropIndex"})
+                         "CreateIndex", "DropIndex", "DropTable"})
 
 
 def statement(table: Table, alteration: Alteration) -> str:
@@ -47,6 +48,8 @@ def statement(table: Table, alteration: Alteration) -> str:
                 f"({column_list(index.columns)})")
     if isinstance(alteration, DropIndex):
         return f"DROP INDEX IF EXISTS {quote(alteration.name)}"
+    if isinstance(alteration, DropTable):
+        return f"DROP TABLE IF EXISTS {target}"
     raise Unsupported(f"SQLite does not make {alteration} by itself")
 
 
@@ -54,6 +57,9 @@ def alter(db: sqlite3.Connection, table: Table, alteration: Alteration) -> str |
     """Make `alteration` unless the schema shows it made; the statement run, or None."""
     if isinstance(alteration, WidenColumn):
         return None
+    if isinstance(alteration, DropTable):
+        db.execute(statement(table, alteration))
+        return statement(table, alteration)
     columns = {r[1] for r in db.execute(f"PRAGMA table_info({quote(table.name)})")}
     if isinstance(alteration, AddColumn) and alteration.column.name in columns:
         return None

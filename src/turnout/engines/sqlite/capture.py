@@ -281,11 +281,12 @@ class SqliteCapture(Capture):
         for name, expected in list(self.tables.items()):
             try:
                 current = reflect_table(db, name)
-            except NotFound:
-                raise OperationFailed(
-                    f"table {name!r} was dropped on the source during incremental migration: "
-                    "exclude it from the task or put it back, then start the task again"
-                ) from None
+            except NotFound:  # the task's on_drop says what follows
+                del self.tables[name]
+                ddl = Ddl(f"sqlite:{version}:{name}", f"DROP TABLE {name}", None, ())
+                found.append(Change(name, Op.DDL, (), None, time.time(), self._placed,
+                                    ddl=ddl))
+                continue
             if _layout(current) == _layout(expected):
                 continue
             if not expected.key or not current.key:
