@@ -181,3 +181,30 @@ def test_no_reverse_task_writes_filtered_or_masked_rows_back() -> None:
     problem = reverse_problem(masked)
     assert problem is not None and "--where on orders" in problem
     assert "--mask on users.email" in problem and "\n" not in problem
+
+
+def test_precheck_names_unknown_columns_and_literals_of_the_wrong_kind() -> None:
+    from turnout.filters.options import problems
+    from turnout.model import Column as Col
+    from turnout.model import Table
+    from turnout.types import parse_type
+
+    def col(name: str, written: str, nullable: bool = True) -> Col:
+        return Col(name, parse_type(written), nullable=nullable)
+
+    table = Table("orders", (col("id", "int64", False), col("name", "text"),
+                             col("flag", "boolean"), col("at", "date"), col("total", "int32")),
+                  primary_key=("id",))
+    found = problems({"orders": "nme = 'x' AND name = 5 AND flag = 1 AND at > '2024-01-01' "
+                                "AND total IN (1, 'x') AND flag = TRUE",
+                      "ghost": "a = 1"},
+                     {"orders": {"id": "null", "total": "hash", "name": "hash", "zz": "hash"}},
+                     [(table, table)])
+    text = "\n".join(found)
+    assert "ghost" in text and "orders.nme" in text and "orders.zz" in text
+    assert "orders.name is text, compared with 5" in text
+    assert "orders.flag is boolean, compared with 1" in text
+    assert "orders.total is int32, compared with 'x'" in text
+    assert "--mask orders.id=null" in text and "--mask orders.total=hash" in text
+    assert not any("orders.at" in line for line in found)  # a date against a string: fine
+    assert len(found) == 8, found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from turnout.errors import BadInput
 from turnout.filters.expr import columns, parse
+from turnout.filters.kinds import literal_problems
 from turnout.filters.masks import mask_problem, parse_mask, with_length
 from turnout.filters.rules import RowRule
 from turnout.model import Table
@@ -76,9 +77,11 @@ def problems(wheres: dict[str, str], masks: dict[str, dict[str, str]],
         source, dest = moved[table]
         have = set(source.column_names)
         if table in wheres:
+            expr = parse(wheres[table])
             found += [f"--where {table}=…: no column {table}.{c} in the source table: "
                       f"its columns are {', '.join(source.column_names)}"
-                      for c in sorted(columns(parse(wheres[table])) - have)]
+                      for c in sorted(columns(expr) - have)]
+            found += literal_problems(table, expr, {c.name: c.type for c in source.columns})
         by_name = dict(zip(source.column_names, dest.columns, strict=True))
         for column, text in sorted(masks.get(table, {}).items()):
             if column not in have:
