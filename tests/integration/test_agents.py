@@ -8,6 +8,7 @@ PostgreSQL database per test ($TURNOUT_STORE, read by the agents and by this pro
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections import Counter
@@ -78,11 +79,15 @@ def test_tasks_spread_over_three_agents_and_move_when_one_stops(
         api.wait_for(name, lambda s: s["phase"] == "incremental", 60)
 
 
-def test_a_lost_machine_s_pg_task_is_taken_over_within_the_lease(
-        home: Path, shared: str, pg_server: PgServer, request: pytest.FixtureRequest,
-        agents: dict[str, AgentProcess]) -> None:
+@pytest.mark.parametrize("source", ["postgresql", "mysql"])
+def test_a_lost_machine_s_task_is_taken_over_within_the_lease(
+        source: str, home: Path, shared: str, pg_server: PgServer,
+        request: pytest.FixtureRequest, agents: dict[str, AgentProcess]) -> None:
+    """A PG -> PG and a MySQL -> PG task under writes; kill -9 of the agent's process group."""
     db = unique_db_name(request)
-    src, dst = pg_server.create_database(db + "_s"), pg_server.create_database(db + "_d")
+    src = request.getfixturevalue("mysql_url") if source == "mysql" else \
+        pg_server.create_database(db + "_s")
+    dst = pg_server.create_database(db + "_d")
     build_source(src, 3000)
     api.create_task(TaskSpec("bank", src, dst))
     agents["first"] = AgentProcess(home, shared, "first")
@@ -124,16 +129,24 @@ def test_a_paused_agent_is_fenced_off_and_stops(
     agents["other"] = AgentProcess(home, shared, "other")
     wait_agents(2)
     business = Business(src, 2000)
-    business.start()
     try:
-        time.sleep(1)
-        agents["paused"].signal_group(signal.SIGSTOP)  # agent and worker, mid-flight
+        workers = _workers_of(agents["paused"])
+        assert len(workers) == 1
+        # paused while idle: a process paused inside a transaction holds its locks, and its
+        # successor waits for them until the database ends that session (docs/agents.md)
+        agents["paused"].signal_group(signal.SIGSTOP)
+        business.start()
         until(lambda: api.task_status("bank")["agent"] == "other", leases.LEASE_S + 10,
               "the other agent holds the task")
         until(lambda: _saved_epoch(pg_url) == first_epoch + 1, 30,
               "the new worker applied a batch under its epoch")
+        # the worker wakes first, its agent still paused: only the fence can stop it now
+        for worker in workers:
+            os.kill(worker, signal.SIGCONT)
+        until(lambda: _workers_of(agents["paused"]) == [], 20, "the paused worker stopped")
+        refused = [e["message"] for e in api.events("bank") if "taken over" in e["message"]]
+        assert refused and "batch is refused" in refused[0], refused  # by the destination
         agents["paused"].signal_group(signal.SIGCONT)
-        until(lambda: _workers_of(agents["paused"]) == [], 15, "the paused worker stopped")
         assert api.task_status("bank")["agent"] == "other"
         assert Store().get("bank").epoch == first_epoch + 1
         time.sleep(1)

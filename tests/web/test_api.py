@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import wait_for
-from turnout import api
+from turnout import api, leases
+from turnout.store import Store
 
 
 def create(client: TestClient, shop: dict[str, str], name: str = "shop", **extra: Any) -> Any:
@@ -376,3 +377,10 @@ def test_switchover_actions_before_a_switchover(client: TestClient,
     assert client.post("/api/tasks/shop/rollback", json={"force": True}).status_code == 400
     failed = switch_over(client)  # the task does not run: the first step refuses
     assert failed["done"] is None and "start it and wait" in failed["job"]["error"]
+
+
+def test_agents_are_listed_with_their_tasks(client: TestClient, home: Path) -> None:
+    assert client.get("/api/agents").json() == []
+    leases.beat(Store(home), "mover-1", "host-a", 4242, 3, 0.0)
+    listed = client.get("/api/agents").json()
+    assert [(a["name"], a["alive"], a["tasks"]) for a in listed] == [("mover-1", True, [])]

@@ -11,7 +11,6 @@ import time
 
 from turnout import leases
 from turnout.engines.base import Capture
-from turnout.errors import Fenced
 from turnout.model import Position
 from turnout.store import Store
 
@@ -19,18 +18,19 @@ CHECK_S = 1.0
 
 
 def fence_acks(capture: Capture, store: Store, task: str, epoch: int) -> None:
-    """From now on `capture.ack` raises Fenced instead of acknowledging once the task's
-    lease has an epoch other than `epoch`."""
+    """From now on `capture.ack` acknowledges nothing once the task's lease has an epoch
+    other than `epoch`. It does not raise: the worker's next batch is what the destination
+    refuses (Fenced), and that stops it; until then nothing it read is freed."""
     ack = capture.ack
     checked = [0.0]
+    fenced = [False]
 
     def fenced_ack(upto: Position) -> None:
-        if time.monotonic() - checked[0] > CHECK_S:
-            if not leases.holds(store, task, epoch):
-                raise Fenced(f"task {task!r} was taken over (this worker's epoch is {epoch}): "
-                             "its position is not acknowledged and it stops")
+        if not fenced[0] and time.monotonic() - checked[0] > CHECK_S:
+            fenced[0] = not leases.holds(store, task, epoch)
             checked[0] = time.monotonic()
-        ack(upto)
+        if not fenced[0]:
+            ack(upto)
 
     capture.ack = fenced_ack  # type: ignore[method-assign]
 

@@ -126,6 +126,18 @@ class TaskStatus(Open):
     changes_applied: int
     updated: float
     tables: list[TableProgress]
+    agent: str | None = None
+    lease_expires: float | None = None
+
+
+class Agent(Open):
+    name: str
+    host: str
+    pid: int
+    max_tasks: int
+    alive: bool
+    seen_s_ago: float
+    tasks: list[str]
 
 
 class Event(Open):

@@ -64,6 +64,12 @@ def list_tasks(store: StoreDep) -> list[dict[str, Any]]:
     return api.list_tasks(store)
 
 
+@router.get("/agents", response_model=list[models.Agent], tags=["tasks"])
+def list_agents(store: StoreDep) -> list[dict[str, Any]]:
+    """The agents the store knows (`turnout agent list`), alive or not, and their tasks."""
+    return api.agent_list(store)
+
+
 @router.post("/tasks", status_code=201, response_model=models.TaskStatus, tags=["tasks"])
 def create_task(body: models.TaskCreate, store: StoreDep) -> dict[str, Any]:
     """Define a task, as `turnout task create` does; both URLs are tried first."""
