@@ -62,7 +62,8 @@ def task_pause(name: str) -> None:
 def task_resume(name: str) -> None:
     """Start a paused NAME again in a detached worker, from its checkpoint."""
     pid = api.resume_task(name)
-    out.print(f"task [bold]{name}[/] resumed (worker pid {pid}); "
+    worker = f"worker pid {pid}" if pid is not None else "handed to the agents"
+    out.print(f"task [bold]{name}[/] resumed ({worker}); "
               f"`turnout task status {name}` shows progress")
 
 

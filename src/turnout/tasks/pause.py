@@ -39,8 +39,9 @@ def pause_task(name: str, store: Store | None = None) -> dict[str, Any]:
     return task_status(name, store)
 
 
-def resume_task(name: str, store: Store | None = None) -> int:
-    """Start a worker for a Paused task, which goes on from its checkpoint; its pid."""
+def resume_task(name: str, store: Store | None = None) -> int | None:
+    """Start a worker for a Paused task, which goes on from its checkpoint; its pid (None:
+    handed to the agents, one of which runs it, as start_task does)."""
     store = store or Store()
     record = store.get(name)
     if record.state is not TaskState.PAUSED:
