@@ -266,13 +266,18 @@ class Store:
                 )
 
     def set_table_progress(self, name: str, source: str, rows_copied: int, done: bool) -> None:
+        self.set_tables_progress(name, [(source, rows_copied, done)])
+
+    def set_tables_progress(self, name: str, rows: list[tuple[str, int, bool]]) -> None:
+        """Rows copied so far and whether done, for several tables in one transaction."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE table_progress SET rows_copied = ?, done = ?, "
-                "rows_total = CASE WHEN rows_total < ? THEN ? ELSE rows_total END "
-                "WHERE task = ? AND source = ?",
-                (rows_copied, int(done), rows_copied, rows_copied, name, source),
-            )
+            for source, rows_copied, done in rows:
+                db.execute(
+                    "UPDATE table_progress SET rows_copied = ?, done = ?, "
+                    "rows_total = CASE WHEN rows_total < ? THEN ? ELSE rows_total END "
+                    "WHERE task = ? AND source = ?",
+                    (rows_copied, int(done), rows_copied, rows_copied, name, source),
+                )
 
     def tables(self, name: str) -> list[TableProgress]:
         rows = self._db().execute(

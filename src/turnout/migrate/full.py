@@ -76,9 +76,12 @@ def copy_tables(
         for span in pending:
             job.spans.put(span)
         count = partial(_count, snap, plans, progress, tally)
-        if len(readers) == 1:  # the one worker reads through the snapshot's own connection
-            count()
-        _run(job, readers, tally, meanwhile=count if len(readers) > 1 else None)
+        try:
+            if len(readers) == 1:  # the one worker reads through the snapshot's own connection
+                count()
+            _run(job, readers, tally, meanwhile=count if len(readers) > 1 else None)
+        finally:
+            progress.flush()
     return all(s.done for s in spans)
 
 

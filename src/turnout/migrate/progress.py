@@ -16,6 +16,9 @@ class Progress(Protocol):
 
     def table_rows(self, source: str, rows_copied: int, done: bool) -> None: ...
 
+    def flush(self) -> None:
+        """Write what table_total and table_rows held back (a copy's end, or its stop)."""
+
     def incremental(self, position: Position, delay_s: float, changes: int,
                     beat_applied: float | None = None) -> None: ...
 
@@ -36,6 +39,9 @@ class NoProgress:
         pass
 
     def table_rows(self, source: str, rows_copied: int, done: bool) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
     def incremental(self, position: Position, delay_s: float, changes: int,

@@ -29,6 +29,7 @@ from turnout.spec import TaskSpec
 from turnout.store import Store
 
 CLOSE_WAIT_S = 5.0  # how long a run's end waits for its connections to close
+TABLES_EVERY_S = 0.25  # per-table counts are written at most this often, in one transaction
 
 
 class StoreProgress:
@@ -43,6 +44,9 @@ class StoreProgress:
         self._beat_saved: float | None = None
         self._batches = BatchTimes.from_json(checkpoints.APPLY_BATCHES.get(store, task))
         self._batches_saved = self._batches.count
+        self._totals: list[tuple[str, str, int]] = []  # held back until the next flush
+        self._rows: dict[str, tuple[int, bool]] = {}
+        self._tables_saved = 0.0
 
     def new_run(self) -> None:
         """A run starts (again, after a retry): its counts add to what the store has."""
@@ -69,11 +73,30 @@ class StoreProgress:
         self.store.add_event(self.task, level, message)
 
     def table_total(self, source: str, dest: str, rows_total: int) -> None:
-        self.store.set_tables(self.task, [(source, dest, rows_total)])
+        self._totals.append((source, dest, rows_total))
+        self._flush_due()
 
     def table_rows(self, source: str, rows_copied: int, done: bool) -> None:
         self._moved()
-        self.store.set_table_progress(self.task, source, rows_copied, done)
+        self._rows[source] = (rows_copied, done)
+        self._flush_due()
+
+    def _flush_due(self) -> None:
+        """Write the held-back counts when the last write is old enough: with a thousand
+        small tables, a store transaction per table cost more than copying the table."""
+        if time.monotonic() - self._tables_saved >= TABLES_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Totals first: a table's rows may raise the total it was registered with."""
+        self._tables_saved = time.monotonic()
+        totals, self._totals = self._totals, []
+        rows, self._rows = self._rows, {}
+        if totals:
+            self.store.set_tables(self.task, totals)
+        if rows:
+            self.store.set_tables_progress(
+                self.task, [(source, n, done) for source, (n, done) in rows.items()])
 
     def batch(self, seconds: float) -> None:
         """Kept in memory, saved with the next progress written (not one write per batch)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 from concurrent.futures import ThreadPoolExecutor
 
 from turnout import engines
@@ -103,8 +104,11 @@ def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> N
     tables = [plan.dest for plan in plans]  # an engine may add primary keys here too
     builders = min(INDEX_BUILDERS, len(tables)) if dst.capabilities.parallel_writes else 1
     if builders > 1:
+        left = queue.SimpleQueue[Table]()
+        for table in tables:
+            left.put(table)
         with ThreadPoolExecutor(builders, thread_name_prefix="turnout-index") as pool:
-            list(pool.map(lambda t: _build_indexes(dst, t), tables))
+            list(pool.map(lambda _: _build_indexes(dst, left), range(builders)))
     else:
         for table in tables:
             dst.create_indexes(table)
@@ -114,10 +118,17 @@ def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> N
     progress.event("info", f"built {count} indexes on the destination")
 
 
-def _build_indexes(dst: Engine, table: Table) -> None:
+def _build_indexes(dst: Engine, left: queue.SimpleQueue[Table]) -> None:
+    """One builder: tables off the shared queue until none is left, all on one connection
+    (a connection per table cost more than building a small table's indexes)."""
     own = engines.connect(dst.endpoint)
     try:
-        own.create_indexes(table)
+        while True:
+            try:
+                table = left.get_nowait()
+            except queue.Empty:
+                return
+            own.create_indexes(table)
     finally:
         own.close()
 

@@ -54,20 +54,25 @@ def drop(conn: Any, schema: str, owner: str) -> None:
         conn.execute(f"DROP TABLE {table}")
 
 
-def save(cur: Any, schema: str, checkpoint: Checkpoint) -> None:
-    """Inside the caller's transaction (`cur`), beside the rows the checkpoint covers."""
+def save(cur: Any, schema: str, checkpoint: Checkpoint, create: bool = True) -> None:
+    """Inside the caller's transaction (`cur`), beside the rows the checkpoint covers.
+
+    `create`: make the table first unless the caller knows a committed transaction of its
+    connection has it; all values go in one statement (a thousand spans start at once)."""
     table = qualified(schema, CHECKPOINT_TABLE)
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS {table} (owner text NOT NULL, name text NOT NULL, "
-        "value text NOT NULL, PRIMARY KEY (owner, name))"
-    )
+    if create:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (owner text NOT NULL, name text NOT NULL, "
+            "value text NOT NULL, PRIMARY KEY (owner, name))"
+        )
     saved = None
     if checkpoint.epoch is not None:  # the row lock waits for a newer worker's commit
         row = cur.execute(f"SELECT value FROM {table} WHERE owner = %s AND name = %s "
                           "FOR UPDATE", (checkpoint.owner, EPOCH_KEY)).fetchone()
         saved = row[0] if row else None
-    cur.executemany(
-        f"INSERT INTO {table} VALUES (%s, %s, %s) "
-        "ON CONFLICT (owner, name) DO UPDATE SET value = EXCLUDED.value",
-        [(checkpoint.owner, k, v) for k, v in checkpoint.fenced_values(saved).items()],
+    values = checkpoint.fenced_values(saved)
+    cur.execute(
+        f"INSERT INTO {table} SELECT %s, name, value FROM unnest(%s::text[], %s::text[]) "
+        "AS v(name, value) ON CONFLICT (owner, name) DO UPDATE SET value = EXCLUDED.value",
+        (checkpoint.owner, list(values), list(values.values())),
     )

@@ -73,6 +73,9 @@ class PostgresEngine(Engine, DirectCopy):
         self.conn = self.connect()
         self._replica_checked = False
         self._replica = False  # whether batches apply with session_replication_role = replica
+        self._checkpoints_made = False  # a transaction of ours committed into the table
+        self._saving = False  # the open transaction writes a checkpoint
+        self._formats: dict[tuple[str, str, str], str] = {}  # COPY format per table pair
 
     def connect(self) -> Any:
         import psycopg
@@ -240,7 +243,11 @@ class PostgresEngine(Engine, DirectCopy):
         select = select_span(origin, reader.schema, table, span, limit)
         target = f"{qualified(self.schema, dest.name)} ({column_list(dest.column_names)})"
         with self._write() as cur:
-            fmt = copy.copy_format(origin, reader.schema, table, cur, self.schema, dest)
+            pair = (reader.schema, table.name, dest.name)  # the full step alters no table
+            if pair not in self._formats:
+                self._formats[pair] = copy.copy_format(origin, reader.schema, table, cur,
+                                                       self.schema, dest)
+            fmt = self._formats[pair]
             with cur.copy(f"COPY {target} FROM STDIN (FORMAT {fmt})") as writer:
                 copy.relay(origin, f"COPY ({select}) TO STDOUT (FORMAT {fmt})", writer.write)
             copied = max(cur.rowcount, 0)
@@ -321,10 +328,12 @@ class PostgresEngine(Engine, DirectCopy):
         return checkpoints.read(self.conn, self.schema, owner)
 
     def drop_checkpoint(self, owner: str) -> None:
+        self._checkpoints_made = False
         checkpoints.drop(self.conn, self.schema, owner)
 
     def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
-        checkpoints.save(cur, self.schema, checkpoint)
+        checkpoints.save(cur, self.schema, checkpoint, create=not self._checkpoints_made)
+        self._saving = True
 
     def _replica_role(self) -> None:
         """Apply like a replica: foreign keys and the application's triggers do not fire.
@@ -348,9 +357,11 @@ class PostgresEngine(Engine, DirectCopy):
         import psycopg
 
         self._replica_role()
+        self._saving = False
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
                 yield cur
+            self._checkpoints_made = self._checkpoints_made or self._saving
         except psycopg.errors.ReadOnlySqlTransaction as exc:
             if sessions.pass_fence(self.conn, self.schema):
                 raise _FenceMet(str(exc)) from None
