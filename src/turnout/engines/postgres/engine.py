@@ -118,7 +118,7 @@ class PostgresEngine(Engine, DirectCopy):
         """Read with the schema as the search_path: a source's own SQL then names what is in
         its schema unqualified, which a destination resolves in its own (ddl.py)."""
         with ddl.in_schema(self.conn, self.schema) as cur:
-            return [catalog.reflect_table(cur, self.schema, n) for n in names]
+            return catalog.reflect_tables(cur, self.schema, names)
 
     def type_problem(self, ctype: CanonicalType) -> str | None:
         """Every canonical type has a PostgreSQL type but MySQL's geometry, which needs PostGIS
