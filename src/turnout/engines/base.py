@@ -128,6 +128,11 @@ class Engine(ABC):
         data is the engine's choice (PostgreSQL builds it after, like pg_dump).
         """
 
+    def create_tables(self, tables: list[Table]) -> None:
+        """create_table() for each; an engine may make many in one transaction."""
+        for table in tables:
+            self.create_table(table)
+
     @abstractmethod
     def create_indexes(self, table: Table) -> None:
         """Build the keys and indexes create_table() left out (idempotent)."""

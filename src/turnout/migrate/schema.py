@@ -17,8 +17,7 @@ INDEX_BUILDERS = min(4, os.cpu_count() or 1)  # tables whose indexes are built a
 
 
 def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:
-    for plan in plans:
-        dst.create_table(plan.dest)
+    dst.create_tables([plan.dest for plan in plans])
     progress.event("info", f"created {len(plans)} tables on the destination")
     for plan in plans:
         for line in renamed_objects(plan):

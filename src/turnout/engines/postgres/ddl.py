@@ -44,23 +44,23 @@ def create_table_sql(schema: str, table: Table) -> str:
     return f"CREATE TABLE IF NOT EXISTS {qualified(schema, table.name)} (\n    {body}\n)"
 
 
-def create_table(conn: Any, schema: str, table: Table) -> None:
-    """Types and sequences the columns use, the table, and what pg_dump says of it."""
+def create_table(cur: Any, schema: str, table: Table) -> None:
+    """Types and sequences the columns use, the table, and what pg_dump says of it; in the
+    caller's transaction (`cur`, from in_schema)."""
     target = qualified(schema, table.name)
-    with in_schema(conn, schema) as cur:
-        for name, statement in table.types:
-            cur.execute("SELECT to_regtype(%s)", (name,))
-            if cur.fetchone()[0] is None:
-                cur.execute(statement)
-        for name, options, _ in table.sequences:
-            cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} {options}")
-        cur.execute(create_table_sql(schema, table))
-        for name, _, owner in table.sequences:
-            if owner:
-                cur.execute(f"ALTER SEQUENCE {name} OWNED BY {target}.{quote(owner)}")
-        if table.options:
-            cur.execute(f"ALTER TABLE {target} {table.options}")
-        _comment(cur, schema, table, ("TYPE", "TABLE", "COLUMN"))
+    for name, statement in table.types:
+        cur.execute("SELECT to_regtype(%s)", (name,))
+        if cur.fetchone()[0] is None:
+            cur.execute(statement)
+    for name, options, _ in table.sequences:
+        cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} {options}")
+    cur.execute(create_table_sql(schema, table))
+    for name, _, owner in table.sequences:
+        if owner:
+            cur.execute(f"ALTER SEQUENCE {name} OWNED BY {target}.{quote(owner)}")
+    if table.options:
+        cur.execute(f"ALTER TABLE {target} {table.options}")
+    _comment(cur, schema, table, ("TYPE", "TABLE", "COLUMN"))
 
 
 def missing_types(conn: Any, schema: str, tables: list[Table], scheme: str) -> list[str]:

@@ -152,7 +152,10 @@ class PostgresEngine(Engine, DirectCopy):
     # building tables (build.py) -----------------------------------------
 
     def create_table(self, table: Table) -> None:
-        build.create_table(self.conn, self.schema, table)
+        build.create_tables(self.conn, self.schema, [table])
+
+    def create_tables(self, tables: list[Table]) -> None:
+        build.create_tables(self.conn, self.schema, tables)
 
     def create_indexes(self, table: Table) -> None:
         build.create_indexes(self.conn, self.schema, table)
