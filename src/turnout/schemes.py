@@ -14,3 +14,11 @@ ENGINES = {
 }
 # Other spellings of a scheme that URLs use, and the scheme each means.
 ALIASES = {"postgres": "postgresql", "mariadb": "mysql", "file": "sqlite"}
+# The driver modules each engine imports, and the extra (`pip install 'turnout[EXTRA]'`)
+# that brings those not installed with turnout itself: a missing one is named before any
+# connection, in one line, instead of an import error from deep inside the engine.
+DRIVERS = {
+    "sqlite": ("", ()),
+    "postgresql": ("postgres", ("psycopg", "psycopg2")),
+    "mysql": ("mysql", ("pymysql", "pymysqlreplication", "MySQLdb")),
+}

@@ -7,6 +7,7 @@ without every database client.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import sys
 from typing import Any
@@ -16,6 +17,7 @@ from turnout.engines.base import Engine
 from turnout.engines.capture import bounded_capture_wait
 from turnout.errors import BadInput, TransientError, TurnoutError, Unsupported
 from turnout.model import Position
+from turnout.schemes import DRIVERS
 from turnout.schemes import ENGINES as _ENGINES
 
 __all__ = ["bounded_capture_wait", "classify", "connect", "engine_class", "position_from_json"]
@@ -28,9 +30,21 @@ def engine_class(scheme: str) -> type[Engine]:
             f"the {scheme} engine is not available yet in this version: "
             f"supported now: {', '.join(sorted(_ENGINES))}"
         )
+    require_drivers(scheme)
     module, _, attr = target.partition(":")
     cls: type[Engine] = getattr(importlib.import_module(module), attr)
     return cls
+
+
+def require_drivers(scheme: str) -> None:
+    """BadInput naming the extra to install when a driver the engine imports is missing:
+    found now, in one line, rather than as an import error when the first query runs."""
+    extra, modules = DRIVERS.get(scheme, ("", ()))
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BadInput(f"the {scheme} engine needs the {', '.join(missing)} driver"
+                       f"{'s' if len(missing) > 1 else ''}, not installed here: "
+                       f"pip install 'turnout[{extra}]'")
 
 
 def connect(url: str | Endpoint, *, create: bool = False) -> Engine:
