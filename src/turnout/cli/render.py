@@ -90,10 +90,11 @@ def tasks_table(tasks: list[dict[str, Any]]) -> Table:
 def place(url: str) -> str:
     """Where a database is, in short: `postgresql db1:5433/shop`, `sqlite data/app.db` (the
     file and its folder). No user and no password: only the scheme, host, port and name."""
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
-    if scheme == "sqlite":
-        path = PurePosixPath(url.split(":", 1)[1].lstrip("/").split("?", 1)[0])
-        return f"sqlite {PurePosixPath(*path.parts[-2:]) if path.parts else path}"
+    scheme, _, rest = url.partition(":")
+    scheme = scheme.split("+", 1)[0]
+    if not rest.startswith("//") or rest.startswith("///"):  # no host: a file's path
+        path = PurePosixPath(rest.lstrip("/").split("?", 1)[0])
+        return f"{scheme} {PurePosixPath(*path.parts[-2:]) if path.parts else path}"
     try:
         parts = urlsplit(url)
         host = parts.hostname or "localhost"
