@@ -1,7 +1,7 @@
 """The JSON that scripts read, pinned byte for byte against golden files in golden/.
 
 Each case runs the real `turnout` command in a process of its own over SQLite files, so what
-is compared is exactly what a script sees on stdout: `task create/status/list --json`,
+is compared is exactly what a script sees on stdout: `task create/status/list/precheck --json`,
 `verify --json` (task and URL forms), `switchover/rollback/finish --json`, `switchover
 --abort --json`, and the switchover checklist (`api.switchover_status`, which the web console
 serves). Key order, key names, value types and values must all match.
@@ -170,3 +170,10 @@ def test_abort_completed_and_differences_contracts(home: Path, tmp_path: Path) -
     pin("verify_urls_count",
         turnout(home, "verify", *differ, "--tables", "item", "--level", "count", "--json",
                 code=1), tmp_path)
+
+
+def test_precheck_contract(home: Path, tmp_path: Path) -> None:
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    turnout(home, "task", "create", "shop", "--source", f"sqlite:///{src}", "--dest",
+            f"sqlite:///{dst}", "--rename", "tag=label")
+    pin("task_precheck", turnout(home, "task", "precheck", "shop", "--json"), tmp_path)
