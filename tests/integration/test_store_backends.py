@@ -12,11 +12,18 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
+
 from tests.conftest import all_rows, make_db
-from turnout import api, checkpoints, storedb
+from tests.integration.pairs import over
+from tests.integration.test_switchover import whole_story
+from turnout import api, checkpoints, leases, storedb
+from turnout.migrate import fence
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.testing.servers import PgServer
+from turnout.web.app import create_app
 
 SHOP = """
 CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
@@ -123,3 +130,55 @@ def test_the_store_password_is_never_printed(home: Path, pg_server: PgServer) ->
     assert "hunter2secret" not in failed.stderr + failed.stdout
     wrong = turnout(home, "--store", "mysql://u:hunter2secret@h/db", "task", "list")
     assert wrong.returncode == 2 and "hunter2secret" not in wrong.stderr
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@over(("sqlite", "sqlite"))
+def test_the_switchover_story_on_a_postgresql_store(
+        backend: str, store: Store, urls: tuple[str, str], tmp_path: Path) -> None:
+    """Switchover, rollback and finish keep their journal in the store: on PostgreSQL too."""
+    assert store.url
+    whole_story(store, *urls, {}, tmp_path)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_console_api_on_a_postgresql_store(backend: str, home: Path,
+                                               tmp_path: Path) -> None:
+    src = make_db(tmp_path / "src.db", SHOP)
+    with TestClient(create_app(home=home)) as client:
+        made = client.post("/api/tasks", json={"name": "shop", "source": f"sqlite:///{src}",
+                                               "dest": f"sqlite:///{tmp_path / 'd.db'}"})
+        assert made.status_code == 201, made.text
+        assert client.post("/api/tasks/shop/start", json={}).status_code in (200, 202)
+        until_ok = time.time() + 30
+        while client.get("/api/tasks/shop").json()["phase"] != "incremental":
+            assert time.time() < until_ok
+            time.sleep(0.2)
+        assert [t["name"] for t in client.get("/api/tasks").json()] == ["shop"]
+        assert client.post("/api/tasks/shop/stop").status_code == 200
+        assert client.delete("/api/tasks/shop").status_code in (200, 204)
+    assert Store().all_tasks() == []
+
+
+def test_a_stale_worker_acknowledges_nothing(home: Path, tmp_path: Path) -> None:
+    store = Store(home, url="")
+    store.create_task(TaskSpec("t", f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"))
+    store.update("t", wanted=1)
+    epoch = leases.take(store, "t", "one")
+    assert epoch == 1
+
+    class Acks:
+        def __init__(self) -> None:
+            self.acked: list[int] = []
+
+        def ack(self, upto: int) -> None:
+            self.acked.append(upto)
+
+    capture = Acks()
+    fence.fence_acks(capture, store, "t", epoch)  # type: ignore[arg-type]
+    capture.ack(1)  # type: ignore[arg-type]
+    store._db().execute("UPDATE tasks SET epoch = 2, agent = 'two' WHERE name = 't'")
+    time.sleep(fence.CHECK_S + 0.1)
+    capture.ack(2)  # type: ignore[arg-type]
+    capture.ack(3)  # type: ignore[arg-type]
+    assert capture.acked == [1]
