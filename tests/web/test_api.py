@@ -384,3 +384,35 @@ def test_agents_are_listed_with_their_tasks(client: TestClient, home: Path) -> N
     leases.beat(Store(home), "mover-1", "host-a", 4242, 3, 0.0)
     listed = client.get("/api/agents").json()
     assert [(a["name"], a["alive"], a["tasks"]) for a in listed] == [("mover-1", True, [])]
+
+
+def test_a_ddl_at_the_barrier_is_shown_and_let_go(client: TestClient, shop: dict[str, str],
+                                                  tmp_path: Path) -> None:
+    """A DROP TABLE waits at the barrier by default (on_drop = stop): the task page shows it
+    and its answer starts the task again."""
+    db = sqlite3.connect(tmp_path / "shop.db")
+    db.execute("CREATE TABLE extra (id INTEGER PRIMARY KEY)")
+    db.commit()
+    db.close()
+    assert create(client, shop).status_code == 201
+    assert client.get("/api/tasks/shop/ddl").json() == {"task": "shop", "waiting": None}
+    client.post("/api/tasks/shop/start")
+    wait_for(client, "/api/tasks/shop", lambda s: s["phase"] == "incremental")
+    db = sqlite3.connect(tmp_path / "shop.db")
+    db.execute("DROP TABLE item")
+    db.commit()
+    db.close()
+    wait_for(client, "/api/tasks/shop", lambda s: s["state"] == "Paused")
+    waiting = client.get("/api/tasks/shop/ddl").json()["waiting"]
+    assert waiting["table"] == "item" and waiting["proposed"] == ['DROP TABLE IF EXISTS "item"']
+    wrong = client.post("/api/tasks/shop/ddl", json={"how": "later"})
+    assert wrong.status_code == 400
+    done = client.post("/api/tasks/shop/ddl", json={"how": "skip"})
+    assert done.status_code == 200 and done.json()["how"] == "skip", done.text
+    wait_for(client, "/api/tasks/shop", lambda s: s["state"] == "Migrating")
+    again = client.post("/api/tasks/shop/ddl", json={"how": "skip"})
+    assert again.status_code == 400 and "waits at no DDL" in again.json()["message"]
+    client.post("/api/tasks/shop/stop")
+    db = sqlite3.connect(tmp_path / "new.db")
+    assert db.execute("SELECT count(*) FROM item").fetchone() == (3,)  # kept: skipped
+    db.close()

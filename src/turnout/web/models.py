@@ -7,7 +7,7 @@ ones through rather than drop them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,6 +69,30 @@ class TaskCreate(BaseModel):
     mask: list[str] = Field(default_factory=list,
                             description="TABLE.COLUMN=hash|null|redact|keep-last:N")
     options: TaskOptions = TaskOptions()
+
+
+class DdlWaiting(Open):
+    """What `turnout task ddl NAME --json` shows: the DDL the task waits at, or null."""
+
+    task: str
+    waiting: dict[str, Any] | None = Field(
+        description="id, table, statement (the source's), held (why), proposed (statements)")
+
+
+class DdlAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    how: Literal["apply", "apply-sql", "skip"] = Field(
+        description="run the proposed statements, run `sql` instead, or change nothing")
+    sql: str | None = Field(default=None, max_length=100_000,
+                            description="the statements to run, for apply-sql")
+
+
+class DdlResolved(Open):
+    id: str
+    table: str
+    how: str
+    ran: list[str]
 
 
 class StartRequest(BaseModel):

@@ -117,6 +117,20 @@ def start_task(name: TaskName, store: StoreDep,
     return api.task_status(name, store)
 
 
+@router.get("/tasks/{name}/ddl", response_model=models.DdlWaiting, tags=["tasks"])
+def task_ddl(name: TaskName, store: StoreDep) -> dict[str, Any]:
+    """The DDL the task waits at (docs/ddl.md), or `waiting: null`."""
+    return api.task_ddl(name, store)
+
+
+@router.post("/tasks/{name}/ddl", response_model=models.DdlResolved, tags=["tasks"])
+def resolve_ddl(name: TaskName, body: models.DdlAnswer, store: StoreDep) -> dict[str, Any]:
+    """Let the task past the DDL it waits at, then run it again in this server's process."""
+    done = api.resolve_ddl(name, body.how, body.sql, store=store)
+    api.start_task_here(name, store)
+    return done
+
+
 @router.post("/tasks/{name}/stop", response_model=models.TaskStatus, tags=["tasks"])
 def stop_task(name: TaskName, store: StoreDep) -> dict[str, Any]:
     """Stop the task after the batch it is applying; a task that is not running stays as is."""

@@ -88,10 +88,26 @@ function renderEvents(entries) {
   }
 }
 
+/** The DDL a Paused task waits at, with what to do about it (docs/ddl.md). */
+async function renderDdl(task) {
+  const section = document.getElementById("ddl-section");
+  const shown = task.state === "Paused" ? await api("GET", TASK + "/ddl") : { waiting: null };
+  const w = shown.waiting;
+  section.hidden = !w;
+  if (!w) return;
+  fill(document.getElementById("ddl-statement"), w.table + ": " + w.statement);
+  fill(document.getElementById("ddl-held"), w.held.map((why) => h("li", {}, why)));
+  fill(document.getElementById("ddl-proposed"),
+    w.proposed.length ? w.proposed.join(";\n") : "(nothing proposed: write your own)");
+  document.getElementById("ddl-apply").disabled = !w.proposed.length;
+}
+
 async function refresh() {
   if (gone) return;  // finished: the task is deleted
   try {
-    renderStatus(await api("GET", TASK));
+    const task = await api("GET", TASK);
+    renderStatus(task);
+    await renderDdl(task);
     renderSwitchover(await api("GET", TASK + "/switchover"));
     renderEvents(await api("GET", TASK + "/events?after=" + lastEvent));
   } catch (err) {
@@ -127,6 +143,11 @@ document.addEventListener("DOMContentLoaded", () => {
   bind("resnapshot", () => api("POST", TASK + "/start", { resnapshot: true }),
     `Empty the destination tables of ${NAME} and copy everything again?`);
   bind("stop", () => api("POST", TASK + "/stop"));
+  bind("ddl-apply", () => api("POST", TASK + "/ddl", { how: "apply" }));
+  bind("ddl-apply-sql", () => api("POST", TASK + "/ddl",
+    { how: "apply-sql", sql: document.getElementById("ddl-sql").value }));
+  bind("ddl-skip", () => api("POST", TASK + "/ddl", { how: "skip" }),
+    "Go on without changing the destination? Rows that no longer fit stop the task.");
   bind("precheck", async () => renderPrecheck(await api("POST", TASK + "/precheck")));
   bind("verify", async () => watchVerify(await api("POST", TASK + "/verify")));
   bind("delete", async () => {
