@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.live import Live
 
 from turnout import api
+from turnout.cli.rates import TableRates
 from turnout.cli.render import status_view
 
 REFRESH_S = 1.0
@@ -33,11 +34,11 @@ def follow(out: Console, name: str) -> dict[str, Any]:
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        current = api.task_status(name, check_source=True)
+        current, rates = api.task_status(name, check_source=True), TableRates()
         with Live(status_view(current), console=out, refresh_per_second=4) as live:
             while not stop.wait(REFRESH_S):
                 current = api.task_status(name)
-                live.update(status_view(current))
+                live.update(status_view(current, rates.update(current)))
                 if current["state"] not in MOVING:
                     break
     finally:

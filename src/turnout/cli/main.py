@@ -26,6 +26,7 @@ from turnout.cli.accounts import accounts
 from turnout.cli.agent import agent_group
 from turnout.cli.backup import backup_command, restore_command
 from turnout.cli.demo import run_demo
+from turnout.cli.rates import TableRates
 from turnout.cli.render import (
     sessions_table,
     status_view,
@@ -148,10 +149,12 @@ def task_run(name: str) -> None:
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker.start()
     try:
+        rates = TableRates()
         with Live(status_view(api.task_status(name)), console=out, refresh_per_second=4) as live:
             while worker.is_alive():
                 worker.join(0.25)  # returns the moment the task ends, not at the next tick
-                live.update(status_view(api.task_status(name)))
+                current = api.task_status(name)
+                live.update(status_view(current, rates.update(current)))
     finally:
         stop.set()
         worker.join()

@@ -14,6 +14,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from turnout.cli.rates import Rate, rate_text
 from turnout.model import Session
 
 STATE_STYLE = {
@@ -52,17 +53,22 @@ def headline(status: dict[str, Any]) -> Text:
     return text
 
 
-def status_view(status: dict[str, Any]) -> RenderableType:
+def status_view(status: dict[str, Any],
+                rates: dict[str, Rate] | None = None) -> RenderableType:
+    """The task's headline and a bar per table; with `rates` (a live view's, rates.py) each
+    table still copying shows its rows per second and the time left."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column()
     grid.add_column(width=30)
     grid.add_column(justify="right")
+    grid.add_column(style="dim")
     for t in status["tables"]:
         total = max(t["rows_total"], t["rows_copied"], 1)
         name = t["source"] if t["source"] == t["dest"] else f"{t['source']} → {t['dest']}"
         bar = ProgressBar(total=total, completed=t["rows_copied"] if not t["done"] else total,
                           width=30)
-        grid.add_row(name, bar, f"{t['rows_copied']:,} / {t['rows_total']:,}")
+        grid.add_row(name, bar, f"{t['rows_copied']:,} / {t['rows_total']:,}",
+                     rate_text((rates or {}).get(t["source"])))
     leftovers = [
         Text(f"replication slot {slot} on the source belongs to no task and keeps WAL: drop "
              f"it with SELECT pg_drop_replication_slot('{slot}')", style="yellow")
