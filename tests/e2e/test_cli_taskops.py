@@ -91,10 +91,13 @@ def test_watch_and_an_attached_run_follow_a_running_task_until_it_stops(
 
     attached = follower(home, "task", "run", "shop")
     watching = follower(home, "task", "status", "shop", "--watch")
-    time.sleep(2.5)
+    assert attached.stderr is not None
+    said = attached.stderr.readline()  # it follows (a loaded box may take seconds to start)
+    time.sleep(1.5)
     assert attached.poll() is None and watching.poll() is None  # both follow, neither fails
     attached.send_signal(signal.SIGINT)  # ends the following, not the worker
     out, errors = attached.communicate(timeout=30)
+    errors = said + errors
     assert attached.returncode == 0, errors
     assert "already runs" in errors and "following" in errors and "Traceback" not in errors
     assert status(home, "shop")["pid"] == worker and status(home, "shop")["state"] == "Migrating"
