@@ -11,9 +11,10 @@ ENGINES = {
     "sqlite": "turnout.engines.sqlite.engine:SqliteEngine",
     "postgresql": "turnout.engines.postgres.engine:PostgresEngine",
     "mysql": "turnout.engines.mysql.engine:MysqlEngine",
+    "redis": "turnout.engines.redis.engine:RedisEngine",
 }
 # Other spellings of a scheme that URLs use, and the scheme each means.
-ALIASES = {"postgres": "postgresql", "mariadb": "mysql", "file": "sqlite"}
+ALIASES = {"postgres": "postgresql", "mariadb": "mysql", "file": "sqlite", "rediss": "redis"}
 # The driver modules each engine imports, and the extra (`pip install 'turnout[EXTRA]'`)
 # that brings those not installed with turnout itself: a missing one is named before any
 # connection, in one line, instead of an import error from deep inside the engine.
@@ -21,4 +22,5 @@ DRIVERS = {
     "sqlite": ("", ()),
     "postgresql": ("postgres", ("psycopg", "psycopg2")),
     "mysql": ("mysql", ("pymysql", "pymysqlreplication", "MySQLdb")),
+    "redis": ("redis", ("redis", "hiredis")),
 }

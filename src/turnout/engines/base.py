@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from turnout.alter import Alteration
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
-from turnout.engines.capabilities import Accounts, Capabilities, Dumper
+from turnout.engines.capabilities import Accounts, Capabilities, Dumper, Keyspace
 from turnout.engines.capture import Capture
 from turnout.engines.checksums import VerifyReader
 from turnout.engines.snapshot import KeySpan, SnapshotReader
@@ -299,6 +299,11 @@ class Engine(ABC):
     @property
     def dumper(self) -> Dumper | None:
         """The engine's own backup tool (capabilities.dump_tool names it, unopened)."""
+        return None
+
+    @property
+    def keyspace(self) -> Keyspace | None:
+        """The engine's own migration path, for an engine of keys (capabilities.keyspace)."""
         return None
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing

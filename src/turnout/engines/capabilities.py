@@ -9,12 +9,15 @@ engine does only when it can is an object it hands out or does not
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from turnout.endpoint import Endpoint
+from turnout.model import Position
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Capabilities:
     # The alterations (turnout.alter, by class name) the engine makes by itself while changes
     # flow (Engine.alter); a DDL needing another waits at the barrier (migrate/ddl.py).
     alterations: frozenset[str] = frozenset()
+    # Whether the engine holds keys, not tables (Redis): a task then runs the engine's own
+    # migration path (Engine.keyspace) instead of the schema, full and incremental steps.
+    keyspace: bool = False
 
     def why_no_accounts(self, endpoint: Endpoint) -> str:
         """The one-line refusal for an accounts command on `endpoint`."""
@@ -92,3 +98,26 @@ class Dumper(ABC):
     def restore(self, dumped: dict[str, Any], directory: Path, tables: list[str]) -> None:
         """Put back `tables` of what dump() wrote into `directory` (`dumped` is its answer),
         replacing the rows these tables hold here."""
+
+
+@dataclass(frozen=True)
+class KeyspaceReport:
+    """Where a key-value migration stands: its phase ("full" or "incremental"), keys copied
+    or commands applied, the heartbeat's source time last applied and the position."""
+
+    phase: str
+    count: int
+    beat_applied: float | None = None
+    position: Position | None = None
+
+
+class Keyspace(ABC):
+    """A key-value engine's own migration path (capabilities.keyspace): one session copies
+    every key, then follows every write, saving its position on the destination."""
+
+    @abstractmethod
+    def migrate(self, dest: Endpoint, owner: str, stop: threading.Event,
+                progress: Callable[[KeyspaceReport], None], *, follow: bool,
+                resnapshot: bool) -> None:
+        """Copy into `dest` (checkpoints named by `owner`), then follow the source until `stop`
+        when `follow`; `resnapshot` copies afresh even where a checkpoint says where to go on."""

@@ -19,7 +19,7 @@ from turnout.checkpoints import CAPTURE_START, FULL_DONE, PRECHECKED, SCHEMA_DON
 from turnout.coalesce import Route
 from turnout.engines.base import Capture, Engine
 from turnout.errors import Fenced, OperationFailed, TurnoutError
-from turnout.migrate import fence, full, heartbeat, incremental, retry, schema
+from turnout.migrate import fence, full, heartbeat, incremental, keyspace, retry, schema
 from turnout.migrate.batchtimes import BatchTimes
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.plan import TablePlan, build_plan
@@ -195,6 +195,10 @@ class Runner:
             src = engines.connect(spec.source_endpoint)
             dst = engines.connect(spec.dest_endpoint, create=True)
             first_run = not PRECHECKED.present(self.store, self.name)
+            if src.capabilities.keyspace:  # keys, not tables: the engine's own session
+                PRECHECKED.set(self.store, self.name, True)
+                return keyspace.run(self.store, self.name, spec, src, dst, self.progress,
+                                    self.stop)
             if first_run:
                 self._warn_superusers(src, dst)
             saved = {} if first_run else dst.read_checkpoint(self.name)
@@ -388,6 +392,12 @@ def resnapshot(store: Store, name: str) -> None:
     the next run copies everything afresh and captures from then on (after the source
     lost changes the task had not read, say, to a purged log)."""
     spec = store.get(name).spec
+    if engines.engine_class(spec.source_endpoint.scheme).capabilities.keyspace:
+        checkpoints.clear(store, name, CAPTURE_START, FULL_DONE)  # the next run copies afresh
+        store.update(name, position=None)
+        store.add_event(name, "info", "resnapshot: the next run empties the destination's "
+                        "databases and copies every key afresh")
+        return
     remove_capture(spec, name)
     dst = engines.connect(spec.dest_endpoint)
     try:
@@ -402,12 +412,14 @@ def resnapshot(store: Store, name: str) -> None:
 
 
 def remove_capture(spec: TaskSpec, name: str) -> None:
-    """Take the task's capture objects off the source and its checkpoints off the destination."""
-    src = engines.connect(spec.source_endpoint)
-    try:
-        src.capture([], slot_name(name)).remove()
-    finally:
-        src.close()
+    """Take the task's capture objects off the source and its checkpoints off the destination.
+    An engine of keys installs nothing on its source: its replication session ends with it."""
+    if not engines.engine_class(spec.source_endpoint.scheme).capabilities.keyspace:
+        src = engines.connect(spec.source_endpoint)
+        try:
+            src.capture([], slot_name(name)).remove()
+        finally:
+            src.close()
     try:
         dst = engines.connect(spec.dest_endpoint)
     except TurnoutError:

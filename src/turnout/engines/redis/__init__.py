@@ -9,7 +9,7 @@ loads them pipelined, then applies the command stream in MULTI/EXEC batches that
 the checkpoint key in the same transaction (applier.py). The position is the
 source's (replid, replication offset).
 
-Not wired into the task runner yet: `redis` is not in turnout.schemes, so a redis://
-URL is still refused by task create. The plan: a `keyspace` capability the runner reads
-to take this path instead of the table steps. url.py parses redis:// and rediss://.
+capabilities.keyspace tells the runner to take this path (migrate/keyspace.py) instead
+of the table steps; engine.py is what the registry sees, url.py parses redis:// and
+rediss://.
 """

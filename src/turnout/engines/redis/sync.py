@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from turnout.engines.redis import rdb
 from turnout.engines.redis.applier import OWN_PREFIX, Applier
@@ -23,7 +24,23 @@ from turnout.errors import BadInput, OperationFailed
 
 ALL_DBS = range(16)  # Redis's default `databases`
 _SKIPPED = {b"PING", b"MULTI", b"EXEC", b"SELECT", b"REPLCONF"}
-Progress = Callable[[str, int], None]  # (what: "full" or "incremental", keys or commands)
+HEARTBEAT = "_turnout:heartbeat:{owner}"
+BEAT_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class Report:
+    """Where a run stands: keys copied, commands applied, the source's clock in the newest
+    heartbeat applied, and the position."""
+
+    phase: str  # "full" or "incremental"
+    count: int
+    beat: float | None = None
+    replid: str | None = None
+    offset: int | None = None
+
+
+Progress = Callable[[Report], None]
 
 
 @dataclass
@@ -34,7 +51,8 @@ class Options:
     command_batch: int = 2000
     ack_every_s: float = 1.0
     resnapshot: bool = False
-    progress: Progress = field(default=lambda what, n: None)
+    follow: bool = True  # False: a full copy only
+    progress: Progress = field(default=lambda report: None)
 
 
 def db_map(source: RedisUrl, dest: RedisUrl) -> dict[int, int]:
@@ -52,14 +70,19 @@ def run(source: RedisUrl, dest: RedisUrl, owner: str, stop: threading.Event,
     mapping = db_map(source, dest)
     applier = Applier(dest, owner)
     replica = Replica(source)
+    beats = threading.Thread(target=_beat, args=(source, min(mapping), owner, stop),
+                             name="turnout-redis-heartbeat", daemon=True)
     try:
         state = applier.read_checkpoint()
         if opts.resnapshot or state is None or state.get("phase") != "stream":
-            state = _full(replica, applier, mapping, fresh=state is None and not opts.resnapshot,
-                          opts=opts)
+            state = _full(replica, applier, mapping, fresh=state is None, opts=opts)
         else:
             _resume(replica, state, source)
-        _follow(replica, applier, mapping, state, stop, opts)
+        if not opts.follow:
+            return
+        beats.start()
+        _follow(replica, applier, mapping, state, stop, opts,
+                HEARTBEAT.format(owner=owner).encode())
     finally:
         replica.close()
         applier.close()
@@ -87,6 +110,7 @@ def _full(replica: Replica, applier: Applier, mapping: dict[int, int], fresh: bo
     else:
         applier.empty(targets)  # a copy cut short: what it loaded may since have gone
     applier.write_checkpoint({"phase": "full"})
+    opts.progress(Report("full", 0))
     sync = replica.psync()
     payload = replica.read_rdb()
     replica.ack(sync.offset)
@@ -99,31 +123,49 @@ def _full(replica: Replica, applier: Applier, mapping: dict[int, int], fresh: bo
         if len(batch) >= opts.restore_batch:
             applier.restore(batch)
             copied += len(batch)
-            opts.progress("full", copied)
+            opts.progress(Report("full", copied))
             batch = []
     if batch:
         applier.restore(batch)
         copied += len(batch)
-        opts.progress("full", copied)
+        opts.progress(Report("full", copied))
     state = {"phase": "stream", "replid": sync.replid, "offset": sync.offset, "db": None}
     applier.write_checkpoint(state)
     return state
 
 
+def _beat(source: RedisUrl, db: int, owner: str, stop: threading.Event) -> None:
+    """Write the heartbeat key on the source every second: the time it carries, read back
+    from the stream, is how far behind the destination is. Without the right to write it
+    the task still runs, and reports no delay figure."""
+    import redis  # the driver is loaded only when a Redis engine is used
+
+    client: Any = source.client(db, name="turnout-heartbeat")
+    key = HEARTBEAT.format(owner=owner)
+    try:
+        while not stop.wait(BEAT_EVERY_S):
+            client.execute_command("SET", key, str(int(time.time() * 1000)))
+    except redis.RedisError:
+        return
+    finally:
+        client.close()
+
+
 def _follow(replica: Replica, applier: Applier, mapping: dict[int, int], state: dict,
-            stop: threading.Event, opts: Options) -> None:
+            stop: threading.Event, opts: Options, beat_key: bytes) -> None:
     """Apply the command stream in MULTI/EXEC batches, each with the checkpoint after it.
     A batch never ends inside one of the source's MULTI blocks, so it is applied whole."""
     offset, db = state["offset"], state.get("db")
     pending: list[tuple[int, list[bytes]]] = []
     in_multi, applied, last_ack = False, 0, 0.0
+    beat: float | None = None  # the source's clock in the last heartbeat read
 
     def flush() -> None:
         nonlocal pending, applied
         state.update(offset=offset, db=db)
         applier.apply(pending, state)
         applied += len(pending)
-        opts.progress("incremental", applied)
+        opts.progress(Report("incremental", applied, beat, state["replid"], offset))
         pending = []
 
     while not stop.is_set():
@@ -138,6 +180,9 @@ def _follow(replica: Replica, applier: Applier, mapping: dict[int, int], state: 
                 in_multi = False
             elif name == b"REPLCONF" and len(args) > 1 and args[1].upper() == b"GETACK":
                 replica.ack(state["offset"])
+            elif len(args) > 2 and args[1] == beat_key:
+                beat = int(args[2]) / 1000 if name == b"SET" else beat
+                continue
             if name not in _SKIPPED and (db or 0) in mapping:
                 pending.append((mapping[db or 0], args))
             if not in_multi and len(pending) >= opts.command_batch:

@@ -8,6 +8,7 @@ URL's number. The password is kept out of every message.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from turnout.errors import BadInput
@@ -51,7 +52,7 @@ class RedisUrl:
         db = "" if self.db is None else f"/{self.db}"
         return f"{'rediss' if self.tls else 'redis'}://{at}{self.host}:{self.port}{db}"
 
-    def client(self, db: int = 0, name: str = "turnout") -> object:
+    def client(self, db: int = 0, name: str = "turnout") -> Any:
         """A redis-py client on one connection of its own (SELECT inside a pipeline stays
         on it), named `name` in CLIENT LIST so sessions can tell turnout's own apart."""
         import redis  # the driver is loaded only when a Redis engine is used
