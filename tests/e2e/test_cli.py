@@ -222,6 +222,8 @@ def test_on_truncate_flag_is_kept_with_the_task(home: Path, tmp_path: Path) -> N
 
     src = make_db(tmp_path / "src.db", SHOP)
     created = turnout(home, "task", "create", "t", "--source", f"sqlite:///{src}", "--dest",
-                      f"sqlite:///{tmp_path / 'dst.db'}", "--on-truncate", "stop")
+                      f"sqlite:///{tmp_path / 'dst.db'}", "--on-truncate", "stop",
+                      "--on-drop", "apply")
     assert created.returncode == 0, created.stderr
     assert Store(home).get("t").spec.options.on_truncate == "stop"
+    assert Store(home).get("t").spec.options.on_drop == "apply"

@@ -79,16 +79,20 @@ def task() -> None:
 @click.option("--on-truncate", type=click.Choice(["apply", "stop"]),
               help="A TRUNCATE at the source: empty the destination table too (apply, the "
                    "default) or stop the task there.")
+@click.option("--on-drop", type=click.Choice(["apply", "stop"]),
+              help="A DROP TABLE at the source: drop the destination table too (apply) or "
+                   "wait at the DDL barrier (stop, the default).")
 @click.option("--file", "file_", type=click.Path(), help="Read the definition from a TOML file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new task as JSON.")
 def task_create(name: str, source: str | None, dest: str | None, tables: tuple[str, ...],
                 exclude: tuple[str, ...], rename: tuple[str, ...], types: str | None,
                 cast: tuple[str, ...], wheres: tuple[str, ...], masks: tuple[str, ...],
-                on_truncate: str | None, file_: str | None, as_json: bool) -> None:
+                on_truncate: str | None, on_drop: str | None, file_: str | None,
+                as_json: bool) -> None:
     """Define a migration task NAME."""
     if file_:
         if (source or dest or tables or exclude or rename or types or cast or on_truncate
-                or wheres or masks):
+                or on_drop or wheres or masks):
             raise click.UsageError("give either --file or the flags, not both")
         spec = spec_from_toml(name, file_)
     else:
@@ -96,6 +100,8 @@ def task_create(name: str, source: str | None, dest: str | None, tables: tuple[s
                                types, list(cast), list(wheres), list(masks))
         if on_truncate:
             spec = replace(spec, options=replace(spec.options, on_truncate=on_truncate))
+        if on_drop:
+            spec = replace(spec, options=replace(spec.options, on_drop=on_drop))
     status = api.create_task(spec)
     if as_json:
         _print_json(status)
