@@ -262,3 +262,33 @@ def test_a_task_runs_the_keyspace_path_and_resumes_after_kill(pair, store) -> No
     status = api.task_status("kv", store)
     assert status["tables"][0]["rows_copied"] > 0 or status["changes_applied"] > 0
     assert api.delete_task("kv", store) is not None
+
+
+def test_a_task_refuses_to_skip_an_overrun_backlog_and_resnapshot_recovers(pair, store) -> None:
+    """The task fails with the fix when the source's backlog lost its position, and
+    `start --resnapshot` copies afresh; a 50 MB key crosses both in the RDB and the stream."""
+    from turnout import api
+    from turnout.spec import TaskSpec
+
+    source, dest = pair
+    r = redis.Redis(port=source.port)
+    r.config_set("repl-backlog-size", 16384)
+    seed(source, 100)
+    r.set("big:rdb", os.urandom(25 * 1024 * 1024) * 2)  # 50 MB, in the full copy
+    api.create_task(TaskSpec("kv2", source.url(), dest.url()), store)
+    api.start_task("kv2", store)
+    api.wait_for("kv2", following, 120, store)
+    r.set("big:stream", b"s" * (50 * 1024 * 1024))  # 50 MB, through the command stream
+    api.wait_caught_up("kv2", 120, store)
+    api.stop_task("kv2", store)
+    for i in range(2000):  # far past the 16 kB backlog while the task is stopped
+        r.set(f"over:{i}", "x" * 100)
+    api.start_task("kv2", store)
+    failed = api.wait_for("kv2", lambda s: s["state"] == "Failed", 60, store)
+    assert "--resnapshot" in failed["error"], failed
+    api.start_task("kv2", store, resnapshot=True)
+    api.wait_for("kv2", following, 120, store)
+    api.wait_caught_up("kv2", 120, store)
+    api.stop_task("kv2", store)
+    assert assert_same(source, dest) > 100
+    api.delete_task("kv2", store)
