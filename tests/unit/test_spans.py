@@ -34,16 +34,6 @@ KEYLESS = Table("log", (Column("v", INT),))
 PLAN = TablePlan(KEYED, KEYED)
 
 
-class Cuts:
-    """The one thing new_spans asks of a snapshot: where the source would cut the table."""
-
-    def __init__(self, cuts: list[Key]) -> None:
-        self.cuts = cuts
-
-    def split(self, table: Table, rows: int) -> list[Key]:
-        return self.cuts
-
-
 def holds(span: Span, key: Key) -> bool:
     """Whether `key` is in the span: above `lo` (exclusive), at most `hi` (inclusive)."""
     return (span.lo is None or key > span.lo) and (span.hi is None or key <= span.hi)
@@ -54,7 +44,7 @@ sorted_cuts = st.lists(st.integers(-1000, 1000), unique=True, max_size=12).map(s
 
 @given(sorted_cuts)
 def test_spans_cover_every_key_exactly_once(cuts: list[int]) -> None:
-    spans = new_spans(Cuts([(c,) for c in cuts]), PLAN, 100)  # type: ignore[arg-type]
+    spans = new_spans(PLAN, [(c,) for c in cuts])
     assert len(spans) == len(cuts) + 1
     edges = {k for c in cuts for k in (c - 1, c, c + 1)} | {-5000, 0, 5000}
     for key in edges:
@@ -63,7 +53,7 @@ def test_spans_cover_every_key_exactly_once(cuts: list[int]) -> None:
 
 @given(sorted_cuts)
 def test_a_resumed_run_reads_back_the_same_spans(cuts: list[int]) -> None:
-    spans = new_spans(Cuts([(c,) for c in cuts]), PLAN, 100)  # type: ignore[arg-type]
+    spans = new_spans(PLAN, [(c,) for c in cuts])
     saved = initial_checkpoint("task", spans).values
     again = saved_spans(PLAN, saved)
     assert [(s.name, s.lo, s.hi, s.after, s.rows, s.done) for s in again] == [
@@ -71,21 +61,21 @@ def test_a_resumed_run_reads_back_the_same_spans(cuts: list[int]) -> None:
 
 
 def test_spans_are_named_after_the_table_and_their_number() -> None:
-    spans = new_spans(Cuts([(10,), (20,)]), PLAN, 100)  # type: ignore[arg-type]
+    spans = new_spans(PLAN, [(10,), (20,)])
     assert [s.name for s in spans] == ["full#0:t#1", "full#1:t#1", "full#2:t#1"]
     assert all(s.bounded for s in spans)
     assert span_name(PLAN, 2) == "full#2:t#1" and checkpoint_name(PLAN) == "full:t#1"
 
 
 def test_a_table_the_source_does_not_cut_is_one_span_under_the_old_name() -> None:
-    (whole,) = new_spans(Cuts([]), PLAN, 100)  # type: ignore[arg-type]
+    (whole,) = new_spans(PLAN, [])
     assert whole.name == "full:t#1" and not whole.bounded
     assert json.loads(whole.state(0, None, False)) == {"after": None, "rows": 0, "done": False}
 
 
 def test_a_table_without_a_key_is_one_stream_whatever_the_cuts() -> None:
     plan = TablePlan(KEYLESS, KEYLESS)
-    (whole,) = new_spans(Cuts([(1,)]), plan, 100)  # type: ignore[arg-type]
+    (whole,) = new_spans(plan, [(1,)])
     assert whole.name == "full:log" and whole.lo is None and whole.hi is None
 
 

@@ -137,6 +137,11 @@ class Engine(ABC):
     def create_indexes(self, table: Table) -> None:
         """Build the keys and indexes create_table() left out (idempotent)."""
 
+    def create_indexes_of(self, tables: list[Table]) -> None:
+        """create_indexes() for each; an engine may build them in one transaction."""
+        for table in tables:
+            self.create_indexes(table)
+
     def create_foreign_keys(self, table: Table) -> None:  # noqa: B027 - SQLite has them inline
         """Add the table's foreign keys, once every table has its keys (idempotent)."""
 
@@ -156,6 +161,10 @@ class Engine(ABC):
 
     @abstractmethod
     def table_exists(self, name: str) -> bool: ...
+
+    def existing_tables(self, names: list[str]) -> set[str]:
+        """Which of `names` exist; an engine may look them all up in one query."""
+        return {name for name in names if self.table_exists(name)}
 
     @abstractmethod
     def has_rows(self, name: str) -> bool: ...

@@ -32,6 +32,14 @@ class SnapshotReader(ABC):
     @abstractmethod
     def count_rows(self, table: Table) -> int: ...
 
+    def count_all(self, tables: list[Table]) -> list[int]:
+        """count_rows() of each table; an engine may count many in one query."""
+        return [self.count_rows(table) for table in tables]
+
+    def split_all(self, tables: list[Table], rows: int) -> list[list[Key]]:
+        """split() of each table; an engine may size them all in one query first."""
+        return [self.split(table, rows) for table in tables]
+
     def position(self) -> Position | None:
         """Where capture stands in this very view (None when the engine cannot tell)."""
         return None

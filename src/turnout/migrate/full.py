@@ -87,8 +87,8 @@ def copy_tables(
 
 def _count(snap: SnapshotReader, plans: list[TablePlan], progress: Progress, tally: _Tally) -> None:
     """Report each table's total; while workers copy, when they read through shares."""
-    for plan in plans:
-        progress.table_total(plan.source.name, plan.dest.name, snap.count_rows(plan.source))
+    for plan, rows in zip(plans, snap.count_all([p.source for p in plans]), strict=True):
+        progress.table_total(plan.source.name, plan.dest.name, rows)
         tally.report(plan)
 
 
@@ -104,9 +104,12 @@ def _plan(
     spans: list[Span] = []
     fresh: list[Span] = []
     again: list[Span] = []
+    olds = {plan.source.name: saved_spans(plan, saved) for plan in plans}
+    keyed = [plan.source for plan in plans if plan.source.key and not olds[plan.source.name]]
+    cuts = dict(zip([t.name for t in keyed], snap.split_all(keyed, span_rows), strict=True))
     for plan in plans:
-        old = saved_spans(plan, saved)
-        made = [] if old else new_spans(snap, plan, span_rows)
+        old = olds[plan.source.name]
+        made = [] if old else new_spans(plan, cuts.get(plan.source.name, []))
         spans += old or made
         fresh += made
         again += [s for s in old if restart(s)]

@@ -185,8 +185,9 @@ def _missing_columns(dst: Engine, plans: list[TablePlan]) -> list[str]:
     """Columns the source has and an existing destination table lacks (say, after DDL), and
     booleans going into an integer column of a destination with real booleans."""
     problems = []
+    existing = dst.existing_tables([plan.dest.name for plan in plans])
     for plan in plans:
-        if not dst.table_exists(plan.dest.name):
+        if plan.dest.name not in existing:
             continue
         have = {c.name: c for c in dst.reflect([plan.dest.name])[0].columns}
         for source_column, column in zip(plan.source.columns, plan.dest.columns, strict=True):
@@ -212,9 +213,10 @@ def _integer_for_boolean(plan: TablePlan, source: Column, dest: Column) -> str:
 
 def _destination_problems(spec: TaskSpec, dst: Engine, plans: list[TablePlan]) -> list[str]:
     problems = []
+    existing = dst.existing_tables([plan.dest.name for plan in plans])
     for plan in plans:
         name = plan.dest.name
-        exists = dst.table_exists(name)
+        exists = name in existing
         if Phase.FULL in spec.types and exists and dst.has_rows(name):
             problems.append(
                 f"destination table {name!r} already holds rows: empty or drop it, "

@@ -14,6 +14,8 @@ from turnout.migrate.progress import Progress
 from turnout.model import Table
 
 INDEX_BUILDERS = min(4, os.cpu_count() or 1)  # tables whose indexes are built at once
+TABLES_PER_BUILD = 25  # tables whose indexes one transaction builds, at most
+BATCHES_PER_BUILDER = 8  # below this many batches per builder, batches shrink
 
 
 def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:
@@ -103,31 +105,40 @@ def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> N
     tables = [plan.dest for plan in plans]  # an engine may add primary keys here too
     builders = min(INDEX_BUILDERS, len(tables)) if dst.capabilities.parallel_writes else 1
     if builders > 1:
-        left = queue.SimpleQueue[Table]()
-        for table in tables:
-            left.put(table)
+        left = queue.SimpleQueue[list[Table]]()
+        for batch in index_batches(tables, builders):
+            left.put(batch)
         with ThreadPoolExecutor(builders, thread_name_prefix="turnout-index") as pool:
             list(pool.map(lambda _: _build_indexes(dst, left), range(builders)))
     else:
-        for table in tables:
-            dst.create_indexes(table)
+        for batch in index_batches(tables, 1):
+            dst.create_indexes_of(batch)
     count = sum(len(t.indexes) for t in tables)
     for plan in plans:  # a foreign key needs the referenced table's key in place
         dst.create_foreign_keys(plan.dest)
     progress.event("info", f"built {count} indexes on the destination")
 
 
-def _build_indexes(dst: Engine, left: queue.SimpleQueue[Table]) -> None:
-    """One builder: tables off the shared queue until none is left, all on one connection
+def index_batches(tables: list[Table], builders: int) -> list[list[Table]]:
+    """The tables in batches that one builder builds in one transaction: alone while there
+    are few (each big table's build must start at once), up to TABLES_PER_BUILD when there
+    are many (a thousand small tables spent more on transactions than on builds), so that
+    every builder still gets about BATCHES_PER_BUILDER batches to share the work out."""
+    size = max(1, min(TABLES_PER_BUILD, len(tables) // (builders * BATCHES_PER_BUILDER)))
+    return [tables[i:i + size] for i in range(0, len(tables), size)]
+
+
+def _build_indexes(dst: Engine, left: queue.SimpleQueue[list[Table]]) -> None:
+    """One builder: batches off the shared queue until none is left, all on one connection
     (a connection per table cost more than building a small table's indexes)."""
     own = engines.connect(dst.endpoint)
     try:
         while True:
             try:
-                table = left.get_nowait()
+                batch = left.get_nowait()
             except queue.Empty:
                 return
-            own.create_indexes(table)
+            own.create_indexes_of(batch)
     finally:
         own.close()
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from itertools import count, pairwise, takewhile
 
 from turnout.checkpoints import SpanState, span_key, whole_table_key
-from turnout.engines.base import KeySpan, SnapshotReader
+from turnout.engines.base import KeySpan
 from turnout.migrate.plan import TablePlan
 from turnout.model import Checkpoint, Key
 
@@ -103,11 +103,11 @@ def saved_spans(plan: TablePlan, saved: dict[str, str]) -> list[Span]:
     return [Span.load(plan, name, saved[name]) for name in names]
 
 
-def new_spans(snap: SnapshotReader, plan: TablePlan, rows: int) -> list[Span]:
-    """Cut the table where the source says ranges of about `rows` rows end."""
+def new_spans(plan: TablePlan, split: list[Key]) -> list[Span]:
+    """Cut the table at the keys `split` (the source's SnapshotReader.split)."""
     if not plan.source.key:  # one stream, see the module's docstring
         return [Span(plan, checkpoint_name(plan))]
-    cuts: list[Key | None] = list(snap.split(plan.source, rows))
+    cuts: list[Key | None] = list(split)
     if not cuts:
         return [Span(plan, checkpoint_name(plan))]
     bounds = pairwise([None, *cuts, None])

@@ -73,41 +73,49 @@ def _identity_full(cur: Any, schema: str, table: Table) -> None:
         cur.execute(f"ALTER TABLE {qualified(schema, table.name)} REPLICA IDENTITY FULL")
 
 
-def create_indexes(conn: Any, schema: str, table: Table) -> None:
+def create_indexes(conn: Any, schema: str, tables: list[Table]) -> None:
+    """The tables' keys and indexes in one transaction (the caller keeps the batches small
+    where one build must not wait for another)."""
+    with ddl.in_schema(conn, schema) as cur:
+        for table in tables:
+            _create_indexes(cur, schema, table)
+
+
+def _create_indexes(cur: Any, schema: str, table: Table) -> None:
     if ddl.carries(table, SCHEME) and (table.source_indexes or not table.indexes):
-        ddl.create_indexes(conn, schema, table)
+        ddl.create_indexes(cur, schema, table)
         return
-    if table.primary_key and not _has_primary_key(conn, schema, table.name):
-        conn.execute(primary_key_sql(schema, table))
-    built = _built_indexes(conn, schema, table.name)
+    if table.primary_key and not _has_primary_key(cur, schema, table.name):
+        cur.execute(primary_key_sql(schema, table))
+    built = _built_indexes(cur, schema, table.name)
     for index in table.indexes:
         if index.name not in built:
-            _build_index(conn, schema, table, index)
+            _build_index(cur, schema, table, index)
     if table.origin == SCHEME:  # after the data, like the indexes
-        _create_checks(conn, schema, table)
+        _create_checks(cur, schema, table)
 
 
-def _built_indexes(conn: Any, schema: str, name: str) -> set[str]:
+def _built_indexes(cur: Any, schema: str, name: str) -> set[str]:
     """Indexes of this very table that are complete; an invalid one (a build that died
     half way) is dropped, so the next build makes it whole instead of skipping it."""
-    found = conn.execute(
+    found = cur.execute(
         "SELECT ic.relname, i.indisvalid FROM pg_index i "
         "JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
         (qualified(schema, name),),
     ).fetchall()
     for index, valid in found:
         if not valid:
-            conn.execute(f"DROP INDEX {qualified(schema, index)}")
+            cur.execute(f"DROP INDEX {qualified(schema, index)}")
     return {index for index, valid in found if valid}
 
 
-def _build_index(conn: Any, schema: str, table: Table, index: Index) -> None:
+def _build_index(cur: Any, schema: str, table: Table, index: Index) -> None:
     """One index; a name another relation of the schema holds, or rows a unique index
     refuses, stop the task with the object named (never skipped: the next run retries)."""
     import psycopg
 
     try:
-        conn.execute(create_index_sql(schema, table, index))
+        cur.execute(create_index_sql(schema, table, index))
     except psycopg.errors.DuplicateTable:
         raise OperationFailed(
             f"cannot build index {index.name!r} of table {table.name!r}: schema "
@@ -121,15 +129,15 @@ def _build_index(conn: Any, schema: str, table: Table, index: Index) -> None:
             "remove them there, then start the task again") from None
 
 
-def _create_checks(conn: Any, schema: str, table: Table) -> None:
+def _create_checks(cur: Any, schema: str, table: Table) -> None:
     for name, definition in table.checks:
-        exists = conn.execute(
+        exists = cur.execute(
             "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
             (name, qualified(schema, table.name)),
         ).fetchone()
         if not exists:
-            conn.execute(f"ALTER TABLE {qualified(schema, table.name)} "
-                         f"ADD CONSTRAINT {quote(name)} {definition}")
+            cur.execute(f"ALTER TABLE {qualified(schema, table.name)} "
+                        f"ADD CONSTRAINT {quote(name)} {definition}")
 
 
 def create_foreign_keys(conn: Any, schema: str, table: Table) -> None:
@@ -164,8 +172,8 @@ def sync_sequences(conn: Any, schema: str, table: Table) -> None:
         )
 
 
-def _has_primary_key(conn: Any, schema: str, name: str) -> bool:
-    row = conn.execute(
+def _has_primary_key(cur: Any, schema: str, name: str) -> bool:
+    row = cur.execute(
         "SELECT 1 FROM pg_index WHERE indisprimary AND indrelid = %s::regclass",
         (qualified(schema, name),),
     ).fetchone()

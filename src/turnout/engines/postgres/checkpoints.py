@@ -24,6 +24,16 @@ def table_exists(conn: Any, schema: str, name: str) -> bool:
     return row is not None
 
 
+def existing_tables(conn: Any, schema: str, names: list[str]) -> set[str]:
+    """Which of `names` are tables of `schema` (table_exists for many in one query)."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = ANY (%s) AND c.relkind IN ('r', 'p')",
+        (schema, names),
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
 def has_rows(conn: Any, schema: str, name: str) -> bool:
     row = conn.execute(f"SELECT 1 FROM {qualified(schema, name)} LIMIT 1")
     return row.fetchone() is not None

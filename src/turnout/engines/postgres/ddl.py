@@ -68,6 +68,7 @@ def missing_types(conn: Any, schema: str, tables: list[Table], scheme: str) -> l
     besides the enums, domains and composites the schema step creates: CREATE TABLE would
     stop on them."""
     problems = []
+    known: dict[str, bool] = {}  # a type's lookup, made once however many columns use it
     with in_schema(conn, schema) as cur:
         for table in tables:
             if not carries(table, scheme):
@@ -77,8 +78,10 @@ def missing_types(conn: Any, schema: str, tables: list[Table], scheme: str) -> l
             for column in columns:
                 if not column.definition or column.native_type.rstrip("[]") in made:
                     continue
-                cur.execute("SELECT to_regtype(%s)", (column.native_type,))
-                if cur.fetchone()[0] is None:
+                if column.native_type not in known:
+                    cur.execute("SELECT to_regtype(%s)", (column.native_type,))
+                    known[column.native_type] = cur.fetchone()[0] is not None
+                if not known[column.native_type]:
                     problems.append(
                         f"{table.name}.{column.name}: type {column.native_type} does not exist "
                         f"in the destination's schema {schema} or pg_catalog: create it there "
@@ -106,23 +109,22 @@ def always_identities(conn: Any, schema: str, names: list[str]) -> list[str]:
     ]
 
 
-def create_indexes(conn: Any, schema: str, table: Table) -> None:
+def create_indexes(cur: Any, schema: str, table: Table) -> None:
     """The primary key under its name, every index, UNIQUE / EXCLUDE and CHECK constraint,
-    and their comments."""
+    and their comments; in the caller's transaction (`cur`, from in_schema)."""
     target = qualified(schema, table.name)
-    with in_schema(conn, schema) as cur:
-        if table.primary_key and not _constraint_exists(cur, schema, table, "", "p"):
-            name = f"CONSTRAINT {quote(table.primary_key_name)} " if table.primary_key_name else ""
-            cur.execute(f"ALTER TABLE {target} ADD {name}PRIMARY KEY "
-                        f"({column_list(table.primary_key)})")
-        for index in table.source_indexes:
-            cur.execute(_index_sql(cur, schema, table, index))
-        for name, definition in table.checks:
-            if not _constraint_exists(cur, schema, table, name, None):
-                cur.execute(f"ALTER TABLE {target} ADD CONSTRAINT {quote(name)} {definition}")
-        keys = {fk.name for fk in table.foreign_keys}
-        others = {n for k, n, _ in table.comments if k == "CONSTRAINT"} - keys
-        _comment(cur, schema, table, ("INDEX",), others)
+    if table.primary_key and not _constraint_exists(cur, schema, table, "", "p"):
+        name = f"CONSTRAINT {quote(table.primary_key_name)} " if table.primary_key_name else ""
+        cur.execute(f"ALTER TABLE {target} ADD {name}PRIMARY KEY "
+                    f"({column_list(table.primary_key)})")
+    for index in table.source_indexes:
+        cur.execute(_index_sql(cur, schema, table, index))
+    for name, definition in table.checks:
+        if not _constraint_exists(cur, schema, table, name, None):
+            cur.execute(f"ALTER TABLE {target} ADD CONSTRAINT {quote(name)} {definition}")
+    keys = {fk.name for fk in table.foreign_keys}
+    others = {n for k, n, _ in table.comments if k == "CONSTRAINT"} - keys
+    _comment(cur, schema, table, ("INDEX",), others)
 
 
 def _index_sql(cur: Any, schema: str, table: Table, index: Index) -> str:

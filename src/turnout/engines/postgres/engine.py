@@ -158,7 +158,10 @@ class PostgresEngine(Engine, DirectCopy):
         build.create_tables(self.conn, self.schema, tables)
 
     def create_indexes(self, table: Table) -> None:
-        build.create_indexes(self.conn, self.schema, table)
+        build.create_indexes(self.conn, self.schema, [table])
+
+    def create_indexes_of(self, tables: list[Table]) -> None:
+        build.create_indexes(self.conn, self.schema, tables)
 
     def create_foreign_keys(self, table: Table) -> None:
         build.create_foreign_keys(self.conn, self.schema, table)
@@ -178,6 +181,9 @@ class PostgresEngine(Engine, DirectCopy):
 
     def table_exists(self, name: str) -> bool:
         return checkpoints.table_exists(self.conn, self.schema, name)
+
+    def existing_tables(self, names: list[str]) -> set[str]:
+        return checkpoints.existing_tables(self.conn, self.schema, names)
 
     def has_rows(self, name: str) -> bool:
         return checkpoints.has_rows(self.conn, self.schema, name)

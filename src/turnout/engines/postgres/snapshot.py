@@ -30,6 +30,12 @@ SAMPLE_PAGES = (1_000, 20_000)  # pages split() samples, at least and at most
 PAGES_PER_RANGE = 50  # sampled pages wanted per range: the cuts land within ~15%
 MIN_RANGES = 2  # a table expected to fill fewer ranges is not cut at all
 
+COUNTED_TOGETHER = 100  # tables counted by one query
+SIZE_COLUMNS = (  # a table's pages now and rows per page as last analyzed (`c` is pg_class)
+    "pg_relation_size(c.oid) / current_setting('block_size')::int, "
+    "CASE WHEN c.relpages > 0 AND c.reltuples > 0 THEN c.reltuples / c.relpages END"
+)
+
 
 class PgSnapshot(SnapshotReader):
     """A REPEATABLE READ transaction on its own connection; workers join it through share()."""
@@ -69,6 +75,27 @@ class PgSnapshot(SnapshotReader):
 
     def split(self, table: Table, rows: int) -> list[Key]:
         return split(self.conn, self.schema, table, rows)
+
+    def count_all(self, tables: list[Table]) -> list[int]:
+        """Up to COUNTED_TOGETHER tables per query: a thousand small tables cost a round
+        trip each otherwise."""
+        counts: list[int] = []
+        for start in range(0, len(tables), COUNTED_TOGETHER):
+            part = tables[start:start + COUNTED_TOGETHER]
+            sql = ", ".join(f"(SELECT count(*) FROM {qualified(self.schema, t.name)})"
+                            for t in part)
+            counts += [int(n) for n in self.conn.execute(f"SELECT {sql}").fetchone()]
+        return counts
+
+    def split_all(self, tables: list[Table], rows: int) -> list[list[Key]]:
+        """Every table's size in one query, then a sample only of those worth cutting."""
+        sizes = self.conn.execute(
+            f"SELECT {SIZE_COLUMNS} FROM unnest(%s::regclass[]) WITH ORDINALITY AS t(oid, n) "
+            "JOIN pg_class c ON c.oid = t.oid ORDER BY t.n",
+            ([qualified(self.schema, t.name) for t in tables],),
+        ).fetchall()
+        return [_cuts(self.conn, self.schema, table, rows, pages, density)
+                for table, (pages, density) in zip(tables, sizes, strict=True)]
 
     def share(self) -> AbstractContextManager[SnapshotReader]:
         """Export this snapshot now (once); the worker connects when it enters the block."""
@@ -124,13 +151,17 @@ def key_at(conn: Any, schema: str, table: Table, span: KeySpan, offset: int) -> 
 
 def split(conn: Any, schema: str, table: Table, rows: int) -> list[Key]:
     """Keys ending ranges of about `rows` rows each, from a sample of the table's pages."""
-    name = qualified(schema, table.name)
     pages, density = conn.execute(
-        "SELECT pg_relation_size(c.oid) / current_setting('block_size')::int, "
-        "CASE WHEN c.relpages > 0 AND c.reltuples > 0 THEN c.reltuples / c.relpages END "
-        "FROM pg_class c WHERE c.oid = %s::regclass",
-        (name,),
+        f"SELECT {SIZE_COLUMNS} FROM pg_class c WHERE c.oid = %s::regclass",
+        (qualified(schema, table.name),),
     ).fetchone()
+    return _cuts(conn, schema, table, rows, pages, density)
+
+
+def _cuts(conn: Any, schema: str, table: Table, rows: int, pages: int,
+          density: float | None) -> list[Key]:
+    """split() once the table's size (pages, rows per page) is known."""
+    name = qualified(schema, table.name)
     expected = pages * density / rows if density else None  # ranges, from the statistics
     if not pages or (expected is not None and expected < MIN_RANGES):
         return []
