@@ -45,6 +45,7 @@ PACKAGES = {
     "sysbench": "sysbench", "pgloader": "pgloader", "sqlite3": "sqlite3",
     "mysqldump": "mariadb-client", "mariadb-dump": "mariadb-client",
     "mysql": "mariadb-client", "mariadb": "mariadb-client",
+    "pgcopydb": "pgcopydb", "mydumper": "mydumper", "myloader": "mydumper",
 }
 """The Debian package that provides each tool a benchmark runs."""
 

@@ -17,14 +17,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from pathlib import Path
 
 from _common import Timer, add_dir_option, alternating, median, print_table, runs_text, work_dir
-from pg_full import psql, run_dump, run_turnout
+from pg_full import psql, run_dump, run_pgcopydb, run_turnout
 
 from turnout.testing.servers import PgServer, start_postgres
 
 SOURCE_DB = "bench_src"
-CONTENDERS = ("turnout", "pg_dump")
+CONTENDERS = ("turnout", "pg_dump", "pgcopydb")
 SHAPE_SQL = (
     "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename "
     "NOT LIKE '\\_turnout%'), (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' "
@@ -72,6 +73,9 @@ def main() -> None:
     parser.add_argument("--tables", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=100, help="rows per table")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS,
+                        default=["turnout", "pg_dump"],
+                        help="pgcopydb needs Debian's pgcopydb (apt-get install pgcopydb)")
     add_dir_option(parser)
     args = parser.parse_args()
     work = work_dir("many_tables", args.dir)
@@ -85,7 +89,7 @@ def main() -> None:
         expected = content(server, SOURCE_DB)
         print(f"generated {args.tables:,} tables x {args.rows:,} rows in "
               f"{generated.seconds:.1f} s; source {expected}")
-        times = run_all(server, work, args.repeat, expected)
+        times = run_all(server, work, args.repeat, expected, args.contenders)
         report(args.tables, args.rows, times)
     finally:
         if server is not None:
@@ -93,17 +97,20 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_all(server: PgServer, work, repeat: int, expected: str) -> dict[str, list[float]]:
+def run_all(server: PgServer, work: Path, repeat: int, expected: str,
+            contenders: list[str]) -> dict[str, list[float]]:
     """Every contender ``repeat`` times, alternating, each into a fresh database, checked."""
     src_url = server.url(SOURCE_DB)
-    times: dict[str, list[float]] = {who: [] for who in CONTENDERS}
+    times: dict[str, list[float]] = {who: [] for who in contenders}
     for r in range(repeat):
-        for who in alternating(CONTENDERS, r):
+        for who in alternating(contenders, r):
             db = f"bench_dst_{who}_{r + 1}"
             dst_url = server.create_database(db)
             psql(server, "postgres", "CHECKPOINT")
             if who == "pg_dump":
                 elapsed = run_dump(server, src_url, dst_url)
+            elif who == "pgcopydb":
+                elapsed = run_pgcopydb(server, src_url, dst_url, work / "pgcopydb")
             else:
                 elapsed = run_turnout(src_url, dst_url, work / f"home-{who}-{r + 1}")
             got = content(server, db)
@@ -117,14 +124,16 @@ def run_all(server: PgServer, work, repeat: int, expected: str) -> dict[str, lis
 
 def report(tables: int, rows: int, times: dict[str, list[float]]) -> None:
     med = {who: median(ts) for who, ts in times.items()}
+    base = "pg_dump" if "pg_dump" in med else next(iter(med))
     print()
-    print_table(["contender", "median s", "ms/table", "this/pg_dump", "runs (s)"],
+    print_table(["contender", "median s", "ms/table", f"this/{base}", "runs (s)"],
                 [[who, f"{med[who]:.2f}", f"{med[who] * 1000 / tables:.1f}",
-                  f"{med[who] / med['pg_dump']:.2f}", runs_text(ts)]
+                  f"{med[who] / med[base]:.2f}", runs_text(ts)]
                  for who, ts in times.items()])
     print(f"{tables:,} tables x {rows:,} rows (integer key + one index each); turnout = "
           "schema + full through the Python API, in process; pg_dump = `pg_dump "
-          "--format=plain src | psql -q -v ON_ERROR_STOP=1 dst`.")
+          "--format=plain src | psql -q -v ON_ERROR_STOP=1 dst`; pgcopydb = `pgcopydb clone "
+          "--table-jobs 2 --index-jobs 2 --no-owner --no-acl`.")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from _common import (
     alternating,
     contender_rows,
     median,
+    need,
     print_table,
     turnout_copy,
     work_dir,
@@ -146,6 +147,25 @@ def run_dump(server: PgServer, src_url: str, dst_url: str) -> float:
             f"{load.returncode}): {dump_err.decode(errors='replace').strip()} "
             f"{load.stderr.decode(errors='replace').strip()}"
         )
+    return timer.seconds
+
+
+def run_pgcopydb(server: PgServer, src_url: str, dst_url: str, work: Path, jobs: int = 2
+                 ) -> float:
+    """`pgcopydb clone --table-jobs N --index-jobs N` (Debian's pgcopydb) with the server's
+    own pg_dump and pg_restore first on PATH; returns the seconds taken."""
+    env = clean_env()
+    env["PATH"] = f"{server.bindir}:{env.get('PATH', '/usr/bin:/bin')}"
+    shutil.rmtree(work, ignore_errors=True)
+    with Timer() as timer:
+        proc = subprocess.run(
+            [need("pgcopydb"), "clone", "--source", src_url, "--target", dst_url,
+             "--dir", str(work), "--table-jobs", str(jobs), "--index-jobs", str(jobs),
+             "--no-owner", "--no-acl"],
+            capture_output=True, text=True, env=env, check=False,
+        )
+    if proc.returncode != 0:
+        sys.exit(f"pgcopydb failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
     return timer.seconds
 
 
