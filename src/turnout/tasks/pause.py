@@ -19,6 +19,7 @@ from turnout.errors import BadInput
 from turnout.model import TaskState
 from turnout.store import Store
 from turnout.tasks.lifecycle import start_task, stop_task
+from turnout.tasks.threads import start_task_here
 from turnout.tasks.watch import ACTIVE, task_status
 
 
@@ -39,9 +40,10 @@ def pause_task(name: str, store: Store | None = None) -> dict[str, Any]:
     return task_status(name, store)
 
 
-def resume_task(name: str, store: Store | None = None) -> int | None:
+def resume_task(name: str, store: Store | None = None, here: bool = False) -> int | None:
     """Start a worker for a Paused task, which goes on from its checkpoint; its pid (None:
-    handed to the agents, one of which runs it, as start_task does)."""
+    handed to the agents, one of which runs it, as start_task does). `here` runs it in a
+    thread of this process instead, as `turnout serve` runs the tasks started from it."""
     store = store or Store()
     record = store.get(name)
     if record.state is not TaskState.PAUSED:
@@ -50,6 +52,6 @@ def resume_task(name: str, store: Store | None = None) -> int | None:
     if checkpoints.DDL_WAITING.get(store, name) is not None:
         raise BadInput(f"task {name!r} waits at a DDL statement: `turnout task ddl {name}` "
                        "shows it and lets the task past it")
-    pid = start_task(name, store)
+    pid = start_task_here(name, store) if here else start_task(name, store)
     store.add_event(name, "info", "task resumed from its checkpoint")
     return pid

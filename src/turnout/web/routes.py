@@ -137,6 +137,21 @@ def stop_task(name: TaskName, store: StoreDep) -> dict[str, Any]:
     return api.stop_task(name, store)
 
 
+@router.post("/tasks/{name}/pause", response_model=models.TaskStatus, tags=["tasks"])
+def pause_task(name: TaskName, store: StoreDep) -> dict[str, Any]:
+    """Stop the task after its batch but keep its capture position: Paused; 400 if it does
+    not run."""
+    return api.pause_task(name, store)
+
+
+@router.post("/tasks/{name}/resume", response_model=models.TaskStatus, tags=["tasks"])
+def resume_task(name: TaskName, store: StoreDep) -> dict[str, Any]:
+    """Run a Paused task again in this server's process, from its checkpoint; 400 if it is
+    not Paused."""
+    api.resume_task(name, store, here=True)
+    return api.task_status(name, store)
+
+
 @router.get("/tasks/{name}/events", response_model=list[models.Event], tags=["tasks"])
 def task_events(name: TaskName, store: StoreDep,
                 after: Annotated[int, Query(ge=0, description="only events after this id")] = 0,
