@@ -1,8 +1,8 @@
 """The console in real headless Chromium (Debian's package, driven by Playwright).
 
 A person's path: create a task between two SQLite files from the form, start it, watch the
-bar reach "Incremental Data Migration — not delayed", stop it, verify, delete; and a
-switchover whose checklist ticks through to "switched", then finish. The task
+bar reach "Incremental Data Migration — not delayed", pause and resume it, stop it, verify,
+delete; and a switchover whose checklist ticks through to "switched", then finish. The task
 page's screenshot lands in TURNOUT_SCREENSHOTS (default: the test's temporary directory);
 the README's richer one comes from tests/web/screenshot.py.
 """
@@ -78,6 +78,14 @@ def test_create_run_stop_verify_delete(page: Page, base_url: str, tmp_path: Path
 
     page.get_by_role("button", name="Run precheck").click()
     expect(page.locator("#precheck-result")).to_contain_text("No problems: 1 tables would move")
+
+    expect(page.get_by_role("button", name="Resume")).to_be_disabled()
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator("#state")).to_have_text("Paused")
+    expect(page.get_by_role("button", name="Pause")).to_be_disabled()
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator("#state")).to_have_text("Migrating")
+    expect(bar).to_have_attribute("aria-label", "Incremental Data Migration — not delayed")
 
     page.goto(base_url + "/")
     row = page.locator("tr[data-task=shop]")

@@ -42,12 +42,14 @@ function renderStatus(task) {
   renderChart();
 }
 
-/** Start only what is stopped, stop only what runs. */
+/** Start only what is stopped, stop and pause only what runs, resume only what is paused. */
 function enable(task) {
   const running = RUNNING.includes(task.state);
   document.getElementById("start").disabled = running;
   document.getElementById("resnapshot").disabled = running;
   document.getElementById("stop").disabled = !running;
+  document.getElementById("pause").disabled = !running;
+  document.getElementById("resume").disabled = task.state !== "Paused";
   enableSwitch();
 }
 
@@ -143,6 +145,8 @@ document.addEventListener("DOMContentLoaded", () => {
   bind("resnapshot", () => api("POST", TASK + "/start", { resnapshot: true }),
     `Empty the destination tables of ${NAME} and copy everything again?`);
   bind("stop", () => api("POST", TASK + "/stop"));
+  bind("pause", () => api("POST", TASK + "/pause"));
+  bind("resume", () => api("POST", TASK + "/resume"));
   bind("ddl-apply", () => api("POST", TASK + "/ddl", { how: "apply" }));
   bind("ddl-apply-sql", () => api("POST", TASK + "/ddl",
     { how: "apply-sql", sql: document.getElementById("ddl-sql").value }));
