@@ -1,6 +1,7 @@
 """Pause and resume under writes: the task's worker goes away and comes back, the source
 keeps writing all along, and the destination ends with every row (nothing lost while
-paused, nothing applied twice), from the SQLite triggers and from a PostgreSQL slot."""
+paused, nothing applied twice), from the SQLite triggers, a PostgreSQL slot and the MySQL
+binlog (its position kept while no worker reads)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def slots(url: str) -> int:
     return int(row[0])
 
 
-@over(("sqlite", "sqlite"), ("postgresql", "postgresql"))
+@over(("sqlite", "sqlite"), ("postgresql", "postgresql"), ("mysql", "postgresql"))
 def test_pause_and_resume_under_writes_lose_nothing(store: Store,
                                                     urls: tuple[str, str]) -> None:
     source, dest = urls
