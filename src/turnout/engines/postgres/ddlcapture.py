@@ -50,6 +50,7 @@ def _statements(schema: str) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION {s}._turnout_layout(rel oid) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog AS $f$
 SELECT jsonb_build_object(
+  'name', r.relname, 'schema', n.nspname,
   'columns', coalesce((SELECT jsonb_agg(jsonb_build_array(a.attnum, a.attname, c.data_type,
       c.character_maximum_length, c.numeric_precision, c.numeric_scale, c.datetime_precision,
       NOT a.attnotnull, c.column_default, c.is_identity = 'YES', c.is_generated = 'ALWAYS',
@@ -107,7 +108,7 @@ BEGIN
       ON CONFLICT (table_oid) DO UPDATE SET layout = EXCLUDED.layout;
     INSERT INTO {s}.{DDL_TABLE} (table_oid, table_name, tag, statement, layout, renamed)
       VALUES (rel, (SELECT relname FROM pg_class WHERE oid = rel), cmd.command_tag,
-              current_query(), lay, ren);
+              current_query(), lay || jsonb_build_object('was', before->>'name'), ren);
   END LOOP;
 END $f$""",
         f"""CREATE OR REPLACE FUNCTION {s}._turnout_ddl_dropped() RETURNS event_trigger
@@ -155,6 +156,13 @@ def install(conn: Any, schema: str, tables: list[str]) -> bool:
                 f"SELECT %s::regclass, {quote(schema)}._turnout_layout(%s::regclass) "
                 "ON CONFLICT (table_oid) DO UPDATE SET layout = EXCLUDED.layout",
                 (qualified(schema, name), qualified(schema, name)))
+        # every other table's name too, so a table renamed into --tables is told as such
+        conn.execute(
+            f"INSERT INTO {qualified(schema, LAYOUT_TABLE)} "
+            f"SELECT c.oid, {quote(schema)}._turnout_layout(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+            "AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE '\\_turnout%%' "
+            "ON CONFLICT (table_oid) DO NOTHING", (schema,))
     return True
 
 
@@ -208,6 +216,14 @@ def record(values: dict[str, Any], table: Table, id_prefix: str) -> Ddl:
     after = None if layout is None else layout_table(table, layout)
     return Ddl(id=f"{id_prefix}{values['id']}", statement=values["statement"], after=after,
                renamed=None if renamed is None else tuple(sorted(renamed.items())))
+
+
+def renamed_from(values: dict[str, Any]) -> str | None:
+    """The table's name before the DDL when the DDL renamed it (ALTER TABLE … RENAME TO),
+    else None; None too for a table whose earlier name the trigger never noted."""
+    layout = json.loads(values["layout"]) if values.get("layout") else {}
+    was = layout.get("was")
+    return str(was) if was and was != values["table_name"] else None
 
 
 def layout_table(table: Table, layout: dict[str, Any]) -> Table:

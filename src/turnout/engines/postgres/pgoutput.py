@@ -148,10 +148,18 @@ class ChangeDecoder:
         self.relations: dict[int, Relation] = {}
         self.selects: Callable[[str], bool] = lambda _: False  # a new table joins (Capture)
         self._checked: set[int] = set()  # relation oids whose columns match the task's table
+        self._moved: dict[int, str] = {}  # relation oid -> the task's table it was seen as
         self._loaders: dict[int, Any] = {}
         self._rows: Any = None  # a cursor whose loaders read rows (values.load_rows_as_text)
 
     def relation(self, relation: Relation) -> None:
+        """Note a relation's columns; stop when one of the task's tables now goes by another
+        name or schema (RENAME TO, SET SCHEMA): its rows would no longer match any table."""
+        was = self._moved.get(relation.oid)
+        if was is not None and (relation.schema, relation.name) != (self.schema, was):
+            raise _renamed(was, f"{relation.schema}.{relation.name}")
+        if relation.schema == self.schema and relation.name in self.tables:
+            self._moved[relation.oid] = relation.name
         self.relations[relation.oid] = relation
         self._checked.discard(relation.oid)
 
@@ -200,6 +208,9 @@ class ChangeDecoder:
         names = [c[0] for c in self.relations[message.oid].columns]
         values = dict(zip(names, message.new or [], strict=True))
         name = values["table_name"]
+        was = ddlcapture.renamed_from(values)
+        if was is not None and (was in self.tables or self.selects(name)):
+            raise _renamed(was, name, values["statement"])
         table = self.tables.get(name)
         if table is None and ddlcapture.created(values) and self.selects(name):
             table = Table(name, (), schema=self.schema, origin="postgresql")
@@ -295,3 +306,14 @@ class ChangeDecoder:
 
 def _key(values: list[Any], key_at: tuple[int, ...]) -> Key:
     return tuple(values[i] for i in key_at)
+
+
+def _renamed(was: str, now: str, statement: str = "") -> OperationFailed:
+    """The stop for a renamed table: turnout does not follow one yet, and going on would
+    lose its rows (under the new name they match no table of the task) without a word."""
+    said = f" ({' '.join(statement.split())[:200]})" if statement else ""
+    return OperationFailed(
+        f"table {was!r} was renamed to {now!r} on the source{said}: a renamed table is not "
+        "followed, so the task stops here rather than lose its rows: rename it back on the "
+        "source and start the task with --resnapshot (the tables are copied afresh), or "
+        "delete the task and create one that selects the new name (docs/ddl.md)")
