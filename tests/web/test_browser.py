@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from tests.conftest import make_db
@@ -147,3 +149,23 @@ def test_switchover_checklist_then_finish(page: Page, base_url: str, tmp_path: P
     expect(page.locator("#said")).to_contain_text("finished: nothing of turnout is left")
     page.goto(base_url + "/")
     expect(page.locator("#empty")).to_be_visible()
+
+
+def test_a_table_copying_shows_its_rows_per_second_and_time_left(
+        page: Page, base_url: str, tmp_path: Path) -> None:
+    src = tmp_path / "big.db"
+    with sqlite3.connect(src) as db:
+        db.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+        db.executemany("INSERT INTO big VALUES (?, ?)",
+                       ((i, f"row {i:07d}") for i in range(1, 1_000_001)))
+    db.close()
+    made = httpx.post(base_url + "/api/tasks", json={
+        "name": "big", "source": f"sqlite:///{src}", "dest": f"sqlite:///{tmp_path}/copy.db",
+        "types": ["schema", "full"], "options": {"chunk_rows": 20}})
+    assert made.status_code == 201, made.text
+    page.goto(base_url + "/tasks/big")
+    page.get_by_role("button", name="Start", exact=True).click()
+    label = page.locator("#tables tr[data-table=big] .label")
+    expect(label).to_have_text(re.compile(r"\d+ % · [\d,]+ rows/s · \d+:\d\d:\d\d left"))
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#state")).to_have_text("Stopped")

@@ -10,6 +10,30 @@ const opened = Date.now();
 let lastEvent = 0;
 let current = null;
 
+const copied = {};  // table → [[seconds, rows copied], ...] this page saw, the last 10 s
+
+/** Rows per second and time left of a table still copying, from the counts this page saw
+ * (as the CLI's live view does: the store keeps counts, not when they came); "" until a
+ * second of samples is in. */
+function rateText(t) {
+  if (t.done) { delete copied[t.source]; return ""; }
+  const now = (Date.now() - opened) / 1000;
+  const samples = (copied[t.source] = copied[t.source] || []);
+  samples.push([now, t.rows_copied]);
+  while (samples.length > 2 && now - samples[1][0] >= 10) samples.shift();
+  const [t0, rows0] = samples[0];
+  if (now - t0 < 1 || t.rows_copied < rows0) return "";
+  const perS = (t.rows_copied - rows0) / (now - t0);
+  const left = t.rows_total - t.rows_copied;
+  let text = " · " + Math.round(perS).toLocaleString() + " rows/s";
+  if (perS > 0 && left > 0) {
+    const secs = Math.round(left / perS);
+    const two = (n) => String(n).padStart(2, "0");
+    text += ` · ${Math.floor(secs / 3600)}:${two(Math.floor(secs / 60) % 60)}:${two(secs % 60)} left`;
+  }
+  return text;
+}
+
 function tableRow(t) {
   const total = Math.max(t.rows_total, t.rows_copied);
   const pct = t.done ? 100 : total ? Math.round((100 * t.rows_copied) / total) : 0;
@@ -19,7 +43,7 @@ function tableRow(t) {
     h("td", { class: "num" }, t.rows_copied.toLocaleString() + " / " + t.rows_total.toLocaleString()),
     h("td", { class: "wide" }, h("div", { class: "bar thin" },
       h("div", { class: "fill", style: "width:" + pct + "%" }),
-      h("span", { class: "label" }, t.done ? "done" : pct + " %"))));
+      h("span", { class: "label" }, t.done ? "done" : pct + " %" + rateText(t)))));
 }
 
 function renderStatus(task) {
