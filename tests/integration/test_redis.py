@@ -259,6 +259,18 @@ def test_a_task_runs_the_keyspace_path_and_resumes_after_kill(pair, store) -> No
         if api.task_status("kv", store)["pid"]:
             kill_worker(store, "kv")
     assert assert_same(source, dest) > 500
+    report = api.verify_task("kv", store)
+    assert report["consistent"], report
+    assert {t["source"] for t in report["tables"]} == {"db0", "db1"}
+    r1 = redis.Redis(port=dest.port, db=1)
+    r1.hset("h:3", "f3", "changed")  # the destination goes its own way
+    r1.delete("set:4")
+    r1.set("stray", "x")
+    r1.persist("t:10")
+    db1 = next(t for t in api.verify_task("kv", store)["tables"] if t["source"] == "db1")
+    assert (db1["missing"], db1["extra"]) == ([["set:4"]], [["stray"]]), db1
+    assert sorted(zip(db1["different"], db1["different_columns"], strict=True)) == [
+        (["h:3"], ["value"]), (["t:10"], ["ttl"])], db1
     status = api.task_status("kv", store)
     assert status["tables"][0]["rows_copied"] > 0 or status["changes_applied"] > 0
     assert api.delete_task("kv", store) is not None

@@ -111,6 +111,20 @@ class KeyspaceReport:
     position: Position | None = None
 
 
+@dataclass(frozen=True)
+class KeyspaceComparison:
+    """One database of a key-value pair compared: key counts, and the keys missing on the
+    destination, extra there, and different (with what differs: "type", "value", "ttl")."""
+
+    source: str
+    dest: str
+    keys_source: int
+    keys_dest: int
+    missing: list[str]
+    extra: list[str]
+    different: list[tuple[str, tuple[str, ...]]]
+
+
 class Keyspace(ABC):
     """A key-value engine's own migration path (capabilities.keyspace): one session copies
     every key, then follows every write, saving its position on the destination."""
@@ -121,3 +135,8 @@ class Keyspace(ABC):
                 resnapshot: bool) -> None:
         """Copy into `dest` (checkpoints named by `owner`), then follow the source until `stop`
         when `follow`; `resnapshot` copies afresh even where a checkpoint says where to go on."""
+
+    @abstractmethod
+    def compare(self, dest: Endpoint, level: str) -> list[KeyspaceComparison]:
+        """Compare every key with `dest`'s: counts only at level "count", else each key's
+        type, value and expiry too; turnout's own keys left out."""

@@ -14,7 +14,7 @@ from turnout import engines
 from turnout.errors import BadInput
 from turnout.spec import TaskSpec
 from turnout.store import Store
-from turnout.verify import compare, pairs, recheck, settle
+from turnout.verify import compare, keys, pairs, recheck, settle
 from turnout.verify import repair as fixing
 from turnout.verify.applied import TaskApplied, running
 from turnout.verify.report import Report
@@ -48,6 +48,8 @@ def run(spec: TaskSpec, *, caught_up: Callable[[float], object] | None = None,
     src = engines.connect(spec.source_endpoint)
     dst = engines.connect(spec.dest_endpoint)
     try:
+        if src.capabilities.keyspace:  # keys, not tables: the engine compares them
+            return keys.run(spec, src, level, repair, started)
         table_pairs = pairs.task_pairs(spec, src, dst)
         settings = compare.Settings(threads=threads, level=level,
                                     max_rows_per_second=max_rows_per_second)

@@ -19,11 +19,12 @@ from turnout.alter import Alteration
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capabilities, Capture, Engine, SnapshotReader
-from turnout.engines.capabilities import Keyspace, KeyspaceReport
+from turnout.engines.capabilities import Keyspace, KeyspaceComparison, KeyspaceReport
 from turnout.engines.checksums import VerifyReader
 from turnout.engines.redis.applier import CHECKPOINT
-from turnout.engines.redis.sync import Options, Report, run
+from turnout.engines.redis.sync import Options, Report, db_map, run
 from turnout.engines.redis.url import RedisUrl
+from turnout.engines.redis.verify import compare_db
 from turnout.errors import TransientError, TurnoutError, Unsupported
 from turnout.model import Checkpoint, Position, Row, Session, Table
 from turnout.types import CanonicalType
@@ -177,6 +178,23 @@ class _RedisKeyspace(Keyspace):
 
         run(self.source, RedisUrl.parse(dest.url), owner, stop,
             Options(resnapshot=resnapshot, follow=follow, progress=report))
+
+    def compare(self, dest: Endpoint, level: str) -> list[KeyspaceComparison]:
+        """Every database the task maps that holds a key on either side, compared."""
+        target = RedisUrl.parse(dest.url)
+        pairs = db_map(self.source, target)
+        used = _used_dbs(self.source) | {s for s, d in pairs.items() if d in _used_dbs(target)}
+        return [compare_db(self.source, target, s, pairs[s], level)
+                for s in sorted(used) if s in pairs]
+
+
+def _used_dbs(url: RedisUrl) -> set[int]:
+    """The databases that hold keys (INFO keyspace lists only those)."""
+    client = url.client(0, name="turnout-verify")
+    try:
+        return {int(name[2:]) for name in client.info("keyspace") if name.startswith("db")}
+    finally:
+        client.close()
 
 
 def _refuse(what: str) -> NoReturn:
