@@ -13,23 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from turnout.alter import (
-    AddColumn,
-    Alteration,
-    CreateIndex,
-    DropColumn,
-    DropIndex,
-    DropTable,
-    RenameColumn,
-    WidenColumn,
-)
-from turnout.engines.mysql.dialect import column_ddl, column_list, quote
-from turnout.errors import Unsupported
-from turnout.model import Table
+from turnout.alter import Alteration, CreateIndex, DropIndex, DropTable, WidenColumn
+from turnout.engines.alter import ALTERATIONS, Dialect, shown_made
+from turnout.engines.alter import statement as written
+from turnout.engines.mysql.dialect import column_ddl, quote
+from turnout.model import Column, Table
 from turnout.types import Kind
 
-ALTERATIONS = frozenset({"AddColumn", "DropColumn", "RenameColumn", "WidenColumn",
-                         "CreateIndex", "DropIndex", "DropTable"})
+__all__ = ["ALTERATIONS", "done", "split", "statement"]
 
 Query = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
 
@@ -39,30 +30,18 @@ def statement(table: Table, alteration: Alteration, same: bool,
     """The statement that makes `alteration` on `table` (as it stands before it)."""
     target = quote(table.name)
     keyed = set(table.primary_key) | {c for i in table.indexes for c in i.columns}
-    if isinstance(alteration, AddColumn):
-        column = alteration.column
-        return (f"ALTER TABLE {target} ADD COLUMN "
-                f"{column_ddl(column, same, False, own_types, counter=False)}")
-    if isinstance(alteration, DropColumn):
-        return f"ALTER TABLE {target} DROP COLUMN {quote(alteration.name)}"
-    if isinstance(alteration, RenameColumn):
-        return (f"ALTER TABLE {target} RENAME COLUMN {quote(alteration.old)} "
-                f"TO {quote(alteration.new)}")
-    if isinstance(alteration, WidenColumn):
-        column = alteration.column
+
+    def widen(column: Column) -> str:
         counts = column.autoincrement and table.primary_key[:1] == (column.name,)
         definition = column_ddl(column, same, column.name in keyed, own_types, counter=counts)
         return f"ALTER TABLE {target} MODIFY COLUMN {definition}"
-    if isinstance(alteration, CreateIndex):
-        index = alteration.index
-        unique = "UNIQUE " if index.unique else ""
-        return (f"CREATE {unique}INDEX {quote(index.name)} ON {target} "
-                f"({column_list(index.columns)})")
-    if isinstance(alteration, DropIndex):
-        return f"DROP INDEX {quote(alteration.name)} ON {target}"
-    if isinstance(alteration, DropTable):
-        return f"DROP TABLE IF EXISTS {target}"
-    raise Unsupported(f"MySQL does not make {alteration} by itself")
+
+    return written(alteration, Dialect(
+        "MySQL", target, quote,
+        add_column=lambda column: column_ddl(column, same, False, own_types, counter=False),
+        widen=widen,
+        drop_index=lambda name: f"DROP INDEX {quote(name)} ON {target}",
+        index_guard=False))
 
 
 def done(query: Query, table: Table, alteration: Alteration) -> bool:
@@ -78,13 +57,7 @@ def done(query: Query, table: Table, alteration: Alteration) -> bool:
     columns = {r[0] for r in query(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
         "AND table_name = %s", (table.name,))}
-    if isinstance(alteration, AddColumn):
-        return alteration.column.name in columns
-    if isinstance(alteration, DropColumn):
-        return alteration.name not in columns
-    if isinstance(alteration, RenameColumn):
-        return alteration.old not in columns and alteration.new in columns
-    return False
+    return shown_made(columns, alteration)
 
 
 def split(sql: str) -> list[str]:

@@ -8,19 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from turnout.alter import (
-    AddColumn,
-    Alteration,
-    CreateIndex,
-    DropColumn,
-    DropIndex,
-    DropTable,
-    RenameColumn,
-    WidenColumn,
-)
+from turnout.alter import Alteration, RenameColumn
+from turnout.engines.alter import ALTERATIONS, Dialect, shown_made
+from turnout.engines.alter import statement as written
 from turnout.engines.postgres.dialect import (
     column_ddl,
-    column_list,
     default_sql,
     qualified,
     quote,
@@ -30,36 +22,24 @@ from turnout.errors import Unsupported
 from turnout.model import Column, Table
 from turnout.types import Kind
 
-ALTERATIONS = frozenset({"AddColumn", "DropColumn", "RenameColumn", "WidenColumn",
-                         "CreateIndex", "DropIndex", "DropTable"})
+__all__ = ["ALTERATIONS", "alter", "statement"]
 
 
 def statement(schema: str, table: Table, alteration: Alteration) -> str:
     """The statement that makes `alteration` on `table` (as it stands before it)."""
     target = qualified(schema, table.name)
     same = table.origin == "postgresql"
-    if isinstance(alteration, AddColumn):
-        column = alteration.column
+
+    def add_column(column: Column) -> str:
         if column.type.kind is Kind.ENUM and not same:
             raise Unsupported(f"a new enum column {column.name} needs its type created first")
-        return f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {column_ddl(column, same)}"
-    if isinstance(alteration, DropColumn):
-        return f"ALTER TABLE {target} DROP COLUMN IF EXISTS {quote(alteration.name)}"
-    if isinstance(alteration, RenameColumn):
-        return (f"ALTER TABLE {target} RENAME COLUMN {quote(alteration.old)} "
-                f"TO {quote(alteration.new)}")
-    if isinstance(alteration, WidenColumn):
-        return f"ALTER TABLE {target} " + ", ".join(_widen_actions(alteration.column, same))
-    if isinstance(alteration, CreateIndex):
-        index = alteration.index
-        unique = "UNIQUE " if index.unique else ""
-        return (f"CREATE {unique}INDEX IF NOT EXISTS {quote(index.name)} ON {target} "
-                f"({column_list(index.columns)})")
-    if isinstance(alteration, DropIndex):
-        return f"DROP INDEX IF EXISTS {qualified(schema, alteration.name)}"
-    if isinstance(alteration, DropTable):
-        return f"DROP TABLE IF EXISTS {target}"
-    raise Unsupported(f"PostgreSQL does not make {alteration} by itself")
+        return column_ddl(column, same)
+
+    return written(alteration, Dialect(
+        "PostgreSQL", target, quote, add_column=add_column,
+        widen=lambda column: f"ALTER TABLE {target} " + ", ".join(_widen_actions(column, same)),
+        drop_index=lambda name: f"DROP INDEX IF EXISTS {qualified(schema, name)}",
+        column_guard=True))
 
 
 def _widen_actions(column: Column, same: bool) -> list[str]:
@@ -94,8 +74,7 @@ def _done(conn: Any, schema: str, table: Table, alteration: Alteration) -> bool:
     old name gone and the new one there): the other statements say IF [NOT] EXISTS, and
     altering a column to the type, nullability and default it has changes nothing."""
     if isinstance(alteration, RenameColumn):
-        columns = _columns(conn, schema, table.name)
-        return alteration.old not in columns and alteration.new in columns
+        return shown_made(_columns(conn, schema, table.name), alteration)
     return False
 
 

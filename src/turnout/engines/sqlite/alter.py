@@ -10,47 +10,23 @@ from __future__ import annotations
 
 import sqlite3
 
-from turnout.alter import (
-    AddColumn,
-    Alteration,
-    CreateIndex,
-    DropColumn,
-    DropIndex,
-    DropTable,
-    RenameColumn,
-    WidenColumn,
-)
-from turnout.engines.sqlite.dialect import column_ddl, column_list, quote
-from turnout.errors import Unsupported
+from turnout.alter import Alteration, DropTable, WidenColumn
+from turnout.engines.alter import ALTERATIONS, Dialect, shown_made
+from turnout.engines.alter import statement as written
+from turnout.engines.sqlite.dialect import column_ddl, quote
 from turnout.model import Table
 
-ALTERATIONS = frozenset({"AddColumn", "DropColumn", "RenameColumn", "WidenColumn",
-                         "CreateIndex", "DropIndex", "DropTable"})
+__all__ = ["ALTERATIONS", "alter", "statement"]
 
 
 def statement(table: Table, alteration: Alteration) -> str:
     """The statement that makes `alteration` on `table` (as it stands before it)."""
-    target = quote(table.name)
-    if isinstance(alteration, AddColumn):
-        same = table.origin == "sqlite"
-        return f"ALTER TABLE {target} ADD COLUMN {column_ddl(alteration.column, False, same)}"
-    if isinstance(alteration, DropColumn):
-        return f"ALTER TABLE {target} DROP COLUMN {quote(alteration.name)}"
-    if isinstance(alteration, RenameColumn):
-        return (f"ALTER TABLE {target} RENAME COLUMN {quote(alteration.old)} "
-                f"TO {quote(alteration.new)}")
-    if isinstance(alteration, WidenColumn):
-        return "-- nothing: SQLite keeps the column's affinity"
-    if isinstance(alteration, CreateIndex):
-        index = alteration.index
-        unique = "UNIQUE " if index.unique else ""
-        return (f"CREATE {unique}INDEX IF NOT EXISTS {quote(index.name)} ON {target} "
-                f"({column_list(index.columns)})")
-    if isinstance(alteration, DropIndex):
-        return f"DROP INDEX IF EXISTS {quote(alteration.name)}"
-    if isinstance(alteration, DropTable):
-        return f"DROP TABLE IF EXISTS {target}"
-    raise Unsupported(f"SQLite does not make {alteration} by itself")
+    same = table.origin == "sqlite"
+    return written(alteration, Dialect(
+        "SQLite", quote(table.name), quote,
+        add_column=lambda column: column_ddl(column, False, same),
+        widen=lambda column: "-- nothing: SQLite keeps the column's affinity",
+        drop_index=lambda name: f"DROP INDEX IF EXISTS {quote(name)}"))
 
 
 def alter(db: sqlite3.Connection, table: Table, alteration: Alteration) -> str | None:
@@ -61,12 +37,7 @@ def alter(db: sqlite3.Connection, table: Table, alteration: Alteration) -> str |
         db.execute(statement(table, alteration))
         return statement(table, alteration)
     columns = {r[1] for r in db.execute(f"PRAGMA table_info({quote(table.name)})")}
-    if isinstance(alteration, AddColumn) and alteration.column.name in columns:
-        return None
-    if isinstance(alteration, DropColumn) and alteration.name not in columns:
-        return None
-    if isinstance(alteration, RenameColumn) and (alteration.old not in columns
-                                                 and alteration.new in columns):
+    if shown_made(columns, alteration):
         return None
     sql = statement(table, alteration)
     db.execute(sql)
