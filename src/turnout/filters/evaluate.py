@@ -131,18 +131,19 @@ def _not(value: bool | None) -> bool | None:
 
 
 def _all(values: Any) -> bool | None:
-    seen_unknown = False
-    for value in values:
-        if value is False:
-            return False
-        seen_unknown |= value is None
-    return None if seen_unknown else True
+    return _decided(values, False)
 
 
 def _any(values: Any) -> bool | None:
+    return _decided(values, True)
+
+
+def _decided(values: Any, decisive: bool) -> bool | None:
+    """SQL's AND (decisive False) or OR (decisive True) of three-valued truths: one decisive
+    value decides, else any unknown leaves the whole unknown."""
     seen_unknown = False
     for value in values:
-        if value is True:
-            return True
+        if value is decisive:
+            return decisive
         seen_unknown |= value is None
-    return None if seen_unknown else False
+    return None if seen_unknown else not decisive

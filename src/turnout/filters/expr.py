@@ -18,6 +18,7 @@ tree back as text that parses to the same tree.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -128,30 +129,43 @@ def columns(expr: Expr | Operand) -> set[str]:
     raise TypeError(expr)
 
 
-def render(expr: Expr | Operand) -> str:
-    """The filter as text, fully parenthesised, that parse() reads back to the same tree."""
-    match expr:
-        case Column(name):
-            return name if _bare(name) else '"' + name.replace('"', '""') + '"'
-        case Literal(value):
-            return render_literal(value)
-        case Compare(op, left, right):
-            return f"{render(left)} {op} {render(right)}"
-        case In(operand, values, negated):
-            listed = ", ".join(render(v) for v in values)
-            return f"{render(operand)} {'NOT IN' if negated else 'IN'} ({listed})"
-        case Between(operand, low, high, negated):
-            word = "NOT BETWEEN" if negated else "BETWEEN"
-            return f"{render(operand)} {word} {render(low)} AND {render(high)}"
-        case IsNull(operand, negated):
-            return f"{render(operand)} IS {'NOT NULL' if negated else 'NULL'}"
-        case Not(inner):
-            return f"NOT ({render(inner)})"
-        case And(left, right):
-            return f"({render(left)}) AND ({render(right)})"
-        case Or(left, right):
-            return f"({render(left)}) OR ({render(right)})"
-    raise TypeError(expr)
+def render(expr: Expr | Operand,
+           operand: Callable[[Operand], str] | None = None) -> str:
+    """The filter as text, fully parenthesised, that parse() reads back to the same tree.
+
+    `operand` writes a column or a literal (by default as the filter's own text does), so
+    the SQL an engine reads (sql.py) is the same walk with its dialect's quoting."""
+    write = operand or _render_operand
+
+    def walk(e: Expr | Operand) -> str:
+        match e:
+            case Column() | Literal():
+                return write(e)
+            case Compare(op, left, right):
+                return f"{walk(left)} {op} {walk(right)}"
+            case In(o, values, negated):
+                listed = ", ".join(walk(v) for v in values)
+                return f"{walk(o)} {'NOT IN' if negated else 'IN'} ({listed})"
+            case Between(o, low, high, negated):
+                word = "NOT BETWEEN" if negated else "BETWEEN"
+                return f"{walk(o)} {word} {walk(low)} AND {walk(high)}"
+            case IsNull(o, negated):
+                return f"{walk(o)} IS {'NOT NULL' if negated else 'NULL'}"
+            case Not(inner):
+                return f"NOT ({walk(inner)})"
+            case And(left, right):
+                return f"({walk(left)}) AND ({walk(right)})"
+            case Or(left, right):
+                return f"({walk(left)}) OR ({walk(right)})"
+        raise TypeError(e)
+
+    return walk(expr)
+
+
+def _render_operand(o: Operand) -> str:
+    if isinstance(o, Column):
+        return o.name if _bare(o.name) else '"' + o.name.replace('"', '""') + '"'
+    return render_literal(o.value)
 
 
 def render_literal(value: Value) -> str:

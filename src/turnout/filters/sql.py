@@ -10,19 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from turnout.filters.expr import (
-    And,
-    Between,
-    Column,
-    Compare,
-    Expr,
-    In,
-    IsNull,
-    Literal,
-    Not,
-    Operand,
-    Or,
-)
+from turnout.filters.expr import Column, Expr, Literal, Operand, render
 
 
 def standard_string(text: str) -> str:
@@ -44,27 +32,7 @@ def to_sql(expr: Expr, quote: Callable[[str], str],
             return string(value)
         return str(value)
 
-    def walk(e: Expr) -> str:
-        match e:
-            case Compare(op, left, right):
-                return f"{operand(left)} {op} {operand(right)}"
-            case In(o, values, negated):
-                listed = ", ".join(operand(v) for v in values)
-                return f"{operand(o)} {'NOT IN' if negated else 'IN'} ({listed})"
-            case Between(o, low, high, negated):
-                word = "NOT BETWEEN" if negated else "BETWEEN"
-                return f"{operand(o)} {word} {operand(low)} AND {operand(high)}"
-            case IsNull(o, negated):
-                return f"{operand(o)} IS {'NOT NULL' if negated else 'NULL'}"
-            case Not(inner):
-                return f"NOT ({walk(inner)})"
-            case And(left, right):
-                return f"({walk(left)}) AND ({walk(right)})"
-            case Or(left, right):
-                return f"({walk(left)}) OR ({walk(right)})"
-        raise TypeError(e)
-
-    return walk(expr)
+    return render(expr, operand)
 
 
 __all__ = ["Literal", "standard_string", "to_sql"]
