@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from turnout.alerts import AlertRules
 from turnout.endpoint import Endpoint, redact
 from turnout.errors import BadInput
 from turnout.filters.options import parse_masks, parse_wheres, row_rule
@@ -21,7 +22,7 @@ from turnout.model import Phase, Table
 from turnout.types import CanonicalType, parse_type
 
 ALL_TYPES = (Phase.SCHEMA, Phase.FULL, Phase.INCREMENTAL)
-_OFF = {"stray_check_s"}  # options that 0 turns off
+_OFF = {"stray_check_s", "max_rows_per_second", "max_bytes_per_second"}  # 0 turns these off
 # options that take one of a few words
 CHOICES = {"on_truncate": ("apply", "stop"), "on_drop": ("apply", "stop")}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -49,6 +50,10 @@ class Options:
     # a DROP TABLE of a moved table at the source: "apply" drops the destination table too,
     # in order with the other changes; "stop" holds the task at the DDL barrier (docs/ddl.md)
     on_drop: str = "stop"
+    # rows and bytes per second the full step and apply write at most (0: as fast as they
+    # go); `turnout task set` changes them while the task runs (migrate/throttle.py)
+    max_rows_per_second: float = 0.0
+    max_bytes_per_second: float = 0.0
 
 
 @dataclass
@@ -68,6 +73,7 @@ class TaskSpec:
     where: dict[str, str] = field(default_factory=dict)
     # TABLE -> COLUMN -> mask: what the destination holds instead (filters/masks.py)
     masks: dict[str, dict[str, str]] = field(default_factory=dict)
+    alerts: AlertRules = field(default_factory=AlertRules)  # [alerts]: webhook, delay (alerts.py)
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -174,6 +180,7 @@ class TaskSpec:
             bad = sorted(set(options) - option_names)[0]
             raise BadInput(f"unknown option {bad!r}: known ones are {sorted(option_names)}")
         data["options"] = Options(**options)
+        data["alerts"] = AlertRules.from_dict(data.get("alerts"))
         return cls(**data)
 
 

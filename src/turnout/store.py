@@ -212,6 +212,12 @@ class Store:
         with self._tx() as db:
             db.execute("DELETE FROM tasks WHERE name = ?", (name,))
 
+    def set_spec(self, name: str, spec: TaskSpec) -> None:
+        """Save a changed definition (`turnout task set`); its URLs sealed as on creation."""
+        with self._tx() as db:
+            db.execute("UPDATE tasks SET spec = ?, updated = ? WHERE name = ?",
+                       (json.dumps(self._sealed(spec.to_dict())), time.time(), name))
+
     def update(self, name: str, **fields: Any) -> None:
         """Set some of the task's columns; names outside the known set are a programming error."""
         allowed = {"state", "phase", "pid", "pid_started", "error", "delay_s", "position",

@@ -26,6 +26,7 @@ from turnout.cli.accounts import accounts
 from turnout.cli.agent import agent_group
 from turnout.cli.backup import backup_command, restore_command
 from turnout.cli.demo import run_demo
+from turnout.cli.operating import operating_options, task_set, with_operating
 from turnout.cli.rates import TableRates
 from turnout.cli.render import (
     sessions_table,
@@ -84,11 +85,12 @@ def task() -> None:
                    "wait at the DDL barrier (stop, the default).")
 @click.option("--file", "file_", type=click.Path(), help="Read the definition from a TOML file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new task as JSON.")
+@operating_options
 def task_create(name: str, source: str | None, dest: str | None, tables: tuple[str, ...],
                 exclude: tuple[str, ...], rename: tuple[str, ...], types: str | None,
                 cast: tuple[str, ...], wheres: tuple[str, ...], masks: tuple[str, ...],
                 on_truncate: str | None, on_drop: str | None, file_: str | None,
-                as_json: bool) -> None:
+                as_json: bool, operating: dict[str, Any]) -> None:
     """Define a migration task NAME."""
     if file_:
         if (source or dest or tables or exclude or rename or types or cast or on_truncate
@@ -102,7 +104,7 @@ def task_create(name: str, source: str | None, dest: str | None, tables: tuple[s
             spec = replace(spec, options=replace(spec.options, on_truncate=on_truncate))
         if on_drop:
             spec = replace(spec, options=replace(spec.options, on_drop=on_drop))
-    status = api.create_task(spec)
+    status = api.create_task(with_operating(spec, operating))
     if as_json:
         _print_json(status)
     else:
@@ -392,6 +394,7 @@ cli.add_command(backup_command)
 cli.add_command(restore_command)
 cli.add_command(store_group)
 cli.add_command(agent_group)
+task.add_command(task_set)
 
 
 def _print_json(value: Any) -> None:

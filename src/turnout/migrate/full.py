@@ -33,6 +33,7 @@ from turnout.errors import OperationFailed
 from turnout.migrate.plan import TablePlan
 from turnout.migrate.progress import Progress
 from turnout.migrate.spans import Span, initial_checkpoint, new_spans, restart, saved_spans
+from turnout.migrate.throttle import Throttle, size_of
 from turnout.model import Key, Position, Row
 
 PARALLEL = min(4, os.cpu_count() or 1)  # workers at most; each holds two connections
@@ -52,6 +53,7 @@ def copy_tables(
     parallel: int = PARALLEL,
     replayed: bool = False,
     placed: Callable[[SnapshotReader], Position | None] | None = None,
+    throttle: Throttle | None = None,
 ) -> bool:
     """Copy what is not copied yet; False when stopped before the end.
 
@@ -72,7 +74,8 @@ def copy_tables(
         readers = _readers(snap, min(parallel, len(pending)),
                            replayed and not _views_must_agree(
                                plans, dst.capabilities.checks_rows_adding_foreign_keys))
-        job = _Job(src, dst, owner, chunk_rows, direct, stop, queue.SimpleQueue(), placed)
+        job = _Job(src, dst, owner, chunk_rows, direct, stop, queue.SimpleQueue(), placed,
+                   throttle)
         for span in pending:
             job.spans.put(span)
         count = partial(_count, snap, plans, progress, tally)
@@ -171,6 +174,7 @@ class _Job:
     stop: threading.Event
     spans: queue.SimpleQueue[Span]
     placed: Callable[[SnapshotReader], Position | None] | None = None
+    throttle: Throttle | None = None  # paces the writes (throttle.py)
     results: queue.SimpleQueue[Span | None] = field(default_factory=queue.SimpleQueue)
     errors: list[BaseException] = field(default_factory=list)
 
@@ -276,9 +280,13 @@ class _Copier:
         else:
             self._push(span)
 
-    def _commit(self, span: Span, rows: int, last: Key | None) -> None:
+    def _commit(self, span: Span, rows: int, last: Key | None,
+                data: list[Row] | None = None) -> None:
         span.advance(rows, last, self.job.chunk_rows)
         self.job.results.put(span)
+        throttle = self.job.throttle
+        if throttle is not None:
+            throttle.took(rows, size_of(data) if data and throttle.counts_bytes else 0)
 
     def _pull(self, span: Span) -> None:
         """Same-engine path: the destination reads each chunk from the reader itself."""
@@ -305,7 +313,7 @@ class _Copier:
             loaded = plan.shape(rows)
             self.dst.load(plan.dest, loaded, span.checkpoint(job.owner, job.chunk_rows,
                                                               len(rows), last))
-            self._commit(span, len(rows), last)
+            self._commit(span, len(rows), last, loaded)
             if job.halted():
                 pending.result()  # let the read ahead finish before the snapshot closes
                 return
@@ -331,7 +339,7 @@ class _Copier:
                 loaded = plan.shape(rows)
                 self.dst.load(plan.dest, loaded,
                               span.checkpoint(job.owner, job.chunk_rows, len(rows), None))
-                self._commit(span, len(rows), None)
+                self._commit(span, len(rows), None, loaded)
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:

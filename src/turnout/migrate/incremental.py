@@ -48,6 +48,7 @@ from turnout.errors import OperationFailed, TransientError
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.heartbeat import Heartbeat
 from turnout.migrate.progress import Progress
+from turnout.migrate.throttle import Throttle, size_of
 from turnout.model import Change, Checkpoint, Op, Position
 
 AHEAD = 2  # batches read while one is applied
@@ -68,6 +69,7 @@ def follow(
     stall_timeout_s: float = 30.0,
     beats_since: float | None = None,
     ddl: DdlApplier | None = None,
+    throttle: Throttle | None = None,
 ) -> Position:
     """Apply changes until `stop` is set; returns the position applied up to.
 
@@ -123,6 +125,9 @@ def follow(
                 beat_applied = read.beat
             progress.incremental(position, _delay(oldest_applied, read.pending_ts), applied,
                                  beat_applied)
+            if throttle is not None and read.advances:  # reported first, then paced
+                throttle.took(len(read.changes),
+                              _size(read.changes) if throttle.counts_bytes else 0)
             if truncated is not None:
                 raise OperationFailed(truncated[1])
     finally:
@@ -212,7 +217,18 @@ class _Reader(threading.Thread):
                 continue
             if isinstance(item, BaseException):
                 raise item
+            if item.pending_ts is None:
+                item.pending_ts = self._oldest_queued()
             return item
+        return None
+
+    def _oldest_queued(self) -> float | None:
+        """Commit time of the oldest change read ahead and not handed out yet: a read that
+        found nothing left unread still has those to apply (a throttle holds them back)."""
+        with self._reads.mutex:
+            for item in self._reads.queue:
+                if isinstance(item, _Read) and item.changes:
+                    return item.changes[0].commit_ts
         return None
 
     def finish(self) -> None:
@@ -304,6 +320,11 @@ def _truncation(read: _Read, routes: dict[str, Route]) -> tuple[_Read, str] | No
         f"stop: start it again with --resnapshot to copy the tables afresh, or create it "
         f"with on_truncate = apply to empty the destination table too"
     )
+
+
+def _size(changes: list[Change]) -> int:
+    """About how many bytes the changes write: their new rows' values."""
+    return size_of(c.after.values() for c in changes if c.after)
 
 
 def _delay(oldest_applied: float | None, oldest_unread: float | None) -> float:

@@ -23,6 +23,7 @@ from turnout.migrate import fence, full, heartbeat, incremental, keyspace, retry
 from turnout.migrate.batchtimes import BatchTimes
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.plan import TablePlan, build_plan
+from turnout.migrate.throttle import Throttle
 from turnout.model import Phase, Position, TaskState
 from turnout.naming import slot_name
 from turnout.spec import TaskSpec
@@ -142,6 +143,12 @@ class Runner:
         self.retry = retry.Policy()
         self._capture: Capture | None = None  # the run's, closed when the run ends
         self.started = time.time()
+        self.throttle = Throttle(self._limits, stop)
+
+    def _limits(self) -> tuple[float, float]:
+        """The task's throttling as the store has it now (`turnout task set` changes it)."""
+        options = self.store.get(self.name).spec.options
+        return options.max_rows_per_second, options.max_bytes_per_second
 
     def run(self) -> TaskState:
         """Run until done, stopped or failed; the final state is saved and returned.
@@ -253,8 +260,10 @@ class Runner:
             self.progress.phase(Phase.FULL)
             opts = spec.options
             if not full.copy_tables(
-                src, dst, plans, self.name, opts.chunk_rows, self.progress, self.stop,
-                allow_direct=opts.direct_copy,
+                src, dst, plans, self.name, self.throttle.chunk(opts.chunk_rows),
+                self.progress, self.stop,
+                allow_direct=opts.direct_copy and not self.throttle.counts_bytes,
+                throttle=self.throttle,
                 exported=capture.exported_snapshot() if capture else None,
                 replayed=capture is not None,  # replay converges: workers may read later views
                 placed=capture.view_position if capture else None,
@@ -276,7 +285,7 @@ class Runner:
             routes,
             self.name,
             start,
-            spec.options.batch_changes,
+            self.throttle.chunk(spec.options.batch_changes),
             spec.options.poll_interval,
             self.progress,
             self.stop,
@@ -284,6 +293,7 @@ class Runner:
             stall_timeout_s=spec.options.stall_timeout_s,
             beats_since=self.started,
             ddl=self._ddl(spec, src, dst, capture, plans, routes),
+            throttle=self.throttle,
         )
         schema.sync_sequences(dst, plans, self.progress)
         return TaskState.STOPPED

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from turnout import accounts, engines, tasks
+from turnout import accounts, alerts, engines, tasks
 from turnout.checkpoints import (
     CAPTURE_START,
     ROLLBACK_FENCE_LEFT,
@@ -43,7 +43,7 @@ from turnout.checkpoints import (
     clear,
 )
 from turnout.endpoint import Endpoint
-from turnout.errors import BadInput, OperationFailed, TransientError, Unsupported
+from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError, Unsupported
 from turnout.migrate import runner
 from turnout.model import Phase, TaskState
 from turnout.naming import slot_name
@@ -99,10 +99,16 @@ def switchover(name: str, store: Store | None = None, options: Options | None = 
     if done:
         ctx.log(f"switchover resumes after step {done}")
     at = STEPS.index(done) + 1 if done else 0
-    while at < len(STEPS):
-        reached = _STEPS[STEPS[at]](ctx) or STEPS[at]  # a step may skip those after it
-        SWITCHOVER_STEP.set(store, name, reached)
-        at = STEPS.index(reached) + 1
+    try:
+        while at < len(STEPS):
+            reached = _STEPS[STEPS[at]](ctx) or STEPS[at]  # a step may skip those after it
+            SWITCHOVER_STEP.set(store, name, reached)
+            at = STEPS.index(reached) + 1
+    except TurnoutError as exc:
+        alerts.send_now(ctx.spec.alerts, name, alerts.SWITCHOVER_FAILED,
+                        f"switchover of task {name} failed at step {STEPS[at]}: {exc}",
+                        lambda said: ctx.log(said, "warning"), step=STEPS[at], error=str(exc))
+        raise
     return {"task": name, "reverse": ctx.reverse, "steps": list(STEPS), **ctx.result}
 
 

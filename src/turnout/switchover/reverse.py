@@ -40,6 +40,7 @@ def reverse_spec(store: Store, name: str) -> TaskSpec:
         table_renames={dest: source for source, dest in pairs if source != dest},
         column_renames=columns,
         options=replace(spec.options, stray_check_s=spec.options.stray_check_s or STRAY_CHECK_S),
+        alerts=spec.alerts,  # stray writes on the old source are what its alerts are for
     )
 
 

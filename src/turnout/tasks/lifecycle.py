@@ -22,6 +22,7 @@ from turnout.migrate import runner
 from turnout.model import TaskState, write_under
 from turnout.spec import TaskSpec
 from turnout.store import Store
+from turnout.tasks.alerting import AlertWatch
 from turnout.tasks.watch import ACTIVE, status, task_status, wait_caught_up
 from turnout.verify.strays import StrayWatch
 
@@ -51,11 +52,17 @@ def run_task(name: str, stop: threading.Event | None = None, store: Store | None
     write_under(name, epoch)
     watcher = threading.Thread(target=_watch_stop, args=(store, name, stop), daemon=True)
     watcher.start()
+    alerts = AlertWatch(store, name, stop)
+    if alerts.wanted:
+        alerts.start()
+    state = None
     try:
         state = runner.Runner(store, name, stop, _stray_watch(store, name, stop),
                               epoch).run()
     finally:
         stop.set()
+        if alerts.wanted:
+            alerts.finish(state.value if state else None)
         write_under(name, None)
         if epoch is None or leases.holds(store, name, epoch):
             store.update(name, pid=None)
