@@ -39,6 +39,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from turnout.checkpoints import DDL_PENDING, POSITION, copied_at, layouts
 from turnout.coalesce import Route, coalesce
@@ -123,11 +124,13 @@ def follow(
             # from where the source kept the stream) tells nothing about this worker's delay
             if truncated is None and read.beat is not None and read.beat >= started:
                 beat_applied = read.beat
-            progress.incremental(position, _delay(oldest_applied, read.pending_ts), applied,
-                                 beat_applied)
+            report = partial(progress.incremental, position, changes=applied,
+                             beat_applied=beat_applied,
+                             delay_s=_delay(oldest_applied, read.pending_ts))
+            report()
             if throttle is not None and read.advances:  # reported first, then paced
                 throttle.took(len(read.changes),
-                              _size(read.changes) if throttle.counts_bytes else 0)
+                              _size(read.changes) if throttle.counts_bytes else 0, report)
             if truncated is not None:
                 raise OperationFailed(truncated[1])
     finally:

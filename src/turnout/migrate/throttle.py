@@ -19,6 +19,7 @@ from typing import Any
 
 RELOAD_S = 1.0  # how often the limits are read again
 CREDIT_S = 1.0  # how much unused rate a quiet spell keeps at most
+REPORT_S = 0.3  # a wait this long reports progress first (StoreProgress thins to 0.25 s)
 
 Limits = tuple[float, float]  # rows per second, bytes per second; 0: no limit
 
@@ -44,8 +45,13 @@ class Throttle:
         limit = self.limits[0]
         return min(rows, max(1, int(limit))) if limit else rows
 
-    def took(self, rows: int, size: int = 0) -> None:
-        """`rows` rows of `size` bytes were written: wait as long as the limits want."""
+    def took(self, rows: int, size: int = 0,
+             waiting: Callable[[], None] | None = None) -> None:
+        """`rows` rows of `size` bytes were written: wait as long as the limits want.
+
+        `waiting` is called once the wait has lasted REPORT_S: progress reports written
+        just before are thinned out to a few a second, and one must say where the writer
+        stands while it waits."""
         with self._lock:
             now = time.monotonic()
             if now - self._read_at >= RELOAD_S:
@@ -53,16 +59,26 @@ class Throttle:
             per_row, per_byte = self.limits
             if not per_row and not per_byte:
                 return
+            if self._due() < now - CREDIT_S:  # a quiet spell earns a second at most
+                self._restart(now - CREDIT_S)
             self._rows += rows
             self._bytes += size
-            due = self._start + max(self._rows / per_row if per_row else 0.0,
-                                    self._bytes / per_byte if per_byte else 0.0)
-            if due < now - CREDIT_S:  # a quiet spell: start counting afresh
-                self._restart(now - CREDIT_S)
+            due = self._due()
+        began = time.monotonic()
         while due > time.monotonic() and not self.stop.is_set():
-            self.stop.wait(min(due - time.monotonic(), RELOAD_S))
+            step = RELOAD_S if waiting is None else REPORT_S
+            self.stop.wait(max(0.0, min(due - time.monotonic(), step)))
+            if waiting is not None and time.monotonic() - began >= REPORT_S:
+                waiting()
+                waiting = None
             if self._reloaded_faster():
                 return
+
+    def _due(self) -> float:
+        """When what was written since the start fits the limits (call under the lock)."""
+        per_row, per_byte = self.limits
+        return self._start + max(self._rows / per_row if per_row else 0.0,
+                                 self._bytes / per_byte if per_byte else 0.0)
 
     def _reloaded_faster(self) -> bool:
         """While waiting, take a raised (or lifted) limit at once rather than after the wait
