@@ -82,3 +82,22 @@ def test_the_grafana_dashboard_asks_for_series_that_exist(client: TestClient,
     asked = set(re.findall(r"turnout_task_[a-z_]+", json.dumps(json.loads(dashboard))))
     assert asked and asked <= served, asked - served
     assert client.delete("/api/tasks/shop").status_code == 200
+
+
+def test_options_and_alerts_through_the_api(client: TestClient, shop: dict[str, str]) -> None:
+    made = client.post("/api/tasks", json={
+        "name": "shop", **shop, "options": {"max_rows_per_second": 500},
+        "alerts": {"webhook": "https://u:pw@hooks.example.com/x", "delay_s": 30}})
+    assert made.status_code == 201, made.text
+    changed = client.patch("/api/tasks/shop/options", json={"max_rows_per_second": 50})
+    assert changed.status_code == 200 and changed.json()["name"] == "shop"
+    events = [e["message"] for e in client.get("/api/tasks/shop/events").json()]
+    assert "options set: max_rows_per_second = 50.0" in events
+    assert "pw" not in str(events)
+    bad = client.patch("/api/tasks/shop/options", json={"chunk_rows": 0})
+    assert bad.status_code == 400 and "chunk_rows" in bad.json()["message"]
+    assert client.patch("/api/tasks/nope/options", json={}).status_code == 404
+    wrong = client.post("/api/tasks", json={"name": "hook", **shop,
+                                            "alerts": {"webhook": "ftp://x/"}})
+    assert wrong.status_code == 400 and "http(s)" in wrong.json()["message"]
+    assert client.delete("/api/tasks/shop").status_code == 200

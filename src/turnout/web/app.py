@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from turnout import api
 from turnout.store import Store
-from turnout.web import errors, metrics, routes, switching
+from turnout.web import errors, metrics, operating, routes, switching
 from turnout.web.jobs import Jobs
 
 STATIC = Path(__file__).parent / "static"
@@ -51,6 +51,7 @@ def create_app(token: str | None = None, home: Path | None = None) -> FastAPI:
     guard = [Depends(token_check(token))] if token is not None else []
     app.include_router(routes.router, dependencies=guard)
     app.include_router(switching.router, dependencies=guard)
+    app.include_router(operating.router, dependencies=guard)
     app.state.metrics = metrics.registry_for(app.state.store)
     app.include_router(metrics.router, dependencies=guard)  # scrapers send the token too
     _pages(app)

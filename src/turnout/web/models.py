@@ -41,6 +41,24 @@ class TaskOptions(BaseModel):
     stall_timeout_s: float | None = Field(
         default=None, allow_inf_nan=False,
         description="seconds without data or keep-alive before a change stream is reconnected")
+    max_rows_per_second: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False,
+        description="rows the full step and apply write a second at most (0: no limit)")
+    max_bytes_per_second: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False,
+        description="bytes of row data written a second at most (0: no limit)")
+
+
+class TaskAlerts(BaseModel):
+    """The task file's [alerts]: a JSON POST to `webhook` when something needs a person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook: str | None = Field(default=None, description="http(s) URL the alerts go to")
+    delay_s: float = Field(default=0.0, ge=0, allow_inf_nan=False,
+                           description="alert when the delay stays above this (0: never)")
+    delay_for_s: float = Field(default=60.0, ge=0, allow_inf_nan=False,
+                               description="... for this many seconds")
 
 
 PhaseName = Literal["schema", "full", "incremental"]
@@ -69,6 +87,7 @@ class TaskCreate(BaseModel):
     mask: list[str] = Field(default_factory=list,
                             description="TABLE.COLUMN=hash|null|redact|keep-last:N")
     options: TaskOptions = TaskOptions()
+    alerts: TaskAlerts = TaskAlerts()
 
 
 class DdlWaiting(Open):

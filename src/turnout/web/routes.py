@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from turnout import api
+from turnout.alerts import AlertRules
 from turnout.errors import BadInput, NotFound, TurnoutError
 from turnout.model import Session
 from turnout.spec import Options, TaskSpec, spec_from_flags
@@ -85,6 +86,7 @@ def build_spec(body: models.TaskCreate) -> TaskSpec:
     spec = spec_from_flags(body.name, body.source, body.dest, body.tables, body.exclude,
                            body.rename, ",".join(body.types), body.cast, body.where, body.mask)
     chosen = {k: v for k, v in body.options.model_dump().items() if v is not None}
+    spec = replace(spec, alerts=AlertRules(**body.alerts.model_dump()))
     return replace(spec, options=Options(**chosen)) if chosen else spec
 
 
