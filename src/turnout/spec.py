@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,11 @@ class TaskSpec:
     @property
     def dest_endpoint(self) -> Endpoint:
         return Endpoint.parse(self.dest)
+
+    def narrowing(self) -> Callable[[str], bool] | None:
+        """selects(), or None when the task takes everything: a caller that filters names one
+        by one (a key-value engine's keys) then has nothing to check."""
+        return None if self.tables == ("*",) and not self.exclude else self.selects
 
     def selects(self, table: str) -> bool:
         """Whether a source table belongs to this task (include patterns, minus excludes)."""

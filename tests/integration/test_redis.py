@@ -304,3 +304,32 @@ def test_a_task_refuses_to_skip_an_overrun_backlog_and_resnapshot_recovers(pair,
     api.stop_task("kv2", store)
     assert assert_same(source, dest) > 100
     api.delete_task("kv2", store)
+
+
+def test_key_globs_select_keys_and_a_command_across_them_is_refused(pair, store) -> None:
+    """--tables and --exclude are key globs: only those keys are copied and followed, verify
+    compares only them, and a RENAME from a selected key to another stops the task."""
+    from turnout import api
+    from turnout.spec import TaskSpec
+
+    source, dest = pair
+    seed(source, 200)
+    api.create_task(TaskSpec("kv3", source.url(), dest.url(), tables=("s:*", "z:*"),
+                             exclude=("z:1",)), store)
+    api.start_task("kv3", store)
+    api.wait_for("kv3", following, 60, store)
+    r = redis.Redis(port=source.port)
+    r.set("s:new", "1")
+    r.zadd("z:1", {"left": 1})
+    r.zadd("z:2", {"kept": 2})
+    r.rpush("l:0", "not copied")
+    r.zunionstore("z:3", ["z:2", "z:4"])  # keys found by COMMAND GETKEYS, all selected
+    api.wait_caught_up("kv3", 60, store)
+    d = redis.Redis(port=dest.port)
+    assert d.get("s:new") == b"1" and d.zscore("z:2", "kept") == 2 and d.exists("z:3")
+    assert not d.exists("z:1") and not d.keys("l:*") and not d.keys("h:*")
+    assert api.verify_task("kv3", store)["consistent"]
+    r.rename("s:new", "other")
+    failed = api.wait_for("kv3", lambda s: s["state"] == "Failed", 60, store)
+    assert "inside and outside" in failed["error"] and "--resnapshot" in failed["error"]
+    api.delete_task("kv3", store)

@@ -132,11 +132,13 @@ class Keyspace(ABC):
     @abstractmethod
     def migrate(self, dest: Endpoint, owner: str, stop: threading.Event,
                 progress: Callable[[KeyspaceReport], None], *, follow: bool,
-                resnapshot: bool) -> None:
+                resnapshot: bool, selects: Callable[[str], bool] | None = None) -> None:
         """Copy into `dest` (checkpoints named by `owner`), then follow the source until `stop`
-        when `follow`; `resnapshot` copies afresh even where a checkpoint says where to go on."""
+        when `follow`; `resnapshot` copies afresh even where a checkpoint says where to go on;
+        `selects` names the keys the task copies (None: every key)."""
 
     @abstractmethod
-    def compare(self, dest: Endpoint, level: str) -> list[KeyspaceComparison]:
+    def compare(self, dest: Endpoint, level: str,
+                selects: Callable[[str], bool] | None = None) -> list[KeyspaceComparison]:
         """Compare every key with `dest`'s: counts only at level "count", else each key's
         type, value and expiry too; turnout's own keys left out."""

@@ -79,7 +79,7 @@ def run(store: Store, name: str, spec: TaskSpec, src: Engine, dst: Engine,
         raise BadInput("a Redis task copies every key before it follows the stream: "
                        "create it with the full type too (schema is accepted, a no-op)")
     keyspace.migrate(spec.dest_endpoint, name, stop, _Reporter(store, name, progress),
-                     follow=follow, resnapshot=not full_done)
+                     follow=follow, resnapshot=not full_done, selects=spec.narrowing())
     if not follow:
         progress.flush()
         FULL_DONE.set(store, name, True)

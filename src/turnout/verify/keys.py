@@ -23,7 +23,7 @@ def run(spec: TaskSpec, src: Engine, level: str, repair: str | None,
     keyspace = src.keyspace
     assert keyspace is not None  # capabilities.keyspace promised one
     results = []
-    for db in keyspace.compare(spec.dest_endpoint, level):
+    for db in keyspace.compare(spec.dest_endpoint, level, spec.narrowing()):
         diffs = [Difference(DiffKind.MISSING, (k,)) for k in db.missing]
         diffs += [Difference(DiffKind.EXTRA, (k,)) for k in db.extra]
         diffs += [Difference(DiffKind.DIFFERENT, (k,), why) for k, why in db.different]

@@ -170,21 +170,22 @@ class _RedisKeyspace(Keyspace):
 
     def migrate(self, dest: Endpoint, owner: str, stop: threading.Event,
                 progress: Callable[[KeyspaceReport], None], *, follow: bool,
-                resnapshot: bool) -> None:
+                resnapshot: bool, selects: Callable[[str], bool] | None = None) -> None:
         def report(r: Report) -> None:
             position = RedisPosition(r.replid, r.offset) if r.replid and r.offset is not None \
                 else None
             progress(KeyspaceReport(r.phase, r.count, r.beat, position))
 
         run(self.source, RedisUrl.parse(dest.url), owner, stop,
-            Options(resnapshot=resnapshot, follow=follow, progress=report))
+            Options(resnapshot=resnapshot, follow=follow, progress=report, selects=selects))
 
-    def compare(self, dest: Endpoint, level: str) -> list[KeyspaceComparison]:
+    def compare(self, dest: Endpoint, level: str,
+                selects: Callable[[str], bool] | None = None) -> list[KeyspaceComparison]:
         """Every database the task maps that holds a key on either side, compared."""
         target = RedisUrl.parse(dest.url)
         pairs = db_map(self.source, target)
         used = _used_dbs(self.source) | {s for s, d in pairs.items() if d in _used_dbs(target)}
-        return [compare_db(self.source, target, s, pairs[s], level)
+        return [compare_db(self.source, target, s, pairs[s], level, selects)
                 for s in sorted(used) if s in pairs]
 
 

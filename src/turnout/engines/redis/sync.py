@@ -18,6 +18,7 @@ from typing import Any
 
 from turnout.engines.redis import rdb
 from turnout.engines.redis.applier import OWN_PREFIX, Applier
+from turnout.engines.redis.keyfinder import KeyFinder, selected
 from turnout.engines.redis.replica import Replica, stream_size
 from turnout.engines.redis.url import RedisUrl
 from turnout.errors import BadInput, OperationFailed
@@ -52,6 +53,7 @@ class Options:
     ack_every_s: float = 1.0
     resnapshot: bool = False
     follow: bool = True  # False: a full copy only
+    selects: Callable[[str], bool] | None = None  # which keys the task copies (None: all)
     progress: Progress = field(default=lambda report: None)
 
 
@@ -82,7 +84,7 @@ def run(source: RedisUrl, dest: RedisUrl, owner: str, stop: threading.Event,
             return
         beats.start()
         _follow(replica, applier, mapping, state, stop, opts,
-                HEARTBEAT.format(owner=owner).encode())
+                HEARTBEAT.format(owner=owner).encode(), source)
     finally:
         replica.close()
         applier.close()
@@ -119,6 +121,8 @@ def _full(replica: Replica, applier: Applier, mapping: dict[int, int], fresh: bo
     for entry in rdb.entries(payload):
         if entry.db not in mapping or entry.key.startswith(OWN_PREFIX):
             continue
+        if opts.selects and not opts.selects(entry.key.decode("utf-8", "backslashreplace")):
+            continue
         batch.append((mapping[entry.db], entry))
         if len(batch) >= opts.restore_batch:
             applier.restore(batch)
@@ -152,13 +156,14 @@ def _beat(source: RedisUrl, db: int, owner: str, stop: threading.Event) -> None:
 
 
 def _follow(replica: Replica, applier: Applier, mapping: dict[int, int], state: dict,
-            stop: threading.Event, opts: Options, beat_key: bytes) -> None:
+            stop: threading.Event, opts: Options, beat_key: bytes, source: RedisUrl) -> None:
     """Apply the command stream in MULTI/EXEC batches, each with the checkpoint after it.
     A batch never ends inside one of the source's MULTI blocks, so it is applied whole."""
     offset, db = state["offset"], state.get("db")
     pending: list[tuple[int, list[bytes]]] = []
     in_multi, applied, last_ack = False, 0, 0.0
     beat: float | None = None  # the source's clock in the last heartbeat read
+    finder = KeyFinder(source.client(0, name="turnout-keys")) if opts.selects else None
 
     def flush() -> None:
         nonlocal pending, applied
@@ -182,6 +187,9 @@ def _follow(replica: Replica, applier: Applier, mapping: dict[int, int], state: 
                 replica.ack(state["offset"])
             elif len(args) > 2 and args[1] == beat_key:
                 beat = int(args[2]) / 1000 if name == b"SET" else beat
+                continue
+            if finder and opts.selects and name not in _SKIPPED and \
+                    not selected(finder, opts.selects, args):
                 continue
             if name not in _SKIPPED and (db or 0) in mapping:
                 pending.append((mapping[db or 0], args))

@@ -10,6 +10,7 @@ absolute time, read a moment apart.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from turnout.engines.capabilities import KeyspaceComparison
@@ -59,17 +60,18 @@ def facts(client: Any, keys: list[bytes]) -> dict[bytes, Facts]:
     return found
 
 
-def _all_keys(client: Any) -> list[bytes]:
-    return [k for k in client.scan_iter(count=_BATCH) if not k.startswith(OWN_PREFIX)]
+def _all_keys(client: Any, selects: Callable[[str], bool] | None) -> set[bytes]:
+    return {k for k in client.scan_iter(count=_BATCH) if not k.startswith(OWN_PREFIX)
+            and (selects is None or selects(_text(k)))}
 
 
-def compare_db(source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int,
-               level: str) -> KeyspaceComparison:
-    """One database pair compared."""
+def compare_db(source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int, level: str,
+               selects: Callable[[str], bool] | None = None) -> KeyspaceComparison:
+    """One database pair compared (only the keys `selects` names, when given)."""
     a = source.client(src_db, name="turnout-verify")
     b = dest.client(dst_db, name="turnout-verify")
     try:
-        left, right = set(_all_keys(a)), set(_all_keys(b))
+        left, right = _all_keys(a, selects), _all_keys(b, selects)
         missing = sorted(left - right)
         extra = sorted(right - left)
         different: list[tuple[str, tuple[str, ...]]] = []
