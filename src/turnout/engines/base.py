@@ -33,6 +33,11 @@ __all__ = ["Accounts", "Capabilities", "Capture", "DirectCopy", "Dumper", "Engin
            "SnapshotReader", "check_account_name", "check_account_role", "ACCOUNT_ROLES"]
 
 
+Chunk = tuple[Table, Table, KeySpan, Callable[[int, "Key | None"], Checkpoint]]
+"""One chunk for DirectCopy.copy_chunks_from: source table, destination table, the keys
+left, and what builds its checkpoint from the rows copied and the last key."""
+
+
 class DirectCopy(ABC):
     """Optional: a destination that can pull rows straight from a source of its own kind.
 
@@ -63,6 +68,13 @@ class DirectCopy(ABC):
         over a fresher view may read around it). `checkpoint(rows, last_key)`
         builds the checkpoint to save in the same transaction.
         """
+
+    def copy_chunks_from(self, source: Engine, reader: SnapshotReader, chunks: list[Chunk],
+                         limit: int) -> list[tuple[int, Key | None]]:
+        """copy_chunk_from() of each chunk; an engine may commit them all in one transaction
+        (small tables: a transaction each cost more than their rows)."""
+        return [self.copy_chunk_from(source, reader, table, dest, span, limit, checkpoint)
+                for table, dest, span, checkpoint in chunks]
 
 
 class Engine(ABC):

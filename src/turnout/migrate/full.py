@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from turnout import engines
-from turnout.engines.base import DirectCopy, Engine, KeySpan, SnapshotReader
+from turnout.engines.base import Chunk, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.errors import OperationFailed
 from turnout.migrate.plan import TablePlan
 from turnout.migrate.progress import Progress
@@ -37,6 +37,7 @@ from turnout.migrate.throttle import Throttle, size_of
 from turnout.model import Key, Position, Row
 
 PARALLEL = min(4, os.cpu_count() or 1)  # workers at most; each holds two connections
+TOGETHER = 20  # whole tables whose first chunks one destination transaction loads, at most
 SPAN_FILL = 0.8  # spans aim below chunk_rows, so one usually loads in a single chunk
 
 
@@ -242,6 +243,14 @@ def _run(
         raise job.errors[0]
 
 
+def _whole(span: Span) -> bool:
+    """A keyed table copied as one span that has not started, with nothing to convert or
+    filter: one that may load together with others like it."""
+    plan = span.plan
+    return (bool(plan.source.key) and plan.cast is None and plan.rule is None
+            and not span.bounded and span.after is None and not span.done)
+
+
 def _work(job: _Job, reader_cm: AbstractContextManager[SnapshotReader], own_dst: bool) -> None:
     """One worker: copy spans off the queue, reporting each committed chunk."""
     try:
@@ -276,9 +285,36 @@ class _Copier:
             self._stream(span)
         elif self.job.direct and span.plan.cast is None and span.plan.rule is None:
             # cast, filtered and masked rows take the row path
-            self._pull(span)
+            group = [span, *self._companions()] if _whole(span) else [span]
+            if len(group) > 1:
+                self._pull_together(group)
+            for one in group:
+                self._pull(one)  # what is left of each (nothing, for small tables)
         else:
             self._push(span)
+
+    def _companions(self) -> list[Span]:
+        """More untouched whole tables off the queue, to load with the one taken; the
+        others go back (spans have no order to keep)."""
+        found: list[Span] = []
+        others: list[Span] = []
+        while len(found) < TOGETHER - 1 and (span := self.job.next_span()) is not None:
+            (found if _whole(span) else others).append(span)
+        for span in others:
+            self.job.spans.put(span)
+        return found
+
+    def _pull_together(self, spans: list[Span]) -> None:
+        """The first chunk of each span in one destination transaction with their
+        checkpoints: a thousand small tables cost a transaction each otherwise."""
+        assert isinstance(self.dst, DirectCopy)
+        job = self.job
+        chunks: list[Chunk] = [
+            (s.plan.source, s.plan.dest, s.remaining(),
+             partial(s.checkpoint, job.owner, job.chunk_rows)) for s in spans]
+        copied = self.dst.copy_chunks_from(job.src, self.reader, chunks, job.chunk_rows)
+        for span, (rows, last) in zip(spans, copied, strict=True):
+            self._commit(span, rows, last)
 
     def _commit(self, span: Span, rows: int, last: Key | None,
                 data: list[Row] | None = None) -> None:

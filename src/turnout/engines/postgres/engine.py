@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -12,7 +13,7 @@ from turnout.alter import Alteration
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines import engine_class
-from turnout.engines.base import Capture, DirectCopy, Engine, KeySpan, SnapshotReader
+from turnout.engines.base import Capture, Chunk, DirectCopy, Engine, KeySpan, SnapshotReader
 from turnout.engines.capabilities import Capabilities
 from turnout.engines.postgres import (
     alter,
@@ -247,23 +248,41 @@ class PostgresEngine(Engine, DirectCopy):
         Only a chunk that fills `limit` asks the source for its last key, so a
         span that fits one chunk costs one query on each side.
         """
+        return self.copy_chunks_from(source, reader, [(table, dest, span, checkpoint)], limit)[0]
+
+    def copy_chunks_from(self, source: Engine, reader: SnapshotReader, chunks: list[Chunk],
+                         limit: int) -> list[tuple[int, Key | None]]:
+        """Every chunk in one transaction, with one checkpoint holding all of theirs."""
         assert isinstance(reader, _Snapshot), "the reader comes from a PostgreSQL snapshot"
+        done: list[tuple[int, Key | None]] = []
+        with self._write() as cur:
+            values: dict[str, str] = {}
+            point = None
+            for table, dest, span, checkpoint in chunks:
+                copied, last = self._copy_in(cur, reader, table, dest, span, limit)
+                point = checkpoint(copied, last)
+                values.update(point.values)
+                done.append((copied, last))
+            if point is not None:
+                self._save_checkpoint(cur, replace(point, values=values))
+        return done
+
+    def _copy_in(self, cur: Any, reader: _Snapshot, table: Table, dest: Table, span: KeySpan,
+                 limit: int) -> tuple[int, Key | None]:
         origin = reader.conn
         select = select_span(origin, reader.schema, table, span, limit)
         target = f"{qualified(self.schema, dest.name)} ({column_list(dest.column_names)})"
-        with self._write() as cur:
-            pair = (reader.schema, table.name, dest.name)  # the full step alters no table
-            if pair not in self._formats:
-                self._formats[pair] = copy.copy_format(origin, reader.schema, table, cur,
-                                                       self.schema, dest)
-            fmt = self._formats[pair]
-            with cur.copy(f"COPY {target} FROM STDIN (FORMAT {fmt})") as writer:
-                copy.relay(origin, f"COPY ({select}) TO STDOUT (FORMAT {fmt})", writer.write)
-            copied = max(cur.rowcount, 0)
-            last = span.upto  # a short chunk exhausted the span
-            if copied == limit:
-                last = key_at(origin, reader.schema, table, span, copied - 1)
-            self._save_checkpoint(cur, checkpoint(copied, last))
+        pair = (reader.schema, table.name, dest.name)  # the full step alters no table
+        if pair not in self._formats:
+            self._formats[pair] = copy.copy_format(origin, reader.schema, table, cur,
+                                                   self.schema, dest)
+        fmt = self._formats[pair]
+        with cur.copy(f"COPY {target} FROM STDIN (FORMAT {fmt})") as writer:
+            copy.relay(origin, f"COPY ({select}) TO STDOUT (FORMAT {fmt})", writer.write)
+        copied = max(cur.rowcount, 0)
+        last = span.upto  # a short chunk exhausted the span
+        if copied == limit:
+            last = key_at(origin, reader.schema, table, span, copied - 1)
         return copied, last
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
