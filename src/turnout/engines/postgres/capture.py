@@ -158,6 +158,7 @@ class PgCapture(Capture):
             self._exported = self._snapshot
         else:
             self._check_slot()
+        self._seed_moved()
 
     def resume(self) -> None:
         """The task goes on from its checkpoint: its slot and publication must still be there,
@@ -166,6 +167,11 @@ class PgCapture(Capture):
         a publication made now would not cover the changes before it (decoding reads the
         catalog as it was when each change was written)."""
         self.ddl = ddlcapture.installed(self.conn, self.schema)
+        self._seed_moved()
+        away = [] if self.ddl else slots.renamed_away(self.conn, self.schema, self.slot,
+                                                        list(self.tables))
+        if away:  # with the trigger, its row in the stream stops the task at the rename
+            raise slots.renamed_away_stop(away)
         if not self._publish(create=False):
             raise OperationFailed(
                 f"the publication {self.slot} of this task is gone from {self.engine.endpoint}, "
@@ -173,6 +179,16 @@ class PgCapture(Capture):
                 "--resnapshot to copy the tables afresh"
             )
         self._check_slot()
+
+    def _seed_moved(self) -> None:
+        """Tell the decoder each moved table's OID now, so a later Relation message with that
+        OID under another name stops the task even when no row of the table came through
+        under its old name in this run."""
+        rows = self.conn.execute(
+            "SELECT c.relname, c.oid FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s) "
+            "AND c.relkind IN ('r', 'p')", (self.schema, list(self.tables))).fetchall()
+        self.decoder.seed_moved({int(oid): name for name, oid in rows})
 
     def _publish(self, create: bool) -> bool:
         tables = list(self.tables) + ([ddlcapture.DDL_TABLE] if self.ddl else [])

@@ -163,6 +163,12 @@ class ChangeDecoder:
         self.relations[relation.oid] = relation
         self._checked.discard(relation.oid)
 
+    def seed_moved(self, oids: dict[int, str]) -> None:
+        """The task's tables' OIDs as the source catalog has them when capture starts:
+        without the event trigger, a rename is otherwise seen only after a row went
+        through under the old name in this run."""
+        self._moved.update(oids)
+
     def changes(self, message: Message, ts: float, position: Position) -> list[Change]:
         """The changes an insert, update, delete or truncate makes ([] for other tables).
 

@@ -42,6 +42,29 @@ def publish(conn: Any, schema: str, slot: str, tables: Iterable[str], create: bo
     return True
 
 
+def renamed_away(conn: Any, schema: str, slot: str, tables: Iterable[str]) -> list[str]:
+    """Tables the publication still holds (it follows a table by OID) under a name the task
+    does not move: renamed or moved to another schema while the task was stopped. Their rows
+    come under that name, which matches none of the task's tables, so they would be dropped."""
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_publication_rel r "
+        "JOIN pg_publication p ON p.oid = r.prpubid JOIN pg_class c ON c.oid = r.prrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE p.pubname = %s", (slot,)).fetchall()
+    names = set(tables)
+    return sorted(f"{s}.{t}" for s, t in rows if s != schema or t not in names)
+
+
+def renamed_away_stop(names: list[str]) -> OperationFailed:
+    """The stop for renamed_away(): turnout does not follow a renamed table yet."""
+    listed = ", ".join(repr(n) for n in names)
+    return OperationFailed(
+        f"a table of this task was renamed to {listed} on the source while the task was "
+        "stopped: a renamed table is not followed, so the task stops here rather than lose "
+        "its rows: rename it back on the source and start the task with --resnapshot (the "
+        "tables are copied afresh), or delete the task and create one that selects the new "
+        "name (docs/ddl.md)")
+
+
 def check_slot(conn: Any, endpoint: Endpoint, slot: str) -> None:
     """The slot is there, on this database, and holds what it was made to: else the task
     stops with the fix, as it does for a purged binlog."""
