@@ -23,7 +23,7 @@ KEYS = "(keys)"  # the one line of the task's table list
 
 
 class Progress(Protocol):
-    """What the runner's progress offers (runner.StoreProgress)."""
+    """What the runner's progress offers (storeprogress.StoreProgress)."""
 
     def phase(self, phase: Phase) -> None: ...
 
