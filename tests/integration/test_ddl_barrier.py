@@ -10,8 +10,9 @@ from pathlib import Path
 import psycopg
 from click.testing import CliRunner
 
+from tests.integration.ddl import deleting
 from tests.integration.helpers import running, same_rows, wait_caught_up
-from tests.integration.test_ddl_postgres import ACCT, deleting, run_ddl, writing
+from tests.integration.test_ddl_postgres import ACCT, run_ddl, writing
 from turnout import api, engines
 from turnout.cli.main import cli
 from turnout.spec import TaskSpec

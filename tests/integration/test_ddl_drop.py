@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.integration.ddl import deleting
 from tests.integration.helpers import running, same_rows, wait_caught_up
-from tests.integration.test_ddl_postgres import deleting
 from tests.integration.test_mysql import _connect
 from turnout import api, engines
 from turnout.spec import Options, TaskSpec

@@ -3,16 +3,19 @@ from the binlog's QUERY events, made on the destination in order, and the task n
 
 from __future__ import annotations
 
-import os
-import random
-import signal
 import threading
 import time
 
 import pytest
 
+from tests.integration.ddl import (
+    AcctWriter,
+    assert_ddl_made,
+    ddl_under_writer,
+    deleting,
+    kill_through_ddl,
+)
 from tests.integration.helpers import running, same_rows, wait_caught_up
-from tests.integration.test_ddl_postgres import columns, deleting
 from tests.integration.test_mysql import _connect
 from turnout import api, engines
 from turnout.spec import TaskSpec
@@ -50,28 +53,17 @@ def run_sql(url: str, statements: list[str], pause: float = 0.0) -> None:
             time.sleep(pause)
 
 
-class Writer(threading.Thread):
-    """Inserts and updates rows by the columns no DDL touches (id, n) until halted."""
+class Writer(AcctWriter):
+    """acct's writer on MySQL."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(daemon=True)
-        self.url, self.halt, self.transactions = url, threading.Event(), 0
-        self.rng = random.Random(21)
+    seed = 21
 
     def run(self) -> None:
-        next_id = 10_000
-        with _connect(self.url) as conn, conn.cursor() as cur:
-            while not self.halt.is_set():
-                for _ in range(self.rng.randint(1, 5)):
-                    if self.rng.random() < 0.5:
-                        cur.execute("INSERT INTO acct (id, n) VALUES (%s, %s)", (next_id, next_id))
-                        next_id += 1
-                    else:
-                        cur.execute("UPDATE acct SET n = n + 1 WHERE id = %s",
-                                    (self.rng.randint(1, 600),))
+        with _connect(self.target) as conn, conn.cursor() as cur:
+            for batch in self.batches():
+                for sql, params in batch:
+                    cur.execute(sql, params)
                 conn.commit()
-                self.transactions += 1
-                time.sleep(0.005)
 
 
 @pytest.fixture()
@@ -87,24 +79,8 @@ def test_common_ddl_from_the_binlog_is_made_in_order(store: Store, mysql_url: st
     run_sql(mysql_url, ACCT)
     api.create_task(TaskSpec("myddl", mysql_url, dest), store)
     with deleting(store, "myddl"):
-        with running(store, "myddl"):
-            wait_caught_up(store, "myddl", timeout=60)  # before the writer: never idle after
-            writer = Writer(mysql_url)
-            writer.start()
-            run_sql(mysql_url, DDL, 0.15)
-            time.sleep(0.5)
-            writer.halt.set()
-            writer.join(10)
-            wait_caught_up(store, "myddl", timeout=60)
-            assert api.task_status("myddl", store)["state"] == "Migrating"
-        assert writer.transactions > 20
-        assert columns(dest, "acct") == columns(mysql_url, "acct") == \
-            ["id", "title", "n", "amount", "colour"]
-        same_rows(mysql_url, dest, ["acct"])
-        made = [e["message"] for e in api.events("myddl", store=store)
-                if e["message"].startswith("DDL on acct")]
-        assert len(made) >= 8 and any("RENAME COLUMN" in m for m in made), made
-        assert "acct_n" in {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
+        ddl_under_writer(store, "myddl", Writer(mysql_url), lambda: run_sql(mysql_url, DDL, 0.15))
+        assert_ddl_made(store, "myddl", mysql_url, dest, least=8)
 
 
 @pytest.mark.parametrize("dest", ["postgresql"], indirect=True)
@@ -119,21 +95,7 @@ def test_kill_in_the_middle_of_binlog_ddl_changes_nothing(store: Store, mysql_ur
         wait_caught_up(store, "myddlkill", timeout=60)
         writer.start()
         sequence.start()
-        for pause in (0.4, 0.7, 0.5, 0.9):
-            time.sleep(pause)
-            status = api.task_status("myddlkill", store)
-            assert status["pid"], (status, api.events("myddlkill", store=store)[-3:])
-            os.kill(status["pid"], signal.SIGKILL)
-            api.wait_for("myddlkill", lambda s: s["pid"] is None, 10, store)
-            api.start_task("myddlkill", store)
-        sequence.join(30)
-        writer.halt.set()
-        writer.join(10)
-        time.sleep(0.3)
-        wait_caught_up(store, "myddlkill", timeout=90)
-        api.stop_task("myddlkill", store)
-        assert columns(dest, "acct") == columns(mysql_url, "acct")
-        same_rows(mysql_url, dest, ["acct"])
+        kill_through_ddl(store, "myddlkill", mysql_url, dest, sequence, writer)
 
 
 @pytest.mark.parametrize("dest", ["postgresql", "mysql"], indirect=True)

@@ -3,9 +3,6 @@ common changes are made on the destination in the stream's order, and the task n
 
 from __future__ import annotations
 
-import os
-import random
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +11,13 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
+from tests.integration.ddl import (
+    AcctWriter,
+    assert_ddl_made,
+    ddl_under_writer,
+    deleting,
+    kill_through_ddl,
+)
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from turnout import api, engines
 from turnout.spec import TaskSpec
@@ -42,30 +46,18 @@ DDL = [
 ]
 
 
-class Writer(threading.Thread):
-    """Inserts and updates rows by the columns no DDL touches (id, n) until halted."""
+class Writer(AcctWriter):
+    """acct's writer on PostgreSQL."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(daemon=True)
-        self.url, self.halt, self.transactions = url, threading.Event(), 0
-        self.rng = random.Random(20)
+    seed = 20
 
     def run(self) -> None:
-        next_id = 10_000
-        with psycopg.connect(self.url, autocommit=True) as conn:
+        with psycopg.connect(self.target, autocommit=True) as conn:
             conn.execute("SET synchronous_commit = on")
-            while not self.halt.is_set():
+            for batch in self.batches():
                 with conn.transaction():
-                    for _ in range(self.rng.randint(1, 5)):
-                        if self.rng.random() < 0.5:
-                            conn.execute("INSERT INTO acct (id, n) VALUES (%s, %s)",
-                                         (next_id, next_id))
-                            next_id += 1
-                        else:
-                            conn.execute("UPDATE acct SET n = n + 1 WHERE id = %s",
-                                         (self.rng.randint(1, 600),))
-                self.transactions += 1
-                time.sleep(0.005)
+                    for sql, params in batch:
+                        conn.execute(sql, params)
 
 
 @contextmanager
@@ -79,29 +71,12 @@ def writing(url: str) -> Iterator[Writer]:
         writer.join(10)
 
 
-@contextmanager
-def deleting(store: Store, name: str) -> Iterator[None]:
-    """The task (and its slot, which is server-wide) goes once the block ends."""
-    try:
-        yield
-    finally:
-        api.delete_task(name, store, force=True)
-
-
 def run_ddl(url: str, statements: list[str], pause: float = 0.15) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET synchronous_commit = on")
         for statement in statements:
             conn.execute(statement)
             time.sleep(pause)
-
-
-def columns(url: str, table: str) -> list[str]:
-    engine = engines.connect(url)
-    try:
-        return [c.name for c in engine.reflect([table])[0].columns]
-    finally:
-        engine.close()
 
 
 @pytest.fixture()
@@ -119,25 +94,8 @@ def test_common_ddl_is_made_in_order_under_a_writer(store: Store, pg_url: str,
     run_ddl(pg_url, [ACCT], 0)
     api.create_task(TaskSpec("ddl", pg_url, dest), store)
     with deleting(store, "ddl"):
-        with running(store, "ddl"), writing(pg_url) as writer:
-            wait_caught_up(store, "ddl", timeout=60)
-            run_ddl(pg_url, DDL)
-            time.sleep(0.5)
-            writer.halt.set()
-            writer.join(10)
-            wait_caught_up(store, "ddl", timeout=60)
-            status = api.task_status("ddl", store)
-            assert status["state"] == "Migrating", status
-        assert writer.transactions > 20
-        assert columns(dest, "acct") == columns(pg_url, "acct") == \
-            ["id", "title", "n", "amount", "colour"]
-        same_rows(pg_url, dest, ["acct"])
-        messages = [e["message"] for e in api.events("ddl", store=store)]
-        made = [m for m in messages if m.startswith("DDL on acct")]
-        assert len(made) >= 8, messages
-        assert any("RENAME COLUMN" in m for m in made)
-        indexes = {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
-        assert "acct_n" in indexes
+        ddl_under_writer(store, "ddl", Writer(pg_url), lambda: run_ddl(pg_url, DDL))
+        assert_ddl_made(store, "ddl", pg_url, dest, least=8)
 
 
 @pytest.mark.parametrize("dest", ["postgresql", "mysql"], indirect=True)
@@ -153,19 +111,7 @@ def test_kill_in_the_middle_of_a_ddl_sequence_changes_nothing(store: Store, pg_u
         api.start_task("ddlkill", store)
         wait_caught_up(store, "ddlkill", timeout=60)
         sequence.start()
-        for pause in (0.4, 0.7, 0.5, 0.9):
-            time.sleep(pause)
-            os.kill(api.task_status("ddlkill", store)["pid"], signal.SIGKILL)
-            api.wait_for("ddlkill", lambda s: s["pid"] is None, 10, store)
-            api.start_task("ddlkill", store)
-        sequence.join(30)
-        writer.halt.set()
-        writer.join(10)
-        time.sleep(0.3)
-        wait_caught_up(store, "ddlkill", timeout=90)
-        api.stop_task("ddlkill", store)
-        assert columns(dest, "acct") == columns(pg_url, "acct")
-        same_rows(pg_url, dest, ["acct"])
+        kill_through_ddl(store, "ddlkill", pg_url, dest, sequence, writer)
 
 
 @pytest.mark.parametrize("dest", ["postgresql", "mysql"], indirect=True)

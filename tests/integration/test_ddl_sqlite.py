@@ -3,16 +3,19 @@ each read, made on the destination before the rows read with it; the task never 
 
 from __future__ import annotations
 
-import os
-import random
-import signal
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
+from tests.integration.ddl import (
+    AcctWriter,
+    assert_ddl_made,
+    ddl_under_writer,
+    deleting,
+    kill_through_ddl,
+)
 from tests.integration.helpers import running, same_rows, wait_caught_up
-from tests.integration.test_ddl_postgres import columns, deleting
 from turnout import api, engines
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -46,27 +49,18 @@ def run_sql(path: Path, statements: list[str], pause: float = 0.0) -> None:
         db.close()
 
 
-class Writer(threading.Thread):
-    def __init__(self, path: Path) -> None:
-        super().__init__(daemon=True)
-        self.path, self.halt, self.transactions = path, threading.Event(), 0
-        self.rng = random.Random(22)
+class Writer(AcctWriter):
+    """acct's writer on SQLite."""
+
+    seed, placeholder = 22, "?"
 
     def run(self) -> None:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        next_id = 10_000
-        while not self.halt.is_set():
+        db = sqlite3.connect(self.target, timeout=30, isolation_level=None)
+        for batch in self.batches():
             db.execute("BEGIN IMMEDIATE")
-            for _ in range(self.rng.randint(1, 5)):
-                if self.rng.random() < 0.5:
-                    db.execute("INSERT INTO acct (id, n) VALUES (?, ?)", (next_id, next_id))
-                    next_id += 1
-                else:
-                    db.execute("UPDATE acct SET n = n + 1 WHERE id = ?",
-                               (self.rng.randint(1, 600),))
+            for sql, params in batch:
+                db.execute(sql, params)
             db.execute("COMMIT")
-            self.transactions += 1
-            time.sleep(0.005)
         db.close()
 
 
@@ -75,25 +69,9 @@ def test_sqlite_ddl_is_made_in_order_under_a_writer(store: Store, tmp_path: Path
     sqlite3.connect(src).executescript(ACCT)
     source, dest = f"sqlite:///{src}", f"sqlite:///{dst}"
     api.create_task(TaskSpec("slddl", source, dest), store)
-    writer = Writer(src)
     with deleting(store, "slddl"):
-        with running(store, "slddl"):
-            wait_caught_up(store, "slddl", timeout=60)
-            writer.start()
-            run_sql(src, DDL, 0.15)
-            time.sleep(0.5)
-            writer.halt.set()
-            writer.join(10)
-            wait_caught_up(store, "slddl", timeout=60)
-            assert api.task_status("slddl", store)["state"] == "Migrating"
-        assert writer.transactions > 20
-        assert columns(dest, "acct") == columns(source, "acct") == \
-            ["id", "title", "n", "amount", "colour"]
-        same_rows(source, dest, ["acct"])
-        made = [e["message"] for e in api.events("slddl", store=store)
-                if e["message"].startswith("DDL on acct")]
-        assert any("RENAME COLUMN" in m for m in made), made
-        assert "acct_n" in {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
+        ddl_under_writer(store, "slddl", Writer(src), lambda: run_sql(src, DDL, 0.15))
+        assert_ddl_made(store, "slddl", source, dest)
 
 
 def test_kill_in_the_middle_of_sqlite_ddl_changes_nothing(store: Store, tmp_path: Path) -> None:
@@ -108,21 +86,7 @@ def test_kill_in_the_middle_of_sqlite_ddl_changes_nothing(store: Store, tmp_path
         wait_caught_up(store, "slkill", timeout=60)
         writer.start()
         sequence.start()
-        for pause in (0.4, 0.7, 0.5):
-            time.sleep(pause)
-            status = api.task_status("slkill", store)
-            assert status["pid"], (status["error"], api.events("slkill", store=store)[-3:])
-            os.kill(status["pid"], signal.SIGKILL)
-            api.wait_for("slkill", lambda s: s["pid"] is None, 10, store)
-            api.start_task("slkill", store)
-        sequence.join(30)
-        writer.halt.set()
-        writer.join(10)
-        time.sleep(0.3)
-        wait_caught_up(store, "slkill", timeout=90)
-        api.stop_task("slkill", store)
-        assert columns(dest, "acct") == columns(source, "acct")
-        same_rows(source, dest, ["acct"])
+        kill_through_ddl(store, "slkill", source, dest, sequence, writer, (0.4, 0.7, 0.5))
 
 
 def test_a_new_sqlite_table_matching_the_pattern_is_created_and_followed(
