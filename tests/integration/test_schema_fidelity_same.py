@@ -89,7 +89,11 @@ def pg_dump_schema(pg_server, url: str) -> str:
     ).stdout
     lines = [line for line in out.splitlines()  # \restrict carries a random key per run
              if not line.startswith(("--", "\\restrict", "\\unrestrict"))]
-    return "\n".join(lines)
+    # -T leaves out tables only: the DDL capture's event trigger and its functions are
+    # statements of their own (pg_dump parts statements with blank lines)
+    statements = "\n".join(lines).split("\n\n")
+    return "\n\n".join(part.strip("\n") for part in statements
+                       if part.strip() and "_turnout" not in part)
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["streamed-copy", "row-path"])
