@@ -155,8 +155,12 @@ class Store:
             return url
 
     def _sealed(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {**data, "source": self.vault.seal(data["source"]),
-                "dest": self.vault.seal(data["dest"])}
+        sealed = {**data, "source": self.vault.seal(data["source"]),
+                  "dest": self.vault.seal(data["dest"])}
+        hook = (data.get("alerts") or {}).get("webhook")
+        if hook:  # sealed whole: a webhook's token is often its path or query
+            sealed["alerts"] = {**data["alerts"], "webhook": self.vault.seal_text(hook)}
+        return sealed
 
     def _scrubbed(self, name: str, text: str) -> str:
         """`text` fit to store: no URL password, none of the task's own passwords."""
@@ -204,6 +208,12 @@ class Store:
         """The row as a record, its URLs unsealed (and their passwords noted for scrubbing)."""
         data = json.loads(row["spec"])
         data["source"], data["dest"] = self._unsealed(data["source"]), self._unsealed(data["dest"])
+        hook = (data.get("alerts") or {}).get("webhook")
+        if hook:
+            try:
+                data["alerts"]["webhook"] = self.vault.unseal_text(hook)
+            except BadInput:  # the key is gone: no alerts, but the task can be shown
+                data["alerts"]["webhook"] = None
         self._secrets[row["name"]] = vault.passwords(data["source"]) + vault.passwords(
             data["dest"])
         return _record(row, TaskSpec.from_dict(data))

@@ -50,6 +50,13 @@ class Vault:
         return _replace_password(
             url, lambda pw: self._unseal(pw[len(SEALED):]) if pw.startswith(SEALED) else pw)
 
+    def seal_text(self, text: str) -> str:
+        """A secret sealed whole: a webhook URL, whose token may sit in its path or query."""
+        return text if text.startswith(SEALED) else self._seal(text)
+
+    def unseal_text(self, text: str) -> str:
+        return self._unseal(text[len(SEALED):]) if text.startswith(SEALED) else text
+
     def _seal(self, secret: str) -> str:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 

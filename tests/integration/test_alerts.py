@@ -122,6 +122,9 @@ def test_failure_alert_is_retried_and_keeps_the_url_secret(store: Store, tmp_pat
     text = json.dumps([e.message for e in store.events("broken")]) + json.dumps(
         api.task_status("broken", store))
     assert "s3cr3t" not in text and "T0K3N" not in text
+    saved = b"".join(p.read_bytes() for p in store.home.glob("turnout.db*"))  # and WAL
+    assert b"sqlite:///" in saved  # what is looked through holds the tasks
+    assert b"T0K3N" not in saved and b"s3cr3t" not in saved
     api.delete_task("broken", store=store, force=True)
 
 
