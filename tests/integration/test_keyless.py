@@ -84,8 +84,8 @@ def test_a_copy_stopped_part_way_starts_the_table_again_from_empty(
     commit = full._Copier._commit
     stop_after: list[Any] = []
 
-    def commit_then_stop(self: Any, span: Any, rows: int, last: Any) -> None:
-        commit(self, span, rows, last)
+    def commit_then_stop(self: Any, span: Any, rows: int, last: Any, *more: Any) -> None:
+        commit(self, span, rows, last, *more)
         if span.rows >= 32:  # two chunks committed, the table half copied
             self.job.stop.set()
             stop_after.append(span.rows)
@@ -252,8 +252,8 @@ def test_a_copy_stopped_part_way_while_capture_runs_never_counts_a_change_twice(
     writer = keyless_task(store, urls, name)
     commit = full._Copier._commit
 
-    def commit_then_stop(self: Any, span: Any, rows: int, last: Any) -> None:
-        commit(self, span, rows, last)
+    def commit_then_stop(self: Any, span: Any, rows: int, last: Any, *more: Any) -> None:
+        commit(self, span, rows, last, *more)
         if span.rows >= 32:
             self.job.stop.set()
 
