@@ -45,7 +45,7 @@ class Case:
 CASES = {
     # small chunks: the direct path is fast enough to finish the whole step between two polls
     # with big ones
-    "sqlite-sqlite-direct": Case(("sqlite", "sqlite"), 150_000, direct=True, chunk_rows=100),
+    "sqlite-sqlite-direct": Case(("sqlite", "sqlite"), 500_000, direct=True, chunk_rows=100),
     "sqlite-sqlite": Case(("sqlite", "sqlite"), 150_000, incremental_kills=4),
     "sqlite-pg": Case(("sqlite", "postgresql"), 150_000, incremental_kills=4),
     "pg-pg-streamed-copy": Case(("postgresql", "postgresql"), 300_000, direct=True,

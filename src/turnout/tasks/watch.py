@@ -142,7 +142,9 @@ def wait_until(name: str, predicate: Callable[[TaskStatus], bool], timeout: floa
             raise OperationFailed(f"task {name!r} is {current.state.value}: it will not get "
                                   "there")
         if time.time() > deadline:
-            raise OperationFailed(f"task {name!r} did not get there within {timeout:.0f} s")
+            raise OperationFailed(f"task {name!r} did not get there within {timeout:.0f} s "
+                                  f"(it is {current.state.value}, phase "
+                                  f"{current.phase.label if current.phase else None})")
         time.sleep(0.1)
 
 
