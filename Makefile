@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@scripts/system-deps test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile  # tests mostly wait on servers: two at a time
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
