@@ -18,6 +18,7 @@ from tests.integration.ddl import (
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_mysql import _connect
 from turnout import api, engines
+from turnout.migrate import plan
 from turnout.spec import TaskSpec
 from turnout.store import Store
 
@@ -123,3 +124,30 @@ def test_a_new_table_matching_the_pattern_is_created_and_followed(store: Store, 
         engine = engines.connect(dest)
         assert not engine.table_exists("other_log")
         assert "new_orders_acct" in {i.name for i in engine.reflect(["new_orders"])[0].indexes}
+
+
+def test_a_resume_during_a_copying_alter_still_sees_the_table(mysql_url: str) -> None:
+    """MariaDB's table listing misses a table at the moment an ALTER that copies it swaps its
+    files in (a worker restarted then once failed with "no table … matches"): the task's
+    known tables are looked for again before one counts as gone."""
+    run_sql(mysql_url, ACCT)
+    halt = threading.Event()
+
+    def alter() -> None:
+        with _connect(mysql_url) as conn, conn.cursor() as cur:
+            wide = False
+            while not halt.is_set():
+                cur.execute(f"ALTER TABLE acct MODIFY n {'bigint' if wide else 'int'} NOT NULL")
+                wide = not wide
+
+    spec = TaskSpec("look", mysql_url, "sqlite:///unused.db")
+    src = engines.connect(mysql_url)
+    altering = threading.Thread(target=alter)
+    altering.start()
+    try:
+        seen = [plan._source_tables(src, spec, frozenset({"acct"}))[0] for _ in range(400)]
+    finally:
+        halt.set()
+        altering.join(30)
+        src.close()
+    assert all(names == ["acct"] for names in seen)

@@ -7,6 +7,7 @@ line per problem with the fix, before anything is written anywhere.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -15,7 +16,7 @@ from turnout.casts import row_caster
 from turnout.checkpoints import DDL_PENDING, layouts
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
-from turnout.errors import BadInput, Unsupported
+from turnout.errors import BadInput, NotFound, Unsupported
 from turnout.filters.options import problems as filter_problems
 from turnout.filters.rules import RowRule
 from turnout.gaps import Gap, problem, refused, row_checker
@@ -64,12 +65,13 @@ class TablePlan:
 
 def build_plan(
     spec: TaskSpec, src: Engine, dst: Engine, *, first_run: bool, slot: str = "",
-    saved: dict[str, str] | None = None,
+    saved: dict[str, str] | None = None, known: frozenset[str] = frozenset(),
 ) -> list[TablePlan]:
     """The plan, and every problem found before anything is written. `saved`: the task's
     checkpoints on the destination, whose layouts (a DDL read since) say which columns the
-    change stream has where the task resumes, which may not be the source's present ones."""
-    names = [t for t in src.list_tables() if spec.selects(t)]
+    change stream has where the task resumes, which may not be the source's present ones.
+    `known`: the source tables the task moved so far (looked for again when missing)."""
+    names, reflected = _source_tables(src, spec, known)
     if not names:
         raise BadInput(
             f"no table of {spec.source_endpoint} matches --tables {' '.join(spec.tables)}"
@@ -79,7 +81,6 @@ def build_plan(
     for old in spec.table_renames:
         if old not in names:
             raise BadInput(f"--rename {old}=… names a table that the task does not move")
-    reflected = src.reflect(names)
     current = {t.name: t.column_names for t in reflected}
     tables = _as_streamed(reflected, saved or {})
     problems = filter_problems(spec.where, spec.masks, [(t, spec.dest_table(t)) for t in tables])
@@ -110,6 +111,30 @@ def build_plan(
     if problems:
         raise Unsupported("\n".join(problems))
     return plans
+
+
+# how long to look again for a table the task knows that the source's listing lacks: a
+# MariaDB ALTER that copies the table swaps its files, and a listing at that moment misses it
+LOOK_AGAIN_S = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def _source_tables(src: Engine, spec: TaskSpec,
+                   known: frozenset[str]) -> tuple[list[str], list[Table]]:
+    """The selected source tables and their reflections. A known table missing from the
+    listing, or gone between listing and reading it, is looked for again a few times before
+    it counts as dropped, so that a resume during a source's ALTER sees the table."""
+    for wait in (*LOOK_AGAIN_S, None):
+        names = [t for t in src.list_tables() if spec.selects(t)]
+        if wait is not None and not known.issubset(names):
+            time.sleep(wait)
+            continue
+        try:
+            return names, src.reflect(names)
+        except NotFound:
+            if wait is None:
+                raise
+            time.sleep(wait)
+    raise AssertionError("the last look returns or raises")
 
 
 def _as_streamed(tables: list[Table], saved: dict[str, str]) -> list[Table]:

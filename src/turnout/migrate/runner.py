@@ -113,8 +113,9 @@ class Runner:
             if first_run:
                 self._warn_superusers(src, dst)
             saved = {} if first_run else dst.read_checkpoint(self.name)
+            known = frozenset(t.source for t in self.store.tables(self.name))
             plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(self.name),
-                               saved=saved)
+                               saved=saved, known=known)
             PRECHECKED.set(self.store, self.name, True)
             self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
             self.store.update(self.name, state=TaskState.MIGRATING)
