@@ -9,6 +9,7 @@ left in place (the whole server is deleted at the end of the session).
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,20 @@ import pytest
 from turnout import api
 from turnout.store import Store
 from turnout.testing.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
+
+
+@pytest.fixture(autouse=True)
+def halt_left_writers() -> Iterator[None]:
+    """After each test, halt every writer thread it left running (a thread with a `halt`
+    event): a test that fails before halting its writer must not keep filling the shared
+    server's log, which every later test's capture reads through."""
+    yield
+    left = [t for t in threading.enumerate()
+            if isinstance(getattr(t, "halt", None), threading.Event) and t.is_alive()]
+    for thread in left:
+        thread.halt.set()  # type: ignore[attr-defined]
+    for thread in left:
+        thread.join(10)
 
 
 @pytest.fixture(scope="session")

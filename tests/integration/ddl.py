@@ -101,16 +101,18 @@ def kill_through_ddl(store: Store, name: str, source: str, dest: str, sequence: 
                      writer: Any, pauses: tuple[float, ...] = (0.4, 0.7, 0.5, 0.9)) -> None:
     """Kill (-9) the worker after each pause and start it again while `sequence` runs the
     DDL; once all is caught up, acct must be the same on both sides."""
-    for pause in pauses:
-        time.sleep(pause)
-        status = api.task_status(name, store)
-        assert status["pid"], (status, api.events(name, store=store)[-3:])
-        os.kill(status["pid"], signal.SIGKILL)
-        api.wait_for(name, lambda s: s["pid"] is None, 10, store)
-        api.start_task(name, store)
-    sequence.join(30)
-    writer.halt.set()
-    writer.join(10)
+    try:  # a failed look must not leave the writer filling the server's binlog for later tests
+        for pause in pauses:
+            time.sleep(pause)
+            status = api.task_status(name, store)
+            assert status["pid"], (status, api.events(name, store=store)[-3:])
+            os.kill(status["pid"], signal.SIGKILL)
+            api.wait_for(name, lambda s: s["pid"] is None, 10, store)
+            api.start_task(name, store)
+        sequence.join(30)
+    finally:
+        writer.halt.set()
+        writer.join(10)
     time.sleep(0.3)
     wait_caught_up(store, name, timeout=90)
     api.stop_task(name, store)
