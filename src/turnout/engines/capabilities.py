@@ -132,10 +132,19 @@ class Keyspace(ABC):
     @abstractmethod
     def migrate(self, dest: Endpoint, owner: str, stop: threading.Event,
                 progress: Callable[[KeyspaceReport], None], *, follow: bool,
-                resnapshot: bool, selects: Callable[[str], bool] | None = None) -> None:
+                resnapshot: bool, selects: Callable[[str], bool] | None = None,
+                start: Position | None = None) -> None:
         """Copy into `dest` (checkpoints named by `owner`), then follow the source until `stop`
         when `follow`; `resnapshot` copies afresh even where a checkpoint says where to go on;
-        `selects` names the keys the task copies (None: every key)."""
+        `selects` names the keys the task copies (None: every key); `start`: copy nothing,
+        follow from there (a marker of the source's capture) unless a checkpoint says
+        where to go on."""
+
+    @abstractmethod
+    def follow_from(self, dest: Endpoint, owner: str, start: Position) -> None:
+        """Make `owner`'s next run on `dest` follow the source from `start` (a marker taken
+        while nothing but turnout wrote there): what the stream holds before it, the other
+        direction's own writes, is never applied again."""
 
     @abstractmethod
     def compare(self, dest: Endpoint, level: str,

@@ -12,16 +12,19 @@ import json
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from turnout.alter import Alteration
+from turnout.checkpoints import POSITION
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capabilities, Capture, Engine, SnapshotReader
 from turnout.engines.capabilities import Keyspace, KeyspaceComparison, KeyspaceReport
 from turnout.engines.checksums import VerifyReader
-from turnout.engines.redis.applier import CHECKPOINT
+from turnout.engines.redis import fence
+from turnout.engines.redis.applier import CHECKPOINT, OWN_PREFIX, Applier
+from turnout.engines.redis.capture import RedisCapture
+from turnout.engines.redis.position import RedisPosition
 from turnout.engines.redis.sync import Options, Report, db_map, run
 from turnout.engines.redis.url import RedisUrl
 from turnout.engines.redis.verify import compare_db
@@ -29,29 +32,17 @@ from turnout.errors import TransientError, TurnoutError, Unsupported
 from turnout.model import Checkpoint, Position, Row, Session, Table
 from turnout.types import CanonicalType
 
+NO_ACCOUNTS = ("{endpoint}: turnout makes no Redis accounts: the switchover's fence needs "
+               "ACL SETUSER, which lets an account give itself every right, so a "
+               "least-rights account would contain nothing; make turnout's user by hand "
+               "(ACL SETUSER turnout on >PASSWORD ~* &* +@all, see docs/engines/redis.md)")
 NO_ROWS = ("Redis holds keys, not tables: {what} is not done through rows here "
            "(see docs/engines/redis.md)")
 
 
-@dataclass(frozen=True, eq=False)
-class RedisPosition(Position):
-    """The source's replication id and offset: the last byte of its stream applied."""
-
-    replid: str
-    offset: int
-    engine = "redis"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"replid": self.replid, "offset": self.offset}
-
-    def _order(self) -> tuple[Any, ...]:
-        return (self.offset,)
-
-
 class RedisEngine(Engine):
     scheme = "redis"
-    capabilities = Capabilities(keyspace=True,
-                                no_accounts="{endpoint}: Redis ACL accounts are not built yet")
+    capabilities = Capabilities(keyspace=True, end_sessions=True, no_accounts=NO_ACCOUNTS)
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
@@ -65,7 +56,7 @@ class RedisEngine(Engine):
 
     @classmethod
     def position_from_dict(cls, data: dict[str, Any]) -> Position:
-        return RedisPosition(str(data["replid"]), int(data["offset"]))
+        return RedisPosition.from_dict(data)
 
     @classmethod
     def classify_error(cls, exc: BaseException) -> TurnoutError | None:
@@ -119,7 +110,8 @@ class RedisEngine(Engine):
         _refuse("loading rows")
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
-        _refuse("row change capture")
+        """Markers and the backlog only: the task reads the stream in its own session."""
+        return RedisCapture(self.url, self.client, slot)
 
     def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
         _refuse("applying row changes")
@@ -129,11 +121,28 @@ class RedisEngine(Engine):
             _refuse("emptying tables")
 
     def read_checkpoint(self, owner: str) -> dict[str, str]:
+        """The task's state on this destination; with `position` (a Position's JSON) once
+        it follows the stream, as switchover's drain reads it."""
+        self.client.execute_command("SELECT", self.url.db or 0)
         raw = self.client.get(CHECKPOINT.format(owner=owner))
-        return {k: str(v) for k, v in json.loads(raw).items()} if raw else {}
+        state = json.loads(raw) if raw else {}
+        found = {k: str(v) for k, v in state.items()}
+        if state.get("phase") == "stream":
+            found[POSITION] = RedisPosition(state["replid"], int(state["offset"])).to_json()
+        return found
 
     def drop_checkpoint(self, owner: str) -> None:
+        self.client.execute_command("SELECT", self.url.db or 0)
         self.client.delete(CHECKPOINT.format(owner=owner))
+
+    def remove_own_objects(self) -> None:
+        """Every `_turnout:` key (checkpoints, heartbeats, markers) in every database."""
+        for db in _used_dbs(self.url):
+            self.client.execute_command("SELECT", db)
+            own = list(self.client.scan_iter(match=OWN_PREFIX + b"*", count=1000))
+            if own:
+                self.client.delete(*own)
+        self.client.execute_command("SELECT", self.url.db or 0)
 
     def verify_reader(self) -> VerifyReader:
         _refuse("verification by row checksums (per-key verify is not built yet)")
@@ -152,13 +161,33 @@ class RedisEngine(Engine):
         return found
 
     def freeze(self, reason: str, lock: list[str] | None = None) -> bool:
-        _refuse("freezing writes (the ACL fence is not built yet)")
+        """The ACL fence (fence.py): every user but turnout's loses its write commands."""
+        return fence.freeze(self.client, reason, lock or [])
+
+    def frozen(self) -> bool:
+        return fence.frozen(self.client)
+
+    def fence_bypass(self) -> list[str]:
+        return fence.bypass(self.client)
+
+    def writers_after_freeze(self) -> list[Session]:
+        """Sessions not turnout's whose user the fence does not hold: turnout's own user
+        (the application shares it) or one made since."""
+        if not self.frozen():
+            return [s for s in self.sessions() if not s.own]
+        users = fence.can_still_write(self.client)
+        return [s for s in self.sessions() if not s.own and s.user in users]
 
     def end_sessions(self, ids: list[str]) -> None:
-        _refuse("ending sessions")
+        for found in ids:
+            try:
+                self.client.execute_command("CLIENT", "KILL", "ID", found)
+            except Exception as exc:  # noqa: BLE001 - gone already: that is what was asked
+                if "No such client" not in str(exc):
+                    raise
 
     def unfreeze(self) -> None:
-        pass
+        fence.unfreeze(self.client)
 
     def close(self) -> None:
         self.client.close()
@@ -170,14 +199,23 @@ class _RedisKeyspace(Keyspace):
 
     def migrate(self, dest: Endpoint, owner: str, stop: threading.Event,
                 progress: Callable[[KeyspaceReport], None], *, follow: bool,
-                resnapshot: bool, selects: Callable[[str], bool] | None = None) -> None:
+                resnapshot: bool, selects: Callable[[str], bool] | None = None,
+                start: Position | None = None) -> None:
         def report(r: Report) -> None:
             position = RedisPosition(r.replid, r.offset) if r.replid and r.offset is not None \
                 else None
             progress(KeyspaceReport(r.phase, r.count, r.beat, position))
 
         run(self.source, RedisUrl.parse(dest.url), owner, stop,
-            Options(resnapshot=resnapshot, follow=follow, progress=report, selects=selects))
+            Options(resnapshot=resnapshot, follow=follow, progress=report, selects=selects,
+                    start=_state(start) if start is not None else None))
+
+    def follow_from(self, dest: Endpoint, owner: str, start: Position) -> None:
+        applier = Applier(RedisUrl.parse(dest.url), owner)
+        try:
+            applier.write_checkpoint({"phase": "stream", **_state(start)})
+        finally:
+            applier.close()
 
     def compare(self, dest: Endpoint, level: str,
                 selects: Callable[[str], bool] | None = None) -> list[KeyspaceComparison]:
@@ -187,6 +225,13 @@ class _RedisKeyspace(Keyspace):
         used = _used_dbs(self.source) | {s for s, d in pairs.items() if d in _used_dbs(target)}
         return [compare_db(self.source, target, s, pairs[s], level, selects)
                 for s in sorted(used) if s in pairs]
+
+
+def _state(start: Position) -> dict[str, Any]:
+    """A marker as the start of a run's state: {"replid", "offset", "db"}."""
+    at = start if isinstance(start, RedisPosition) else RedisPosition.from_dict(
+        start.to_dict())
+    return {"replid": at.replid, "offset": at.offset, "db": at.db}
 
 
 def _used_dbs(url: RedisUrl) -> set[int]:

@@ -25,6 +25,10 @@ from turnout.errors import BadInput, OperationFailed
 
 ALL_DBS = range(16)  # Redis's default `databases`
 _SKIPPED = {b"PING", b"MULTI", b"EXEC", b"SELECT", b"REPLCONF"}
+# What a stream may hold before its first SELECT when a task starts from a marker (the
+# database it was in is not known there): the source's own expiries, which the destination
+# carries out itself since every key holds its absolute expiry.
+_EXPIRIES = {b"DEL", b"UNLINK"}
 HEARTBEAT = "_turnout:heartbeat:{owner}"
 BEAT_EVERY_S = 1.0
 
@@ -53,6 +57,9 @@ class Options:
     ack_every_s: float = 1.0
     resnapshot: bool = False
     follow: bool = True  # False: a full copy only
+    # An incremental-only task (switchover's reverse task): where to follow from when the
+    # destination holds no checkpoint yet, as {"replid", "offset", "db"}; no full copy.
+    start: dict[str, Any] | None = None
     selects: Callable[[str], bool] | None = None  # which keys the task copies (None: all)
     progress: Progress = field(default=lambda report: None)
 
@@ -76,7 +83,10 @@ def run(source: RedisUrl, dest: RedisUrl, owner: str, stop: threading.Event,
                              name="turnout-redis-heartbeat", daemon=True)
     try:
         state = applier.read_checkpoint()
-        if opts.resnapshot or state is None or state.get("phase") != "stream":
+        if state is None and opts.start is not None:
+            state = {"phase": "stream", "db": None, **opts.start}
+            _resume(replica, state, source)
+        elif opts.resnapshot or state is None or state.get("phase") != "stream":
             state = _full(replica, applier, mapping, fresh=state is None, opts=opts)
         else:
             _resume(replica, state, source)
@@ -138,6 +148,17 @@ def _full(replica: Replica, applier: Applier, mapping: dict[int, int], fresh: bo
     return state
 
 
+def _unknown_db(name: bytes, offset: int, source: RedisUrl) -> None:
+    """A command before the stream said its database: only an expiry may come there."""
+    if name.upper() in _EXPIRIES:
+        return
+    raise OperationFailed(
+        f"the stream of {source} has {name.decode(errors='replace')} at offset {offset} "
+        "before any SELECT, so its database is unknown: the task started from a marker "
+        "while something other than turnout wrote there (was the side fenced?); nothing is "
+        "applied: verify both sides, then start the task again with --resnapshot")
+
+
 def _beat(source: RedisUrl, db: int, owner: str, stop: threading.Event) -> None:
     """Write the heartbeat key on the source every second: the time it carries, read back
     from the stream, is how far behind the destination is. Without the right to write it
@@ -188,11 +209,16 @@ def _follow(replica: Replica, applier: Applier, mapping: dict[int, int], state: 
             elif len(args) > 2 and args[1] == beat_key:
                 beat = int(args[2]) / 1000 if name == b"SET" else beat
                 continue
+            elif len(args) > 1 and args[1].startswith(OWN_PREFIX):
+                continue  # turnout's markers, checkpoints, fence: never the application's
+            elif name not in _SKIPPED and db is None:
+                _unknown_db(name, offset, source)
+                continue
             if finder and opts.selects and name not in _SKIPPED and \
                     not selected(finder, opts.selects, args):
                 continue
-            if name not in _SKIPPED and (db or 0) in mapping:
-                pending.append((mapping[db or 0], args))
+            if name not in _SKIPPED and db in mapping:
+                pending.append((mapping[db], args))
             if not in_multi and len(pending) >= opts.command_batch:
                 flush()
         if not in_multi and offset != state["offset"]:
