@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from turnout.checkpoints import FULL_DONE
+from turnout import engines
+from turnout.checkpoints import CAPTURE_START, FULL_DONE
 from turnout.engines.base import Engine
 from turnout.engines.capabilities import KeyspaceReport
 from turnout.errors import BadInput
@@ -75,11 +76,16 @@ def run(store: Store, name: str, spec: TaskSpec, src: Engine, dst: Engine,
     follow = Phase.INCREMENTAL in spec.types
     if full_done and not follow:
         return TaskState.COMPLETED
+    start = None
     if Phase.FULL not in spec.types and not full_done:
-        raise BadInput("a Redis task copies every key before it follows the stream: "
-                       "create it with the full type too (schema is accepted, a no-op)")
+        saved = CAPTURE_START.get(store, name)  # switchover's reverse task: its marker
+        if saved is None:
+            raise BadInput("a Redis task copies every key before it follows the stream: "
+                           "create it with the full type too (schema is accepted, a no-op)")
+        start = engines.position_from_json(saved)
     keyspace.migrate(spec.dest_endpoint, name, stop, _Reporter(store, name, progress),
-                     follow=follow, resnapshot=not full_done, selects=spec.narrowing())
+                     follow=follow, resnapshot=not full_done and start is None,
+                     selects=spec.narrowing(), start=start)
     if not follow:
         progress.flush()
         FULL_DONE.set(store, name, True)

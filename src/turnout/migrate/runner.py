@@ -269,9 +269,13 @@ def prepare(store: Store, name: str) -> None:
     dst = engines.connect(spec.dest_endpoint)
     try:
         first_run = not PRECHECKED.present(store, name)
-        plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
+        if src.capabilities.keyspace:  # no tables: the capture keeps the stream's backlog
+            plans = []
+            store.set_tables(name, [(keyspace.KEYS, keyspace.KEYS, 0)])
+        else:
+            plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
+            store.set_tables(name, [(p.source.name, p.dest.name, 0) for p in plans])
         PRECHECKED.set(store, name, True)
-        store.set_tables(name, [(p.source.name, p.dest.name, 0) for p in plans])
         if Phase.INCREMENTAL in spec.types:
             start_capture(store, name, src, plans)
     finally:

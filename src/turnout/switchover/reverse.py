@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from turnout import engines
 from turnout.errors import Unsupported
 from turnout.model import Phase
 from turnout.spec import TaskSpec
@@ -26,6 +27,8 @@ def reverse_spec(store: Store, name: str) -> TaskSpec:
     problem = reverse_problem(spec)
     if problem:
         raise Unsupported(problem)
+    if engines.engine_class(spec.source_endpoint.scheme).capabilities.keyspace:
+        return _keyspace_reverse(spec)
     pairs = [(t.source, t.dest) for t in store.tables(name)]
     columns = {
         dest: {new: old for old, new in spec.dest_columns(source).items()}
@@ -41,6 +44,20 @@ def reverse_spec(store: Store, name: str) -> TaskSpec:
         column_renames=columns,
         options=replace(spec.options, stray_check_s=spec.options.stray_check_s or STRAY_CHECK_S),
         alerts=spec.alerts,  # stray writes on the old source are what its alerts are for
+    )
+
+
+def _keyspace_reverse(spec: TaskSpec) -> TaskSpec:
+    """An engine of keys: the same key globs, with no renames (it has none)."""
+    return TaskSpec(
+        name=reverse_name(spec.name),
+        source=spec.dest,
+        dest=spec.source,
+        types=(Phase.INCREMENTAL,),
+        tables=spec.tables,
+        exclude=spec.exclude,
+        options=spec.options,
+        alerts=spec.alerts,
     )
 
 

@@ -1,0 +1,225 @@
+"""Switchover, rollback and finish for Redis → Redis under an application that keeps writing.
+
+Both servers have ACL users: `turnout` (every right; the task's URLs log in as it)
+and `app` (every right but ACL), the default user off, as a Redis run with ACLs has
+it. The application writes through a new connection each time to the side its config
+file names, retries a write the fence refused, and logs what it did: every RPUSH to
+`log` carries the next number of its database and every INCR of `counter` is counted,
+so at the end the lists and counters show that no write was lost and none was applied
+twice (a replayed command stream would repeat them, where row images would not).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from turnout import api
+from turnout.errors import BadInput, OperationFailed
+from turnout.spec import TaskSpec
+from turnout.store import Store
+from turnout.testing.servers import RedisServer, start_redis
+
+from .test_switchover import repoint, wait_until
+
+PASSWORD = "s3cret"
+DBS = (0, 1)
+
+
+def users(server: RedisServer) -> None:
+    r = redis.Redis(port=server.port)
+    r.execute_command("ACL", "SETUSER", "turnout", "on", f">{PASSWORD}", "~*", "&*", "+@all")
+    r.execute_command("ACL", "SETUSER", "app", "on", f">{PASSWORD}", "~*", "&*", "+@all",
+                      "-acl")
+    r.execute_command("ACL", "SETUSER", "default", "off")
+    r.close()
+
+
+def url(server: RedisServer, user: str = "turnout") -> str:
+    return f"redis://{user}:{PASSWORD}@{server.host}:{server.port}"
+
+
+def client(server: RedisServer, db: int = 0, user: str = "turnout") -> redis.Redis:
+    return redis.Redis(port=server.port, db=db, username=user, password=PASSWORD)
+
+
+@pytest.fixture
+def pair(tmp_path: Path):
+    source = start_redis(tmp_path / "source")
+    dest = start_redis(tmp_path / "dest")
+    users(source)
+    users(dest)
+    yield source, dest
+    source.stop()
+    dest.stop()
+
+
+class Application(threading.Thread):
+    """Writes to the side its config file names, a new connection per write; a write the
+    fence refuses (NOPERM) is tried again after a short pause."""
+
+    def __init__(self, servers: dict[str, RedisServer], config: Path) -> None:
+        super().__init__(daemon=True)
+        self.servers, self.config = servers, config
+        self.halt = threading.Event()
+        self.rng = random.Random(22)
+        self.logged = {db: 0 for db in DBS}  # numbers pushed to `log`, in order from 1
+        self.incremented = {db: 0 for db in DBS}
+        self.sides: list[str] = []
+        self.refused = 0
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            side = self.config.read_text().strip()
+            db = self.rng.choice(DBS)
+            r = client(self.servers[side], db, "app")
+            roll = self.rng.random()
+            try:
+                if roll < 0.4:
+                    r.rpush("log", self.logged[db] + 1)
+                    self.logged[db] += 1
+                elif roll < 0.6:
+                    r.incr("counter")
+                    self.incremented[db] += 1
+                elif roll < 0.7:
+                    with r.pipeline(transaction=True) as pipe:  # a MULTI block
+                        pipe.incr("counter")
+                        pipe.hincrby("h", f"f{self.rng.randint(0, 9)}", 1)
+                        pipe.execute()
+                    self.incremented[db] += 1
+                elif roll < 0.8:
+                    r.set(f"t:{self.rng.randint(0, 99)}", "ttl", ex=600)
+                else:
+                    r.set(f"s:{self.rng.randint(0, 199)}", self.rng.random())
+            except redis.exceptions.NoPermissionError:
+                self.refused += 1
+                time.sleep(0.02)
+                continue
+            finally:
+                r.close()
+            if not self.sides or self.sides[-1] != side:
+                self.sides.append(side)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(30)
+
+
+def following(status: dict) -> bool:
+    return bool(status["state"] == "Migrating" and status["phase"] == "incremental")
+
+
+def keys_of(server: RedisServer, db: int) -> dict[bytes, tuple]:
+    r = client(server, db)
+    try:
+        found = {}
+        for key in r.scan_iter(count=1000):
+            if key.startswith(b"_turnout:"):
+                continue
+            kind = r.type(key)
+            value = {b"string": r.get, b"list": lambda k: r.lrange(k, 0, -1),
+                     b"hash": r.hgetall}[kind](key)
+            found[key] = (kind, value, r.ttl(key) > 0)
+        return found
+    finally:
+        r.close()
+
+
+def assert_no_write_lost(server: RedisServer, app: Application) -> None:
+    for db in DBS:
+        r = client(server, db)
+        try:
+            assert r.lrange("log", 0, -1) == [str(n).encode()
+                                              for n in range(1, app.logged[db] + 1)], db
+            assert int(r.get("counter") or 0) == app.incremented[db], db
+        finally:
+            r.close()
+
+
+def test_switchover_rollback_and_finish_under_an_application(
+        store: Store, pair: tuple[RedisServer, RedisServer], tmp_path: Path) -> None:
+    source, dest = pair
+    for db in DBS:
+        seed = client(source, db, "app")
+        seed.mset({f"s:{i}": i for i in range(200)})
+        seed.close()
+    api.create_task(TaskSpec("cache", url(source), url(dest)), store)
+    api.start_task("cache", store)
+    api.wait_for("cache", following, 60, store)
+    config = tmp_path / "app-side"
+    config.write_text("source")
+    app = Application({"source": source, "dest": dest}, config)
+    app.start()
+    try:
+        wait_until("the application writes", lambda: sum(app.logged.values()) > 20)
+        result = api.switchover("cache", store, on_switch=repoint(config, "dest"))
+        assert result["write_downtime_s"] < 60
+        wait_until("the application writes on the destination",
+                   lambda: app.sides[-1:] == ["dest"])
+        moved = dict(app.logged)
+        wait_until("writes on the destination reach the source", lambda: all(
+            len(client(source, db).lrange("log", 0, -1)) > moved[db] + 5 for db in DBS), 60)
+        with pytest.raises(redis.exceptions.NoPermissionError):  # the old source is fenced
+            client(source, 0, "app").set("late", 1)
+        api.rollback("cache", store, on_switch=repoint(config, "source"))
+        wait_until("the application writes on the source again",
+                   lambda: app.sides[-1:] == ["source"])
+        api.wait_for("cache", following, 60, store)
+        back = dict(app.logged)
+        wait_until("the forward task follows again", lambda: all(
+            len(client(dest, db).lrange("log", 0, -1)) > back[db] + 5 for db in DBS), 60)
+        api.switchover("cache", store, on_switch=repoint(config, "dest"))
+        wait_until("the application writes on the destination again",
+                   lambda: app.sides[-1:] == ["dest"])
+        again = dict(app.logged)
+        wait_until("the application writes there", lambda: all(
+            app.logged[db] > again[db] + 5 for db in DBS))
+    finally:
+        app.stop()
+    assert app.sides == ["source", "dest", "source", "dest"], app.sides
+    assert app.refused > 0  # it did knock on the fenced side
+    assert_no_write_lost(dest, app)
+    wait_until("the reverse task catches up",
+               lambda: api.verify_task("cache", store)["consistent"], 60)
+    assert_no_write_lost(source, app)
+    for db in DBS:
+        assert keys_of(source, db) == keys_of(dest, db)
+    api.finish("cache", store)
+    for server in (source, dest):
+        own = [k for db in DBS for k in client(server, db).scan_iter("_turnout:*")]
+        assert own == []
+        client(server, 0, "app").set("open", 1)  # no fence left on either side
+
+
+def test_switchover_refuses_where_the_fence_cannot_hold(
+        store: Store, pair: tuple[RedisServer, RedisServer]) -> None:
+    """An account that may run ACL SETUSER could lift the fence: named, nothing changed;
+    turnout logged in as the default user, which the application shares: refused."""
+    source, dest = pair
+    admin = client(source)
+    admin.execute_command("ACL", "SETUSER", "ops", "on", f">{PASSWORD}", "~*", "+@all")
+    api.create_task(TaskSpec("cache", url(source), url(dest)), store)
+    api.start_task("cache", store)
+    api.wait_for("cache", following, 60, store)
+    with pytest.raises(OperationFailed, match=r"ops \(may run ACL SETUSER"):
+        api.switchover("cache", store)
+    client(source, 0, "app").set("writable", 1)  # nothing was fenced
+    admin.execute_command("ACL", "DELUSER", "ops")
+    for server in (source, dest):
+        client(server).execute_command("ACL", "SETUSER", "default", "on", "nopass", "~*",
+                                       "&*", "+@all")
+    api.stop_task("cache", store)
+    api.delete_task("cache", store)
+    bare = f"redis://{source.host}:{source.port}/0"
+    api.create_task(TaskSpec("bare", bare, f"redis://{dest.host}:{dest.port}/5"), store)
+    api.start_task("bare", store)
+    api.wait_for("bare", following, 60, store)
+    with pytest.raises((BadInput, OperationFailed), match="logs in as the default user"):
+        api.switchover("bare", store)
+    client(source, 0, "app").set("writable", 2)
+    api.stop_task("bare", store)
