@@ -163,7 +163,11 @@ def wait_caught_up(
 
     One progress report with delay 0 is not enough: the read behind it may
     have started before `since`. The report after it comes from a read that
-    started later, so two in a row, both after `since`, prove it.
+    started later, so two in a row, both after `since`, prove it. On a source
+    that never goes quiet (other databases of the same server written all the
+    time) the delay never reaches 0; there a heartbeat written after `since`
+    and applied proves it, since it came after everything before it in the
+    stream (both times are turnout's clock).
     """
     store = store or Store()
     since = time.time() if since is None else since
@@ -171,6 +175,8 @@ def wait_caught_up(
 
     def caught_up(current: TaskStatus) -> bool:
         nonlocal first
+        if current.phase is Phase.INCREMENTAL and _beat_after(store, name, since):
+            return True
         if current.phase is not Phase.INCREMENTAL or current.delay_s != 0:
             first = None
             return False
@@ -182,3 +188,9 @@ def wait_caught_up(
         return current.updated > first
 
     return wait_until(name, caught_up, timeout, store).to_json()
+
+
+def _beat_after(store: Store, name: str, since: float) -> bool:
+    """Whether the destination has applied a heartbeat the source wrote after `since`."""
+    beat = checkpoints.HEARTBEAT_APPLIED.get(store, name)
+    return beat is not None and beat > since
