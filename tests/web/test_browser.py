@@ -169,3 +169,47 @@ def test_a_table_copying_shows_its_rows_per_second_and_time_left(
     expect(label).to_have_text(re.compile(r"\d+ % · [\d,]+ rows/s · \d+:\d\d:\d\d left"))
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#state")).to_have_text("Stopped")
+
+
+def test_throttling_and_alerts_from_the_task_page(page: Page, base_url: str,
+                                                  tmp_path: Path) -> None:
+    """The task page's settings while the task runs: throttling and a webhook set from the
+    form reach the task (the API shows them), the webhook is shown as its host only, and
+    it can be removed; the new-task form takes both too."""
+    src = make_db(tmp_path / "shop.db", SHOP)
+    page.goto(base_url + "/new")
+    page.get_by_label("Name", exact=True).fill("shop")
+    page.get_by_label("Source URL").fill(f"sqlite:///{src}")
+    page.get_by_label("Destination URL").fill(f"sqlite:///{tmp_path}/new.db")
+    page.get_by_text("Options").click()
+    page.locator("input[name=max_rows_per_second]").fill("1000")
+    page.get_by_text("Alerts", exact=True).click()
+    page.locator("input[name=webhook]").fill("https://hooks.example.com/T0K3N")
+    page.get_by_role("button", name="Create task").click()
+    page.wait_for_url(re.compile(r"/tasks/shop$"))
+    expect(page.get_by_label("Max rows per second")).to_have_value("1000")
+    expect(page.locator("#alerts-now")).to_contain_text("Alerts go to https://hooks.example.com/…")
+    expect(page.locator("#alerts-now")).not_to_contain_text("T0K3N")
+
+    page.get_by_role("button", name="Start", exact=True).click()
+    expect(page.locator("#state")).to_have_text("Migrating")
+    page.get_by_label("Max rows per second").fill("50")
+    page.get_by_label("Max bytes per second").fill("1000000")
+    page.get_by_role("button", name="Set throttling").click()
+    expect(page.locator("#events")).to_contain_text("options set: max_rows_per_second = 50.0")
+    page.get_by_label("Webhook").fill("http://alerts.example.org:9000/x?token=s3")
+    page.get_by_label("Alert when delayed more than (s)").fill("30")
+    page.get_by_role("button", name="Set alerts").click()
+    expect(page.locator("#alerts-now")).to_contain_text(
+        "Alerts go to http://alerts.example.org:9000/… on failure, stray writes and "
+        "switchover steps that fail, and when delayed more than 30 s for 60 s.")
+    settings = httpx.get(base_url + "/api/tasks/shop/settings").json()
+    assert settings["options"] == {"max_rows_per_second": 50.0, "max_bytes_per_second": 1e6}
+    assert settings["alerts"]["delay_s"] == 30.0
+    page.get_by_role("button", name="Remove webhook…").click()
+    expect(page.locator("#alerts-now")).to_have_text("No webhook: no alerts are sent.")
+    expect(page.get_by_role("button", name="Remove webhook…")).to_be_disabled()
+    shots = Path(os.environ.get("TURNOUT_SCREENSHOTS") or tmp_path)
+    page.screenshot(path=str(shots / "console-settings.png"), full_page=True)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#state")).to_have_text("Stopped")

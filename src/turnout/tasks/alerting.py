@@ -4,7 +4,8 @@ Watching the status (rather than hooking each stage) sees what the user would se
 delay as status shows it, which grows while an apply is stuck and no report comes; the
 stray rows the stray-row watch counted; the task's end in Failed. The thread reads the
 store once a second, and the alerts go out through alerts.Alerter, so neither the watch
-nor a slow webhook holds the worker up.
+nor a slow webhook holds the worker up. It also reads the task's [alerts] again each time,
+so a webhook set or changed while the task runs (`turnout task set`, the console) counts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 
 from turnout.alerts import DELAY, STRAY_WRITES, TASK_FAILED, Alerter, DelayWatch
+from turnout.errors import NotFound
 from turnout.model import TaskState
 from turnout.status import TaskStatus
 from turnout.store import Store
@@ -39,7 +41,18 @@ class AlertWatch(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.wait(self.check_s):
-            self._look(status(self.name, self.store))
+            try:
+                self._reread()
+                if self.wanted:
+                    self._look(status(self.name, self.store))
+            except NotFound:  # deleted under its worker, which stops by itself
+                return
+
+    def _reread(self) -> None:
+        rules = self.store.get(self.name).spec.alerts
+        if rules != self.alerter.rules:
+            self.alerter.rules = rules
+            self.delay = DelayWatch(rules)
 
     def _look(self, now: TaskStatus) -> None:
         delay = now.delay_s if now.state is TaskState.MIGRATING else None

@@ -53,16 +53,14 @@ def run_task(name: str, stop: threading.Event | None = None, store: Store | None
     watcher = threading.Thread(target=_watch_stop, args=(store, name, stop), daemon=True)
     watcher.start()
     alerts = AlertWatch(store, name, stop)
-    if alerts.wanted:
-        alerts.start()
+    alerts.start()
     state = None
     try:
         state = runner.Runner(store, name, stop, _stray_watch(store, name, stop),
                               epoch).run()
     finally:
         stop.set()
-        if alerts.wanted:
-            alerts.finish(state.value if state else None)
+        alerts.finish(state.value if state else None)
         write_under(name, None)
         if epoch is None or leases.holds(store, name, epoch):
             store.update(name, pid=None)

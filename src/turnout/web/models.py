@@ -61,6 +61,31 @@ class TaskAlerts(BaseModel):
                                description="... for this many seconds")
 
 
+class AlertsChange(BaseModel):
+    """PATCH of a task's [alerts]: the fields given change, the others stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook: str | None = Field(default=None, description="http(s) URL; \"\" removes it")
+    delay_s: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                  description="alert when the delay stays above this (0: never)")
+    delay_for_s: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                      description="... for this many seconds")
+
+
+class ShownAlerts(BaseModel):
+    webhook: str | None = Field(description="the webhook's scheme and host, or null")
+    delay_s: float
+    delay_for_s: float
+
+
+class TaskSettings(Open):
+    """What the console's settings show: throttling, and alerts with the webhook shortened."""
+
+    options: dict[str, float] = Field(description="max_rows_per_second, max_bytes_per_second")
+    alerts: ShownAlerts
+
+
 PhaseName = Literal["schema", "full", "incremental"]
 
 

@@ -41,7 +41,13 @@ function requestBody(form) {
     batch_changes: number(f("batch_changes")),
     poll_interval: number(f("poll_interval")),
     direct_copy: f("direct_copy").checked ? null : false,
+    max_rows_per_second: number(f("max_rows_per_second")),
+    max_bytes_per_second: number(f("max_bytes_per_second")),
   };
+  const alerts = { webhook: f("webhook").value.trim() || null };
+  for (const key of ["delay_s", "delay_for_s"]) {
+    if (number(f(key)) !== null) alerts[key] = number(f(key));
+  }
   return {
     name: f("name").value.trim(),
     source: f("source").value.trim(),
@@ -54,6 +60,7 @@ function requestBody(form) {
     where: lines(f("where").value),
     mask: lines(f("mask").value),
     options,
+    alerts,
   };
 }
 

@@ -1,6 +1,6 @@
 // The task page: live status, tables, delay chart and event log, and a button per action.
 // Renderers of the precheck, verification and sessions sections live in report.js, the
-// switchover section in switchover.js.
+// switchover section in switchover.js, throttling and alerts in settings.js.
 "use strict";
 
 const NAME = decodeURIComponent(location.pathname.split("/").pop());
@@ -183,6 +183,7 @@ document.addEventListener("DOMContentLoaded", () => {
     location.href = "/";
   }, `Delete task ${NAME}? It stops, and its triggers, change log and checkpoints are removed.`);
   bindSwitchover();
+  bindSettings();
   document.getElementById("sessions-refresh").addEventListener("click", loadSessions);
   every(1000, refresh);
   api("GET", TASK + "/verify").then(watchVerify).catch((err) => notify(err.message));
