@@ -54,7 +54,8 @@ class StrayWatch(threading.Thread):
             report = verify(store.get(self.name).spec, caught_up=lambda since: self.caught_up(
                 self.name, 60, store, since), threads=2)
         except TurnoutError as exc:
-            store.add_event(self.name, "debug", f"stray-row check skipped: {exc}")
+            if not self.stop.is_set():  # stopping (or deleted): the check was cut short
+                store.add_event(self.name, "debug", f"stray-row check skipped: {exc}")
             return
         found = sum(len(t[k]) for t in report["tables"] for k in ("missing", "extra", "different"))
         before = checkpoints.STRAY_ROWS.get(store, self.name) or 0
