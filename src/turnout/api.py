@@ -45,11 +45,13 @@ from turnout.tasks import (
     wait_for,
 )
 from turnout.tasks.agent import agent_list, run_agent
+from turnout.tasks.orphans import DeadWorkerSweep, notice_dead_workers
 from turnout.tasks.settings import set_options, settings
 from turnout.verify.run import verify_task, verify_urls
 
 __all__ = [
-    "ACTIVE", "BACKUP_TOOLS", "SOURCE_CHECK_S", "backup", "create_account", "create_task",
+    "ACTIVE", "BACKUP_TOOLS", "DeadWorkerSweep", "SOURCE_CHECK_S", "backup", "create_account",
+    "create_task", "notice_dead_workers",
     "delete_task", "drop_account", "end_sessions", "events", "finish", "leftover_slots",
     "list_tasks", "pause_task", "precheck", "resolve_ddl", "restore", "resume_task",
     "revoke_write", "rollback", "run_task",

@@ -194,6 +194,7 @@ def task_status(name: str, as_json: bool, watch: bool) -> None:
         if follow.follow(out, name)["state"] == "Failed":
             sys.exit(1)
         return
+    api.notice_dead_workers(names=[name])  # a worker killed with -9: alerted once
     status = api.task_status(name, check_source=True)
     if as_json:
         _print_json(status)
@@ -270,6 +271,7 @@ def _print_ddl(shown: dict[str, Any]) -> None:
               help="Print every task's status as JSON, with its full (password-free) URLs.")
 def task_list(as_json: bool) -> None:
     """List all tasks."""
+    api.notice_dead_workers()  # a worker killed with -9: alerted once
     tasks = api.list_tasks()
     if as_json:
         _print_json(tasks)

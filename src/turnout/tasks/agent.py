@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from turnout import leases, vault
 from turnout.errors import BadInput, TurnoutError
 from turnout.store import Store
+from turnout.tasks.orphans import DeadWorkerSweep, worker_killed
 
 TICK_S = 0.5
 HAND_BACK_S = 30.0  # how long a worker may take to stop after its batch on SIGTERM
@@ -55,6 +56,7 @@ class Agent:
     def run(self, stop: threading.Event) -> None:
         """Work until `stop` is set, then hand every task back."""
         self._check_name()
+        DeadWorkerSweep(self.store, stop).start()  # workers started by hand
         try:
             while not stop.is_set():
                 try:
@@ -95,6 +97,9 @@ class Agent:
         for task, held in list(self.held.items()):
             if held.proc.poll() is None:
                 continue
+            if held.proc.returncode < 0:  # killed (-9, the OOM killer): alerted, not awaited
+                threading.Thread(target=worker_killed, daemon=True, args=(
+                    self.store, task, held.proc.pid, held.proc.returncode)).start()
             leases.release(self.store, task, self.name, held.epoch)
             del self.held[task]
 

@@ -39,10 +39,7 @@ def status(name: str, store: Store | None = None, check_source: bool = False) ->
     state, error = record.state, record.error
     if state in ACTIVE and not alive:
         state = TaskState.FAILED
-        error = (
-            f"the worker (pid {record.pid}) exited without stopping the task: "
-            f"`turnout task start {name}` resumes it"
-        )
+        error = dead_worker_error(name, record.pid)
     spec = record.spec
     now = time.time()
     running = state is TaskState.MIGRATING
@@ -74,6 +71,12 @@ def status(name: str, store: Store | None = None, check_source: bool = False) ->
         agent=record.agent if alive else None,
         lease_expires=record.lease_expires if alive and record.agent else None,
     )
+
+
+def dead_worker_error(name: str, pid: int | None) -> str:
+    """What a task whose worker died says, in its status and its failure alert."""
+    return (f"the worker (pid {pid}) exited without stopping the task: "
+            f"`turnout task start {name}` resumes it")
 
 
 def task_status(name: str, store: Store | None = None, check_source: bool = False,

@@ -7,6 +7,7 @@ data and need no token to load; every /api/ call carries the token as a bearer h
 from __future__ import annotations
 
 import hmac
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,7 +34,10 @@ def create_app(token: str | None = None, home: Path | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweep_stop = threading.Event()  # a worker killed with -9: marked Failed, alerted
+        api.DeadWorkerSweep(app.state.store, sweep_stop).start()
         yield
+        sweep_stop.set()
         api.stop_tasks_here()  # the tasks this server runs stop cleanly with it
 
     app = FastAPI(
