@@ -55,6 +55,10 @@ class Options:
     # go); `turnout task set` changes them while the task runs (migrate/throttle.py)
     max_rows_per_second: float = 0.0
     max_bytes_per_second: float = 0.0
+    # Redis: a key whose DUMP payload is bigger than this many bytes is copied as batches
+    # of RPUSH/SADD/ZADD/HSET/APPEND under a temporary name and RENAMEd, not in one
+    # RESTORE (which the destination refuses past proto-max-bulk-len, 512 MB by default)
+    big_key_bytes: int = 64 << 20
 
 
 @dataclass

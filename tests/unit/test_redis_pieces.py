@@ -6,7 +6,7 @@ import pytest
 
 from turnout.engines.redis import lzf, rdb
 from turnout.engines.redis.crc64 import crc64, dump_payload
-from turnout.engines.redis.replica import encode, stream_size
+from turnout.engines.redis.resp import encode
 from turnout.engines.redis.url import RedisUrl
 from turnout.errors import BadInput, OperationFailed
 
@@ -58,6 +58,19 @@ def test_url_parts_and_the_password_never_shown() -> None:
         RedisUrl.parse("postgresql://h/db")
 
 
-def test_stream_size_is_the_encoded_size() -> None:
-    args = [b"SET", b"key", b"x" * 300]
-    assert stream_size(args) == len(encode(*args))
+def test_pack_command_writes_what_the_source_streams() -> None:
+    # the follower counts the offset by the length of hiredis's packing of each command
+    hiredis = pytest.importorskip("hiredis")
+    for args in ([b"SET", b"key", b"x" * 300], [b"PING"], [b"HSET", b"h", b"", b"\r\n"]):
+        assert hiredis.pack_command(tuple(args)) == encode(*args)
+
+
+def test_ziplist_elements() -> None:
+    # what Redis before 7 wrote for small lists, hashes and sorted sets: "ab", the
+    # immediate 5, -2 as one byte, 300 as two, a 70-byte string (14-bit length)
+    from turnout.engines.redis.bigkeys import ziplist
+
+    entries = (b"\x00\x02ab" + b"\x04\xf6" + b"\x02\xfe\xfe" + b"\x03\xc0\x2c\x01"
+               + b"\x04\x40\x46" + b"y" * 70)
+    blob = b"\x00" * 10 + entries + b"\xff"
+    assert ziplist(blob) == [b"ab", b"5", b"-2", b"300", b"y" * 70]

@@ -133,12 +133,13 @@ class Keyspace(ABC):
     def migrate(self, dest: Endpoint, owner: str, stop: threading.Event,
                 progress: Callable[[KeyspaceReport], None], *, follow: bool,
                 resnapshot: bool, selects: Callable[[str], bool] | None = None,
-                start: Position | None = None) -> None:
+                start: Position | None = None, big_key_bytes: int | None = None) -> None:
         """Copy into `dest` (checkpoints named by `owner`), then follow the source until `stop`
         when `follow`; `resnapshot` copies afresh even where a checkpoint says where to go on;
         `selects` names the keys the task copies (None: every key); `start`: copy nothing,
         follow from there (a marker of the source's capture) unless a checkpoint says
-        where to go on."""
+        where to go on; a key bigger than `big_key_bytes` is copied in parts (None: the
+        engine's default)."""
 
     @abstractmethod
     def follow_from(self, dest: Endpoint, owner: str, start: Position) -> None:

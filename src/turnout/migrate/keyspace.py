@@ -85,7 +85,8 @@ def run(store: Store, name: str, spec: TaskSpec, src: Engine, dst: Engine,
         start = engines.position_from_json(saved)
     keyspace.migrate(spec.dest_endpoint, name, stop, _Reporter(store, name, progress),
                      follow=follow, resnapshot=not full_done and start is None,
-                     selects=spec.narrowing(), start=start)
+                     selects=spec.narrowing(), start=start,
+                     big_key_bytes=spec.options.big_key_bytes)
     if not follow:
         progress.flush()
         FULL_DONE.set(store, name, True)

@@ -47,6 +47,9 @@ class TaskOptions(BaseModel):
     max_bytes_per_second: float | None = Field(
         default=None, ge=0, allow_inf_nan=False,
         description="bytes of row data written a second at most (0: no limit)")
+    big_key_bytes: int | None = Field(
+        default=None, gt=0,
+        description="Redis: a key whose DUMP is bigger is copied in parts, not one RESTORE")
 
 
 class TaskAlerts(BaseModel):

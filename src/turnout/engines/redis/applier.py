@@ -10,14 +10,18 @@ checkpoint row does.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from turnout.engines.redis import bigkeys
 from turnout.engines.redis.rdb import Entry
+from turnout.engines.redis.resp import Connection, Pipeline, encode
 from turnout.engines.redis.url import RedisUrl
 from turnout.errors import OperationFailed
 
 CHECKPOINT = "_turnout:checkpoint:{owner}"
+TEMP = "_turnout:rebuild:{owner}"  # where a big key is built before its RENAME
 OWN_PREFIX = b"_turnout:"
 
 
@@ -27,8 +31,12 @@ class Applier:
     def __init__(self, url: RedisUrl, owner: str) -> None:
         self.url = url
         self.home = url.db or 0
+        self.owner = owner
         self.key = CHECKPOINT.format(owner=owner)
         self.client: Any = url.client(self.home, name="turnout-applier")
+        self._bulk: Pipeline | None = None
+        self._bulk_db: int | None = None
+        self._in_flight: deque[list[bytes]] = deque()  # each batch's keys, replies owed
 
     def read_checkpoint(self) -> dict[str, Any] | None:
         self.client.execute_command("SELECT", self.home)
@@ -64,37 +72,120 @@ class Applier:
             self.client.execute_command("FLUSHDB")
 
     def restore(self, entries: list[tuple[int, Entry]]) -> None:
-        """RESTORE each (destination db, entry) with its absolute expiry, pipelined; an
-        existing key is replaced, so a copy started again converges."""
-        pipe = self.client.pipeline(transaction=False)
-        db = None
+        """RESTORE each (destination db, entry) with its absolute expiry, pipelined on a
+        connection of its own; an existing key is replaced, so a copy started again
+        converges. The batch's replies are read while the next batch is cut (restored()
+        reads the last ones); a refusal raises naming its key."""
+        parts, keys = [], []
+        db = self._bulk_db
         for target, entry in entries:
             if target != db:
-                pipe.execute_command("SELECT", target)
+                parts.append(encode("SELECT", target))
+                keys.append(b"(SELECT %d)" % target)
                 db = target
-            pipe.execute_command("RESTORE", entry.key, entry.expire_ms, entry.payload,
-                                 "REPLACE", "ABSTTL")
-        _raise_first(pipe.execute(raise_on_error=False), "RESTORE")
+            key, payload = entry.key, entry.payload
+            parts.append(b"*6\r\n$7\r\nRESTORE\r\n$%d\r\n%b\r\n$%d\r\n%d\r\n$%d\r\n%b"
+                         b"\r\n$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n" % (
+                             len(key), key, len(str(entry.expire_ms)), entry.expire_ms,
+                             len(payload), payload))
+            keys.append(key)
+        self._bulk_db = db
+        self._send(parts, keys)
 
-    def apply(self, commands: list[tuple[int, list[bytes]]], state: dict[str, Any]) -> None:
-        """Run the stream's commands (destination db, arguments) and set the checkpoint to
-        `state`, in one MULTI/EXEC: both happen or neither does."""
-        pipe = self.client.pipeline(transaction=True)
-        db = None
-        for target, args in commands:
+    def rebuild(self, target: int, entry: Entry, per_command: int = 1000,
+                batch_bytes: int = 8 << 20) -> None:
+        """Copy a key too big for one RESTORE: its elements in batches of commands under a
+        temporary name in the same database, its expiry, then RENAME over the key."""
+        temp = TEMP.format(owner=self.owner).encode()
+        commands = bigkeys.rebuild(entry.payload[0], entry.payload[1:-10], temp, per_command)
+        parts, labels, size = [encode("SELECT", target)], [entry.key], 0
+        self._bulk_db = target
+        for command in commands:
+            packed = encode(*command)
+            parts.append(packed)
+            labels.append(entry.key)
+            size += len(packed)
+            if size >= batch_bytes:
+                self._send(parts, labels)
+                parts, labels, size = [], [], 0
+        if entry.expire_ms:
+            parts.append(encode("PEXPIREAT", temp, entry.expire_ms))
+            labels.append(entry.key)
+        parts.append(encode("RENAME", temp, entry.key))
+        labels.append(entry.key)
+        self._send(parts, labels)
+
+    def _send(self, parts: list[bytes], labels: list[bytes]) -> None:
+        """Send a batch (`labels`: the key each command is for), then read the replies of
+        the batches before it: one batch stays in flight while the next is built."""
+        bulk = self._pipeline()
+        bulk.send(b"".join(parts), len(labels))
+        self._in_flight.append(labels)
+        self._settle(len(labels))
+
+    def restored(self) -> None:
+        """Wait for every RESTORE sent; raise on the first refused."""
+        if self._bulk is not None:
+            self._settle(0)
+
+    def _settle(self, keep: int) -> None:
+        assert self._bulk is not None
+        while self._in_flight and self._bulk.owed - len(self._in_flight[0]) >= keep:
+            keys = self._in_flight.popleft()
+            failed = self._bulk.settle(self._bulk.owed - len(keys))
+            if failed is not None:
+                at, error = failed
+                raise OperationFailed(f"the destination refused the copy of key "
+                                      f"{keys[at].decode(errors='replace')!r}: {error}")
+
+    def apply(self, commands: list[tuple[int, bytes]], state: dict[str, Any]) -> None:
+        """Run the stream's commands (destination db, the command as RESP) and set the
+        checkpoint to `state`, in one MULTI/EXEC: both happen or neither does. The batch
+        goes as one write and its replies come back in one read."""
+        bulk = self._pipeline()
+        parts, db = [b"*1\r\n$5\r\nMULTI\r\n"], None
+        sent: list[bytes] = []  # what each queued command was, to name a refused one
+        for target, packed in commands:
             if target != db:
-                pipe.execute_command("SELECT", target)
+                parts.append(encode("SELECT", target))
+                sent.append(b"SELECT")
                 db = target
-            pipe.execute_command(*args)
-        pipe.execute_command("SELECT", self.home)
-        pipe.execute_command("SET", self.key, json.dumps(state))
-        _raise_first(pipe.execute(raise_on_error=False), "a replicated command")
+            parts.append(packed)
+            sent.append(packed)
+        parts += [encode("SELECT", self.home), encode("SET", self.key, json.dumps(state)),
+                  b"*1\r\n$4\r\nEXEC\r\n"]
+        sent += [b"SELECT", b"SET checkpoint"]
+        bulk.send(b"".join(parts), len(sent) + 2)
+        replies = bulk.replies()
+        self._bulk_db = self.home
+        queued, done = replies[1:-1], replies[-1]
+        results = done if isinstance(done, list) else queued
+        for what, result in zip(sent, results, strict=False):
+            if isinstance(result, bulk.error_type):
+                raise OperationFailed(f"the destination refused a replicated command "
+                                      f"({_named(what)}): {result}")
+        if not isinstance(done, list):
+            raise OperationFailed(f"the destination refused a batch of replicated commands: "
+                                  f"{done}")
+
+    def _pipeline(self) -> Pipeline:
+        if self._bulk is None:
+            self._bulk = Pipeline(Connection(self.url, "turnout-applier-bulk"))
+        return self._bulk
 
     def close(self) -> None:
         self.client.close()
+        if self._bulk is not None:
+            self._bulk.conn.close()
 
 
-def _raise_first(results: list[Any], what: str) -> None:
-    for result in results:
-        if isinstance(result, Exception):
-            raise OperationFailed(f"the destination refused {what}: {result}")
+def _named(packed: bytes) -> str:
+    """A command shown by its name and first argument (its key, mostly), not its values."""
+    if not packed.startswith(b"*"):
+        return packed.decode(errors="replace")
+    import hiredis
+
+    reader = hiredis.Reader()
+    reader.feed(packed)
+    args = reader.gets()
+    return " ".join(a.decode(errors="replace") for a in args[:2])

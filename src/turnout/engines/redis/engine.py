@@ -25,7 +25,7 @@ from turnout.engines.redis import fence
 from turnout.engines.redis.applier import CHECKPOINT, OWN_PREFIX, Applier
 from turnout.engines.redis.capture import RedisCapture
 from turnout.engines.redis.position import RedisPosition
-from turnout.engines.redis.sync import Options, Report, db_map, run
+from turnout.engines.redis.sync import BIG_KEY_BYTES, Options, Report, db_map, run
 from turnout.engines.redis.url import RedisUrl
 from turnout.engines.redis.verify import compare_db
 from turnout.errors import TransientError, TurnoutError, Unsupported
@@ -200,7 +200,7 @@ class _RedisKeyspace(Keyspace):
     def migrate(self, dest: Endpoint, owner: str, stop: threading.Event,
                 progress: Callable[[KeyspaceReport], None], *, follow: bool,
                 resnapshot: bool, selects: Callable[[str], bool] | None = None,
-                start: Position | None = None) -> None:
+                start: Position | None = None, big_key_bytes: int | None = None) -> None:
         def report(r: Report) -> None:
             position = RedisPosition(r.replid, r.offset) if r.replid and r.offset is not None \
                 else None
@@ -208,7 +208,8 @@ class _RedisKeyspace(Keyspace):
 
         run(self.source, RedisUrl.parse(dest.url), owner, stop,
             Options(resnapshot=resnapshot, follow=follow, progress=report, selects=selects,
-                    start=_state(start) if start is not None else None))
+                    start=_state(start) if start is not None else None,
+                    big_key_bytes=big_key_bytes or BIG_KEY_BYTES))
 
     def follow_from(self, dest: Endpoint, owner: str, start: Position) -> None:
         applier = Applier(RedisUrl.parse(dest.url), owner)

@@ -9,15 +9,13 @@ names to continue from the byte after it.
 
 from __future__ import annotations
 
-import socket
-import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from turnout.engines.redis import rdb
+from turnout.engines.redis.resp import Connection, encode
 from turnout.engines.redis.url import RedisUrl
-from turnout.errors import OperationFailed, TransientError
-
-_CHUNK = 1 << 20
+from turnout.errors import OperationFailed
 
 
 @dataclass(frozen=True)
@@ -29,22 +27,11 @@ class Sync:
     offset: int
 
 
-def encode(*args: bytes | str | int) -> bytes:
-    """One command as a RESP array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
-def stream_size(args: list[bytes]) -> int:
-    """How many bytes of the replication stream a command took: the source writes every
-    command as a RESP array of bulk strings, so its size follows from its arguments."""
-    size = len(b"*%d\r\n" % len(args))
-    for arg in args:
-        size += len(b"$%d\r\n" % len(arg)) + len(arg) + 2
-    return size
+def _ends_with(chunks: list[bytes], mark: bytes) -> bool:
+    """Whether the bytes of `chunks` end with `mark` (which may span the last two)."""
+    tail = b"".join(chunks[-2:]) if chunks and len(chunks[-1]) < len(mark) else \
+        chunks[-1] if chunks else b""
+    return tail.endswith(mark)
 
 
 class Replica:
@@ -52,58 +39,23 @@ class Replica:
 
     def __init__(self, url: RedisUrl, timeout_s: float = 60.0) -> None:
         self.url = url
-        try:
-            raw = socket.create_connection((url.host, url.port), timeout=timeout_s)
-        except OSError as exc:
-            raise TransientError(f"cannot reach the source {url}: {exc.strerror or exc}") from None
-        self.sock: socket.socket = (ssl.create_default_context().wrap_socket(
-            raw, server_hostname=url.host) if url.tls else raw)
-        self.buf = bytearray()
+        self.conn = Connection(url, "turnout-replica", timeout_s)
         self._reader: object | None = None
-        if url.password is not None:
-            login = [url.user, url.password] if url.user else [url.password]
-            self._expect_ok("AUTH", *login)
-        self._expect_ok("CLIENT", "SETNAME", "turnout-replica")
-        self._expect_ok("REPLCONF", "listening-port", "0")
-        self._expect_ok("REPLCONF", "capa", "eof", "capa", "psync2")
+        for capa in (("listening-port", "0"), ("capa", "eof", "capa", "psync2")):
+            try:
+                self.conn.expect_ok("REPLCONF", *capa)
+            except OperationFailed as exc:
+                raise OperationFailed(f"{exc} (the account needs +psync +replconf, or the "
+                                      "default user's rights)") from None
 
-    def _recv(self) -> None:
-        try:
-            data = self.sock.recv(_CHUNK)
-        except TimeoutError:
-            raise
-        except OSError as exc:
-            raise TransientError(f"lost the replication link to {self.url}: {exc}") from None
-        if not data:
-            raise TransientError(f"the source {self.url} closed the replication link")
-        self.buf += data
-
-    def _line(self) -> bytes:
-        """One reply line, skipping the bare newlines a source sends to keep a waiting
-        replica's link alive."""
-        while True:
-            while self.buf[:1] == b"\n":
-                del self.buf[:1]
-            end = self.buf.find(b"\r\n")
-            if end >= 0:
-                line = bytes(self.buf[:end])
-                del self.buf[:end + 2]
-                return line
-            self._recv()
-
-    def _expect_ok(self, *args: str) -> None:
-        self.sock.sendall(encode(*args))
-        line = self._line()
-        if not line.startswith(b"+"):
-            what = " ".join(args[:2]) if args[0] != "AUTH" else "AUTH"
-            raise OperationFailed(f"the source {self.url} refused {what}: "
-                                  f"{line.decode(errors='replace')[1:]} (the account needs "
-                                  "+psync +replconf, or the default user's rights)")
+    @property
+    def buf(self) -> bytearray:
+        return self.conn.buf
 
     def psync(self, replid: str = "?", offset: int = -1) -> Sync:
         """Ask for the stream from `offset` of `replid` (or "?" -1: a full sync)."""
-        self.sock.sendall(encode("PSYNC", replid, offset))
-        line = self._line().decode(errors="replace")
+        self.conn.send(encode("PSYNC", replid, offset))
+        line = self.conn.line().decode(errors="replace")
         words = line.split()
         if line.startswith("+FULLRESYNC") and len(words) == 3:
             return Sync(True, words[1], int(words[2]))
@@ -111,31 +63,57 @@ class Replica:
             return Sync(False, words[1] if len(words) > 1 else replid, offset - 1)
         raise OperationFailed(f"the source {self.url} refused PSYNC: {line[1:]}")
 
-    def read_rdb(self) -> bytes:
-        """The RDB payload that follows +FULLRESYNC, in memory."""
-        self.sock.settimeout(None)  # a big dataset can take a while to start arriving
-        head = self._line()
+    def rdb_entries(self) -> Iterator[rdb.Entry]:
+        """The keys of the RDB that follows +FULLRESYNC, read from the link as they are
+        cut (the RDB is never held whole); what follows it stays for commands()."""
+        conn = self.conn
+        conn.sock.settimeout(None)  # a big dataset can take a while to start arriving
+        head = conn.line()
         if not head.startswith(b"$"):
             raise OperationFailed(f"the source {self.url} sent {head[:40]!r} instead of an RDB")
-        if head.startswith(b"$EOF:"):
-            mark = head[5:]
-            while True:
-                at = self.buf.find(mark, max(0, len(self.buf) - _CHUNK - len(mark)))
-                if at >= 0:
-                    data = bytes(self.buf[:at])
-                    del self.buf[:at + len(mark)]
-                    return data
-                self._recv()
-        size = int(head[1:])
-        while len(self.buf) < size:
-            self._recv()
-        data = bytes(self.buf[:size])
-        del self.buf[:size]
-        return data
+        mark = head[5:] if head.startswith(b"$EOF:") else b""
+        left = -1 if mark else int(head[1:])  # bytes of a sized RDB still to come
+
+        def feed(size: int) -> bytes:
+            """About `size` more bytes of the RDB (fewer at its end): a big key that needs
+            many more is not parsed again after every read."""
+            nonlocal left
+            if conn.buf:
+                got, have = [bytes(conn.buf)], len(conn.buf)
+                conn.buf.clear()
+            else:
+                got, have = [], 0
+            # an EOF-marked RDB: nothing follows the mark before our ACK, so a mark at the
+            # end of what came is the end of the RDB
+            while have < size and left != 0 and not (mark and _ends_with(got, mark)):
+                got.append(conn.recv())
+                have += len(got[-1])
+            data = b"".join(got)
+            if left >= 0:
+                data, rest = data[:left], data[left:]
+                conn.buf += rest
+                left -= len(data)
+            return data
+
+        tail: list[bytes] = []
+        yield from rdb.entries_from(feed, tail)
+        rest = b"".join(tail)
+        if not mark:
+            if rest or left > 0:
+                raise OperationFailed(f"the source {self.url} sent an RDB longer than it "
+                                      "said: start the task again")
+            return
+        conn.buf[:0] = rest
+        while len(conn.buf) < len(mark):
+            conn.buf += conn.recv()
+        if bytes(conn.buf[:len(mark)]) != mark:
+            raise OperationFailed(f"the source {self.url} sent more after its RDB's end "
+                                  "than the end mark: start the task again")
+        del conn.buf[:len(mark)]
 
     def ack(self, offset: int) -> None:
         """Tell the source how far this replica got: it drops replicas that stay silent."""
-        self.sock.sendall(encode("REPLCONF", "ACK", offset))
+        self.conn.send(encode("REPLCONF", "ACK", offset))
 
     def commands(self, wait_s: float) -> Iterator[list[bytes]]:
         """The commands the source sent that are here within `wait_s` (none when idle)."""
@@ -144,17 +122,17 @@ class Replica:
         if self._reader is None:
             self._reader = hiredis.Reader()
         reader = self._reader
-        if self.buf:
-            reader.feed(bytes(self.buf))  # type: ignore[attr-defined]
-            self.buf.clear()
+        buf = self.conn.buf
+        if buf:
+            reader.feed(bytes(buf))  # type: ignore[attr-defined]
+            buf.clear()
         else:
-            self.sock.settimeout(wait_s)
+            self.conn.sock.settimeout(wait_s)
             try:
-                self._recv()
+                data = self.conn.recv()
             except TimeoutError:
                 return
-            reader.feed(bytes(self.buf))  # type: ignore[attr-defined]
-            self.buf.clear()
+            reader.feed(data)  # type: ignore[attr-defined]
         while True:
             reply = reader.gets()  # type: ignore[attr-defined]
             if reply is False:
@@ -165,7 +143,4 @@ class Replica:
             yield reply
 
     def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        self.conn.close()

@@ -19,7 +19,7 @@ from typing import Any
 from turnout.engines.redis import rdb
 from turnout.engines.redis.applier import OWN_PREFIX, Applier
 from turnout.engines.redis.keyfinder import KeyFinder, selected
-from turnout.engines.redis.replica import Replica, stream_size
+from turnout.engines.redis.replica import Replica
 from turnout.engines.redis.url import RedisUrl
 from turnout.errors import BadInput, OperationFailed
 
@@ -31,6 +31,7 @@ _SKIPPED = {b"PING", b"MULTI", b"EXEC", b"SELECT", b"REPLCONF"}
 _EXPIRIES = {b"DEL", b"UNLINK"}
 HEARTBEAT = "_turnout:heartbeat:{owner}"
 BEAT_EVERY_S = 1.0
+BIG_KEY_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,10 @@ Progress = Callable[[Report], None]
 class Options:
     """How a run batches and where it reports."""
 
-    restore_batch: int = 1000
+    restore_batch: int = 2000  # keys per pipelined batch of RESTOREs
+    restore_bytes: int = 8 << 20  # and at most about this many payload bytes
+    report_every_s: float = 0.5  # how often a full copy reports its count
+    big_key_bytes: int = BIG_KEY_BYTES  # a key whose DUMP is bigger is rebuilt in parts
     command_batch: int = 2000
     ack_every_s: float = 1.0
     resnapshot: bool = False
@@ -124,25 +128,33 @@ def _full(replica: Replica, applier: Applier, mapping: dict[int, int], fresh: bo
     applier.write_checkpoint({"phase": "full"})
     opts.progress(Report("full", 0))
     sync = replica.psync()
-    payload = replica.read_rdb()
-    replica.ack(sync.offset)
     batch: list[tuple[int, rdb.Entry]] = []
-    copied = 0
-    for entry in rdb.entries(payload):
+    size = copied = 0
+    last_report = time.monotonic()
+    for entry in replica.rdb_entries():
         if entry.db not in mapping or entry.key.startswith(OWN_PREFIX):
             continue
         if opts.selects and not opts.selects(entry.key.decode("utf-8", "backslashreplace")):
             continue
+        if len(entry.payload) > opts.big_key_bytes:
+            applier.rebuild(mapping[entry.db], entry)
+            copied += 1
+            continue
         batch.append((mapping[entry.db], entry))
-        if len(batch) >= opts.restore_batch:
+        size += len(entry.payload)
+        if len(batch) >= opts.restore_batch or size >= opts.restore_bytes:
             applier.restore(batch)
             copied += len(batch)
-            opts.progress(Report("full", copied))
-            batch = []
+            batch, size = [], 0
+            if time.monotonic() - last_report >= opts.report_every_s:
+                opts.progress(Report("full", copied))
+                last_report = time.monotonic()
+    replica.ack(sync.offset)
     if batch:
         applier.restore(batch)
         copied += len(batch)
-        opts.progress(Report("full", copied))
+    applier.restored()
+    opts.progress(Report("full", copied))
     state = {"phase": "stream", "replid": sync.replid, "offset": sync.offset, "db": None}
     applier.write_checkpoint(state)
     return state
@@ -181,7 +193,10 @@ def _follow(replica: Replica, applier: Applier, mapping: dict[int, int], state: 
     """Apply the command stream in MULTI/EXEC batches, each with the checkpoint after it.
     A batch never ends inside one of the source's MULTI blocks, so it is applied whole."""
     offset, db = state["offset"], state.get("db")
-    pending: list[tuple[int, list[bytes]]] = []
+    import hiredis  # the driver is loaded only when a Redis engine is used
+
+    pack = hiredis.pack_command
+    pending: list[tuple[int, bytes]] = []
     in_multi, applied, last_ack = False, 0, 0.0
     beat: float | None = None  # the source's clock in the last heartbeat read
     finder = KeyFinder(source.client(0, name="turnout-keys")) if opts.selects else None
@@ -196,7 +211,10 @@ def _follow(replica: Replica, applier: Applier, mapping: dict[int, int], state: 
 
     while not stop.is_set():
         for args in replica.commands(0.2):
-            offset += stream_size(args)
+            # the source sends each command as RESP bulk strings, as pack_command writes
+            # it: the same bytes for the destination, and their length moves the offset
+            packed = pack(tuple(args))  # type: ignore[arg-type]
+            offset += len(packed)
             name = args[0].upper()
             if name == b"SELECT":
                 db = int(args[1])
@@ -218,7 +236,7 @@ def _follow(replica: Replica, applier: Applier, mapping: dict[int, int], state: 
                     not selected(finder, opts.selects, args):
                 continue
             if name not in _SKIPPED and db in mapping:
-                pending.append((mapping[db], args))
+                pending.append((mapping[db], packed))
             if not in_multi and len(pending) >= opts.command_batch:
                 flush()
         if not in_multi and offset != state["offset"]:

@@ -52,6 +52,12 @@ class RedisUrl:
         db = "" if self.db is None else f"/{self.db}"
         return f"{'rediss' if self.tls else 'redis'}://{at}{self.host}:{self.port}{db}"
 
+    def wrap(self, sock: Any) -> Any:
+        """`sock` inside TLS, checked against the system's certificate authorities."""
+        import ssl
+
+        return ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+
     def client(self, db: int = 0, name: str = "turnout") -> Any:
         """A redis-py client on one connection of its own (SELECT inside a pipeline stays
         on it), named `name` in CLIENT LIST so sessions can tell turnout's own apart."""
