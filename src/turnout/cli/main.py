@@ -346,9 +346,9 @@ def serve(host: str, port: int, token: str | None) -> None:
 @click.option("--recheck", is_flag=True, help="Read differing rows again before reporting them "
               "(always done while the task runs: rows in flight are not reported).")
 @click.option("--repair", type=click.Choice(["dest", "source"]),
-              help="Write SQL that makes this side match the other.")
+              help="Write SQL (Redis: a key plan) that makes this side match the other.")
 @click.option("--repair-file", type=click.Path(dir_okay=False),
-              help="Where the repair SQL goes (default: turnout-repair-NAME.sql).")
+              help="Where the repair goes (default: turnout-repair-NAME.sql, .txt for Redis).")
 @click.option("--apply", "apply_", is_flag=True, help="Run the repair as well.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(name: str | None, source: str | None, dest: str | None, tables: tuple[str, ...],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,7 @@ class KeyspaceComparison:
     missing: list[str]
     extra: list[str]
     different: list[tuple[str, tuple[str, ...]]]
+    raw: dict[str, bytes] = field(default_factory=dict)  # shown name -> key bytes, to repair
 
 
 class Keyspace(ABC):
@@ -152,3 +153,10 @@ class Keyspace(ABC):
                 selects: Callable[[str], bool] | None = None) -> list[KeyspaceComparison]:
         """Compare every key with `dest`'s: counts only at level "count", else each key's
         type, value and expiry too; turnout's own keys left out."""
+
+    @abstractmethod
+    def repair(self, dest: Endpoint, found: list[KeyspaceComparison], target: str,
+               path: str, apply: bool) -> dict[str, Any]:
+        """Make `target` ("dest" or "source") hold what the other side holds for the keys
+        `found` lists: the plan written to `path`; carried out when `apply`. The report's
+        "repair" entry: target, file, rows (keys), applied."""

@@ -49,7 +49,7 @@ def run(spec: TaskSpec, *, caught_up: Callable[[float], object] | None = None,
     dst = engines.connect(spec.dest_endpoint)
     try:
         if src.capabilities.keyspace:  # keys, not tables: the engine compares them
-            return keys.run(spec, src, level, repair, started)
+            return keys.run(spec, src, level, repair, started, repair_file, apply)
         table_pairs = pairs.task_pairs(spec, src, dst)
         settings = compare.Settings(threads=threads, level=level,
                                     max_rows_per_second=max_rows_per_second)

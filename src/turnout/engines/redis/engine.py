@@ -21,7 +21,7 @@ from turnout.endpoint import Endpoint
 from turnout.engines.base import Capabilities, Capture, Engine, SnapshotReader
 from turnout.engines.capabilities import Keyspace, KeyspaceComparison, KeyspaceReport
 from turnout.engines.checksums import VerifyReader
-from turnout.engines.redis import fence
+from turnout.engines.redis import fence, repair
 from turnout.engines.redis.applier import CHECKPOINT, OWN_PREFIX, Applier
 from turnout.engines.redis.capture import RedisCapture
 from turnout.engines.redis.position import RedisPosition
@@ -226,6 +226,18 @@ class _RedisKeyspace(Keyspace):
         used = _used_dbs(self.source) | {s for s, d in pairs.items() if d in _used_dbs(target)}
         return [compare_db(self.source, target, s, pairs[s], level, selects)
                 for s in sorted(used) if s in pairs]
+
+
+    def repair(self, dest: Endpoint, found: list[KeyspaceComparison], target: str,
+               path: str, apply: bool) -> dict[str, Any]:
+        steps = repair.plan(found, target)
+        written = repair.write_plan(steps, target, path)
+        done = 0
+        if apply:
+            here, there = self.source, RedisUrl.parse(dest.url)
+            ref, fix = (here, there) if target == "dest" else (there, here)
+            done = repair.apply(steps, ref, fix, BIG_KEY_BYTES)
+        return {"target": target, "file": str(written), "rows": len(steps), "applied": done}
 
 
 def _state(start: Position) -> dict[str, Any]:

@@ -75,6 +75,7 @@ def compare_db(source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int, level
         missing = sorted(left - right)
         extra = sorted(right - left)
         different: list[tuple[str, tuple[str, ...]]] = []
+        differing: list[bytes] = []
         if level != "count":
             both = sorted(left & right)
             for start in range(0, len(both), _BATCH):
@@ -84,9 +85,12 @@ def compare_db(source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int, level
                     why = _differs(ours.get(key), theirs.get(key))
                     if why:
                         different.append((_text(key), why))
+                        differing.append(key)
+        raw = {_text(k): k for k in missing + extra}
+        raw.update({_text(k): k for k in differing})
         return KeyspaceComparison(f"db{src_db}", f"db{dst_db}", len(left), len(right),
                                   [_text(k) for k in missing], [_text(k) for k in extra],
-                                  different)
+                                  different, raw)
     finally:
         a.close()
         b.close()
