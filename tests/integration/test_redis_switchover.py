@@ -48,6 +48,16 @@ def client(server: RedisServer, db: int = 0, user: str = "turnout") -> redis.Red
     return redis.Redis(port=server.port, db=db, username=user, password=PASSWORD)
 
 
+def admin(server: RedisServer, *command: str) -> None:
+    """One command as turnout's user, its connection closed at once: an open connection of
+    turnout's user that is not turnout's own counts as a writer at the fence."""
+    r = client(server)
+    try:
+        r.execute_command(*command)
+    finally:
+        r.close()
+
+
 @pytest.fixture
 def pair(tmp_path: Path):
     source = start_redis(tmp_path / "source")
@@ -198,23 +208,30 @@ def test_switchover_rollback_and_finish_under_an_application(
 
 def test_switchover_refuses_where_the_fence_cannot_hold(
         store: Store, pair: tuple[RedisServer, RedisServer]) -> None:
-    """An account that may run ACL SETUSER could lift the fence: named, nothing changed;
-    turnout logged in as the default user, which the application shares: refused."""
+    """An account that may run ACL SETUSER could lift the fence: named, nothing changed,
+    or locked out with --lock-accounts until finish; turnout logged in as the default
+    user, which the application shares: refused."""
     source, dest = pair
-    admin = client(source)
-    admin.execute_command("ACL", "SETUSER", "ops", "on", f">{PASSWORD}", "~*", "+@all")
+    admin(source, "ACL", "SETUSER", "ops", "on", f">{PASSWORD}", "~*", "+@all")
     api.create_task(TaskSpec("cache", url(source), url(dest)), store)
     api.start_task("cache", store)
     api.wait_for("cache", following, 60, store)
     with pytest.raises(OperationFailed, match=r"ops \(may run ACL SETUSER"):
         api.switchover("cache", store)
     client(source, 0, "app").set("writable", 1)  # nothing was fenced
-    admin.execute_command("ACL", "DELUSER", "ops")
+    client(source, 0, "ops").set("writable", 1)
+    api.switchover("cache", store, lock_accounts=True)
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        client(source, 0, "ops").ping()
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        client(source, 0, "app").set("writable", 2)
+    client(dest, 0, "app").set("writable", 2)
+    api.finish("cache", store)
+    client(source, 0, "ops").set("writable", 3)  # its rules back, the fence gone
+    client(source, 0, "app").set("writable", 4)
+    admin(source, "ACL", "DELUSER", "ops")
     for server in (source, dest):
-        client(server).execute_command("ACL", "SETUSER", "default", "on", "nopass", "~*",
-                                       "&*", "+@all")
-    api.stop_task("cache", store)
-    api.delete_task("cache", store)
+        admin(server, "ACL", "SETUSER", "default", "on", "nopass", "~*", "&*", "+@all")
     bare = f"redis://{source.host}:{source.port}/0"
     api.create_task(TaskSpec("bare", bare, f"redis://{dest.host}:{dest.port}/5"), store)
     api.start_task("bare", store)

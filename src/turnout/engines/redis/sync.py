@@ -69,11 +69,14 @@ class Options:
 
 
 def db_map(source: RedisUrl, dest: RedisUrl) -> dict[int, int]:
-    """Source database → destination database: one to one when the source URL names one,
-    else every database to the same number."""
-    if source.db is None:
+    """Source database → destination database: every database to the same number when
+    neither URL names one; one database when either does (a number in one URL only is
+    that database on both sides), so the reverse task, the URLs swapped, maps it back."""
+    if source.db is None and dest.db is None:
         return {db: db for db in ALL_DBS}
-    return {source.db: dest.db if dest.db is not None else source.db}
+    only = source.db if source.db is not None else dest.db
+    assert only is not None
+    return {only: dest.db if dest.db is not None else only}
 
 
 def run(source: RedisUrl, dest: RedisUrl, owner: str, stop: threading.Event,
