@@ -268,7 +268,10 @@ def test_full_only_task_resumes_after_a_stop(store: Store, tmp_path: Path) -> No
                   "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) "
                   "INSERT INTO t SELECT i, 'v' || i FROM n;")
     dst = tmp_path / "dst.db"
-    make_task(store, "fullonly", src, dst, "full", options=Options(chunk_rows=100))
+    # paced, so that the stop after the first chunk lands long before parallel workers
+    # could have copied the whole table
+    make_task(store, "fullonly", src, dst, "full",
+              options=Options(chunk_rows=100, max_rows_per_second=2000))
     make_db(dst, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);")
     stop = threading.Event()
 
