@@ -240,3 +240,30 @@ def test_switchover_refuses_where_the_fence_cannot_hold(
         api.switchover("bare", store)
     client(source, 0, "app").set("writable", 2)
     api.stop_task("bare", store)
+
+
+def test_abort_after_the_reverse_task_ran_applies_nothing_twice(
+        store: Store, pair: tuple[RedisServer, RedisServer]) -> None:
+    """A switchover stopped after the destination opened, with the reverse task already
+    carrying INCRs back to the source (as when turnout dies while starting it): --abort
+    restarts the forward task from a marker, so those INCRs are not applied again."""
+    source, dest = pair
+    api.create_task(TaskSpec("cache", url(source), url(dest)), store)
+    api.start_task("cache", store)
+    api.wait_for("cache", following, 60, store)
+    with pytest.raises(OperationFailed, match="on-switch command exited 3"):
+        api.switchover("cache", store, on_switch="exit 3")
+    api.start_task("cache-reverse", store)
+    api.wait_for("cache-reverse", following, 60, store)
+    app = client(dest, 1, "app")
+    for _ in range(5):
+        app.incr("counter")
+    wait_until("the increments reach the source",
+               lambda: client(source, 1).get("counter") == b"5", 60)
+    api.switchover_abort("cache", store)
+    api.wait_for("cache", following, 60, store)
+    client(source, 1, "app").incr("counter")  # the source is open again, and followed
+    # the stream holds the reverse task's INCRs before this one: replayed, they make it 11
+    wait_until("the forward task applies it", lambda: client(dest, 1).get("counter") == b"6")
+    assert api.verify_task("cache", store)["consistent"]
+    api.stop_task("cache", store)

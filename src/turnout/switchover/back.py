@@ -33,7 +33,6 @@ from turnout.checkpoints import (
 )
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, NotFound, OperationFailed
-from turnout.naming import slot_name
 from turnout.store import Store
 from turnout.switchover import procedure, steps
 from turnout.switchover.procedure import Options
@@ -101,26 +100,8 @@ class _Rollback:
             time.sleep(self.options.grace)
         steps.stop_if_running(self.store, self.reverse)
         self.log(f"reverse task {self.reverse} stopped")
-        self._forward_from_marker()
-
-    def _forward_from_marker(self) -> None:
-        """An engine of keys replays commands, not row images: the forward task must not
-        apply again what the reverse task wrote to the source, so it goes on from a marker
-        taken now, while the source is still fenced and the reverse task has stopped (a
-        step run again takes a new one, still inside the fence)."""
-        source = self.spec.source_endpoint
-        if not engines.engine_class(source.scheme).capabilities.keyspace:
-            return
-        src = engines.connect(source)
-        try:
-            start = src.capture([], slot_name(self.name)).marker()
-            keyspace = src.keyspace
-            assert keyspace is not None  # capabilities.keyspace promised one
-            keyspace.follow_from(self.spec.dest_endpoint, self.name, start)
-        finally:
-            src.close()
-        self.log(f"forward task {self.name} will follow {source} from {start.to_dict()}, "
-                 "after everything the reverse task wrote there")
+        steps.forward_from_marker(self.spec, self.name, self.log)  # a step run again
+        # takes a new one, still inside the source's fence
 
     def verified(self) -> None:
         report = verify_task(self.name, self.store)

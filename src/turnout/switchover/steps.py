@@ -16,6 +16,7 @@ from turnout.engines.base import Engine
 from turnout.errors import OperationFailed
 from turnout.model import Position, Session, TaskState
 from turnout.naming import slot_name
+from turnout.spec import TaskSpec
 from turnout.store import Store
 
 Say = Callable[[str], None]
@@ -144,6 +145,26 @@ def _reached(dst: Engine, store: Store, task: str, target: Position) -> bool:
     task stands where its capture started."""
     saved = checkpoints.applied_up_to(dst.read_checkpoint(task), store, task)
     return saved is not None and not engines.position_from_json(saved) < target
+
+
+def forward_from_marker(spec: TaskSpec, name: str, log: Journal) -> None:
+    """An engine of keys replays commands, not row images: the forward task must not apply
+    again what the reverse task wrote to the source, so it goes on from a marker taken now.
+    Only while the source is fenced and no reverse task runs, with the forward task drained
+    before: then nothing but turnout wrote there since its checkpoint."""
+    source = spec.source_endpoint
+    if not engines.engine_class(source.scheme).capabilities.keyspace:
+        return
+    src = engines.connect(source)
+    try:
+        start = src.capture([], slot_name(name)).marker()
+        keyspace = src.keyspace
+        assert keyspace is not None  # capabilities.keyspace promised one
+        keyspace.follow_from(spec.dest_endpoint, name, start)
+    finally:
+        src.close()
+    log(f"forward task {name} will follow {source} from {start.to_dict()}, after "
+        "everything the reverse task wrote there")
 
 
 def unfreeze(url: str, log: Journal) -> None:
