@@ -74,3 +74,15 @@ def test_ziplist_elements() -> None:
                + b"\x04\x40\x46" + b"y" * 70)
     blob = b"\x00" * 10 + entries + b"\xff"
     assert ziplist(blob) == [b"ab", b"5", b"-2", b"300", b"y" * 70]
+
+
+def test_tls_settings_in_the_url() -> None:
+    url = RedisUrl.parse("rediss://app:pw@h:6380/1?ssl_ca_certs=/c/ca.pem&ssl_cert_reqs=none")
+    assert url.tls and dict(url.tls_options) == {"ssl_ca_certs": "/c/ca.pem",
+                                                 "ssl_cert_reqs": "none"}
+    for bad, says in (("rediss://h?sslmode=require", "ssl_ca_certs"),
+                      ("redis://h?ssl_ca_certs=/x", "rediss://"),
+                      ("rediss://u:pw@h?ssl_cert_reqs=maybe", "none or required")):
+        with pytest.raises(BadInput, match=says) as found:
+            RedisUrl.parse(bad)
+        assert "pw" not in str(found.value)
