@@ -170,7 +170,7 @@ def wait_caught_up(
     that never goes quiet (other databases of the same server written all the
     time) the delay never reaches 0; there a heartbeat written after `since`
     and applied proves it, since it came after everything before it in the
-    stream (both times are turnout's clock).
+    stream (both times are this machine's clock, so not for a task an agent runs).
     """
     store = store or Store()
     since = time.time() if since is None else since
@@ -178,7 +178,9 @@ def wait_caught_up(
 
     def caught_up(current: TaskStatus) -> bool:
         nonlocal first
-        if current.phase is Phase.INCREMENTAL and _beat_after(store, name, since):
+        # a worker on an agent writes heartbeats by its machine's clock, not this one's
+        if current.phase is Phase.INCREMENTAL and current.agent is None \
+                and _beat_after(store, name, since):
             return True
         if current.phase is not Phase.INCREMENTAL or current.delay_s != 0:
             first = None
