@@ -11,7 +11,10 @@ twice (a replayed command stream would repeat them, where row images would not).
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -267,3 +270,36 @@ def test_abort_after_the_reverse_task_ran_applies_nothing_twice(
     wait_until("the forward task applies it", lambda: client(dest, 1).get("counter") == b"6")
     assert api.verify_task("cache", store)["consistent"]
     api.stop_task("cache", store)
+
+
+def test_killed_at_every_step_switchover_run_again_finishes(
+        store: Store, pair: tuple[RedisServer, RedisServer], home: Path) -> None:
+    """kill -9 of `turnout switchover` as soon as each step is recorded (so mostly in the
+    middle of the next one); every run again continues, and the end is a clean switchover
+    whose reverse task carries a write on the destination back."""
+    source, dest = pair
+    client(source, 0, "app").mset({f"s:{i}": i for i in range(100)})
+    api.create_task(TaskSpec("cache", url(source), url(dest)), store)
+    api.start_task("cache", store)
+    api.wait_for("cache", following, 60, store)
+    env = dict(os.environ, TURNOUT_HOME=str(home))
+    seen: list[str | None] = []
+    while store.checkpoint("cache", "switchover_step") != "switched" and len(seen) < 30:
+        before = store.checkpoint("cache", "switchover_step")
+        proc = subprocess.Popen([sys.executable, "-m", "turnout", "switchover", "cache",
+                                 "--session-timeout", "10"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while proc.poll() is None and store.checkpoint("cache", "switchover_step") == before:
+            time.sleep(0.01)
+        proc.kill()
+        proc.wait()
+        seen.append(store.checkpoint("cache", "switchover_step"))
+    assert seen[-1] == "switched", seen
+    assert len(set(seen)) >= 5, seen  # it was killed at most steps
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        client(source, 0, "app").set("late", 1)
+    client(dest, 0, "app").incr("counter")
+    wait_until("the reverse task runs", lambda: client(source).get("counter") == b"1", 60)
+    assert api.verify_task("cache", store)["consistent"]
+    api.finish("cache", store)
+    client(source, 0, "app").set("open", 1)
