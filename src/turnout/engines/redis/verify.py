@@ -1,16 +1,20 @@
 """Key-by-key comparison of two Redis servers: type, value (a digest per key) and expiry.
 
-Each database is read with SCAN in pipelined batches on both sides; a key's digest is a
-SHA-1 of its type and its value in a canonical order (a hash's fields, a set's members
-sorted), so two encodings of one value (listpack here, hashtable there) agree where
-DUMP bytes would not. Expiries agree within TTL_TOLERANCE_MS: both sides hold the same
-absolute time, read a moment apart.
+Each database is read with SCAN on both sides at once; the keys both hold are then
+compared in batches by THREADS workers, each with its own connections, one round trip
+per batch and side: DUMP and PTTL of every key. Equal DUMP bytes are an equal value.
+Where they differ, the key's digest decides: a SHA-1 of its type and its value in a
+canonical order (a hash's fields, a set's members sorted), so two encodings of one value
+(listpack here, hashtable there, or two RDB versions) agree where DUMP bytes would not.
+Expiries agree within TTL_TOLERANCE_MS: both sides hold the same absolute time, read a
+moment apart.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from turnout.engines.capabilities import KeyspaceComparison
@@ -19,6 +23,8 @@ from turnout.engines.redis.url import RedisUrl
 
 TTL_TOLERANCE_MS = 2000
 _BATCH = 500
+_SCAN_COUNT = 5000
+THREADS = 4
 _READ = {
     b"string": ("GET",), b"hash": ("HGETALL",), b"list": ("LRANGE", 0, -1),
     b"set": ("SMEMBERS",), b"zset": ("ZRANGE", 0, -1, "WITHSCORES"),
@@ -60,40 +66,84 @@ def facts(client: Any, keys: list[bytes]) -> dict[bytes, Facts]:
     return found
 
 
-def _all_keys(client: Any, selects: Callable[[str], bool] | None) -> set[bytes]:
-    return {k for k in client.scan_iter(count=_BATCH) if not k.startswith(OWN_PREFIX)
-            and (selects is None or selects(_text(k)))}
+def _all_keys(url: RedisUrl, db: int, selects: Callable[[str], bool] | None) -> set[bytes]:
+    client = url.client(db, name="turnout-verify")
+    try:
+        return {k for k in client.scan_iter(count=_SCAN_COUNT) if not k.startswith(OWN_PREFIX)
+                and (selects is None or selects(_text(k)))}
+    finally:
+        client.close()
+
+
+def _dumps(client: Any, keys: list[bytes]) -> list[tuple[bytes | None, int]]:
+    """DUMP and PTTL of each key, in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.execute_command("DUMP", key)
+        pipe.execute_command("PTTL", key)
+    replies = pipe.execute(raise_on_error=False)
+    return [(replies[i], int(replies[i + 1])) for i in range(0, len(replies), 2)]
+
+
+class _Worker:
+    """One thread's connections to both sides, comparing batches of keys both hold."""
+
+    def __init__(self, source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int) -> None:
+        self.a = source.client(src_db, name="turnout-verify")
+        self.b = dest.client(dst_db, name="turnout-verify")
+
+    def compare(self, chunk: list[bytes]) -> list[tuple[bytes, tuple[str, ...]]]:
+        ours, theirs = _dumps(self.a, chunk), _dumps(self.b, chunk)
+        found, unsure = [], []
+        for key, (dump_a, ttl_a), (dump_b, ttl_b) in zip(chunk, ours, theirs, strict=True):
+            if dump_a is None or dump_b is None or dump_a != dump_b:
+                unsure.append(key)  # gone meanwhile, or another encoding: read the value
+                continue
+            why = _differs((b"", "", ttl_a), (b"", "", ttl_b))
+            if why:
+                found.append((key, why))
+        if unsure:
+            ours_f, theirs_f = facts(self.a, unsure), facts(self.b, unsure)
+            for key in unsure:
+                why = _differs(ours_f.get(key), theirs_f.get(key))
+                if why:
+                    found.append((key, why))
+        return found
+
+    def close(self) -> None:
+        self.a.close()
+        self.b.close()
 
 
 def compare_db(source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int, level: str,
-               selects: Callable[[str], bool] | None = None) -> KeyspaceComparison:
+               selects: Callable[[str], bool] | None = None,
+               threads: int = THREADS) -> KeyspaceComparison:
     """One database pair compared (only the keys `selects` names, when given)."""
-    a = source.client(src_db, name="turnout-verify")
-    b = dest.client(dst_db, name="turnout-verify")
-    try:
-        left, right = _all_keys(a, selects), _all_keys(b, selects)
+    with ThreadPoolExecutor(max(2, threads)) as pool:
+        scans = pool.submit(_all_keys, source, src_db, selects), \
+            pool.submit(_all_keys, dest, dst_db, selects)
+        left, right = scans[0].result(), scans[1].result()
         missing = sorted(left - right)
         extra = sorted(right - left)
-        different: list[tuple[str, tuple[str, ...]]] = []
-        differing: list[bytes] = []
+        found: list[tuple[bytes, tuple[str, ...]]] = []
         if level != "count":
             both = sorted(left & right)
-            for start in range(0, len(both), _BATCH):
-                chunk = both[start:start + _BATCH]
-                ours, theirs = facts(a, chunk), facts(b, chunk)
-                for key in chunk:
-                    why = _differs(ours.get(key), theirs.get(key))
-                    if why:
-                        different.append((_text(key), why))
-                        differing.append(key)
-        raw = {_text(k): k for k in missing + extra}
-        raw.update({_text(k): k for k in differing})
-        return KeyspaceComparison(f"db{src_db}", f"db{dst_db}", len(left), len(right),
-                                  [_text(k) for k in missing], [_text(k) for k in extra],
-                                  different, raw)
-    finally:
-        a.close()
-        b.close()
+            chunks = [both[at:at + _BATCH] for at in range(0, len(both), _BATCH)]
+            workers = [_Worker(source, dest, src_db, dst_db) for _ in range(
+                min(threads, len(chunks)))]
+            try:
+                for part in pool.map(lambda w: [d for c in chunks[workers.index(w)::len(workers)]
+                                                for d in w.compare(c)], workers):
+                    found += part
+            finally:
+                for worker in workers:
+                    worker.close()
+    found.sort()
+    different = [(_text(k), why) for k, why in found]
+    raw = {_text(k): k for k in missing + extra + [k for k, _ in found]}
+    return KeyspaceComparison(f"db{src_db}", f"db{dst_db}", len(left), len(right),
+                              [_text(k) for k in missing], [_text(k) for k in extra],
+                              different, raw)
 
 
 def _differs(ours: Facts | None, theirs: Facts | None) -> tuple[str, ...]:
