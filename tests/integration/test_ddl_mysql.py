@@ -84,7 +84,7 @@ def test_common_ddl_from_the_binlog_is_made_in_order(store: Store, mysql_url: st
         assert_ddl_made(store, "myddl", mysql_url, dest, least=8)
 
 
-@pytest.mark.parametrize("dest", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("dest", ["postgresql", "mysql"], indirect=True)
 def test_kill_in_the_middle_of_binlog_ddl_changes_nothing(store: Store, mysql_url: str,
                                                            dest: str) -> None:
     run_sql(mysql_url, ACCT)
