@@ -19,6 +19,7 @@ from tests.integration.ddl import (
     kill_through_ddl,
 )
 from tests.integration.helpers import running, same_rows, wait_caught_up
+from tests.integration.test_keyless import multiset
 from turnout import api, engines
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -133,6 +134,11 @@ def test_a_new_table_matching_the_pattern_is_created_and_followed(store: Store, 
                 "DELETE FROM new_orders WHERE id % 9 = 0",
                 "CREATE INDEX new_orders_acct ON new_orders (acct)",
                 "ALTER TABLE new_orders ADD COLUMN qty int NOT NULL DEFAULT 1",
+                "CREATE TABLE new_log (at int, what text)",  # no key: followed by whole rows
+                "INSERT INTO new_log SELECT g % 7, 'l' || g FROM generate_series(1, 200) g",
+                "INSERT INTO new_log SELECT g % 7, 'l' || g FROM generate_series(1, 20) g",
+                "UPDATE new_log SET what = 'changed' WHERE at = 3",
+                "DELETE FROM new_log WHERE at = 5",
             ], 0.1)
             time.sleep(0.3)
             writer.halt.set()
@@ -140,6 +146,56 @@ def test_a_new_table_matching_the_pattern_is_created_and_followed(store: Store, 
             wait_caught_up(store, "ddlnew", timeout=60)
             assert api.task_status("ddlnew", store)["state"] == "Migrating"
         same_rows(pg_url, dest, ["acct", "new_orders"])
+        assert multiset(pg_url, "new_log") == multiset(dest, "new_log")
+        assert sum(multiset(dest, "new_log").values()) == 220 - 28 - 3
         engine = engines.connect(dest)
         assert not engine.table_exists("other_log")
         assert "new_orders_acct" in {i.name for i in engine.reflect(["new_orders"])[0].indexes}
+
+
+def test_the_reverse_task_applies_ddl_made_on_the_new_primary(store: Store, pg_url: str,
+                                                              pg_server) -> None:  # noqa: ANN001
+    """After switchover the application writes to the destination, and its schema changes
+    there too: the reverse task (destination → source) makes them on the old source in
+    order with the rows, under a writer, so a rollback would find the same table."""
+    dest = pg_server.create_database(f"ddl_back_{time.time_ns()}")
+    run_ddl(pg_url, [ACCT], 0)
+    api.create_task(TaskSpec("ddlback", pg_url, dest), store)
+    with deleting(store, "ddlback-reverse"), deleting(store, "ddlback"):
+        api.start_task("ddlback", store)
+        wait_caught_up(store, "ddlback", timeout=60)
+        api.switchover("ddlback", store, grace=0, session_timeout=20)
+        wait_caught_up(store, "ddlback-reverse", timeout=60)
+        writer = Writer(dest)
+        writer.start()
+        try:
+            run_ddl(dest, DDL)
+            time.sleep(0.5)
+        finally:
+            writer.halt.set()
+            writer.join(10)
+        wait_caught_up(store, "ddlback-reverse", timeout=90)
+        assert api.task_status("ddlback-reverse", store)["state"] == "Migrating"
+        assert writer.transactions > 20
+        assert_ddl_made(store, "ddlback-reverse", dest, pg_url, least=8)
+
+
+@pytest.mark.parametrize("dest", ["postgresql"], indirect=True)
+def test_create_table_as_of_a_selected_table_stops_the_task(store: Store, pg_url: str,
+                                                            dest: str) -> None:
+    """CREATE TABLE AS writes its rows before the event trigger runs, so the stream lacks
+    them: the task stops naming the table, rather than create it without them."""
+    run_ddl(pg_url, [ACCT], 0)
+    api.create_task(TaskSpec("ddlctas", pg_url, dest, tables=("acct", "new_*")), store)
+    with deleting(store, "ddlctas"):
+        with running(store, "ddlctas", expect=("Failed",)):
+            wait_caught_up(store, "ddlctas", timeout=60)
+            run_ddl(pg_url, ["CREATE TABLE other_copy AS SELECT * FROM acct",  # not selected
+                             "INSERT INTO acct (id, n) VALUES (900001, 1)",
+                             "CREATE TABLE new_copy AS SELECT * FROM acct"], 0)
+            api.wait_for("ddlctas", lambda s: s["state"] == "Failed", 60, store)
+        error = api.task_status("ddlctas", store)["error"]
+        assert "'new_copy'" in error and "CREATE TABLE AS" in error, error
+        assert "--resnapshot" in error and "--exclude new_copy" in error, error
+        with psycopg.connect(dest) as conn:  # everything before it is applied
+            assert conn.execute("SELECT count(*) FROM acct WHERE id = 900001").fetchone() == (1,)

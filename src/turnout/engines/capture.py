@@ -46,6 +46,12 @@ class Capture(ABC):
         """Hand out tables created from now on whose names `selects` accepts (a DDL change,
         then their rows), where the engine's capture can; others ignore it."""
 
+    def joining(self, names: list[str]) -> None:  # noqa: B027
+        """Tables that began to match the task's --tables while it was stopped, left out of
+        the tables it captures: called before resume(). Each joins where the stream brings
+        its CREATE TABLE (migrate/joining.py); an engine whose own set-up would lose that
+        (a publication set to the task's tables) keeps them in it."""
+
     def ddl_note(self) -> str | None:
         """One line for the task's events: what becomes of DDL on this source."""
         return None

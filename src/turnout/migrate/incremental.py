@@ -46,6 +46,7 @@ from turnout.coalesce import Route, coalesce
 from turnout.engines import position_from_json
 from turnout.engines.base import Capture, Engine
 from turnout.errors import OperationFailed, TransientError
+from turnout.migrate import joining
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.heartbeat import Heartbeat
 from turnout.migrate.progress import Progress
@@ -71,6 +72,7 @@ def follow(
     beats_since: float | None = None,
     ddl: DdlApplier | None = None,
     throttle: Throttle | None = None,
+    awaiting: set[str] | None = None,
 ) -> Position:
     """Apply changes until `stop` is set; returns the position applied up to.
 
@@ -79,8 +81,11 @@ def follow(
     after `stall_timeout_s` (every read returns within seconds, idle or not) means the
     source stopped answering: the fault is raised as transient, and the runner
     reconnects. A DDL change goes to `ddl` (migrate/ddl.py) once every change before it
-    is applied; without one, a capture hands out none.
+    is applied; without one, a capture hands out none. `awaiting`: tables that began to
+    match --tables while the task was stopped, which join at their CREATE TABLE; a read
+    that finds the stream caught up without one stops the task (migrate/joining.py).
     """
+    awaiting = set(awaiting or ())
     saved_all = dst.read_checkpoint(owner)
     saved = saved_all.get(POSITION)
     position = position_from_json(saved) if saved else start
@@ -116,6 +121,8 @@ def follow(
                     progress.batch(time.monotonic() - began)
                     if change is not None and ddl is not None:
                         _apply_ddl(ddl, dst, owner, change, end)
+                        if change.table in ddl.plans:
+                            awaiting.discard(change.table)
                     reader.applied = position = end
                     applied += len(part)
                     if oldest_applied is None:
@@ -133,6 +140,8 @@ def follow(
                               _size(read.changes) if throttle.counts_bytes else 0, report)
             if truncated is not None:
                 raise OperationFailed(truncated[1])
+            if awaiting and not read.changes and read.pending_ts is None:
+                raise joining.never_created(sorted(awaiting), owner)
     finally:
         beats.done.set()
         reader.finish()

@@ -19,7 +19,7 @@ from turnout.checkpoints import CAPTURE_START, FULL_DONE, PRECHECKED, SCHEMA_DON
 from turnout.coalesce import Route
 from turnout.engines.base import Capture, Engine
 from turnout.errors import Fenced, OperationFailed, TurnoutError
-from turnout.migrate import fence, full, incremental, keyspace, retry, schema
+from turnout.migrate import fence, full, incremental, joining, keyspace, retry, schema
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.migrate.storeprogress import StoreProgress
@@ -116,10 +116,12 @@ class Runner:
             known = frozenset(t.source for t in self.store.tables(self.name))
             plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(self.name),
                                saved=saved, known=known)
+            late = [] if first_run else self._joining(spec, saved, plans, known)
+            plans = [p for p in plans if p.source.name not in late]
             PRECHECKED.set(self.store, self.name, True)
             self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
             self.store.update(self.name, state=TaskState.MIGRATING)
-            return self._steps(spec, src, dst, plans)
+            return self._steps(spec, src, dst, plans, late)
         except DdlWaiting as exc:
             checkpoints.DDL_WAITING.set(self.store, self.name, exc.waiting)
             self.store.update(self.name, error=str(exc))
@@ -146,10 +148,28 @@ class Runner:
             if warning:
                 self.progress.event("warning", warning)
 
-    def _steps(self, spec: TaskSpec, src: Engine, dst: Engine, plans: list[TablePlan]) -> TaskState:
+    def _joining(self, spec: TaskSpec, saved: dict[str, str], plans: list[TablePlan],
+                 had: frozenset[str]) -> list[str]:
+        """Tables that began to match --tables while the task was stopped, once its capture
+        and schema step had begun (migrate/joining.py): they join at their CREATE TABLE."""
+        if (Phase.INCREMENTAL not in spec.types
+                or not CAPTURE_START.present(self.store, self.name)
+                or (Phase.SCHEMA in spec.types
+                    and not SCHEMA_DONE.present(self.store, self.name))):
+            return []
+        return joining.joining([p.source.name for p in plans], saved, list(had))
+
+    def _steps(self, spec: TaskSpec, src: Engine, dst: Engine, plans: list[TablePlan],
+               late: list[str]) -> TaskState:
         capture, start = None, None
         if Phase.INCREMENTAL in spec.types:
-            capture, start = start_capture(self.store, self.name, src, plans)
+            capture, start = start_capture(self.store, self.name, src, plans, late)
+            if late and not capture.ddl:
+                raise joining.without_ddl(late, self.name)
+            if late:
+                self.progress.event("info", f"table {', '.join(late)} began to match --tables "
+                                    "while the task was stopped: it joins at its CREATE TABLE "
+                                    "in the change stream")
             capture.stall_timeout_s = spec.options.stall_timeout_s
             capture.follow_new_tables(spec.selects)
             if self.epoch is not None:
@@ -199,6 +219,7 @@ class Runner:
             beats_since=self.started,
             ddl=self._ddl(spec, src, dst, capture, plans, routes),
             throttle=self.throttle,
+            awaiting=set(late),
         )
         schema.sync_sequences(dst, plans, self.progress)
         return TaskState.STOPPED
@@ -239,8 +260,8 @@ def _close_quietly(*things: Engine | Capture | None) -> None:
     closing.join(CLOSE_WAIT_S)
 
 
-def start_capture(store: Store, name: str, src: Engine,
-                  plans: list[TablePlan]) -> tuple[Capture, Position]:
+def start_capture(store: Store, name: str, src: Engine, plans: list[TablePlan],
+                  late: list[str] | None = None) -> tuple[Capture, Position]:
     """Install capture and fix where it starts, once, before any row is read.
 
     Once the start is saved, capture is only checked, never installed again: a slot or change
@@ -250,6 +271,8 @@ def start_capture(store: Store, name: str, src: Engine,
     first attempt made, and with it that attempt's start).
     """
     capture = src.capture([p.source for p in plans], slot_name(name))
+    if late:
+        capture.joining(late)
     saved = CAPTURE_START.get(store, name)
     if saved:
         capture.resume()

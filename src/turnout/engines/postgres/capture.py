@@ -130,6 +130,8 @@ class PgCapture(Capture):
         self._beat: float | None = None  # the newest heartbeat read through
         self._beat_conn = SideConnection(engine.connect)  # the heartbeat thread's own
         self.ddl = False  # whether DDL arrives in the stream (ddlcapture.py)
+        self._joining: list[str] = []  # tables waiting for their CREATE TABLE in the stream
+        self._stopped_by: OperationFailed | None = None  # raised by the next read
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
@@ -190,8 +192,16 @@ class PgCapture(Capture):
             "AND c.relkind IN ('r', 'p')", (self.schema, list(self.tables))).fetchall()
         self.decoder.seed_moved({int(oid): name for name, oid in rows})
 
+    def joining(self, names: list[str]) -> None:
+        """The event trigger added such a table to the publication in its CREATE TABLE's
+        own transaction: it stays there, so its rows come after that CREATE in the stream.
+        One not there is not added now: its rows before now would be missing."""
+        self._joining = list(names)
+
     def _publish(self, create: bool) -> bool:
         tables = list(self.tables) + ([ddlcapture.DDL_TABLE] if self.ddl else [])
+        if self._joining and self.ddl:
+            tables += slots.published(self.conn, self.schema, self.slot, self._joining)
         return slots.publish(self.conn, self.schema, self.slot, tables, create)
 
     def follow_new_tables(self, selects: Callable[[str], bool]) -> None:
@@ -258,6 +268,9 @@ class PgCapture(Capture):
 
     def read(self, after: Position, limit: int) -> tuple[list[Change], Position]:
         assert isinstance(after, PgPosition)
+        stopped, self._stopped_by = self._stopped_by, None
+        if stopped is not None and after == self._handed:
+            raise stopped  # everything before it is applied now
         target = self._wal_now()
         stream = self._streaming_from(after)
         batch = _Read(start=after, end=after, started=time.time())
@@ -266,7 +279,13 @@ class PgCapture(Capture):
             settled = bool(batch.changes) and self._open is None
             data = stream.message(0.0 if settled else IDLE_WAIT_S, self.stall_timeout_s)
             if data is not None:
-                self._take(decode(data), batch)
+                try:
+                    self._take(decode(data), batch)
+                except OperationFailed as exc:  # a stop met after changes still to hand out
+                    if not batch.changes:
+                        raise
+                    self._stopped_by = exc
+                    break
                 continue
             batch.caught_up = self._open is None and max(stream.wal_end, self._acked) >= target
             if settled or batch.caught_up or time.monotonic() - begun >= CATCH_UP_WAIT_S:

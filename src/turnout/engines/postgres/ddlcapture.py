@@ -77,6 +77,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
 DECLARE
   cmd record; rel oid; lay jsonb; before jsonb; ren jsonb; pub text;
 BEGIN
+  IF current_setting('turnout.ddl_own', true) = 'on' THEN
+    RETURN;  -- the REPLICA IDENTITY this function sets below
+  END IF;
   FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
              WHERE schema_name = {literal}
                AND object_type IN ('table', 'table column', 'index') LOOP
@@ -95,10 +98,17 @@ BEGIN
     ELSE
       ren := NULL;
     END IF;
-    IF cmd.command_tag IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
-       AND jsonb_array_length(lay->'key') > 0 THEN
-      -- a new table with a key joins the tasks' publications in its own transaction, so
-      -- none of its rows is missed; a task whose --tables it does not match ignores them
+    IF cmd.command_tag = 'CREATE TABLE' THEN
+      -- a new table joins the tasks' publications in its own transaction, so none of its
+      -- rows is missed; a task whose --tables it does not match ignores them. One without
+      -- a key first gets REPLICA IDENTITY FULL, as the precheck asks of such a table at a
+      -- task's start: its updates and deletes then carry the whole old row, and the
+      -- application's UPDATEs work in a publication
+      IF jsonb_array_length(lay->'key') = 0 THEN
+        PERFORM set_config('turnout.ddl_own', 'on', true);
+        EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', rel::regclass);
+        PERFORM set_config('turnout.ddl_own', 'off', true);
+      END IF;
       FOR pub IN SELECT DISTINCT pubname FROM pg_publication_tables
                  WHERE schemaname = {literal} AND tablename = '{DDL_TABLE}' LOOP
         EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s', pub, rel::regclass);
@@ -206,6 +216,12 @@ def note(enabled: bool, endpoint: object, schema: str) -> str:
 def created(values: dict[str, Any]) -> bool:
     """Whether a row of _turnout_ddl is the creation of its table."""
     return str(values.get("tag", "")).startswith(("CREATE TABLE", "SELECT INTO"))
+
+
+def filled_when_created(values: dict[str, Any]) -> bool:
+    """Whether the row is a CREATE TABLE AS or SELECT INTO: the rows it wrote come before the
+    trigger's row and before the table is in any publication, so the stream lacks them."""
+    return str(values.get("tag", "")) in ("CREATE TABLE AS", "SELECT INTO")
 
 
 def record(values: dict[str, Any], table: Table, id_prefix: str) -> Ddl:

@@ -219,6 +219,12 @@ class ChangeDecoder:
             raise _renamed(was, name, values["statement"])
         table = self.tables.get(name)
         if table is None and ddlcapture.created(values) and self.selects(name):
+            if ddlcapture.filled_when_created(values):
+                raise OperationFailed(
+                    f"table {name!r} was made by {values['tag']} during incremental migration "
+                    "and --tables selects it, but the rows that statement wrote are not in "
+                    "the change stream: start the task again with --resnapshot to copy every "
+                    f"table afresh, or leave it out with --exclude {name}")
             table = Table(name, (), schema=self.schema, origin="postgresql")
         if table is None:
             return []

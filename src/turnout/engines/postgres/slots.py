@@ -42,6 +42,14 @@ def publish(conn: Any, schema: str, slot: str, tables: Iterable[str], create: bo
     return True
 
 
+def published(conn: Any, schema: str, slot: str, tables: Iterable[str]) -> list[str]:
+    """Those of `tables` the publication holds now."""
+    rows = conn.execute(
+        "SELECT tablename FROM pg_publication_tables WHERE pubname = %s AND schemaname = %s "
+        "AND tablename = ANY(%s)", (slot, schema, list(tables))).fetchall()
+    return [r[0] for r in rows]
+
+
 def renamed_away(conn: Any, schema: str, slot: str, tables: Iterable[str]) -> list[str]:
     """Tables the publication still holds (it follows a table by OID) under a name the task
     does not move: renamed or moved to another schema while the task was stopped. Their rows
