@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def test_pgbench_with_its_defaults_runs_through_a_postgres_task(
 
 
 def test_truncate_in_a_postgres_transaction_applies_in_order_or_stops(
-    store: Store, pg_server: Any, pg_url: str, tmp_path: Path
+    store: Store, pg_server: Any, pg_url: str, tmp_path: Path, mysql_url: str
 ) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE parent (id int PRIMARY KEY);"
@@ -76,10 +77,13 @@ def test_truncate_in_a_postgres_transaction_applies_in_order_or_stops(
                              options=Options(on_truncate="stop")), store)
     lite = f"sqlite:///{tmp_path / 'lite.db'}"
     api.create_task(TaskSpec("trlite", pg_url, lite), store)
-    with running(store, "tr"), running(store, "trlite"), \
+    mine = mysql_url + "_dst"
+    api.create_task(TaskSpec("trmy", pg_url, mine), store)
+    with running(store, "tr"), running(store, "trlite"), running(store, "trmy"), \
             running(store, "trstop", expect=("Failed",)):
         wait_caught_up(store, "tr")
         wait_caught_up(store, "trlite")
+        wait_caught_up(store, "trmy")
         wait_caught_up(store, "trstop")
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("INSERT INTO parent VALUES (51)")  # before: applied by both
@@ -90,10 +94,12 @@ def test_truncate_in_a_postgres_transaction_applies_in_order_or_stops(
                 conn.execute("INSERT INTO child VALUES (7, 2)")
         wait_caught_up(store, "tr")
         wait_caught_up(store, "trlite")
+        wait_caught_up(store, "trmy")
         with pytest.raises(Exception, match="truncated at the source"):
             wait_caught_up(store, "trstop", timeout=20)
     same_rows(pg_url, dest, ["parent", "child"])
     same_rows(pg_url, lite, ["parent", "child"])
+    same_rows(pg_url, mine, ["parent", "child"])
     error = api.task_status("trstop", store)["error"]
     assert "'child'" in error or "'parent'" in error
     assert "on_truncate" in error and "--resnapshot" in error
@@ -188,3 +194,44 @@ def test_mysql_truncate_of_a_partition_stops_the_task(store: Store, mysql_url: s
         my_execute(mysql_url, "ALTER TABLE part TRUNCATE PARTITION p0")
         with pytest.raises(Exception, match="lost a partition's rows"):
             wait_caught_up(store, "mypart", timeout=20)
+
+
+@pytest.mark.parametrize("to", ["postgresql", "mysql"])
+def test_truncate_between_ddl_and_rows_applies_in_stream_order(
+    store: Store, pg_server: Any, pg_url: str, mysql_url: str, to: str
+) -> None:
+    """One transaction adds a column, truncates, and writes rows with the new column, under a
+    writer on another table: the destination is altered, emptied, then refilled, in that
+    order, and the task goes on."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE acct (id int PRIMARY KEY, n int NOT NULL);"
+                     "CREATE TABLE log (id bigserial PRIMARY KEY, acct int, note text);"
+                     "INSERT INTO acct SELECT g, 0 FROM generate_series(1, 9) g;"
+                     "INSERT INTO log (acct, note) SELECT g % 9, 'old' FROM "
+                     "generate_series(1, 100) g")
+    dest = (pg_server.create_database(f"trddl_{uuid.uuid4().hex[:8]}") if to == "postgresql"
+            else mysql_url + "_dst")
+    api.create_task(TaskSpec("trddl", pg_url, dest), store)
+    writer = LogWriter(pg_url)
+    try:
+        with running(store, "trddl"):
+            wait_caught_up(store, "trddl")
+            writer.start()
+            with psycopg.connect(pg_url, autocommit=True) as conn:
+                for round_ in range(3):
+                    with conn.transaction():
+                        conn.execute("INSERT INTO log (acct, note) VALUES (1, 'before')")
+                        conn.execute(f"ALTER TABLE log ADD COLUMN c{round_} int DEFAULT {round_}")
+                        conn.execute("TRUNCATE log")
+                        conn.execute(f"INSERT INTO log (acct, note, c{round_}) SELECT g, "
+                                     f"'after', g FROM generate_series(1, 20) g")
+                    time.sleep(0.3)  # the writer goes on between the rounds
+            writer.halt.set()
+            writer.join()
+            wait_caught_up(store, "trddl", timeout=60)
+            assert api.task_status("trddl", store)["state"] == "Migrating"
+        assert writer.transactions > 5
+        same_rows(pg_url, dest, ["acct", "log"])
+    finally:
+        writer.halt.set()
+        api.delete_task("trddl", store, force=True)
