@@ -269,6 +269,9 @@ class Change:
     old_key: Key | None = None
     before: dict[str, Any] | None = None  # the old row, for tables without a key
     ddl: Ddl | None = None  # Op.DDL only
+    # Op.TRUNCATE only: the capture's own, before the table's rows logged afresh after a DDL
+    # (SQLite, a table without a key), not the application's: on_truncate does not apply
+    reloaded: bool = False
 
 
 class TaskState(StrEnum):

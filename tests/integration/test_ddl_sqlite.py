@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.integration.ddl import (
     AcctWriter,
     assert_ddl_made,
@@ -16,6 +18,7 @@ from tests.integration.ddl import (
     kill_through_ddl,
 )
 from tests.integration.helpers import running, same_rows, wait_caught_up
+from tests.integration.test_keyless import multiset
 from turnout import api, engines
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -119,3 +122,101 @@ def test_a_new_sqlite_table_matching_the_pattern_is_created_and_followed(
         engine = engines.connect(dest)
         assert not engine.table_exists("other_log")
         assert "new_orders_acct" in {i.name for i in engine.reflect(["new_orders"])[0].indexes}
+
+
+class NotesWriter(AcctWriter):
+    """Writes `notes` (no key: equal rows too) by its column `n`, which no DDL touches."""
+
+    seed = 23
+
+    def run(self) -> None:
+        db = sqlite3.connect(self.target, timeout=30, isolation_level=None)
+        while not self.halt.is_set():
+            db.execute("BEGIN IMMEDIATE")
+            for _ in range(self.rng.randint(1, 4)):
+                n = self.rng.randint(1, 40)
+                pick = self.rng.random()
+                if pick < 0.5:
+                    db.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+                elif pick < 0.8:
+                    db.execute("UPDATE notes SET n = n + 1 WHERE rowid IN (SELECT rowid FROM "
+                               "notes WHERE n = ? LIMIT 1)", (n,))
+                else:
+                    db.execute("DELETE FROM notes WHERE rowid IN (SELECT rowid FROM notes "
+                               "WHERE n = ? LIMIT 1)", (n,))
+            db.execute("COMMIT")
+            self.transactions += 1
+            time.sleep(0.005)
+        db.close()
+
+
+NOTES = """
+CREATE TABLE notes (n INTEGER, body TEXT);
+WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 300)
+INSERT INTO notes SELECT i % 40, 'b' || (i % 3) FROM g;
+"""
+NOTES_DDL = [
+    "ALTER TABLE notes ADD COLUMN colour TEXT NOT NULL DEFAULT 'red'",
+    "UPDATE notes SET colour = 'blue' WHERE n % 7 = 0",
+    "INSERT INTO notes (n, body, colour) VALUES (99, 'with colour', 'green')",
+    "ALTER TABLE notes RENAME COLUMN body TO title",
+    "UPDATE notes SET title = 'renamed' WHERE n % 5 = 0",
+    "ALTER TABLE notes ADD COLUMN spare INTEGER",
+    "UPDATE notes SET spare = n WHERE n % 3 = 0",
+    "CREATE INDEX notes_n ON notes (n)",
+]
+
+
+def test_ddl_on_a_table_without_a_key_is_made_under_a_writer(store: Store,
+                                                             tmp_path: Path) -> None:
+    """ADD COLUMN logs the table afresh (its triggers log values by column), RENAME COLUMN
+    keeps its triggers; equal rows stay equal in number. SQLite itself refuses a DROP
+    COLUMN while the capture's triggers name the column."""
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    sqlite3.connect(src).executescript(NOTES)
+    source, dest = f"sqlite:///{src}", f"sqlite:///{dst}"
+    api.create_task(TaskSpec("slnokey", source, dest), store)
+    with deleting(store, "slnokey"):
+        with running(store, "slnokey"):
+            wait_caught_up(store, "slnokey", timeout=60)
+            writer = NotesWriter(src)
+            writer.start()
+            try:
+                run_sql(src, NOTES_DDL, 0.15)
+                with pytest.raises(sqlite3.OperationalError, match="trigger"):
+                    run_sql(src, ["ALTER TABLE notes DROP COLUMN spare"])
+                time.sleep(0.3)
+            finally:
+                writer.halt.set()
+                writer.join(10)
+            wait_caught_up(store, "slnokey", timeout=60)
+            assert api.task_status("slnokey", store)["state"] == "Migrating"
+        assert writer.transactions > 20
+        assert multiset(source, "notes") == multiset(dest, "notes")
+        assert [c.name for c in engines.connect(dest).reflect(["notes"])[0].columns] == [
+            "n", "title", "colour", "spare"]
+        made = [e["message"] for e in api.events("slnokey", store=store)
+                if e["message"].startswith("DDL on notes")]
+        assert any("RENAME COLUMN" in m for m in made), made
+        assert any("ADD COLUMN" in m and "colour" in m for m in made), made
+        print(made)
+
+
+def test_kill_in_the_middle_of_ddl_on_a_table_without_a_key_changes_nothing(
+        store: Store, tmp_path: Path) -> None:
+    """A restart after the table was logged afresh but before its DDL was applied logs it
+    afresh again after the same place: no equal row counted twice or lost."""
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    sqlite3.connect(src).executescript(ACCT + NOTES)
+    source, dest = f"sqlite:///{src}", f"sqlite:///{dst}"
+    api.create_task(TaskSpec("slnokeykill", source, dest), store)
+    sequence = threading.Thread(target=run_sql, args=(src, NOTES_DDL, 0.25))
+    writer = NotesWriter(src)
+    with deleting(store, "slnokeykill"):
+        api.start_task("slnokeykill", store)
+        wait_caught_up(store, "slnokeykill", timeout=60)
+        writer.start()
+        sequence.start()
+        kill_through_ddl(store, "slnokeykill", source, dest, sequence, writer, (0.4, 0.7, 0.5))
+        assert multiset(source, "notes") == multiset(dest, "notes")
+        assert writer.transactions > 20

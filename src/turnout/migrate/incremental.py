@@ -320,7 +320,7 @@ def _truncation(read: _Read, routes: dict[str, Route]) -> tuple[_Read, str] | No
     task stops there; None without one. Changes sharing the TRUNCATE's position belong to
     its transaction (or piece) and wait with it."""
     at = next((i for i, c in enumerate(read.changes)
-               if c.op is Op.TRUNCATE and c.table in routes), None)
+               if c.op is Op.TRUNCATE and c.table in routes and not c.reloaded), None)
     if at is None:
         return None
     cut = read.changes[at]

@@ -23,23 +23,29 @@ never folded into the row's latest state.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from turnout.engines.base import Capture
-from turnout.engines.sqlite import newtables
+from turnout.engines.sqlite import newtables, reload
 from turnout.engines.sqlite.catalog import reflect_table
-from turnout.engines.sqlite.dialect import literal, quote
+from turnout.engines.sqlite.dialect import quote
+from turnout.engines.sqlite.triggers import (
+    NOW_SQL,
+    image_json,
+    key_json,
+    log_table,
+    trigger_name,
+    trigger_sql,
+)
 from turnout.errors import NotFound, OperationFailed
 from turnout.model import Change, Ddl, Op, Position, Table
 from turnout.types import Kind
-
-NOW_SQL = "((julianday('now') - 2440587.5) * 86400.0)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,26 +60,6 @@ class SqlitePosition(Position):
 
     def _order(self) -> tuple[Any, ...]:
         return (self.seq,)
-
-
-def log_table(slot: str) -> str:
-    return f"_turnout_changes_{slot}"
-
-
-def _trigger_name(slot: str, table: str, op: str) -> str:
-    digest = hashlib.sha1(table.encode()).hexdigest()[:12]
-    return f"_turnout_{slot}_{digest}_{op}"
-
-
-def _key_json(table: Table, ref: str) -> str:
-    """SQL building the JSON array of a row's key; BLOB values go as hex (JSON holds no BLOB)."""
-    parts = []
-    for name in table.key:
-        expr = f"{ref}.{quote(name)}"
-        if table.column(name).type.kind in (Kind.BINARY, Kind.ANY):
-            expr = f"CASE WHEN typeof({expr}) = 'blob' THEN 'x:' || hex({expr}) ELSE {expr} END"
-        parts.append(expr)
-    return f"json_array({', '.join(parts)})"
 
 
 class SqliteCapture(Capture):
@@ -106,7 +92,7 @@ class SqliteCapture(Capture):
                 "tbl TEXT NOT NULL, op TEXT NOT NULL, key TEXT NOT NULL, ts REAL NOT NULL)"
             )
             for table in self.tables.values():
-                for sql in self._trigger_sql(table):
+                for sql in trigger_sql(self.slot, self.log, table):
                     db.execute(sql)
             # make sure the high-water mark exists even before the first change
             db.execute(
@@ -135,48 +121,13 @@ class SqliteCapture(Capture):
                 "--resnapshot to copy the tables afresh"
             )
         unlogged = [t for t in self.tables
-                    if any(_trigger_name(self.slot, t, op) not in names for op in "idu")]
+                    if any(trigger_name(self.slot, t, op) not in names for op in "idu")]
         if unlogged:
             raise OperationFailed(
                 f"the change-capture triggers of {', '.join(map(repr, unlogged))} are gone from "
                 "the source, so changes since may not be logged: start the task again with "
                 "--resnapshot to copy the tables afresh"
             )
-
-    def _trigger_sql(self, table: Table) -> list[str]:
-        if not table.key:
-            return self._image_trigger_sql(table)
-        name, t = literal(table.name), quote(table.name)
-        new_key, old_key = _key_json(table, "NEW"), _key_json(table, "OLD")
-        key_changed = " OR ".join(f"OLD.{quote(k)} IS NOT NEW.{quote(k)}" for k in table.key)
-        insert = f"INSERT INTO {self.log} (tbl, op, key, ts) VALUES"
-        return [
-            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'i'))} "
-            f"AFTER INSERT ON {t} BEGIN {insert} ({name}, 'insert', {new_key}, {NOW_SQL}); END",
-            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'd'))} "
-            f"AFTER DELETE ON {t} BEGIN {insert} ({name}, 'delete', {old_key}, {NOW_SQL}); END",
-            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'u'))} "
-            f"AFTER UPDATE ON {t} BEGIN "
-            f"{insert} ({name}, 'update', {old_key}, {NOW_SQL}); "
-            f"INSERT INTO {self.log} (tbl, op, key, ts) SELECT {name}, 'update', {new_key}, "
-            f"{NOW_SQL} WHERE {key_changed}; END",
-        ]
-
-    def _image_trigger_sql(self, table: Table) -> list[str]:
-        """Triggers logging whole rows (a table without a key): `key` holds a JSON array of
-        the row's quoted values, an update's [old, new] as two such arrays."""
-        name, t = literal(table.name), quote(table.name)
-        new, old = _image_json(table, "NEW"), _image_json(table, "OLD")
-        insert = f"INSERT INTO {self.log} (tbl, op, key, ts) VALUES"
-        return [
-            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'i'))} "
-            f"AFTER INSERT ON {t} BEGIN {insert} ({name}, 'insert', {new}, {NOW_SQL}); END",
-            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'd'))} "
-            f"AFTER DELETE ON {t} BEGIN {insert} ({name}, 'delete', {old}, {NOW_SQL}); END",
-            f"CREATE TRIGGER IF NOT EXISTS {quote(_trigger_name(self.slot, table.name, 'u'))} "
-            f"AFTER UPDATE ON {t} BEGIN {insert} ({name}, 'update', "
-            f"json_array({old}, {new}), {NOW_SQL}); END",
-        ]
 
     def view_position(self, reader: Any) -> SqlitePosition | None:
         """The log's high-water mark read inside the reader's own transaction: the triggers
@@ -198,8 +149,9 @@ class SqliteCapture(Capture):
         try:
             self._placed = after
             created = self._adopt(db)
+            reloaded = self._reload_keyless(db, after.seq)
             db.execute("BEGIN")
-            ddls = created + self._check_schema(db)
+            ddls = created + self._check_schema(db, reloaded)
             end = high_water(db, self.slot).seq
             self._check_not_trimmed(db, after.seq, end)
             nth = db.execute(
@@ -257,8 +209,8 @@ class SqliteCapture(Capture):
             return []
         found = []
         for table in newtables.adopt(
-                db, set(self.tables), self._selects, self._trigger_sql,
-                lambda t, ref: _key_json(t, ref) if t.key else _image_json(t, ref),
+                db, set(self.tables), self._selects, partial(trigger_sql, self.slot, self.log),
+                lambda t, ref: key_json(t, ref) if t.key else image_json(t, ref),
                 self.log, NOW_SQL):
             self.tables[table.name] = table
             ddl = Ddl(f"sqlite:new:{table.name}", _create_sql(db, table.name), table, ())
@@ -266,14 +218,38 @@ class SqliteCapture(Capture):
                                 ddl=ddl))
         return found
 
-    def _check_schema(self, db: sqlite3.Connection) -> list[Change]:
+    def _reload_keyless(self, db: sqlite3.Connection, after: int) -> dict[str, Table]:
+        """Tables without a key whose columns changed, other than by a rename, since the last
+        read: logged afresh after `after` (reload.py); each as its triggers now log it."""
+        version = db.execute("PRAGMA schema_version").fetchone()[0]
+        if version == self._schema_version:
+            return {}
+        done = {}
+        for name, expected in self.tables.items():
+            try:
+                current = reflect_table(db, name)
+            except NotFound:
+                continue
+            if (expected.key or current.key or _columns(current) == _columns(expected)
+                    or reload.renamed_only(expected, current)):
+                continue
+            done[name] = reload.reload(
+                db, name, after, [trigger_name(self.slot, name, op) for op in "idu"],
+                partial(trigger_sql, self.slot, self.log), image_json, self.log, NOW_SQL)
+        return done
+
+    def _check_schema(self, db: sqlite3.Connection,
+                      reloaded: dict[str, Table]) -> list[Change]:
         """DDL to a captured table since the last read, as DDL changes placed before the
         read's rows (which are read as the table holds them now, with its new columns).
 
         `schema_version` moves on any DDL in the file (turnout's own triggers too), so the
-        tables are compared only when it has moved. A dropped table, and a table without a
-        key (its triggers log whole rows, column by column), stop the task instead.
+        tables are compared only when it has moved. A dropped table's DDL has no layout. A
+        table without a key (its triggers log whole rows, value by value) moves to the
+        columns its triggers log (renamed in place, or logged afresh: `reloaded`); one
+        changed again since, or gaining or losing a key, waits for the next read or stops.
         """
+        stale = False
         version = db.execute("PRAGMA schema_version").fetchone()[0]
         if version == self._schema_version:
             return []
@@ -289,13 +265,19 @@ class SqliteCapture(Capture):
                 continue
             if _layout(current) == _layout(expected):
                 continue
-            if not expected.key or not current.key:
+            if bool(expected.key) != bool(current.key):
                 raise OperationFailed(_changed(name, expected, current, keyless=True))
+            if not current.key:
+                logs = reloaded.get(name, expected)
+                if _columns(current) != _columns(logs) and not reload.renamed_only(logs, current):
+                    stale = True  # changed after this read's reload: the next one does it
+                    continue
             self.tables[name] = current
             ddl = Ddl(f"sqlite:{version}:{name}", _create_sql(db, name), current,
                       _renames(expected, current))
             found.append(Change(name, Op.DDL, (), None, time.time(), self._placed, ddl=ddl))
-        self._schema_version = version
+        if not stale:
+            self._schema_version = version
         return found
 
     def _read_table(self, db: sqlite3.Connection, table: Table, lo: int, hi: int) -> list[Change]:
@@ -311,8 +293,8 @@ class SqliteCapture(Capture):
             f"WHERE c.seq > ? AND c.seq <= ? AND c.tbl = ? GROUP BY c.key"
         )
         out = []
-        for key_json, seq, ts, op, present, *values in db.execute(sql, (lo, hi, table.name)):
-            key = tuple(_decode_key_part(v) for v in json.loads(key_json))
+        for logged_key, seq, ts, op, present, *values in db.execute(sql, (lo, hi, table.name)):
+            key = tuple(_decode_key_part(v) for v in json.loads(logged_key))
             position = SqlitePosition(seq)
             if present:
                 op_kind = Op.INSERT if op == "insert" else Op.UPDATE
@@ -329,10 +311,13 @@ class SqliteCapture(Capture):
         out = []
         for seq, op, image, ts in db.execute(
                 f"SELECT seq, op, key, ts FROM {self.log} WHERE seq > ? AND seq <= ? "
-                "AND tbl = ? ORDER BY seq", (lo, hi, table.name)):
+                "AND tbl = ? AND op <> ? ORDER BY seq", (lo, hi, table.name, reload.SUPERSEDED)):
             values = json.loads(image)
             position = SqlitePosition(seq)
-            if op == "update":
+            if op == reload.TRUNCATE:  # logged afresh: emptied, its rows follow (reload.py)
+                out.append(Change(table.name, Op.TRUNCATE, (), None, ts, position,
+                                  reloaded=True))
+            elif op == "update":
                 before, after = (dict(zip(cols, map(_unquote, v), strict=True)) for v in values)
                 out.append(Change(table.name, Op.UPDATE, (), after, ts, position, before=before))
             else:
@@ -385,6 +370,10 @@ class SqliteCapture(Capture):
             db.close()
 
 
+def _columns(table: Table) -> tuple[object, ...]:
+    return tuple((c.name, c.type, c.nullable, c.default) for c in table.columns)
+
+
 def _layout(table: Table) -> tuple[object, ...]:
     return (tuple((c.name, c.type, c.nullable, c.default) for c in table.columns), table.key,
             tuple((i.name, i.columns, i.unique) for i in table.indexes))
@@ -432,11 +421,6 @@ def high_water(db: sqlite3.Connection, slot: str) -> SqlitePosition:
     except sqlite3.OperationalError:  # no AUTOINCREMENT table yet: no sqlite_sequence either
         row = None
     return SqlitePosition(int(row[0]) if row else 0)
-
-
-def _image_json(table: Table, ref: str) -> str:
-    """SQL building the JSON array of a whole row, each value as quote() writes it."""
-    return f"json_array({', '.join(f'quote({ref}.{quote(c)})' for c in table.column_names)})"
 
 
 def _unquote(text: str) -> Any:
