@@ -1,10 +1,13 @@
 """`turnout verify --repair` between two throwaway redis-server processes: every kind of
 difference verify reports (a key missing, an extra one, another value, another type,
 another expiry, a key that is not UTF-8) is put right on the side named, from the other
-side's DUMP with its absolute expiry, and verify then finds both sides equal."""
+side's DUMP with its absolute expiry, and verify then finds both sides equal. Also: a
+destination that differs in a way the stream trips over (a key of another type) stops
+the task for good, not just once."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,34 @@ def test_one_value_in_two_encodings_is_equal(pair) -> None:
     b.sadd("h", 2)
     report = api.verify_urls(source.url(), dest.url())
     assert report["tables"][0]["different"] == [["h"]]
+
+
+def test_a_command_the_destination_refuses_stops_the_task_for_good(pair) -> None:
+    """A replicated command refused inside the batch's MULTI/EXEC (a key of another type
+    on the destination) leaves the rest of the batch and its checkpoint applied: the task
+    stops, and a restart refuses to go on past the lost command, naming --resnapshot."""
+    from tests.integration.test_redis import stop, wait_streaming, worker
+
+    source, dest = pair
+    a, b = redis.Redis(port=source.port), redis.Redis(port=dest.port)
+    a.set("a", 1)
+    proc = worker(source, dest, "clash")
+    wait_streaming(dest, "clash")
+    b.hset("clash", "f", "v")  # written behind the task's back
+    with a.pipeline(transaction=True) as pipe:
+        pipe.set("x", 1).lpush("clash", "v").set("y", 2).execute()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "WRONGTYPE" in err.decode(), err
+    proc = worker(source, dest, "clash")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "--resnapshot" in err.decode()
+    assert "LPUSH clash" in err.decode() and len(err.decode().strip().splitlines()) == 1
+    b.delete("clash")
+    proc = worker(source, dest, "clash", "--resnapshot")
+    try:
+        deadline = time.monotonic() + 60
+        while b.type("clash") != b"list" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert b.lrange("clash", 0, -1) == [b"v"]
+    finally:
+        stop(proc)

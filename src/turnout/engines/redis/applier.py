@@ -162,8 +162,11 @@ class Applier:
         results = done if isinstance(done, list) else queued
         for what, result in zip(sent, results, strict=False):
             if isinstance(result, bulk.error_type):
-                raise OperationFailed(f"the destination refused a replicated command "
-                                      f"({_named(what)}): {result}")
+                refused = (f"the destination refused a replicated command "
+                           f"({_named(what)}): {result}")
+                if results is done:  # EXEC ran the rest, the checkpoint with them
+                    self.write_checkpoint({**state, "refused": refused})
+                raise OperationFailed(refused)
         if not isinstance(done, list):
             raise OperationFailed(f"the destination refused a batch of replicated commands: "
                                   f"{done}")

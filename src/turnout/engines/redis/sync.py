@@ -96,6 +96,12 @@ def run(source: RedisUrl, dest: RedisUrl, owner: str, stop: threading.Event,
         elif opts.resnapshot or state is None or state.get("phase") != "stream":
             state = _full(replica, applier, mapping, fresh=state is None, opts=opts)
         else:
+            if state.get("refused"):
+                raise OperationFailed(
+                    f"{state['refused']}; the rest of its batch was applied, so the stream "
+                    "cannot go on from there: put the destination right (it holds a key "
+                    "the source does not, of another type?), then start the task again "
+                    "with --resnapshot")
             _resume(replica, state, source)
         if not opts.follow:
             return
