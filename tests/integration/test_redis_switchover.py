@@ -303,3 +303,21 @@ def test_killed_at_every_step_switchover_run_again_finishes(
     assert api.verify_task("cache", store)["consistent"]
     api.finish("cache", store)
     client(source, 0, "app").set("open", 1)
+
+
+def test_precheck_names_the_commands_an_account_lacks(
+        store: Store, pair: tuple[RedisServer, RedisServer]) -> None:
+    source, dest = pair
+    admin(source, "ACL", "SETUSER", "reader", "on", f">{PASSWORD}", "~*", "+@read", "+acl",
+          "+info", "+select", "+ping", "+client|setname")
+    reader = f"redis://reader:{PASSWORD}@{source.host}:{source.port}"
+    api.create_task(TaskSpec("cache", reader, url(dest)), store)
+    found = api.precheck("cache", store)
+    assert not found["ok"]
+    assert found["problems"] == [
+        f"the account reader on redis://reader:***@{source.host}:{source.port} may not run "
+        "PSYNC, REPLCONF, COMMAND, SET, which a task needs there: ACL SETUSER reader +psync "
+        "+replconf +command +set (and ~* for the keys)"]
+    api.create_task(TaskSpec("fine", url(source), url(dest)), store)
+    assert api.precheck("fine", store) == {
+        "ok": True, "problems": [], "tables": [{"source": "(keys)", "dest": "(keys)"}]}

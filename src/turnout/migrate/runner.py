@@ -318,6 +318,10 @@ def precheck(store: Store, name: str) -> dict[str, Any]:
     try:
         src = engines.connect(spec.source_endpoint)
         dst = engines.connect(spec.dest_endpoint, create=True)
+        if src.capabilities.keyspace:  # no tables: what the engine's own session needs
+            problems = src.capture_problems(slot_name(name)) + dst.write_problems()
+            return {"ok": not problems, "problems": problems,
+                    "tables": [{"source": keyspace.KEYS, "dest": keyspace.KEYS}]}
         plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
     except TurnoutError as exc:
         return {"ok": False, "problems": str(exc).splitlines(), "tables": []}

@@ -36,6 +36,10 @@ NO_ACCOUNTS = ("{endpoint}: turnout makes no Redis accounts: the switchover's fe
                "ACL SETUSER, which lets an account give itself every right, so a "
                "least-rights account would contain nothing; make turnout's user by hand "
                "(ACL SETUSER turnout on >PASSWORD ~* &* +@all, see docs/engines/redis.md)")
+_SOURCE_NEEDS = (("PSYNC", "?", "-1"), ("REPLCONF", "ACK", "0"), ("INFO", "replication"),
+                 ("COMMAND", "INFO", "get"), ("SET", "_turnout:heartbeat:x", "1"))
+_DEST_NEEDS = (("RESTORE", "_turnout:x", "0", "x"), ("MULTI",), ("EXEC",), ("SELECT", "0"),
+               ("SET", "_turnout:checkpoint:x", "1"), ("FLUSHDB",), ("DBSIZE",))
 NO_ROWS = ("Redis holds keys, not tables: {what} is not done through rows here "
            "(see docs/engines/redis.md)")
 
@@ -62,10 +66,13 @@ class RedisEngine(Engine):
     def classify_error(cls, exc: BaseException) -> TurnoutError | None:
         import redis
 
+        if isinstance(exc, redis.AuthenticationError):  # a ConnectionError in redis-py
+            return Unsupported(f"Redis refused the login: {exc}")
         if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
             return TransientError(f"Redis connection lost: {exc}")
-        if isinstance(exc, redis.AuthenticationError):
-            return Unsupported(f"Redis refused the login: {exc}")
+        if isinstance(exc, redis.exceptions.NoPermissionError):
+            return Unsupported(f"Redis refused turnout's account a command: {exc}; grant it "
+                               "with ACL SETUSER (docs/engines/redis.md#switchover)")
         return None
 
     @property
@@ -119,6 +126,14 @@ class RedisEngine(Engine):
     def empty_tables(self, names: list[str]) -> None:
         if names:
             _refuse("emptying tables")
+
+    def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
+        """What the source's account may not run of what a task needs there."""
+        return fence.missing_rights(self.client, self.endpoint, _SOURCE_NEEDS)
+
+    def write_problems(self) -> list[str]:
+        """What the destination's account may not run of what a task needs there."""
+        return fence.missing_rights(self.client, self.endpoint, _DEST_NEEDS)
 
     def read_checkpoint(self, owner: str) -> dict[str, str]:
         """The task's state on this destination; with `position` (a Position's JSON) once

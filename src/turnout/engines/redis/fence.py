@@ -65,6 +65,26 @@ def _allowed(client: Any, user: str, *command: str) -> bool:
     return (answer.decode() if isinstance(answer, bytes) else str(answer)) == "OK"
 
 
+def missing_rights(client: Any, where: object,
+                   needs: tuple[tuple[str, ...], ...]) -> list[str]:
+    """One line per command of `needs` that turnout's user may not run, with the fix;
+    [] as well when the user may not ask (ACL DRYRUN refused): the task then says so
+    itself at the first command refused."""
+    me = whoami(client)
+    missing = []
+    for command in needs:
+        try:
+            if not _allowed(client, me, *command):
+                missing.append(command[0])
+        except Exception:  # noqa: BLE001 - no right to run ACL DRYRUN: nothing to tell
+            return []
+    if not missing:
+        return []
+    grants = " ".join(f"+{c.lower()}" for c in missing)
+    return [f"the account {me} on {where} may not run {', '.join(missing)}, which a task "
+            f"needs there: ACL SETUSER {me} {grants} (and ~* for the keys)"]
+
+
 def bypass(client: Any) -> list[str]:
     """Enabled users but turnout's that may run ACL SETUSER, and so lift the fence; refused
     first where no fence can hold (shared_login)."""
