@@ -7,6 +7,7 @@ DDL, stops the task naming the table and the way on (docs/ddl.md)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from tests.integration import test_ddl_mysql as my
 from tests.integration import test_ddl_postgres as pg
 from tests.integration import test_ddl_sqlite as lite
-from tests.integration.ddl import deleting
+from tests.integration.ddl import deleting, kill_through_ddl
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_ddl_rename import plain_url  # noqa: F401 - a fixture
 from tests.integration.test_keyless import multiset
@@ -50,6 +51,11 @@ MY_NEW = [
     "ALTER TABLE new_orders ADD COLUMN qty int NOT NULL DEFAULT 1",
     "UPDATE new_orders SET qty = 3, note = repeat('w', 70) WHERE id % 4 = 0",
     "DELETE FROM new_orders WHERE id % 9 = 0",
+    "CREATE TABLE new_log (at int, what text)",  # no key
+    "INSERT INTO new_log WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+    "FROM g WHERE i < 200) SELECT i % 7, concat('l', i) FROM g",
+    "UPDATE new_log SET what = 'changed' WHERE at = 3",
+    "DELETE FROM new_log WHERE at = 5",
     "CREATE TABLE other_log (id int PRIMARY KEY, v text)",
     "INSERT INTO other_log VALUES (1, 'not moved')",
 ]
@@ -113,6 +119,7 @@ def test_mysql_tables_created_while_stopped_join_at_their_create(store: Store, m
                              lambda: my.run_sql(mysql_url, MY_NEW),
                              lambda: my.run_sql(mysql_url, MY_AFTER))
         same_rows(mysql_url, dest, ["acct", "new_orders"])
+        assert multiset(mysql_url, "new_log") == multiset(dest, "new_log")
         assert not _exists(dest, "other_log")
 
 
@@ -182,3 +189,27 @@ def _exists(url: str, table: str) -> bool:
         return engine.table_exists(table)
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("dest", ["postgresql"], indirect=True)
+def test_kill_while_tables_created_while_stopped_join_changes_nothing(
+        store: Store, mysql_url: str, dest: str) -> None:
+    """The worker is killed (-9) again and again while it reads the new tables' CREATE
+    TABLE and rows from the stream, with writes to them going on: the end is the same."""
+    my.run_sql(mysql_url, my.ACCT)
+    api.create_task(TaskSpec("mystkill", mysql_url, dest, tables=("acct", "new_*")), store)
+    with deleting(store, "mystkill"):
+        with running(store, "mystkill"):
+            wait_caught_up(store, "mystkill", timeout=60)
+        my.run_sql(mysql_url, MY_NEW)
+        more = [f"INSERT INTO new_orders (id, acct, note) VALUES ({2000 + i}, {i}, 'more')"
+                for i in range(40)] + ["ALTER TABLE new_orders ADD COLUMN later int DEFAULT 5",
+                                       "UPDATE new_orders SET later = id WHERE id % 3 = 0"]
+        sequence = threading.Thread(target=my.run_sql, args=(mysql_url, more, 0.05))
+        writer = my.Writer(mysql_url)
+        api.start_task("mystkill", store)
+        writer.start()
+        sequence.start()
+        kill_through_ddl(store, "mystkill", mysql_url, dest, sequence, writer)
+        same_rows(mysql_url, dest, ["new_orders"])
+        assert multiset(mysql_url, "new_log") == multiset(dest, "new_log")
