@@ -18,6 +18,7 @@ The scripts import it as ``import _common as common``: Python puts a script's ow
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -117,6 +118,11 @@ def turnout_copy(store: Store, name: str, source: str, dest: str,
     if state != "Completed":
         sys.exit(f"turnout ended in state {state!r}: {api.task_status(name, store)['error']}")
     return timer.seconds
+
+
+def load_average() -> str:
+    """The 1-minute load average now, for the report: on a shared box it explains the scatter."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def alternating(contenders: Sequence[T], round_no: int) -> list[T]:

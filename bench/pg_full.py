@@ -24,10 +24,11 @@ from _common import (
     Timer,
     add_dir_option,
     alternating,
-    contender_rows,
+    load_average,
     median,
     need,
     print_table,
+    runs_text,
     turnout_copy,
     work_dir,
 )
@@ -37,7 +38,7 @@ from turnout.testing.servers import PgServer, clean_env, start_postgres
 
 TABLE = "sbtest1"
 SOURCE_DB = "bench_src"
-CONTENDERS = ("turnout", "pg_dump")
+CONTENDERS = ("turnout", "pg_dump", "pgcopydb")
 CHECK_SQL = f"SELECT count(*), sum(k), md5(string_agg(c || pad, '' ORDER BY id)) FROM {TABLE}"
 INDEX_SQL = (
     f"SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = '{TABLE}' "
@@ -185,6 +186,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS,
+                        default=list(CONTENDERS),
+                        help="pgcopydb needs Debian's pgcopydb (apt-get install pgcopydb)")
     add_dir_option(parser)
     args = parser.parse_args()
     work = work_dir("pg_full", args.dir)
@@ -203,21 +207,29 @@ def main() -> None:
         print(f"source check {expected} in {checked.seconds:.1f} s")
         src_url = server.url(SOURCE_DB)
 
-        times: dict[str, list[float]] = {who: [] for who in CONTENDERS}
+        if "pgcopydb" in args.contenders:
+            need("pgcopydb")
+        times: dict[str, list[float]] = {who: [] for who in args.contenders}
+        loads = [load_average()]
         for r in range(args.repeat):
-            for who in alternating(CONTENDERS, r):
+            for who in alternating(args.contenders, r):
                 db = f"bench_dst_{who}_{r + 1}"
                 dst_url = server.create_database(db)
                 psql(server, "postgres", "CHECKPOINT")  # start each run with clean buffers
                 if who == "pg_dump":
                     elapsed = run_dump(server, src_url, dst_url)
+                elif who == "pgcopydb":
+                    elapsed = run_pgcopydb(server, src_url, dst_url, work / "pgcopydb")
                 else:
                     elapsed = run_turnout(src_url, dst_url, work / f"home-{who}-{r + 1}")
                 check(server, db, who, r + 1, expected)
                 times[who].append(elapsed)
-                print(f"run {r + 1} {who:<8} {elapsed:7.2f} s  (content and index check ok)")
+                print(f"run {r + 1} {who:<8} {elapsed:7.2f} s  (content and index check ok, "
+                      f"load {load_average()})", flush=True)
                 psql(server, "postgres", f'DROP DATABASE "{db}"')
+        loads.append(load_average())
         report(args.rows, times)
+        print(f"load average (1 min) at start / end: {loads[0]} / {loads[1]}")
     finally:
         if server is not None:
             server.stop()
@@ -227,13 +239,14 @@ def main() -> None:
 def report(rows: int, times: dict[str, list[float]]) -> None:
     med = {who: median(ts) for who, ts in times.items()}
     print()
-    print_table(["contender", "median s", "rows/s", "pg_dump/this", "runs (s)"],
-                contender_rows(times, rows, "pg_dump"))
+    print_table(["contender", "median s", "rows/s", "turnout/this", "runs (s)"],
+                [[who, f"{med[who]:.2f}", f"{rows / med[who]:,.0f}",
+                  f"{med['turnout'] / med[who]:.2f}", runs_text(ts)]
+                 for who, ts in times.items()])
     print(f"rows: {rows:,}. turnout = schema + full through the Python API, in process;")
-    print("pg_dump = `pg_dump --format=plain src | psql -q -v ON_ERROR_STOP=1 dst`.")
-    ratio = med["pg_dump"] / med["turnout"]
-    verdict = f"{ratio:.2f}x as fast as" if ratio >= 1 else f"{1 / ratio:.2f}x slower than"
-    print(f"turnout is {verdict} pg_dump | psql (median of {len(times['turnout'])} runs)")
+    print("pg_dump = `pg_dump --format=plain src | psql -q -v ON_ERROR_STOP=1 dst`;")
+    print("pgcopydb = `pgcopydb clone --table-jobs 2 --index-jobs 2 --no-owner --no-acl`.")
+    print("turnout/this: the issue's ratio (goal <= 0.8 against each).")
 
 
 if __name__ == "__main__":
