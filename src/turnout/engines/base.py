@@ -154,6 +154,15 @@ class Engine(ABC):
         for table in tables:
             self.create_indexes(table)
 
+    def index_parts(self, table: Table) -> list[str]:
+        """Builds of the table's indexes that may run at once, each through
+        create_index_part() on a connection of its own, before create_indexes() adds the
+        rest; none where one build would wait for another (the default)."""
+        return []
+
+    def create_index_part(self, table: Table, part: str) -> None:  # noqa: B027 - no parts
+        """Build one of index_parts() (idempotent)."""
+
     def create_foreign_keys(self, table: Table) -> None:  # noqa: B027 - SQLite has them inline
         """Add the table's foreign keys, once every table has its keys (idempotent)."""
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from turnout import engines
 from turnout.engines.base import Engine
@@ -99,17 +102,21 @@ def _counting(counted: set[str], table: str) -> str:
 
 
 def create_indexes(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:
-    """Every table's indexes, several tables at once where the destination takes parallel
-    writers (each on a connection of its own): building an index is one server thread's
-    work, so one table after another would leave the server's other cores idle."""
+    """Every table's indexes, several at once where the destination takes parallel writers
+    (each on a connection of its own): building an index is one server thread's work, so
+    one table after another would leave the server's other cores idle. A table built
+    alone is cut into the parts its engine can build at once (index_parts), so even one
+    big table's key and indexes are built side by side."""
     tables = [plan.dest for plan in plans]  # an engine may add primary keys here too
     builders = min(INDEX_BUILDERS, len(tables)) if dst.capabilities.parallel_writes else 1
-    if builders > 1:
-        left = queue.SimpleQueue[list[Table]]()
-        for batch in index_batches(tables, builders):
-            left.put(batch)
-        with ThreadPoolExecutor(builders, thread_name_prefix="turnout-index") as pool:
-            list(pool.map(lambda _: _build_indexes(dst, left), range(builders)))
+    if dst.capabilities.parallel_writes and INDEX_BUILDERS > 1:
+        jobs = _jobs(dst, index_batches(tables, max(builders, 1)))
+        left = queue.SimpleQueue[Callable[[Engine], None]]()
+        for job in jobs:
+            left.put(job)
+        workers = min(INDEX_BUILDERS, len(jobs))
+        with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="turnout-index") as pool:
+            list(pool.map(lambda _: _build_indexes(dst, left), range(workers)))
     else:
         for batch in index_batches(tables, 1):
             dst.create_indexes_of(batch)
@@ -128,17 +135,55 @@ def index_batches(tables: list[Table], builders: int) -> list[list[Table]]:
     return [tables[i:i + size] for i in range(0, len(tables), size)]
 
 
-def _build_indexes(dst: Engine, left: queue.SimpleQueue[list[Table]]) -> None:
-    """One builder: batches off the shared queue until none is left, all on one connection
+def _jobs(dst: Engine, batches: list[list[Table]]) -> list[Callable[[Engine], None]]:
+    """What the builders share: a batch each, or, for a table batched alone whose engine
+    builds its indexes in parts, each part, the last part to end finishing the table."""
+    jobs: list[Callable[[Engine], None]] = []
+    for batch in batches:
+        parts = dst.index_parts(batch[0]) if len(batch) == 1 else []
+        if len(parts) < 2:
+            jobs.append(partial(_whole_batch, batch))
+            continue
+        left = _Countdown(len(parts))
+        jobs += [partial(_part, batch[0], part, left) for part in parts]
+    return jobs
+
+
+def _whole_batch(batch: list[Table], own: Engine) -> None:
+    own.create_indexes_of(batch)
+
+
+def _part(table: Table, part: str, left: _Countdown, own: Engine) -> None:
+    own.create_index_part(table, part)
+    if left.ends():  # every part is built: the key from its index, and what is left
+        own.create_indexes_of([table])
+
+
+class _Countdown:
+    """Parts of one table not yet built, counted down by the builders that build them."""
+
+    def __init__(self, parts: int) -> None:
+        self._left = parts
+        self._lock = threading.Lock()
+
+    def ends(self) -> bool:
+        """Count one part done; True for the last one."""
+        with self._lock:
+            self._left -= 1
+            return self._left == 0
+
+
+def _build_indexes(dst: Engine, left: queue.SimpleQueue[Callable[[Engine], None]]) -> None:
+    """One builder: jobs off the shared queue until none is left, all on one connection
     (a connection per table cost more than building a small table's indexes)."""
     own = engines.connect(dst.endpoint)
     try:
         while True:
             try:
-                batch = left.get_nowait()
+                job = left.get_nowait()
             except queue.Empty:
                 return
-            own.create_indexes_of(batch)
+            job(own)
     finally:
         own.close()
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from turnout.engines.postgres import apply, ddl
 from turnout.engines.postgres.dialect import (
+    column_list,
     create_enum_sql,
     create_index_sql,
     create_table_sql,
@@ -30,6 +31,7 @@ from turnout.types import Kind
 SCHEME = "postgresql"
 
 
+NAME_BYTES = 63  # PostgreSQL's longest identifier (NAMEDATALEN - 1)
 TABLES_PER_TRANSACTION = 100  # each table created holds a lock until the commit
 
 
@@ -82,17 +84,67 @@ def create_indexes(conn: Any, schema: str, tables: list[Table]) -> None:
 
 
 def _create_indexes(cur: Any, schema: str, table: Table) -> None:
-    if ddl.carries(table, SCHEME) and (table.source_indexes or not table.indexes):
+    if _carried(table):
         ddl.create_indexes(cur, schema, table)
         return
     if table.primary_key and not _has_primary_key(cur, schema, table.name):
-        cur.execute(primary_key_sql(schema, table))
+        name = _primary_key_index(table)
+        if name and ddl.own_unique_index(cur, schema, table, name):
+            cur.execute(f"ALTER TABLE {qualified(schema, table.name)} ADD CONSTRAINT "
+                        f"{quote(name)} PRIMARY KEY USING INDEX {quote(name)}")
+        else:
+            cur.execute(primary_key_sql(schema, table))
     built = _built_indexes(cur, schema, table.name)
     for index in table.indexes:
         if index.name not in built:
             _build_index(cur, schema, table, index)
     if table.origin == SCHEME:  # after the data, like the indexes
         _create_checks(cur, schema, table)
+
+
+def _carried(table: Table) -> bool:
+    """Whether the table's keys and indexes go in its PostgreSQL source's own SQL."""
+    return ddl.carries(table, SCHEME) and bool(table.source_indexes or not table.indexes)
+
+
+def _primary_key_index(table: Table) -> str:
+    """The name the primary key's index gets: its PostgreSQL source's, else PostgreSQL's
+    own choice (TABLE_pkey); empty when there is none or it is too long to be sure of."""
+    name = table.primary_key_name if _carried(table) else f"{table.name}_pkey"
+    return name if len(name.encode()) <= NAME_BYTES else ""
+
+
+def index_parts(table: Table) -> list[str]:
+    """The table's index builds that may run at once, each on a connection of its own,
+    before create_indexes() adds the rest: the primary key's unique index (create_indexes
+    then makes it the key without reading the table again, as pgcopydb does) and every
+    plain index. A build is one server process's work, so building a big table's indexes
+    one after another left the server's other cores idle."""
+    parts = [_primary_key_index(table)] if table.primary_key else []
+    if _carried(table):
+        parts += [i.name for i in table.source_indexes if i.definition and not i.constraint]
+    else:
+        parts += [i.name for i in table.indexes]
+    return [p for p in parts if p]
+
+
+def create_index_part(conn: Any, schema: str, table: Table, part: str) -> None:
+    """One of index_parts(), in a transaction of its own (idempotent)."""
+    with ddl.in_schema(conn, schema) as cur:
+        if table.primary_key and part == _primary_key_index(table):
+            if not _has_primary_key(cur, schema, table.name):
+                cur.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote(part)} ON "
+                            f"{qualified(schema, table.name)} "
+                            f"({column_list(table.primary_key)})")
+        elif _carried(table):
+            for index in table.source_indexes:
+                if index.name == part:
+                    cur.execute(ddl.index_sql(cur, schema, table, index))
+        else:
+            built = _built_indexes(cur, schema, table.name)
+            for index in table.indexes:
+                if index.name == part and index.name not in built:
+                    _build_index(cur, schema, table, index)
 
 
 def _built_indexes(cur: Any, schema: str, name: str) -> set[str]:

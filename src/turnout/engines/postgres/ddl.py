@@ -115,10 +115,15 @@ def create_indexes(cur: Any, schema: str, table: Table) -> None:
     target = qualified(schema, table.name)
     if table.primary_key and not _constraint_exists(cur, schema, table, "", "p"):
         name = f"CONSTRAINT {quote(table.primary_key_name)} " if table.primary_key_name else ""
-        cur.execute(f"ALTER TABLE {target} ADD {name}PRIMARY KEY "
-                    f"({column_list(table.primary_key)})")
+        if table.primary_key_name and own_unique_index(cur, schema, table,
+                                                        table.primary_key_name):
+            using = quote(table.primary_key_name)  # built before, alongside the others
+            cur.execute(f"ALTER TABLE {target} ADD {name}PRIMARY KEY USING INDEX {using}")
+        else:
+            cur.execute(f"ALTER TABLE {target} ADD {name}PRIMARY KEY "
+                        f"({column_list(table.primary_key)})")
     for index in table.source_indexes:
-        cur.execute(_index_sql(cur, schema, table, index))
+        cur.execute(index_sql(cur, schema, table, index))
     for name, definition in table.checks:
         if not _constraint_exists(cur, schema, table, name, None):
             cur.execute(f"ALTER TABLE {target} ADD CONSTRAINT {quote(name)} {definition}")
@@ -127,7 +132,24 @@ def create_indexes(cur: Any, schema: str, table: Table) -> None:
     _comment(cur, schema, table, ("INDEX",), others)
 
 
-def _index_sql(cur: Any, schema: str, table: Table, index: Index) -> str:
+def own_unique_index(cur: Any, schema: str, table: Table, name: str) -> bool:
+    """Whether `name` is a unique index of this very table on its primary key's columns,
+    in their order, that no constraint holds yet: the one a parallel build made for the
+    key (an index of that name elsewhere in the schema is not)."""
+    cur.execute(
+        "SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+        "WHERE i.indrelid = %s::regclass AND ic.relname = %s AND i.indisunique "
+        "AND i.indisvalid AND i.indexprs IS NULL AND i.indpred IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+        "AND ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY "
+        "AS k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n "
+        "ORDER BY k.o) = %s::text[]",
+        (qualified(schema, table.name), name, list(table.primary_key)),
+    )
+    return cur.fetchone() is not None
+
+
+def index_sql(cur: Any, schema: str, table: Table, index: Index) -> str:
     """The index as its source wrote it; one whose text could not be read (never seen) is
     built on its columns, or left to not_carried() to name when it has none."""
     target = qualified(schema, table.name)

@@ -164,6 +164,12 @@ class PostgresEngine(Engine, DirectCopy):
     def create_indexes_of(self, tables: list[Table]) -> None:
         build.create_indexes(self.conn, self.schema, tables)
 
+    def index_parts(self, table: Table) -> list[str]:
+        return build.index_parts(table)
+
+    def create_index_part(self, table: Table, part: str) -> None:
+        build.create_index_part(self.conn, self.schema, table, part)
+
     def create_foreign_keys(self, table: Table) -> None:
         build.create_foreign_keys(self.conn, self.schema, table)
 
