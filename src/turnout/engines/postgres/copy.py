@@ -4,7 +4,7 @@ The server sends COPY output as one protocol message per row, and psycopg's
 Copy.read() pays a generator round trip for each one, which made Python the
 slowest part of a PostgreSQL → PostgreSQL copy. relay() drains libpq
 directly and hands the destination blocks of up to RELAY_BYTES, flushing
-whenever the source pauses so both servers keep working. copy_format()
+whenever the source pauses so both servers keep working. copy_formats()
 picks binary COPY where both servers are sure to read it alike.
 """
 
@@ -22,9 +22,11 @@ RELAY_BYTES = 1 << 20  # COPY data handed to the destination per write, at most
 FIRST_USER_OID = 16384  # FirstNormalObjectId: types below it are built in, alike everywhere
 
 
-def copy_format(source: Any, src_schema: str, table: Table, dest: Any, dst_schema: str,
-                dest_table: Table) -> str:
-    """"binary" when both servers read each other's binary COPY exactly, else "text".
+def copy_formats(source: Any, src_schema: str, dest: Any, dst_schema: str,
+                 pairs: list[tuple[Table, Table]]) -> list[str]:
+    """For each (source table, destination table): "binary" when both servers read each
+    other's binary COPY exactly, else "text". One query on each server for all of them:
+    a thousand small tables cost two round trips each otherwise.
 
     Binary spares both servers the text conversions, about a fifth of what
     a COPY costs them. It is safe between servers of one major version when
@@ -34,24 +36,34 @@ def copy_format(source: Any, src_schema: str, table: Table, dest: Any, dst_schem
     mismatched type would be misread, so those go as text.
     """
     if source.info.server_version // 10000 != dest.connection.info.server_version // 10000:
-        return "text"
-    theirs = _column_types(source, src_schema, table)
-    ours = _column_types(dest, dst_schema, dest_table)
-    same = all(a == b and a[1] for a, b in zip(theirs, ours, strict=True))
-    return "binary" if same else "text"
+        return ["text"] * len(pairs)
+    theirs = _column_types(source, src_schema, [t for t, _ in pairs])
+    ours = _column_types(dest, dst_schema, [d for _, d in pairs])
+    return ["binary" if all(a == b and a[1] for a, b in zip(mine, other, strict=True))
+            else "text" for mine, other in zip(theirs, ours, strict=True)]
 
 
-def _column_types(conn: Any, schema: str, table: Table) -> list[tuple[str, bool]]:
-    """Each column's type name, and whether its binary form is the same in every database."""
+def _column_types(conn: Any, schema: str, tables: list[Table]
+                  ) -> list[list[tuple[str, bool]]]:
+    """Each table's columns: type name, and whether its binary form is the same in every
+    database."""
+    relations = [qualified(schema, t.name) for t in tables for _ in t.column_names]
+    names = [name for t in tables for name in t.column_names]
     rows = conn.execute(
         "SELECT format_type(a.atttypid, a.atttypmod), "
         f"coalesce(a.atttypid < {FIRST_USER_OID} OR t.typtype = 'e', false) "
-        "FROM unnest(%s::text[]) WITH ORDINALITY AS c(name, n) "
-        "LEFT JOIN pg_attribute a ON a.attrelid = %s::regclass AND a.attname = c.name "
+        "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS c(rel, name, n) "
+        "LEFT JOIN pg_attribute a ON a.attrelid = c.rel::regclass AND a.attname = c.name "
         "AND NOT a.attisdropped LEFT JOIN pg_type t ON t.oid = a.atttypid ORDER BY c.n",
-        (list(table.column_names), qualified(schema, table.name)),
+        (relations, names),
     ).fetchall()
-    return [(str(name), bool(portable)) for name, portable in rows]
+    found: list[list[tuple[str, bool]]] = []
+    at = 0
+    for table in tables:
+        width = len(table.column_names)
+        found.append([(str(n), bool(p)) for n, p in rows[at:at + width]])
+        at += width
+    return found
 
 
 def relay(source: Any, copy_to_stdout: str, write: Callable[[bytes], None]) -> int:

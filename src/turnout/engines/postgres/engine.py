@@ -262,6 +262,7 @@ class PostgresEngine(Engine, DirectCopy):
         assert isinstance(reader, _Snapshot), "the reader comes from a PostgreSQL snapshot"
         done: list[tuple[int, Key | None]] = []
         with self._write() as cur:
+            self._learn_formats(cur, reader, [(t, d) for t, d, _, _ in chunks])
             values: dict[str, str] = {}
             point = None
             for table, dest, span, checkpoint in chunks:
@@ -273,16 +274,22 @@ class PostgresEngine(Engine, DirectCopy):
                 self._save_checkpoint(cur, replace(point, values=values))
         return done
 
+    def _learn_formats(self, cur: Any, reader: _Snapshot, pairs: list[tuple[Table, Table]]
+                       ) -> None:
+        """The COPY format of each table pair not known yet (the full step alters no
+        table), all in one query on each side."""
+        new = [(t, d) for t, d in pairs if (reader.schema, t.name, d.name) not in self._formats]
+        if new:
+            found = copy.copy_formats(reader.conn, reader.schema, cur, self.schema, new)
+            for (table, dest), fmt in zip(new, found, strict=True):
+                self._formats[(reader.schema, table.name, dest.name)] = fmt
+
     def _copy_in(self, cur: Any, reader: _Snapshot, table: Table, dest: Table, span: KeySpan,
                  limit: int) -> tuple[int, Key | None]:
         origin = reader.conn
         select = select_span(origin, reader.schema, table, span, limit)
         target = f"{qualified(self.schema, dest.name)} ({column_list(dest.column_names)})"
-        pair = (reader.schema, table.name, dest.name)  # the full step alters no table
-        if pair not in self._formats:
-            self._formats[pair] = copy.copy_format(origin, reader.schema, table, cur,
-                                                   self.schema, dest)
-        fmt = self._formats[pair]
+        fmt = self._formats[(reader.schema, table.name, dest.name)]
         with cur.copy(f"COPY {target} FROM STDIN (FORMAT {fmt})") as writer:
             copy.relay(origin, f"COPY ({select}) TO STDOUT (FORMAT {fmt})", writer.write)
         copied = max(cur.rowcount, 0)
