@@ -160,6 +160,12 @@ def spread(values: Sequence[float], digits: int = 2, unit: str = "samples") -> s
     return f"{p50:.{digits}f} / {p99:.{digits}f} / {top:.{digits}f} ({len(values)} {unit})"
 
 
+def round_ratio(mine: Sequence[float], theirs: Sequence[float]) -> float:
+    """The median over rounds of ``mine[i] / theirs[i]``: two contenders of one round ran a
+    minute apart, so on a box whose load swings this moves less than the ratio of medians."""
+    return median([a / b for a, b in zip(mine, theirs, strict=True)])
+
+
 def runs_text(seconds: Iterable[float]) -> str:
     """Every run's time, in run order, for the last column of a table."""
     return ", ".join(f"{s:.2f}" for s in seconds)

@@ -42,6 +42,7 @@ from _common import (
     median,
     need,
     print_table,
+    round_ratio,
     work_dir,
 )
 from _mysql import TurnoutCli
@@ -276,7 +277,8 @@ def report(rows: int, times: dict[str, dict[str, list[float]]]) -> list[str]:
             ratio = median(by_who["turnout"]) / median(by_who[other])
             verdict = "met" if ratio <= TARGETS[other] else "NOT met"
             print(f"target {PAIRS[pair][0]}: turnout/{other} {ratio:.2f} <= "
-                  f"{TARGETS[other]:.2f}: {verdict}")
+                  f"{TARGETS[other]:.2f}: {verdict} (median of each round's ratio "
+                  f"{round_ratio(by_who['turnout'], by_who[other]):.2f})")
     return missed
 
 

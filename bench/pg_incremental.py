@@ -18,10 +18,11 @@ a source database with ``pgbench -i``, and migrates it to a second database on t
    then the task started again and timed until it has applied them all and reports no delay.
 
 All four pgbench tables are in the task, ``pgbench_history`` (no primary key) included, with
-the ``REPLICA IDENTITY FULL`` turnout's precheck asks for on the source, and pgbench runs with its defaults: it empties ``pgbench_history`` with TRUNCATE before each run,
-which the task replays. Each table is compared between source and destination after each
-phase. By default pgbench runs at ``-R 1000`` (1,000 transactions a second), the rate at which
-the speed issue sets its goal (``delay_s`` p99 at most 0.5 s); ``--rate 0`` runs it flat out.
+the ``REPLICA IDENTITY FULL`` turnout's precheck asks for on the source, and pgbench runs
+with its defaults: it empties ``pgbench_history`` with TRUNCATE before each run, which the
+task replays. Each table is compared between source and destination after each phase. By
+default pgbench runs at ``-R 1000`` (1,000 transactions a second), the rate at which the
+speed issue sets its goal (``delay_s`` p99 at most 0.5 s); ``--rate 0`` runs it flat out.
 The box is noisy (2 cores shared by server, pgbench and turnout), so the script prints figures and
 ratios and never asserts on timing; it exits non-zero only when a copy is wrong or turnout
 fails.
