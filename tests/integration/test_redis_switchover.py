@@ -301,8 +301,11 @@ def test_killed_at_every_step_switchover_run_again_finishes(
     client(dest, 0, "app").incr("counter")
     wait_until("the reverse task runs", lambda: client(source).get("counter") == b"1", 60)
     assert api.verify_task("cache", store)["consistent"]
+    admin(dest, "SET", "_turnout:checkpoint:other", "{}")  # another task's, into this server
     api.finish("cache", store)
     client(source, 0, "app").set("open", 1)
+    assert client(dest).get("_turnout:checkpoint:other") == b"{}"
+    assert [k for k in client(dest).scan_iter("_turnout:*")] == [b"_turnout:checkpoint:other"]
 
 
 def test_precheck_names_the_commands_an_account_lacks(

@@ -151,10 +151,14 @@ class RedisEngine(Engine):
         self.client.delete(CHECKPOINT.format(owner=owner))
 
     def remove_own_objects(self) -> None:
-        """Every `_turnout:` key (checkpoints, heartbeats, markers) in every database."""
+        """Every `_turnout:` key (heartbeats, markers) in every database but the
+        checkpoints of tasks still there (a deleted task's went with it): another task
+        may use this server too, and its heartbeat is written again within a second."""
+        kept = CHECKPOINT.format(owner="").encode()
         for db in _used_dbs(self.url):
             self.client.execute_command("SELECT", db)
-            own = list(self.client.scan_iter(match=OWN_PREFIX + b"*", count=1000))
+            own = [k for k in self.client.scan_iter(match=OWN_PREFIX + b"*", count=1000)
+                   if not k.startswith(kept)]
             if own:
                 self.client.delete(*own)
         self.client.execute_command("SELECT", self.url.db or 0)
