@@ -199,3 +199,25 @@ def test_create_table_as_of_a_selected_table_stops_the_task(store: Store, pg_url
         assert "--resnapshot" in error and "--exclude new_copy" in error, error
         with psycopg.connect(dest) as conn:  # everything before it is applied
             assert conn.execute("SELECT count(*) FROM acct WHERE id = 900001").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("dest", ["postgresql"], indirect=True)
+def test_an_unlogged_new_table_is_refused_by_the_task_not_by_the_source(
+        store: Store, pg_url: str, dest: str) -> None:
+    """No publication takes an UNLOGGED table: the trigger leaves it out, so the
+    application's CREATE works, and a task that selects it stops naming it."""
+    run_ddl(pg_url, [ACCT], 0)
+    api.create_task(TaskSpec("ddlunl", pg_url, dest, tables=("acct", "new_*")), store)
+    with deleting(store, "ddlunl"):
+        with running(store, "ddlunl", expect=("Failed",)):
+            wait_caught_up(store, "ddlunl", timeout=60)
+            run_ddl(pg_url, ["CREATE UNLOGGED TABLE other_cache (id int PRIMARY KEY)",
+                             "CREATE UNLOGGED TABLE other_scratch (v text)",
+                             "INSERT INTO acct (id, n) VALUES (900002, 1)",
+                             "CREATE UNLOGGED TABLE new_cache (id int PRIMARY KEY)"], 0)
+            api.wait_for("ddlunl", lambda s: s["state"] == "Failed", 60, store)
+        error = api.task_status("ddlunl", store)["error"]
+        assert "'new_cache'" in error and "UNLOGGED" in error, error
+        assert "--exclude new_cache" in error, error
+        with psycopg.connect(dest) as conn:
+            assert conn.execute("SELECT count(*) FROM acct WHERE id = 900002").fetchone() == (1,)

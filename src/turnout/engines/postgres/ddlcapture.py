@@ -50,7 +50,7 @@ def _statements(schema: str) -> list[str]:
         f"""CREATE OR REPLACE FUNCTION {s}._turnout_layout(rel oid) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog AS $f$
 SELECT jsonb_build_object(
-  'name', r.relname, 'schema', n.nspname,
+  'name', r.relname, 'schema', n.nspname, 'unlogged', r.relpersistence = 'u',
   'columns', coalesce((SELECT jsonb_agg(jsonb_build_array(a.attnum, a.attname, c.data_type,
       c.character_maximum_length, c.numeric_precision, c.numeric_scale, c.datetime_precision,
       NOT a.attnotnull, c.column_default, c.is_identity = 'YES', c.is_generated = 'ALWAYS',
@@ -98,7 +98,8 @@ BEGIN
     ELSE
       ren := NULL;
     END IF;
-    IF cmd.command_tag = 'CREATE TABLE' THEN
+    IF cmd.command_tag = 'CREATE TABLE' AND NOT (lay->>'unlogged')::boolean THEN
+      -- (an UNLOGGED table writes no WAL: no publication takes it)
       -- a new table joins the tasks' publications in its own transaction, so none of its
       -- rows is missed; a task whose --tables it does not match ignores them. One without
       -- a key first gets REPLICA IDENTITY FULL, as the precheck asks of such a table at a
@@ -216,6 +217,12 @@ def note(enabled: bool, endpoint: object, schema: str) -> str:
 def created(values: dict[str, Any]) -> bool:
     """Whether a row of _turnout_ddl is the creation of its table."""
     return str(values.get("tag", "")).startswith(("CREATE TABLE", "SELECT INTO"))
+
+
+def unlogged(values: dict[str, Any]) -> bool:
+    """Whether the row's table is UNLOGGED: it writes no WAL, so no row of it is streamed."""
+    layout = json.loads(values["layout"]) if values.get("layout") else {}
+    return bool(layout.get("unlogged"))
 
 
 def filled_when_created(values: dict[str, Any]) -> bool:

@@ -219,6 +219,13 @@ class ChangeDecoder:
             raise _renamed(was, name, values["statement"])
         table = self.tables.get(name)
         if table is None and ddlcapture.created(values) and self.selects(name):
+            if ddlcapture.unlogged(values):
+                raise OperationFailed(
+                    f"table {name!r} was created UNLOGGED during incremental migration and "
+                    "--tables selects it, but an unlogged table writes no WAL, so none of its "
+                    f"rows can be followed: leave it out with --exclude {name}, or make it "
+                    f"logged (ALTER TABLE {name} SET LOGGED) and start the task again with "
+                    "--resnapshot")
             if ddlcapture.filled_when_created(values):
                 raise OperationFailed(
                     f"table {name!r} was made by {values['tag']} during incremental migration "
