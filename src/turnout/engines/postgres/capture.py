@@ -201,7 +201,10 @@ class PgCapture(Capture):
     def _publish(self, create: bool) -> bool:
         tables = list(self.tables) + ([ddlcapture.DDL_TABLE] if self.ddl else [])
         if self._joining and self.ddl:
-            tables += slots.published(self.conn, self.schema, self.slot, self._joining)
+            kept = slots.published(self.conn, self.schema, self.slot, self._joining)
+            if missing := sorted(set(self._joining) - set(kept)):
+                raise slots.unpublished_stop(missing)
+            tables += kept
         return slots.publish(self.conn, self.schema, self.slot, tables, create)
 
     def follow_new_tables(self, selects: Callable[[str], bool]) -> None:
