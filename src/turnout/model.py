@@ -331,6 +331,16 @@ def fenced_off(saved: str | None, epoch: int) -> bool:
     return saved is not None and int(saved) > epoch
 
 
+def taken_over(owner: str, newer: int | str, epoch: int, where: str = "destination") -> Fenced:
+    """What a worker whose task was taken over under epoch `newer` says as it stops: the
+    `destination` saw the newer epoch (and refuses this worker's batches), or only the
+    `store`'s lease has it so far."""
+    why = ("the destination refuses its batches" if where == "destination"
+           else "its lease is another agent's")
+    return Fenced(f"task {owner!r} was taken over under epoch {newer} (this worker's is "
+                  f"{epoch}): {why}, so it stops and writes nothing more")
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """Values a stage writes into the destination in the same transaction as the data.
@@ -354,6 +364,14 @@ class Checkpoint:
         if self.epoch is None:
             return self.values
         if fenced_off(saved, self.epoch):
-            raise Fenced(f"task {self.owner!r} was taken over under epoch {saved} (this "
-                         f"worker's is {self.epoch}): its batch is refused and it stops")
+            raise taken_over(self.owner, str(saved), self.epoch)
         return {**self.values, EPOCH_KEY: str(self.epoch)}
+
+    def fence_row(self) -> tuple[str, str, str]:
+        """The epoch row as this worker would write it: each engine inserts it if absent,
+        then locks it, first in every transaction that carries the checkpoint. Two
+        workers' transactions then queue on that one row before touching any other (no
+        deadlock between their rows), and the very first epoch row cannot be written by
+        both at once (the second waits on the first's insert, then reads it)."""
+        assert self.epoch is not None, "only a fenced checkpoint has an epoch row"
+        return (self.owner, EPOCH_KEY, str(self.epoch))

@@ -289,9 +289,10 @@ class MysqlEngine(Engine):
         if self._loader is None:
             self._loader = bulk.BulkLoader(self.fast_connect(local_infile=True))
         with client.write_errors(self.endpoint), self._loader.transaction() as cur:
+            saved = self._fence(cur, checkpoint)
             if rows:
                 self._loader.load(cur, table, rows)
-            self._save_checkpoint(cur, checkpoint)
+            self._save_checkpoint(cur, checkpoint, saved)
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
         capture = MysqlCapture(self, tables, slot)
@@ -306,9 +307,10 @@ class MysqlEngine(Engine):
 
     def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
         with self._write() as cur:
+            saved = self._fence(cur, checkpoint)
             apply.apply_batch(cur, batch, self.mariadb)
             if checkpoint is not None:
-                self._save_checkpoint(cur, checkpoint)
+                self._save_checkpoint(cur, checkpoint, saved)
 
     def remove_own_objects(self) -> None:
         if self.table_exists(CHECKPOINT_TABLE) and not self.has_rows(CHECKPOINT_TABLE):
@@ -333,13 +335,28 @@ class MysqlEngine(Engine):
         if self.one(f"SELECT 1 FROM {quote(CHECKPOINT_TABLE)} LIMIT 1") is None:
             self.execute(f"DROP TABLE {quote(CHECKPOINT_TABLE)}")
 
-    def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
-        saved = None
-        if checkpoint.epoch is not None:  # a locking read sees a newer worker's commit
-            cur.execute(f"SELECT value FROM {quote(CHECKPOINT_TABLE)} WHERE owner = %s AND "
-                        "name = %s FOR UPDATE", (checkpoint.owner, EPOCH_KEY))
-            row = cur.fetchone()
-            saved = row[0] if row else None
+    def _fence(self, cur: Any, checkpoint: Checkpoint | None) -> str | None:
+        """First in a transaction that carries `checkpoint`: its epoch row, inserted if absent
+        and locked until the transaction ends (Checkpoint.fence_row); Fenced at once when a
+        newer worker saved it, else the value saved. ON DUPLICATE KEY UPDATE locks an
+        existing row exclusively (INSERT IGNORE would share it, and two workers upgrading
+        their shared locks would deadlock); the locking read sees the latest commit."""
+        if checkpoint is None or checkpoint.epoch is None:
+            return None
+        table = quote(CHECKPOINT_TABLE)
+        cur.execute(f"INSERT INTO {table} VALUES (%s, %s, %s) ON DUPLICATE KEY UPDATE "
+                    "value = value", checkpoint.fence_row())
+        cur.execute(f"SELECT value FROM {table} WHERE owner = %s AND name = %s FOR UPDATE",
+                    (checkpoint.owner, EPOCH_KEY))
+        saved = str(cur.fetchone()[0])
+        checkpoint.fenced_values(saved)
+        return saved
+
+    def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint, saved: str | None) -> None:
+        """Beside the rows, in their transaction; `saved` is what _fence returned at its
+        start (a checkpoint with an epoch is fenced here when it was not)."""
+        if checkpoint.epoch is not None and saved is None:
+            saved = self._fence(cur, checkpoint)
         cur.executemany(
             f"INSERT INTO {quote(CHECKPOINT_TABLE)} VALUES (%s, %s, %s) "
             "ON DUPLICATE KEY UPDATE value = VALUES(value)",

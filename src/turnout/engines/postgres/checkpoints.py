@@ -64,25 +64,43 @@ def drop(conn: Any, schema: str, owner: str) -> None:
         conn.execute(f"DROP TABLE {table}")
 
 
-def save(cur: Any, schema: str, checkpoint: Checkpoint, create: bool = True) -> None:
+def fence(cur: Any, schema: str, checkpoint: Checkpoint, create: bool = True) -> str:
+    """First in a write transaction that carries `checkpoint` (it has an epoch): its epoch
+    row, inserted if absent and locked until the transaction ends (Checkpoint.fence_row).
+    Fenced at once, before any row is written, when a newer worker saved it; else the
+    saved value, for save()."""
+    table = qualified(schema, CHECKPOINT_TABLE)
+    if create:
+        _create(cur, table)
+    cur.execute(f"INSERT INTO {table} VALUES (%s, %s, %s) ON CONFLICT (owner, name) DO NOTHING",
+                checkpoint.fence_row())
+    row = cur.execute(f"SELECT value FROM {table} WHERE owner = %s AND name = %s FOR UPDATE",
+                      (checkpoint.owner, EPOCH_KEY)).fetchone()
+    checkpoint.fenced_values(row[0])
+    return str(row[0])
+
+
+def save(cur: Any, schema: str, checkpoint: Checkpoint, create: bool = True,
+         saved: str | None = None) -> None:
     """Inside the caller's transaction (`cur`), beside the rows the checkpoint covers.
 
     `create`: make the table first unless the caller knows a committed transaction of its
-    connection has it; all values go in one statement (a thousand spans start at once)."""
+    connection has it; all values go in one statement (a thousand spans start at once).
+    `saved`: what fence() returned at the transaction's start (a checkpoint with an epoch
+    is fenced here when its transaction did not begin with it)."""
     table = qualified(schema, CHECKPOINT_TABLE)
     if create:
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {table} (owner text NOT NULL, name text NOT NULL, "
-            "value text NOT NULL, PRIMARY KEY (owner, name))"
-        )
-    saved = None
-    if checkpoint.epoch is not None:  # the row lock waits for a newer worker's commit
-        row = cur.execute(f"SELECT value FROM {table} WHERE owner = %s AND name = %s "
-                          "FOR UPDATE", (checkpoint.owner, EPOCH_KEY)).fetchone()
-        saved = row[0] if row else None
+        _create(cur, table)
+    if checkpoint.epoch is not None and saved is None:
+        saved = fence(cur, schema, checkpoint, create=False)
     values = checkpoint.fenced_values(saved)
     cur.execute(
         f"INSERT INTO {table} SELECT %s, name, value FROM unnest(%s::text[], %s::text[]) "
         "AS v(name, value) ON CONFLICT (owner, name) DO UPDATE SET value = EXCLUDED.value",
         (checkpoint.owner, list(values), list(values.values())),
     )
+
+
+def _create(cur: Any, table: str) -> None:
+    cur.execute(f"CREATE TABLE IF NOT EXISTS {table} (owner text NOT NULL, name text NOT NULL, "
+                "value text NOT NULL, PRIMARY KEY (owner, name))")

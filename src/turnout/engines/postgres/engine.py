@@ -76,6 +76,7 @@ class PostgresEngine(Engine, DirectCopy):
         self._replica = False  # whether batches apply with session_replication_role = replica
         self._checkpoints_made = False  # a transaction of ours committed into the table
         self._saving = False  # the open transaction writes a checkpoint
+        self._fenced: str | None = None  # its epoch row's value, locked at its start
         self._formats: dict[tuple[str, str, str], str] = {}  # COPY format per table pair
 
     def connect(self) -> Any:
@@ -226,7 +227,7 @@ class PostgresEngine(Engine, DirectCopy):
 
     def load(self, table: Table, rows: list[Row], checkpoint: Checkpoint) -> None:
         adapt = apply.adapter(table)
-        with self._write() as cur:
+        with self._write(checkpoint) as cur:
             if rows:
                 target = qualified(self.schema, table.name)
                 sql = f"COPY {target} ({column_list(table.column_names)}) FROM STDIN"
@@ -261,7 +262,8 @@ class PostgresEngine(Engine, DirectCopy):
         """Every chunk in one transaction, with one checkpoint holding all of theirs."""
         assert isinstance(reader, _Snapshot), "the reader comes from a PostgreSQL snapshot"
         done: list[tuple[int, Key | None]] = []
-        with self._write() as cur:
+        probe = chunks[0][3](0, None) if chunks else None  # whose epoch, before any row
+        with self._write(probe) as cur:
             self._learn_formats(cur, reader, [(t, d) for t, d, _, _ in chunks])
             values: dict[str, str] = {}
             point = None
@@ -333,7 +335,7 @@ class PostgresEngine(Engine, DirectCopy):
 
     def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
         parents_first = apply.parents_first(list(batch.tables.values()))
-        with self._write() as cur:
+        with self._write(checkpoint) as cur:
             for tb in reversed(parents_first):  # a source TRUNCATE: children empty first
                 if tb.truncate:
                     apply.delete_all(cur, self.schema, tb)
@@ -373,7 +375,8 @@ class PostgresEngine(Engine, DirectCopy):
         checkpoints.drop(self.conn, self.schema, owner)
 
     def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
-        checkpoints.save(cur, self.schema, checkpoint, create=not self._checkpoints_made)
+        checkpoints.save(cur, self.schema, checkpoint, create=not self._checkpoints_made,
+                         saved=self._fenced)
         self._saving = True
 
     def _replica_role(self) -> None:
@@ -394,13 +397,20 @@ class PostgresEngine(Engine, DirectCopy):
             pass
 
     @contextmanager
-    def _write(self) -> Iterator[Any]:
+    def _write(self, fence: Checkpoint | None = None) -> Iterator[Any]:
+        """One transaction; one that will carry `fence` (a checkpoint with an epoch) locks its
+        epoch row first (checkpoints.fence), before any other row."""
         import psycopg
 
         self._replica_role()
         self._saving = False
+        self._fenced = None
         try:
             with self.conn.transaction(), self.conn.cursor() as cur:
+                if fence is not None and fence.epoch is not None:
+                    self._fenced = checkpoints.fence(cur, self.schema, fence,
+                                                     create=not self._checkpoints_made)
+                    self._saving = True
                 yield cur
             self._checkpoints_made = self._checkpoints_made or self._saving
         except psycopg.errors.ReadOnlySqlTransaction as exc:

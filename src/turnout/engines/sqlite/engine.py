@@ -200,8 +200,9 @@ class SqliteEngine(Engine, DirectCopy):
             f"VALUES ({', '.join('?' * len(table.columns))})"
         )
         with self._write() as db:
+            saved = _fence(db, checkpoint)
             db.executemany(sql, adapt_rows(table, rows))
-            _save_checkpoint(db, checkpoint)
+            _save_checkpoint(db, checkpoint, saved)
 
     def can_copy_from(self, source: Engine) -> bool:
         return isinstance(source, SqliteEngine)
@@ -235,6 +236,7 @@ class SqliteEngine(Engine, DirectCopy):
             params += list(span.upto)
         params.append(limit)
         with self._write() as db:
+            saved = _fence(db, checkpoint(0, None))  # whose epoch, before any row
             copied = db.execute(
                 f"INSERT INTO main.{quote(dest.name)} ({column_list(dest.column_names)}) "
                 f"SELECT {column_list(table.column_names)} FROM {SOURCE_ALIAS}.{quote(table.name)} "
@@ -248,7 +250,7 @@ class SqliteEngine(Engine, DirectCopy):
                     f"ORDER BY {key} LIMIT 1 OFFSET ?",
                     [*params[:-1], copied - 1],
                 ).fetchone())
-            _save_checkpoint(db, checkpoint(copied, last))
+            _save_checkpoint(db, checkpoint(copied, last), saved)
         return copied, last
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
@@ -265,6 +267,7 @@ class SqliteEngine(Engine, DirectCopy):
 
     def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
         with self._write() as db:
+            saved = _fence(db, checkpoint)
             for tb in batch.tables.values():
                 if tb.truncate:  # a source TRUNCATE: every row goes before what followed it
                     db.execute(f"DELETE FROM {quote(tb.table.name)}")
@@ -278,7 +281,7 @@ class SqliteEngine(Engine, DirectCopy):
                 if tb.ops:
                     apply_ops(db, tb)
             if checkpoint is not None:
-                _save_checkpoint(db, checkpoint)
+                _save_checkpoint(db, checkpoint, saved)
 
     def remove_own_objects(self) -> None:
         if self.table_exists(CHECKPOINT_TABLE) and not self.has_rows(CHECKPOINT_TABLE):
@@ -353,16 +356,31 @@ class SqliteEngine(Engine, DirectCopy):
         sessions.unfreeze(self.db)
 
 
-def _save_checkpoint(db: sqlite3.Connection, checkpoint: Checkpoint) -> None:
+def _fence(db: sqlite3.Connection, checkpoint: Checkpoint | None) -> str | None:
+    """First in a transaction that carries `checkpoint`: Fenced at once when a newer worker
+    saved its epoch, else the value saved (None: none yet). BEGIN IMMEDIATE holds the
+    file's write lock, so no other worker writes, the first epoch row included, until
+    this transaction ends."""
+    if checkpoint is None or checkpoint.epoch is None:
+        return None
+    _create_checkpoint_table(db)
+    row = db.execute(f"SELECT value FROM {CHECKPOINT_TABLE} WHERE owner = ? AND name = ?",
+                     (checkpoint.owner, EPOCH_KEY)).fetchone()
+    saved = row[0] if row else None
+    checkpoint.fenced_values(saved)
+    return saved
+
+
+def _create_checkpoint_table(db: sqlite3.Connection) -> None:
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} "
         "(owner TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (owner, name))"
     )
-    saved = None
-    if checkpoint.epoch is not None:  # the write lock is held (BEGIN IMMEDIATE)
-        row = db.execute(f"SELECT value FROM {CHECKPOINT_TABLE} WHERE owner = ? AND name = ?",
-                         (checkpoint.owner, EPOCH_KEY)).fetchone()
-        saved = row[0] if row else None
+
+
+def _save_checkpoint(db: sqlite3.Connection, checkpoint: Checkpoint, saved: str | None) -> None:
+    """Beside the rows, in their transaction; `saved`: what _fence read at its start."""
+    _create_checkpoint_table(db)
     db.executemany(
         f"INSERT INTO {CHECKPOINT_TABLE} VALUES (?, ?, ?) "
         "ON CONFLICT (owner, name) DO UPDATE SET value = excluded.value",
