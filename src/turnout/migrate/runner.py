@@ -24,7 +24,7 @@ from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.migrate.storeprogress import StoreProgress
 from turnout.migrate.throttle import Throttle
-from turnout.model import Phase, Position, TaskState
+from turnout.model import EPOCH_KEY, Phase, Position, TaskState, fenced_off, taken_over
 from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -70,8 +70,7 @@ class Runner:
             if isinstance(outcome, TaskState):
                 break
             if isinstance(outcome, Fenced):  # the task is another worker's: write nothing
-                self.progress.event("warning", str(outcome))
-                return TaskState.STOPPED
+                return self._fenced(outcome)
             tracked = self.progress if isinstance(self.progress, StoreProgress) else None
             again = self.retry.decide(outcome, attempt,
                                       progressed=bool(tracked and tracked.take_progressed()),
@@ -88,10 +87,17 @@ class Runner:
             if self.stop.wait(again.wait_s):
                 outcome = TaskState.STOPPED
                 break
+        if (fenced := self._taken_over(None)) is not None:  # its state is its successor's
+            return self._fenced(fenced)
         checkpoints.clear(self.store, self.name, checkpoints.DETAIL)
         self.store.update(self.name, state=outcome)
         self.progress.event("info", f"task {outcome.value.lower()}")
         return outcome
+
+    def _fenced(self, fenced: Fenced) -> TaskState:
+        """The one thing a worker whose task was taken over writes: why it stops."""
+        self.progress.event("warning", str(fenced))
+        return TaskState.STOPPED
 
     def _attempt(self, retrying: bool) -> TaskState | TurnoutError:
         """One run of the task from its checkpoints: the state it ended in, or the fault that
@@ -123,19 +129,47 @@ class Runner:
             self.store.update(self.name, state=TaskState.MIGRATING)
             return self._steps(spec, src, dst, plans, late)
         except DdlWaiting as exc:
+            if (fenced := self._taken_over(dst)) is not None:
+                return fenced
             checkpoints.DDL_WAITING.set(self.store, self.name, exc.waiting)
             self.store.update(self.name, error=str(exc))
             self.progress.event("warning", str(exc))
             return TaskState.PAUSED
-        except TurnoutError as exc:
+        except Fenced as exc:
             return exc
+        except TurnoutError as exc:
+            return self._taken_over(dst) or exc
         except Exception as exc:  # noqa: BLE001 - a worker must record why it ended
+            if (fenced := self._taken_over(dst)) is not None:
+                return fenced
             self.progress.event("debug", traceback.format_exc())
             found = engines.classify(exc)
             return found or OperationFailed(f"unexpected {type(exc).__name__}: {exc}")
         finally:
             _close_quietly(self._capture, src, dst)
             self._capture = None
+
+    def _taken_over(self, dst: Engine | None) -> Fenced | None:
+        """For an agent's worker whose run met a fault: Fenced when the task was taken over
+        meanwhile, which is what the fault then is. A worker paused past its lease meets
+        its successor's doing first (a change log trimmed past its position, a row or lock
+        the successor holds), before any batch reaches the destination's check; it must
+        neither report that as the task's fault nor retry, only stop. The destination's
+        epoch decides (what its next batch would meet), then the lease in the store (a
+        successor that has not written yet)."""
+        if self.epoch is None:
+            return None
+        try:
+            saved = dst.read_checkpoint(self.name).get(EPOCH_KEY) if dst is not None else None
+        except Exception:  # noqa: BLE001 - a destination that is away cannot say
+            saved = None
+        if saved is not None and fenced_off(saved, self.epoch):
+            return taken_over(self.name, saved, self.epoch)
+        try:
+            now = self.store.get(self.name).epoch
+        except TurnoutError:  # the store is away (or the task gone): the lease decides later
+            return None
+        return taken_over(self.name, now, self.epoch, "store") if now != self.epoch else None
 
     def _warn_superusers(self, *sides: Engine) -> None:
         """A warning event for each side the task reaches as a superuser (once, at its first
