@@ -57,6 +57,7 @@ class TaskRecord:
     epoch: int = 0  # raised by each agent that takes the task: an older one is fenced off
     lease_expires: float | None = None
     wanted: bool = False  # `task start` asked for it to run: an agent claims it
+    store_now: float | None = None  # the store database's clock when the row was read
 
     @property
     def name(self) -> str:
@@ -66,8 +67,9 @@ class TaskRecord:
     def alive(self) -> bool:
         """Whether the task's worker still runs: an agent's while its lease holds (it may
         run on another machine), else the recorded process on this one."""
-        if self.agent:
-            return (self.lease_expires or 0) > time.time()
+        if self.agent:  # on the clock leases are timed by (leases.py): the store's
+            now = self.store_now if self.store_now is not None else time.time()
+            return (self.lease_expires or 0) > now
         return bool(self.pid) and process_alive(self.pid, self.pid_started)  # type: ignore[arg-type]
 
 
@@ -195,13 +197,15 @@ class Store:
         self.add_event(spec.name, "info", "task created")
 
     def get(self, name: str) -> TaskRecord:
-        row = self._db().execute("SELECT * FROM tasks WHERE name = ?", (name,)).fetchone()
+        row = self._db().execute(f"SELECT *, {self.dialect.now} AS store_now FROM tasks "
+                                 "WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NotFound(f"no task named {name!r}: `turnout task list` shows the tasks")
         return self._record(row)
 
     def all_tasks(self) -> list[TaskRecord]:
-        rows = self._db().execute("SELECT * FROM tasks ORDER BY created").fetchall()
+        rows = self._db().execute(f"SELECT *, {self.dialect.now} AS store_now FROM tasks "
+                                  "ORDER BY created").fetchall()
         return [self._record(r) for r in rows]
 
     def _record(self, row: Row) -> TaskRecord:
@@ -363,6 +367,7 @@ def _record(row: Row, spec: TaskSpec) -> TaskRecord:
         epoch=row["epoch"],
         lease_expires=row["lease_expires"],
         wanted=bool(row["wanted"]),
+        store_now=row["store_now"],
     )
 
 

@@ -182,3 +182,27 @@ def test_a_stale_worker_acknowledges_nothing(home: Path, tmp_path: Path) -> None
     capture.ack(2)  # type: ignore[arg-type]
     capture.ack(3)  # type: ignore[arg-type]
     assert capture.acked == [1]
+
+
+def test_a_lease_is_judged_by_the_store_s_clock(backend: str, home: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leases are timed by the store database's clock (leases.py), so whether a task's worker
+    is alive is too: a machine whose own clock runs an hour ahead (or behind) still sees a
+    held lease as held, and an expired one as expired."""
+    store = Store()
+    store.create_task(TaskSpec("t", f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"))
+    store.update("t", wanted=1)
+    assert leases.take(store, "t", "one") == 1
+    real = time.time
+    for skew in (3600.0, -3600.0):
+        with monkeypatch.context() as local:
+            local.setattr("turnout.store.time.time", lambda skew=skew: real() + skew)
+            assert Store().get("t").alive
+            assert api.task_status("t")["agent"] == "one"
+    store._db().execute(f"UPDATE tasks SET lease_expires = {store.dialect.now} - 1 "
+                        "WHERE name = 't'")
+    with monkeypatch.context() as local:
+        local.setattr("turnout.store.time.time", lambda: real() - 3600.0)
+        assert not Store().get("t").alive
+        assert api.task_status("t")["agent"] is None
+    api.delete_task("t", force=True)
