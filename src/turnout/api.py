@@ -44,7 +44,7 @@ from turnout.tasks import (
     wait_caught_up,
     wait_for,
 )
-from turnout.tasks.agent import agent_list, run_agent
+from turnout.tasks.agent import agent_list, agent_name, run_agent
 from turnout.tasks.orphans import DeadWorkerSweep, notice_dead_workers
 from turnout.tasks.settings import set_options, settings
 from turnout.verify.run import verify_task, verify_urls
@@ -56,7 +56,7 @@ __all__ = [
     "list_tasks", "pause_task", "precheck", "resolve_ddl", "restore", "resume_task",
     "revoke_write", "rollback", "run_task",
     "sessions", "set_options", "settings", "task_ddl", "copy_store", "store_info", "agent_list",
-    "run_agent",
+    "agent_name", "run_agent",
     "start_task", "start_task_here", "stop_pending_here", "stop_task", "stop_tasks_here",
     "switchover", "switchover_abort", "switchover_status", "task_sessions", "task_status",
     "verify_task", "verify_urls", "wait_caught_up", "wait_for",

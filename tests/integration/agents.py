@@ -19,13 +19,14 @@ class AgentProcess:
     """`turnout agent --name NAME` in a process group of its own."""
 
     def __init__(self, home: Path, store_url: str, name: str, max_tasks: int = 10,
-                 **env: str) -> None:
+                 metrics_port: int | None = None, **env: str) -> None:
         self.name = name
         self.log = open(home.parent / f"agent-{name}.log", "ab")  # noqa: SIM115 - closed in stop
         environment = dict(os.environ, TURNOUT_HOME=str(home), TURNOUT_STORE=store_url, **env)
+        metrics = ["--metrics-port", str(metrics_port)] if metrics_port is not None else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "turnout", "agent", "--name", name,
-             "--max-tasks", str(max_tasks)],
+             "--max-tasks", str(max_tasks), *metrics],
             stdout=self.log, stderr=self.log, env=environment, start_new_session=True)
 
     def signal_group(self, sig: int) -> None:

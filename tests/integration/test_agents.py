@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_db
 from tests.integration.agents import AgentProcess, holders, until, wait_agents
@@ -163,6 +166,43 @@ def test_a_paused_agent_is_fenced_off_and_stops(
         business.join()
     assert _saved_epoch(pg_url) == first_epoch + 1
     finish_and_compare(Store(), "bank", src, pg_url, business)
+
+
+def test_an_agent_serves_metrics_for_the_tasks_it_runs(
+        home: Path, tmp_path: Path, shared: str, agents: dict[str, AgentProcess]) -> None:
+    """`turnout agent --metrics-port`: the series of `turnout serve`'s /metrics for this
+    agent's tasks only (another agent's are that agent's to serve), and its own."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    agents["m"] = AgentProcess(home, shared, "m", max_tasks=1, metrics_port=port)
+    wait_agents(1)
+    for name in ("mine", "theirs"):
+        src = make_db(tmp_path / f"{name}.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);"
+                                               "INSERT INTO t VALUES (1, 'one'), (2, 'two');")
+        api.create_task(TaskSpec(name, f"sqlite:///{src}", f"sqlite:///{tmp_path}/{name}-d.db"))
+    api.start_task("mine")
+    api.wait_for("mine", lambda s: s["phase"] == "incremental", 60)
+    api.start_task("theirs")  # m runs one task at most: this one waits for another agent
+    samples = until(lambda: (found := _scrape(port)) and found.get(
+        ("turnout_task_state", (("state", "Migrating"), ("task", "mine")))) == 1 and found,
+        30, "the agent's task in its metrics")
+    assert samples[("turnout_task_rows_copied_total", (("table", "t"), ("task", "mine")))] == 2
+    assert samples[("turnout_agent_tasks", (("agent", "m"),))] == 1
+    assert samples[("turnout_agent_max_tasks", (("agent", "m"),))] == 1
+    assert not [labels for _, labels in samples if ("task", "theirs") in labels]
+    agents["m"].proc.send_signal(signal.SIGTERM)
+    assert agents["m"].proc.wait(30) == 0
+    with pytest.raises(OSError):  # it stopped serving with it
+        _scrape(port)
+
+
+def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample the agent's /metrics answers, by (name, sorted labels)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def _saved_epoch(url: str) -> int | None:

@@ -20,15 +20,30 @@ from turnout import api
                              "name).")
 @click.option("--max-tasks", type=int, default=4, show_default=True,
               help="Run at most this many tasks at once.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), help="Serve GET /metrics "
+              "(Prometheus) for the tasks this agent runs on this port (0: any free port).")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="Address the metrics port listens on (0.0.0.0: every interface).")
 @click.pass_context
-def agent_group(ctx: click.Context, name: str | None, max_tasks: int) -> None:
+def agent_group(ctx: click.Context, name: str | None, max_tasks: int,
+                metrics_port: int | None, metrics_host: str) -> None:
     """Run the tasks that should run (see `task start`), with leases, until stopped."""
     if ctx.invoked_subcommand is not None:
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    api.run_agent(name, max_tasks, stop)
+    stop_metrics = None
+    if metrics_port is not None:
+        from turnout.web.metrics import serve_agent  # FastAPI loads only with --metrics-port
+
+        where, stop_metrics = serve_agent(api.agent_name(name), metrics_host, metrics_port)
+        click.echo(f"metrics at {where}")
+    try:
+        api.run_agent(name, max_tasks, stop)
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
 
 
 @agent_group.command("list")

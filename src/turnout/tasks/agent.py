@@ -49,7 +49,7 @@ class Agent:
             raise BadInput("--max-tasks must be 1 or more")
         self.store, self.max_tasks = store, max_tasks
         self.host = socket.gethostname()
-        self.name = name or self.host
+        self.name = agent_name(name)
         self.started = time.time()
         self.held: dict[str, _Held] = {}
 
@@ -152,6 +152,11 @@ class Agent:
 
     def _say(self, message: str) -> None:
         print(f"agent {self.name}: {message}", flush=True)
+
+
+def agent_name(name: str | None) -> str:
+    """The agent's name: `--name`, else the host's."""
+    return name or socket.gethostname()
 
 
 def run_agent(name: str | None, max_tasks: int, stop: threading.Event,
