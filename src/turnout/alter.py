@@ -64,6 +64,13 @@ class DropTable:
 
 
 @dataclass(frozen=True)
+class RenameTable:
+    """The table takes a new name (a RENAME TABLE of a moved table at the source)."""
+
+    new: str
+
+
+@dataclass(frozen=True)
 class Held:
     """An alteration turnout does not make by itself; `what` says which and why, `would`
     is the alteration that makes it, proposed to a person at the barrier (if any)."""
@@ -73,7 +80,7 @@ class Held:
 
 
 Alteration = (AddColumn | DropColumn | RenameColumn | WidenColumn | CreateIndex | DropIndex
-              | DropTable | Held)
+              | DropTable | RenameTable | Held)
 
 _INTEGERS = (Kind.INT16, Kind.INT32, Kind.INT64)
 _FLOATS = (Kind.FLOAT32, Kind.FLOAT64)
@@ -187,6 +194,8 @@ def applied(table: Table, alteration: Alteration) -> Table:
     if isinstance(alteration, DropIndex):
         return replace(table, indexes=tuple(i for i in table.indexes
                                             if i.name != alteration.name))
+    if isinstance(alteration, RenameTable):
+        return replace(table, name=alteration.new)
     return table
 
 
@@ -206,6 +215,8 @@ def describe(alteration: Alteration) -> str:
         return f"drop index {alteration.name}"
     if isinstance(alteration, DropTable):
         return "drop table"
+    if isinstance(alteration, RenameTable):
+        return f"rename table to {alteration.new}"
     return alteration.what
 
 

@@ -10,12 +10,18 @@ from turnout.alter import (
     DropColumn,
     Held,
     RenameColumn,
+    RenameTable,
     WidenColumn,
+    applied,
+    describe,
     diff,
     layout_from_json,
     layout_to_json,
     widens,
 )
+from turnout.engines.mysql.alter import statement as mysql_statement
+from turnout.engines.postgres.alter import statement as pg_statement
+from turnout.engines.sqlite.alter import statement as sqlite_statement
 from turnout.model import Column, Default, Index, Table
 from turnout.types import CanonicalType, Kind, parse_type
 
@@ -78,3 +84,11 @@ def test_layout_round_trip() -> None:
     assert back.columns == table.columns and back.indexes == table.indexes
     assert back.primary_key == table.primary_key
     assert [c.portable_default for c in back.columns] == [c.portable_default for c in table.columns]
+
+
+def test_a_table_rename_reads_the_same_in_every_dialect() -> None:
+    rename = RenameTable("t 2")
+    assert pg_statement("app", BEFORE, rename) == 'ALTER TABLE "app"."t" RENAME TO "t 2"'
+    assert mysql_statement(BEFORE, rename, False, {}) == "ALTER TABLE `t` RENAME TO `t 2`"
+    assert sqlite_statement(BEFORE, rename) == 'ALTER TABLE "t" RENAME TO "t 2"'
+    assert applied(BEFORE, rename).name == "t 2" and describe(rename) == "rename table to t 2"

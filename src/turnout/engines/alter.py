@@ -20,13 +20,14 @@ from turnout.alter import (
     DropIndex,
     DropTable,
     RenameColumn,
+    RenameTable,
     WidenColumn,
 )
 from turnout.errors import Unsupported
 from turnout.model import Column
 
 ALTERATIONS = frozenset({"AddColumn", "DropColumn", "RenameColumn", "WidenColumn",
-                         "CreateIndex", "DropIndex", "DropTable"})
+                         "CreateIndex", "DropIndex", "DropTable", "RenameTable"})
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,15 @@ def statement(alteration: Alteration, dialect: Dialect) -> str:
         return dialect.drop_index(alteration.name)
     if isinstance(alteration, DropTable):
         return f"DROP TABLE IF EXISTS {target}"
+    if isinstance(alteration, RenameTable):  # the same words in all three dialects
+        return f"ALTER TABLE {target} RENAME TO {quote(alteration.new)}"
     raise Unsupported(f"{dialect.engine} does not make {alteration} by itself")
+
+
+def renamed_already(exists: Callable[[str], bool], old: str, alteration: RenameTable) -> bool:
+    """Whether a table rename is made already: the old name gone and the new one there (a
+    DDL read again after a crash must not rename twice, nor fail on a name gone)."""
+    return not exists(old) and exists(alteration.new)
 
 
 def shown_made(columns: set[str], alteration: Alteration) -> bool:

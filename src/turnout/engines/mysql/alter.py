@@ -13,8 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from turnout.alter import Alteration, CreateIndex, DropIndex, DropTable, WidenColumn
-from turnout.engines.alter import ALTERATIONS, Dialect, shown_made
+from turnout.alter import (
+    Alteration,
+    CreateIndex,
+    DropIndex,
+    DropTable,
+    RenameTable,
+    WidenColumn,
+)
+from turnout.engines.alter import ALTERATIONS, Dialect, renamed_already, shown_made
 from turnout.engines.alter import statement as written
 from turnout.engines.mysql.dialect import column_ddl, quote
 from turnout.model import Column, Table
@@ -54,6 +61,10 @@ def done(query: Query, table: Table, alteration: Alteration) -> bool:
         return there == isinstance(alteration, CreateIndex)
     if isinstance(alteration, WidenColumn | DropTable):
         return False
+    if isinstance(alteration, RenameTable):
+        return renamed_already(lambda name: bool(query(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() "
+            "AND table_name = %s", (name,))), table.name, alteration)
     columns = {r[0] for r in query(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
         "AND table_name = %s", (table.name,))}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from turnout.alter import Alteration, RenameColumn
-from turnout.engines.alter import ALTERATIONS, Dialect, shown_made
+from turnout.alter import Alteration, RenameColumn, RenameTable
+from turnout.engines.alter import ALTERATIONS, Dialect, renamed_already, shown_made
 from turnout.engines.alter import statement as written
 from turnout.engines.postgres.dialect import (
     column_ddl,
@@ -75,6 +75,10 @@ def _done(conn: Any, schema: str, table: Table, alteration: Alteration) -> bool:
     altering a column to the type, nullability and default it has changes nothing."""
     if isinstance(alteration, RenameColumn):
         return shown_made(_columns(conn, schema, table.name), alteration)
+    if isinstance(alteration, RenameTable):
+        return renamed_already(lambda name: conn.execute(
+            "SELECT to_regclass(%s)", (qualified(schema, name),)).fetchone()[0] is not None,
+            table.name, alteration)
     return False
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from turnout.alter import Alteration, DropTable, WidenColumn
-from turnout.engines.alter import ALTERATIONS, Dialect, shown_made
+from turnout.alter import Alteration, DropTable, RenameTable, WidenColumn
+from turnout.engines.alter import ALTERATIONS, Dialect, renamed_already, shown_made
 from turnout.engines.alter import statement as written
 from turnout.engines.sqlite.dialect import column_ddl, quote
 from turnout.model import Table
@@ -34,6 +34,13 @@ def alter(db: sqlite3.Connection, table: Table, alteration: Alteration) -> str |
     if isinstance(alteration, WidenColumn):
         return None
     if isinstance(alteration, DropTable):
+        db.execute(statement(table, alteration))
+        return statement(table, alteration)
+    if isinstance(alteration, RenameTable):
+        if renamed_already(lambda name: db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (name,)).fetchone() is not None, table.name, alteration):
+            return None
         db.execute(statement(table, alteration))
         return statement(table, alteration)
     columns = {r[1] for r in db.execute(f"PRAGMA table_info({quote(table.name)})")}
