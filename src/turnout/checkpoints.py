@@ -128,11 +128,22 @@ POSITION = "position"  # where apply stands: a Position's JSON, saved with each 
 # (migrate/ddl.py: {"table", "before": layout, "renamed"}; "" once made)
 LAYOUT = "layout:"
 DDL_PENDING = "ddl_pending"
+# the moved tables the source renamed, as the stream has them at POSITION: a JSON object from
+# the name the task's options know a table by to its name in the stream (migrate/ddl.py)
+RENAMED_TABLES = "renamed_tables"
 
 
 def layouts(saved: dict[str, str]) -> dict[str, str]:
-    """Per source table, its layout as the destination's checkpoints keep it."""
-    return {k[len(LAYOUT):]: v for k, v in saved.items() if k.startswith(LAYOUT)}
+    """Per source table, its layout as the destination's checkpoints keep it (a table gone
+    from the stream, dropped or renamed, keeps an empty value)."""
+    return {k[len(LAYOUT):]: v for k, v in saved.items() if k.startswith(LAYOUT) and v}
+
+
+def renamed_tables(saved: dict[str, str]) -> dict[str, str]:
+    """The task's tables renamed at the source: the name its options know it by -> its name
+    in the stream at the checkpoint's position."""
+    text = saved.get(RENAMED_TABLES)
+    return dict(json.loads(text)) if text else {}
 _WHOLE = "full:"
 
 

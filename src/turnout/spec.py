@@ -131,6 +131,22 @@ class TaskSpec:
         included = any(fnmatch.fnmatchcase(table, p) for p in self.tables)
         return included and not any(fnmatch.fnmatchcase(table, p) for p in self.exclude)
 
+    def following(self, renamed: dict[str, str]) -> TaskSpec:
+        """This task as it goes on after the source renamed some of its tables (`renamed`: the
+        name the options know a table by -> its name now): each such table is selected by its
+        new name, and its --rename, column renames, casts, filter and masks follow it. A table
+        with no --rename of its own keeps its new name on the destination too."""
+        if not renamed:
+            return self
+        def moved(entries: dict[str, Any]) -> dict[str, Any]:
+            kept = {k: v for k, v in entries.items() if k not in renamed}
+            return kept | {renamed[k]: v for k, v in entries.items() if k in renamed}
+        exact = tuple(_exactly(new) for new in renamed.values())
+        return replace(self, tables=self.tables + exact,
+                       table_renames=moved(self.table_renames),
+                       column_renames=moved(self.column_renames), casts=moved(self.casts),
+                       where=moved(self.where), masks=moved(self.masks))
+
     def dest_name(self, table: str) -> str:
         return self.table_renames.get(table, table)
 
@@ -192,6 +208,11 @@ class TaskSpec:
         data["options"] = Options(**options)
         data["alerts"] = AlertRules.from_dict(data.get("alerts"))
         return cls(**data)
+
+
+def _exactly(name: str) -> str:
+    """A pattern that selects `name` alone (glob's special characters taken literally)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def validate_name(name: str) -> None:

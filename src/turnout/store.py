@@ -285,6 +285,15 @@ class Store:
                     (name, source, dest, total),
                 )
 
+    def rename_table(self, name: str, old: str, new: str, dest: str) -> None:
+        """A source table renamed (a RENAME TABLE the task followed): its progress goes on
+        under its new names."""
+        with self._tx() as db:
+            db.execute("DELETE FROM table_progress WHERE task = ? AND source = ? AND source <> ?",
+                       (name, new, old))
+            db.execute("UPDATE table_progress SET source = ?, dest = ? WHERE task = ? AND "
+                       "source = ?", (new, dest, name, old))
+
     def set_table_progress(self, name: str, source: str, rows_copied: int, done: bool) -> None:
         self.set_tables_progress(name, [(source, rows_copied, done)])
 

@@ -99,3 +99,19 @@ def test_on_truncate_takes_apply_or_stop(tmp_path: Path) -> None:
     path.write_text(f'source = "{SRC}"\ndest = "{DST}"\n[options]\non_truncate = "skip"\n')
     with pytest.raises(BadInput, match="on_truncate must be one of apply, stop, not 'skip'"):
         spec_from_toml("t1", path)
+
+
+def test_following_a_renamed_table_moves_its_options_to_the_new_name() -> None:
+    spec = TaskSpec("t", "sqlite:///a.db", "sqlite:///b.db", tables=("acct", "sales_*"),
+                    table_renames={"acct": "accounts"},
+                    column_renames={"acct": {"name": "label"}},
+                    casts={"acct": {"amount": "text"}}, where={"acct": "n > 0"},
+                    masks={"acct": {"label": "null"}})
+    moved = spec.following({"acct": "acct[2]*"})
+    assert moved.selects("acct[2]*") and not moved.selects("acct[2]x")
+    assert moved.dest_name("acct[2]*") == "accounts"
+    assert moved.dest_columns("acct[2]*") == {"name": "label"}
+    assert set(moved.casts) == set(moved.where) == set(moved.masks) == {"acct[2]*"}
+    assert moved.selects("sales_1") and spec.following({}) is spec
+    plain = TaskSpec("t", "sqlite:///a.db", "sqlite:///b.db").following({"acct": "acct2"})
+    assert plain.dest_name("acct2") == "acct2"

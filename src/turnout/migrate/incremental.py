@@ -121,8 +121,7 @@ def follow(
                     progress.batch(time.monotonic() - began)
                     if change is not None and ddl is not None:
                         _apply_ddl(ddl, dst, owner, change, end)
-                        if change.table in ddl.plans:
-                            awaiting.discard(change.table)
+                        awaiting -= set(ddl.plans)  # created, or renamed to that name
                     reader.applied = position = end
                     applied += len(part)
                     if oldest_applied is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from turnout.alter import layout_from_json
 from turnout.casts import row_caster
-from turnout.checkpoints import DDL_PENDING, layouts
+from turnout.checkpoints import DDL_PENDING, layouts, renamed_tables
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, NotFound, Unsupported
@@ -69,20 +69,31 @@ def build_plan(
 ) -> list[TablePlan]:
     """The plan, and every problem found before anything is written. `saved`: the task's
     checkpoints on the destination, whose layouts (a DDL read since) say which columns the
-    change stream has where the task resumes, which may not be the source's present ones.
-    `known`: the source tables the task moved so far (looked for again when missing)."""
+    change stream has where the task resumes, which may not be the source's present ones,
+    and whose renamed tables (a RENAME TABLE followed) say by which names. `known`: the
+    source tables the task moved so far (looked for again when missing)."""
+    saved = saved or {}
+    given, spec = spec, spec.following(renamed_tables(saved))
     names, reflected = _source_tables(src, spec, known)
-    if not names:
+    # A table the stream has that the source no longer has by that name was renamed or
+    # dropped while the task was stopped: planned from its saved layout, since its rows up to
+    # there come under that name, and the stream's DDL says what became of it. (One the
+    # source has and the stream not yet joins where the stream says: migrate/joining.py.)
+    gone = [t for t in layouts(saved) if t not in names]
+    if not names and not gone:
         raise BadInput(
-            f"no table of {spec.source_endpoint} matches --tables {' '.join(spec.tables)}"
-            + (f" --exclude {' '.join(spec.exclude)}" if spec.exclude else "")
+            f"no table of {given.source_endpoint} matches --tables {' '.join(given.tables)}"
+            + (f" --exclude {' '.join(given.exclude)}" if given.exclude else "")
             + ": check the patterns"
         )
     for old in spec.table_renames:
-        if old not in names:
+        if old not in names and old not in gone:
             raise BadInput(f"--rename {old}=… names a table that the task does not move")
     current = {t.name: t.column_names for t in reflected}
-    tables = _as_streamed(reflected, saved or {})
+    like = reflected[0] if reflected else Table("", (), origin=src.scheme)
+    reflected += [Table(t, (), schema=like.schema, origin=like.origin, flavor=like.flavor)
+                  for t in gone]
+    tables = _as_streamed(reflected, saved)
     problems = filter_problems(spec.where, spec.masks, [(t, spec.dest_table(t)) for t in tables])
     if problems:
         raise BadInput("\n".join(problems))
@@ -95,7 +106,8 @@ def build_plan(
     if not problems:  # reading the data is worth it only once the types are right
         # read the source's rows only where it has the columns the stream has (a DDL the
         # stream has not reached yet leaves the rest to the row checks at apply)
-        problems += [p for plan in plans if current[plan.source.name] == plan.source.column_names
+        problems += [p for plan in plans
+                     if current.get(plan.source.name) == plan.source.column_names
                      for p in _gap_problems(src, plan)]
     if first_run:
         problems += _destination_problems(spec, dst, plans) + dst.write_problems()
@@ -104,7 +116,7 @@ def build_plan(
         if dst.capabilities.strict_booleans:
             problems += [p for plan in plans for p in _boolean_problems(src, plan)]
     problems += _missing_columns(dst, [p for p in plans if p.source.name not in
-                                       _pending(saved or {})])
+                                       _pending(saved) | set(gone)])
     if Phase.INCREMENTAL in spec.types:
         problems += src.capture_problems(slot, [p.source.name for p in plans])
         problems += dst.apply_problems([p.dest.name for p in plans])
@@ -145,8 +157,10 @@ def _as_streamed(tables: list[Table], saved: dict[str, str]) -> list[Table]:
 
 def _pending(saved: dict[str, str]) -> set[str]:
     """The table of a DDL whose alterations may be half made (made again before apply)."""
-    text = saved.get(DDL_PENDING)
-    return {json.loads(text)["table"]} if text else set()
+    if not (text := saved.get(DDL_PENDING)):
+        return set()
+    pending = json.loads(text)
+    return {pending["table"], pending.get("to") or pending["table"]}
 
 
 def with_gaps(src: Engine, dst: Engine, plan: TablePlan, spec: TaskSpec) -> TablePlan:

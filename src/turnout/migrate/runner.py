@@ -127,7 +127,7 @@ class Runner:
             PRECHECKED.set(self.store, self.name, True)
             self.store.set_tables(self.name, [(p.source.name, p.dest.name, 0) for p in plans])
             self.store.update(self.name, state=TaskState.MIGRATING)
-            return self._steps(spec, src, dst, plans, late)
+            return self._steps(spec, src, dst, plans, late, checkpoints.renamed_tables(saved))
         except DdlWaiting as exc:
             if (fenced := self._taken_over(dst)) is not None:
                 return fenced
@@ -194,7 +194,7 @@ class Runner:
         return joining.joining([p.source.name for p in plans], saved, list(had))
 
     def _steps(self, spec: TaskSpec, src: Engine, dst: Engine, plans: list[TablePlan],
-               late: list[str]) -> TaskState:
+               late: list[str], renamed: dict[str, str]) -> TaskState:
         capture, start = None, None
         if Phase.INCREMENTAL in spec.types:
             capture, start = start_capture(self.store, self.name, src, plans, late)
@@ -251,7 +251,7 @@ class Runner:
             on_truncate=spec.options.on_truncate,
             stall_timeout_s=spec.options.stall_timeout_s,
             beats_since=self.started,
-            ddl=self._ddl(spec, src, dst, capture, plans, routes),
+            ddl=self._ddl(spec, src, dst, capture, plans, routes, renamed),
             throttle=self.throttle,
             awaiting=set(late),
         )
@@ -259,7 +259,8 @@ class Runner:
         return TaskState.STOPPED
 
     def _ddl(self, spec: TaskSpec, src: Engine, dst: Engine, capture: Capture,
-             plans: list[TablePlan], routes: dict[str, Route]) -> DdlApplier | None:
+             plans: list[TablePlan], routes: dict[str, Route],
+             renamed: dict[str, str]) -> DdlApplier | None:
         """What makes the stream's DDL on the destination, when the capture brings DDL."""
         note = capture.ddl_note()
         if note and not checkpoints.DDL_NOTED.present(self.store, self.name):
@@ -270,7 +271,8 @@ class Runner:
         checkpoints.clear(self.store, self.name, checkpoints.DDL_WAITING)
         resolved = checkpoints.DDL_RESOLVED.get(self.store, self.name) or {}
         return DdlApplier(spec, src, dst, {p.source.name: p for p in plans}, routes, resolved,
-                          self.progress.event)
+                          self.progress.event, renamed,
+                          lambda old, new, dest: self.store.rename_table(self.name, old, new, dest))
 
     def _failed(self, message: str) -> TaskState:
         self.store.update(self.name, state=TaskState.FAILED, error=message)

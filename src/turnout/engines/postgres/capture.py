@@ -359,7 +359,8 @@ class PgCapture(Capture):
             open_.beat = float(message.content.decode())
         elif kind in ("I", "U", "D", "T") and open_ is not None and not open_.skip:
             changes = self.decoder.changes(message, open_.commit_ts, _UNPLACED)
-            open_.keyless = open_.keyless or any(not self.tables[c.table].key for c in changes)
+            open_.keyless = open_.keyless or any(
+                c.table in self.tables and not self.tables[c.table].key for c in changes)
             open_.changes.extend(changes)
         elif kind == "C" and open_ is not None:
             self._open = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from turnout.engines.postgres import ddlcapture
@@ -215,7 +215,9 @@ class ChangeDecoder:
         values = dict(zip(names, message.new or [], strict=True))
         name = values["table_name"]
         was = ddlcapture.renamed_from(values)
-        if was is not None and (was in self.tables or self.selects(name)):
+        if was is not None and was in self.tables:  # followed: the rows go on under `name`
+            return self._rename(was, values, ts, position)
+        if was is not None and self.selects(name):
             raise _renamed(was, name, values["statement"])
         table = self.tables.get(name)
         if table is None and ddlcapture.created(values) and self.selects(name):
@@ -240,6 +242,20 @@ class ChangeDecoder:
             self.tables[table.name] = ddl.after
         self._checked.clear()
         return [Change(table.name, Op.DDL, (), None, ts, position, ddl=ddl)]
+
+    def _rename(self, was: str, values: dict[str, Any], ts: float,
+                position: Position) -> list[Change]:
+        """A RENAME TABLE of one of the task's tables: a DDL change of the table under its
+        old name whose layout has the new one; its rows after it come under the new name."""
+        ddl = ddlcapture.record(values, self.tables.pop(was), "pg:")
+        assert ddl.after is not None
+        after = replace(ddl.after, name=values["table_name"])
+        ddl = replace(ddl, after=after)
+        self.tables[after.name] = after
+        self._moved = {oid: after.name if name == was else name
+                       for oid, name in self._moved.items()}
+        self._checked.clear()
+        return [Change(was, Op.DDL, (), None, ts, position, ddl=ddl)]
 
     def _image_change(self, table: Table, message: Message, types: list[int], ts: float,
                       position: Position) -> Change:

@@ -26,8 +26,8 @@ def _one(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
 
 
 def publish(conn: Any, schema: str, slot: str, tables: Iterable[str], create: bool) -> bool:
-    """Whether the task's publication was there; its tables are set to the task's. Only
-    with `create` is a missing one created."""
+    """Whether the task's publication was there. With `create` a missing one is created
+    and its tables are set to the task's; a resumed task's tables are only added."""
     tables = list(tables)
     names = ", ".join(qualified(schema, t) for t in tables)
     if not _one(conn, "SELECT 1 FROM pg_publication WHERE pubname = %s", (slot,)):
@@ -37,8 +37,17 @@ def publish(conn: Any, schema: str, slot: str, tables: Iterable[str], create: bo
     current = {r[0] for r in conn.execute(
         "SELECT tablename FROM pg_publication_tables WHERE pubname = %s AND "
         "schemaname = %s", (slot, schema)).fetchall()}
-    if current != set(tables):  # only when the task's tables changed
+    if create and current != set(tables):  # only when the task's tables changed
         conn.execute(f"ALTER PUBLICATION {quote(slot)} SET TABLE {names}")
+        return True
+    # A resumed task only adds: a table renamed while it was stopped stays in the publication
+    # by OID under its new name, as does one created since (the DDL trigger adds it), and the
+    # stream's DDL says what became of them; taken out, their later rows would be missed.
+    added = [t for t in tables if t not in current
+             and _one(conn, "SELECT to_regclass(%s)", (qualified(schema, t),)) is not None]
+    if added:
+        conn.execute(f"ALTER PUBLICATION {quote(slot)} ADD TABLE "
+                     + ", ".join(qualified(schema, t) for t in added))
     return True
 
 
