@@ -98,9 +98,10 @@ def assert_ddl_made(store: Store, name: str, source: str, dest: str, least: int 
 
 
 def kill_through_ddl(store: Store, name: str, source: str, dest: str, sequence: Thread,
-                     writer: Any, pauses: tuple[float, ...] = (0.4, 0.7, 0.5, 0.9)) -> None:
+                     writer: Any, pauses: tuple[float, ...] = (0.4, 0.7, 0.5, 0.9),
+                     table: str = "acct") -> None:
     """Kill (-9) the worker after each pause and start it again while `sequence` runs the
-    DDL; once all is caught up, acct must be the same on both sides."""
+    DDL; once all is caught up, `table` must be the same on both sides."""
     try:  # a failed look must not leave the writer filling the server's binlog for later tests
         for pause in pauses:
             time.sleep(pause)
@@ -116,5 +117,5 @@ def kill_through_ddl(store: Store, name: str, source: str, dest: str, sequence: 
     time.sleep(0.3)
     wait_caught_up(store, name, timeout=90)
     api.stop_task(name, store)
-    assert columns(dest, "acct") == columns(source, "acct")
-    same_rows(source, dest, ["acct"])
+    assert columns(dest, table) == columns(source, table)
+    same_rows(source, dest, [table])

@@ -74,6 +74,31 @@ def _named(pattern: re.Pattern[str], query: str, schema: str,
     return _unquote(parts[-1]), match.span("ref")
 
 
+_REF = rf"(?:{_NAME}\s*\.\s*)?{_NAME}"
+_RENAME_TABLE = re.compile(
+    rf"^\s*(?:RENAME\s+TABLES?\s+(?P<pairs>{_REF}\s+TO\s+{_REF}(?:\s*,\s*{_REF}\s+TO\s+{_REF})*)"
+    rf"|ALTER\s+TABLE\s+(?P<old>{_REF})\s+RENAME\s+(?:(?:TO|AS)\s+)?(?P<new>{_REF}))"
+    r"\s*;?\s*$", re.I)
+
+
+def renamed_tables(query: str, schema: str,
+                   database: str) -> list[tuple[str | None, str | None]] | None:
+    """The (old, new) names a RENAME TABLE (or an ALTER TABLE that only renames) gives, in
+    order; a name in another database is None. None for any other statement."""
+    match = _RENAME_TABLE.match(query)
+    if match is None:
+        return None
+    pairs = [(match["old"], match["new"])] if match["pairs"] is None else \
+        re.findall(rf"({_REF})\s+TO\s+({_REF})", match["pairs"], re.I)
+    return [(_in(old, schema, database), _in(new, schema, database)) for old, new in pairs]
+
+
+def _in(ref: str, schema: str, database: str) -> str | None:
+    parts = re.findall(_NAME, ref)
+    where = schema if len(parts) == 1 else _unquote(parts[0])
+    return _unquote(parts[-1]) if where == database else None
+
+
 def renames(query: str) -> tuple[tuple[str, str], ...]:
     """Columns the statement renames, old to new (CHANGE a a keeps the name)."""
     found = [(_unquote(m["old"]), _unquote(m["new"]))

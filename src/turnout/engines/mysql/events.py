@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from turnout.engines.mysql import ddlshadow, heartbeat, tablemaps
@@ -102,6 +102,10 @@ class EventDecoder:
         columns shows in the next row event, which names its columns (_row()).
         """
         schema = event.schema.decode() if isinstance(event.schema, bytes) else event.schema
+        pairs = ddlshadow.renamed_tables(query, schema, self.engine.database)
+        if pairs is not None:
+            self._renames(txn, pairs, query, ident)
+            return
         found = ddlshadow.target(query, schema, self.engine.database)
         if found is not None and found[0] in self.tables and not _ALTER_LOSES_ROWS.search(query):
             self._ddl(txn, found[0], query, found[1], ident)
@@ -130,6 +134,40 @@ class EventDecoder:
                     f"source during incremental migration ({query[:80]}): delete and recreate "
                     "the task to copy it afresh, or leave it out with --exclude"
                 )
+
+    def _renames(self, txn: Transaction, pairs: list[tuple[str | None, str | None]],
+                 query: str, ident: str) -> None:
+        """A RENAME TABLE: followed when it renames one moved table within the database (the
+        rows after it come under the new name); a stop when it moves one elsewhere, renames
+        another table into the task's --tables, or renames several at once (a swap)."""
+        ours = [(old, new) for old, new in pairs if old in self.tables or (
+            new is not None and not new.startswith("_turnout") and self.selects(new))]
+        if not ours:
+            return
+        said = " ".join(query.split())[:120]
+        old, new = ours[0]
+        if len(pairs) == 1 and old in self.tables and new is not None:
+            before = self.tables.pop(old)
+            after = replace(before, name=new)
+            self.tables[new] = after
+            self._readers[new] = self._readers.pop(old)
+            self._json[new] = self._json.pop(old)
+            self._known[new] = self._known.pop(old)
+            self._checked = {}
+            txn.ddls[len(txn.items)] = Ddl(f"{ident}:{old}", query, after, ())
+            txn.items.append((old, Op.DDL, (), None, None, None))
+            return
+        if len(pairs) > 1:
+            why = "a RENAME TABLE of several tables at once (a swap) is not followed"
+        elif new is None:
+            why = f"{old!r} moved to another database, which the task does not read"
+        else:
+            why = f"the task did not move it, and its --tables select the new name {new!r}"
+        raise SourceDdl(
+            f"table {old or new!r} was renamed on the source ({said}): {why}, so the task "
+            "stops here rather than lose rows: rename it back on the source and start the "
+            "task with --resnapshot (the tables are copied afresh), or delete the task and "
+            "create one that selects the new name (docs/ddl.md)")
 
     def _ddl(self, txn: Transaction, name: str, query: str, span: tuple[int, int],
              ident: str) -> None:
