@@ -148,6 +148,7 @@ class SqliteCapture(Capture):
         db = self._db()
         try:
             self._placed = after
+            self._stop_at_rename(db)
             created = self._adopt(db)
             reloaded = self._reload_keyless(db, after.seq)
             db.execute("BEGIN")
@@ -198,6 +199,23 @@ class SqliteCapture(Capture):
 
     def follow_new_tables(self, selects: Callable[[str], bool]) -> None:
         self._selects = selects
+
+    def _stop_at_rename(self, db: sqlite3.Connection) -> None:
+        """Stop at a moved table renamed since the last read, which would otherwise look like
+        a DROP TABLE (and a new table): SQLite moves the capture's triggers along with it,
+        but they log the rows under the old name, which a read no longer finds."""
+        if db.execute("PRAGMA schema_version").fetchone()[0] == self._schema_version:
+            return
+        for name in self.tables:
+            row = db.execute("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' "
+                             "AND name = ?", (trigger_name(self.slot, name, "i"),)).fetchone()
+            if row is not None and row[0] != name:
+                raise OperationFailed(
+                    f"table {name!r} was renamed to {row[0]!r} on the source: a renamed table "
+                    "of a SQLite source is not followed, so the task stops here rather than "
+                    "lose its rows: rename it back on the source and start the task with "
+                    "--resnapshot (the tables are copied afresh), or delete the task and "
+                    "create one that selects the new name (docs/ddl.md)")
 
     def _adopt(self, db: sqlite3.Connection) -> list[Change]:
         """Tables created since the last read that the task selects (newtables.py), as DDL
