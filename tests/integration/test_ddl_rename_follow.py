@@ -232,8 +232,11 @@ def test_a_table_with_its_own_destination_name_keeps_it(
         store: Store, request: pytest.FixtureRequest) -> None:
     """--rename acct=accounts: the destination table keeps the name the task gave it, and the
     table's other options (a column renamed) follow it under its new source name; verify
-    compares the renamed tables."""
+    compares the renamed tables. A renamed table with a serial column gets its destination
+    sequence moved past its values at the stop, under its new name."""
     source, dest = source_of("postgresql", request), dest_of("postgresql", request)
+    run_ddl(source, ["CREATE TABLE tick (id serial PRIMARY KEY, v int)",
+                     "INSERT INTO tick (v) SELECT g FROM generate_series(1, 50) g"], 0)
     api.create_task(TaskSpec("renmap", source, dest, table_renames={"acct": "accounts"},
                              column_renames={"acct": {"name": "label"}}), store)
     with deleting(store, "renmap"):
@@ -244,6 +247,8 @@ def test_a_table_with_its_own_destination_name_keeps_it(
             renaming(source, writer, 0.3)()
             writer.halt.set()
             writer.join(10)
+            run_ddl(source, ["ALTER TABLE tick RENAME TO tock",
+                             "INSERT INTO tock (v) VALUES (51), (52)"], 0)
             wait_caught_up(store, "renmap", timeout=60)
             assert api.task_status("renmap", store)["state"] == "Migrating"
         assert writer.transactions > 20
@@ -253,4 +258,7 @@ def test_a_table_with_its_own_destination_name_keeps_it(
             "id", "label", "n", "amount", "colour"]
         report = api.verify_task("renmap", store)
         assert report["consistent"], report
-        assert [(t["source"], t["dest"]) for t in report["tables"]] == [("acct3", "accounts")]
+        assert sorted((t["source"], t["dest"]) for t in report["tables"]) == [
+            ("acct3", "accounts"), ("tock", "tock")]
+        with psycopg.connect(dest) as conn:  # the next id written there is past the copied ones
+            assert conn.execute("SELECT nextval('tick_id_seq')").fetchone()[0] == 53

@@ -251,11 +251,13 @@ class Runner:
             on_truncate=spec.options.on_truncate,
             stall_timeout_s=spec.options.stall_timeout_s,
             beats_since=self.started,
-            ddl=self._ddl(spec, src, dst, capture, plans, routes, renamed),
+            ddl=(ddl := self._ddl(spec, src, dst, capture, plans, routes, renamed)),
             throttle=self.throttle,
             awaiting=set(late),
         )
-        schema.sync_sequences(dst, plans, self.progress)
+        # the tables as the stream's DDL left them (created, dropped or renamed since)
+        schema.sync_sequences(dst, plans if ddl is None else list(ddl.plans.values()),
+                              self.progress)
         return TaskState.STOPPED
 
     def _ddl(self, spec: TaskSpec, src: Engine, dst: Engine, capture: Capture,
