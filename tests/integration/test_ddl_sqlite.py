@@ -222,18 +222,26 @@ def test_kill_in_the_middle_of_ddl_on_a_table_without_a_key_changes_nothing(
         assert writer.transactions > 20
 
 
-def test_a_renamed_table_stops_the_task_naming_both_names(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_renamed_table_stops_the_task_naming_both_names(store: Store, tmp_path: Path,
+                                                          stopped: bool) -> None:
     """SQLite's schema compare would see a renamed table as dropped (and a new one): the
-    task stops naming the table and its new name instead, with nothing lost."""
+    task stops naming the table and its new name instead, with nothing lost; renamed while
+    running or while the task was stopped."""
     src, dst = tmp_path / "src.db", tmp_path / "dst.db"
     sqlite3.connect(src).executescript(ACCT)
     api.create_task(TaskSpec("sqren", f"sqlite:///{src}", f"sqlite:///{dst}"), store)
+    rename = ["INSERT INTO acct (id, n) VALUES (900000, 1)", "ALTER TABLE acct RENAME TO acct2",
+              "INSERT INTO acct2 (id, n) VALUES (900001, 1)"]
     with deleting(store, "sqren"):
+        if stopped:
+            with running(store, "sqren"):
+                wait_caught_up(store, "sqren", timeout=60)
+            run_sql(src, rename)
         with running(store, "sqren", expect=("Failed",)):
-            wait_caught_up(store, "sqren", timeout=60)
-            run_sql(src, ["INSERT INTO acct (id, n) VALUES (900000, 1)",
-                          "ALTER TABLE acct RENAME TO acct2",
-                          "INSERT INTO acct2 (id, n) VALUES (900001, 1)"])
+            if not stopped:
+                wait_caught_up(store, "sqren", timeout=60)
+                run_sql(src, rename)
             api.wait_for("sqren", lambda s: s["state"] == "Failed", 60, store)
         error = api.task_status("sqren", store)["error"]
         assert "'acct'" in error and "'acct2'" in error and "--resnapshot" in error, error
