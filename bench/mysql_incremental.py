@@ -11,7 +11,9 @@ column names; never the machine's own services), fills the source with `sysbench
 oltp_write_only prepare`, and migrates it (schema + full + incremental) to the second server:
 
 1. sysbench without turnout (TPS), after an uncounted warm-up;
-2. turnout created and started with its CLI, caught up; then the same sysbench while a thread
+2. turnout created and started with its CLI, caught up; then the same sysbench, paced to
+   --rate-share (0.5 by default: the speed issue sets its goal, delay_s p99 at most 1 s, at
+   half of sysbench's rate without turnout) of the TPS of step 1, while a thread
    samples the task status every 0.25 s (`api.task_status`, the dict `turnout task status
    --json` prints: one CLI process per sample would cost this 2-core box half a core, so the
    CLI is called once to check the shape);
@@ -30,6 +32,7 @@ phase. The box is noisy, so nothing is asserted on timing; the script exits non-
 copy is wrong or turnout fails.
 
     python bench/mysql_incremental.py [--table-size 100000] [--threads 4] [--duration 20]
+        [--rate-share 0.5]
         [--backlog 1000000] [--txn-rows 10000] [--budget 600] [--profile-load 5]
         [--dir DIR]
 """
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import signal
@@ -49,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import _mysql as my
-from _common import Timer, add_dir_option, need, print_table, spread, work_dir
+from _common import Timer, add_dir_option, need, percentile, print_table, spread, work_dir
 from _mysql import TurnoutCli
 
 from turnout import api
@@ -114,10 +118,12 @@ class Bench:
 
     # source load ---------------------------------------------------------
 
-    def load(self, label: str, seconds: int | None = None) -> LoadRun:
+    def load(self, label: str, seconds: int | None = None, rate: int = 0) -> LoadRun:
+        """One sysbench run; ``rate`` > 0 paces it to that many transactions a second."""
         out = my.sysbench(self.src, DB, "oltp_write_only", "run", self.opts.table_size,
                           f"--threads={self.opts.threads}",
-                          f"--time={seconds or self.opts.duration}", "--report-interval=5")
+                          f"--time={seconds or self.opts.duration}", "--report-interval=5",
+                          *([f"--rate={rate}"] if rate else []))
         tps, err, lat = TPS_RE.search(out), ERR_RE.search(out), LAT_RE.search(out)
         if tps is None:
             sys.exit(f"no transaction count in sysbench's output:\n{out}")
@@ -227,6 +233,9 @@ def main() -> None:
     parser.add_argument("--table-size", type=int, default=100_000)
     parser.add_argument("--threads", type=int, default=4, help="sysbench --threads")
     parser.add_argument("--duration", type=int, default=20, help="sysbench --time seconds")
+    parser.add_argument("--rate-share", type=float, default=0.5,
+                        help="sysbench paced to this share of its rate without turnout while "
+                        "turnout follows (the speed issue's goal is at 0.5; 0: flat out)")
     parser.add_argument("--backlog", type=int, default=1_000_000)
     parser.add_argument("--txn-rows", type=int, default=10_000)
     parser.add_argument("--budget", type=float, default=600.0,
@@ -273,7 +282,9 @@ def main() -> None:
         before = bench.status()["changes_applied"]
         sampler = Sampler(bench.cli.home).start()
         t_start = time.time()
-        runs["with"] = bench.load("with turnout following")
+        rate = round(runs["before"].tps * opts.rate_share) if opts.rate_share else 0
+        runs["with"] = bench.load("with turnout following" + (f" (--rate={rate})" if rate
+                                                               else ""), rate=rate)
         t_end = time.time()
         drain_s = bench.caught_up(opts.budget or 3600)
         samples = sampler.stop()
@@ -337,6 +348,9 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+DELAY_GOAL_S = 1.0  # the speed issue's goal for delay_s p99 at half of sysbench's solo rate
+
+
 def report(opts: argparse.Namespace, runs: dict[str, LoadRun], delays: list[float],
            followed: int, drain_s: float, full_s: float, probe: tuple[int, float], made: int,
            size: int, catch_s: float, finished: bool, applied: int,
@@ -376,6 +390,13 @@ def report(opts: argparse.Namespace, runs: dict[str, LoadRun], delays: list[floa
     print("delay_s as `turnout task status --json` reports it, sampled every 0.25 s while "
           "sysbench ran. 2-core noisy box shared by both servers, sysbench and turnout: "
           "figures, not assertions.")
+    if delays:
+        p99 = percentile(delays, 99)
+        paced = f"paced to {opts.rate_share:g} of its solo rate" if opts.rate_share else "flat out"
+        print(f"goal delay_s p99 <= {DELAY_GOAL_S} s at half of sysbench's solo rate: "
+              f"{p99:.2f} s with sysbench {paced} ({'met' if p99 <= DELAY_GOAL_S else 'NOT met'}"
+              f"{'' if opts.rate_share == 0.5 else ', but not at the goal rate'}); "
+              f"load average (1 min) at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
