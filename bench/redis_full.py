@@ -6,7 +6,10 @@ that loads it natively); a SCAN + DUMP/RESTORE client (what RIOT does) is the co
 alternative. turnout reads the same RDB as a replica would and RESTOREs each key, so its
 time should sit between the two. The source is filled with DEBUG POPULATE (string keys of
 `--size` bytes). Contenders alternate their order each round; medians and ratios print.
-It never asserts on timing; it fails only when a copy is wrong (key counts differ).
+It never asserts on timing; it fails only when a copy is wrong (key counts differ). The
+CPU seconds of the client (this process: turnout or the SCAN loop; REPLICAOF has none)
+and of the destination server show where the time goes on a busy box, where the wall
+clock mostly shows how long each process waited for a core.
 
     python bench/redis_full.py [--keys N] [--size BYTES] [--repeat R] [--dir DIR]
 """
@@ -23,6 +26,7 @@ from _common import (
     add_dir_option,
     alternating,
     contender_rows,
+    median,
     print_table,
     turnout_copy,
     work_dir,
@@ -66,6 +70,12 @@ def dump_restore(source: RedisServer, dest: RedisServer) -> None:
             return
 
 
+def server_cpu(server: RedisServer) -> float:
+    """CPU seconds the server has used (user + system, its threads and children)."""
+    info = redis.Redis(port=server.port).info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keys", type=int, default=1_000_000)
@@ -88,20 +98,28 @@ def main() -> None:
             "SCAN+DUMP/RESTORE": lambda n: dump_restore(source, dest),
         }
         times: dict[str, list[float]] = {who: [] for who in runs}
+        cpu: dict[str, list[float]] = {who: [] for who in runs}
+        ours: dict[str, list[float]] = {who: [] for who in runs}
         for round_no in range(args.repeat):
             for who in alternating(list(runs), round_no):
                 redis.Redis(port=dest.port).flushall()
+                before, here = server_cpu(dest), time.process_time()
                 with Timer() as timer:
                     runs[who](round_no)
                 times[who].append(timer.seconds)
+                ours[who].append(time.process_time() - here)
+                cpu[who].append(server_cpu(dest) - before)
                 got = redis.Redis(port=dest.port).dbsize()
                 if who == "turnout":
                     got -= 1  # the task's checkpoint key
                 if got != args.keys:
                     raise SystemExit(f"{who} copied {got} keys of {args.keys}")
         print(f"full copy of {args.keys:,} string keys of {args.size} bytes, Redis → Redis")
-        print_table(["contender", "median s", "keys/s", "floor/this", "runs (s)"],
-                    contender_rows(times, args.keys, "REPLICAOF (floor)"))
+        rows = contender_rows(times, args.keys, "REPLICAOF (floor)")
+        for row, who in zip(rows, runs, strict=True):
+            row[4:4] = [f"{median(ours[who]):.2f}", f"{median(cpu[who]):.2f}"]
+        print_table(["contender", "median s", "keys/s", "floor/this", "client CPU s",
+                     "dest CPU s", "runs (s)"], rows)
     finally:
         source.stop()
         dest.stop()
