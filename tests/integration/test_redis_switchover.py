@@ -321,6 +321,12 @@ def test_precheck_names_the_commands_an_account_lacks(
         f"the account reader on redis://reader:***@{source.host}:{source.port} may not run "
         "PSYNC, REPLCONF, COMMAND, SET, which a task needs there: ACL SETUSER reader +psync "
         "+replconf +command +set (and ~* for the keys)"]
+    assert found["switchover"] == [  # from reader's side, turnout's user could lift a fence
+        f"redis://reader:***@{source.host}:{source.port}: turnout (may run ACL SETUSER, "
+        "which lifts the fence): take that right from it, or switch over with "
+        "--lock-accounts"]
+    admin(source, "ACL", "DELUSER", "reader")
     api.create_task(TaskSpec("fine", url(source), url(dest)), store)
     assert api.precheck("fine", store) == {
-        "ok": True, "problems": [], "tables": [{"source": "(keys)", "dest": "(keys)"}]}
+        "ok": True, "problems": [], "tables": [{"source": "(keys)", "dest": "(keys)"}],
+        "switchover": []}

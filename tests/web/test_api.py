@@ -74,7 +74,8 @@ def test_precheck_reports_problems_as_lines(client: TestClient, shop: dict[str, 
     assert result["problems"] == ["--rename nosuch=… names a table that the task does not move"]
     create(client, shop, name="good")
     assert client.post("/api/tasks/good/precheck").json() == {
-        "ok": True, "problems": [], "tables": [{"source": "item", "dest": "item"}]}
+        "ok": True, "problems": [], "tables": [{"source": "item", "dest": "item"}],
+        "switchover": []}
 
 
 def test_sessions_of_task_and_endpoint(client: TestClient, shop: dict[str, str]) -> None:

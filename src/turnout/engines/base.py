@@ -304,6 +304,12 @@ class Engine(ABC):
         privilege rules, each as "name (why)": while one is left, no freeze is proven."""
         return []
 
+    def switchover_problems(self) -> list[str]:
+        """What would stop a switchover's freeze here although the task itself can run (an
+        account the fence cannot hold), one line each with the fix, for precheck to say
+        before anyone depends on it. [] where the engine finds out only at the freeze."""
+        return []
+
     def writers_after_freeze(self) -> list[Session]:
         """Sessions (not turnout's) that can still write although writes are frozen: those in
         the middle of a writing transaction, by default."""

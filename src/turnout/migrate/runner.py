@@ -356,19 +356,22 @@ def precheck(store: Store, name: str) -> dict[str, Any]:
     try:
         src = engines.connect(spec.source_endpoint)
         dst = engines.connect(spec.dest_endpoint, create=True)
+        later = src.switchover_problems() + dst.switchover_problems()
         if src.capabilities.keyspace:  # no tables: what the engine's own session needs
             problems = src.capture_problems(slot_name(name)) + dst.write_problems()
             return {"ok": not problems, "problems": problems,
-                    "tables": [{"source": keyspace.KEYS, "dest": keyspace.KEYS}]}
+                    "tables": [{"source": keyspace.KEYS, "dest": keyspace.KEYS}],
+                    "switchover": later}
         plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
     except TurnoutError as exc:
-        return {"ok": False, "problems": str(exc).splitlines(), "tables": []}
+        return {"ok": False, "problems": str(exc).splitlines(), "tables": [],
+                "switchover": []}
     finally:
         for engine in (src, dst):
             if engine is not None:
                 engine.close()
     tables = [{"source": p.source.name, "dest": p.dest.name} for p in plans]
-    return {"ok": True, "problems": [], "tables": tables}
+    return {"ok": True, "problems": [], "tables": tables, "switchover": later}
 
 
 def resnapshot(store: Store, name: str) -> None:

@@ -232,6 +232,7 @@ class Precheck(Open):
     ok: bool
     problems: list[str]
     tables: list[dict[str, str]]
+    switchover: list[str] = []  # what would stop a switchover's freeze, with the fix
 
 
 class Deleted(BaseModel):

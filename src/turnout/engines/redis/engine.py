@@ -28,7 +28,7 @@ from turnout.engines.redis.position import RedisPosition
 from turnout.engines.redis.sync import BIG_KEY_BYTES, Options, Report, db_map, run
 from turnout.engines.redis.url import RedisUrl
 from turnout.engines.redis.verify import compare_db
-from turnout.errors import TransientError, TurnoutError, Unsupported
+from turnout.errors import BadInput, TransientError, TurnoutError, Unsupported
 from turnout.model import Checkpoint, Position, Row, Session, Table
 from turnout.types import CanonicalType
 
@@ -188,6 +188,16 @@ class RedisEngine(Engine):
 
     def fence_bypass(self) -> list[str]:
         return fence.bypass(self.client)
+
+    def switchover_problems(self) -> list[str]:
+        try:
+            bypass = fence.bypass(self.client)
+        except BadInput as exc:  # turnout logs in as the default user
+            return [str(exc)]
+        except Exception:  # noqa: BLE001 - no right to run ACL here: the freeze will say
+            return []
+        return [f"{self.endpoint}: {entry}: take that right from it, or switch over with "
+                "--lock-accounts" for entry in bypass]
 
     def writers_after_freeze(self) -> list[Session]:
         """Sessions not turnout's whose user the fence does not hold: turnout's own user
