@@ -19,6 +19,7 @@ from tests.conftest import all_rows, make_db
 from tests.integration.pairs import over
 from tests.integration.test_switchover import whole_story
 from turnout import api, checkpoints, leases, storedb
+from turnout.errors import Fenced
 from turnout.migrate import fence
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -206,3 +207,20 @@ def test_a_lease_is_judged_by_the_store_s_clock(backend: str, home: Path, tmp_pa
         assert not Store().get("t").alive
         assert api.task_status("t")["agent"] is None
     api.delete_task("t", force=True)
+
+
+def test_a_worker_whose_lease_moved_on_before_it_began_says_so(home: Path,
+                                                                 tmp_path: Path) -> None:
+    """An agent's worker that starts after its agent's lease was taken over runs nothing and
+    says why in the task's events (its own log is on its machine)."""
+    store = Store(home, url="")
+    store.create_task(TaskSpec("t", f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"))
+    store.update("t", wanted=1)
+    assert leases.take(store, "t", "one") == 1
+    store._db().execute("UPDATE tasks SET epoch = 2, agent = 'two' WHERE name = 't'")
+    with pytest.raises(Fenced, match="taken over under epoch 2"):
+        api.run_task("t", store=store, epoch=1)
+    said = [e.message for e in store.events("t") if "taken over" in e.message]
+    assert said == ["task 't' was taken over under epoch 2 (this worker's is 1): its lease is "
+                    "another agent's, so it stops and writes nothing more"]
+    assert store.get("t").pid is None

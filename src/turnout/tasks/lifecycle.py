@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from turnout import checkpoints, engines, leases, vault
-from turnout.errors import Fenced, NotFound, OperationFailed, TurnoutError
+from turnout.errors import NotFound, OperationFailed, TurnoutError
 from turnout.migrate import runner
-from turnout.model import TaskState, write_under
+from turnout.model import TaskState, taken_over, write_under
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.tasks.alerting import AlertWatch
@@ -46,8 +46,10 @@ def run_task(name: str, stop: threading.Event | None = None, store: Store | None
     store = store or Store()
     stop = stop or threading.Event()
     if not store.claim(name, os.getpid(), epoch):
-        if epoch is not None:
-            raise Fenced(f"task {name!r} was taken over before this worker began")
+        if epoch is not None:  # said in the task's events too: the worker's log is its machine's
+            fenced = taken_over(name, store.get(name).epoch, epoch, "store")
+            store.add_event(name, "warning", str(fenced))
+            raise fenced
         raise OperationFailed(f"task {name!r} is already running (pid {store.get(name).pid})")
     write_under(name, epoch)
     watcher = threading.Thread(target=_watch_stop, args=(store, name, stop), daemon=True)
