@@ -108,8 +108,9 @@ def _build(src: Engine, dst: Engine, source: Table, actual: Table,
         if form not in PORTABLE and not same:
             in_db = False
         nullable = ours.nullable or theirs.nullable
-        sides[0].append(Probe(ours.name, ours.type, form, nullable))
-        sides[1].append(Probe(theirs.name, theirs.type, form, nullable))
+        alike = same and ours.type == theirs.type and ours.native_type == theirs.native_type
+        sides[0].append(Probe(ours.name, ours.type, form, nullable, alike))
+        sides[1].append(Probe(theirs.name, theirs.type, form, nullable, alike))
     key_dest = tuple(pairs[i][1].name for i in key_at)
     return TablePair(
         Side(src, source, sides[0], tuple(source.key) if key_at else ()),

@@ -4,9 +4,11 @@ A range whose row count and hash sum agree on both sides is settled without
 moving a row. A range that differs is cut into smaller ones (integer keys:
 one scan per side sums BUCKETS slices at once), until it is small enough to
 fetch from both sides and compare row by row in Python with exact spellings
-(forms.py). Tables whose columns cannot be spelled alike inside both
-databases skip the checksums and are fetched range by range; tables without
-a key are compared as multisets of row hashes.
+(forms.py). Rows hash as MD5 over their canonical text, or by a faster hash of
+the engine's own when both sides are the same engine and name the same one.
+Tables whose columns cannot be spelled alike inside both databases skip the
+checksums and are fetched range by range; tables without a key are compared
+as multisets of row hashes.
 
 The methods that query run as jobs on compare.py's pool; take() and
 finish() run on the scheduling thread.
@@ -62,11 +64,22 @@ class TableComparison:
         self.missing: dict[tuple[Any, ...], Row] = {}
         self.extra: dict[tuple[Any, ...], Row] = {}
         self.total: int | None = None
+        self._native: bool | None = None
 
     # jobs (run on the pool) ------------------------------------------------------
 
     def _reader(self, side: Side) -> VerifyReader:
         return self.readers.get(side.engine)
+
+    @property
+    def native(self) -> bool:
+        """Whether both sides hash rows with the same native hash rather than MD5."""
+        if self._native is None:
+            dst = self.pair.dest
+            assert dst is not None
+            ours, theirs = self._reader(self.pair.source).native, self._reader(dst).native
+            self._native = ours is not None and ours == theirs
+        return self._native
 
     def first_jobs(self, counted: bool) -> list[Callable[[], Outcome]]:
         """`counted`: whether to count the source's rows first (a total for progress bars)."""
@@ -116,8 +129,9 @@ class TableComparison:
         if self.pair.in_db and self._integer_key and None not in (span.after, span.upto):
             return self._look_in_buckets(span)
         if self.pair.in_db:
+            native = self.native
             ours, theirs = self._both(lambda side: self._reader(side).checksum(
-                side.table, side.key, side.probes, span))
+                side.table, side.key, side.probes, span, native))
             self.throttle.spent(ours[0] + theirs[0])
             if ours == theirs:
                 return Outcome(rows=(ours[0], theirs[0]))
@@ -134,8 +148,9 @@ class TableComparison:
         assert span.after is not None and span.upto is not None
         after, upto = int(span.after[0]), int(span.upto[0])
         width = max(1, math.ceil((upto - after) / BUCKETS))
+        native = self.native
         ours, theirs = self._both(lambda side: self._reader(side).bucket_checksums(
-            side.table, side.key[0], side.probes, after, upto, width))
+            side.table, side.key[0], side.probes, after, upto, width, native))
         outcome = Outcome()
         for label in set(ours) | set(theirs):
             mine, other = ours.get(label, (0, 0)), theirs.get(label, (0, 0))
@@ -189,15 +204,16 @@ class TableComparison:
                                                            KeySpan()),
                                     self._reader(dst).rows(dst.table, _names(dst), _names(dst),
                                                            KeySpan())))
-        ours = self._reader(src).hash_counts(src.table, src.probes)
-        theirs = self._reader(dst).hash_counts(dst.table, dst.probes)
+        native = self.native
+        ours = self._reader(src).hash_counts(src.table, src.probes, native)
+        theirs = self._reader(dst).hash_counts(dst.table, dst.probes, native)
         self.result.rows_source, self.result.rows_dest = sum(ours.values()), sum(theirs.values())
         surplus_ours = Counter(ours) - Counter(theirs)
         surplus_theirs = Counter(theirs) - Counter(ours)
         for side, surplus, kind in ((src, surplus_ours, DiffKind.MISSING),
                                     (dst, surplus_theirs, DiffKind.EXTRA)):
             rows = self._reader(side).rows_by_hash(side.table, _names(side), side.probes,
-                                                   list(surplus))
+                                                   list(surplus), native)
             for hashed, row in rows:
                 if surplus[hashed] > 0:
                     surplus[hashed] -= 1

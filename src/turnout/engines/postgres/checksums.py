@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from turnout.engines.checksums import VerifyReader
+from turnout.engines.checksums import Probe, VerifyReader
 from turnout.engines.forms import FLOAT32_HIGH, FLOAT32_LOW, NAN, Form
 from turnout.engines.postgres.dialect import qualified, quote
 from turnout.engines.postgres.values import load_rows_as_text
@@ -13,6 +14,19 @@ from turnout.model import Table
 from turnout.types import CanonicalType, Kind
 
 _STAMP = "'YYYY-MM-DD HH24:MI:SS.US'"
+# Types whose own hash tells two values apart exactly where their canonical spellings
+# differ, so hash_record_extended may read them as stored when both sides declare them
+# alike: integers, booleans, dates, times and timestamps hash their stored integer; uuid and
+# bytea hash their bytes; text hashes its bytes under COLLATE "C" (another collation may hash
+# 'A' like 'a'), character(n) without its padding (as spelled). Left out: floats (their hash
+# takes -0 for 0), numeric (NaN and both infinities hash alike), domains, arrays, json,
+# intervals (1 day hashes like 24 hours) and extension types such as citext (which hash
+# case-blind): format_type() names them otherwise, and they hash their canonical spelling.
+_RAW_TYPES = {"smallint", "integer", "bigint", "boolean", "date", "uuid", "bytea",
+              "time without time zone", "timestamp without time zone",
+              "timestamp with time zone"}
+_TEXT_TYPES = {"text", "character varying", "character"}
+_NATIVE_SINCE = 140000  # hash_record_extended() came with PostgreSQL 14
 
 
 class PgVerifyReader(VerifyReader):
@@ -27,6 +41,8 @@ class PgVerifyReader(VerifyReader):
         # verification runs several range queries at once already; parallel workers on top
         # only make the queries fight for the same cores
         conn.execute("SET max_parallel_workers_per_gather = 0")
+        if conn.info.server_version >= _NATIVE_SINCE:
+            self.native = "postgresql hash_record_extended"
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows as the snapshot reader reads them (arrays and ranges as their text), so the
@@ -73,6 +89,25 @@ class PgVerifyReader(VerifyReader):
 
     def hash_sql(self, text_sql: str) -> str:
         return f"('x' || substr(md5({text_sql}), 1, 15))::bit(60)::bigint"
+
+    def native_row_hash(self, table: Table, probes: list[Probe]) -> str:
+        """hash_record_extended over the row's values: each column as stored where both sides
+        declare it alike and its type's hash is exact (_RAW_TYPES), else its canonical
+        spelling under COLLATE "C". The record hashes a NULL as 0, which a value may hash to
+        too, so a column that may hold NULL adds whether it does."""
+        parts: list[str] = []
+        for probe in probes:
+            c = self.quote(probe.name)
+            declared = re.sub(r"\([^)]*\)", "", table.column(probe.name).native_type).strip()
+            if probe.alike and declared in _RAW_TYPES:
+                parts.append(c)
+            elif probe.alike and declared in _TEXT_TYPES:
+                parts.append(f'{c} COLLATE "C"')
+            else:
+                parts.append(f'({self.spell_column(table, probe)}) COLLATE "C"')
+            if probe.nullable:
+                parts.append(f"{c} IS NULL")
+        return f"hash_record_extended(ROW({', '.join(parts)}), 0)"
 
     def bytes_literal(self, data: bytes) -> str:
         return f"'\\x{data.hex()}'::bytea"
