@@ -1,4 +1,4 @@
-"""Benchmark: `turnout verify` against reladiff on a sysbench table, MySQL → PostgreSQL.
+"""Benchmark: `turnout verify` against reladiff on a sysbench table, MySQL → PostgreSQL and PG → PG.
 
 Why this exists: the issue asks how turnout's verification compares with reladiff (PyPI), the
 tool people use today to diff rows across two databases, on 1,000,000 sysbench rows with 0 and
@@ -10,7 +10,10 @@ The script starts private throwaway servers (turnout.testing.servers, never the 
 services), fills a MariaDB source with Debian's sysbench (`sysbench oltp_read_write … prepare`:
 table sbtest1, id int primary key, k int, c char(120), pad char(60)) and copies it to
 PostgreSQL with turnout itself (`turnout task create … --types schema,full` + `turnout task
-run`), so the destination holds the columns exactly as turnout maps them. Then, in one run:
+run`), so the destination holds the columns exactly as turnout maps them; the PostgreSQL →
+PostgreSQL pair compares two copies of that database (CREATE DATABASE … TEMPLATE), where
+turnout hashes rows with PostgreSQL's own hash_record_extended instead of MD5. Then, for each
+pair (--pairs) in one run:
 
 - 0 differences: `turnout verify --json` and `reladiff --json` on the same pair of tables,
   alternating the order, each timed as a whole command;
@@ -23,8 +26,9 @@ Both compare the same columns (id as key; k, c, pad) with 4 threads (turnout's -
 pool shared by both sides; reladiff's -j, per database). reladiff is not installed into the
 project's virtualenv (its pins may clash): on first use the script makes its own,
 bench/.venv-reladiff, and runs reladiff's CLI from there. The box is noisy (2 cores), so the
-script prints per-run times, medians and ratios and never asserts on timing; it exits 1 only
-when turnout misses an injected difference or reports a false one.
+script prints per-run times, medians, ratios and the load average (1 minute, before each run)
+and never asserts on timing; it exits 1 only when turnout misses an injected difference or
+reports a false one.
 
 With --breakdown it first times, single-threaded on each side, what one whole-table checksum
 is made of, built from turnout's own SQL (each line adds a step to the one above: scan, the
@@ -32,13 +36,14 @@ row's canonical text, MD5, its first 60 bits as an integer summed, 256 key slice
 time of a content comparison goes, and so how low any tool that hashes every row can go.
 
     python bench/verify.py [--rows N] [--repeat R] [--threads T] [--seed S] [--breakdown]
-        [--dir DIR]
+        [--pairs mysql-postgres,postgres-postgres] [--dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -65,6 +70,8 @@ from turnout.testing.servers import MariaDbServer, PgServer, clean_env, start_po
 
 SOURCE_DB = "sbtest"
 DEST_DB = "verify_dst"
+COPY_DBS = ("verify_pg_a", "verify_pg_b")  # the PostgreSQL → PostgreSQL pair, both untouched
+PAIRS = ("mysql-postgres", "postgres-postgres")
 TARGET = 0.5  # turnout's time / reladiff's, at most
 UPDATES, DELETES, INSERTS = 40, 30, 30
 TOOLS = ("turnout", "reladiff")
@@ -102,6 +109,7 @@ class Run:
     seconds: float
     diff: Diff
     note: str = ""
+    load: float = 0.0  # the 1-minute load average as the run started
 
 
 # --------------------------------------------------------------------------- reladiff
@@ -149,6 +157,28 @@ class Bench:
         self.source = mariadb.url(SOURCE_DB)
         self.dest = pg.url(DEST_DB)
         self.cli = TurnoutCli(work / "home")
+        self.pair = "mysql-postgres"
+
+    def use(self, pair: str) -> None:
+        """Compare this pair from now on: MariaDB vs PostgreSQL, or PostgreSQL vs its copy."""
+        self.pair = pair
+        if pair == "postgres-postgres":
+            self.source, self.dest = (self.pg.url(db) for db in COPY_DBS)
+        else:
+            self.source, self.dest = self.my.url(SOURCE_DB), self.pg.url(DEST_DB)
+
+    def copy_pg(self) -> None:
+        """The PostgreSQL → PostgreSQL pair: two copies of the copied database, made before
+        the other pair's differences are injected into it."""
+        for db in COPY_DBS:
+            self.pg.psql(f'DROP DATABASE IF EXISTS "{db}"')
+            self.pg.psql(f'CREATE DATABASE "{db}" TEMPLATE "{DEST_DB}"')
+            self.pg.psql("VACUUM ANALYZE", db)
+
+    def source_query(self, sql: str) -> list[tuple[Any, ...]]:
+        if self.pair == "postgres-postgres":
+            return my.pg_query(self.source, sql)
+        return my.my_query(self.my, SOURCE_DB, sql)
 
     def copy(self) -> float:
         """The sysbench table into a fresh PostgreSQL database, by turnout; checked."""
@@ -162,7 +192,10 @@ class Bench:
         return seconds
 
     def run(self, tool: str, expect_consistent: bool) -> Run:
-        return self.turnout(expect_consistent) if tool == "turnout" else self.reladiff()
+        load = os.getloadavg()[0]
+        run = self.turnout(expect_consistent) if tool == "turnout" else self.reladiff()
+        run.load = load
+        return run
 
     def turnout(self, expect_consistent: bool) -> Run:
         cmd = [self.cli.exe, "verify", "--source", self.source, "--dest", self.dest,
@@ -220,7 +253,7 @@ class Bench:
         """The rows with these ids on each side, by id."""
         ids = ",".join(str(k) for k in keys) or "NULL"
         sql = f"SELECT id, k, c, pad FROM {TABLE} WHERE id IN ({ids})"
-        source = {r[0]: r for r in my.my_query(self.my, SOURCE_DB, sql)}
+        source = {r[0]: r for r in self.source_query(sql)}
         dest = {r[0]: r for r in my.pg_query(self.dest, sql)}
         return source, dest
 
@@ -252,8 +285,8 @@ def run_case(bench: Bench, case: str, expected: Diff, repeat: int,
             run = bench.run(tool, expected.total() == 0)
             results[case][tool].append(run)
             false = len(run.diff.keys() - expected.keys())
-            print(f"{case} run {r + 1} {tool:<8} {run.seconds:7.2f} s  reported "
-                  f"{run.diff.summary()}; found {expected.found_in(run.diff)}/"
+            print(f"{case} run {r + 1} {tool:<8} {run.seconds:7.2f} s  load {run.load:.1f}  "
+                  f"reported {run.diff.summary()}; found {expected.found_in(run.diff)}/"
                   f"{expected.total()}, false {false:,}" + (f"  ({run.note})" if run.note else ""),
                   flush=True)
             if tool == "turnout":
@@ -283,14 +316,16 @@ def report(rows: int, threads: int, results: dict[str, dict[str, list[Run]]],
                 right = right and found == want.total() and false == 0
             table.append([case, tool, f"{med[tool]:.2f}", f"{found}/{want.total()}",
                           f"{false:,}", f"{med['turnout'] / med[tool]:.2f}",
+                          f"{median(r.load for r in runs):.1f}",
                           runs_text(r.seconds for r in runs)])
         fast = fast and med["turnout"] / med["reladiff"] <= TARGET
     print()
     print_table(["case", "tool", "median s", "found/expected", "false", "turnout/this",
-                    "runs (s)"], table)
+                 "load", "runs (s)"], table)
     print(f"rows: {rows:,} (sysbench oltp_read_write prepare), MariaDB → PostgreSQL copied by "
-          f"turnout; columns id (key), k, c, pad; {threads} threads each; found = worst run, "
-          "false = keys reported but not injected (worst run).")
+          f"turnout, PostgreSQL → PostgreSQL a template copy of that; columns id (key), k, c, "
+          f"pad; {threads} threads each; found = worst run, false = keys reported but not "
+          "injected (worst run); load = median 1-minute load average before the runs.")
     print(f"target time: turnout/reladiff <= {TARGET:.2f} in every case: "
           f"{'met' if fast else 'NOT met'}")
     print(f"target correctness: turnout finds every injected difference, reports no false one: "
@@ -341,9 +376,11 @@ def breakdown(bench: Bench) -> None:
     finally:
         src.close()
         dst.close()
-    print("\nsingle-threaded whole-table checksum, step by step (each adds to the line above):")
-    rows = [[step, f"{a:.2f}", f"{b:.2f}"] for (step, a), (_, b) in zip(*times, strict=True)]
-    print_table(["step", "MariaDB s", "PostgreSQL s"], rows)
+    print(f"\n{bench.pair}: single-threaded whole-table checksum, step by step (each MD5 step "
+          "adds to the line above; the native hash replaces the MD5 steps where both sides "
+          "have it):")
+    rows = [[step, f"{a:.2f}", f"{b:.2f}"] for (step, a), (_, b) in zip(*times, strict=False)]
+    print_table(["step", "source s", "destination s"], rows)
 
 
 def _steps(reader: Any, table: Any, probes: Any) -> list[tuple[str, float]]:
@@ -359,6 +396,11 @@ def _steps(reader: Any, table: Any, probes: Any) -> list[tuple[str, float]]:
         ("+ 256 key slices", f"SELECT {reader.int_div(f'{key} - 1', 3907)}, COUNT(*), "
                              f"{hashed} FROM {name} GROUP BY 1"),
     ]
+    if reader.native:
+        native = reader.sum_sql(reader.row_hash(table, probes, native=True))
+        queries.append((f"native row hash ({reader.native}) summed, 256 slices",
+                        f"SELECT {reader.int_div(f'{key} - 1', 3907)}, COUNT(*), {native} "
+                        f"FROM {name} GROUP BY 1"))
     out = []
     try:
         for step, sql in queries:
@@ -376,13 +418,18 @@ def _steps(reader: Any, table: Any, probes: Any) -> list[tuple[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1, help="picks the injected differences")
     parser.add_argument("--breakdown", action="store_true",
                         help="first time each step of a whole-table checksum on both sides")
+    parser.add_argument("--pairs", default=",".join(PAIRS),
+                        help=f"comma-separated, of {', '.join(PAIRS)}")
     add_dir_option(parser)
     args = parser.parse_args()
+    pairs = [p for p in args.pairs.split(",") if p]
+    if not pairs or set(pairs) - set(PAIRS):
+        parser.error(f"--pairs takes {', '.join(PAIRS)}")
     if args.rows < UPDATES + DELETES or args.repeat < 1:
         parser.error(f"--rows must be at least {UPDATES + DELETES}, --repeat at least 1")
     need("sysbench")
@@ -392,15 +439,21 @@ def main() -> None:
     try:
         bench = Bench(work, mariadb, pg, args.threads)
         prepare(bench, args.rows)
-        if args.breakdown:
-            breakdown(bench)
+        if "postgres-postgres" in pairs:
+            bench.copy_pg()
         results: dict[str, dict[str, list[Run]]] = {}
-        expected = {"0 differences": Diff()}
-        run_case(bench, "0 differences", expected["0 differences"], args.repeat, results)
-        case = f"{UPDATES + DELETES + INSERTS} differences"
-        expected[case] = bench.inject(args.rows, args.seed)
-        print(f"injected on PostgreSQL: {expected[case].summary()}", flush=True)
-        run_case(bench, case, expected[case], args.repeat, results)
+        expected: dict[str, Diff] = {}
+        for pair in pairs:
+            bench.use(pair)
+            if args.breakdown:
+                breakdown(bench)
+            equal = f"{pair}, 0 differences"
+            expected[equal] = Diff()
+            run_case(bench, equal, expected[equal], args.repeat, results)
+            case = f"{pair}, {UPDATES + DELETES + INSERTS} differences"
+            expected[case] = bench.inject(args.rows, args.seed)
+            print(f"injected on the destination: {expected[case].summary()}", flush=True)
+            run_case(bench, case, expected[case], args.repeat, results)
         right = report(args.rows, args.threads, results, expected)
     finally:
         pg.stop()
