@@ -2,7 +2,8 @@
 one missing row, one extra row.
 
 PostgreSQL vs PostgreSQL sums PostgreSQL's own hash_record_extended over each row instead of
-MD5 over the row's canonical text; MySQL vs PostgreSQL keeps MD5. The planted values are the
+MD5 over the row's canonical text, MariaDB vs MariaDB two CRCs of that text; MySQL vs
+PostgreSQL keeps MD5. The planted values are the
 ones a careless fast hash misses: -0 against 0 (a float hash takes them alike), NaN against
 Infinity in a numeric (both hash 0), a case change in text (a case-blind collation hashes
 them alike), '' against NULL and NULL against 0 (a record hashes NULL as 0), one microsecond,
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from turnout import api
+from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.postgres.checksums import PgVerifyReader
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
@@ -32,7 +34,11 @@ class Col:
     mysql: str | None  # on a MySQL source; None: MySQL has no such type, left out there
     pg_value: str  # a literal for every row but the all-NULL one, on a PostgreSQL source
     my_value: str | None  # the same on a MySQL source
-    changed: str  # the planted value, written on the PostgreSQL destination
+    changed: str  # the planted value, written on a PostgreSQL destination
+    my_changed: str | None = None  # on a MySQL destination, where it is written otherwise
+
+    def planted(self, dest: str) -> str:
+        return self.changed if kind(dest) == "postgresql" else self.my_changed or self.changed
 
 
 COLS = [
@@ -44,18 +50,18 @@ COLS = [
     Col("n", "numeric(12,3)", "decimal(12,3)", "12.5", "12.5", "12.501"),
     Col("nn", "numeric", None, "'NaN'", None, "'Infinity'"),
     Col("r", "real", "float", "0.5", "0.5", "'0.50000006'"),  # the next float4
-    Col("d", "double precision", "double", "0", "0", "'-0'"),
+    Col("d", "double precision", "double", "0", "0", "'-0'", "5e-324"),  # MariaDB has no -0
     Col("c", "char(5)", "char(5)", "'ab'", "'ab'", "'aB'"),
     Col("v", "varchar(20)", "varchar(20)", "''", "''", "NULL"),  # '' against NULL
     Col("t", "text", "text", "'naïve ✓'", "'naïve ✓'", "'NAÏVE ✓'"),
-    Col("b", "bytea", "varbinary(16)", "'\\x00ff'", "X'00ff'", "'\\x01ff'"),
+    Col("b", "bytea", "varbinary(16)", "'\\x00ff'", "X'00ff'", "'\\x01ff'", "X'01ff'"),
     Col("day", "date", "date", "'2024-02-29'", "'2024-02-29'", "'2024-03-01'"),
     Col("clock", "time(6)", "time(6)", "'13:05:00.5'", "'13:05:00.5'", "'13:05:00.500001'"),
     Col("ts", "timestamp(6)", "datetime(6)", "'2024-02-29 13:05:00.123456'",
         "'2024-02-29 13:05:00.123456'", "'2024-02-29 13:05:00.123457'"),
     Col("tz", "timestamptz(6)", "timestamp(6) NULL DEFAULT NULL",
         "'2024-02-29 13:05:00.123456+00'", "'2024-02-29 13:05:00.123456'",
-        "'2024-02-29 13:05:00.123457+00'"),
+        "'2024-02-29 13:05:00.123457+00'", "'2024-02-29 13:05:00.123457'"),
     Col("u", "uuid", None, "'6ba7b810-9dad-11d1-80b4-00c04fd430c8'", None,
         "'6ba7b810-9dad-11d1-80b4-00c04fd430c9'"),
     # JSON is compared row by row across engines (no checksum path), so PostgreSQL only
@@ -84,15 +90,16 @@ def _fill(source: str) -> list[Col]:
 
 @pytest.fixture()
 def native_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How often PostgreSQL's native row hash was written into a query."""
+    """How often an engine's native row hash was written into a query."""
     calls: list[int] = []
-    original = PgVerifyReader.native_row_hash
+    for reader in (PgVerifyReader, MysqlVerifyReader):
+        original = reader.native_row_hash
 
-    def counted(self: PgVerifyReader, *args: Any) -> str:
-        calls.append(1)
-        return original(self, *args)
+        def counted(self: Any, *args: Any, original: Any = original) -> str:
+            calls.append(1)
+            return str(original(self, *args))
 
-    monkeypatch.setattr(PgVerifyReader, "native_row_hash", counted)
+        monkeypatch.setattr(reader, "native_row_hash", counted)
     return calls
 
 
@@ -100,7 +107,7 @@ def _table(report: dict[str, Any]) -> dict[str, Any]:
     return next(t for t in report["tables"] if t["source"] == "planted")
 
 
-@over(("postgresql", "postgresql"), ("mysql", "postgresql"))
+@over(("postgresql", "postgresql"), ("mysql", "mysql"), ("mysql", "postgresql"))
 def test_every_planted_difference_is_found_on_the_fast_path(
         store: Store, urls: tuple[str, str], native_calls: list[int]) -> None:
     source, dest = urls
@@ -112,9 +119,9 @@ def test_every_planted_difference_is_found_on_the_fast_path(
     assert table["different"] == table["missing"] == table["extra"] == [], table
     assert table["rows_fetched"] == 0, "equal rows must hash alike on both sides"
     same_engine = kind(source) == kind(dest)
-    assert bool(native_calls) == same_engine, "PG vs PG hashes natively, MySQL vs PG with MD5"
+    assert bool(native_calls) == same_engine, "one engine hashes natively, MySQL vs PG with MD5"
 
-    execute(dest, *[f"UPDATE planted SET {c.name} = {c.changed} WHERE id = {i}"
+    execute(dest, *[f"UPDATE planted SET {c.name} = {c.planted(dest)} WHERE id = {i}"
                     for i, c in enumerate(cols, start=1)],
             f"DELETE FROM planted WHERE id = {ROWS + 1}",
             f"INSERT INTO planted (id) VALUES ({ROWS + 2})")
