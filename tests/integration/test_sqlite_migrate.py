@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from turnout.cli.demo import create_chinook
 from turnout.errors import BadInput, NotFound
 from turnout.migrate.progress import NoProgress
 from turnout.spec import Options
-from turnout.store import Store
+from turnout.model import TaskState
+from turnout.store import Store, process_started
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "row-path"])
@@ -293,3 +296,20 @@ def test_delete_refuses_to_forget_what_it_cannot_clean_unless_forced(
     api.delete_task("lost", store, force=True)
     with pytest.raises(NotFound):
         api.task_status("lost", store)
+
+
+def test_start_waits_for_a_worker_that_wrote_its_end_to_exit(store: Store, tmp_path: Path) -> None:
+    """A worker writes Failed a moment before its process exits (it closes its connections
+    then): a start right after that waits for the exit instead of saying "already running"."""
+    src = make_db(tmp_path / "src.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);")
+    make_task(store, "ending", src, tmp_path / "dst.db", "schema,full")
+    lingering = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])
+    try:
+        store.update("ending", state=TaskState.FAILED, pid=lingering.pid,
+                     pid_started=process_started(lingering.pid))
+        assert store.get("ending").alive
+        api.start_task("ending", store)
+        api.wait_for("ending", lambda s: s["state"] == "Completed", 60, store)
+        assert lingering.poll() is not None
+    finally:
+        lingering.wait()

@@ -21,7 +21,7 @@ from turnout.errors import NotFound, OperationFailed, TurnoutError
 from turnout.migrate import runner
 from turnout.model import TaskState, taken_over, write_under
 from turnout.spec import TaskSpec
-from turnout.store import Store
+from turnout.store import Store, TaskRecord
 from turnout.tasks.alerting import AlertWatch
 from turnout.tasks.watch import ACTIVE, status, task_status, wait_caught_up
 from turnout.verify.strays import StrayWatch
@@ -107,7 +107,7 @@ def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
     capture stood, so the task copies everything again (see runner.resnapshot).
     """
     store = store or Store()
-    record = store.get(name)
+    record = _settled(store, name)
     if record.alive:
         raise OperationFailed(f"task {name!r} is already running "
                               + (f"(agent {record.agent})" if record.agent
@@ -143,6 +143,21 @@ def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
             )
         time.sleep(0.05)
     raise OperationFailed(f"the worker for {name!r} did not start within {timeout:.0f} s")
+
+
+ENDED = (TaskState.STOPPED, TaskState.COMPLETED, TaskState.FAILED)
+EXIT_WAIT_S = 10.0  # how long start waits for a worker that recorded its end to exit
+
+
+def _settled(store: Store, name: str) -> TaskRecord:
+    """The task's record, once a worker that has written its end (Failed, say) has also
+    exited: it closes its connections a moment after, and a start right then is no clash."""
+    deadline = time.time() + EXIT_WAIT_S
+    record = store.get(name)
+    while record.alive and record.state in ENDED and time.time() < deadline:
+        time.sleep(0.05)
+        record = store.get(name)
+    return record
 
 
 def stop_task(name: str, store: Store | None = None, timeout: float = 60.0) -> dict[str, Any]:
