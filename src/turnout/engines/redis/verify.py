@@ -6,8 +6,10 @@ per batch and side: DUMP and PTTL of every key. Equal DUMP bytes are an equal va
 Where they differ, the key's digest decides: a SHA-1 of its type and its value in a
 canonical order (a hash's fields, a set's members sorted), so two encodings of one value
 (listpack here, hashtable there, or two RDB versions) agree where DUMP bytes would not.
-Expiries agree within TTL_TOLERANCE_MS: both sides hold the same absolute time, read a
-moment apart.
+Expiries are compared as absolute times (PEXPIRETIME, Redis 7 on both sides: equal
+to the millisecond after RESTORE … ABSTTL or a replicated PEXPIREAT), else as PTTL
+within TTL_TOLERANCE_MS, read a moment apart on a Redis 6.2 (a slow batch can make a
+moment longer than that: the absolute form has no such window).
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ def _canonical(kind: bytes, value: Any) -> bytes:
     return repr(value).encode()
 
 
-def facts(client: Any, keys: list[bytes]) -> dict[bytes, Facts]:
-    """Type, digest and PTTL of each of `keys` that still exists, in two round trips."""
+def facts(client: Any, keys: list[bytes], expiry: str = "PTTL") -> dict[bytes, Facts]:
+    """Type, digest and expiry (`expiry`: PTTL or PEXPIRETIME) of each of `keys` that
+    still exists, in two round trips."""
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.execute_command("TYPE", key)
@@ -54,7 +57,7 @@ def facts(client: Any, keys: list[bytes]) -> dict[bytes, Facts]:
     for key, kind in zip(keys, kinds, strict=True):
         command = _READ.get(kind, ("DUMP",))
         pipe.execute_command(command[0], key, *command[1:])
-        pipe.execute_command("PTTL", key)
+        pipe.execute_command(expiry, key)
     replies = pipe.execute(raise_on_error=False)
     found = {}
     for i, (key, kind) in enumerate(zip(keys, kinds, strict=True)):
@@ -75,12 +78,12 @@ def _all_keys(url: RedisUrl, db: int, selects: Callable[[str], bool] | None) -> 
         client.close()
 
 
-def _dumps(client: Any, keys: list[bytes]) -> list[tuple[bytes | None, int]]:
-    """DUMP and PTTL of each key, in one round trip."""
+def _dumps(client: Any, keys: list[bytes], expiry: str) -> list[tuple[bytes | None, int]]:
+    """DUMP and expiry of each key, in one round trip."""
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.execute_command("DUMP", key)
-        pipe.execute_command("PTTL", key)
+        pipe.execute_command(expiry, key)
     replies = pipe.execute(raise_on_error=False)
     return [(replies[i], int(replies[i + 1])) for i in range(0, len(replies), 2)]
 
@@ -88,12 +91,14 @@ def _dumps(client: Any, keys: list[bytes]) -> list[tuple[bytes | None, int]]:
 class _Worker:
     """One thread's connections to both sides, comparing batches of keys both hold."""
 
-    def __init__(self, source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int) -> None:
+    def __init__(self, source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int,
+                 expiry: str) -> None:
         self.a = source.client(src_db, name="turnout-verify")
         self.b = dest.client(dst_db, name="turnout-verify")
+        self.expiry = expiry
 
     def compare(self, chunk: list[bytes]) -> list[tuple[bytes, tuple[str, ...]]]:
-        ours, theirs = _dumps(self.a, chunk), _dumps(self.b, chunk)
+        ours, theirs = _dumps(self.a, chunk, self.expiry), _dumps(self.b, chunk, self.expiry)
         found, unsure = [], []
         for key, (dump_a, ttl_a), (dump_b, ttl_b) in zip(chunk, ours, theirs, strict=True):
             if dump_a is None or dump_b is None or dump_a != dump_b:
@@ -103,7 +108,8 @@ class _Worker:
             if why:
                 found.append((key, why))
         if unsure:
-            ours_f, theirs_f = facts(self.a, unsure), facts(self.b, unsure)
+            ours_f = facts(self.a, unsure, self.expiry)
+            theirs_f = facts(self.b, unsure, self.expiry)
             for key in unsure:
                 why = _differs(ours_f.get(key), theirs_f.get(key))
                 if why:
@@ -113,6 +119,16 @@ class _Worker:
     def close(self) -> None:
         self.a.close()
         self.b.close()
+
+
+def _major(url: RedisUrl) -> int:
+    """The server's major version (INFO server)."""
+    client = url.client(0, name="turnout-verify")
+    try:
+        version = str(client.info("server").get("redis_version", "0"))
+        return int(version.split(".")[0] or 0)
+    finally:
+        client.close()
 
 
 def compare_db(source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int, level: str,
@@ -129,7 +145,8 @@ def compare_db(source: RedisUrl, dest: RedisUrl, src_db: int, dst_db: int, level
         if level != "count":
             both = sorted(left & right)
             chunks = [both[at:at + _BATCH] for at in range(0, len(both), _BATCH)]
-            workers = [_Worker(source, dest, src_db, dst_db) for _ in range(
+            expiry = "PEXPIRETIME" if _major(source) >= 7 and _major(dest) >= 7 else "PTTL"
+            workers = [_Worker(source, dest, src_db, dst_db, expiry) for _ in range(
                 min(threads, len(chunks)))]
             try:
                 for part in pool.map(lambda w: [d for c in chunks[workers.index(w)::len(workers)]
