@@ -115,7 +115,8 @@ class _Rollback:
                 f"rows, `turnout rollback {self.name}` verifies again, `turnout switchover "
                 f"{self.name} --abort` returns to the destination")
         self.result["verified_rows"] = sum(t["rows_source"] for t in report["tables"])
-        self.log(f"verified: {self.result['verified_rows']} rows identical on both sides")
+        self.log(f"verified: {self.result['verified_rows']} {steps.unit(self.spec)} "
+                 "identical on both sides")
 
     def opened(self) -> None:
         if self.reverse in {r.name for r in self.store.all_tasks()}:

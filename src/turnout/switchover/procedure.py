@@ -207,8 +207,9 @@ def _drained(ctx: Context) -> None:
         ctx.log(f"grace period: {ctx.options.grace:g} s")
         time.sleep(ctx.options.grace)
     tasks.stop_task(ctx.name, ctx.store)
-    ctx.log(f"forward task {ctx.name} stopped; sequences and AUTO_INCREMENT synced on the "
-            "destination")
+    synced = "" if steps.unit(ctx.spec) == "keys" else \
+        "; sequences and AUTO_INCREMENT synced on the destination"
+    ctx.log(f"forward task {ctx.name} stopped{synced}")
 
 
 def _reverse_capture(ctx: Context) -> None:
@@ -257,7 +258,8 @@ def _verified(ctx: Context) -> None:
             f"`turnout verify {ctx.name}` shows the rows, `turnout switchover {ctx.name}` "
             f"verifies again, `turnout switchover {ctx.name} --abort` goes back to the source")
     ctx.result["verified_rows"] = sum(t["rows_source"] for t in report["tables"])
-    ctx.log(f"verified: {ctx.result['verified_rows']} rows identical on both sides")
+    ctx.log(f"verified: {ctx.result['verified_rows']} {steps.unit(ctx.spec)} identical on "
+            "both sides")
 
 
 def _opened(ctx: Context) -> None:

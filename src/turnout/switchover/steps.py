@@ -167,6 +167,12 @@ def forward_from_marker(spec: TaskSpec, name: str, log: Journal) -> None:
         "everything the reverse task wrote there")
 
 
+def unit(spec: TaskSpec) -> str:
+    """What a task moves, as its messages count it: keys for an engine of keys, else rows."""
+    return "keys" if engines.engine_class(spec.source_endpoint.scheme).capabilities.keyspace \
+        else "rows"
+
+
 def unfreeze(url: str, log: Journal) -> None:
     engine = engines.connect(url)
     try:
