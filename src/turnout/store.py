@@ -84,15 +84,16 @@ class Event:
 class Store:
     """Thread-safe access to the store; each thread gets its own connection.
 
-    `url` (default: $TURNOUT_STORE) names a PostgreSQL store; without one the store is
-    the SQLite file under `home`. `home` keeps the logs and, unless
+    `url` (default: $TURNOUT_STORE, else `store` in `home`'s config.toml) names a
+    PostgreSQL store; without one the store is the SQLite file under `home`. `home` keeps
+    the logs and, unless
     $TURNOUT_SECRET_KEY_FILE says otherwise, the key that seals passwords (vault.py).
     """
 
     def __init__(self, home: Path | None = None, url: str | None = None) -> None:
         self.home = Path(home) if home else turnout_home()
         vault.private_folder(self.home)
-        self.url = storedb.store_url(url)
+        self.url = storedb.store_url(url, self.home)
         self.dialect = storedb.POSTGRES if self.url else storedb.SQLITE
         self.path = self.home / "turnout.db"
         fresh = not self.path.exists()

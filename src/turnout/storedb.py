@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tomllib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from turnout import vault
 from turnout.endpoint import _with_secret
@@ -27,6 +29,7 @@ from turnout.endpoint import redact as redact
 from turnout.errors import BadInput, OperationFailed
 
 STORE_ENV = "TURNOUT_STORE"
+CONFIG_FILE = "config.toml"  # under $TURNOUT_HOME: store = "postgresql://..." (optional)
 PG_SCHEMES = ("postgresql", "postgres")
 
 # v1: what every turnout wrote before the shared store; {id}, {real}, {big}, {seq} differ
@@ -121,14 +124,44 @@ POSTGRES = Dialect("postgresql", {"id": "BIGINT GENERATED ALWAYS AS IDENTITY PRI
                    "BEGIN", " FOR UPDATE", "seq", "EXTRACT(EPOCH FROM clock_timestamp())::float8")
 
 
-def store_url(explicit: str | None = None) -> str | None:
-    """The shared store's URL when one is set (`--store`, $TURNOUT_STORE); None: the file
-    (also when `explicit` is "", which asks for the file whatever the environment says)."""
-    url = (explicit if explicit is not None else os.environ.get(STORE_ENV)) or None
+def store_url(explicit: str | None = None, home: Path | None = None) -> str | None:
+    """The shared store's URL when one is set (`--store`, $TURNOUT_STORE, else `store` in
+    `home`'s config.toml); None: the file (also when `explicit` is "", which asks for the
+    file whatever the environment and the config say)."""
+    if explicit is not None:
+        url = explicit or None
+    else:
+        url = os.environ.get(STORE_ENV) or (configured_store(home) if home else None)
     if url and url.split(":", 1)[0].lower() not in PG_SCHEMES:
         raise BadInput(f"the store URL {redact(url)!r} is not postgresql://...: the store is "
                        "an SQLite file under $TURNOUT_HOME, or a PostgreSQL database")
     return url
+
+
+def configured_store(home: Path) -> str | None:
+    """`store = "postgresql://…"` in $TURNOUT_HOME/config.toml, the one setting the file
+    holds: every command on a machine finds the shared store without an environment. A
+    password in it must be a reference (`user:env:VAR@host`, `user:file:/path@host`)."""
+    path = home / CONFIG_FILE
+    try:
+        with open(path, "rb") as fh:
+            config = tomllib.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BadInput(f"cannot read {path}: {exc}: fix or remove the file") from None
+    unknown = sorted(set(config) - {"store"})
+    if unknown:
+        raise BadInput(f"{path} sets {', '.join(unknown)}, which turnout does not know: "
+                       'the file holds only store = "postgresql://..."')
+    url = config.get("store")
+    if url is not None and not isinstance(url, str):
+        raise BadInput(f'{path}: store must be a string: store = "postgresql://..."')
+    password = urlsplit(url).password if url else None
+    if password and not password.startswith(("env:", "file:")):
+        raise BadInput(f"{path} holds the store's password in clear: write it as "
+                       "user:env:VAR@host or user:file:/path@host")
+    return url or None
 
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:

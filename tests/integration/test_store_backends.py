@@ -224,3 +224,28 @@ def test_a_worker_whose_lease_moved_on_before_it_began_says_so(home: Path,
     assert said == ["task 't' was taken over under epoch 2 (this worker's is 1): its lease is "
                     "another agent's, so it stops and writes nothing more"]
     assert store.get("t").pid is None
+
+
+def test_the_config_file_names_the_store(home: Path, pg_server: PgServer) -> None:
+    """`store = "…"` in $TURNOUT_HOME/config.toml: every command finds the PostgreSQL store
+    without an environment; a password in clear, an unknown key or bad TOML is one line."""
+    url = pg_server.url(pg_server.create_database("store_cfg").rsplit("/", 1)[1])
+    assert storedb.STORE_ENV not in os.environ
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "config.toml"
+    config.write_text(f'store = "{url}"\n')
+    shown = turnout(home, "store", "show")
+    assert shown.returncode == 0 and "postgresql" in shown.stdout.lower(), shown
+    config.write_text(f'store = "{url.replace("postgres@", "postgres:hunter2secret@")}"\n')
+    clear = turnout(home, "task", "list")
+    assert clear.returncode == 2 and "in clear" in clear.stderr, clear
+    assert "hunter2secret" not in clear.stderr + clear.stdout
+    config.write_text('stor = "postgresql://x/y"\n')
+    typo = turnout(home, "task", "list")
+    assert typo.returncode == 2 and "stor" in typo.stderr and "Traceback" not in typo.stderr
+    config.write_text("store = \n")
+    broken = turnout(home, "task", "list")
+    assert broken.returncode == 2 and "cannot read" in broken.stderr, broken
+    config.unlink()
+    local = turnout(home, "store", "show")
+    assert local.returncode == 0 and "turnout.db" in local.stdout, local

@@ -47,8 +47,8 @@ err = Console(stderr=True)
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option("--store", "store_url", metavar="URL",
-              help="A PostgreSQL store shared by agents (default: $TURNOUT_STORE, else the "
-                   "SQLite file under $TURNOUT_HOME).")
+              help="A PostgreSQL store shared by agents (default: $TURNOUT_STORE, else "
+                   "store in $TURNOUT_HOME/config.toml, else the SQLite file there).")
 @click.version_option(package_name="turnout")
 def cli(debug: bool, store_url: str | None) -> None:
     """Migrate live databases and switch workloads over with a ready rollback path."""
