@@ -72,15 +72,17 @@ class RenamingWriter(threading.Thread):
     after each RENAME) until halted; a transaction the RENAME broke is rolled back and
     written again under the new name, so every transaction lands once."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, first_id: int = 10_000) -> None:
         super().__init__(daemon=True)
         self.url, self.table, self.halt = url, "acct", threading.Event()
+        self.first_id = first_id
         self.transactions, self.retried = 0, 0
+        self.errors: list[str] = []  # the last errors a RENAME caused, for a failed assertion
         self.rng = random.Random(23)
 
     def run(self) -> None:
         conn = connect(self.url)
-        next_id = 10_000
+        next_id = self.first_id
         try:
             while not self.halt.is_set():
                 batch = []
@@ -101,6 +103,15 @@ class RenamingWriter(threading.Thread):
         finally:
             conn.close()
 
+    def begin(self) -> None:
+        """Start, and return once a first transaction is in (a loaded box may take seconds
+        to connect, and the RENAMEs are to happen under a writer)."""
+        self.start()
+        deadline = time.monotonic() + 60
+        while self.transactions == 0 and self.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.transactions > 0, self.errors
+
     def _wrote(self, conn: Any, batch: list[tuple[str, tuple[int, ...]]]) -> bool:
         try:
             with conn.cursor() as cur:
@@ -108,7 +119,8 @@ class RenamingWriter(threading.Thread):
                     cur.execute(sql.format(self.table), params)
             conn.commit()
             return True
-        except Exception:  # noqa: BLE001 - the table was renamed under the transaction
+        except Exception as exc:  # noqa: BLE001 - the table was renamed under the transaction
+            self.errors = [*self.errors[-4:], f"{type(exc).__name__}: {exc}"]
             conn.rollback()
             return False
 
@@ -153,7 +165,7 @@ def test_a_renamed_table_is_followed_under_a_writer(
         with running(store, "renf"):
             wait_caught_up(store, "renf", timeout=60)  # before the writer: never idle after
             writer = RenamingWriter(source)
-            writer.start()
+            writer.begin()
             renaming(source, writer, 0.3)()
             time.sleep(0.3)
             writer.halt.set()
@@ -161,7 +173,7 @@ def test_a_renamed_table_is_followed_under_a_writer(
             wait_caught_up(store, "renf", timeout=60)
             status = api.task_status("renf", store)
             assert status["state"] == "Migrating", status
-        assert writer.transactions > 20
+        assert writer.transactions > 20, writer.errors
         assert tables_on(dest) == {"acct3"}
         same_rows(source, dest, ["acct3"])
         assert [(t["source"], t["dest"]) for t in api.task_status("renf", store)["tables"]] \
@@ -172,14 +184,15 @@ def test_a_renamed_table_is_followed_under_a_writer(
         # a restart reads the stream by the names its checkpoint keeps
         with running(store, "renf"):
             wait_caught_up(store, "renf", timeout=60)
-            writer = RenamingWriter(source)
+            writer = RenamingWriter(source, first_id=500_000)
             writer.table = "acct3"
-            writer.start()
+            writer.begin()
             time.sleep(0.5)
             writer.halt.set()
             writer.join(10)
             wait_caught_up(store, "renf", timeout=60)
             assert api.task_status("renf", store)["state"] == "Migrating"
+        assert writer.transactions > 5, writer.errors
         same_rows(source, dest, ["acct3"])
 
 
@@ -194,7 +207,7 @@ def test_kill_in_the_middle_of_renames_changes_nothing(
     with deleting(store, "renkill"):
         api.start_task("renkill", store)
         wait_caught_up(store, "renkill", timeout=60)
-        writer.start()
+        writer.begin()
         sequence.start()
         kill_through_ddl(store, "renkill", source, dest, sequence, writer, table="acct3")
         assert tables_on(dest) == {"acct3"}
@@ -243,7 +256,7 @@ def test_a_table_with_its_own_destination_name_keeps_it(
         with running(store, "renmap"):
             wait_caught_up(store, "renmap", timeout=60)
             writer = RenamingWriter(source)
-            writer.start()
+            writer.begin()
             renaming(source, writer, 0.3)()
             writer.halt.set()
             writer.join(10)
@@ -262,3 +275,23 @@ def test_a_table_with_its_own_destination_name_keeps_it(
             ("acct3", "accounts"), ("tock", "tock")]
         with psycopg.connect(dest) as conn:  # the next id written there is past the copied ones
             assert conn.execute("SELECT nextval('tick_id_seq')").fetchone()[0] == 53
+
+
+def test_a_mysql_swap_of_tables_stops_the_task_naming_it(
+        store: Store, request: pytest.FixtureRequest) -> None:
+    """RENAME TABLE of several tables at once (a swap, as online schema change tools end)
+    is not followed: the task stops at it with every change before it applied."""
+    source, dest = source_of("mysql", request), dest_of("postgresql", request)
+    run_sql(source, ["CREATE TABLE acct_new LIKE acct"])
+    api.create_task(TaskSpec("renswap", source, dest, tables=("acct",)), store)
+    with deleting(store, "renswap"):
+        with running(store, "renswap", expect=("Failed",)):
+            wait_caught_up(store, "renswap", timeout=60)
+            run_sql(source, ["INSERT INTO acct (id, n) VALUES (900000, 1)",
+                             "RENAME TABLE acct TO acct_old, acct_new TO acct"])
+            api.wait_for("renswap", lambda s: s["state"] == "Failed", 60, store)
+        error = api.task_status("renswap", store)["error"]
+        assert "'acct'" in error and "swap" in error and "--resnapshot" in error, error
+        with psycopg.connect(dest) as conn:  # the row before the swap arrived
+            assert conn.execute("SELECT id FROM acct WHERE id >= 900000").fetchall() == [
+                (900000,)]
