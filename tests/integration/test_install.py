@@ -1,11 +1,13 @@
 """turnout as a user installs it: the wheel and the sdist build, and the wheel installed into a
 fresh virtual environment, without extras, gives a `turnout` that moves SQLite and
-PostgreSQL and names the extra MySQL needs. Slow (a build and an install from the package
+PostgreSQL and names the extra MySQL needs; `pipx install .`, as the README says, gives a
+`turnout` command of its own environment. Slow (builds and installs from the package
 index), so marked; run with `-m slow`."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +79,33 @@ def test_wheel_and_sdist_build_and_the_wheel_installs_a_working_tool(
     mysql = turnout("sessions", "mysql://app@127.0.0.1:1/shop")  # no extra: no driver
     assert mysql.returncode == 2 and "pip install 'turnout[mysql]'" in mysql.stderr
     assert "Traceback" not in mysql.stderr
+
+
+@pytest.mark.slow
+def test_pipx_install_dot_gives_a_turnout_command(tmp_path: Path) -> None:
+    """`pipx install .` in a copy of the source tree (the build writes build/ beside the
+    sources), with pipx's home and bin folder in the test's own directory."""
+    tree = tmp_path / "turnout"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", ".*_cache", ".hypothesis",
+        "__pycache__", "*.db"))
+    pipx = tmp_path / "pipx"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(PIPX_HOME=str(pipx / "home"), PIPX_BIN_DIR=str(pipx / "bin"),
+               PIPX_MAN_DIR=str(pipx / "man"), TURNOUT_HOME=str(tmp_path / "home"))
+    installed = run(sys.executable, "-m", "pipx", "install", ".", cwd=tree, env=env)
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    command = pipx / "bin" / "turnout"
+    assert command.resolve().is_relative_to(pipx / "home")  # its own environment
+
+    version = run(command, "--version", cwd=tmp_path, env=env, timeout=120)
+    assert version.returncode == 0 and "0.1.0" in version.stdout, version.stderr
+    src, dst = make_db(tmp_path / "src.db", SHOP), tmp_path / "dst.db"
+    created = run(command, "task", "create", "lite", "--source", f"sqlite:///{src}", "--dest",
+                  f"sqlite:///{dst}", "--types", "schema,full", cwd=tmp_path, env=env)
+    assert created.returncode == 0, created.stderr
+    ran = run(command, "task", "run", "lite", cwd=tmp_path, env=env, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert run(command, "verify", "lite", cwd=tmp_path, env=env).returncode == 0
+    mysql = run(command, "sessions", "mysql://app@127.0.0.1:1/shop", cwd=tmp_path, env=env)
+    assert mysql.returncode == 2 and "pip install 'turnout[mysql]'" in mysql.stderr
