@@ -2,6 +2,10 @@
 order by chunks and key ranges, keyless tables in one stream, and views shared with or
 taken after it for parallel workers.
 
+`where` (read_range, stream): a row filter the reader may apply in its SELECT, one
+filters/pushdown.py made safe to apply there (it never drops a row the caller's own check
+keeps). A reader may ignore it and return every row: the caller checks each row anyway.
+
 Each engine implements it in its own snapshot module (engines/<engine>/snapshot.py).
 """
 
@@ -12,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import NamedTuple
 
+from turnout.filters.expr import Expr
 from turnout.model import Key, Position, Row, Table
 
 
@@ -44,7 +49,8 @@ class SnapshotReader(ABC):
         """Where capture stands in this very view (None when the engine cannot tell)."""
         return None
 
-    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
+    def stream(self, table: Table, limit: int, where: Expr | None = None,
+               ) -> Iterator[list[Row]]:
         """Every row of a table without a key, in chunks of at most `limit` (never an empty
         one), in no particular order, all from this one view.
 
@@ -64,8 +70,9 @@ class SnapshotReader(ABC):
         """
         return []
 
-    def read_range(self, table: Table, span: KeySpan, limit: int) -> list[Row]:
-        """read_chunk() within `span`.
+    def read_range(self, table: Table, span: KeySpan, limit: int,
+                   where: Expr | None = None) -> list[Row]:
+        """read_chunk() within `span` (`where` ignored here).
 
         Only ranges that split() made have an end, so engines that split
         override this.

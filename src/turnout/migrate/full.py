@@ -368,7 +368,7 @@ class _Copier:
                     f"(a new capture hands its own view to the copy), or leave the table out "
                     f"with --exclude {plan.source.name!r}")
             span.at = at.to_json()
-        chunks = self.reader.stream(plan.source, job.chunk_rows)
+        chunks = self.reader.stream(plan.source, job.chunk_rows, plan.pushed)
         try:
             while not span.done and not job.halted():
                 rows = next(chunks, [])
@@ -382,4 +382,5 @@ class _Copier:
                 close()
 
     def _fetch(self, plan: TablePlan, keys: KeySpan) -> Future[list[Row]]:
-        return self.ahead.submit(self.reader.read_range, plan.source, keys, self.job.chunk_rows)
+        return self.ahead.submit(self.reader.read_range, plan.source, keys, self.job.chunk_rows,
+                                 plan.pushed)

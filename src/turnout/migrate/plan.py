@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from turnout.alter import layout_from_json
 from turnout.casts import row_caster
@@ -17,7 +18,9 @@ from turnout.checkpoints import DDL_PENDING, layouts, renamed_tables
 from turnout.coalesce import Route
 from turnout.engines.base import Engine
 from turnout.errors import BadInput, NotFound, Unsupported
+from turnout.filters.expr import Expr
 from turnout.filters.options import problems as filter_problems
+from turnout.filters.pushdown import pushdown
 from turnout.filters.rules import RowRule
 from turnout.gaps import Gap, problem, refused, row_checker
 from turnout.migrate.identifiers import identifier_problems, named
@@ -54,6 +57,14 @@ class TablePlan:
     def route(self) -> Route:
         return Route(dest=self.dest, source_columns=self.source.column_names, cast=self.cast,
                      rule=self.rule)
+
+    @cached_property
+    def pushed(self) -> Expr | None:
+        """The part of the table's --where the source's SELECT may apply in the full step
+        (filters/pushdown.py); shape() still checks every row read."""
+        if self.rule is None or self.rule.where is None:
+            return None
+        return pushdown(self.rule.where, {c.name: c.type.kind for c in self.source.columns})
 
     def shape(self, rows: list[Row]) -> list[Row]:
         """Source rows as the destination gets them: filtered, masked, then cast."""

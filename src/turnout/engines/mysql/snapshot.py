@@ -31,6 +31,8 @@ from typing import Any
 from turnout.engines.base import KeySpan, SnapshotReader
 from turnout.engines.mysql.dialect import column_list, quote
 from turnout.engines.mysql.values import query_reader
+from turnout.filters.expr import Expr
+from turnout.filters.sql import to_sql
 from turnout.model import Key, Row, Table
 from turnout.types import Kind
 
@@ -75,8 +77,9 @@ class MysqlSnapshot(SnapshotReader):
     def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
         return self.read_range(table, KeySpan(after), limit)
 
-    def read_range(self, table: Table, span: KeySpan, limit: int) -> list[Row]:
-        sql, params = select_span(table, span, limit)
+    def read_range(self, table: Table, span: KeySpan, limit: int,
+                   where: Expr | None = None) -> list[Row]:
+        sql, params = select_span(table, span, limit, where)
         if table.name not in self._converters:
             self._converters[table.name] = query_reader(table, self.zero_dates)
         convert = self._converters[table.name]
@@ -85,7 +88,8 @@ class MysqlSnapshot(SnapshotReader):
             rows = cur.fetchall()
         return list(rows) if convert is None else [convert(r) for r in rows]
 
-    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
+    def stream(self, table: Table, limit: int, where: Expr | None = None,
+               ) -> Iterator[list[Row]]:
         """One unbuffered query on this reader's connection, which it holds (and so the
         lock) until the iterator ends or is closed."""
         from MySQLdb.cursors import SSCursor
@@ -96,7 +100,8 @@ class MysqlSnapshot(SnapshotReader):
         with self.lock:
             cur = self.conn.cursor(SSCursor)
             try:
-                cur.execute(f"SELECT {select_list(table)} FROM {quote(table.name)}")
+                test = "" if where is None else f" WHERE {condition(where)}"
+                cur.execute(f"SELECT {select_list(table)} FROM {quote(table.name)}{test}")
                 while rows := cur.fetchmany(limit):
                     yield list(rows) if convert is None else [convert(r) for r in rows]
             finally:
@@ -128,8 +133,10 @@ class MysqlSnapshot(SnapshotReader):
         yield self  # its own connection closed: it would only sit idle
 
 
-def select_span(table: Table, span: KeySpan, limit: int) -> tuple[str, list[Any]]:
-    """The first `limit` rows of the span in key order, every column, and the parameters.
+def select_span(table: Table, span: KeySpan, limit: int,
+                where: Expr | None = None) -> tuple[str, list[Any]]:
+    """The first `limit` rows of the span in key order, every column, and the parameters;
+    of those `where` holds for, when given.
 
     A bound shorter than the key (split() cuts on the first column) compares
     that many leading key columns. Row-value comparison follows the key's
@@ -143,10 +150,20 @@ def select_span(table: Table, span: KeySpan, limit: int) -> tuple[str, list[Any]
             marks = ", ".join(["%s"] * len(bound))
             tests.append(f"({column_list(table.key[:len(bound)])}) {op} ({marks})")
             params += bound
-    where = f"WHERE {' AND '.join(tests)} " if tests else ""
-    sql = (f"SELECT {select_list(table)} FROM {quote(table.name)} {where}"
+    if where is not None:
+        # in parentheses, so an OR at its top cannot swallow the span; %% since the
+        # driver formats the parameters into the statement
+        tests.append(f"({condition(where)})".replace("%", "%%"))
+    test = f"WHERE {' AND '.join(tests)} " if tests else ""
+    sql = (f"SELECT {select_list(table)} FROM {quote(table.name)} {test}"
            f"ORDER BY {column_list(table.key)} LIMIT %s")
     return sql, [*params, int(limit)]
+
+
+def condition(where: Expr) -> str:
+    """A row filter in MySQL's SQL: its quoting, and strings with backslashes doubled."""
+    return to_sql(where, quote, lambda text: "'" + text.replace("\\", "\\\\")
+                  .replace("'", "''") + "'")
 
 
 def select_list(table: Table) -> str:

@@ -24,6 +24,8 @@ from turnout.engines.base import KeySpan, SnapshotReader
 from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.engines.postgres.jsontext import load_json_as_text
 from turnout.engines.postgres.values import load_rows_as_text, register
+from turnout.filters.expr import Expr
+from turnout.filters.sql import to_sql
 from turnout.model import Key, Row, Table
 
 SAMPLE_PAGES = (1_000, 20_000)  # pages split() samples, at least and at most
@@ -49,20 +51,23 @@ class PgSnapshot(SnapshotReader):
     def read_chunk(self, table: Table, after: Key | None, limit: int) -> list[Row]:
         return self.read_range(table, KeySpan(after), limit)
 
-    def read_range(self, table: Table, span: KeySpan, limit: int) -> list[Row]:
-        sql = select_span(self.conn, self.schema, table, span, limit)
+    def read_range(self, table: Table, span: KeySpan, limit: int,
+                   where: Expr | None = None) -> list[Row]:
+        sql = select_span(self.conn, self.schema, table, span, limit, where)
         cur = self.conn.cursor()
         load_rows_as_text(cur)
         rows: list[Row] = cur.execute(sql).fetchall()
         return rows
 
-    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
+    def stream(self, table: Table, limit: int, where: Expr | None = None,
+               ) -> Iterator[list[Row]]:
         """A server-side cursor inside the snapshot's transaction, fetched `limit` rows at a
         time; closed when the iterator is."""
         cursor = quote("_turnout_stream")
+        test = "" if where is None else f" WHERE {to_sql(where, quote)}"
         self.conn.execute(
             f"DECLARE {cursor} NO SCROLL CURSOR FOR SELECT {column_list(table.column_names)} "
-            f"FROM {qualified(self.schema, table.name)}")
+            f"FROM {qualified(self.schema, table.name)}{test}")
         try:
             while rows := self.conn.execute(f"FETCH {int(limit)} FROM {cursor}").fetchall():
                 yield rows
@@ -132,11 +137,17 @@ def span_where(conn: Any, key: tuple[str, ...], span: KeySpan) -> str:
     return f"WHERE {' AND '.join(tests)}" if tests else ""
 
 
-def select_span(conn: Any, schema: str, table: Table, span: KeySpan, limit: int) -> str:
-    """The first `limit` rows of the span in key order, every column."""
+def select_span(conn: Any, schema: str, table: Table, span: KeySpan, limit: int,
+                where: Expr | None = None) -> str:
+    """The first `limit` rows of the span in key order, every column; of those `where`
+    holds for, when given."""
     key = column_list(table.key)
+    test = span_where(conn, table.key, span)
+    if where is not None:  # in parentheses: an OR at its top must not swallow the span
+        test = f"{test} AND ({to_sql(where, quote)})" if test \
+            else f"WHERE ({to_sql(where, quote)})"
     return (f"SELECT {column_list(table.column_names)} FROM {qualified(schema, table.name)} "
-            f"{span_where(conn, table.key, span)} ORDER BY {key} LIMIT {int(limit)}")
+            f"{test} ORDER BY {key} LIMIT {int(limit)}")
 
 
 def key_at(conn: Any, schema: str, table: Table, span: KeySpan, offset: int) -> Key:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from turnout.engines.keyrange import after_key
 from turnout.engines.snapshot import SnapshotReader
 from turnout.engines.sqlite.dialect import column_list, quote
+from turnout.filters.expr import Expr
 from turnout.model import Key, Row, Table
 
 
@@ -26,7 +27,10 @@ class SqliteSnapshot(SnapshotReader):
             f"SELECT {cols} FROM {quote(table.name)} {where} ORDER BY {key} LIMIT ?", params
         ).fetchall()
 
-    def stream(self, table: Table, limit: int) -> Iterator[list[Row]]:
+    def stream(self, table: Table, limit: int, where: Expr | None = None,
+               ) -> Iterator[list[Row]]:
+        """Every row: SQLite's comparisons follow each value's own type, not the column's,
+        so `where` is left to the caller's check."""
         cursor = self.db.execute(
             f"SELECT {column_list(table.column_names)} FROM {quote(table.name)}")
         try:
