@@ -62,12 +62,15 @@ def admin(server: RedisServer, *command: str) -> None:
 
 
 @pytest.fixture
-def pair(tmp_path: Path):
+def pair(tmp_path: Path, store: Store):
     source = start_redis(tmp_path / "source")
     dest = start_redis(tmp_path / "dest")
     users(source)
     users(dest)
     yield source, dest
+    for task in store.all_tasks():  # a test that failed midway leaves no worker behind
+        if api.task_status(task.name, store)["pid"] is not None:
+            api.stop_task(task.name, store)
     source.stop()
     dest.stop()
 
