@@ -16,8 +16,8 @@ from turnout import api
 from turnout.cli.demo import create_chinook
 from turnout.errors import BadInput, NotFound
 from turnout.migrate.progress import NoProgress
-from turnout.spec import Options
 from turnout.model import TaskState
+from turnout.spec import Options
 from turnout.store import Store, process_started
 
 
