@@ -238,3 +238,22 @@ def test_a_table_the_publication_did_not_take_stops_the_task(store: Store, pg_ur
         error = api.task_status("pgunpub", store)["error"]
         assert "'new_log'" in error and "--resnapshot" in error, error
         assert not _exists(dest, "new_log")
+
+
+@pytest.mark.parametrize("dest", ["postgresql"], indirect=True)
+def test_without_the_trigger_a_table_renamed_to_a_selected_name_stops_at_the_start(
+        store: Store, plain_url: str, dest: str) -> None:  # noqa: F811 - the fixture
+    """Renamed while stopped to a name --tables selects too: the new name joins, so it is not
+    among the tables the publication should hold, which still holds the table by OID: the
+    task stops at its start naming the rename, with nothing read."""
+    pg.run_ddl(plain_url, [pg.ACCT], 0)
+    api.create_task(TaskSpec("plainren", plain_url, dest, tables=("acct", "acct_*")), store)
+    with deleting(store, "plainren"):
+        with running(store, "plainren"):
+            wait_caught_up(store, "plainren", timeout=60)
+        pg.run_ddl(plain_url, ["ALTER TABLE acct RENAME TO acct_old",
+                               "INSERT INTO acct_old (id, n) VALUES (900001, 1)"], 0)
+        with running(store, "plainren", expect=("Failed",)):
+            api.wait_for("plainren", lambda s: s["state"] == "Failed", 60, store)
+        error = api.task_status("plainren", store)["error"]
+        assert "'public.acct_old'" in error and "renamed" in error, error
