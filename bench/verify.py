@@ -45,9 +45,11 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,6 +112,12 @@ class Run:
     diff: Diff
     note: str = ""
     load: float = 0.0  # the 1-minute load average as the run started
+    client_cpu: float = 0.0  # CPU seconds of the tool's own process
+    server_cpu: float = 0.0  # CPU seconds both database servers spent meanwhile
+
+    @property
+    def cpu(self) -> float:
+        return self.client_cpu + self.server_cpu
 
 
 # --------------------------------------------------------------------------- reladiff
@@ -193,9 +201,23 @@ class Bench:
 
     def run(self, tool: str, expect_consistent: bool) -> Run:
         load = os.getloadavg()[0]
+        client, server = _children_cpu(), self.server_cpu()
         run = self.turnout(expect_consistent) if tool == "turnout" else self.reladiff()
+        time.sleep(0.5)  # PostgreSQL's backends count once they have exited
         run.load = load
+        run.client_cpu = _children_cpu() - client
+        run.server_cpu = self.server_cpu() - server
         return run
+
+    def server_cpu(self) -> float:
+        """CPU seconds both servers have spent so far: MariaDB's threads, and the PostgreSQL
+        postmaster's with its exited backends'. Unlike wall time, this hardly moves with the
+        load others put on the box."""
+        total = 0.0
+        for process in (self.my.process, self.pg.process):
+            stat = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(stat[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+        return total / os.sysconf("SC_CLK_TCK")
 
     def turnout(self, expect_consistent: bool) -> Run:
         cmd = [self.cli.exe, "verify", "--source", self.source, "--dest", self.dest,
@@ -268,6 +290,12 @@ class Bench:
             print(f"    id {key}: dest   {dest.get(key)!r}")
 
 
+def _children_cpu() -> float:
+    """User and system CPU seconds of this script's finished child processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def digits(rng: random.Random, groups: int) -> str:
     """A string like sysbench's c and pad: groups of 11 digits joined by '-'."""
     return "-".join("".join(rng.choices("0123456789", k=11)) for _ in range(groups))
@@ -286,6 +314,7 @@ def run_case(bench: Bench, case: str, expected: Diff, repeat: int,
             results[case][tool].append(run)
             false = len(run.diff.keys() - expected.keys())
             print(f"{case} run {r + 1} {tool:<8} {run.seconds:7.2f} s  load {run.load:.1f}  "
+                  f"CPU {run.client_cpu:.2f} client + {run.server_cpu:.2f} servers  "
                   f"reported {run.diff.summary()}; found {expected.found_in(run.diff)}/"
                   f"{expected.total()}, false {false:,}" + (f"  ({run.note})" if run.note else ""),
                   flush=True)
@@ -308,6 +337,7 @@ def report(rows: int, threads: int, results: dict[str, dict[str, list[Run]]],
     fast = True
     for case, by_tool in results.items():
         med = {tool: median(r.seconds for r in runs) for tool, runs in by_tool.items()}
+        cpu = {tool: median(r.cpu for r in runs) for tool, runs in by_tool.items()}
         want = expected[case]
         for tool, runs in by_tool.items():
             found = min(want.found_in(r.diff) for r in runs)
@@ -316,16 +346,20 @@ def report(rows: int, threads: int, results: dict[str, dict[str, list[Run]]],
                 right = right and found == want.total() and false == 0
             table.append([case, tool, f"{med[tool]:.2f}", f"{found}/{want.total()}",
                           f"{false:,}", f"{med['turnout'] / med[tool]:.2f}",
+                          f"{median(r.client_cpu for r in runs):.2f}",
+                          f"{median(r.server_cpu for r in runs):.2f}",
+                          f"{cpu['turnout'] / cpu[tool]:.2f}",
                           f"{median(r.load for r in runs):.1f}",
                           runs_text(r.seconds for r in runs)])
         fast = fast and med["turnout"] / med["reladiff"] <= TARGET
     print()
     print_table(["case", "tool", "median s", "found/expected", "false", "turnout/this",
-                 "load", "runs (s)"], table)
+                 "client CPU s", "servers CPU s", "CPU turnout/this", "load", "runs (s)"], table)
     print(f"rows: {rows:,} (sysbench oltp_read_write prepare), MariaDB → PostgreSQL copied by "
           f"turnout, PostgreSQL → PostgreSQL a template copy of that; columns id (key), k, c, "
           f"pad; {threads} threads each; found = worst run, false = keys reported but not "
-          "injected (worst run); load = median 1-minute load average before the runs.")
+          "injected (worst run); CPU = medians of the tool's process and of both servers' "
+          "processes during the run; load = median 1-minute load average before the runs.")
     print(f"target time: turnout/reladiff <= {TARGET:.2f} in every case: "
           f"{'met' if fast else 'NOT met'}")
     print(f"target correctness: turnout finds every injected difference, reports no false one: "
