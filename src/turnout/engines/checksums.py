@@ -175,13 +175,17 @@ class VerifyReader(ABC):
         """Integer division of a non-negative number, rounding down."""
         return f"({number_sql}) / {divisor}"
 
+    def bucket_sql(self, column_sql: str, after: int, upto: int, width: int) -> str:
+        """The slice of (after, upto] an integer key falls in, counted from 0."""
+        return self.int_div(f"{column_sql} - {after + 1}", width)
+
     def bucket_checksums(self, table: Table, column: str, probes: list[Probe], after: int,
                          upto: int, width: int, native: bool = False,
                          ) -> dict[int, tuple[int, int]]:
         """(rows, hash sum) of each slice of an integer key's span (after, upto]: slice n
         holds the keys in (after + n * width, after + (n + 1) * width]. One scan."""
         c = self.quote(column)
-        bucket = self.int_div(f"{c} - {after + 1}", width)
+        bucket = self.bucket_sql(c, after, upto, width)
         hashed = self.sum_sql(self.row_hash(table, probes, native))
         sql = (f"SELECT {bucket}, COUNT(*), {hashed} FROM {self.table_sql(table)} "
                f"WHERE {c} > {self.placeholder} AND {c} <= {self.placeholder} GROUP BY 1")
