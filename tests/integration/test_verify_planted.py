@@ -134,3 +134,24 @@ def test_every_planted_difference_is_found_on_the_fast_path(
     assert table["missing"] == [[ROWS + 1]]
     assert table["extra"] == [[ROWS + 2]]
     assert bool(native_calls) == same_engine
+
+
+@over(("postgresql", "postgresql"), ("mysql", "postgresql"))
+def test_a_change_is_found_among_keys_at_the_ends_of_bigint(
+        store: Store, urls: tuple[str, str]) -> None:
+    """Key slices are counted in bigint where that cannot overflow, and in numeric (MySQL:
+    DIV) where the keys reach the ends of bigint; both must find a change anywhere."""
+    source, dest = urls
+    top = 2**63 - 1
+    keys = [-top - 1, -top, -(2**62), -(2**61) - 1, -1, 0, 1, 2**61, 2**61 + 1, 2**62, top - 1,
+            top] + list(range(1000, 1300))
+    execute(source, "CREATE TABLE wide (id bigint PRIMARY KEY, v varchar(10))",
+            "INSERT INTO wide VALUES " + ", ".join(f"({k}, 'v{k % 7}')" for k in keys))
+    api.create_task(TaskSpec("wide", source, dest, types=parse_types("schema,full")), store)
+    assert api.run_task("wide", None, store) == "Completed"
+    report = api.verify_task("wide", store)
+    assert report["consistent"], report
+    changed = [-top - 1, -(2**61) - 1, 2**61 + 1, 1150, top]
+    execute(dest, *[f"UPDATE wide SET v = 'changed' WHERE id = {k}" for k in changed])
+    table = next(t for t in api.verify_task("wide", store)["tables"] if t["source"] == "wide")
+    assert sorted(k for (k,) in table["different"]) == sorted(changed), table
