@@ -221,3 +221,33 @@ def test_an_unlogged_new_table_is_refused_by_the_task_not_by_the_source(
         assert "--exclude new_cache" in error, error
         with psycopg.connect(dest) as conn:
             assert conn.execute("SELECT count(*) FROM acct WHERE id = 900002").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("dest", ["postgresql"], indirect=True)
+def test_a_resumed_task_remakes_an_older_turnout_s_trigger(store: Store, pg_url: str,
+                                                           dest: str) -> None:
+    """A task resumed under a newer turnout records DDL the newer way: the trigger's
+    functions (and its table's columns) are made again at resume, here from a stand-in
+    for an older trigger that recorded nothing and a DDL table without `renamed`."""
+    run_ddl(pg_url, [ACCT], 0)
+    api.create_task(TaskSpec("ddlold", pg_url, dest, tables=("acct", "new_*")), store)
+    with deleting(store, "ddlold"):
+        with running(store, "ddlold"):
+            wait_caught_up(store, "ddlold", timeout=60)
+        run_ddl(pg_url, [
+            "CREATE OR REPLACE FUNCTION public._turnout_ddl_record() RETURNS event_trigger "
+            "LANGUAGE plpgsql AS $f$ BEGIN END $f$",
+            "ALTER TABLE public._turnout_ddl DROP COLUMN renamed",
+        ], 0)
+        with running(store, "ddlold"):
+            wait_caught_up(store, "ddlold", timeout=60)
+            run_ddl(pg_url, [
+                "CREATE TABLE new_log (at int, what text)",
+                "INSERT INTO new_log SELECT g % 7, 'l' || g FROM generate_series(1, 200) g",
+                "ALTER TABLE acct RENAME COLUMN name TO title",
+                "UPDATE acct SET title = 'renamed' WHERE id % 5 = 0",
+            ], 0.1)
+            wait_caught_up(store, "ddlold", timeout=60)
+            assert api.task_status("ddlold", store)["state"] == "Migrating"
+        same_rows(pg_url, dest, ["acct"])
+        assert multiset(pg_url, "new_log") == multiset(dest, "new_log")

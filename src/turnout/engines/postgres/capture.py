@@ -168,7 +168,7 @@ class PgCapture(Capture):
         made now would start now, skipping whatever was committed while the task was stopped;
         a publication made now would not cover the changes before it (decoding reads the
         catalog as it was when each change was written)."""
-        self.ddl = ddlcapture.installed(self.conn, self.schema)
+        self.ddl = ddlcapture.refresh(self.conn, self.schema)
         self._seed_moved()
         away = [] if self.ddl else slots.renamed_away(self.conn, self.schema, self.slot,
                                                         list(self.tables))

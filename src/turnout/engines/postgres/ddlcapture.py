@@ -45,6 +45,8 @@ def _statements(schema: str) -> list[str]:
         "at timestamptz NOT NULL DEFAULT clock_timestamp(), table_oid oid NOT NULL, "
         "table_name text NOT NULL, tag text NOT NULL, statement text NOT NULL, "
         "layout jsonb, renamed jsonb)",
+        # a table made by an older turnout, before the column was there
+        f"ALTER TABLE {s}.{DDL_TABLE} ADD COLUMN IF NOT EXISTS renamed jsonb",
         f"CREATE TABLE IF NOT EXISTS {s}.{LAYOUT_TABLE} (table_oid oid PRIMARY KEY, "
         "layout jsonb NOT NULL)",
         f"""CREATE OR REPLACE FUNCTION {s}._turnout_layout(rel oid) RETURNS jsonb
@@ -156,11 +158,8 @@ def install(conn: Any, schema: str, tables: list[str]) -> bool:
         if have is None:
             conn.execute(f"CREATE EVENT TRIGGER {quote(trigger)} ON ddl_command_end "
                          f"EXECUTE FUNCTION {quote(schema)}._turnout_ddl_record()")
-        dropping = _drop_trigger_name(schema)
-        if superuser and conn.execute("SELECT 1 FROM pg_event_trigger WHERE evtname = %s",
-                                      (dropping,)).fetchone() is None:
-            conn.execute(f"CREATE EVENT TRIGGER {quote(dropping)} ON sql_drop "
-                         f"EXECUTE FUNCTION {quote(schema)}._turnout_ddl_dropped()")
+        if superuser:
+            _make_drop_trigger(conn, schema)
         for name in tables:
             conn.execute(
                 f"INSERT INTO {qualified(schema, LAYOUT_TABLE)} "
@@ -175,6 +174,31 @@ def install(conn: Any, schema: str, tables: list[str]) -> bool:
             "AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE '\\_turnout%%' "
             "ON CONFLICT (table_oid) DO NOTHING", (schema,))
     return True
+
+
+def refresh(conn: Any, schema: str) -> bool:
+    """Whether the trigger is there, for a task that resumes. A superuser makes its functions
+    again first, so that a task resumed under a newer turnout records DDL the newer way (an
+    older trigger left a new table without a key out of the publication); without one, the
+    trigger stays as it is."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('turnout_ddl_capture'))")
+        if not installed(conn, schema):
+            return False
+        if _superuser(conn):
+            for sql in _statements(schema):
+                conn.execute(sql)
+            _make_drop_trigger(conn, schema)
+    return True
+
+
+def _make_drop_trigger(conn: Any, schema: str) -> None:
+    """The sql_drop trigger, unless there (an older turnout made none)."""
+    dropping = _drop_trigger_name(schema)
+    if conn.execute("SELECT 1 FROM pg_event_trigger WHERE evtname = %s",
+                    (dropping,)).fetchone() is None:
+        conn.execute(f"CREATE EVENT TRIGGER {quote(dropping)} ON sql_drop "
+                     f"EXECUTE FUNCTION {quote(schema)}._turnout_ddl_dropped()")
 
 
 def installed(conn: Any, schema: str) -> bool:
