@@ -72,7 +72,9 @@ def coalesce(changes: Iterable[Change], routes: dict[str, Route], position: Posi
             continue  # a table the task does not move
         if route.rule is not None and (change := route.rule.change(change)) is None:  # type: ignore[assignment]
             continue  # a change to a row outside the filter, on both sides of it
-        tb = batch.tables.setdefault(route.dest.name, TableBatch(route.dest))
+        tb = batch.tables.get(route.dest.name)
+        if tb is None:  # not setdefault: that built a TableBatch for every change
+            tb = batch.tables[route.dest.name] = TableBatch(route.dest)
         if change.op is Op.TRUNCATE:
             tb.upserts.clear()
             tb.deletes.clear()
