@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hypothesis import given
@@ -173,3 +174,15 @@ def test_referenced_tables_come_first_and_a_cycle_does_not_loop() -> None:
     names = [tb.table.name for tb in order]
     assert names.index("customer") < names.index("order") < names.index("line")
     assert sorted(names) == ["a", "b", "customer", "line", "order"]
+
+
+def test_a_placed_change_keeps_every_other_field() -> None:
+    """Change.placed builds the change field by field: one added later must be passed on."""
+    values = {f.name: object() for f in dataclasses.fields(Change)}
+    original = Change(**values)
+    moved = SqlitePosition(7)
+    placed = original.placed(moved)
+    assert placed.position is moved
+    for name, value in values.items():
+        if name != "position":
+            assert getattr(placed, name) is value, name

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from turnout.engines.base import Capture
@@ -341,7 +341,7 @@ class PgCapture(Capture):
                 return False
             open_.handed += buffered
             piece = PgPosition(batch.end.lsn, xact=open_.lsn, part=open_.handed)
-            batch.changes = [replace(c, position=piece) for c in open_.changes]
+            batch.changes = [c.placed(piece) for c in open_.changes]
             open_.changes = []
             batch.end, batch.last_ts = piece, open_.commit_ts
         return True
@@ -368,7 +368,7 @@ class PgCapture(Capture):
                 self._beat = open_.beat
             if not open_.skip:
                 end = PgPosition(message.end_lsn)
-                batch.changes.extend(replace(c, position=end) for c in open_.changes)
+                batch.changes.extend(c.placed(end) for c in open_.changes)
                 batch.end, batch.last_ts = end, message.commit_ts
 
     def _unread_ts(self, batch: _Read) -> float | None:
