@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from turnout.engines.postgres.dialect import qualified
-from turnout.model import EPOCH_KEY, Checkpoint
+from turnout.model import Checkpoint
 
 CHECKPOINT_TABLE = "_turnout_checkpoint"
 
@@ -68,14 +68,17 @@ def fence(cur: Any, schema: str, checkpoint: Checkpoint, create: bool = True) ->
     """First in a write transaction that carries `checkpoint` (it has an epoch): its epoch
     row, inserted if absent and locked until the transaction ends (Checkpoint.fence_row).
     Fenced at once, before any row is written, when a newer worker saved it; else the
-    saved value, for save()."""
+    saved value, for save().
+
+    One statement: an existing row is locked by the DO UPDATE (which leaves it as it is)
+    and read as the latest commit left it, as a locking read would; an absent one is
+    inserted, and a second worker inserting it at once waits for the first's outcome."""
     table = qualified(schema, CHECKPOINT_TABLE)
     if create:
         _create(cur, table)
-    cur.execute(f"INSERT INTO {table} VALUES (%s, %s, %s) ON CONFLICT (owner, name) DO NOTHING",
-                checkpoint.fence_row())
-    row = cur.execute(f"SELECT value FROM {table} WHERE owner = %s AND name = %s FOR UPDATE",
-                      (checkpoint.owner, EPOCH_KEY)).fetchone()
+    row = cur.execute(f"INSERT INTO {table} AS c VALUES (%s, %s, %s) ON CONFLICT (owner, name) "
+                      "DO UPDATE SET value = c.value RETURNING c.value",
+                      checkpoint.fence_row()).fetchone()
     checkpoint.fenced_values(row[0])
     return str(row[0])
 
