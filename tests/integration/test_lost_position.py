@@ -18,7 +18,7 @@ import pytest
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_postgres_capture import execute
 from turnout import api, engines
-from turnout.engines.sqlite.capture import log_table
+from turnout.engines.sqlite.triggers import log_table
 from turnout.naming import slot_name
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from turnout.coalesce import Route, TableBatch, coalesce, parents_first
-from turnout.engines.sqlite.capture import SqlitePosition
+from turnout.engines.sqlite.changelog import SqlitePosition
 from turnout.model import Change, Column, ForeignKey, Op, Table
 from turnout.types import CanonicalType, Kind
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from turnout.checkpoints import copied_at
 from turnout.coalesce import Route, coalesce
-from turnout.engines.sqlite.capture import SqlitePosition, _unquote
+from turnout.engines.sqlite.changelog import SqlitePosition, unquote
 from turnout.migrate.incremental import _unseen
 from turnout.model import Change, Column, Op, Table
 from turnout.types import CanonicalType, Kind
@@ -59,9 +59,9 @@ def test_where_a_copy_stood_is_read_from_its_checkpoint_only_when_saved() -> Non
 
 
 def test_sqlite_quoted_values_come_back_exactly() -> None:
-    assert _unquote("NULL") is None
-    assert _unquote("-9223372036854775808") == -2**63
-    assert _unquote("3.33333333333333314829e-01") == 1 / 3
-    assert _unquote("'it''s'") == "it's" and _unquote("''") == ""
-    assert _unquote("X'00FF'") == b"\x00\xff"
-    assert _unquote("Inf") == float("inf")
+    assert unquote("NULL") is None
+    assert unquote("-9223372036854775808") == -2**63
+    assert unquote("3.33333333333333314829e-01") == 1 / 3
+    assert unquote("'it''s'") == "it's" and unquote("''") == ""
+    assert unquote("X'00FF'") == b"\x00\xff"
+    assert unquote("Inf") == float("inf")

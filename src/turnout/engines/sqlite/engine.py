@@ -18,7 +18,8 @@ from turnout.engines.capabilities import Capabilities
 from turnout.engines.keyrange import after_key
 from turnout.engines.sqlite import alter, catalog, faults, sessions
 from turnout.engines.sqlite.apply import apply_ops, upsert_sql
-from turnout.engines.sqlite.capture import SqliteCapture, SqlitePosition
+from turnout.engines.sqlite.capture import SqliteCapture
+from turnout.engines.sqlite.changelog import SqlitePosition
 from turnout.engines.sqlite.checksums import SqliteVerifyReader
 from turnout.engines.sqlite.dialect import (
     column_list,
