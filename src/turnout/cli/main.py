@@ -32,10 +32,9 @@ from turnout.cli.render import (
     sessions_table,
     status_view,
     tasks_table,
-    verify_progress,
-    verify_view,
 )
 from turnout.cli.store import store_group
+from turnout.cli.verify import verify_command
 from turnout.errors import BadInput, TurnoutError
 from turnout.spec import spec_from_flags, spec_from_toml
 from turnout.storedb import STORE_ENV
@@ -332,51 +331,6 @@ def serve(host: str, port: int, token: str | None) -> None:
 
 
 @cli.command()
-@click.argument("name", required=False)
-@click.option("--source", help="Source URL, to compare two databases without a task.")
-@click.option("--dest", help="Destination URL (with --source).")
-@click.option("--tables", multiple=True, help="Table name or glob to compare (repeatable; with "
-              "--source/--dest).")
-@click.option("--level", type=click.Choice(["schema", "count", "content"]), default="content",
-              show_default=True, help="How deep to compare.")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="Queries running at once.")
-@click.option("--max-rows-per-second", type=click.FloatRange(min=1), help="Read at most this "
-              "many rows per second (both sides together), to spare production.")
-@click.option("--recheck", is_flag=True, help="Read differing rows again before reporting them "
-              "(always done while the task runs: rows in flight are not reported).")
-@click.option("--repair", type=click.Choice(["dest", "source"]),
-              help="Write SQL (Redis: a key plan) that makes this side match the other.")
-@click.option("--repair-file", type=click.Path(dir_okay=False),
-              help="Where the repair goes (default: turnout-repair-NAME.sql, .txt for Redis).")
-@click.option("--apply", "apply_", is_flag=True, help="Run the repair as well.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify(name: str | None, source: str | None, dest: str | None, tables: tuple[str, ...],
-           level: str, threads: int, max_rows_per_second: float | None, recheck: bool,
-           repair: str | None, repair_file: str | None, apply_: bool, as_json: bool) -> None:
-    """Prove a task's (or two databases') tables hold the same rows; exit 1 when they differ."""
-    options: dict[str, Any] = dict(level=level, threads=threads,
-                                   max_rows_per_second=max_rows_per_second,
-                                   recheck=recheck, repair=repair, repair_file=repair_file,
-                                   apply=apply_)
-    if not as_json:
-        options["say"] = lambda message: err.print(message, style="dim", highlight=False)
-    with verify_progress(err, enabled=not as_json) as progress:
-        if name and not (source or dest or tables):
-            report = api.verify_task(name, progress=progress, **options)
-        elif source and dest and not name:
-            report = api.verify_urls(source, dest, list(tables), progress=progress, **options)
-        else:
-            raise BadInput("give a task NAME, or --source and --dest (not both)")
-    if as_json:
-        _print_json(report)
-    else:
-        out.print(verify_view(report))
-    if not report["consistent"]:
-        sys.exit(1)
-
-
-@cli.command()
 @click.option("--dir", "workdir", type=click.Path(), help="Where to put the demo databases.")
 @click.option("--seconds", default=8.0, show_default=True, help="How long the business writes.")
 def demo(workdir: str | None, seconds: float) -> None:
@@ -396,6 +350,7 @@ cli.add_command(backup_command)
 cli.add_command(restore_command)
 cli.add_command(store_group)
 cli.add_command(agent_group)
+cli.add_command(verify_command)
 task.add_command(task_set)
 
 
