@@ -54,13 +54,21 @@ class Message:
     oids: tuple[int, ...] = ()
 
 
+_STRUCTS: dict[str, struct.Struct] = {}  # each format compiled once: a catch-up decodes
+_INT16, _INT32 = struct.Struct("!h"), struct.Struct("!i")  # millions of messages
+_NULL, _TOASTED = ord("n"), ord("u")
+
+
 class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data, self.at = data, 0
 
     def take(self, fmt: str) -> Any:
-        value = struct.unpack_from(fmt, self.data, self.at)
-        self.at += struct.calcsize(fmt)
+        compiled = _STRUCTS.get(fmt)
+        if compiled is None:
+            compiled = _STRUCTS[fmt] = struct.Struct(fmt)
+        value = compiled.unpack_from(self.data, self.at)
+        self.at += compiled.size
         return value[0]
 
     def string(self) -> str:
@@ -70,17 +78,24 @@ class _Reader:
         return text
 
     def tuple_data(self) -> list[Any]:
+        """The columns of one row: text, None (NULL) or UNCHANGED ('u', a TOASTed value)."""
+        data, at = self.data, self.at
         values: list[Any] = []
-        for _ in range(self.take("!h")):
-            kind = chr(self.take("!B"))
-            if kind == "n":
+        count = _INT16.unpack_from(data, at)[0]
+        at += 2
+        for _ in range(count):
+            kind = data[at]
+            at += 1
+            if kind == _NULL:
                 values.append(None)
-            elif kind == "u":
+            elif kind == _TOASTED:
                 values.append(UNCHANGED)
             else:
-                size = self.take("!i")
-                values.append(self.data[self.at:self.at + size].decode())
-                self.at += size
+                size = _INT32.unpack_from(data, at)[0]
+                at += 4
+                values.append(data[at:at + size].decode())
+                at += size
+        self.at = at
         return values
 
 
