@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -131,6 +132,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "turnout", "task", "stop", b.task], env=b.env,
                            capture_output=True, check=False, timeout=300)
         engine.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 class Pg:

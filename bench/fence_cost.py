@@ -15,6 +15,7 @@ A large catch-up batch (20,000 changes) pays the same per-transaction cost once.
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def main() -> None:
                     times["epoch" if epoch else "no epoch"].append(
                         run(url, scheme, opts.batches, epoch))
             off, on = median(times["no epoch"]), median(times["epoch"])
-            print(f"{scheme}: {opts.batches} one-row batches x {opts.repeat}, load "
+            print(f"{scheme}: {opts.batches} empty batches x {opts.repeat}, load "
                   f"{load_average()}: no epoch {off * 1e3:.3f} ms/batch, epoch "
                   f"{on * 1e3:.3f} ms/batch, fencing +{(on - off) * 1e3:.3f} ms "
                   f"({on / off - 1:+.0%}); runs no epoch "
@@ -72,6 +73,7 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def start(scheme: str, work: Path, servers: list[Any]) -> str:
