@@ -82,6 +82,23 @@ def test_a_dropped_slot_fails_the_task_and_resnapshot_recovers(
         assert db.execute("SELECT count(*) FROM item").fetchone()[0] == 130
 
 
+def test_a_slot_read_past_the_task_s_position_fails_the_task_and_resnapshot_recovers(
+    store: Store, pg_url: str, tmp_path: Path
+) -> None:
+    """Someone else streamed from the task's slot and confirmed further (a task of the same
+    name from another store): the server would start after those changes, so the task
+    fails naming the slot instead of skipping them."""
+    execute(pg_url, ITEMS, inserts(1, 3))
+    dest = f"sqlite:///{tmp_path / 'd.db'}"
+    api.create_task(TaskSpec("readpast", pg_url, dest), store)
+    stopped_after_catching_up(store, "readpast")
+    execute(pg_url, inserts(4, 50),
+            f"SELECT pg_replication_slot_advance('{slot_of('readpast')}', pg_current_wal_lsn())")
+    fails_with_the_fix(store, "readpast", "read past", slot_of("readpast"))
+    resnapshot_catches_up(store, "readpast")
+    same_rows(pg_url, dest, ["item"])
+
+
 def test_a_dropped_publication_fails_the_task(store: Store, pg_url: str, tmp_path: Path) -> None:
     execute(pg_url, ITEMS, inserts(1, 3))
     api.create_task(TaskSpec("unpub", pg_url, f"sqlite:///{tmp_path / 'd.db'}"), store)

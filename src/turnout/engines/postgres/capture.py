@@ -323,6 +323,7 @@ class PgCapture(Capture):
                 stream.close()
             stream = self._stream = ReplicationStream(self.engine.url, self.engine.endpoint)
         self._check_slot()  # the server would say less, or (invalidated) look transient
+        slots.check_not_read_past(self.conn, self.engine.endpoint, self.slot, after.lsn)
         stream.start(self.slot, after.lsn, self.slot)
         self._snapshot = None  # the first command on its connection ended it
         self._open, self._handed = None, after

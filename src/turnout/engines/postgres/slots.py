@@ -15,6 +15,7 @@ from typing import Any
 
 from turnout.endpoint import Endpoint
 from turnout.engines.postgres.dialect import qualified, quote
+from turnout.engines.postgres.replication import format_lsn, parse_lsn
 from turnout.errors import OperationFailed
 
 DROP_WAIT_S = 15.0  # how long drop_slot() waits for a stopping worker to let go of the slot
@@ -118,6 +119,22 @@ def check_slot(conn: Any, endpoint: Endpoint, slot: str) -> None:
             f"({lost}): the changes since the task's checkpoint are gone; start the task "
             "again with --resnapshot to copy the tables afresh, and raise "
             "max_slot_wal_keep_size (or set it to -1) so a stopped task keeps its WAL"
+        )
+
+
+def check_not_read_past(conn: Any, endpoint: Endpoint, slot: str, lsn: int) -> None:
+    """The slot hands out changes from `lsn`, where the task stands: the server starts a
+    stream no earlier than the slot's confirmed point, so a slot that someone else read
+    and confirmed further (another turnout task of the same name, from another store,
+    adopted it) would skip the changes between without a word."""
+    confirmed = _one(conn, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots "
+                     "WHERE slot_name = %s", (slot,))
+    if confirmed is not None and parse_lsn(confirmed) > lsn:
+        raise OperationFailed(
+            f"replication slot {slot} on {endpoint} was read past this task's position "
+            f"({format_lsn(lsn)} < {confirmed}): something else streamed from it (another "
+            "turnout task of the same name, from another store?), and the changes between "
+            "are gone from it; stop that, then start this task again with --resnapshot"
         )
 
 
