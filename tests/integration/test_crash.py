@@ -40,14 +40,17 @@ class Case:
     chunk_rows: int = 1000
     batch_changes: int = 300
     max_statements: int = 20
+    # rows/s the copy may write at most (0: unpaced), so that a look between two polls finds
+    # the full step part-way however fast the box copies
+    pace: float = 0.0
 
 
 CASES = {
     # small chunks: the direct path is fast enough to finish the whole step between two polls
     # with big ones
     "sqlite-sqlite-direct": Case(("sqlite", "sqlite"), 500_000, direct=True, chunk_rows=100),
-    "sqlite-sqlite": Case(("sqlite", "sqlite"), 150_000, incremental_kills=4),
-    "sqlite-pg": Case(("sqlite", "postgresql"), 150_000, incremental_kills=4),
+    "sqlite-sqlite": Case(("sqlite", "sqlite"), 150_000, incremental_kills=4, pace=50_000),
+    "sqlite-pg": Case(("sqlite", "postgresql"), 150_000, incremental_kills=4, pace=50_000),
     "pg-pg-streamed-copy": Case(("postgresql", "postgresql"), 300_000, direct=True,
                                 chunk_rows=2000, max_statements=10),
     "pg-pg": Case(("postgresql", "postgresql"), 300_000, chunk_rows=2000, max_statements=10),
@@ -86,7 +89,7 @@ def test_kill_9_in_the_full_and_incremental_steps_loses_and_doubles_nothing(
     name = "crash"
     api.create_task(TaskSpec(name, source, dest, options=Options(
         chunk_rows=case.chunk_rows, batch_changes=case.batch_changes,
-        direct_copy=case.direct)), store)
+        direct_copy=case.direct, max_rows_per_second=case.pace)), store)
     business = Business(source, case.rows, case.max_statements)
     business.start()
     rng = random.Random(5)
