@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from turnout import api
+from tests.integration.webhook import Receiver
+from turnout import alerts, api
 from turnout.store import Store
 from turnout.testing.servers import MariaDbServer, PgServer, start_mariadb, start_postgres
 
@@ -33,6 +34,20 @@ def halt_left_writers() -> Iterator[None]:
         thread.halt.set()  # type: ignore[attr-defined]
     for thread in left:
         thread.join(10)
+
+
+@pytest.fixture()
+def quick_alerts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alerts retried at once instead of after seconds."""
+    monkeypatch.setattr(alerts, "FIRST_WAIT_S", 0.05)
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback for the alert tests (webhook.py)."""
+    found = Receiver()
+    yield found
+    found.server.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,17 +20,8 @@ from turnout.errors import BadInput, TurnoutError
 from turnout.spec import Options
 from turnout.store import Store
 
-
-@pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
-    yield found
-    found.server.shutdown()
-
-
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(alerts, "FIRST_WAIT_S", 0.05)
+# alerts retried at once; `receiver` is the conftest's webhook receiver
+pytestmark = pytest.mark.usefixtures("quick_alerts")
 
 
 def write(src: Path, rows: int) -> None:

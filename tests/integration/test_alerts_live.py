@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,17 +24,8 @@ from turnout.spec import Options, TaskSpec
 from turnout.store import Store
 from turnout.testing.servers import PgServer
 
-
-@pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
-    yield found
-    found.server.shutdown()
-
-
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(alerts, "FIRST_WAIT_S", 0.05)
+# alerts retried at once; `receiver` is the conftest's webhook receiver
+pytestmark = pytest.mark.usefixtures("quick_alerts")
 
 
 def test_a_stray_write_on_a_postgresql_destination_alerts(
