@@ -114,6 +114,8 @@ class RenamingWriter(threading.Thread):
 
     def _wrote(self, conn: Any, batch: list[tuple[str, tuple[int, ...]]]) -> bool:
         try:
+            if hasattr(conn, "begin"):  # PyMySQL under turnout's autocommit: one transaction,
+                conn.begin()  # or a batch half written before the RENAME is written twice
             with conn.cursor() as cur:
                 for sql, params in batch:
                     cur.execute(sql.format(self.table), params)
@@ -211,8 +213,7 @@ def test_kill_in_the_middle_of_renames_changes_nothing(
         sequence.start()
         kill_through_ddl(store, "renkill", source, dest, sequence, writer, table="acct3")
         assert tables_on(dest) == {"acct3"}
-        # written through the renames; how much depends on the box's load (7 at load 20)
-        assert writer.transactions > 3, (writer.transactions, writer.retried, writer.errors)
+        assert writer.transactions > 20, (writer.transactions, writer.retried, writer.errors)
 
 
 @pytest.mark.parametrize(("source_kind", "dest_kind"),
