@@ -97,6 +97,18 @@ def assert_ddl_made(store: Store, name: str, source: str, dest: str, least: int 
     assert "acct_n" in {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
 
 
+def caught_up_then_kill_through_ddl(store: Store, name: str, source: str, dest: str,
+                                    sequence: Thread, writer: Any,
+                                    pauses: tuple[float, ...] = (0.4, 0.7, 0.5, 0.9)) -> None:
+    """Start the task; once it is caught up, the writer and the DDL `sequence` begin and the
+    worker is killed through them (kill_through_ddl)."""
+    api.start_task(name, store)
+    wait_caught_up(store, name, timeout=60)
+    writer.start()
+    sequence.start()
+    kill_through_ddl(store, name, source, dest, sequence, writer, pauses)
+
+
 def kill_through_ddl(store: Store, name: str, source: str, dest: str, sequence: Thread,
                      writer: Any, pauses: tuple[float, ...] = (0.4, 0.7, 0.5, 0.9),
                      table: str = "acct") -> None:

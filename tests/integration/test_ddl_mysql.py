@@ -11,9 +11,9 @@ import pytest
 from tests.integration.ddl import (
     AcctWriter,
     assert_ddl_made,
+    caught_up_then_kill_through_ddl,
     ddl_under_writer,
     deleting,
-    kill_through_ddl,
 )
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_mysql import _connect
@@ -92,11 +92,7 @@ def test_kill_in_the_middle_of_binlog_ddl_changes_nothing(store: Store, mysql_ur
     sequence = threading.Thread(target=run_sql, args=(mysql_url, DDL, 0.25))
     writer = Writer(mysql_url)
     with deleting(store, "myddlkill"):
-        api.start_task("myddlkill", store)
-        wait_caught_up(store, "myddlkill", timeout=60)
-        writer.start()
-        sequence.start()
-        kill_through_ddl(store, "myddlkill", mysql_url, dest, sequence, writer)
+        caught_up_then_kill_through_ddl(store, "myddlkill", mysql_url, dest, sequence, writer)
 
 
 @pytest.mark.parametrize("dest", ["postgresql", "mysql"], indirect=True)

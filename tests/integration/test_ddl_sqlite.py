@@ -13,9 +13,9 @@ import pytest
 from tests.integration.ddl import (
     AcctWriter,
     assert_ddl_made,
+    caught_up_then_kill_through_ddl,
     ddl_under_writer,
     deleting,
-    kill_through_ddl,
 )
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_keyless import multiset
@@ -85,11 +85,8 @@ def test_kill_in_the_middle_of_sqlite_ddl_changes_nothing(store: Store, tmp_path
     sequence = threading.Thread(target=run_sql, args=(src, DDL, 0.25))
     writer = Writer(src)
     with deleting(store, "slkill"):
-        api.start_task("slkill", store)
-        wait_caught_up(store, "slkill", timeout=60)
-        writer.start()
-        sequence.start()
-        kill_through_ddl(store, "slkill", source, dest, sequence, writer, (0.4, 0.7, 0.5))
+        caught_up_then_kill_through_ddl(store, "slkill", source, dest, sequence, writer,
+                                        (0.4, 0.7, 0.5))
 
 
 def test_a_new_sqlite_table_matching_the_pattern_is_created_and_followed(
@@ -213,11 +210,8 @@ def test_kill_in_the_middle_of_ddl_on_a_table_without_a_key_changes_nothing(
     sequence = threading.Thread(target=run_sql, args=(src, NOTES_DDL, 0.25))
     writer = NotesWriter(src)
     with deleting(store, "slnokeykill"):
-        api.start_task("slnokeykill", store)
-        wait_caught_up(store, "slnokeykill", timeout=60)
-        writer.start()
-        sequence.start()
-        kill_through_ddl(store, "slnokeykill", source, dest, sequence, writer, (0.4, 0.7, 0.5))
+        caught_up_then_kill_through_ddl(store, "slnokeykill", source, dest, sequence, writer,
+                                        (0.4, 0.7, 0.5))
         assert multiset(source, "notes") == multiset(dest, "notes")
         assert writer.transactions > 20
 
