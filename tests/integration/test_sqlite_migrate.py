@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from turnout.migrate.progress import NoProgress
 from turnout.model import TaskState
 from turnout.spec import Options
 from turnout.store import Store, process_started
+from turnout.tasks import lifecycle
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["direct", "row-path"])
@@ -296,6 +298,19 @@ def test_delete_refuses_to_forget_what_it_cannot_clean_unless_forced(
     api.delete_task("lost", store, force=True)
     with pytest.raises(NotFound):
         api.task_status("lost", store)
+
+
+def test_a_worker_that_ended_before_start_looked_counts_as_started(store: Store,
+                                                                   tmp_path: Path) -> None:
+    """A tiny task's worker can claim, finish and clear its pid before `task start` first
+    looks (a busy machine): that is a started worker, not one that "exited at once"."""
+    make_task(store, "quick", make_db(tmp_path / "src.db", "CREATE TABLE t (id INTEGER)"),
+              tmp_path / "dst.db", "schema,full")
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    store.update("quick", state=TaskState.COMPLETED, pid=None,
+                 pid_started=process_started(done.pid))
+    time.sleep(0.5)  # exited, not yet reaped: what start sees after a worker that ran
+    assert lifecycle._claimed(store, "quick", done, timeout=5) == done.pid
 
 
 def test_start_waits_for_a_worker_that_wrote_its_end_to_exit(store: Store, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from turnout.errors import NotFound, OperationFailed, TurnoutError
 from turnout.migrate import runner
 from turnout.model import TaskState, taken_over, write_under
 from turnout.spec import TaskSpec
-from turnout.store import Store, TaskRecord
+from turnout.store import Store, TaskRecord, process_started
 from turnout.tasks.alerting import AlertWatch
 from turnout.tasks.watch import ACTIVE, status, task_status, wait_caught_up
 from turnout.verify.strays import StrayWatch
@@ -133,14 +133,31 @@ def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
             start_new_session=True,
             env=env,
         )
+    return _claimed(store, name, proc, timeout)
+
+
+def _claimed(store: Store, name: str, proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """Wait until the worker `proc` has claimed the task and return its pid.
+
+    A small task can be claimed, run to its end and left (pid cleared) between two looks,
+    on a busy machine above all; the start time the claim records says it was this worker.
+    The child stays a zombie until poll() reaps it, so its start time is readable here."""
+    started = process_started(proc.pid)
+
+    def ours() -> bool:
+        record = store.get(name)
+        return record.pid == proc.pid or (
+            record.pid is None and started is not None and record.pid_started == started)
+
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if store.get(name).pid == proc.pid:
+        if ours():
             return proc.pid
         if proc.poll() is not None:
-            raise OperationFailed(
-                f"the worker for {name!r} exited at once: see {logs / (name + '.log')}"
-            )
+            if ours():  # it ended between the look and the poll
+                return proc.pid
+            raise OperationFailed(f"the worker for {name!r} exited at once: "
+                                  f"see {store.home / 'logs' / (name + '.log')}")
         time.sleep(0.05)
     raise OperationFailed(f"the worker for {name!r} did not start within {timeout:.0f} s")
 
