@@ -119,7 +119,11 @@ def clashes(names: list[str], folds: bool) -> list[list[str]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
-def slot_name(task: str) -> str:
-    """A name for the task's capture objects that any engine accepts as an identifier."""
-    digest = hashlib.sha1(task.encode()).hexdigest()[:6]
+def slot_name(task: str, salt: str = "") -> str:
+    """A name for the task's capture objects that any engine accepts as an identifier.
+
+    A task gets a random `salt` when it is created (Store.create_task), so that two stores
+    with a task of the same name never share a source's slot; tasks created before that
+    have none and keep the name they have on their source."""
+    digest = hashlib.sha1(f"{salt}/{task}".encode() if salt else task.encode()).hexdigest()[:6]
     return f"{re.sub(r'[^A-Za-z0-9]', '_', task)[:40]}_{digest}".lower()

@@ -28,6 +28,7 @@ from typing import Any
 from turnout import sealing, storedb, vault
 from turnout.errors import BadInput, NotFound
 from turnout.model import Phase, TaskState
+from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.status import TableProgress
 from turnout.storedb import SCHEMA_VERSION as SCHEMA_VERSION
@@ -58,6 +59,13 @@ class TaskRecord:
     lease_expires: float | None = None
     wanted: bool = False  # `task start` asked for it to run: an agent claims it
     store_now: float | None = None  # the store database's clock when the row was read
+    capture: str | None = None  # its capture objects' name on the source, see capture_name
+
+    @property
+    def capture_name(self) -> str:
+        """The name of the task's slot, publication or triggers on its source: unique to
+        this task of this store (a task made before that was recorded keeps its old one)."""
+        return self.capture or slot_name(self.name)
 
     @property
     def name(self) -> str:
@@ -191,9 +199,10 @@ class Store:
                     f"or `turnout task delete {spec.name}` first"
                 )
             db.execute(
-                "INSERT INTO tasks (name, spec, state, created, updated) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO tasks (name, spec, state, created, updated, capture) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (spec.name, json.dumps(self._sealed(spec.to_dict())), TaskState.NOT_STARTED,
-                 now, now),
+                 now, now, slot_name(spec.name, salt=os.urandom(4).hex())),
             )
         self.add_event(spec.name, "info", "task created")
 
@@ -378,6 +387,7 @@ def _record(row: Row, spec: TaskSpec) -> TaskRecord:
         lease_expires=row["lease_expires"],
         wanted=bool(row["wanted"]),
         store_now=row["store_now"],
+        capture=row["capture"],
     )
 
 

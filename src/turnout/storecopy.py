@@ -14,7 +14,7 @@ from turnout.errors import BadInput
 from turnout.store import Store
 
 _TASK_COLUMNS = ("name", "spec", "state", "phase", "error", "delay_s", "position",
-                 "changes_applied", "created", "updated", "heartbeat")
+                 "changes_applied", "created", "updated", "heartbeat", "capture")
 _TABLES = {  # table -> columns copied (events keep their order, not their ids)
     "table_progress": ("task", "source", "dest", "rows_copied", "rows_total", "done"),
     "checkpoints": ("task", "key", "value"),

@@ -88,6 +88,9 @@ MIGRATIONS: dict[int, list[str]] = {
         "pid {big} NOT NULL, max_tasks INTEGER NOT NULL, started {real} NOT NULL, "
         "seen {real} NOT NULL)",
     ],
+    # the name of the task's capture objects on its source (slot, publication, triggers):
+    # NULL for tasks made before, whose objects keep the name derived from the task's alone
+    3: ["ALTER TABLE tasks ADD COLUMN capture TEXT"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -222,8 +222,6 @@ def test_a_table_the_publication_did_not_take_stops_the_task(store: Store, pg_ur
     publication: its rows since are in no stream, so the start stops naming it."""
     import psycopg
 
-    from turnout.naming import slot_name
-
     pg.run_ddl(pg_url, [pg.ACCT], 0)
     api.create_task(TaskSpec("pgunpub", pg_url, dest, tables=("acct", "new_*")), store)
     with deleting(store, "pgunpub"):
@@ -232,7 +230,8 @@ def test_a_table_the_publication_did_not_take_stops_the_task(store: Store, pg_ur
         pg.run_ddl(pg_url, ["CREATE TABLE new_log (at int, what text)",
                             "INSERT INTO new_log VALUES (1, 'a')"], 0)
         with psycopg.connect(pg_url, autocommit=True) as conn:  # as the older trigger left it
-            conn.execute(f"ALTER PUBLICATION turnout_{slot_name('pgunpub')} DROP TABLE new_log")
+            publication = f"turnout_{store.get('pgunpub').capture_name}"
+            conn.execute(f"ALTER PUBLICATION {publication} DROP TABLE new_log")
         with running(store, "pgunpub", expect=("Failed",)):
             api.wait_for("pgunpub", lambda s: s["state"] == "Failed", 60, store)
         error = api.task_status("pgunpub", store)["error"]

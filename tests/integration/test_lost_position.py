@@ -19,7 +19,6 @@ from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_postgres_capture import execute
 from turnout import api, engines
 from turnout.engines.sqlite.triggers import log_table
-from turnout.naming import slot_name
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
 from turnout.testing.servers import PgServer, start_postgres
@@ -31,14 +30,14 @@ def inserts(first: int, last: int) -> str:
     return f"INSERT INTO item SELECT g, 'row ' || g FROM generate_series({first}, {last}) g"
 
 
-def slot_of(task: str) -> str:
-    return f"turnout_{slot_name(task)}"
+def slot_of(store: Store, task: str) -> str:
+    return f"turnout_{store.get(task).capture_name}"
 
 
-def slot_row(url: str, task: str) -> tuple | None:
+def slot_row(store: Store, url: str, task: str) -> tuple | None:
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT wal_status FROM pg_replication_slots WHERE slot_name = %s",
-                            (slot_of(task),)).fetchone()
+                            (slot_of(store, task),)).fetchone()
 
 
 def fails_with_the_fix(store: Store, task: str, *words: str) -> str:
@@ -71,9 +70,10 @@ def test_a_dropped_slot_fails_the_task_and_resnapshot_recovers(
     dest = f"sqlite:///{tmp_path / 'd.db'}"
     api.create_task(TaskSpec("dropped", pg_url, dest), store)
     stopped_after_catching_up(store, "dropped")
-    execute(pg_url, inserts(4, 128), f"SELECT pg_drop_replication_slot('{slot_of('dropped')}')")
-    fails_with_the_fix(store, "dropped", "is gone", slot_of("dropped"))
-    assert slot_row(pg_url, "dropped") is None  # not put back at the WAL's end
+    slot = slot_of(store, "dropped")
+    execute(pg_url, inserts(4, 128), f"SELECT pg_drop_replication_slot('{slot}')")
+    fails_with_the_fix(store, "dropped", "is gone", slot_of(store, "dropped"))
+    assert slot_row(store, pg_url, "dropped") is None  # not put back at the WAL's end
     resnapshot_catches_up(store, "dropped")
     execute(pg_url, inserts(129, 130))
     stopped_after_catching_up(store, "dropped")
@@ -93,8 +93,9 @@ def test_a_slot_read_past_the_task_s_position_fails_the_task_and_resnapshot_reco
     api.create_task(TaskSpec("readpast", pg_url, dest), store)
     stopped_after_catching_up(store, "readpast")
     execute(pg_url, inserts(4, 50),
-            f"SELECT pg_replication_slot_advance('{slot_of('readpast')}', pg_current_wal_lsn())")
-    fails_with_the_fix(store, "readpast", "read past", slot_of("readpast"))
+            f"SELECT pg_replication_slot_advance('{slot_of(store, 'readpast')}', "
+            "pg_current_wal_lsn())")
+    fails_with_the_fix(store, "readpast", "read past", slot_of(store, "readpast"))
     resnapshot_catches_up(store, "readpast")
     same_rows(pg_url, dest, ["item"])
 
@@ -103,7 +104,7 @@ def test_a_dropped_publication_fails_the_task(store: Store, pg_url: str, tmp_pat
     execute(pg_url, ITEMS, inserts(1, 3))
     api.create_task(TaskSpec("unpub", pg_url, f"sqlite:///{tmp_path / 'd.db'}"), store)
     stopped_after_catching_up(store, "unpub")
-    execute(pg_url, inserts(4, 5), f'DROP PUBLICATION "{slot_of("unpub")}"')
+    execute(pg_url, inserts(4, 5), f'DROP PUBLICATION "{slot_of(store, "unpub")}"')
     fails_with_the_fix(store, "unpub", "publication", "is gone")
 
 
@@ -129,7 +130,7 @@ def test_an_invalidated_slot_fails_the_task_and_resnapshot_recovers(
     for first in range(4, 40, 12):  # WAL past what the slot may keep, in new segments
         execute(url, inserts(first, first + 11), "SELECT pg_switch_wal()")
     execute(url, "CHECKPOINT")
-    assert slot_row(url, "lost") == ("lost",)
+    assert slot_row(store, url, "lost") == ("lost",)
     fails_with_the_fix(store, "lost", "invalidated", "max_slot_wal_keep_size")
     resnapshot_catches_up(store, "lost")
     same_rows(url, dest, ["item"])
@@ -149,7 +150,8 @@ def test_a_slot_left_before_the_start_was_saved_is_used_from_its_own_start(
     api.create_task(spec, store)
     source = engines.connect(pg_url)
     try:
-        source.capture(source.reflect(["item"]), slot_name("early")).install()  # then it died
+        slot = store.get("early").capture_name
+        source.capture(source.reflect(["item"]), slot).install()  # then it died
     finally:
         source.close()
     execute(pg_url, inserts(4, 9))
@@ -175,8 +177,8 @@ def test_a_trimmed_sqlite_change_log_fails_the_task_and_resnapshot_recovers(
 ) -> None:
     src, dest = sqlite_task(store, tmp_path, "trimmed")
     with sqlite3.connect(src) as db:
-        db.execute(f'DELETE FROM "{log_table(slot_name("trimmed"))}" WHERE seq < '
-                   f'(SELECT max(seq) FROM "{log_table(slot_name("trimmed"))}")')
+        db.execute(f'DELETE FROM "{log_table(store.get("trimmed").capture_name)}" WHERE seq < '
+                   f'(SELECT max(seq) FROM "{log_table(store.get("trimmed").capture_name)}")')
     fails_with_the_fix(store, "trimmed", "trimmed past")
     resnapshot_catches_up(store, "trimmed")
     same_rows(f"sqlite:///{src}", dest, ["item"])
@@ -190,5 +192,26 @@ def test_dropped_sqlite_capture_fails_the_task(store: Store, tmp_path: Path) -> 
             db.execute(f'DROP TRIGGER "{name}"')
     fails_with_the_fix(store, "untriggered", "triggers of 'item' are gone")
     with sqlite3.connect(src) as db:
-        db.execute(f'DROP TABLE "{log_table(slot_name("untriggered"))}"')
+        db.execute(f'DROP TABLE "{log_table(store.get("untriggered").capture_name)}"')
     fails_with_the_fix(store, "untriggered", "change log", "is gone")
+
+
+def test_two_stores_with_a_task_of_the_same_name_keep_their_own_slots(
+    store: Store, pg_url: str, tmp_path: Path
+) -> None:
+    """Two turnout homes (a trial and the real one, say) that each name a task "orders" on
+    one source: each task has a slot of its own, so neither reads the other's position."""
+    other = Store(tmp_path / "other_home")
+    execute(pg_url, ITEMS, inserts(1, 3))
+    dests = {}
+    for each, folder in ((store, tmp_path / "a"), (other, tmp_path / "b")):
+        folder.mkdir()
+        dests[each] = f"sqlite:///{folder / 'd.db'}"
+        api.create_task(TaskSpec("orders", pg_url, dests[each]), each)
+    assert store.get("orders").capture_name != other.get("orders").capture_name
+    for each in (store, other):
+        stopped_after_catching_up(each, "orders")
+    execute(pg_url, inserts(4, 9))
+    for each in (other, store):
+        stopped_after_catching_up(each, "orders")
+        same_rows(pg_url, dests[each], ["item"])

@@ -21,6 +21,7 @@ from tests.integration.test_switchover import whole_story
 from turnout import api, checkpoints, leases, storedb
 from turnout.errors import Fenced
 from turnout.migrate import fence
+from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.testing.servers import PgServer
@@ -94,6 +95,7 @@ def test_copy_moves_every_task_and_refuses_a_second_time(home: Path, tmp_path: P
     assert [r.name for r in shared.all_tasks()] == ["a", "b"]
     assert shared.get("b").spec.dest == "postgresql://u:s3cretpw@h/db"  # same key, unsealed
     assert shared.tables("a") == local.tables("a")
+    assert shared.get("a").capture_name == local.get("a").capture_name  # the same slot
     assert checkpoints.FULL_DONE.present(shared, "a")
     messages = [e.message for e in shared.events("a")]
     assert messages[:2] == ["task created", "something to keep"]
@@ -110,12 +112,16 @@ def test_an_old_file_store_is_migrated_to_the_current_schema(home: Path) -> None
     db.executescript(storedb.SQLITE.ddl(storedb.V1_SCHEMA))
     db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     db.execute("INSERT INTO meta VALUES ('passwords_sealed', '1')")
+    spec = TaskSpec("old", "sqlite:///a.db", "sqlite:///b.db")
+    db.execute("INSERT INTO tasks (name, spec, state, created, updated) VALUES (?, ?, ?, 0, 0)",
+               ("old", json.dumps(spec.to_dict()), "Stopped"))
     db.commit()
     db.close()
     store = Store(home, url="")
     assert store.schema_version() == storedb.SCHEMA_VERSION
     columns = {r[1] for r in store._db().execute("PRAGMA table_info(tasks)")}
-    assert {"agent", "epoch", "lease_expires", "wanted"} <= columns
+    assert {"agent", "epoch", "lease_expires", "wanted", "capture"} <= columns
+    assert store.get("old").capture_name == slot_name("old")  # its slot keeps its name
     Store(home, url="")  # opening again migrates nothing twice
 
 

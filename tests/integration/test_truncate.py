@@ -169,14 +169,12 @@ def test_mysql_truncate_stops_a_task_that_asks_for_it(store: Store, mysql_url: s
 
 def test_a_publication_made_beforehand_must_publish_truncate(store: Store, pg_server: Any,
                                                             pg_url: str) -> None:
-    from turnout.naming import slot_name
-
+    dest = pg_server.create_database(f"pub_{uuid.uuid4().hex[:8]}")
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
-        conn.execute(f"CREATE PUBLICATION turnout_{slot_name('pub')} FOR TABLE t "
+        api.create_task(TaskSpec("pub", pg_url, dest), store)
+        conn.execute(f"CREATE PUBLICATION turnout_{store.get('pub').capture_name} FOR TABLE t "
                      "WITH (publish = 'insert, update, delete')")
-    dest = pg_server.create_database(f"pub_{uuid.uuid4().hex[:8]}")
-    api.create_task(TaskSpec("pub", pg_url, dest), store)
     assert api.run_task("pub", store=store) == "Failed"
     error = api.task_status("pub", store)["error"]
     assert "leaves out some kinds of change" in error and "publish = 'insert, update, " in error

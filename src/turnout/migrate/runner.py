@@ -25,9 +25,8 @@ from turnout.migrate.plan import TablePlan, build_plan
 from turnout.migrate.storeprogress import StoreProgress
 from turnout.migrate.throttle import Throttle
 from turnout.model import EPOCH_KEY, Phase, Position, TaskState, fenced_off, taken_over
-from turnout.naming import slot_name
 from turnout.spec import TaskSpec
-from turnout.store import Store
+from turnout.store import Store, TaskRecord
 
 CLOSE_WAIT_S = 5.0  # how long a run's end waits for its connections to close
 
@@ -120,8 +119,9 @@ class Runner:
                 self._warn_superusers(src, dst)
             saved = {} if first_run else dst.read_checkpoint(self.name)
             known = frozenset(t.source for t in self.store.tables(self.name))
-            plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(self.name),
-                               saved=saved, known=known)
+            slot = self.store.get(self.name).capture_name
+            plans = build_plan(spec, src, dst, first_run=first_run, slot=slot, saved=saved,
+                               known=known)
             late = [] if first_run else self._joining(spec, saved, plans, known)
             plans = [p for p in plans if p.source.name not in late]
             PRECHECKED.set(self.store, self.name, True)
@@ -308,7 +308,7 @@ def start_capture(store: Store, name: str, src: Engine, plans: list[TablePlan],
     nothing has been read yet, so a start fixed then is as good (PostgreSQL keeps the slot the
     first attempt made, and with it that attempt's start).
     """
-    capture = src.capture([p.source for p in plans], slot_name(name))
+    capture = src.capture([p.source for p in plans], store.get(name).capture_name)
     if late:
         capture.joining(late)
     saved = CAPTURE_START.get(store, name)
@@ -334,7 +334,8 @@ def prepare(store: Store, name: str) -> None:
             plans = []
             store.set_tables(name, [(keyspace.KEYS, keyspace.KEYS, 0)])
         else:
-            plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
+            plans = build_plan(spec, src, dst, first_run=first_run,
+                               slot=store.get(name).capture_name)
             store.set_tables(name, [(p.source.name, p.dest.name, 0) for p in plans])
         PRECHECKED.set(store, name, True)
         if Phase.INCREMENTAL in spec.types:
@@ -358,11 +359,11 @@ def precheck(store: Store, name: str) -> dict[str, Any]:
         dst = engines.connect(spec.dest_endpoint, create=True)
         later = src.switchover_problems() + dst.switchover_problems()
         if src.capabilities.keyspace:  # no tables: what the engine's own session needs
-            problems = src.capture_problems(slot_name(name)) + dst.write_problems()
+            problems = src.capture_problems(store.get(name).capture_name) + dst.write_problems()
             return {"ok": not problems, "problems": problems,
                     "tables": [{"source": keyspace.KEYS, "dest": keyspace.KEYS}],
                     "switchover": later}
-        plans = build_plan(spec, src, dst, first_run=first_run, slot=slot_name(name))
+        plans = build_plan(spec, src, dst, first_run=first_run, slot=store.get(name).capture_name)
     except TurnoutError as exc:
         return {"ok": False, "problems": str(exc).splitlines(), "tables": [],
                 "switchover": []}
@@ -385,7 +386,7 @@ def resnapshot(store: Store, name: str) -> None:
         store.add_event(name, "info", "resnapshot: the next run empties the destination's "
                         "databases and copies every key afresh")
         return
-    remove_capture(spec, name)
+    remove_capture(store.get(name))
     dst = engines.connect(spec.dest_endpoint)
     try:
         tables = [t.dest for t in store.tables(name) if dst.table_exists(t.dest)]
@@ -398,13 +399,14 @@ def resnapshot(store: Store, name: str) -> None:
                     "the next run copies them afresh")
 
 
-def remove_capture(spec: TaskSpec, name: str) -> None:
+def remove_capture(record: TaskRecord) -> None:
     """Take the task's capture objects off the source and its checkpoints off the destination.
     An engine of keys installs nothing on its source: its replication session ends with it."""
+    spec, name = record.spec, record.name
     if not engines.engine_class(spec.source_endpoint.scheme).capabilities.keyspace:
         src = engines.connect(spec.source_endpoint)
         try:
-            src.capture([], slot_name(name)).remove()
+            src.capture([], record.capture_name).remove()
         finally:
             src.close()
     try:

@@ -48,7 +48,7 @@ def abort(name: str, store: Store | None = None, say: steps.Say = lambda _: None
         tasks.delete_task(reverse, store)
         log(f"reverse task {reverse} deleted")
     if done in STEPS[STEPS.index("drained"):]:  # drained, the source fenced since
-        steps.forward_from_marker(spec, name, log)
+        steps.forward_from_marker(spec, name, store.get(name).capture_name, log)
     steps.lift_fence(spec.source, log)  # whatever step it died in
     if SWITCHOVER_DEST_FROZE.present(store, name):
         steps.lift_fence(spec.dest, log)

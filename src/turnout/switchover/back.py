@@ -100,7 +100,8 @@ class _Rollback:
             time.sleep(self.options.grace)
         steps.stop_if_running(self.store, self.reverse)
         self.log(f"reverse task {self.reverse} stopped")
-        steps.forward_from_marker(self.spec, self.name, self.log)  # a step run again
+        steps.forward_from_marker(self.spec, self.name, self.store.get(self.name).capture_name,
+                                  self.log)  # a step run again
         # takes a new one, still inside the source's fence
 
     def verified(self) -> None:

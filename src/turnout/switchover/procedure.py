@@ -46,7 +46,6 @@ from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError, Unsupported
 from turnout.migrate import runner
 from turnout.model import Phase, TaskState
-from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.switchover import steps
@@ -239,7 +238,7 @@ def _reverse_prepared(ctx: Context) -> None:
         runner.prepare(ctx.store, ctx.reverse)
     dest = engines.connect(ctx.spec.dest_endpoint)
     try:
-        start = dest.capture([], slot_name(ctx.reverse)).marker()
+        start = dest.capture([], ctx.store.get(ctx.reverse).capture_name).marker()
     finally:
         dest.close()
     CAPTURE_START.set(ctx.store, ctx.reverse, start.to_json())

@@ -15,7 +15,6 @@ from turnout import checkpoints, engines, tasks
 from turnout.engines.base import Engine
 from turnout.errors import OperationFailed
 from turnout.model import Position, Session, TaskState
-from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.store import Store
 
@@ -117,7 +116,7 @@ def drain(store: Store, task: str, timeout: float, log: Journal) -> None:
     spec = store.get(task).spec
     src = engines.connect(spec.source_endpoint)
     try:
-        target = src.capture([], slot_name(task)).marker()
+        target = src.capture([], store.get(task).capture_name).marker()
     finally:
         src.close()
     log(f"marker committed on {spec.source_endpoint} at {target.to_dict()}; waiting for "
@@ -147,7 +146,7 @@ def _reached(dst: Engine, store: Store, task: str, target: Position) -> bool:
     return saved is not None and not engines.position_from_json(saved) < target
 
 
-def forward_from_marker(spec: TaskSpec, name: str, log: Journal) -> None:
+def forward_from_marker(spec: TaskSpec, name: str, slot: str, log: Journal) -> None:
     """An engine of keys replays commands, not row images: the forward task must not apply
     again what the reverse task wrote to the source, so it goes on from a marker taken now.
     Only while the source is fenced and no reverse task runs, with the forward task drained
@@ -157,7 +156,7 @@ def forward_from_marker(spec: TaskSpec, name: str, log: Journal) -> None:
         return
     src = engines.connect(source)
     try:
-        start = src.capture([], slot_name(name)).marker()
+        start = src.capture([], slot).marker()
         keyspace = src.keyspace
         assert keyspace is not None  # capabilities.keyspace promised one
         keyspace.follow_from(spec.dest_endpoint, name, start)

@@ -213,7 +213,7 @@ def delete_task(name: str, store: Store | None = None, force: bool = False) -> l
     stop_task(name, store)
     notes: list[str] = []
     try:
-        runner.remove_capture(record.spec, name)
+        runner.remove_capture(record)
         notes += _lift_left_fence(record.spec, name, store)
     except TurnoutError as exc:
         if not force:

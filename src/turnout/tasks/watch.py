@@ -16,7 +16,6 @@ from turnout import checkpoints, engines
 from turnout.errors import OperationFailed, TurnoutError
 from turnout.migrate import heartbeat
 from turnout.model import Phase, TaskState
-from turnout.naming import slot_name
 from turnout.spec import TaskSpec
 from turnout.status import TaskProgress, TaskStatus
 from turnout.store import Store
@@ -96,7 +95,7 @@ def leftover_slots(spec: TaskSpec, store: Store) -> list[str] | None:
     on a source that is down or behind a network that drops packets. The look-up runs
     in a thread of its own, which is left to finish (or fail) by itself then.
     """
-    owned = {slot_name(r.name) for r in store.all_tasks()}
+    owned = {r.capture_name for r in store.all_tasks()}
     found: list[list[str] | None] = []
 
     def look() -> None:

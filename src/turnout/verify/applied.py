@@ -13,7 +13,6 @@ from __future__ import annotations
 from turnout import checkpoints, engines
 from turnout.engines.base import Engine
 from turnout.model import Phase, Position, TaskState
-from turnout.naming import slot_name
 from turnout.store import Store
 
 
@@ -28,7 +27,7 @@ class TaskApplied:
     def mark(self) -> Position:
         src = engines.connect(self.spec.source_endpoint)
         try:
-            capture = src.capture([], slot_name(self.name))
+            capture = src.capture([], self.store.get(self.name).capture_name)
             try:
                 return capture.marker()
             finally:
