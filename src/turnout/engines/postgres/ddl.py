@@ -19,6 +19,7 @@ from turnout.engines.postgres.dialect import (
     qualified,
     quote,
 )
+from turnout.engines.postgres.present import Held, held
 from turnout.model import ForeignKey, Index, Table
 
 
@@ -109,47 +110,33 @@ def always_identities(conn: Any, schema: str, names: list[str]) -> list[str]:
     ]
 
 
-def create_indexes(cur: Any, schema: str, table: Table) -> None:
+def create_indexes(cur: Any, schema: str, table: Table, present: Held) -> None:
     """The primary key under its name, every index, UNIQUE / EXCLUDE and CHECK constraint,
-    and their comments; in the caller's transaction (`cur`, from in_schema)."""
+    and their comments; in the caller's transaction (`cur`, from in_schema), `present`
+    saying what the table holds already."""
     target = qualified(schema, table.name)
-    if table.primary_key and not _constraint_exists(cur, schema, table, "", "p"):
+    if table.primary_key and not present.constraint(table.name, "", "p"):
         name = f"CONSTRAINT {quote(table.primary_key_name)} " if table.primary_key_name else ""
-        if table.primary_key_name and own_unique_index(cur, schema, table,
-                                                        table.primary_key_name):
+        if table.primary_key_name and present.own_unique_index(
+                table.name, table.primary_key_name, table.primary_key):
             using = quote(table.primary_key_name)  # built before, alongside the others
             cur.execute(f"ALTER TABLE {target} ADD {name}PRIMARY KEY USING INDEX {using}")
         else:
             cur.execute(f"ALTER TABLE {target} ADD {name}PRIMARY KEY "
                         f"({column_list(table.primary_key)})")
+        present.added(table.name, table.primary_key_name, "p")
     for index in table.source_indexes:
-        cur.execute(index_sql(cur, schema, table, index))
+        cur.execute(index_sql(cur, schema, table, index, present))
     for name, definition in table.checks:
-        if not _constraint_exists(cur, schema, table, name, None):
+        if not present.constraint(table.name, name):
             cur.execute(f"ALTER TABLE {target} ADD CONSTRAINT {quote(name)} {definition}")
+            present.added(table.name, name, "c")
     keys = {fk.name for fk in table.foreign_keys}
     others = {n for k, n, _ in table.comments if k == "CONSTRAINT"} - keys
-    _comment(cur, schema, table, ("INDEX",), others)
+    _comment(cur, schema, table, ("INDEX",), others, present)
 
 
-def own_unique_index(cur: Any, schema: str, table: Table, name: str) -> bool:
-    """Whether `name` is a unique index of this very table on its primary key's columns,
-    in their order, that no constraint holds yet: the one a parallel build made for the
-    key (an index of that name elsewhere in the schema is not)."""
-    cur.execute(
-        "SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
-        "WHERE i.indrelid = %s::regclass AND ic.relname = %s AND i.indisunique "
-        "AND i.indisvalid AND i.indexprs IS NULL AND i.indpred IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
-        "AND ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY "
-        "AS k(n, o) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n "
-        "ORDER BY k.o) = %s::text[]",
-        (qualified(schema, table.name), name, list(table.primary_key)),
-    )
-    return cur.fetchone() is not None
-
-
-def index_sql(cur: Any, schema: str, table: Table, index: Index) -> str:
+def index_sql(cur: Any, schema: str, table: Table, index: Index, present: Held) -> str:
     """The index as its source wrote it; one whose text could not be read (never seen) is
     built on its columns, or left to not_carried() to name when it has none."""
     target = qualified(schema, table.name)
@@ -159,20 +146,12 @@ def index_sql(cur: Any, schema: str, table: Table, index: Index) -> str:
         built = cur.fetchone()[0] is not None
         return create_index_sql(schema, table, plain[0]) if plain and not built else "SELECT 1"
     if index.constraint:
-        if _constraint_exists(cur, schema, table, index.name, None):
+        if present.constraint(table.name, index.name):
             return "SELECT 1"
+        present.added(table.name, index.name, "u")
         return f"ALTER TABLE {target} ADD CONSTRAINT {quote(index.name)} {index.definition}"
     unique = "UNIQUE " if index.unique else ""
     return f"CREATE {unique}INDEX IF NOT EXISTS {quote(index.name)} ON {target} {index.definition}"
-
-
-def _constraint_exists(cur: Any, schema: str, table: Table, name: str, kind: str | None) -> bool:
-    cur.execute(
-        "SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass "
-        "AND (conname = %s OR contype = %s)",
-        (qualified(schema, table.name), name, kind or ""),
-    )
-    return cur.fetchone() is not None
 
 
 def foreign_key_sql(schema: str, table: Table, fk: ForeignKey, name: str) -> str:
@@ -193,11 +172,11 @@ def comment_foreign_keys(conn: Any, schema: str, table: Table) -> None:
     keys = {fk.name for fk in table.foreign_keys}
     if any(k == "CONSTRAINT" and n in keys for k, n, _ in table.comments):
         with in_schema(conn, schema) as cur:
-            _comment(cur, schema, table, (), keys)
+            _comment(cur, schema, table, (), keys, held(cur, schema, [table.name]))
 
 
 def _comment(cur: Any, schema: str, table: Table, kinds: tuple[str, ...],
-             constraints: set[str] | None = None) -> None:
+             constraints: set[str] | None = None, present: Held | None = None) -> None:
     """COMMENT ON each object of `kinds` and each of the named `constraints` that is there
     (one the task could not build, say after a column rename, has no comment to take)."""
     from psycopg import sql
@@ -215,8 +194,8 @@ def _comment(cur: Any, schema: str, table: Table, kinds: tuple[str, ...],
             if cur.fetchone()[0] is None:
                 continue
             on = f"INDEX {qualified(schema, name)}"
-        elif kind == "CONSTRAINT" and name in (constraints or set()):
-            if not _constraint_exists(cur, schema, table, name, None):
+        elif kind == "CONSTRAINT" and name in (constraints or set()) and present:
+            if not present.constraint(table.name, name):
                 continue
             on = f"CONSTRAINT {quote(name)} ON {target}"
         else:
