@@ -152,6 +152,8 @@ class Table:
         The source's own SQL of indexes and checks names the old columns, so with column
         renames they are left out (plain indexes are still built from `indexes`) and said so.
         """
+        if not columns:  # a table's own columns kept: only its name may change
+            return self if name == self.name else replace(self, name=name)
 
         def col(c: str) -> str:
             return columns.get(c, c)

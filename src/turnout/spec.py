@@ -171,8 +171,10 @@ class TaskSpec:
         cast = replace(table, columns=tuple(
             replace(c, type=casts[c.name], native_type="", definition="", portable_default=None)
             if c.name in casts else c
-            for c in table.columns))
+            for c in table.columns)) if casts else table
         renamed = cast.renamed(self.dest_name(table.name), self.dest_columns(table.name))
+        if not renamed.foreign_keys:  # (a thousand tables paid for copies of their own)
+            return renamed
         fks = tuple(
             replace(
                 fk,
