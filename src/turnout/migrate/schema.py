@@ -15,14 +15,25 @@ from turnout.migrate.identifiers import renamed_objects
 from turnout.migrate.plan import TablePlan
 from turnout.migrate.progress import Progress
 from turnout.model import Table
+from turnout.types import Kind
 
 INDEX_BUILDERS = min(4, os.cpu_count() or 1)  # tables whose indexes are built at once
 TABLES_PER_BUILD = 25  # tables whose indexes one transaction builds, at most
 BATCHES_PER_BUILDER = 8  # below this many batches per builder, batches shrink
+TABLES_PER_CREATOR = 100  # tables a builder creates at least, on a connection of its own
 
 
 def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> None:
-    dst.create_tables([plan.dest for plan in plans])
+    """The tables, shared out among builders where the destination takes parallel writers:
+    creating a table is the server's work, one process's at a time on one connection, and
+    a thousand small tables took seconds so."""
+    parts = creation_parts([plan.dest for plan in plans],
+                           INDEX_BUILDERS if dst.capabilities.parallel_writes else 1)
+    if len(parts) == 1:
+        dst.create_tables(parts[0])
+    else:
+        with ThreadPoolExecutor(len(parts), thread_name_prefix="turnout-create") as pool:
+            list(pool.map(partial(_create_on_own, dst), parts))
     progress.event("info", f"created {len(plans)} tables on the destination")
     for plan in plans:
         for line in renamed_objects(plan):
@@ -31,6 +42,32 @@ def create_tables(dst: Engine, plans: list[TablePlan], progress: Progress) -> No
         built = {index.name for index in plan.source.indexes}
         for line in not_carried(plan.dest, dst.scheme, built) + defaults_not_carried(plan, dst):
             progress.event("warning", line)
+
+
+def creation_parts(tables: list[Table], builders: int) -> list[list[Table]]:
+    """The tables in up to `builders` parts that may be created at once, none smaller than
+    TABLES_PER_CREATOR (a connection costs as much as a few dozen small tables). Tables
+    that bring types or sequences of their own, which another table may share, all go in
+    the first part: two builders would both find one missing and both create it."""
+    shares = [t for t in tables if _brings_types(t)]
+    alone = [t for t in tables if not _brings_types(t)]
+    count = max(1, min(builders, len(alone) // TABLES_PER_CREATOR))
+    parts = [alone[i::count] for i in range(count)]
+    parts[0] = shares + parts[0]
+    return [part for part in parts if part] or [[]]
+
+
+def _brings_types(table: Table) -> bool:
+    return bool(table.types or table.sequences
+                or any(c.type.kind is Kind.ENUM for c in table.columns))
+
+
+def _create_on_own(dst: Engine, tables: list[Table]) -> None:
+    own = engines.connect(dst.endpoint)
+    try:
+        own.create_tables(tables)
+    finally:
+        own.close()
 
 
 def not_carried(table: Table, scheme: str, built: set[str] | frozenset[str] = frozenset()
