@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -132,6 +133,57 @@ def alternating(contenders: Sequence[T], round_no: int) -> list[T]:
     both places equally often over an even number of rounds.
     """
     return list(contenders) if round_no % 2 == 0 else list(reversed(contenders))
+
+
+# --------------------------------------------------------------------------- CPU seconds
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid``, its reaped children and its live ones.
+
+    A PostgreSQL backend counts in its postmaster's ``cutime`` once it has exited, while the
+    checkpointer and WAL writer live on: both are added, so the figure is the server's whole.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(stat[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            child = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(child[1]) == pid:  # ppid
+            total += int(child[11]) + int(child[12])
+    return total / tick
+
+
+def own_cpu() -> float:
+    """CPU seconds of this script's process and its finished children (turnout runs in
+    process, with threads; the shell tools run as children)."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+class CpuMeter:
+    """CPU seconds of a ``with`` block: :attr:`client` (this process and its children) and
+    :attr:`server` (the private server's process tree). Steadier than wall time on a box
+    whose load swings, since others' work does not count."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.client = self.server = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self._start = (own_cpu(), process_cpu(self.server_pid))
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        time.sleep(0.3)  # let the last backends exit, so they count in their parent
+        self.client = own_cpu() - self._start[0]
+        self.server = process_cpu(self.server_pid) - self._start[1]
 
 
 # --------------------------------------------------------------------------- statistics

@@ -19,7 +19,18 @@ import shutil
 import sys
 from pathlib import Path
 
-from _common import Timer, add_dir_option, alternating, median, print_table, runs_text, work_dir
+from _common import (
+    CpuMeter,
+    Timer,
+    add_dir_option,
+    alternating,
+    load_average,
+    median,
+    print_table,
+    round_ratio,
+    runs_text,
+    work_dir,
+)
 from pg_full import psql, run_dump, run_pgcopydb, run_turnout
 
 from turnout.testing.servers import PgServer, start_postgres
@@ -89,8 +100,10 @@ def main() -> None:
         expected = content(server, SOURCE_DB)
         print(f"generated {args.tables:,} tables x {args.rows:,} rows in "
               f"{generated.seconds:.1f} s; source {expected}")
-        times = run_all(server, work, args.repeat, expected, args.contenders)
-        report(args.tables, args.rows, times)
+        start_load = load_average()
+        times, cpu = run_all(server, work, args.repeat, expected, args.contenders)
+        report(args.tables, args.rows, times, cpu)
+        print(f"load average (1 min) at start / end: {start_load} / {load_average()}")
     finally:
         if server is not None:
             server.stop()
@@ -98,37 +111,48 @@ def main() -> None:
 
 
 def run_all(server: PgServer, work: Path, repeat: int, expected: str,
-            contenders: list[str]) -> dict[str, list[float]]:
-    """Every contender ``repeat`` times, alternating, each into a fresh database, checked."""
+            contenders: list[str]
+            ) -> tuple[dict[str, list[float]], dict[str, list[tuple[float, float]]]]:
+    """Every contender ``repeat`` times, alternating, each into a fresh database, checked;
+    the seconds of each run, and its CPU seconds (client side, server side)."""
     src_url = server.url(SOURCE_DB)
     times: dict[str, list[float]] = {who: [] for who in contenders}
+    cpu: dict[str, list[tuple[float, float]]] = {who: [] for who in contenders}
     for r in range(repeat):
         for who in alternating(contenders, r):
             db = f"bench_dst_{who}_{r + 1}"
             dst_url = server.create_database(db)
             psql(server, "postgres", "CHECKPOINT")
-            if who == "pg_dump":
-                elapsed = run_dump(server, src_url, dst_url)
-            elif who == "pgcopydb":
-                elapsed = run_pgcopydb(server, src_url, dst_url, work / "pgcopydb")
-            else:
-                elapsed = run_turnout(src_url, dst_url, work / f"home-{who}-{r + 1}")
+            with CpuMeter(server.process.pid) as meter:
+                if who == "pg_dump":
+                    elapsed = run_dump(server, src_url, dst_url)
+                elif who == "pgcopydb":
+                    elapsed = run_pgcopydb(server, src_url, dst_url, work / "pgcopydb")
+                else:
+                    elapsed = run_turnout(src_url, dst_url, work / f"home-{who}-{r + 1}")
+            cpu[who].append((meter.client, meter.server))
             got = content(server, db)
             if got != expected:
                 sys.exit(f"{who} run {r + 1}: destination {got!r} != source {expected!r}")
             times[who].append(elapsed)
-            print(f"run {r + 1} {who:<8} {elapsed:7.2f} s  (content check ok)", flush=True)
+            print(f"run {r + 1} {who:<8} {elapsed:7.2f} s  CPU {meter.client:.2f} s client, "
+                  f"{meter.server:.2f} s server (content check ok, load {load_average()})",
+                  flush=True)
             psql(server, "postgres", f'DROP DATABASE "{db}"')
-    return times
+    return times, cpu
 
 
-def report(tables: int, rows: int, times: dict[str, list[float]]) -> None:
+def report(tables: int, rows: int, times: dict[str, list[float]],
+           cpu: dict[str, list[tuple[float, float]]]) -> None:
     med = {who: median(ts) for who, ts in times.items()}
     base = "pg_dump" if "pg_dump" in med else next(iter(med))
     print()
-    print_table(["contender", "median s", "ms/table", f"this/{base}", "runs (s)"],
+    print_table(["contender", "median s", "ms/table", f"this/{base}", "per round",
+                 "CPU client s", "CPU server s", "runs (s)"],
                 [[who, f"{med[who]:.2f}", f"{med[who] * 1000 / tables:.1f}",
-                  f"{med[who] / med[base]:.2f}", runs_text(ts)]
+                  f"{med[who] / med[base]:.2f}", f"{round_ratio(ts, times[base]):.2f}",
+                  f"{median(c for c, _ in cpu[who]):.2f}",
+                  f"{median(s for _, s in cpu[who]):.2f}", runs_text(ts)]
                  for who, ts in times.items()])
     print(f"{tables:,} tables x {rows:,} rows (integer key + one index each); turnout = "
           "schema + full through the Python API, in process; pg_dump = `pg_dump "

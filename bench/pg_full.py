@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from _common import (
+    CpuMeter,
     Timer,
     add_dir_option,
     alternating,
@@ -211,25 +212,29 @@ def main() -> None:
         if "pgcopydb" in args.contenders:
             need("pgcopydb")
         times: dict[str, list[float]] = {who: [] for who in args.contenders}
+        cpu: dict[str, list[tuple[float, float]]] = {who: [] for who in args.contenders}
         loads = [load_average()]
         for r in range(args.repeat):
             for who in alternating(args.contenders, r):
                 db = f"bench_dst_{who}_{r + 1}"
                 dst_url = server.create_database(db)
                 psql(server, "postgres", "CHECKPOINT")  # start each run with clean buffers
-                if who == "pg_dump":
-                    elapsed = run_dump(server, src_url, dst_url)
-                elif who == "pgcopydb":
-                    elapsed = run_pgcopydb(server, src_url, dst_url, work / "pgcopydb")
-                else:
-                    elapsed = run_turnout(src_url, dst_url, work / f"home-{who}-{r + 1}")
+                with CpuMeter(server.process.pid) as meter:
+                    if who == "pg_dump":
+                        elapsed = run_dump(server, src_url, dst_url)
+                    elif who == "pgcopydb":
+                        elapsed = run_pgcopydb(server, src_url, dst_url, work / "pgcopydb")
+                    else:
+                        elapsed = run_turnout(src_url, dst_url, work / f"home-{who}-{r + 1}")
                 check(server, db, who, r + 1, expected)
                 times[who].append(elapsed)
-                print(f"run {r + 1} {who:<8} {elapsed:7.2f} s  (content and index check ok, "
+                cpu[who].append((meter.client, meter.server))
+                print(f"run {r + 1} {who:<8} {elapsed:7.2f} s  CPU {meter.client:.2f} s client, "
+                      f"{meter.server:.2f} s server (content and index check ok, "
                       f"load {load_average()})", flush=True)
                 psql(server, "postgres", f'DROP DATABASE "{db}"')
         loads.append(load_average())
-        report(args.rows, times)
+        report(args.rows, times, cpu)
         print(f"load average (1 min) at start / end: {loads[0]} / {loads[1]}")
     finally:
         if server is not None:
@@ -237,13 +242,17 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(rows: int, times: dict[str, list[float]]) -> None:
+def report(rows: int, times: dict[str, list[float]],
+           cpu: dict[str, list[tuple[float, float]]]) -> None:
     med = {who: median(ts) for who, ts in times.items()}
     print()
-    print_table(["contender", "median s", "rows/s", "turnout/this", "per round", "runs (s)"],
+    print_table(["contender", "median s", "rows/s", "turnout/this", "per round",
+                 "CPU client s", "CPU server s", "runs (s)"],
                 [[who, f"{med[who]:.2f}", f"{rows / med[who]:,.0f}",
                   f"{med['turnout'] / med[who]:.2f}",
-                  f"{round_ratio(times['turnout'], ts):.2f}", runs_text(ts)]
+                  f"{round_ratio(times['turnout'], ts):.2f}",
+                  f"{median(c for c, _ in cpu[who]):.2f}",
+                  f"{median(s for _, s in cpu[who]):.2f}", runs_text(ts)]
                  for who, ts in times.items()])
     print(f"rows: {rows:,}. turnout = schema + full through the Python API, in process;")
     print("pg_dump = `pg_dump --format=plain src | psql -q -v ON_ERROR_STOP=1 dst`;")
