@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_db
@@ -28,7 +30,7 @@ from turnout import api, engines, leases
 from turnout.model import EPOCH_KEY
 from turnout.spec import TaskSpec
 from turnout.store import Store
-from turnout.testing.servers import PgServer
+from turnout.testing.servers import PgServer, RedisServer, start_redis
 
 
 @pytest.fixture()
@@ -197,6 +199,63 @@ def test_an_agent_serves_metrics_for_the_tasks_it_runs(
         _scrape(port)
 
 
+class Incrementer(threading.Thread):
+    """An application that INCRs one key until halted: a replayed INCR shows as a count
+    the source never had."""
+
+    def __init__(self, server: RedisServer) -> None:
+        super().__init__(daemon=True)
+        self.client = redis.Redis(port=server.port)
+        self.halt = threading.Event()
+        self.done = 0
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            self.client.incr("n")
+            self.done += 1
+            time.sleep(0.002)
+
+
+def test_a_paused_agent_s_redis_worker_replays_no_command(
+        home: Path, tmp_path: Path, shared: str, agents: dict[str, AgentProcess]) -> None:
+    source, dest = start_redis(tmp_path / "source"), start_redis(tmp_path / "dest")
+    app = Incrementer(source)
+    try:
+        api.create_task(TaskSpec("bank", source.url(), dest.url()))
+        agents["paused"] = AgentProcess(home, shared, "paused")
+        wait_agents(1)
+        api.start_task("bank")
+        until(lambda: api.task_status("bank")["phase"] == "incremental", 90, "incremental")
+        first_epoch = Store().get("bank").epoch
+        agents["other"] = AgentProcess(home, shared, "other")
+        wait_agents(2)
+        workers = _workers_of(agents["paused"])
+        agents["paused"].signal_group(signal.SIGSTOP)
+        app.start()
+        until(lambda: api.task_status("bank")["agent"] == "other", leases.LEASE_S + 10,
+              "the other agent holds the task")
+        until(lambda: _saved_epoch(dest.url()) == first_epoch + 1, 30,
+              "the new worker claimed the task on the destination")
+        for worker in workers:  # wakes with the stream it had read: it must apply none of it
+            os.kill(worker, signal.SIGCONT)
+        until(lambda: _workers_of(agents["paused"]) == [], 20, "the paused worker stopped")
+        assert any("taken over" in e["message"] for e in api.events("bank"))
+        agents["paused"].signal_group(signal.SIGCONT)
+        time.sleep(1)
+    finally:
+        app.halt.set()
+        app.join()
+    try:
+        api.wait_caught_up("bank", 30)
+        source_n = redis.Redis(port=source.port).get("n")
+        assert int(source_n) == app.done
+        assert redis.Redis(port=dest.port).get("n") == source_n
+    finally:
+        api.delete_task("bank", force=True)
+        source.stop()
+        dest.stop()
+
+
 def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample the agent's /metrics answers, by (name, sorted labels)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
@@ -205,10 +264,10 @@ def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-def _saved_epoch(url: str) -> int | None:
+def _saved_epoch(url: str, task: str = "bank") -> int | None:
     engine = engines.connect(url)
     try:
-        value = engine.read_checkpoint("bank").get(EPOCH_KEY)
+        value = engine.read_checkpoint(task).get(EPOCH_KEY)
     finally:
         engine.close()
     return int(value) if value is not None else None

@@ -15,10 +15,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from turnout.engines.redis import bigkeys
+from turnout.engines.redis.epoch import EXEC, MULTI, Epoch
 from turnout.engines.redis.rdb import Entry
 from turnout.engines.redis.resp import Connection, Pipeline, encode
 from turnout.engines.redis.url import RedisUrl
 from turnout.errors import OperationFailed
+from turnout.model import Checkpoint
 
 CHECKPOINT = "_turnout:checkpoint:{owner}"
 TEMP = "_turnout:rebuild:{owner}"  # where a big key is built before its RENAME
@@ -37,6 +39,14 @@ class Applier:
         self._bulk: Pipeline | None = None
         self._bulk_db: int | None = None
         self._in_flight: deque[list[bytes]] = deque()  # each batch's keys, replies owed
+        epoch = Checkpoint(owner, {}).epoch  # an agent's worker writes under one (epoch.py)
+        self.fence = Epoch(owner, epoch, self.home) if epoch is not None else None
+
+    def claim(self) -> None:
+        """Before the checkpoint is read: an agent's worker raises the task's epoch, and
+        stops (Fenced) if a newer one holds it already."""
+        if self.fence is not None:
+            self.fence.claim(self.client)
 
     def read_checkpoint(self) -> dict[str, Any] | None:
         self.client.execute_command("SELECT", self.home)
@@ -44,6 +54,9 @@ class Applier:
         return json.loads(raw) if raw else None
 
     def write_checkpoint(self, state: dict[str, Any]) -> None:
+        if self.fence is not None:
+            self.fence.write_checkpoint(self.client, self.key, json.dumps(state))
+            return
         pipe = self.client.pipeline(transaction=True)
         pipe.execute_command("SELECT", self.home)
         pipe.execute_command("SET", self.key, json.dumps(state))
@@ -59,14 +72,20 @@ class Applier:
         for db in dbs:
             self.client.execute_command("SELECT", db)
             size = int(self.client.execute_command("DBSIZE"))
-            if db == self.home and self.client.execute_command("EXISTS", self.key):
-                size -= 1
+            if db == self.home:  # turnout's own: the checkpoint, an agent's worker's epoch
+                size -= int(self.client.execute_command("EXISTS", self.key))
+                if self.fence is not None:
+                    size -= int(self.client.execute_command("EXISTS", self.fence.key))
             if size > 0:
                 held.append(db)
         return held
 
     def empty(self, dbs: Iterable[int]) -> None:
         """Empty `dbs`, for a full copy that starts again (the checkpoint goes with them)."""
+        if self.fence is not None:
+            self._send_fenced([encode("SELECT", db) + encode("FLUSHDB") for db in dbs],
+                              [b"(FLUSHDB %d)" % db for db in dbs], None, 2)
+            return
         for db in dbs:
             self.client.execute_command("SELECT", db)
             self.client.execute_command("FLUSHDB")
@@ -77,7 +96,7 @@ class Applier:
         converges. The batch's replies are read while the next batch is cut (restored()
         reads the last ones); a refusal raises naming its key."""
         parts, keys = [], []
-        db = self._bulk_db
+        db = start = self._bulk_db
         for target, entry in entries:
             if target != db:
                 parts.append(encode("SELECT", target))
@@ -90,7 +109,7 @@ class Applier:
                              len(payload), payload))
             keys.append(key)
         self._bulk_db = db
-        self._send(parts, keys)
+        self._send(parts, keys, start)
 
     def rebuild(self, target: int, entry: Entry, per_command: int = 1000,
                 batch_bytes: int = 8 << 20) -> None:
@@ -106,22 +125,46 @@ class Applier:
             labels.append(entry.key)
             size += len(packed)
             if size >= batch_bytes:
-                self._send(parts, labels)
+                self._send(parts, labels, target)
                 parts, labels, size = [], [], 0
         if entry.expire_ms:
             parts.append(encode("PEXPIREAT", temp, entry.expire_ms))
             labels.append(entry.key)
         parts.append(encode("RENAME", temp, entry.key))
         labels.append(entry.key)
-        self._send(parts, labels)
+        self._send(parts, labels, target)
 
-    def _send(self, parts: list[bytes], labels: list[bytes]) -> None:
-        """Send a batch (`labels`: the key each command is for), then read the replies of
-        the batches before it: one batch stays in flight while the next is built."""
+    def _send(self, parts: list[bytes], labels: list[bytes], start: int | None) -> None:
+        """Send a batch (`labels`: the key each command is for; `start`: the database it
+        begins in), then read the replies of the batches before it: one batch stays in
+        flight while the next is built. An agent's worker sends it fenced instead."""
+        if self.fence is not None:
+            self._send_fenced(parts, labels, start)
+            return
         bulk = self._pipeline()
         bulk.send(b"".join(parts), len(labels))
         self._in_flight.append(labels)
         self._settle(len(labels))
+
+    def _send_fenced(self, parts: list[bytes], labels: list[bytes], start: int | None,
+                     per_part: int = 1) -> None:
+        """Send a batch as one MULTI/EXEC under WATCH of the task's epoch (epoch.py) and wait
+        for it: a worker whose task was taken over applies none of it. `per_part`: commands
+        in each of `parts`."""
+        assert self.fence is not None
+        bulk = self._pipeline()
+        self.fence.watch(bulk, start)
+        bulk.send(MULTI + b"".join(parts) + self.fence.stamp() + EXEC,
+                  len(parts) * per_part + 4)
+        done = bulk.replies()[-1]
+        self._bulk_db = self.home  # the stamp selected it
+        if done is None:
+            self.fence.lost_race(self.client)
+        for at, result in enumerate(done[:len(parts) * per_part]):
+            if isinstance(result, bulk.error_type):
+                key = labels[at // per_part].decode(errors="replace")
+                raise OperationFailed(f"the destination refused the copy of key {key!r}: "
+                                      f"{result}")
 
     def restored(self) -> None:
         """Wait for every RESTORE sent; raise on the first refused."""
@@ -143,7 +186,9 @@ class Applier:
         checkpoint to `state`, in one MULTI/EXEC: both happen or neither does. The batch
         goes as one write and its replies come back in one read."""
         bulk = self._pipeline()
-        parts, db = [b"*1\r\n$5\r\nMULTI\r\n"], None
+        if self.fence is not None:
+            self.fence.watch(bulk, None)
+        parts, db = [MULTI], None
         sent: list[bytes] = []  # what each queued command was, to name a refused one
         for target, packed in commands:
             if target != db:
@@ -152,13 +197,18 @@ class Applier:
                 db = target
             parts.append(packed)
             sent.append(packed)
-        parts += [encode("SELECT", self.home), encode("SET", self.key, json.dumps(state)),
-                  b"*1\r\n$4\r\nEXEC\r\n"]
+        parts += [encode("SELECT", self.home), encode("SET", self.key, json.dumps(state))]
         sent += [b"SELECT", b"SET checkpoint"]
+        if self.fence is not None:
+            parts.append(self.fence.stamp())
+            sent += [b"SELECT", b"SET epoch"]
+        parts.append(EXEC)
         bulk.send(b"".join(parts), len(sent) + 2)
         replies = bulk.replies()
         self._bulk_db = self.home
         queued, done = replies[1:-1], replies[-1]
+        if done is None and self.fence is not None:
+            self.fence.lost_race(self.client)
         results = done if isinstance(done, list) else queued
         for what, result in zip(sent, results, strict=False):
             if isinstance(result, bulk.error_type):

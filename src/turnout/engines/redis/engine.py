@@ -21,7 +21,7 @@ from turnout.endpoint import Endpoint
 from turnout.engines.base import Capabilities, Capture, Engine, SnapshotReader
 from turnout.engines.capabilities import Keyspace, KeyspaceComparison, KeyspaceReport
 from turnout.engines.checksums import VerifyReader
-from turnout.engines.redis import fence, repair
+from turnout.engines.redis import epoch, fence, repair
 from turnout.engines.redis.applier import CHECKPOINT, OWN_PREFIX, Applier
 from turnout.engines.redis.capture import RedisCapture
 from turnout.engines.redis.position import RedisPosition
@@ -29,7 +29,7 @@ from turnout.engines.redis.sync import BIG_KEY_BYTES, Options, Report, db_map, r
 from turnout.engines.redis.url import RedisUrl
 from turnout.engines.redis.verify import compare_db
 from turnout.errors import BadInput, TransientError, TurnoutError, Unsupported
-from turnout.model import Checkpoint, Position, Row, Session, Table
+from turnout.model import EPOCH_KEY, Checkpoint, Position, Row, Session, Table
 from turnout.types import CanonicalType
 
 NO_ACCOUNTS = ("{endpoint}: turnout makes no Redis accounts: the switchover's fence needs "
@@ -144,17 +144,20 @@ class RedisEngine(Engine):
         found = {k: str(v) for k, v in state.items()}
         if state.get("phase") == "stream":
             found[POSITION] = RedisPosition(state["replid"], int(state["offset"])).to_json()
+        held = epoch.saved(self.client, owner, self.url.db or 0)
+        if held is not None:
+            found[EPOCH_KEY] = held
         return found
 
     def drop_checkpoint(self, owner: str) -> None:
         self.client.execute_command("SELECT", self.url.db or 0)
-        self.client.delete(CHECKPOINT.format(owner=owner))
+        self.client.delete(CHECKPOINT.format(owner=owner), epoch.EPOCH.format(owner=owner))
 
     def remove_own_objects(self) -> None:
         """Every `_turnout:` key (heartbeats, markers) in every database but the
-        checkpoints of tasks still there (a deleted task's went with it): another task
-        may use this server too, and its heartbeat is written again within a second."""
-        kept = CHECKPOINT.format(owner="").encode()
+        checkpoints and epochs of tasks still there (a deleted task's went with it): another
+        task may use this server too, and its heartbeat is written again within a second."""
+        kept = (CHECKPOINT.format(owner="").encode(), epoch.EPOCH.format(owner="").encode())
         for db in _used_dbs(self.url):
             self.client.execute_command("SELECT", db)
             own = [k for k in self.client.scan_iter(match=OWN_PREFIX + b"*", count=1000)

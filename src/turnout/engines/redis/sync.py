@@ -89,6 +89,7 @@ def run(source: RedisUrl, dest: RedisUrl, owner: str, stop: threading.Event,
     beats = threading.Thread(target=_beat, args=(source, min(mapping), owner, stop),
                              name="turnout-redis-heartbeat", daemon=True)
     try:
+        applier.claim()  # an agent's worker: before anything is read (epoch.py)
         state = applier.read_checkpoint()
         if state is None and opts.start is not None:
             state = {"phase": "stream", "db": None, **opts.start}
