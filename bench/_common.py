@@ -159,6 +159,15 @@ def process_cpu(pid: int) -> float:
     return total / tick
 
 
+def children_cpu() -> float:
+    """User and system CPU seconds of this script's finished child processes (and theirs).
+
+    A tool run as a subprocess counts once it has exited; CPU time moves far less than wall
+    time with the load others put on the box."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def own_cpu() -> float:
     """CPU seconds of this script's process and its finished children (turnout runs in
     process, with threads; the shell tools run as children)."""

@@ -30,6 +30,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import _mysql as my
@@ -37,11 +38,13 @@ from _common import (
     Timer,
     add_dir_option,
     alternating,
+    children_cpu,
     contender_rows,
     load_average,
     median,
     need,
     print_table,
+    process_cpu,
     round_ratio,
     work_dir,
 )
@@ -96,10 +99,32 @@ class Bench:
             return f"content {got} != source {expected}"
         return my.my_index_problem(self.my, db) if pair == "mysql" else my.pg_index_problem(url)
 
-    # contenders ----------------------------------------------------------
+    def servers_cpu(self) -> float:
+        """CPU seconds the servers have spent so far (MariaDB holds source and MySQL copies)."""
+        return sum(process_cpu(server.process.pid) for server in (self.my, self.pg)
+                   if server is not None)
 
-    def turnout(self, dest: str, home: Path) -> float:
-        return TurnoutCli(home).copy("bench", self.source, dest)
+    def run(self, pair: str, who: str, r: int) -> tuple[str, str, float, float, float]:
+        """One copy by ``who`` into a fresh database: (db, url, seconds, client CPU s, servers
+        CPU s). Client CPU is the tool's process tree (turnout's CLI and worker, or both
+        dump and load tools); the servers' counts reading the source as well as loading."""
+        db = f"dst_{pair}_{who}_{r + 1}"
+        dest = self.fresh(pair, db)
+        cli = TurnoutCli(self.work / f"home-{pair}-{r + 1}")  # compiles turnout once
+        client, servers = children_cpu(), self.servers_cpu()
+        if who == "turnout":
+            seconds = cli.copy("bench", self.source, dest)
+        elif who == "pgloader":
+            seconds = self.pgloader(dest, str(r + 1))
+        elif who == "mydumper":
+            seconds = self.mydumper(db, str(r + 1))
+        else:
+            seconds = self.mysqldump(db)
+        time.sleep(0.3)  # PostgreSQL's backends count once they have exited
+        client = cli.cpu if who == "turnout" else children_cpu() - client  # not its status
+        return (db, dest, seconds, client, self.servers_cpu() - servers)
+
+    # contenders ----------------------------------------------------------
 
     def pgloader(self, dest: str, run: str) -> float:
         command = self.work / f"pgloader-{run}.load"
@@ -221,28 +246,23 @@ def main() -> None:
 
         times: dict[str, dict[str, list[float]]] = {
             pair: {who: [] for who in ("turnout", *PAIRS[pair][1])} for pair in pairs}
+        cpu: dict[str, dict[str, list[tuple[float, float]]]] = {
+            pair: {who: [] for who in by_who} for pair, by_who in times.items()}
         loads = [load_average()]
         for r in range(args.repeat):
             for pair in pairs:
                 for who in alternating(list(times[pair]), r):
-                    db = f"dst_{pair}_{who}_{r + 1}"
-                    dest = bench.fresh(pair, db)
-                    if who == "turnout":
-                        seconds = bench.turnout(dest, work / f"home-{pair}-{r + 1}")
-                    elif who == "pgloader":
-                        seconds = bench.pgloader(dest, str(r + 1))
-                    elif who == "mydumper":
-                        seconds = bench.mydumper(db, str(r + 1))
-                    else:
-                        seconds = bench.mysqldump(db)
+                    db, dest, seconds, client, servers = bench.run(pair, who, r)
                     if problem := bench.check(pair, db, dest, expected):
                         sys.exit(f"{who} {PAIRS[pair][0]} run {r + 1}: {problem}")
                     times[pair][who].append(seconds)
-                    print(f"run {r + 1} {PAIRS[pair][0]:<18} {who:<9} {seconds:7.2f} s  "
-                          f"(content and indexes ok, load {load_average()})", flush=True)
+                    cpu[pair][who].append((client, servers))
+                    print(f"run {r + 1} {PAIRS[pair][0]:<18} {who:<9} {seconds:7.2f} s  CPU "
+                          f"{client:5.2f} client + {servers:5.2f} servers  (content and "
+                          f"indexes ok, load {load_average()})", flush=True)
                     bench.drop(pair, db)
         loads.append(load_average())
-        missed = report(args.rows, times)
+        missed = report(args.rows, times, cpu)
         print(f"load average (1 min) at start / end: {loads[0]} / {loads[1]}")
         for pair in pairs:
             if args.profile == "always" or (args.profile == "auto" and pair in missed):
@@ -254,18 +274,22 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(rows: int, times: dict[str, dict[str, list[float]]]) -> list[str]:
+def report(rows: int, times: dict[str, dict[str, list[float]]],
+           cpu: dict[str, dict[str, list[tuple[float, float]]]]) -> list[str]:
     """Print the table and the verdicts; the pairs where turnout missed a target."""
     table = []
     missed = []
     for pair, by_who in times.items():
-        table += [[PAIRS[pair][0], *row] for row in contender_rows(by_who, rows, "turnout")]
+        for who, row in zip(by_who, contender_rows(by_who, rows, "turnout"), strict=True):
+            client = median(c for c, _ in cpu[pair][who])
+            servers = median(s for _, s in cpu[pair][who])
+            table.append([PAIRS[pair][0], *row[:4], f"{client:.2f}", f"{servers:.2f}", row[4]])
         if any(median(by_who["turnout"]) / median(by_who[other]) > TARGETS[other]
                for other in PAIRS[pair][1]):
             missed.append(pair)
     print()
-    print_table(["pair", "contender", "median s", "rows/s", "turnout/this", "runs (s)"],
-                   table)
+    print_table(["pair", "contender", "median s", "rows/s", "turnout/this", "client CPU s",
+                 "servers CPU s", "runs (s)"], table)
     print(f"rows: {rows:,} (sysbench oltp_read_write prepare, one table); median of "
           f"{len(next(iter(next(iter(times.values())).values())))} runs, alternating order.")
     print("turnout = `turnout task create --types schema,full` + `turnout task run` (CLI); "

@@ -45,7 +45,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -60,9 +59,11 @@ from _common import (
     Timer,
     add_dir_option,
     alternating,
+    children_cpu,
     median,
     need,
     print_table,
+    process_cpu,
     runs_text,
     work_dir,
 )
@@ -201,11 +202,11 @@ class Bench:
 
     def run(self, tool: str, expect_consistent: bool) -> Run:
         load = os.getloadavg()[0]
-        client, server = _children_cpu(), self.server_cpu()
+        client, server = children_cpu(), self.server_cpu()
         run = self.turnout(expect_consistent) if tool == "turnout" else self.reladiff()
         time.sleep(0.5)  # PostgreSQL's backends count once they have exited
         run.load = load
-        run.client_cpu = _children_cpu() - client
+        run.client_cpu = children_cpu() - client
         run.server_cpu = self.server_cpu() - server
         return run
 
@@ -213,11 +214,7 @@ class Bench:
         """CPU seconds both servers have spent so far: MariaDB's threads, and the PostgreSQL
         postmaster's with its exited backends'. Unlike wall time, this hardly moves with the
         load others put on the box."""
-        total = 0.0
-        for process in (self.my.process, self.pg.process):
-            stat = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += sum(int(stat[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
-        return total / os.sysconf("SC_CLK_TCK")
+        return sum(process_cpu(process.pid) for process in (self.my.process, self.pg.process))
 
     def turnout(self, expect_consistent: bool) -> Run:
         cmd = [self.cli.exe, "verify", "--source", self.source, "--dest", self.dest,
@@ -288,12 +285,6 @@ class Bench:
         for key in shown:
             print(f"    id {key}: source {source.get(key)!r}")
             print(f"    id {key}: dest   {dest.get(key)!r}")
-
-
-def _children_cpu() -> float:
-    """User and system CPU seconds of this script's finished child processes."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def digits(rng: random.Random, groups: int) -> str:
