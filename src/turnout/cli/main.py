@@ -155,11 +155,15 @@ def task_run(name: str) -> None:
     # can leave Python 3.11 believing the runner ended while it still writes.
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker.start()
+    # Where the output is not a terminal, Live shows only its last view: the views between
+    # would be built for nothing, reading the store four times a second and keeping the
+    # copy's threads waiting for the interpreter meanwhile.
+    tick = 0.25 if out.is_terminal else 5.0
     try:
         rates = TableRates()
         with Live(status_view(api.task_status(name)), console=out, refresh_per_second=4) as live:
             while worker.is_alive():
-                worker.join(0.25)  # returns the moment the task ends, not at the next tick
+                worker.join(tick)  # returns the moment the task ends, not at the next tick
                 current = api.task_status(name)
                 live.update(status_view(current, rates.update(current)))
     finally:
