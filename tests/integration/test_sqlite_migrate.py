@@ -18,8 +18,9 @@ from turnout.cli.demo import create_chinook
 from turnout.errors import BadInput, NotFound
 from turnout.migrate.progress import NoProgress
 from turnout.model import TaskState
+from turnout.processes import process_started
 from turnout.spec import Options
-from turnout.store import Store, process_started
+from turnout.store import Store
 from turnout.tasks import lifecycle
 
 

@@ -20,8 +20,9 @@ from turnout import checkpoints, engines, leases, vault
 from turnout.errors import NotFound, OperationFailed, TurnoutError
 from turnout.migrate import runner
 from turnout.model import TaskState, taken_over, write_under
+from turnout.processes import process_started
 from turnout.spec import TaskSpec
-from turnout.store import Store, TaskRecord, process_started
+from turnout.store import Store, TaskRecord
 from turnout.tasks.alerting import AlertWatch
 from turnout.tasks.watch import ACTIVE, status, task_status, wait_caught_up
 from turnout.verify.strays import StrayWatch
