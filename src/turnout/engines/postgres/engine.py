@@ -3,9 +3,8 @@ package docstring (__init__.py) says where each part lives."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -13,7 +12,7 @@ from turnout.alter import Alteration
 from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines import engine_class
-from turnout.engines.base import Capture, Chunk, DirectCopy, Engine, KeySpan, SnapshotReader
+from turnout.engines.base import Capture, Engine, SnapshotReader
 from turnout.engines.capabilities import Capabilities
 from turnout.engines.postgres import (
     alter,
@@ -21,7 +20,6 @@ from turnout.engines.postgres import (
     build,
     catalog,
     checkpoints,
-    copy,
     ddl,
     faults,
     replication,
@@ -33,10 +31,11 @@ from turnout.engines.postgres.capture import PgCapture, PgPosition
 from turnout.engines.postgres.checkpoints import CHECKPOINT_TABLE
 from turnout.engines.postgres.checksums import PgVerifyReader
 from turnout.engines.postgres.dialect import column_list, qualified, quote
+from turnout.engines.postgres.direct import PgDirectCopy
 from turnout.engines.postgres.dump import PgDumper
 from turnout.engines.postgres.jsontext import load_json_as_text
 from turnout.engines.postgres.sessions import APPLICATION
-from turnout.engines.postgres.snapshot import PgSnapshot, key_at, select_span
+from turnout.engines.postgres.snapshot import PgSnapshot
 from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
@@ -61,7 +60,7 @@ def _split_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(scheme=scheme, query=query)), schema
 
 
-class PostgresEngine(Engine, DirectCopy):
+class PostgresEngine(PgDirectCopy, Engine):
     scheme = "postgresql"
     naming = Naming("PostgreSQL", limit=63, limit_in_bytes=True, indexes_per_schema=True)
     capabilities = Capabilities(accounts=True, end_sessions=True, dump_tool="pg_dump",
@@ -235,70 +234,6 @@ class PostgresEngine(Engine, DirectCopy):
                     for row in rows:
                         copy.write_row(adapt(row))
             self._save_checkpoint(cur, checkpoint)
-
-    def can_copy_from(self, source: Engine) -> bool:
-        return isinstance(source, PostgresEngine)
-
-    def copy_chunk_from(
-        self,
-        source: Engine,
-        reader: SnapshotReader,
-        table: Table,
-        dest: Table,
-        span: KeySpan,
-        limit: int,
-        checkpoint: Callable[[int, Key | None], Checkpoint],
-    ) -> tuple[int, Key | None]:
-        """Stream COPY from the source's snapshot into the destination, in big blocks.
-
-        The rows are never decoded: both servers speak the same COPY format.
-        Only a chunk that fills `limit` asks the source for its last key, so a
-        span that fits one chunk costs one query on each side.
-        """
-        return self.copy_chunks_from(source, reader, [(table, dest, span, checkpoint)], limit)[0]
-
-    def copy_chunks_from(self, source: Engine, reader: SnapshotReader, chunks: list[Chunk],
-                         limit: int) -> list[tuple[int, Key | None]]:
-        """Every chunk in one transaction, with one checkpoint holding all of theirs."""
-        assert isinstance(reader, _Snapshot), "the reader comes from a PostgreSQL snapshot"
-        done: list[tuple[int, Key | None]] = []
-        probe = chunks[0][3](0, None) if chunks else None  # whose epoch, before any row
-        with self._write(probe) as cur:
-            self._learn_formats(cur, reader, [(t, d) for t, d, _, _ in chunks])
-            values: dict[str, str] = {}
-            point = None
-            for table, dest, span, checkpoint in chunks:
-                copied, last = self._copy_in(cur, reader, table, dest, span, limit)
-                point = checkpoint(copied, last)
-                values.update(point.values)
-                done.append((copied, last))
-            if point is not None:
-                self._save_checkpoint(cur, replace(point, values=values))
-        return done
-
-    def _learn_formats(self, cur: Any, reader: _Snapshot, pairs: list[tuple[Table, Table]]
-                       ) -> None:
-        """The COPY format of each table pair not known yet (the full step alters no
-        table), all in one query on each side."""
-        new = [(t, d) for t, d in pairs if (reader.schema, t.name, d.name) not in self._formats]
-        if new:
-            found = copy.copy_formats(reader.conn, reader.schema, cur, self.schema, new)
-            for (table, dest), fmt in zip(new, found, strict=True):
-                self._formats[(reader.schema, table.name, dest.name)] = fmt
-
-    def _copy_in(self, cur: Any, reader: _Snapshot, table: Table, dest: Table, span: KeySpan,
-                 limit: int) -> tuple[int, Key | None]:
-        origin = reader.conn
-        select = select_span(origin, reader.schema, table, span, limit)
-        target = f"{qualified(self.schema, dest.name)} ({column_list(dest.column_names)})"
-        fmt = self._formats[(reader.schema, table.name, dest.name)]
-        with cur.copy(f"COPY {target} FROM STDIN (FORMAT {fmt})") as writer:
-            copy.relay(origin, f"COPY ({select}) TO STDOUT (FORMAT {fmt})", writer.write)
-        copied = max(cur.rowcount, 0)
-        last = span.upto  # a short chunk exhausted the span
-        if copied == limit:
-            last = key_at(origin, reader.schema, table, span, copied - 1)
-        return copied, last
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
         return PgCapture(self, tables, slot)
