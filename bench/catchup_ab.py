@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python bench/catchup_ab.py --engine postgres|mysql --build new=. --build old=PATH
-        [--rounds 3] [--backlog 300000] [--txn-rows N]
+        [--rounds 3] [--backlog 300000] [--txn-rows N] [--sysbench SECONDS]
 
 Each build (a source tree: PATH/src is put first on PYTHONPATH of its `turnout` commands,
 and so of the workers they start) gets a task of its own from one source into a
@@ -12,7 +12,11 @@ starts the builds one after the other in alternating order, timing each from its
 until the destination's table matches the source's (builds count changes_applied
 differently; the tables do not lie). Both tasks read the same changes,
 so the builds are compared on the same backlog, minutes apart at most. Prints each run,
-the load average and the median rate per build; content is checked after each round.
+the load average, the worker's CPU seconds (user + system, read from /proc just before it
+is stopped: steadier than wall clock on a shared box) per 1,000 changes and the median
+rate per build; content is checked after each round. MySQL with --sysbench SECONDS: the
+backlog is what `sysbench oltp_write_only` writes in that time (transactions of 4 row
+changes, the shape the incremental bench follows) instead of UPDATEs of --backlog rows.
 """
 
 from __future__ import annotations
@@ -71,6 +75,15 @@ class Build:
                                  "--output", str(out / f"{self.name}-{rnd + 1}.txt")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the task's worker so far (0 where /proc has none)."""
+        try:
+            fields = Path(f"/proc/{self.status()['pid']}/stat").read_text().rsplit(")", 1)[1]
+        except (OSError, KeyError, TypeError):
+            return 0.0
+        utime, stime = fields.split()[11:13]
+        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
     def check_alive(self) -> None:
         st = self.status()
         if st["state"] == "Failed":
@@ -85,6 +98,8 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=300_000)
     parser.add_argument("--txn-rows", type=int, default=0,
                         help="rows a source transaction (default 100,000 PG, 10,000 MySQL)")
+    parser.add_argument("--sysbench", type=int, default=0, metavar="SECONDS",
+                        help="MySQL: the backlog is sysbench oltp_write_only run this long")
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
                         help="sample each timed worker with py-spy (beside this Python) into "
                         "DIR/NAME-ROUND.txt, collapsed stacks with --idle off")
@@ -99,6 +114,7 @@ def main() -> None:
         print(f"build {b.name}: {b.tree} at {head[:80]}")
     engine = Pg(work, opts) if opts.engine == "postgres" else My(work, opts)
     rates: dict[str, list[float]] = {b.name: [] for b in builds}
+    cpus: dict[str, list[float]] = {b.name: [] for b in builds}
     try:
         engine.prepare()
         for b in builds:
@@ -119,14 +135,19 @@ def main() -> None:
                 if spy is not None:
                     spy.send_signal(signal.SIGINT)
                     spy.wait(60)
+                cpu = b.cpu_seconds() * 1000 / made
                 b("task", "stop", b.task)
                 rates[b.name].append(made / timer.seconds)
+                cpus[b.name].append(cpu)
                 print(f"round {rnd + 1} {b.name:>6}: {made:,} changes in {timer.seconds:6.1f} s, "
-                      f"{made / timer.seconds:8,.0f} changes/s; load {load0} -> "
-                      f"{load_average()}", flush=True)
+                      f"{made / timer.seconds:8,.0f} changes/s, worker CPU {cpu:.3f} s per "
+                      f"1,000 changes; load {load0} -> {load_average()}", flush=True)
+            engine.check(builds)
         for name, values in rates.items():
             print(f"{name:>6}: median {median(values):,.0f} changes/s "
-                  f"({', '.join(f'{v:,.0f}' for v in values)})")
+                  f"({', '.join(f'{v:,.0f}' for v in values)}), worker CPU median "
+                  f"{median(cpus[name]):.3f} s per 1,000 changes "
+                  f"({', '.join(f'{v:.3f}' for v in cpus[name])})")
     finally:
         for b in builds:
             subprocess.run([sys.executable, "-m", "turnout", "task", "stop", b.task], env=b.env,
@@ -181,6 +202,9 @@ class Pg:
                 alive()
             return False
 
+    def check(self, builds: list[Build]) -> None:
+        """Nothing beyond equal(): pgbench_accounts' count and sum."""
+
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
@@ -208,6 +232,10 @@ class My:
         return str(self.my.my_fresh_db(self.dst, f"d_{name}"))
 
     def backlog(self, changes: int) -> int:
+        if self.opts.sysbench:  # 4 row changes a transaction: 2 updates, a delete, an insert
+            out = self.my.sysbench(self.src, "sb", "oltp_write_only", "run", self.opts.backlog,
+                                   "--threads=4", f"--time={self.opts.sysbench}")
+            return 4 * int(out.split("transactions:", 1)[1].split()[0])
         done, lo = 0, 1
         with self.my.my_connect(self.src, "sb") as conn, conn.cursor() as cur:
             while done < changes:
@@ -226,6 +254,14 @@ class My:
             if alive:
                 alive()
             return False
+
+    def check(self, builds: list[Build]) -> None:
+        """Every row's content, not only count and sum(k): exit on a difference."""
+        want = self.my.my_content(self.src, "sb")
+        for b in builds:
+            got = self.my.my_content(self.dst, f"d_{b.name}")
+            if got != want:
+                sys.exit(f"[{b.name}] destination differs from the source: {got} != {want}")
 
     def close(self) -> None:
         for server in self.servers:
