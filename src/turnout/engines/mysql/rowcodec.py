@@ -52,6 +52,8 @@ class RowCodec:
         self.readers = readers
         self.reasons = reasons  # why a reader's None is None (not a NULL)
         self.null_bytes = (len(names) + 7) // 8
+        count = len(names)  # the bitmap of a row image that holds every column
+        self.every = b"\xff" * (count // 8) + (bytes([(1 << count % 8) - 1]) if count % 8 else b"")
 
     def image(self, data: bytes, pos: int) -> tuple[dict[str, Any], dict[str, str], int]:
         """One row image at `pos`: values by name, why each None is None, the next offset."""
@@ -90,12 +92,10 @@ def rows(codec: RowCodec, event: Any, update: bool) -> list[dict[str, Any]] | No
     """The event's rows in the library's shape (`values` / `none_sources`, or their
     `before_` and `after_` pairs for an UPDATE); None when the event is not one this
     codec reads whole (columns left out of an image, or bytes the library still holds)."""
-    every = b"\xff" * (event.number_of_columns // 8)
-    if event.number_of_columns % 8:
-        every += bytes([(1 << event.number_of_columns % 8) - 1])
-    bitmaps = [event.columns_present_bitmap] + ([event.columns_present_bitmap2] if update else [])
     wrapper = event.packet
-    if (event.number_of_columns != len(codec.names) or any(b != every for b in bitmaps)
+    if (event.number_of_columns != len(codec.names)
+            or event.columns_present_bitmap != codec.every
+            or (update and event.columns_present_bitmap2 != codec.every)
             or wrapper._BinLogPacketWrapper__data_buffer):
         return None
     if not event.complete:
