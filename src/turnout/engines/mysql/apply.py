@@ -25,22 +25,41 @@ def apply_batch(cur: Any, batch: Batch, mariadb: bool = True) -> None:
     """Tables the source truncated are emptied first (foreign keys unchecked, as TRUNCATE
     does). Deletes next, children before parents, with foreign keys checked so the destination's
     own ON DELETE actions run: MySQL does not write cascaded deletes to the binlog, so the
-    destination has to repeat them. Upserts then go in unchecked, parents first."""
+    destination has to repeat them. Upserts then go in unchecked, parents first.
+
+    The setting is sent only where a step needs it changed: a batch of a live stream is
+    often a few changes, and each SET is a round trip of its own."""
     ordered = parents_first(list(batch.tables.values()))
-    cur.execute("SET foreign_key_checks = 0")  # a source TRUNCATE runs no ON DELETE action
+    checks = _ForeignKeyChecks(cur)
     for tb in reversed(ordered):
         if tb.truncate:
+            checks.set(False)  # a source TRUNCATE runs no ON DELETE action
             cur.execute(f"DELETE FROM {quote(tb.table.name)}")
-    cur.execute("SET foreign_key_checks = 1")
     for tb in reversed(ordered):
         if tb.deletes:
+            checks.set(True)
             delete_keys(cur, tb, list(tb.deletes))
-    cur.execute("SET foreign_key_checks = 0")
     for tb in ordered:
+        if tb.upserts or tb.ops:
+            checks.set(False)
         if tb.upserts:
             upsert(cur, tb)
         if tb.ops:  # a table without a key: each change in order
             apply_ops(cur, tb, mariadb)
+
+
+class _ForeignKeyChecks:
+    """The session's foreign_key_checks, sent when it changes. Unknown at first: the caller's
+    transaction may have set it either way."""
+
+    def __init__(self, cur: Any) -> None:
+        self.cur = cur
+        self.on: bool | None = None
+
+    def set(self, on: bool) -> None:
+        if self.on is not on:
+            self.cur.execute(f"SET foreign_key_checks = {int(on)}")
+            self.on = on
 
 
 def apply_ops(cur: Any, tb: TableBatch, mariadb: bool) -> None:
