@@ -6,6 +6,7 @@ Each engine implements it in its own capture module (engines/<engine>/capture.py
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,10 @@ class Capture(ABC):
     # A stream that brings neither data nor a keep-alive for this long is lost (packets
     # dropped without a reset): the task option of that name, set before the first read.
     stall_timeout_s: float = 30.0
+    # Set while the apply side waits for a read (migrate/incremental.py): a capture that
+    # gathers a batch over time may then hand out what it has rather than gather more;
+    # None (no such side, or not said): gather as the capture would.
+    applier_waiting: threading.Event | None = None
     # Whether DDL on the captured tables arrives in the stream as Op.DDL changes (set by
     # install() or resume(), which know whether the source allows it); without it a DDL
     # stops the task.

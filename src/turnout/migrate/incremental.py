@@ -98,6 +98,7 @@ def follow(
                 POSITION: position.to_json(), **ddl.layouts()}))
     capture.ack(position)  # the destination may have committed past the last ack before a crash
     reader = _Reader(capture, position, batch_changes, poll_interval, stop, stall_timeout_s)
+    capture.applier_waiting = reader.waited
     reader.start()
     beats = Heartbeat(capture, stop, progress)
     beats.start()
@@ -173,6 +174,7 @@ class _Reader(threading.Thread):
         self._acked = position
         self._reads: queue.Queue[_Read | BaseException] = queue.Queue(maxsize=AHEAD)
         self._done = threading.Event()  # follow() takes no more reads
+        self.waited = threading.Event()  # set while follow() waits in next()
 
     def run(self) -> None:
         try:
@@ -217,9 +219,8 @@ class _Reader(threading.Thread):
         so is a read that does not come back in time (a source that stopped answering)."""
         waiting = time.monotonic()
         while not self.stop.is_set():
-            try:
-                item = self._reads.get(timeout=_WAKE_S)
-            except queue.Empty:
+            item = self._take()
+            if item is None:
                 if time.monotonic() - waiting > self.stall_timeout_s:
                     self.stalled = True
                     raise TransientError(
@@ -232,6 +233,21 @@ class _Reader(threading.Thread):
                 item.pending_ts = self._oldest_queued()
             return item
         return None
+
+    def _take(self) -> _Read | BaseException | None:
+        """A queued read at once, else one within _WAKE_S (None: none came), `waited` set
+        meanwhile: the capture may then end its read sooner with what it has."""
+        try:
+            return self._reads.get_nowait()
+        except queue.Empty:
+            pass
+        self.waited.set()
+        try:
+            return self._reads.get(timeout=_WAKE_S)
+        except queue.Empty:
+            return None
+        finally:
+            self.waited.clear()
 
     def _oldest_queued(self) -> float | None:
         """Commit time of the oldest change read ahead and not handed out yet: a read that

@@ -2,7 +2,7 @@
 
 Nothing is installed on the source: the binlog is already there. Turnout
 connects as a replica (one binlog dump connection, blocking, with server
-heartbeats every HEARTBEAT_S so an idle source still answers) and hands out
+heartbeats every binlog.HEARTBEAT_S so an idle source still answers) and hands out
 whole transactions, each change carrying its transaction's end (file +
 offset of the event after the commit), which is where a resumed stream
 starts. On MariaDB the position also carries the GTID state there (the last
@@ -41,7 +41,7 @@ from typing import Any
 
 from turnout.engines.base import Capture
 from turnout.engines.capture import SideConnection
-from turnout.engines.mysql import faults, grants, heartbeat
+from turnout.engines.mysql import binlog, grants, heartbeat
 from turnout.engines.mysql.events import EventDecoder, SourceDdl, StaleTableMap, Transaction
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
 from turnout.engines.mysql.link import MysqlSource
@@ -49,8 +49,8 @@ from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_bin
 from turnout.errors import OperationFailed
 from turnout.model import Change, Position, Table
 
-HEARTBEAT_S = 0.5  # the server sends a heartbeat after this much silence
 READ_BUDGET_S = 1.0  # a read returns after this long once at a transaction boundary
+EAGER_S = 0.1  # or after this long when the apply side waits for it (_hand_out_now)
 ADVANCE_IDLE_S = 10.0  # while the captured tables are idle, move the checkpoint this often
 
 __all__ = ["MysqlCapture", "SourceDdl", "StaleTableMap", "capture_problems"]
@@ -159,7 +159,8 @@ class MysqlCapture(Capture):
         elif self._stopped_by is not None:  # everything before the DDL is applied now
             raise self._stopped_by
         changes: list[Change] = []
-        deadline = time.monotonic() + READ_BUDGET_S
+        begun = time.monotonic()
+        deadline = begun + READ_BUDGET_S
         idle, last_ts = False, None
         while True:
             event = self._fetch()
@@ -194,8 +195,22 @@ class MysqlCapture(Capture):
                 break
             if not self._txn.items and (len(changes) >= limit or time.monotonic() > deadline):
                 break
+            if changes and not self._txn.items and self._hand_out_now(begun):
+                idle = not binlog.waiting(self._stream)
+                break
         self._pending_ts = None if idle else (last_ts or time.time())
         return changes, self._hand_out(after, bool(changes))
+
+    def _hand_out_now(self, begun: float) -> bool:
+        """At a transaction boundary with changes read: whether to end the read before its
+        limit or budget. Only while the apply side waits for it (else a larger batch costs
+        nothing in delay and less per change), and then once nothing more has been sent, or
+        after EAGER_S of reading (a source that keeps sending would hold it to the budget)."""
+        waits = self.applier_waiting
+        if waits is None or not waits.is_set():
+            return False
+        return (not binlog.waiting(self._stream)
+                or time.monotonic() - begun > EAGER_S)
 
     def _hand_out(self, after: MysqlPosition, changed: bool) -> MysqlPosition:
         """Where the caller may checkpoint. Without changes of our tables, move on only now and
@@ -212,47 +227,13 @@ class MysqlCapture(Capture):
         return position
 
     def _open(self, after: MysqlPosition) -> None:
-        from pymysqlreplication import BinLogStreamReader
-        from pymysqlreplication.event import (
-            FormatDescriptionEvent,
-            HeartbeatLogEvent,
-            MariadbGtidEvent,
-            QueryEvent,
-            RotateEvent,
-            XidEvent,
-        )
-        from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
-
         self._close()
         self._from_gtid = after.gtid if self._by_gtid(after) else None
         if self._from_gtid is None:
             self._check_not_purged(after)
-        settings = {k: v for k, v in self.engine.settings.items()
-                    if k in ("host", "port", "user", "password", "unix_socket",
-                             "connect_timeout")}
-        # heartbeats come every HEARTBEAT_S: a read that waits stall_timeout_s is a lost
-        # connection (the library reconnects once, and a reconnect that fails is raised)
-        settings["read_timeout"] = settings["write_timeout"] = self.stall_timeout_s
-        self._stream = BinLogStreamReader(
-            connection_settings=settings,
-            server_id=_server_id(self.slot),
-            blocking=True,
-            only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent,
-                         RotateEvent, FormatDescriptionEvent, HeartbeatLogEvent,
-                         MariadbGtidEvent],
-            only_schemas=[self.engine.database],
-            # other tables' rows are dropped before parsing; the heartbeats are turnout's own
-            only_tables=self._only_tables,
-            slave_heartbeat=HEARTBEAT_S,
-            pymysql_wrapper=faults.tuned_connection_class(),
-            # A table map names the table's columns before every row event; parsing it each
-            # time was half of capture's time. Within one binlog file an id keeps its table
-            # and definition (an ALTER takes a new id), so the first map of each id is enough
-            # there; _event() forgets them all where a file starts, since a restart (which
-            # always starts a new file) hands the same ids out to other tables.
-            freeze_schema=True,
-            **self._start(after),
-        )
+        self._stream = binlog.open_stream(self.engine, self.slot,
+                                          binlog.start_at(after, self._from_gtid),
+                                          self._only_tables, self.stall_timeout_s)
         self._txn = Transaction()
         self._decoder.forget_table_maps()
         self._read_to = self._handed = after
@@ -267,20 +248,6 @@ class MysqlCapture(Capture):
             raise OperationFailed(f"{self.engine.endpoint}: resume_by=gtid is implemented for "
                                   "MariaDB only; use resume_by=file")
         return bool(after.gtid)  # a position stored without one (older turnout) goes by file
-
-    def _start(self, after: MysqlPosition) -> dict[str, Any]:
-        """The library's arguments for where the stream starts.
-
-        By GTID, the library sets `@slave_connect_state` and sends MariaDB's dump request
-        without a file; the server answers with a Rotate event naming the file it starts
-        in, then sends only the transactions after the state. By file and offset, the
-        classic request (is_mariadb=True without a GTID would drop log_file/log_pos and
-        stream every binlog from the first one).
-        """
-        if self._from_gtid is not None:
-            return {"is_mariadb": True, "auto_position": self._from_gtid}
-        return {"is_mariadb": False, "resume_stream": True, "log_file": after.file,
-                "log_pos": after.pos}
 
     def _accept(self, end: MysqlPosition) -> MysqlPosition | None:
         """The end of a transaction just read, with the GTID state after it; None when it was
@@ -358,7 +325,7 @@ class MysqlCapture(Capture):
         self._decoder.forget_table_maps()
 
     def _end(self, event: Any) -> MysqlPosition:
-        self._txn.ts = float(event.timestamp)
+        self._txn.ts = binlog.commit_time(float(event.timestamp), time.time())
         return MysqlPosition(self._stream.log_file, int(self._stream.log_pos))
 
     def _finish(self, position: MysqlPosition) -> list[Change]:
@@ -386,13 +353,6 @@ class MysqlCapture(Capture):
         if self._stream is not None:
             self._stream.close()
             self._stream = None
-
-
-def _server_id(slot: str) -> int:
-    """A replica id of our own per task, away from the small numbers servers use."""
-    import zlib
-
-    return 1_000_000 + zlib.crc32(slot.encode()) % 1_000_000_000
 
 
 def capture_problems(engine: MysqlSource) -> list[str]:
