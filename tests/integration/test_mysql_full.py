@@ -4,9 +4,8 @@ Tables cut into ranges and copied by several workers arrive identical,
 values that LOAD DATA's text must escape included; a worker reads the very
 snapshot's rows, or through the snapshot itself when the source committed in
 between; a load the server would only warn about fails loudly instead; a
-table whose loads take turns on its AUTO-INC lock loads plain rows as quoted
-INSERTs and the others through a stage (staging.py), and a failed chunk
-leaves nothing behind in it.
+table whose loads take turns on its AUTO-INC lock loads through a stage
+(staging.py), and a failed chunk leaves nothing behind in it.
 """
 
 from __future__ import annotations
@@ -176,21 +175,15 @@ def test_loads_that_would_take_turns_go_through_a_stage_and_leave_nothing_there(
             assert staging.takes_turns(cur, a)  # MariaDB's default innodb_autoinc_lock_mode=1
             assert not staging.takes_turns(cur, n)  # no AUTO_INCREMENT: loads run side by side
         with pytest.raises(Exception, match="[Oo]ut of range"):  # warned in the stage: fails
-            engine.load(a, [(1, 5, "a\\"), (2, 1000, "y")], Checkpoint(OWNER, {"full:a": "1"}))
-        assert engine._loader is not None and engine._loader._stages["a"] is not None
-        with pytest.raises(Exception, match="[Oo]ut of range"):  # plain rows: quoted INSERTs
             engine.load(a, [(1, 5, "x"), (2, 1000, "y")], Checkpoint(OWNER, {"full:a": "1"}))
+        assert engine._loader is not None and engine._loader._stages["a"] is not None
         engine.load(a, [(3, 7, "a\tb\\"), (4, None, None)], Checkpoint(OWNER, {"full:a": "2"}))
-        engine.load(a, [(0, 1, "zero stays zero"), (5, 2, "it's")],
-                    Checkpoint(OWNER, {"full:a": "3"}))
-        engine.load(a, [(6, 3, "plain"), (7, 4, "None of it")],
-                    Checkpoint(OWNER, {"full:a": "4"}))
+        engine.load(a, [(0, 1, "zero stays zero")], Checkpoint(OWNER, {"full:a": "3"}))
         engine.load(n, [(1, "direct")], Checkpoint(OWNER, {"full:n": "1"}))
         assert engine._loader._stages["n"] is None
         assert engine.all("SELECT id, small, note FROM a ORDER BY id") == [
-            (0, 1, "zero stays zero"), (3, 7, "a\tb\\"), (4, None, None), (5, 2, "it's"),
-            (6, 3, "plain"), (7, 4, "None of it")]
-        assert engine.read_checkpoint(OWNER) == {"full:a": "4", "full:n": "1"}
+            (0, 1, "zero stays zero"), (3, 7, "a\tb\\"), (4, None, None)]
+        assert engine.read_checkpoint(OWNER) == {"full:a": "3", "full:n": "1"}
     finally:
         engine.close()
 
@@ -236,34 +229,6 @@ def test_foreign_keys_are_added_without_a_check_of_every_row(mysql_url: str) -> 
     finally:
         src.close()
         dst.close()
-
-
-def test_plain_rows_go_as_quoted_inserts_only_when_nothing_needs_escaping(
-    mysql_url: str,
-) -> None:
-    my_execute(mysql_url, "CREATE TABLE q (id int AUTO_INCREMENT PRIMARY KEY, k int, "
-               "price decimal(10, 2), c char(8), d date)")
-    engine = engines.connect(mysql_url)
-    try:
-        table = engine.reflect(["q"])[0]
-        rows = [(n, -n, Decimal("1.50"), f"c{n}", "2024-02-29") for n in range(1, 30001)]
-        statements = bulk.quoted_inserts(table, rows)
-        assert statements is not None and len(statements) > 1
-        assert all(len(s) < bulk.INSERT_BYTES + 100 for s in statements)  # the head beyond
-        long = (1, 2, 1, "x" * bulk.INSERT_BYTES, "2024-01-01")
-        assert bulk.quoted_inserts(table, [long]) is None  # longer than a statement: LOAD
-        assert statements[0].startswith(
-            "INSERT INTO `q` (`id`, `k`, `price`, `c`, `d`) VALUES "
-            "('1','-1','1.50','c1','2024-02-29'),('2','-2','1.50','c2','2024-02-29'),")
-        for row in [(1, 2, None, "a", "2024-01-01"), (1, 2, 1, "it's", "2024-01-01"),
-                    (1, 2, 1, "a\\", "2024-01-01"), (1, 2, 1, "None", "2024-01-01")]:
-            assert bulk.quoted_inserts(table, [row]) is None, row
-        engine.load(table, rows, Checkpoint(OWNER, {"full:q": "1"}))
-        assert engine._loader is not None and "q" not in engine._loader._stages  # no stage
-        assert engine.all("SELECT count(*), sum(k), sum(price) FROM q") == [
-            (30000, -450015000, Decimal("45000.00"))]
-    finally:
-        engine.close()
 
 
 def test_rows_print_plainly_only_when_nothing_needs_escaping() -> None:

@@ -11,13 +11,9 @@ A load that warns, or takes fewer rows than were sent, is rolled back to a
 savepoint and the chunk goes again as INSERTs, which fail loudly on the same
 problem or take the values exactly.
 
-Turns. Where loads of a table would run one at a time on its AUTO-INC lock
-(staging.py says when), plain rows (below) go as multi-row INSERTs instead,
-every value a quoted string: a simple INSERT takes only a short mutex for the
-counter, so loaders run side by side, and the server spent no more on them
-than on a staged load (15.7 against 16.6 CPU s per 1,000,000 sysbench rows).
-Rows that need escaping are parsed into a stage of the connection's own
-first and moved with one INSERT … SELECT, the only part that takes turns.
+Turns. Where loads of a table would run one at a time on its AUTO-INC lock,
+each chunk is parsed into a stage of the connection's own first and moved
+with one INSERT … SELECT (see staging.py).
 
 Text. A chunk from a MySQL source whose columns all print as MySQL reads
 them (numbers, text, dates) is formatted with one `%` per row, then checked
@@ -63,7 +59,6 @@ class BulkLoader:
         self.file = _MemoryFile()
         self._charsets: dict[str, str] = {}
         self._stages: dict[str, Stage | None] = {}  # by table; None: loads go direct
-        self._turns: dict[str, bool] = {}  # by table: whether its LOADs would take turns
         self.local = True  # until the server refuses LOAD DATA LOCAL (MySQL 8's default)
 
     def close(self) -> None:
@@ -79,10 +74,6 @@ class BulkLoader:
 
     def load(self, cur: Any, table: Table, rows: list[Row]) -> None:
         """Insert `rows` (as values.writer() left them) inside the cursor's transaction."""
-        if self._takes_turns(cur, table) and (statements := quoted_inserts(table, rows)):
-            for statement in statements:  # strict mode: a value they cannot take fails
-                cur.execute(statement)
-            return
         text = tsv(table, rows)
         if text is None or not self._load_data(cur, table, text, len(rows)):
             insert(cur, table, rows)
@@ -118,18 +109,12 @@ class BulkLoader:
         cur.execute("ROLLBACK TO SAVEPOINT turnout_load")
         return False
 
-    def _takes_turns(self, cur: Any, table: Table) -> bool:
-        """Whether LOADs into the table would take turns (staging.takes_turns), asked once."""
-        if table.name not in self._turns:
-            self._turns[table.name] = takes_turns(cur, table)
-        return self._turns[table.name]
-
     def _stage(self, cur: Any, table: Table) -> Stage | None:
         """The table's empty stage when its loads would take turns (see staging.py); None
         for a direct LOAD."""
         if table.name not in self._stages:
             made = Stage(table, len(self._stages))
-            usable = self._takes_turns(cur, table) and made.create(cur)
+            usable = takes_turns(cur, table) and made.create(cur)
             self._stages[table.name] = made if usable else None
         stage = self._stages[table.name]
         return stage if stage is not None and not stage.used else None
@@ -152,34 +137,6 @@ def insert(cur: Any, table: Table, rows: list[Row]) -> None:
     cur.max_stmt_length = INSERT_BYTES
     cur.executemany(f"INSERT INTO {quote(table.name)} ({column_list(table.column_names)}) "
                     f"VALUES ({marks})", rows)
-
-
-def quoted_inserts(table: Table, rows: list[Row]) -> list[str] | None:
-    """The rows as multi-row INSERTs of at most INSERT_BYTES, every value a quoted string
-    formatted with one `%` per row (as _formatted does for LOAD DATA); None unless the
-    table is plain and the text shows no NULL, no backslash and no quote inside a value
-    (two quotes per value exactly), which would need escaping value by value, and no row
-    is longer than INSERT_BYTES (LOAD DATA takes any)."""
-    if not rows or not plain(table):
-        return None
-    width = len(table.columns)
-    try:
-        values = list(map(("(" + ",".join(["'%s'"] * width) + ")").__mod__, rows))
-    except TypeError:
-        return None
-    text = "".join(values)
-    if text.count("'") != 2 * width * len(rows) or "\\" in text or "None" in text:
-        return None
-    head = f"INSERT INTO {quote(table.name)} ({column_list(table.column_names)}) VALUES "
-    cuts, size = [0], 0
-    for n, value in enumerate(values):
-        if len(value) > INSERT_BYTES:
-            return None
-        if size + len(value) > INSERT_BYTES:
-            cuts.append(n)
-            size = 0
-        size += len(value) + 1
-    return [head + ",".join(values[a:b]) for a, b in zip(cuts, [*cuts[1:], None], strict=True)]
 
 
 def tsv(table: Table, rows: list[Row]) -> bytes | None:
