@@ -16,7 +16,7 @@ from turnout.accounts import drop as drop_account
 from turnout.accounts import revoke_write
 from turnout.backup import TOOLS as BACKUP_TOOLS
 from turnout.backup import backup, restore
-from turnout.migrate import barrier, runner
+from turnout.migrate import barrier, setup
 from turnout.sessions import end_sessions, sessions, task_sessions
 from turnout.store import Store
 from turnout.storecopy import copy_store, store_info
@@ -64,8 +64,8 @@ __all__ = [
 
 
 def precheck(name: str, store: Store | None = None) -> dict[str, Any]:
-    """The task's precheck as a report ({"ok", "problems", "tables"}), see runner.precheck."""
-    return runner.precheck(store or Store(), name)
+    """The task's precheck as a report ({"ok", "problems", "tables"}): setup.precheck."""
+    return setup.precheck(store or Store(), name)
 
 
 def task_ddl(name: str, store: Store | None = None) -> dict[str, Any]:

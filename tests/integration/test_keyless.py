@@ -21,7 +21,7 @@ import pytest
 
 from turnout import api, engines
 from turnout.errors import BadInput
-from turnout.migrate import full, runner
+from turnout.migrate import full, setup
 from turnout.spec import Options, TaskSpec, parse_types
 from turnout.store import Store
 
@@ -266,7 +266,7 @@ def test_a_copy_stopped_part_way_while_capture_runs_never_counts_a_change_twice(
             assert api.run_task(name, None, store) == "Failed"
             error = api.task_status(name, store)["error"]
             assert "'logs' has no key" in error and "--resnapshot" in error, error
-            runner.resnapshot(store, name)
+            setup.resnapshot(store, name)
         with running(store, name):
             api.wait_for(name, lambda s: s["phase"] == "incremental", 60, store)
             time.sleep(0.3)

@@ -22,7 +22,7 @@ from tests.integration.conftest import unique_db_name
 from tests.integration.matrix import readers
 from tests.integration.matrix.cases import CASES, Case
 from turnout import api
-from turnout.migrate import runner
+from turnout.migrate import setup
 from turnout.spec import TaskSpec, parse_types
 from turnout.store import Store
 
@@ -257,7 +257,7 @@ def _reverse(store: Store, prefix: str, src_url: str, dst_url: str, cases: list[
             _delete_from(url, tables, REVERSE_ID)
         api.create_task(TaskSpec(name, dst_url, src_url, tables=tuple(tables),
                                  types=parse_types("incremental")), store)
-        runner.prepare(store, name)
+        setup.prepare(store, name)
         with _Running(store, name) as task:
             if (error := task.wait_phase()) is None:
                 for table in tables:

@@ -44,7 +44,7 @@ from turnout.checkpoints import (
 )
 from turnout.endpoint import Endpoint
 from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError, Unsupported
-from turnout.migrate import runner
+from turnout.migrate import setup
 from turnout.model import Phase, TaskState
 from turnout.spec import TaskSpec
 from turnout.store import Store
@@ -219,7 +219,7 @@ def _reverse_capture(ctx: Context) -> None:
         ctx.store.create_task(reverse_spec(ctx.store, ctx.name))
     try:
         with engines.bounded_capture_wait(EARLY_CAPTURE_WAIT_S):
-            runner.prepare(ctx.store, ctx.reverse)
+            setup.prepare(ctx.store, ctx.reverse)
     except TransientError as exc:  # a long transaction there: after the writers are gone
         _drop_reverse(ctx)
         ctx.log(f"{exc}: the reverse task's capture is installed inside the freeze instead")
@@ -235,7 +235,7 @@ def _reverse_prepared(ctx: Context) -> None:
     if not CAPTURE_START.present(ctx.store, ctx.reverse):  # deferred to the freeze
         if ctx.reverse not in {r.name for r in ctx.store.all_tasks()}:
             ctx.store.create_task(reverse_spec(ctx.store, ctx.name))
-        runner.prepare(ctx.store, ctx.reverse)
+        setup.prepare(ctx.store, ctx.reverse)
     dest = engines.connect(ctx.spec.dest_endpoint)
     try:
         start = dest.capture([], ctx.store.get(ctx.reverse).capture_name).marker()

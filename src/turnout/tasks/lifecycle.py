@@ -18,7 +18,7 @@ from typing import Any
 
 from turnout import checkpoints, engines, leases, vault
 from turnout.errors import NotFound, OperationFailed, TurnoutError
-from turnout.migrate import runner
+from turnout.migrate import runner, setup
 from turnout.model import TaskState, taken_over, write_under
 from turnout.processes import process_started
 from turnout.spec import TaskSpec
@@ -105,7 +105,7 @@ def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
     it has claimed the task.
 
     `resnapshot` first empties the destination tables and forgets where the copy and
-    capture stood, so the task copies everything again (see runner.resnapshot).
+    capture stood, so the task copies everything again (see migrate/setup.resnapshot).
     """
     store = store or Store()
     record = _settled(store, name)
@@ -114,7 +114,7 @@ def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
                               + (f"(agent {record.agent})" if record.agent
                                  else f"(pid {record.pid})"))
     if resnapshot:
-        runner.resnapshot(store, name)
+        setup.resnapshot(store, name)
     if leases.alive(store):
         store.update(name, wanted=1, stop_requested=0)
         store.add_event(name, "info", "start asked: an agent takes the task")
@@ -214,7 +214,7 @@ def delete_task(name: str, store: Store | None = None, force: bool = False) -> l
     stop_task(name, store)
     notes: list[str] = []
     try:
-        runner.remove_capture(record)
+        setup.remove_capture(record)
         notes += _lift_left_fence(record.spec, name, store)
     except TurnoutError as exc:
         if not force:

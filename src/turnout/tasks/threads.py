@@ -12,7 +12,7 @@ import threading
 import time
 
 from turnout.errors import NotFound, OperationFailed, TurnoutError
-from turnout.migrate import runner
+from turnout.migrate import setup
 from turnout.store import Store
 from turnout.tasks.lifecycle import run_task
 
@@ -34,7 +34,7 @@ def start_task_here(name: str, store: Store | None = None, resnapshot: bool = Fa
         if record.alive or (thread is not None and thread.is_alive()):
             raise OperationFailed(f"task {name!r} is already running (pid {record.pid})")
         if resnapshot:
-            runner.resnapshot(store, name)
+            setup.resnapshot(store, name)
         stop = threading.Event()
         failure: list[TurnoutError] = []
         thread = threading.Thread(target=_run_here, args=(name, stop, store, failure),
