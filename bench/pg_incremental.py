@@ -527,8 +527,9 @@ def report(opts: argparse.Namespace, runs: dict[str, PgbenchRun], follow: Follow
     print(f"goal delay_s p99 <= {DELAY_GOAL_S} s at -R 1000: {p99:.3f} s "
           f"({verdict}{'' if opts.rate == 1000 else ', but this run was not at -R 1000'}); "
           f"load average (1 min) at the end {os.getloadavg()[0]:.1f}")
-    print("delay_s is what turnout reports (age of the oldest change it has not read yet, 0 "
-          "once a read drains the slot, so the batch being applied does not count); 'slot "
+    print("delay_s is what turnout reports after each batch it applies: the age of the "
+          "oldest change of that batch (source commit to destination commit) or of the oldest "
+          "change not read yet, whichever is older, 0 only once a read drains the slot; 'slot "
           "unconfirmed WAL' is the source's flushed WAL past the slot's confirmed_flush_lsn and "
           "'slot lag' how long ago the source flushed what the slot has confirmed (turnout "
           "confirms after the destination commits): an end-to-end lag seen from the source.")
