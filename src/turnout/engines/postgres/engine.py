@@ -9,9 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from turnout.alter import Alteration
-from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
-from turnout.engines import engine_class
 from turnout.engines.base import Capture, Engine, SnapshotReader
 from turnout.engines.capabilities import Capabilities
 from turnout.engines.postgres import (
@@ -36,7 +34,8 @@ from turnout.engines.postgres.dump import PgDumper
 from turnout.engines.postgres.jsontext import load_json_as_text
 from turnout.engines.postgres.sessions import APPLICATION
 from turnout.engines.postgres.snapshot import PgSnapshot
-from turnout.errors import BadInput, OperationFailed, TransientError, TurnoutError
+from turnout.engines.postgres.writes import PgWrites
+from turnout.errors import BadInput, TurnoutError
 from turnout.gaps import Gap
 from turnout.model import Checkpoint, Key, Position, Row, Session, Table
 from turnout.naming import Naming
@@ -44,10 +43,6 @@ from turnout.types import GEOMETRY_FIX, POSTGIS_STEP, CanonicalType, Kind
 
 __all__ = ["CHECKPOINT_TABLE", "PostgresEngine"]
 _Snapshot = PgSnapshot  # the reader snapshot() opens (snapshot.py)
-
-
-class _FenceMet(Exception):
-    """A write met a switchover's fence put up after this session began; it may pass now."""
 
 
 def _split_url(url: str) -> tuple[str, str]:
@@ -60,7 +55,7 @@ def _split_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(scheme=scheme, query=query)), schema
 
 
-class PostgresEngine(PgDirectCopy, Engine):
+class PostgresEngine(PgWrites, PgDirectCopy, Engine):
     scheme = "postgresql"
     naming = Naming("PostgreSQL", limit=63, limit_in_bytes=True, indexes_per_schema=True)
     capabilities = Capabilities(accounts=True, end_sessions=True, dump_tool="pg_dump",
@@ -71,11 +66,7 @@ class PostgresEngine(PgDirectCopy, Engine):
         super().__init__(endpoint, create=create)
         self.url, self.schema = _split_url(endpoint.url)
         self.conn = self.connect()
-        self._replica_checked = False
-        self._replica = False  # whether batches apply with session_replication_role = replica
-        self._checkpoints_made = False  # a transaction of ours committed into the table
-        self._saving = False  # the open transaction writes a checkpoint
-        self._fenced: str | None = None  # its epoch row's value, locked at its start
+        self.init_writes()
         self._formats: dict[tuple[str, str, str], str] = {}  # COPY format per table pair
 
     def connect(self) -> Any:
@@ -177,12 +168,14 @@ class PostgresEngine(PgDirectCopy, Engine):
         build.sync_sequences(self.conn, self.schema, table)
 
     def alter(self, table: Table, alteration: Alteration) -> str | None:
+        self._staging.forget()
         return alter.alter(self.conn, self.schema, table, alteration)
 
     def alter_statement(self, table: Table, alteration: Alteration) -> str:
         return alter.statement(self.schema, table, alteration)
 
     def run_statement(self, sql: str) -> None:
+        self._staging.forget()
         with self.conn.transaction():
             self.conn.execute(sql)
 
@@ -257,104 +250,6 @@ class PostgresEngine(PgDirectCopy, Engine):
         ).fetchall()
         return [r[0] for r in rows if r[0].removeprefix("turnout_") not in owned]
 
-    def apply(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
-        import psycopg
-
-        try:
-            try:
-                self._apply(batch, checkpoint, clear_first=False)
-            except psycopg.errors.UniqueViolation:
-                self._apply(batch, checkpoint, clear_first=True)  # rows trading unique values
-        except _FenceMet:  # fenced since this session began: it holds the key now
-            self._apply(batch, checkpoint, clear_first=False)
-
-    def _apply(self, batch: Batch, checkpoint: Checkpoint | None, clear_first: bool) -> None:
-        parents_first = apply.parents_first(list(batch.tables.values()))
-        with self._write(checkpoint) as cur:
-            for tb in reversed(parents_first):  # a source TRUNCATE: children empty first
-                if tb.truncate:
-                    apply.delete_all(cur, self.schema, tb)
-            cascade = self._replica and not _cascades_logged(batch)
-            if cascade:  # foreign keys fire while deleting, repeating what the source did
-                cur.execute("SET LOCAL session_replication_role = origin")
-            for tb in reversed(parents_first):  # children lose rows before their parents
-                keys = [*tb.deletes, *tb.upserts] if clear_first else list(tb.deletes)
-                if keys:
-                    apply.delete_keys(cur, self.schema, tb, keys)
-            if cascade:
-                cur.execute("SET LOCAL session_replication_role = replica")
-            for tb in parents_first:  # parents gain rows before their children
-                if tb.upserts:
-                    apply.upsert(cur, self.schema, tb)
-                if tb.ops:  # a table without a key: each change in order
-                    apply.apply_ops(cur, self.schema, tb)
-            if checkpoint is not None:
-                self._save_checkpoint(cur, checkpoint)
-
-    def empty_tables(self, names: list[str]) -> None:
-        """One TRUNCATE for all: PostgreSQL accepts it when foreign keys stay within the set."""
-        if names:
-            with self._write() as cur:
-                cur.execute("TRUNCATE " + ", ".join(qualified(self.schema, n) for n in names))
-
-    # checkpoints (checkpoints.py) ----------------------------------------
-
-    def remove_own_objects(self) -> None:
-        checkpoints.remove_if_empty(self.conn, self.schema)
-
-    def read_checkpoint(self, owner: str) -> dict[str, str]:
-        return checkpoints.read(self.conn, self.schema, owner)
-
-    def drop_checkpoint(self, owner: str) -> None:
-        self._checkpoints_made = False
-        checkpoints.drop(self.conn, self.schema, owner)
-
-    def _save_checkpoint(self, cur: Any, checkpoint: Checkpoint) -> None:
-        checkpoints.save(cur, self.schema, checkpoint, create=not self._checkpoints_made,
-                         saved=self._fenced)
-        self._saving = True
-
-    def _replica_role(self) -> None:
-        """Apply like a replica: foreign keys and the application's triggers do not fire.
-
-        Without the privilege (superuser) turnout orders each batch by foreign
-        keys instead, which covers everything but cycles.
-        """
-        import psycopg
-
-        if self._replica_checked:
-            return
-        self._replica_checked = True
-        try:
-            self.conn.execute("SET session_replication_role = replica")
-            self._replica = True
-        except psycopg.errors.InsufficientPrivilege:
-            pass
-
-    @contextmanager
-    def _write(self, fence: Checkpoint | None = None) -> Iterator[Any]:
-        """One transaction; one that will carry `fence` (a checkpoint with an epoch) locks its
-        epoch row first (checkpoints.fence), before any other row."""
-        import psycopg
-
-        self._replica_role()
-        self._saving = False
-        self._fenced = None
-        try:
-            with self.conn.transaction(), self.conn.cursor() as cur:
-                if fence is not None and fence.epoch is not None:
-                    self._fenced = checkpoints.fence(cur, self.schema, fence,
-                                                     create=not self._checkpoints_made)
-                    self._saving = True
-                yield cur
-            self._checkpoints_made = self._checkpoints_made or self._saving
-        except psycopg.errors.ReadOnlySqlTransaction as exc:
-            if sessions.pass_fence(self.conn, self.schema):
-                raise _FenceMet(str(exc)) from None
-            raise OperationFailed(f"{self.endpoint} refuses writes: {exc}") from None
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable) as exc:
-            raise TransientError(f"{self.endpoint}: {exc}") from None
-
     # operations ----------------------------------------------------------
 
     @property
@@ -396,9 +291,3 @@ class PostgresEngine(PgDirectCopy, Engine):
     def unfreeze(self) -> None:
         with self._write() as cur:
             sessions.unfreeze(self.conn, cur, self.schema)
-
-
-def _cascades_logged(batch: Batch) -> bool:
-    """Whether the batch's source logged the rows its foreign key actions changed."""
-    origins = {tb.table.origin for tb in batch.tables.values()}
-    return all(engine_class(o).capabilities.logs_cascades for o in origins if o)
