@@ -26,35 +26,28 @@ insert) or too few (a delete). None is applied twice, for three reasons:
   captures hold it whole until its commit: memory grows with such a
   transaction, which is the price of not guessing).
 
-A reader thread reads the next batches while this one applies the last:
-otherwise parsing the source's log and writing the destination take turns
-(applying was a third of a catch-up of large MySQL transactions). The
-capture is used by the reader thread only; what was applied goes back to it
-to acknowledge, since an acknowledgement talks to the connection that reads.
+A reader thread (reader.py) reads the next batches while this one applies the
+last, and the reads waiting when a batch is done are applied as one.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
-from dataclasses import dataclass
 from functools import partial
 
 from turnout.checkpoints import DDL_PENDING, POSITION, copied_at, layouts
 from turnout.coalesce import Route, coalesce
 from turnout.engines import position_from_json
 from turnout.engines.base import Capture, Engine
-from turnout.errors import OperationFailed, TransientError
+from turnout.errors import OperationFailed
 from turnout.migrate import joining
 from turnout.migrate.ddl import DdlApplier, DdlWaiting
 from turnout.migrate.heartbeat import Heartbeat
 from turnout.migrate.progress import Progress
+from turnout.migrate.reader import Read, Reader
 from turnout.migrate.throttle import Throttle, size_of
 from turnout.model import Change, Checkpoint, Op, Position
-
-AHEAD = 2  # batches read while one is applied
-_WAKE_S = 0.2  # how often a waiting thread looks at `stop`
 
 
 def follow(
@@ -97,7 +90,7 @@ def follow(
             dst.apply(coalesce([], {}, position), Checkpoint(owner, {
                 POSITION: position.to_json(), **ddl.layouts()}))
     capture.ack(position)  # the destination may have committed past the last ack before a crash
-    reader = _Reader(capture, position, batch_changes, poll_interval, stop, stall_timeout_s)
+    reader = Reader(capture, position, batch_changes, poll_interval, stop, stall_timeout_s)
     capture.applier_waiting = reader.waited
     reader.start()
     beats = Heartbeat(capture, stop, progress)
@@ -147,122 +140,6 @@ def follow(
         reader.finish()
     capture.ack(position)  # the reader's last acknowledgement may be a batch behind
     return position
-
-
-@dataclass
-class _Read:
-    """One read of the capture, as the reader thread saw it."""
-
-    changes: list[Change]
-    end: Position
-    advances: bool  # whether the destination's position moves to `end`
-    pending_ts: float | None  # commit time of the oldest change not read yet, at read time
-    beat: float | None = None  # the newest heartbeat read so far (heartbeat.py)
-
-
-class _Reader(threading.Thread):
-    """Reads batches ahead into a short queue; the only thread that touches the capture."""
-
-    def __init__(self, capture: Capture, position: Position, batch_changes: int,
-                 poll_interval: float, stop: threading.Event, stall_timeout_s: float) -> None:
-        super().__init__(name="turnout-capture", daemon=True)
-        self.capture, self.position = capture, position
-        self.batch_changes, self.poll_interval, self.stop = batch_changes, poll_interval, stop
-        self.stall_timeout_s = stall_timeout_s
-        self.stalled = False  # the last read never came back
-        self.applied: Position | None = None  # set by follow(); acknowledged before each read
-        self._acked = position
-        self._reads: queue.Queue[_Read | BaseException] = queue.Queue(maxsize=AHEAD)
-        self._done = threading.Event()  # follow() takes no more reads
-        self.waited = threading.Event()  # set while follow() waits in next()
-
-    def run(self) -> None:
-        try:
-            while not self._quitting():
-                self._ack()
-                changes, end = self.capture.read(self.position, self.batch_changes)
-                # a piece of a large transaction leaves `end` as it was; `!=`, not `<`: a
-                # capture never hands out a place behind the one it was asked from, and
-                # after a failover (MySQL by GTID) file names of two servers do not order
-                advances = bool(changes) or end != self.position
-                if advances:
-                    self.position = end
-                pending = self.capture.oldest_pending_ts(self.position)
-                beat = self.capture.beat_seen()
-                if not self._put(_Read(changes, end, advances, pending, beat)):
-                    return
-                if not changes:
-                    self.stop.wait(self.poll_interval)
-        except BaseException as exc:  # noqa: BLE001 - handed to follow(), which raises it
-            self._put(exc)
-
-    def _ack(self) -> None:
-        applied = self.applied
-        if applied is not None and applied != self._acked:
-            self.capture.ack(applied)
-            self._acked = applied
-
-    def _quitting(self) -> bool:
-        return self.stop.is_set() or self._done.is_set()
-
-    def _put(self, item: _Read | BaseException) -> bool:
-        while not self._quitting():
-            try:
-                self._reads.put(item, timeout=_WAKE_S)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def next(self) -> _Read | None:
-        """The next read in order; None once `stop` is set. A read's error is raised here, and
-        so is a read that does not come back in time (a source that stopped answering)."""
-        waiting = time.monotonic()
-        while not self.stop.is_set():
-            item = self._take()
-            if item is None:
-                if time.monotonic() - waiting > self.stall_timeout_s:
-                    self.stalled = True
-                    raise TransientError(
-                        f"the source has not answered a read for {self.stall_timeout_s:g} s "
-                        "(stall_timeout_s): taken as a lost connection") from None
-                continue
-            if isinstance(item, BaseException):
-                raise item
-            if item.pending_ts is None:
-                item.pending_ts = self._oldest_queued()
-            return item
-        return None
-
-    def _take(self) -> _Read | BaseException | None:
-        """A queued read at once, else one within _WAKE_S (None: none came), `waited` set
-        meanwhile: the capture may then end its read sooner with what it has."""
-        try:
-            return self._reads.get_nowait()
-        except queue.Empty:
-            pass
-        self.waited.set()
-        try:
-            return self._reads.get(timeout=_WAKE_S)
-        except queue.Empty:
-            return None
-        finally:
-            self.waited.clear()
-
-    def _oldest_queued(self) -> float | None:
-        """Commit time of the oldest change read ahead and not handed out yet: a read that
-        found nothing left unread still has those to apply (a throttle holds them back)."""
-        with self._reads.mutex:
-            for item in self._reads.queue:
-                if isinstance(item, _Read) and item.changes:
-                    return item.changes[0].commit_ts
-        return None
-
-    def finish(self) -> None:
-        """Stop reading. A read stuck on a dead connection is left behind (the thread is a
-        daemon): closing the capture's connections lets it go."""
-        self._done.set()
-        self.join(_WAKE_S if self.stalled else self.stall_timeout_s)
 
 
 def _cut_at_ddl(changes: list[Change], end: Position,
@@ -330,7 +207,7 @@ def _unseen(changes: list[Change], copied: dict[str, Position]) -> list[Change]:
     return [c for c in changes if c.table not in copied or not c.position <= copied[c.table]]
 
 
-def _truncation(read: _Read, routes: dict[str, Route]) -> tuple[_Read, str] | None:
+def _truncation(read: Read, routes: dict[str, Route]) -> tuple[Read, str] | None:
     """The part of `read` committed before its first TRUNCATE of a moved table, and why the
     task stops there; None without one. Changes sharing the TRUNCATE's position belong to
     its transaction (or piece) and wait with it."""
@@ -341,7 +218,7 @@ def _truncation(read: _Read, routes: dict[str, Route]) -> tuple[_Read, str] | No
     cut = read.changes[at]
     before = [c for c in read.changes[:at] if c.position < cut.position]
     end = before[-1].position if before else cut.position
-    kept = _Read(before, end, bool(before), read.pending_ts)
+    kept = Read(before, end, bool(before), read.pending_ts)
     return kept, (
         f"table {cut.table!r} was truncated at the source and the task has on_truncate = "
         f"stop: start it again with --resnapshot to copy the tables afresh, or create it "
