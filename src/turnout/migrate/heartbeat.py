@@ -48,12 +48,16 @@ class Heartbeat(threading.Thread):
             self.done.wait(BEAT_S)
 
 
-def delay(now: float, read_delay: float, beat_applied: float | None) -> float:
+def delay(now: float, read_delay: float | None, beat_applied: float | None) -> float | None:
     """The task's delay: what reads report, or more when the newest heartbeat applied says
-    so (older than one interval plus a read and an apply)."""
+    so (older than one interval plus a read and an apply). Reads that cannot tell (None: a
+    Redis stream carries no commit times) leave it to the heartbeat alone, and with none
+    applied yet the delay is unknown, never 0: a worker catching up on a backlog is not
+    caught up until a heartbeat says so."""
     if beat_applied is None:
         return read_delay
-    return max(read_delay, now - beat_applied - GRACE_S)
+    by_beat = max(0.0, now - beat_applied - GRACE_S)
+    return by_beat if read_delay is None else max(read_delay, by_beat)
 
 
 def live_delay(now: float, reported: float | None, reported_at: float | None) -> float | None:

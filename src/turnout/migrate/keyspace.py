@@ -32,7 +32,7 @@ class Progress(Protocol):
 
     def flush(self) -> None: ...
 
-    def incremental(self, position: Position, delay_s: float, changes: int,
+    def incremental(self, position: Position, delay_s: float | None, changes: int,
                     beat_applied: float | None = None) -> None: ...
 
 
@@ -58,8 +58,9 @@ class _Reporter:
             self.copied = report.count
             progress.table_rows(KEYS, report.count, False)
         elif report.position is not None:
-            progress.incremental(report.position, 0.0, report.count,
-                                 report.beat_applied)
+            # the stream carries no commit times: only a heartbeat applied tells the delay
+            # (a worker started again after kill -9 has a backlog with none in it)
+            progress.incremental(report.position, None, report.count, report.beat_applied)
 
 
 def run(store: Store, name: str, spec: TaskSpec, src: Engine, dst: Engine,

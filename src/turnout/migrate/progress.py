@@ -19,7 +19,7 @@ class Progress(Protocol):
     def flush(self) -> None:
         """Write what table_total and table_rows held back (a copy's end, or its stop)."""
 
-    def incremental(self, position: Position, delay_s: float, changes: int,
+    def incremental(self, position: Position, delay_s: float | None, changes: int,
                     beat_applied: float | None = None) -> None: ...
 
     def batch(self, seconds: float) -> None:
@@ -44,7 +44,7 @@ class NoProgress:
     def flush(self) -> None:
         pass
 
-    def incremental(self, position: Position, delay_s: float, changes: int,
+    def incremental(self, position: Position, delay_s: float | None, changes: int,
                     beat_applied: float | None = None) -> None:
         pass
 

@@ -88,19 +88,19 @@ class StoreProgress:
         """Kept in memory, saved with the next progress written (not one write per batch)."""
         self._batches.add(seconds)
 
-    def incremental(self, position: Position, delay_s: float, changes: int,
+    def incremental(self, position: Position, delay_s: float | None, changes: int,
                     beat_applied: float | None = None) -> None:
         self._moved()
         now = time.time()
         if beat_applied is None:  # a retry's first reads: the heartbeat applied before counts
             beat_applied = self._beat_saved
         delay_s = heartbeat.delay(now, delay_s, beat_applied)
-        if now - self._last_beat < 0.25 and delay_s > 0:
+        if now - self._last_beat < 0.25 and (delay_s is None or delay_s > 0):
             return  # keep store writes cheap while busy; always record "caught up"
         self._last_beat = now
         self.store.update(
             self.task,
-            delay_s=round(delay_s, 3),
+            delay_s=None if delay_s is None else round(delay_s, 3),
             position=position.to_json(),
             changes_applied=self._changes_before + changes,
             heartbeat=now,
