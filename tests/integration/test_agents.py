@@ -126,13 +126,7 @@ def test_a_paused_agent_is_fenced_off_and_stops(
     src = f"sqlite:///{tmp_path / 'bank.db'}"
     build_source(src, 2000)
     api.create_task(TaskSpec("bank", src, pg_url))
-    agents["paused"] = AgentProcess(home, shared, "paused")
-    wait_agents(1)
-    api.start_task("bank")
-    until(lambda: api.task_status("bank")["phase"] == "incremental", 90, "incremental")
-    first_epoch = Store().get("bank").epoch
-    agents["other"] = AgentProcess(home, shared, "other")
-    wait_agents(2)
+    first_epoch = _followed_by_paused_with_other_standing_by(home, shared, agents)
     business = Business(src, 2000)
     try:
         workers = _workers_of(agents["paused"])
@@ -222,13 +216,7 @@ def test_a_paused_agent_s_redis_worker_replays_no_command(
     app = Incrementer(source)
     try:
         api.create_task(TaskSpec("bank", source.url(), dest.url()))
-        agents["paused"] = AgentProcess(home, shared, "paused")
-        wait_agents(1)
-        api.start_task("bank")
-        until(lambda: api.task_status("bank")["phase"] == "incremental", 90, "incremental")
-        first_epoch = Store().get("bank").epoch
-        agents["other"] = AgentProcess(home, shared, "other")
-        wait_agents(2)
+        first_epoch = _followed_by_paused_with_other_standing_by(home, shared, agents)
         workers = _workers_of(agents["paused"])
         agents["paused"].signal_group(signal.SIGSTOP)
         app.start()
@@ -254,6 +242,20 @@ def test_a_paused_agent_s_redis_worker_replays_no_command(
         api.delete_task("bank", force=True)
         source.stop()
         dest.stop()
+
+
+def _followed_by_paused_with_other_standing_by(home: Path, shared: str,
+                                               agents: dict[str, AgentProcess]) -> int:
+    """Task "bank" started on agent "paused" and following its source, then agent "other"
+    started beside it; the epoch "paused" holds the task under."""
+    agents["paused"] = AgentProcess(home, shared, "paused")
+    wait_agents(1)
+    api.start_task("bank")
+    until(lambda: api.task_status("bank")["phase"] == "incremental", 90, "incremental")
+    epoch = Store().get("bank").epoch
+    agents["other"] = AgentProcess(home, shared, "other")
+    wait_agents(2)
+    return epoch
 
 
 def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -4,8 +4,9 @@ commands are not idempotent, so even one stale batch would be a wrong value."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -34,6 +35,19 @@ def worker(server: RedisServer, epoch: int) -> Applier:
     write_under(TASK, epoch)
     applier = Applier(RedisUrl.parse(server.url()), TASK)
     applier.claim()
+    return applier
+
+
+def between_check_and_exec(applier: Applier, meanwhile: Callable[[], object]) -> Applier:
+    """`applier`, whose next batch has `meanwhile` run right after it checked the epoch."""
+    assert applier.fence is not None
+    checked = applier.fence.watch
+
+    def watch_then(*args: Any) -> None:
+        checked(*args)
+        meanwhile()
+
+    applier.fence.watch = watch_then  # type: ignore[method-assign]
     return applier
 
 
@@ -67,15 +81,7 @@ def test_a_takeover_during_a_batch_makes_the_whole_batch_fail(dest: RedisServer)
     """The successor claims between the stale worker's check of the epoch and its EXEC:
     WATCH makes the EXEC fail, so none of the batch is applied."""
     db = redis.Redis(port=dest.port)
-    old = worker(dest, 4)
-    assert old.fence is not None
-    checked = old.fence.watch
-
-    def taken_meanwhile(*args: object) -> None:
-        checked(*args)  # type: ignore[arg-type]
-        worker(dest, 5).close()
-
-    old.fence.watch = taken_meanwhile  # type: ignore[method-assign]
+    old = between_check_and_exec(worker(dest, 4), lambda: worker(dest, 5).close())
     with pytest.raises(Fenced, match="epoch 5"):
         old.apply(incr("n") + incr("m"), {"phase": "stream", "offset": 9})
     assert db.get("n") is None and db.get("m") is None
@@ -85,15 +91,7 @@ def test_a_takeover_during_a_batch_makes_the_whole_batch_fail(dest: RedisServer)
 def test_an_epoch_key_removed_mid_batch_fails_the_batch_naming_the_key(
         dest: RedisServer) -> None:
     db = redis.Redis(port=dest.port)
-    old = worker(dest, 1)
-    assert old.fence is not None
-    checked = old.fence.watch
-
-    def removed_meanwhile(*args: object) -> None:
-        checked(*args)  # type: ignore[arg-type]
-        db.delete("_turnout:epoch:cache")
-
-    old.fence.watch = removed_meanwhile  # type: ignore[method-assign]
+    old = between_check_and_exec(worker(dest, 1), lambda: db.delete("_turnout:epoch:cache"))
     with pytest.raises(OperationFailed, match="_turnout:epoch:cache changed"):
         old.apply(incr("n"), {"phase": "stream", "offset": 1})
     assert db.get("n") is None
