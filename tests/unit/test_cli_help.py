@@ -18,8 +18,11 @@ def undocumented(command: click.Command, path: str) -> list[str]:
     for param in command.params:
         if isinstance(param, click.Option) and not param.hidden and not param.help:
             missing.append(f"{path} {'/'.join(param.opts)}")
-    if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
+    if isinstance(command, click.Group):  # the group loads its commands when asked for them
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, f"{path} {name} is listed but does not load"
             missing += undocumented(sub, f"{path} {name}")
     return missing
 

@@ -14,11 +14,13 @@ import shlex
 import shutil
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from importlib import resources
 from pathlib import Path
 
+import click
 from rich.console import Console
 from rich.live import Live
 
@@ -268,3 +270,12 @@ def _summary(console: Console, source: str, dest: str) -> bool:
     else:
         console.print("[bold red]source and destination differ[/]")
     return bool(report["consistent"])
+
+
+@click.command()
+@click.option("--dir", "workdir", type=click.Path(), help="Where to put the demo databases.")
+@click.option("--seconds", default=8.0, show_default=True, help="How long the business writes.")
+def demo(workdir: str | None, seconds: float) -> None:
+    """Migrate the Chinook database to a new SQLite file while a simulated business writes."""
+    if not run_demo(Console(), workdir, seconds):
+        sys.exit(1)

@@ -92,5 +92,3 @@ def finish(name: str, keep_accounts: bool, admin_source: str | None, admin_dest:
     _done(api.finish(name, say=_say(as_json), keep_accounts=keep_accounts,
                      admins={"source": admin_source, "dest": admin_dest}), as_json)
 
-
-COMMANDS = [switchover, rollback, finish]

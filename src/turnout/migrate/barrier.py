@@ -61,6 +61,19 @@ def resolve(store: Store, name: str, how: str, sql: str | None = None) -> dict[s
     return {"id": found["id"], "table": found["table"], "how": how, "ran": ran}
 
 
+def task_ddl(name: str, store: Store | None = None) -> dict[str, Any]:
+    """The DDL the task waits at, as `turnout task ddl NAME --json` shows it:
+    {"task", "waiting": {"id", "table", "statement", "held", "proposed"} or null}."""
+    return {"task": name, "waiting": waiting(store or Store(), name)}
+
+
+def resolve_ddl(name: str, how: str, sql: str | None = None,
+                store: Store | None = None) -> dict[str, Any]:
+    """Let the task past the DDL it waits at: "apply", "apply-sql" (with `sql`) or "skip";
+    the task goes on when started again (the faces' form of resolve)."""
+    return resolve(store or Store(), name, how, sql)
+
+
 def _run(store: Store, name: str, statements: list[str]) -> None:
     """Run statements on the task's destination."""
     spec = store.get(name).spec

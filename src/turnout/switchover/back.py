@@ -166,6 +166,12 @@ def rollback(name: str, store: Store | None = None, options: Options | None = No
     return {"task": name, "rolled_back": True, "steps": list(STEPS), **run.result}
 
 
+def rollback_task(name: str, store: Store | None = None, say: steps.Say = lambda _: None,
+                  **options: Any) -> dict[str, Any]:
+    """The faces' form of rollback: options as keywords of Options (as for switchover)."""
+    return rollback(name, store, Options(**options), say)
+
+
 def finish(name: str, store: Store | None = None, say: steps.Say = lambda _: None,
            keep_accounts: bool = False, admins: dict[str, str | None] | None = None,
            ) -> dict[str, Any]:

@@ -111,6 +111,13 @@ def switchover(name: str, store: Store | None = None, options: Options | None = 
     return {"task": name, "reverse": ctx.reverse, "steps": list(STEPS), **ctx.result}
 
 
+def switchover_task(name: str, store: Store | None = None, say: steps.Say = lambda _: None,
+                    **options: Any) -> dict[str, Any]:
+    """The faces' form of switchover: options as keywords of Options. `say(message)` hears
+    each step as it happens (the task's event log keeps them too)."""
+    return switchover(name, store, Options(**options), say)
+
+
 def _checked(ctx: Context) -> str | None:
     refused = reverse_problem(ctx.spec)  # before anything is frozen: there is no way back
     if refused:

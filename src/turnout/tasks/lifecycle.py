@@ -98,6 +98,11 @@ def _watch_stop(store: Store, name: str, stop: threading.Event) -> None:
     store.close()
 
 
+def precheck(name: str, store: Store | None = None) -> dict[str, Any]:
+    """The task's precheck as a report ({"ok", "problems", "tables"}), setup.precheck."""
+    return setup.precheck(store or Store(), name)
+
+
 def start_task(name: str, store: Store | None = None, timeout: float = 15.0,
                resnapshot: bool = False) -> int | None:
     """Start the task: hand it to the agents when one is alive (None: an agent takes it
