@@ -55,7 +55,8 @@ if TYPE_CHECKING:
         wait_caught_up,
         wait_for,
     )
-    from turnout.verify.run import verify_task, verify_urls
+    from turnout.verify.run import verify_urls
+    from turnout.verify.task import verify_task
 
 # module: the names it gives, each as NAME or NAME=ITS_NAME_THERE
 _HOMES: dict[str, tuple[str, ...]] = {
@@ -76,7 +77,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "turnout.tasks.threads": ("start_task_here", "stop_pending_here", "stop_tasks_here"),
     "turnout.tasks.watch": ("ACTIVE", "SOURCE_CHECK_S", "events", "leftover_slots",
                             "list_tasks", "task_status", "wait_caught_up", "wait_for"),
-    "turnout.verify.run": ("verify_task", "verify_urls"),
+    "turnout.verify.run": ("verify_urls",),
+    "turnout.verify.task": ("verify_task",),
 }
 _WHERE: dict[str, tuple[str, str]] = {
     name: (module, there or name)

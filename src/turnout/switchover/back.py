@@ -37,7 +37,7 @@ from turnout.store import Store
 from turnout.switchover import procedure, steps
 from turnout.switchover.procedure import Options
 from turnout.switchover.reverse import reverse_name
-from turnout.verify.run import verify_task
+from turnout.verify.task import verify_task
 
 STEPS = ("checked", "frozen", "writers_gone", "drained", "verified", "opened", "moved",
          "forward_started", "rolled_back")

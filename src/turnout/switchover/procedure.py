@@ -50,7 +50,7 @@ from turnout.spec import TaskSpec
 from turnout.store import Store
 from turnout.switchover import steps
 from turnout.switchover.reverse import reverse_name, reverse_problem, reverse_spec
-from turnout.verify.run import verify_task
+from turnout.verify.task import verify_task
 
 STEPS = ("checked", "reverse_capture", "frozen", "writers_gone", "drained", "reverse_prepared",
          "verified", "opened", "moved", "reverse_started", "switched")

@@ -1,7 +1,8 @@
 """One verification run from a spec: connect, pair, compare, recheck, repair, report.
 
-`verify_task` and `verify_urls` are what the faces call (through turnout.api): a task's
-tables, with its renames and casts, or tables of the same names in two databases.
+`verify_urls` (tables of the same names in two databases) and task.py's `verify_task` (a
+task's tables, with its renames and casts) are what the faces call through turnout.api.
+This module needs no task store, so comparing two URLs loads none.
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from turnout import checkpoints, engines
-from turnout.errors import BadInput, TurnoutError
+from turnout import engines
+from turnout.errors import BadInput
 from turnout.spec import TaskSpec
-from turnout.store import Store
 from turnout.verify import compare, keys, pairs, recheck, settle
 from turnout.verify import repair as fixing
-from turnout.verify.applied import TaskApplied, running
 from turnout.verify.report import Report
 
 LEVELS = ("schema", "count", "content")
@@ -72,44 +71,6 @@ def run(spec: TaskSpec, *, caught_up: Callable[[float], object] | None = None,
         return report
     finally:
         src.close()
-        dst.close()
-
-
-def verify_task(name: str, store: Store | None = None, **options: Any) -> dict[str, Any]:
-    """Compare a task's source and destination tables, with its renames and casts.
-
-    Options: level ("schema", "count", "content"), threads, max_rows_per_second,
-    recheck (read the differing keys again even when the task is not running),
-    settle_timeout, repair ("dest" or "source"), repair_file, apply,
-    progress(table, done, total), say(message). While the task runs, differing keys
-    are always read again once it has applied past them (verify/settle.py), so rows
-    in flight are not reported; the report then has "recheck". The result is the
-    JSON contract of `turnout verify --json`.
-    """
-    store = store or Store()
-    spec = _following(name, store.get(name).spec)
-    recheck = options.pop("recheck", False)
-    if not running(name, store):
-        return run(spec, applied=settle.Immediately() if recheck else None, **options)
-    applied = TaskApplied(name, store)
-    try:
-        return run(spec, applied=applied, **options)
-    finally:
-        applied.close()
-
-
-def _following(name: str, spec: TaskSpec) -> TaskSpec:
-    """The task's options as they go on after the source renamed some of its tables (the
-    destination's checkpoint says which: migrate/ddl.py)."""
-    try:
-        dst = engines.connect(spec.dest_endpoint)
-    except TurnoutError:
-        return spec  # run() says what is wrong with the destination
-    try:
-        if dst.capabilities.keyspace:
-            return spec
-        return spec.following(checkpoints.renamed_tables(dst.read_checkpoint(name)))
-    finally:
         dst.close()
 
 
