@@ -170,10 +170,18 @@ def wait_caught_up(
     time) the delay never reaches 0; there a heartbeat written after `since`
     and applied proves it, since it came after everything before it in the
     stream (both times are this machine's clock, so not for a task an agent runs).
+
+    A stream that carries no commit times (Redis: capabilities.keyspace) has only the
+    heartbeat to go by, and a heartbeat up to heartbeat.GRACE_S old reads as delay 0: two
+    such reports can both come from before `since` while writes made between it and
+    `since` are still unread. There only an applied heartbeat written after `since` counts
+    (for a task on an agent, whose clock is not this one's, the two reports still do).
     """
     store = store or Store()
     since = time.time() if since is None else since
     first: float | None = None
+    source = store.get(name).spec.source_endpoint.scheme
+    beats_only = engines.engine_class(source).capabilities.keyspace
 
     def caught_up(current: TaskStatus) -> bool:
         nonlocal first
@@ -183,6 +191,8 @@ def wait_caught_up(
             return True
         if current.phase is not Phase.INCREMENTAL or current.delay_s != 0:
             first = None
+            return False
+        if beats_only and current.agent is None:
             return False
         if current.updated <= since:
             return False
