@@ -16,7 +16,7 @@ import pytest
 from tests.integration.helpers import running, same_rows, wait_caught_up
 from tests.integration.test_ddl_postgres import ACCT, deleting, run_ddl, writing
 from turnout import api
-from turnout.migrate.runner import resnapshot
+from turnout.migrate.setup import resnapshot
 from turnout.spec import TaskSpec
 from turnout.store import Store
 
