@@ -129,12 +129,17 @@ class PgServer:
         return self.url(name)
 
     def stop(self) -> None:
-        """Fast shutdown (SIGINT), then remove the data directory. Safe to call twice."""
+        """Immediate shutdown (SIGQUIT), then remove the data directory. Safe to call twice.
+
+        The data is thrown away, so nothing needs writing first; and a fast shutdown waits
+        for every walsender to hand its WAL over, which a replication client that stopped
+        reading (a test's leftover worker thread) never lets happen: the full suite lost
+        STOP_TIMEOUT (30 s) at the end of a test process to that."""
         if self._stopped:
             return
         self._stopped = True
         atexit.unregister(self.stop)
-        stop_process(self.process, signal.SIGINT)
+        stop_process(self.process, signal.SIGQUIT)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
