@@ -15,6 +15,9 @@ def test_where_and_mask_from_the_form_reach_the_task(client: TestClient,
     assert made.status_code == 201, made.text
     checked = client.post("/api/tasks/shop/precheck").json()
     assert checked["ok"], checked
+    # the task runs, but no reverse task can: precheck says so before anyone depends on it
+    assert any("--where on item" in p and "--mask on item.name" in p
+               for p in checked["switchover"]), checked
 
 
 def test_a_bad_filter_or_column_is_one_line(client: TestClient, shop: dict[str, str]) -> None:

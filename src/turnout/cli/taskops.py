@@ -22,7 +22,7 @@ out = Console()
 @click.command("precheck")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True,
-              help='Print the report as JSON: {"ok", "problems", "tables", "switchover"}.')
+              help='Print the report as JSON: {"ok", "problems", "tables", "switchover", "ddl"}.')
 def task_precheck(name: str, as_json: bool) -> None:
     """Check NAME can run (connections, rights, keys, log settings) without starting it;
     exit 1 when something is in the way."""
@@ -46,6 +46,8 @@ def _print_precheck(name: str, report: dict[str, Any]) -> None:
         arrow = table["source"] if table["source"] == table["dest"] else (
             f"{table['source']} → {table['dest']}")
         out.print(f"  {arrow}", markup=False, highlight=False)
+    if report.get("ddl"):
+        out.print(report["ddl"], markup=False, highlight=False)
     if report.get("switchover"):
         out.print("a switchover's freeze would stop at:")
         for problem in report["switchover"]:

@@ -208,6 +208,12 @@ class Engine(ABC):
         properties): one line each, with the fix."""
         return []
 
+    def ddl_ahead(self) -> str | None:
+        """What will become of DDL on this source's moved tables while a task follows it
+        (carried in order with the rows, or a stop with the change to make), in one line,
+        for precheck to say before anyone starts the task. None where nothing is said."""
+        return None
+
     def write_problems(self) -> list[str]:
         """What stops this destination from creating and filling the task's tables
         (privileges): one line each, with the fix."""

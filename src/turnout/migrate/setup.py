@@ -15,6 +15,7 @@ from turnout.migrate import keyspace
 from turnout.migrate.plan import TablePlan, build_plan
 from turnout.model import Phase, Position
 from turnout.store import Store, TaskRecord
+from turnout.switchover.reverse import reverse_problem
 
 
 def start_capture(store: Store, name: str, src: Engine, plans: list[TablePlan],
@@ -77,21 +78,24 @@ def precheck(store: Store, name: str) -> dict[str, Any]:
         src = engines.connect(spec.source_endpoint)
         dst = engines.connect(spec.dest_endpoint, create=True)
         later = src.switchover_problems() + dst.switchover_problems()
+        if (no_reverse := reverse_problem(spec)) is not None:
+            later.append(no_reverse)
         if src.capabilities.keyspace:  # no tables: what the engine's own session needs
             problems = src.capture_problems(store.get(name).capture_name) + dst.write_problems()
             return {"ok": not problems, "problems": problems,
                     "tables": [{"source": keyspace.KEYS, "dest": keyspace.KEYS}],
-                    "switchover": later}
+                    "switchover": later, "ddl": None}
         plans = build_plan(spec, src, dst, first_run=first_run, slot=store.get(name).capture_name)
+        ddl = src.ddl_ahead() if Phase.INCREMENTAL in spec.types else None
     except TurnoutError as exc:
         return {"ok": False, "problems": str(exc).splitlines(), "tables": [],
-                "switchover": []}
+                "switchover": [], "ddl": None}
     finally:
         for engine in (src, dst):
             if engine is not None:
                 engine.close()
     tables = [{"source": p.source.name, "dest": p.dest.name} for p in plans]
-    return {"ok": True, "problems": [], "tables": tables, "switchover": later}
+    return {"ok": True, "problems": [], "tables": tables, "switchover": later, "ddl": ddl}
 
 
 def resnapshot(store: Store, name: str) -> None:

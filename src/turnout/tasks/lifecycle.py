@@ -99,7 +99,8 @@ def _watch_stop(store: Store, name: str, stop: threading.Event) -> None:
 
 
 def precheck(name: str, store: Store | None = None) -> dict[str, Any]:
-    """The task's precheck as a report ({"ok", "problems", "tables"}): migrate/setup.py."""
+    """The task's precheck as a report ({"ok", "problems", "tables", "switchover", "ddl"}):
+    migrate/setup.py."""
     return setup.precheck(store or Store(), name)
 
 

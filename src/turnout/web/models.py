@@ -233,6 +233,7 @@ class Precheck(Open):
     problems: list[str]
     tables: list[dict[str, str]]
     switchover: list[str] = []  # what would stop a switchover's freeze, with the fix
+    ddl: str | None = None  # what becomes of DDL on the source while the task follows it
 
 
 class Deleted(BaseModel):

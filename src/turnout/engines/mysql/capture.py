@@ -85,8 +85,7 @@ class MysqlCapture(Capture):
         self._decoder.selects = selects
 
     def ddl_note(self) -> str | None:
-        return (f"DDL on {self.engine.endpoint} is read from the binlog and made on the "
-                "destination in order with the rows (docs/ddl.md)")
+        return ddl_note(self.engine.endpoint)
 
     def install(self) -> None:
         """Nothing to install: check the binlog is there (the precheck said how to fix it)."""
@@ -353,6 +352,11 @@ class MysqlCapture(Capture):
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+def ddl_note(endpoint: object) -> str:
+    return (f"DDL on {endpoint} is read from the binlog and made on the destination in "
+            "order with the rows (docs/ddl.md)")
 
 
 def capture_problems(engine: MysqlSource) -> list[str]:

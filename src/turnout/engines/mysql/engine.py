@@ -28,7 +28,7 @@ from turnout.engines.mysql import (
     values,
 )
 from turnout.engines.mysql.accounts import MysqlAccounts
-from turnout.engines.mysql.capture import MysqlCapture, capture_problems
+from turnout.engines.mysql.capture import MysqlCapture, capture_problems, ddl_note
 from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.mysql.dialect import (
     column_list,
@@ -301,6 +301,13 @@ class MysqlEngine(Engine):
 
     def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
         return capture_problems(self)
+
+    def ddl_ahead(self) -> str | None:
+        lacking = grants.ddl_problems(self)
+        if lacking:
+            return (f"DDL on {self.endpoint} will stop the task with the change to make on the "
+                    f"destination: replaying it needs a scratch table, and {lacking[0]}")
+        return ddl_note(self.endpoint)
 
     def write_problems(self) -> list[str]:
         return grants.destination_problems(self)

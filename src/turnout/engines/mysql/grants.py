@@ -25,11 +25,20 @@ def source_problems(engine: MysqlLink) -> list[str]:
 
 def destination_problems(engine: MysqlLink) -> list[str]:
     """Privileges on the destination database, granted globally or on the database."""
+    return _lacking(engine, DESTINATION)
+
+
+def ddl_problems(engine: MysqlLink) -> list[str]:
+    """What keeps a source's DDL from being replayed on its scratch table (ddlshadow.py)."""
+    return _lacking(engine, ("CREATE", "DROP"))
+
+
+def _lacking(engine: MysqlLink, wanted: tuple[str, ...]) -> list[str]:
     held = {r[0].upper() for r in engine.all(
         f"SELECT privilege_type FROM information_schema.user_privileges WHERE grantee = {_WHO} "
         "UNION SELECT privilege_type FROM information_schema.schema_privileges "
         f"WHERE grantee = {_WHO} AND table_schema = DATABASE()")}
-    missing = [p for p in DESTINATION if p not in held]
+    missing = [p for p in wanted if p not in held]
     return [_fix(engine, missing, f"{quote(engine.database)}.*")] if missing else []
 
 

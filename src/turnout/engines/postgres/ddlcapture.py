@@ -149,16 +149,16 @@ def install(conn: Any, schema: str, tables: list[str]) -> bool:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('turnout_ddl_capture'))")
         have = conn.execute("SELECT 1 FROM pg_event_trigger WHERE evtname = %s",
                             (trigger,)).fetchone()
-        superuser = _superuser(conn)
-        if have is None and not superuser:
+        mighty = superuser(conn)
+        if have is None and not mighty:
             return False
-        if superuser:  # made again: a newer turnout's trigger replaces an older one's
+        if mighty:  # made again: a newer turnout's trigger replaces an older one's
             for sql in _statements(schema):
                 conn.execute(sql)
         if have is None:
             conn.execute(f"CREATE EVENT TRIGGER {quote(trigger)} ON ddl_command_end "
                          f"EXECUTE FUNCTION {quote(schema)}._turnout_ddl_record()")
-        if superuser:
+        if mighty:
             _make_drop_trigger(conn, schema)
         for name in tables:
             conn.execute(
@@ -185,7 +185,7 @@ def refresh(conn: Any, schema: str) -> bool:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('turnout_ddl_capture'))")
         if not installed(conn, schema):
             return False
-        if _superuser(conn):
+        if superuser(conn):
             for sql in _statements(schema):
                 conn.execute(sql)
             _make_drop_trigger(conn, schema)
@@ -223,9 +223,15 @@ def remove_unused(conn: Any, schema: str) -> None:
             conn.execute(f"DROP FUNCTION IF EXISTS {quote(schema)}.{function}")
 
 
-def _superuser(conn: Any) -> bool:
+def superuser(conn: Any) -> bool:
     row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
     return bool(row and row[0])
+
+
+def ahead(conn: Any, endpoint: object, schema: str) -> str:
+    """What a task starting now will do with DDL: carry it when the trigger is there or this
+    account may make it, stop at it otherwise."""
+    return note(installed(conn, schema) or superuser(conn), endpoint, schema)
 
 
 def note(enabled: bool, endpoint: object, schema: str) -> str:

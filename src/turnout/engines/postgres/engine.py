@@ -19,6 +19,7 @@ from turnout.engines.postgres import (
     catalog,
     checkpoints,
     ddl,
+    ddlcapture,
     faults,
     replication,
     sessions,
@@ -236,6 +237,9 @@ class PostgresEngine(PgWrites, PgDirectCopy, Engine):
         ownership and REPLICA IDENTITY: one line each, with the fix."""
         return replication.problems(self.conn, self.endpoint, self.schema, f"turnout_{slot}",
                                     tables)
+
+    def ddl_ahead(self) -> str | None:
+        return ddlcapture.ahead(self.conn, self.endpoint, self.schema)
 
     def leftover_captures(self, owned: set[str]) -> list[str]:
         """turnout's logical slots on this database that nothing streams from and no task owns.

@@ -51,6 +51,9 @@ from turnout.engines.sqlite.triggers import (
 from turnout.errors import NotFound, OperationFailed
 from turnout.model import Change, Ddl, Op, Position, Table
 
+DDL_NOTE = ("DDL on the source's tables is found at each read and made on the destination "
+            "before the rows read with it (docs/ddl.md)")
+
 
 class SqliteCapture(Capture):
     def __init__(self, connect: Any, tables: list[Table], slot: str) -> None:
@@ -65,8 +68,7 @@ class SqliteCapture(Capture):
     ddl = True  # schema compared at each read (_check_schema)
 
     def ddl_note(self) -> str | None:
-        return ("DDL on the source's tables is found at each read and made on the destination "
-                "before the rows read with it (docs/ddl.md)")
+        return DDL_NOTE
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection = self._connect()

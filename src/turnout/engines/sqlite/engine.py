@@ -18,7 +18,7 @@ from turnout.engines.capabilities import Capabilities
 from turnout.engines.keyrange import after_key
 from turnout.engines.sqlite import alter, catalog, faults, sessions
 from turnout.engines.sqlite.apply import apply_ops, upsert_sql
-from turnout.engines.sqlite.capture import SqliteCapture
+from turnout.engines.sqlite.capture import DDL_NOTE, SqliteCapture
 from turnout.engines.sqlite.changelog import SqlitePosition
 from turnout.engines.sqlite.checksums import SqliteVerifyReader
 from turnout.engines.sqlite.dialect import (
@@ -253,6 +253,9 @@ class SqliteEngine(Engine, DirectCopy):
                 ).fetchone())
             _save_checkpoint(db, checkpoint(copied, last), saved)
         return copied, last
+
+    def ddl_ahead(self) -> str | None:
+        return DDL_NOTE
 
     def capture(self, tables: list[Table], slot: str) -> Capture:
         self.use_wal()

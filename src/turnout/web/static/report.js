@@ -9,7 +9,12 @@ function renderPrecheck(result) {
   const body = result.ok
     ? [h("p", { class: "ok" }, "No problems: " + result.tables.length + " tables would move."),
        h("ul", { class: "plain" }, result.tables.map((t) =>
-         h("li", {}, t.source === t.dest ? t.source : t.source + " → " + t.dest)))]
+         h("li", {}, t.source === t.dest ? t.source : t.source + " → " + t.dest))),
+       ...(result.ddl ? [h("p", { class: "muted" }, result.ddl)] : []),
+       ...(result.switchover && result.switchover.length
+         ? [h("p", {}, "A switchover's freeze would stop at:"),
+            h("ul", { class: "problems" }, result.switchover.map((p) => h("li", {}, p)))]
+         : [])]
     : [h("p", { class: "bad" }, result.problems.length + " problem(s) to fix before starting:"),
        h("ul", { class: "problems" }, result.problems.map((p) => h("li", {}, p)))];
   fill(document.getElementById("precheck-result"), body);
