@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from threading import Thread
 from typing import Any
 
-from tests.integration.helpers import running, same_rows, wait_caught_up
+from tests.integration.helpers import execute, running, same_rows, wait_caught_up
 from turnout import api, engines
 from turnout.store import Store
 
 FOLLOWED = ["id", "title", "n", "amount", "colour"]  # acct's columns once DDL ran
+FRESH = "fresh"  # a table the DDL lists create in the middle (every table is selected)
 Statement = tuple[str, tuple[int, ...]]
 
 
@@ -85,16 +86,37 @@ def ddl_under_writer(store: Store, name: str, writer: Any, run_ddl: Callable[[],
     assert writer.transactions > 20
 
 
-def assert_ddl_made(store: Store, name: str, source: str, dest: str, least: int = 0) -> None:
+def assert_ddl_made(store: Store, name: str, source: str, dest: str, least: int = 0,
+                    plant: bool = True, created: bool = True) -> None:
     """acct has the same columns and rows on both sides, at least `least` DDL events
-    (a rename among them) say what was made, and the index made is there."""
+    (a rename among them) say what was made, and the index made is there; verify finds
+    both sides equal and, given `plant`, a value changed on the destination in a column
+    the DDL added. `created`: whether a table the DDL created is there too (a reverse task
+    moves the forward task's tables only)."""
     assert columns(dest, "acct") == columns(source, "acct") == FOLLOWED
     same_rows(source, dest, ["acct"])
     messages = [e["message"] for e in api.events(name, store=store)]
     made = [m for m in messages if m.startswith("DDL on acct")]
     assert len(made) >= least, messages
     assert any("RENAME COLUMN" in m for m in made), made
-    assert "acct_n" in {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
+    indexes = {i.name for i in engines.connect(dest).reflect(["acct"])[0].indexes}
+    assert "acct_n" in indexes and "acct_amount" not in indexes, indexes  # made, dropped
+    if created:
+        same_created(source, dest)
+    verified = api.verify_task(name, store)
+    assert verified["consistent"], verified
+    if plant:
+        execute(dest, "UPDATE acct SET colour = 'green' WHERE id = 1")
+        planted = next(t for t in api.verify_task(name, store)["tables"] if t["source"] == "acct")
+        assert planted["different"] == [[1]], planted
+        assert planted["different_columns"] == [["colour"]], planted
+
+
+def same_created(source: str, dest: str) -> None:
+    """The table the DDL list made in its middle, when it made one, holds the same rows."""
+    if engines.connect(source).table_exists(FRESH):
+        assert columns(dest, FRESH) == columns(source, FRESH)
+        same_rows(source, dest, [FRESH])
 
 
 def caught_up_then_kill_through_ddl(store: Store, name: str, source: str, dest: str,
@@ -131,3 +153,4 @@ def kill_through_ddl(store: Store, name: str, source: str, dest: str, sequence: 
     api.stop_task(name, store)
     assert columns(dest, table) == columns(source, table)
     same_rows(source, dest, [table])
+    same_created(source, dest)

@@ -90,3 +90,38 @@ def test_narrowing_waits_and_each_answer_lets_it_go(store: Store, pg_server, pg_
         assert any("at the barrier skipped" in m for m in messages)
         assert any("at the barrier apply-sql" in m for m in messages)
     assert engines.connect(dest).table_exists("acct")
+
+
+def test_the_cli_answers_and_a_skipped_change_whose_rows_no_longer_fit_stops_the_task(
+        store: Store, pg_server, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    """`task ddl NAME --apply` and `--skip` as a person types them (each starts the task again
+    in a worker of its own), and the promise of --skip: rows written after it must still fit
+    the destination's column, or the task stops naming it."""
+    dest = pg_server.create_database(f"skipcli_{time.time_ns()}")
+    run_ddl(pg_url, [ACCT], 0)
+    api.create_task(TaskSpec("bar", pg_url, dest), store)
+    with deleting(store, "bar"):
+        wait_at_barrier(store, pg_url, "ALTER TABLE acct ALTER COLUMN name TYPE varchar(8)")
+        applied = CliRunner().invoke(cli, ["task", "ddl", "bar", "--apply", "--json"])
+        assert applied.exit_code == 0, applied.output
+        answer = json.loads(applied.output)
+        assert answer["how"] == "apply" and answer["started"], answer
+        assert column_type(dest, "name") == "character varying(8)"
+        wait_caught_up(store, "bar", timeout=60)
+
+        run_ddl(pg_url, ["ALTER TABLE acct ALTER COLUMN n TYPE text"], 0)  # held: int → text
+        api.wait_for("bar", lambda s: s["state"] == "Paused", 60, store)
+        skipped = CliRunner().invoke(cli, ["task", "ddl", "bar", "--skip"])
+        assert skipped.exit_code == 0 and "skip; task bar started again" in skipped.output, \
+            skipped.output
+        assert column_type(dest, "n") == "integer"
+        run_ddl(pg_url, ["INSERT INTO acct VALUES (1001, 'x', '77', 1)"], 0)  # still fits
+        wait_caught_up(store, "bar", timeout=60)
+
+        run_ddl(pg_url, ["INSERT INTO acct VALUES (1002, 'y', 'many', 1)"], 0)
+        failed = api.wait_for("bar", lambda s: s["state"] in ("Failed", "Paused"), 60, store)
+        assert failed["state"] == "Failed", failed
+        assert failed["error"].startswith(
+            "acct.n: the destination refuses the value of the row with key (1002)"), failed
+    with psycopg.connect(dest) as conn:
+        assert conn.execute("SELECT n FROM acct WHERE id = 1001").fetchone() == (77,)

@@ -41,6 +41,13 @@ DDL = [
     "ALTER TABLE acct MODIFY n bigint NOT NULL DEFAULT 0",
     "ALTER TABLE acct MODIFY amount decimal(14,2)",
     "UPDATE acct SET n = 5000000000 + id, amount = 123456789.5 WHERE id % 11 = 0",
+    "CREATE TABLE fresh (id int PRIMARY KEY, note varchar(40))",
+    "INSERT INTO fresh WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g "
+    "WHERE i < 200) SELECT i, concat('f', i) FROM g",
+    "CREATE INDEX acct_amount ON acct (amount)",
+    "UPDATE fresh SET note = 'changed' WHERE id % 4 = 0",
+    "DROP INDEX acct_amount ON acct",
+    "DELETE FROM fresh WHERE id % 9 = 0",
     "CREATE INDEX acct_n ON acct (n)",
     "GRANT SELECT ON acct TO CURRENT_USER",  # not the task's DDL: passes by
 ]

@@ -38,6 +38,13 @@ DDL = [
     "ALTER TABLE acct ADD COLUMN spare INTEGER",
     "UPDATE acct SET spare = id WHERE id % 3 = 0",
     "ALTER TABLE acct DROP COLUMN spare",
+    "CREATE TABLE fresh (id INTEGER PRIMARY KEY, note VARCHAR(40))",
+    "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 200) "
+    "INSERT INTO fresh SELECT i, 'f' || i FROM g",
+    "CREATE INDEX acct_amount ON acct (amount)",
+    "UPDATE fresh SET note = 'changed' WHERE id % 4 = 0",
+    "DROP INDEX acct_amount",
+    "DELETE FROM fresh WHERE id % 9 = 0",
     "CREATE INDEX acct_n ON acct (n)",
 ]
 

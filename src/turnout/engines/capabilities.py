@@ -55,6 +55,9 @@ class Capabilities:
     # Whether the engine holds keys, not tables (Redis): a task then runs the engine's own
     # migration path (Engine.keyspace) instead of the schema, full and incremental steps.
     keyspace: bool = False
+    # Whether a text column's declared length limits what it holds. SQLite's does not: a
+    # VARCHAR(20) there takes any text, and stays VARCHAR(20) after a widening on the source.
+    text_lengths: bool = True
 
     def why_no_accounts(self, endpoint: Endpoint) -> str:
         """The one-line refusal for an accounts command on `endpoint`."""

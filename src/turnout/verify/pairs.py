@@ -86,7 +86,7 @@ def pair_tables(src: Engine, dst: Engine, source: Table, expected: Table) -> Tab
         except KeyError:
             problems.append(f"column {actual.name}.{wanted.name} is missing on the destination")
             continue
-        problem = _type_problem(actual.name, ours, theirs)
+        problem = _type_problem(actual.name, ours, theirs, dst.capabilities.text_lengths)
         if problem:
             problems.append(problem)
         pairs.append((ours, theirs))
@@ -119,12 +119,15 @@ def _build(src: Engine, dst: Engine, source: Table, actual: Table,
     )
 
 
-def _type_problem(table: str, ours: Column, theirs: Column) -> str | None:
+def _type_problem(table: str, ours: Column, theirs: Column, lengths: bool) -> str | None:
+    """Why the destination's column cannot hold what the source's does. `lengths`: whether
+    the destination's engine holds text to its declared length."""
     a, b = ours.type, theirs.type
     where = f"column {table}.{theirs.name}"
     if pair_form(a, b) is Form.OTHER and a.kind is not b.kind:
         return f"{where} is {b} but the source's is {a}: they cannot hold the same values"
-    if b.is_text and a.is_text and b.length is not None and (a.length or 1 << 30) > b.length:
+    if lengths and b.is_text and a.is_text and b.length is not None \
+            and (a.length or 1 << 30) > b.length:
         return f"{where} holds {b.length} characters, the source's up to {a.length or 'any'}"
     if a.kind is Kind.DECIMAL and b.kind is Kind.DECIMAL and (a.scale or 0) > (b.scale or 0):
         return f"{where} keeps {b.scale or 0} decimals, the source's {a.scale}"

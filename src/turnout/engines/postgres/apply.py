@@ -20,6 +20,7 @@ from typing import Any
 
 from turnout.coalesce import TableBatch, no_such_row, parents_first
 from turnout.engines.postgres.dialect import column_list, qualified, quote
+from turnout.engines.postgres.refusals import copy_rows
 from turnout.errors import OperationFailed
 from turnout.model import Key, Row, Table
 from turnout.types import Kind
@@ -77,14 +78,8 @@ def stage_rows(cur: Any, staging: Staging, schema: str, tb: TableBatch, purpose:
     stage = quote(f"_turnout_{purpose}_{digest(tb.table.name)}")
     staging.prepare(cur, stage, _layout(tb, columns), f"SELECT {column_list(columns)} "
                     f"FROM {qualified(schema, tb.table.name)}")
-    _copy_in(cur, stage, rows)
+    copy_rows(cur, f"COPY {stage} FROM STDIN", tb.table, columns, rows)
     return stage
-
-
-def _copy_in(cur: Any, target: str, rows: list[Row]) -> None:
-    with cur.copy(f"COPY {target} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def delete_all(cur: Any, schema: str, tb: TableBatch) -> None:
@@ -129,8 +124,8 @@ def apply_ops(cur: Any, staging: Staging, schema: str, tb: TableBatch) -> None:
     table = tb.table
     cols, adapt = table.column_names, adapter(table)
     if all(before is None for before, _ in tb.ops):
-        _copy_in(cur, f"{qualified(schema, table.name)} ({column_list(cols)})",
-                 [adapt(after) for _, after in tb.ops if after is not None])
+        copy_rows(cur, f"COPY {qualified(schema, table.name)} ({column_list(cols)}) FROM STDIN",
+                  table, cols, [after for _, after in tb.ops if after is not None], adapt)
         return
     n = _unused(cols, "turnout_change")
     old = _stage_numbered(cur, staging, schema, tb, "old", n, [
@@ -171,7 +166,7 @@ def _stage_numbered(cur: Any, staging: Staging, schema: str, tb: TableBatch, pur
     cols = tb.table.column_names
     staging.prepare(cur, stage, f"{number} {_layout(tb, cols)}", f"SELECT 0 AS {number}, "
                     f"{column_list(cols)} FROM {qualified(schema, tb.table.name)}")
-    _copy_in(cur, stage, rows)
+    copy_rows(cur, f"COPY {stage} FROM STDIN", tb.table, (number, *cols), rows)
     return stage
 
 

@@ -33,6 +33,7 @@ from turnout.engines.postgres.dialect import column_list, qualified, quote
 from turnout.engines.postgres.direct import PgDirectCopy
 from turnout.engines.postgres.dump import PgDumper
 from turnout.engines.postgres.jsontext import load_json_as_text
+from turnout.engines.postgres.refusals import copy_rows
 from turnout.engines.postgres.sessions import APPLICATION
 from turnout.engines.postgres.snapshot import PgSnapshot
 from turnout.engines.postgres.writes import PgWrites
@@ -224,9 +225,7 @@ class PostgresEngine(PgWrites, PgDirectCopy, Engine):
             if rows:
                 target = qualified(self.schema, table.name)
                 sql = f"COPY {target} ({column_list(table.column_names)}) FROM STDIN"
-                with cur.copy(sql) as copy:
-                    for row in rows:
-                        copy.write_row(adapt(row))
+                copy_rows(cur, sql, table, table.column_names, rows, adapt)
             self._save_checkpoint(cur, checkpoint)
 
     def capture(self, tables: list[Table], slot: str) -> Capture:

@@ -56,7 +56,7 @@ class SqliteEngine(Engine, DirectCopy):
         no_accounts="SQLite has no accounts ({endpoint}): the database file's permissions "
                     "decide who may read or write it",
         dump_tool="SQLite's backup API", parallel_writes=False,
-        alterations=alter.ALTERATIONS)
+        alterations=alter.ALTERATIONS, text_lengths=False)
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
