@@ -12,8 +12,9 @@ import pytest
 from turnout.casts import interval_delta
 from turnout.engines.sqlite.dialect import canonical_type, declared_type
 from turnout.engines.sqlite.values import to_sqlite
-from turnout.gaps import Gap, gap_of, problem
-from turnout.model import JsonText
+from turnout.errors import OperationFailed
+from turnout.gaps import Gap, gap_of, problem, row_checker
+from turnout.model import Column, JsonText, Table
 from turnout.types import parse_type
 
 
@@ -85,3 +86,26 @@ def test_a_negative_zero_is_a_gap_of_its_own() -> None:
     assert gap_of(-0.0) is Gap.NEG_ZERO
     assert gap_of(0.0) is None
     assert gap_of(-1e-300) is None
+
+
+ODD_VALUES = [None, "", "plain", "nul\0inside", "\0", JsonText('"a\\u0000"'), JsonText("\0"),
+              b"\0", b"x", 0, 2**64, 1.5, float("nan"), -0.0, Decimal("1.0"),
+              dt.timedelta(days=2), dt.date(2024, 1, 1)]
+
+
+@pytest.mark.parametrize("held", [frozenset({Gap.NUL}), frozenset({Gap.NUL, Gap.BLOB}),
+                                  frozenset({Gap.NAN, Gap.NUL}), frozenset({Gap.JSON_NUL})])
+def test_the_row_check_stops_exactly_where_gap_of_says(held: frozenset[Gap]) -> None:
+    """A column that can hold only a NUL takes a quicker test than gap_of(): both must stop
+    at the same values, naming the column and key."""
+    table = Table("t", (Column("id", parse_type("int32")), Column("v", parse_type("text"))),
+                  primary_key=("id",))
+    check = row_checker(table, (frozenset(), held), "postgresql://h/db")
+    assert check is not None
+    for value in ODD_VALUES:
+        gap = Gap.ZERO_DATE if value is None else gap_of(value)
+        if gap is not None and gap in held:
+            with pytest.raises(OperationFailed, match=r"^t\.v holds .* \(t key 7\)"):
+                check((7, value))
+        else:
+            check((7, value))

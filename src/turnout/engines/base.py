@@ -121,10 +121,26 @@ class Engine(ABC):
         """Values beyond common ground a column of `ctype` cannot hold here."""
         return frozenset()
 
-    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
-        """The key of a row whose `column` holds a value of `gap` (None: no such row); asked
-        only for gaps that gaps_held() names."""
+    def gap_test(self, table: Table, column: str, gap: Gap) -> str | None:
+        """SQL true for a row whose `column` holds a value of `gap`; None where no row can.
+        Asked only for gaps that gaps_held() names."""
         return None
+
+    def first_key(self, table: Table, where: str) -> Key | None:
+        """The key of a row (any) for which the SQL `where` holds; None when none does."""
+        return None
+
+    def find_gaps(self, table: Table, wanted: list[tuple[str, Gap]]) -> list[tuple[str, Gap, Key]]:
+        """An example key for each (column, gap) of `wanted` that some row holds. Each test
+        reads the whole table, so all of them go in one scan first: in the common case (no
+        row holds any) that scan is all; otherwise each test runs alone to name its row."""
+        tests = [(column, gap, test) for column, gap in wanted
+                 if (test := self.gap_test(table, column, gap)) is not None]
+        if len(tests) > 1 and self.first_key(
+                table, " OR ".join(f"({test})" for _, _, test in tests)) is None:
+            return []
+        found = [(column, gap, self.first_key(table, test)) for column, gap, test in tests]
+        return [(column, gap, key) for column, gap, key in found if key is not None]
 
     def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:
         """For each of these columns that this engine calls boolean and whose values are not

@@ -187,12 +187,11 @@ def _gap_problems(src: Engine, plan: TablePlan) -> list[str]:
     table = plan.source
     if not table.key:  # a row without a key is named by all its values
         table = replace(table, primary_key=table.column_names)
-    for column, gaps in zip(plan.source.columns, plan.gaps, strict=True):
-        for gap in sorted(gaps):
-            key = src.find_gap(table, column.name, gap)
-            if key is not None:
-                problems.append(problem(plan.source.name, column.name, gap, key,
-                                        plan.dest_name))
+    wanted = [(column.name, gap) for column, gaps in zip(plan.source.columns, plan.gaps,
+                                                        strict=True) for gap in sorted(gaps)]
+    if wanted:
+        for column_name, gap, key in src.find_gaps(table, wanted):
+            problems.append(problem(plan.source.name, column_name, gap, key, plan.dest_name))
     return problems
 
 

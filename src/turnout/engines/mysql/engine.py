@@ -159,12 +159,16 @@ class MysqlEngine(Engine):
     def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
         return values.gaps_refused(ctype)
 
-    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
-        test = values.gap_test(quote(column), gap)
-        if test is None:
-            return None
+    def gap_test(self, table: Table, column: str, gap: Gap) -> str | None:
+        wide = gap is Gap.NUL and self.one(
+            "SELECT character_set_name FROM information_schema.columns WHERE table_schema = "
+            "DATABASE() AND table_name = %s AND column_name = %s",
+            (table.name, column)) in values.WIDE_CHARSETS
+        return values.gap_test(quote(column), gap, wide)
+
+    def first_key(self, table: Table, where: str) -> Key | None:
         rows = self.all(f"SELECT {column_list(table.key)} FROM {quote(table.name)} "
-                        f"WHERE {test} LIMIT 1")
+                        f"WHERE {where} LIMIT 1")
         return tuple(rows[0]) if rows else None
 
     def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:

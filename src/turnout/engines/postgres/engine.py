@@ -127,14 +127,14 @@ class PostgresEngine(PgWrites, PgDirectCopy, Engine):
     def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
         return values.gaps_refused(ctype)
 
-    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
-        test = values.gap_test(quote(column), table.column(column).type.kind, gap,
+    def gap_test(self, table: Table, column: str, gap: Gap) -> str | None:
+        return values.gap_test(quote(column), table.column(column).type.kind, gap,
                                self.conn.info.server_version)
-        if test is None:
-            return None
+
+    def first_key(self, table: Table, where: str) -> Key | None:
         row = self.conn.execute(
             f"SELECT {column_list(table.key)} FROM {qualified(self.schema, table.name)} "
-            f"WHERE {test} LIMIT 1").fetchone()
+            f"WHERE {where} LIMIT 1").fetchone()
         return tuple(row) if row else None
 
     def apply_problems(self, tables: list[str]) -> list[str]:

@@ -30,7 +30,8 @@ from turnout.engines.sqlite.dialect import (
 )
 from turnout.engines.sqlite.dump import SqliteDumper
 from turnout.engines.sqlite.snapshot import SqliteSnapshot
-from turnout.engines.sqlite.values import adapt_rows, gap_test, gaps_held, gaps_refused
+from turnout.engines.sqlite.values import adapt_rows, gaps_held, gaps_refused
+from turnout.engines.sqlite.values import gap_test as value_gap_test
 from turnout.errors import (
     BadInput,
     NotFound,
@@ -123,14 +124,14 @@ class SqliteEngine(Engine, DirectCopy):
     def gaps_refused(self, ctype: CanonicalType) -> frozenset[Gap]:
         return gaps_refused(ctype)
 
-    def find_gap(self, table: Table, column: str, gap: Gap) -> Key | None:
+    def gap_test(self, table: Table, column: str, gap: Gap) -> str | None:
         if table.primary_key == (column,) and table.column(column).native_type.upper() == "INTEGER":
             return None  # the rowid itself, which holds integers only
-        test = gap_test(quote(column), table.column(column).type.kind, gap)
-        if test is None:
-            return None
+        return value_gap_test(quote(column), table.column(column).type.kind, gap)
+
+    def first_key(self, table: Table, where: str) -> Key | None:
         row = self.db.execute(f"SELECT {column_list(table.key)} FROM {quote(table.name)} "
-                              f"WHERE {test} LIMIT 1").fetchone()
+                              f"WHERE {where} LIMIT 1").fetchone()
         return tuple(row) if row else None
 
     def boolean_problems(self, table: Table, columns: list[str]) -> dict[str, str]:
