@@ -16,6 +16,7 @@ from turnout.errors import BadInput
 from turnout.model import Key, Row, Table
 from turnout.verify.pairs import Side, TablePair
 from turnout.verify.report import DiffKind, TableResult
+from turnout.verify.workers import readable
 
 TARGETS = ("dest", "source")
 
@@ -87,7 +88,7 @@ def script(fixes: list[Fix]) -> str:
     """The fix as SQL, one transaction per table, in each target engine's dialect."""
     lines = ["-- turnout verify --repair: review, then run with --apply (or by hand)"]
     for fix in fixes:
-        reader = fix.engine.verify_reader()
+        reader = readable(fix.engine)
         try:
             names, key = fix.table.column_names, fix.table.primary_key
             lines += ["", f"-- {fix.table.name}: {len(fix.upserts)} upserts, "

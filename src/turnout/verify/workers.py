@@ -7,6 +7,17 @@ import time
 
 from turnout.engines.base import Engine
 from turnout.engines.checksums import VerifyReader
+from turnout.errors import Unsupported
+
+
+def readable(engine: Engine) -> VerifyReader:
+    """The engine's verification reader; a keyspace engine has none, and is verified by
+    migrate/keyspace.py before any table comparison would ask for one."""
+    reader = engine.verify_reader()
+    if reader is None:
+        raise Unsupported(f"{engine.endpoint} has no tables to compare by row checksums: "
+                          "verify it as a task of its own engine (turnout verify TASK)")
+    return reader
 
 
 class Readers:
@@ -21,7 +32,7 @@ class Readers:
         cache: dict[int, VerifyReader] = self._local.__dict__.setdefault("readers", {})
         reader = cache.get(id(engine))
         if reader is None:
-            reader = cache[id(engine)] = engine.verify_reader()
+            reader = cache[id(engine)] = readable(engine)
             with self._lock:
                 self._opened.append(reader)
         return reader

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
 
 from turnout.engines.mysql.dialect import create_index_sql, create_table_sql, quote
+from turnout.engines.mysql.link import MysqlSource
 from turnout.model import Ddl, Table
 
 SHADOW_PREFIX = "_turnout_shadow_"
@@ -106,7 +106,7 @@ def renames(query: str) -> tuple[tuple[str, str], ...]:
     return tuple((old, new) for old, new in found if old != new)
 
 
-def replay(engine: Any, slot: str, name: str, before: Table | None, query: str,
+def replay(engine: MysqlSource, slot: str, name: str, before: Table | None, query: str,
            span: tuple[int, int], ddl_id: str) -> Ddl:
     """The statement run on a shadow of `before` (None: a CREATE TABLE, run as it is): the
     Ddl with the table's layout after it."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from turnout.endpoint import Endpoint
+from turnout.model import Table
+from turnout.types import Kind
 
 
 class MysqlLink(Protocol):
@@ -41,6 +43,10 @@ class MysqlSource(MysqlLink, Protocol):
     conn: Any  # the engine's own PyMySQL connection
     mariadb: bool  # MariaDB rather than MySQL: how GTIDs and positions are spelled
     options: dict[str, str]  # turnout's own URL options (zero_dates, tinyint1, resume_by)
+    own_types: dict[Kind, str]  # canonical kinds the server keeps in types of its own
+
+    def reflect(self, names: list[str]) -> list[Table]:
+        """The tables as the catalog has them now."""
 
     def connect(self, create: bool = False) -> Any:
         """A new PyMySQL connection to the database, set up as the engine's own."""

@@ -20,7 +20,6 @@ from turnout.coalesce import Batch
 from turnout.endpoint import Endpoint
 from turnout.engines.base import Capabilities, Capture, Engine, SnapshotReader
 from turnout.engines.capabilities import Keyspace, KeyspaceComparison, KeyspaceReport
-from turnout.engines.checksums import VerifyReader
 from turnout.engines.redis import epoch, fence, repair
 from turnout.engines.redis.applier import CHECKPOINT, OWN_PREFIX, Applier
 from turnout.engines.redis.capture import RedisCapture
@@ -165,9 +164,6 @@ class RedisEngine(Engine):
             if own:
                 self.client.delete(*own)
         self.client.execute_command("SELECT", self.url.db or 0)
-
-    def verify_reader(self) -> VerifyReader:
-        _refuse("verification by row checksums (per-key verify is not built yet)")
 
     # operations ------------------------------------------------------------------------
     def sessions(self) -> list[Session]:
