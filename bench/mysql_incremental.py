@@ -53,7 +53,17 @@ from pathlib import Path
 from typing import Any
 
 import _mysql as my
-from _common import Timer, add_dir_option, need, percentile, print_table, spread, work_dir
+from _common import (
+    Timer,
+    add_dir_option,
+    children_cpu,
+    need,
+    percentile,
+    print_table,
+    process_cpu,
+    spread,
+    work_dir,
+)
 from _mysql import TurnoutCli
 
 from turnout import api
@@ -281,11 +291,21 @@ def main() -> None:
 
         before = bench.status()["changes_applied"]
         sampler = Sampler(bench.cli.home).start()
+        pids = {"source server": src.process.pid, "destination server": dst.process.pid,
+                "turnout worker": bench.status()["pid"]}
+        cpu_before = {who: process_cpu(pid) for who, pid in pids.items()}
+        sysbench_before = children_cpu()
         t_start = time.time()
         rate = round(runs["before"].tps * opts.rate_share) if opts.rate_share else 0
         runs["with"] = bench.load("with turnout following" + (f" (--rate={rate})" if rate
                                                                else ""), rate=rate)
         t_end = time.time()
+        cpu = {who: process_cpu(pid) - cpu_before[who] for who, pid in pids.items()}
+        cpu["sysbench"] = children_cpu() - sysbench_before
+        print(f"CPU seconds while sysbench ran ({t_end - t_start:.1f} s, "
+              f"{2 * (t_end - t_start):.1f} CPU s on 2 cores): "
+              + ", ".join(f"{who} {seconds:.1f}" for who, seconds in cpu.items())
+              + f"; all {sum(cpu.values()):.1f}", flush=True)
         drain_s = bench.caught_up(opts.budget or 3600)
         samples = sampler.stop()
         followed = bench.status()["changes_applied"] - before
