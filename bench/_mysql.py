@@ -27,7 +27,7 @@ from typing import Any
 
 import psycopg
 import pymysql
-from _common import OUT, Timer, children_cpu, need
+from _common import Timer, children_cpu, need
 
 import turnout
 from turnout.testing.servers import MariaDbServer, clean_env, start_mariadb
