@@ -332,4 +332,4 @@ def test_precheck_names_the_commands_an_account_lacks(
     api.create_task(TaskSpec("fine", url(source), url(dest)), store)
     assert api.precheck("fine", store) == {
         "ok": True, "problems": [], "tables": [{"source": "(keys)", "dest": "(keys)"}],
-        "switchover": []}
+        "switchover": [], "ddl": None}
