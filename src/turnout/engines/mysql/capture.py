@@ -41,7 +41,8 @@ from typing import Any
 
 from turnout.engines.base import Capture
 from turnout.engines.capture import SideConnection
-from turnout.engines.mysql import binlog, grants, heartbeat
+from turnout.engines.mysql import binlog, grants, heartbeat, rowcodec
+from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.events import EventDecoder, SourceDdl, StaleTableMap, Transaction
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
 from turnout.engines.mysql.link import MysqlSource
@@ -354,14 +355,31 @@ class MysqlCapture(Capture):
             self._stream = None
 
 
+def _undecodable(engine: MysqlSource, tables: list[str]) -> list[str]:
+    """Text columns whose character set the binlog's rows cannot be decoded from (swe7,
+    keybcs2, dec8…: Python has no codec, and their bytes would arrive in a text column)."""
+    if not tables:
+        return []
+    marks = ", ".join(["%s"] * len(tables))
+    found = engine.all(
+        "SELECT table_name, column_name, character_set_name FROM information_schema.columns "
+        f"WHERE table_schema = DATABASE() AND table_name IN ({marks}) "
+        "AND character_set_name IS NOT NULL AND character_set_name <> 'binary'", tables)
+    return [f"{table}.{column} holds text in character set {charset}, which turnout cannot "
+            f"decode from the binlog: ALTER TABLE {quote(table)} MODIFY {quote(column)} … "
+            f"CHARACTER SET utf8mb4 on the source, or leave the table out with --exclude {table}"
+            for table, column, charset in found if not rowcodec.decodable(charset)]
+
+
 def ddl_note(endpoint: object) -> str:
     return (f"DDL on {endpoint} is read from the binlog and made on the destination in "
             "order with the rows (docs/ddl.md)")
 
 
-def capture_problems(engine: MysqlSource) -> list[str]:
-    """Server settings and privileges the binlog capture needs, one line each with the fix."""
-    problems = []
+def capture_problems(engine: MysqlSource, tables: list[str] | None = None) -> list[str]:
+    """Server settings and privileges the binlog capture needs, and text of `tables` in a
+    character set Python cannot decode: one line each with the fix."""
+    problems = _undecodable(engine, tables or [])
     wanted = {"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL",
               "binlog_row_metadata": "FULL"}
     rows = dict(engine.all(

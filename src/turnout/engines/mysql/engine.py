@@ -304,7 +304,7 @@ class MysqlEngine(Engine):
         return capture
 
     def capture_problems(self, slot: str, tables: list[str] | None = None) -> list[str]:
-        return capture_problems(self)
+        return capture_problems(self, tables)
 
     def ddl_ahead(self) -> str | None:
         lacking = grants.ddl_problems(self)
