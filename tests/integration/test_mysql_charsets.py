@@ -1,4 +1,5 @@
-"""Text in MySQL's wide character sets (ucs2, utf16, utf16le, utf32) arrives as the same text
+"""Text in MySQL's wide character sets (ucs2, utf16, utf16le, utf32) and in latin1 (with the
+bytes Windows-1252 leaves undefined) arrives as the same text
 through the full copy and through the binlog, by this module's row decoder and by the
 library's (a table with a TIME column goes to the library); text in a character set Python
 cannot decode is refused at precheck.
@@ -6,7 +7,7 @@ cannot decode is refused at precheck.
 Before, a binlog's ucs2 value reached the destination as bytes (Python has no "ucs2" codec,
 and the library then hands the bytes over) and utf16/utf32 as mojibake ('wide' read as
 '眀椀搀攀': Python reads them without a byte order mark as little-endian, MySQL writes them
-big-endian)."""
+big-endian), and a latin1 byte 0x81 stopped the task with an UnicodeDecodeError."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ TEXTS = ["wide", "Ünïcödé ✓ 中文", "\ufeffmark first", "", "😀 outside
 
 def _row(key: int, text: str) -> str:
     wide = text if "😀" not in text else "no astral in ucs2"  # ucs2 has no surrogate pairs
-    latin = "Ünïcödé" if key % 2 else "plain"
-    return (f"({key}, {_lit(wide)}, {_lit(text)}, {_lit(text)}, {_lit(text)}, {_lit(latin)})")
+    # MySQL's latin1 holds the five bytes Windows-1252 leaves undefined, as U+0081 …
+    latin = "_latin1 X'818D8F909D80E9'" if key % 2 else _lit("plain Ünïcödé")
+    return f"({key}, {_lit(wide)}, {_lit(text)}, {_lit(text)}, {_lit(text)}, {latin})"
 
 
 def _lit(text: str) -> str:
@@ -76,6 +78,7 @@ def test_wide_character_sets_arrive_as_the_same_text(
             api.wait_caught_up("wide", 60, store)
         expected = _mysql_rows(mysql_url)
         assert expected[1][2] == TEXTS[1] and expected[0][1] == "changed"
+        assert expected[2][5] == "\x81\x8d\x8f\x90\x9d€é"
         assert rows(dest) == expected
     finally:
         api.delete_task("wide", store, force=True)

@@ -41,7 +41,7 @@ from typing import Any
 
 from turnout.engines.base import Capture
 from turnout.engines.capture import SideConnection
-from turnout.engines.mysql import binlog, grants, heartbeat, rowcodec
+from turnout.engines.mysql import binlog, charsets, grants, heartbeat
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.events import EventDecoder, SourceDdl, StaleTableMap, Transaction
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
@@ -368,7 +368,7 @@ def _undecodable(engine: MysqlSource, tables: list[str]) -> list[str]:
     return [f"{table}.{column} holds text in character set {charset}, which turnout cannot "
             f"decode from the binlog: ALTER TABLE {quote(table)} MODIFY {quote(column)} … "
             f"CHARACTER SET utf8mb4 on the source, or leave the table out with --exclude {table}"
-            for table, column, charset in found if not rowcodec.decodable(charset)]
+            for table, column, charset in found if not charsets.decodable(charset)]
 
 
 def ddl_note(endpoint: object) -> str:

@@ -23,6 +23,8 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from turnout.engines.mysql import charsets
+
 # the library's field type codes (pymysqlreplication.constants.FIELD_TYPE) and None reasons
 _DECIMAL, _TINY, _SHORT, _LONG, _FLOAT, _DOUBLE = 246, 1, 2, 3, 4, 5
 _LONGLONG, _INT24, _DATE, _YEAR, _VARCHAR, _STRING = 8, 9, 10, 13, 15, 254
@@ -74,31 +76,9 @@ class RowCodec:
         return dict(zip(self.names, values, strict=True)), nones, pos
 
 
-# MySQL's wide character sets are big-endian without a byte order mark; Python has no "ucs2"
-# codec (the library then hands the bytes over as they are) and reads "utf16" and "utf32"
-# without a mark as little-endian, so a binlog's 'wide' arrived as bytes or as '眀椀搀攀'
-WIDE_CODECS = {"ucs2": "utf-16-be", "utf16": "utf-16-be", "utf16le": "utf-16-le",
-               "utf32": "utf-32-be"}
-
-
-def read_wide_text_right(columns: Sequence[Any]) -> None:
-    """Name each wide character set of a table map's columns by the Python codec that reads
-    it, for this module's readers and the library's alike (both look the codec up by the
-    column's character set name, and take a name they do not know as the codec's)."""
-    for column in columns:
-        codec = WIDE_CODECS.get(getattr(column, "character_set_name", None) or "")
-        if codec is not None:
-            column.character_set_name = codec
-
-
-def decodable(charset: str) -> bool:
-    """Whether a column's text in `charset` can be read from the binlog as text."""
-    return charset in WIDE_CODECS or _encoding(charset) is not None
-
-
 def codec_for(columns: Sequence[Any]) -> RowCodec | None:
     """A codec for a table map's columns; None when one is of a type left to the library."""
-    read_wide_text_right(columns)
+    charsets.read_right(columns)
     readers: list[Reader] = []
     reasons: list[str] = []
     for column in columns:
