@@ -366,8 +366,8 @@ def _undecodable(engine: MysqlSource, tables: list[str]) -> list[str]:
         f"WHERE table_schema = DATABASE() AND table_name IN ({marks}) "
         "AND character_set_name IS NOT NULL AND character_set_name <> 'binary'", tables)
     return [f"{table}.{column} holds text in character set {charset}, which turnout cannot "
-            f"decode from the binlog: ALTER TABLE {quote(table)} MODIFY {quote(column)} … "
-            f"CHARACTER SET utf8mb4 on the source, or leave the table out with --exclude {table}"
+            f"decode from the binlog: ALTER TABLE {quote(table)} CONVERT TO CHARACTER SET "
+            f"utf8mb4 on the source, or leave the table out with --exclude {table}"
             for table, column, charset in found if not charsets.decodable(charset)]
 
 

@@ -27,6 +27,9 @@ from typing import Any
 LATIN1 = "mysql_latin1"
 CODECS = {"ucs2": "utf-16-be", "utf16": "utf-16-be", "utf16le": "utf-16-le",
           "utf32": "utf-32-be", "latin1": LATIN1}
+# the sets whose characters are not ASCII-compatible byte sequences: a 0x00 byte is part of
+# most of their characters, not only of NUL (values.gap_test)
+WIDE = frozenset({"ucs2", "utf16", "utf16le", "utf32"})
 
 _DECODING = "".join(chr(i) if c == "\ufffe" else c
                     for i, c in enumerate(encodings.cp1252.decoding_table))

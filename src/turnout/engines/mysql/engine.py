@@ -18,6 +18,7 @@ from turnout.engines.mysql import (
     apply,
     bulk,
     catalog,
+    charsets,
     client,
     ddl,
     faults,
@@ -163,7 +164,7 @@ class MysqlEngine(Engine):
         wide = gap is Gap.NUL and self.one(
             "SELECT character_set_name FROM information_schema.columns WHERE table_schema = "
             "DATABASE() AND table_name = %s AND column_name = %s",
-            (table.name, column)) in values.WIDE_CHARSETS
+            (table.name, column)) in charsets.WIDE
         return values.gap_test(quote(column), gap, wide)
 
     def first_key(self, table: Table, where: str) -> Key | None:

@@ -374,15 +374,10 @@ def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
     return frozenset({Gap.SPELLED, Gap.MIXED, Gap.BLOB, Gap.NEG_ZERO})
 
 
-# character sets whose characters are not all ASCII-compatible byte sequences: in these a 0x00
-# byte is part of most characters, not only of NUL
-WIDE_CHARSETS = ("ucs2", "utf16", "utf16le", "utf32")
-
-
 def gap_test(column_sql: str, gap: Gap, wide: bool = False) -> str | None:
     """SQL true for a value of `gap`: a TIME duration, a zero or partly zero date. In every
     character set but the `wide` ones a 0x00 byte is a NUL and nothing else (UTF-8, GBK,
-    latin1...), so NUL is looked for in the bytes: three times cheaper than a search in the
+    latin1...; charsets.WIDE are the others), so NUL is looked for in the bytes: three times cheaper than a search in the
     column's character set, which reads the whole table for it."""
     c = column_sql
     if gap is Gap.LONG_TIME:
