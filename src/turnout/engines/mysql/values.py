@@ -376,9 +376,9 @@ def gaps_refused(ctype: CanonicalType) -> frozenset[Gap]:
 
 def gap_test(column_sql: str, gap: Gap, wide: bool = False) -> str | None:
     """SQL true for a value of `gap`: a TIME duration, a zero or partly zero date. In every
-    character set but the `wide` ones a 0x00 byte is a NUL and nothing else (UTF-8, GBK,
-    latin1...; charsets.WIDE are the others), so NUL is looked for in the bytes: three times cheaper than a search in the
-    column's character set, which reads the whole table for it."""
+    character set but the `wide` ones (charsets.WIDE) a 0x00 byte is a NUL and nothing else
+    (UTF-8, GBK, latin1...), so NUL is looked for in the bytes: three times cheaper than a
+    search in the column's character set, which reads the whole table for it."""
     c = column_sql
     if gap is Gap.LONG_TIME:
         return f"({c} < '00:00:00' OR {c} >= '24:00:00')"
