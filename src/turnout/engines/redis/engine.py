@@ -21,6 +21,7 @@ from turnout.endpoint import Endpoint
 from turnout.engines.base import Capabilities, Capture, Engine, SnapshotReader
 from turnout.engines.capabilities import Keyspace, KeyspaceComparison, KeyspaceReport
 from turnout.engines.redis import epoch, fence, repair
+from turnout.engines.redis.accounts import RedisAccounts
 from turnout.engines.redis.applier import CHECKPOINT, OWN_PREFIX, Applier
 from turnout.engines.redis.capture import RedisCapture
 from turnout.engines.redis.position import RedisPosition
@@ -31,10 +32,6 @@ from turnout.errors import BadInput, TransientError, TurnoutError, Unsupported
 from turnout.model import EPOCH_KEY, Checkpoint, Position, Row, Session, Table
 from turnout.types import CanonicalType
 
-NO_ACCOUNTS = ("{endpoint}: turnout makes no Redis accounts: the switchover's fence needs "
-               "ACL SETUSER, which lets an account give itself every right, so a "
-               "least-rights account would contain nothing; make turnout's user by hand "
-               "(ACL SETUSER turnout on >PASSWORD ~* &* +@all, see docs/engines/redis.md)")
 _SOURCE_NEEDS = (("PSYNC", "?", "-1"), ("REPLCONF", "ACK", "0"), ("INFO", "replication"),
                  ("COMMAND", "INFO", "get"), ("SET", "_turnout:heartbeat:x", "1"))
 _DEST_NEEDS = (("RESTORE", "_turnout:x", "0", "x"), ("MULTI",), ("EXEC",), ("SELECT", "0"),
@@ -45,7 +42,7 @@ NO_ROWS = ("Redis holds keys, not tables: {what} is not done through rows here "
 
 class RedisEngine(Engine):
     scheme = "redis"
-    capabilities = Capabilities(keyspace=True, end_sessions=True, no_accounts=NO_ACCOUNTS)
+    capabilities = Capabilities(keyspace=True, end_sessions=True, accounts=True)
 
     def __init__(self, endpoint: Endpoint, *, create: bool = False) -> None:
         super().__init__(endpoint, create=create)
@@ -73,6 +70,11 @@ class RedisEngine(Engine):
             return Unsupported(f"Redis refused turnout's account a command: {exc}; grant it "
                                "with ACL SETUSER (docs/engines/redis.md#switchover)")
         return None
+
+    @property
+    def accounts(self) -> RedisAccounts:
+        """Migration accounts (accounts.py says what the rules allow and why)."""
+        return RedisAccounts(self.client, self.endpoint)
 
     @property
     def keyspace(self) -> Keyspace:

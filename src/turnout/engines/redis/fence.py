@@ -65,6 +65,11 @@ def _allowed(client: Any, user: str, *command: str) -> bool:
     return (answer.decode() if isinstance(answer, bytes) else str(answer)) == "OK"
 
 
+def may_set_acls(client: Any) -> bool:
+    """Whether the connection's own user may run ACL SETUSER."""
+    return _allowed(client, whoami(client), "ACL", "SETUSER", "x")
+
+
 def missing_rights(client: Any, where: object,
                    needs: tuple[tuple[str, ...], ...]) -> list[str]:
     """One line per command of `needs` that turnout's user may not run, with the fix;
