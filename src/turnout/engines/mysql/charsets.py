@@ -63,14 +63,21 @@ def read_right(columns: Sequence[Any]) -> None:
             column.character_set_name = codec
 
 
-def decodable(charset: str) -> bool:
-    """Whether text in `charset` can be read from the binlog as text."""
-    if charset in CODECS:
-        return True
+def python_codec(charset: str | None) -> str | None:
+    """The codec the library decodes a column's text with: its character set's, UTF-8 without
+    one; None where Python has no such codec (`binary`), whose bytes the library hands over."""
+    if charset is None:
+        return "utf-8"
     from pymysqlreplication.row_event import RowsEvent
 
+    encoding: str = RowsEvent.charset_to_encoding(charset)
     try:
-        codecs.lookup(RowsEvent.charset_to_encoding(charset))
+        codecs.lookup(encoding)
     except LookupError:
-        return False
-    return True
+        return None
+    return encoding
+
+
+def decodable(charset: str) -> bool:
+    """Whether text in `charset` can be read from the binlog as text."""
+    return charset in CODECS or python_codec(charset) is not None

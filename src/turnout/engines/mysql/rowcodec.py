@@ -16,7 +16,6 @@ the reference.
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import decimal
 import struct
@@ -166,7 +165,7 @@ def _text(length_size: int, column: Any) -> Reader | None:
     for the character set)."""
     if length_size not in (1, 2, 3, 4):
         return None
-    encoding = _encoding(column.character_set_name)
+    encoding = charsets.python_codec(column.character_set_name)
 
     def raw(data: bytes, pos: int) -> tuple[str | bytes, int]:
         start = pos + length_size
@@ -181,21 +180,6 @@ def _text(length_size: int, column: Any) -> Reader | None:
         stop = start + int.from_bytes(data[pos:start], "little")
         return data[start:stop].decode(codec), stop
     return text
-
-
-def _encoding(charset: str | None) -> str | None:
-    """The codec the library decodes a column's text with: its character set's, UTF-8 without
-    one; None where Python has no such codec (`binary`), whose bytes the library hands over."""
-    if charset is None:
-        return "utf-8"
-    from pymysqlreplication.row_event import RowsEvent
-
-    encoding: str = RowsEvent.charset_to_encoding(charset)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        return None
-    return encoding
 
 
 def _date(data: bytes, pos: int) -> tuple[dt.date | None, int]:
