@@ -180,13 +180,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_full_and_stream_under_writes_with_kill(pair) -> None:
+    """Every type, several databases, MULTI and Lua under a running writer, a 50 MB key in
+    the RDB and another in the stream; kill -9 of the worker once; every key equal."""
     source, dest = pair
     seed(source, 3000)
+    big = redis.Redis(port=source.port)
+    big.set("big:in-rdb", os.urandom(50 * 1024 * 1024))
     writer = Writer(source)
     writer.start()
     first = worker(source, dest, "t1")
     try:
         wait_streaming(dest, "t1")
+        big.set("big:in-stream", os.urandom(50 * 1024 * 1024))
         time.sleep(1.5)
         os.kill(first.pid, signal.SIGKILL)  # kill -9 while the stream is applied
         first.wait(10)
