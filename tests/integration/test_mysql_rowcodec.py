@@ -1,12 +1,16 @@
 """Capture's own row decoding (engines/mysql/rowcodec.py) gives what python-mysql-replication
 gives, value for value and type for type, on real binlog events of every type it reads.
 
+Each event is read twice from the same binlog: by turnout's stream (binlog.py, whose
+connection reads the frequent events from the packet's bytes, rawevents.py) and by the
+library's own stream. The events must come in the same order for the same tables, and
+the rows must be equal.
+
 The values are edge values of each type, partly after MySQL's and Debezium's own type tests
 (DATE's range ends 1000-01-01 and 9999-12-31, zero and partly zero dates written with an
 empty sql_mode, DECIMAL(65,30) at its ends, every fractional-second precision, integers at
-both ends signed and unsigned, multi-byte and latin1 text, bytes with zero bytes). Each
-event is decoded twice: by the codec (which reads the packet without moving it) and then by
-the library; the reasons a value is None (NULL, a zero date) must match too.
+both ends signed and unsigned, multi-byte and latin1 text, bytes with zero bytes). The
+reasons a value is None (NULL, a zero date) must match too.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 
 from tests.integration.test_mysql import _connect, my_execute
 from turnout.endpoint import Endpoint
-from turnout.engines.mysql import rowcodec
+from turnout.engines.mysql import binlog, rawevents
 from turnout.engines.mysql.settings import connection_settings
 
 TYPED = """CREATE TABLE typed (
@@ -81,25 +85,31 @@ def _same(mine: Any, theirs: Any) -> bool:
     return type(mine) is type(theirs) and mine == theirs
 
 
-def _events(url: str, file: str, pos: int) -> list[Any]:
+def _events(url: str, file: str, pos: int) -> list[tuple[str, Any, Any]]:
+    """(table and event kind, turnout's rows or None where it left the event to the library,
+    the library's rows) of each row event from `file:pos` on."""
     settings, _ = connection_settings(Endpoint.parse(url))
-    stream = BinLogStreamReader(
+    options = dict(
         connection_settings={k: settings[k] for k in ("host", "port", "user", "password")},
         server_id=4_242_424, blocking=False, resume_stream=True, log_file=file, log_pos=pos,
         only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent],
-        only_schemas=[url.rsplit("/", 1)[1]])
-    try:
-        return [_decode_both(event) for event in stream]
+        only_schemas=[url.rsplit("/", 1)[1]], freeze_schema=True)
+    mine, theirs = _read(binlog.stream_class()(**options)), _read(BinLogStreamReader(**options))
+    assert [_name(e) for e in mine] == [_name(e) for e in theirs]
+    return [(_name(m), m.rows if isinstance(m, rawevents.Rows) else None, t.rows)
+            for m, t in zip(mine, theirs, strict=True)]
+
+
+def _read(stream: Any) -> list[Any]:
+    rows = ("WriteRowsEvent", "UpdateRowsEvent", "DeleteRowsEvent")
+    try:  # turnout's stream hands out XIDs and GTIDs whatever only_events says
+        return [e for e in stream if rawevents.kind_of(e) in rows]
     finally:
         stream.close()
 
 
-def _decode_both(event: Any) -> tuple[str, Any, Any]:
-    """(table and event kind, the codec's rows or None, the library's rows)."""
-    codec = rowcodec.codec_for(event.columns)
-    mine = None if codec is None else rowcodec.rows(codec, event,
-                                                   isinstance(event, UpdateRowsEvent))
-    return f"{event.table} {type(event).__name__}", mine, event.rows
+def _name(event: Any) -> str:
+    return f"{event.table} {rawevents.kind_of(event)}"
 
 
 def test_the_codec_decodes_every_row_as_the_library_does(mysql_url: str) -> None:
@@ -143,3 +153,58 @@ def test_the_codec_decodes_every_row_as_the_library_does(mysql_url: str) -> None
     assert second["bu"] == 2**64 - 1 and second["vs"] == "ü€😀" and second["gb"] == "中文"
     assert second["big"] == "l299" and second["bin"] == b"\xff\xff\xff\xff"
     assert inserted[4]["none_sources"]["dt1"] == "out of datetime2 range"
+
+
+def test_the_stream_hands_out_what_the_library_hands_out_at_the_same_positions(
+        mysql_url: str) -> None:
+    """Every event capture reads (GTIDs, BEGIN, COMMIT, XIDs, DDL, rows of several tables,
+    one of them filtered out), with its timestamp and the stream's position after it."""
+    from pymysqlreplication.event import MariadbGtidEvent, QueryEvent, XidEvent
+
+    my_execute(mysql_url, "CREATE TABLE kept (id int PRIMARY KEY, v varchar(20))")
+    my_execute(mysql_url, "CREATE TABLE dropped (id int PRIMARY KEY, v varchar(20))")
+    with _connect(mysql_url) as conn, conn.cursor() as cur:
+        cur.execute("SHOW MASTER STATUS")
+        file, pos = cur.fetchone()[:2]
+        for i in range(20):
+            cur.execute("INSERT INTO kept VALUES (%s, 'a'), (%s, NULL)", (2 * i, 2 * i + 1))
+            cur.execute("INSERT INTO dropped VALUES (%s, 'b')", (i,))
+            cur.execute("UPDATE kept SET v = 'ü' WHERE id = %s", (2 * i,))
+            cur.execute("DELETE FROM kept WHERE id = %s", (2 * i + 1,))
+            conn.commit()
+        cur.execute("ALTER TABLE kept ADD COLUMN w int")
+        cur.execute("INSERT INTO kept VALUES (100, 'x', 7)")
+        conn.commit()
+    settings, _ = connection_settings(Endpoint.parse(mysql_url))
+    options = dict(
+        connection_settings={k: settings[k] for k in ("host", "port", "user", "password")},
+        server_id=4_242_425, blocking=False, resume_stream=True, log_file=file,
+        log_pos=int(pos), only_tables=["kept"], only_schemas=[mysql_url.rsplit("/", 1)[1]],
+        freeze_schema=True, only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent,
+                                         XidEvent, QueryEvent, MariadbGtidEvent])
+
+    raw: list[str] = []
+
+    def seen(stream: Any) -> list[tuple[Any, ...]]:
+        found = []
+        try:
+            for event in stream:
+                if isinstance(event, rawevents.RawEvent):
+                    raw.append(event.kind)
+                rows = getattr(event, "rows", None)
+                found.append((rawevents.kind_of(event), event.timestamp, stream.log_file,
+                               stream.log_pos, getattr(event, "gtid", None),
+                               getattr(event, "query", None), getattr(event, "table", None),
+                               rows))
+        finally:
+            stream.close()
+        return found
+
+    mine = seen(binlog.stream_class()(**options))
+    theirs = seen(BinLogStreamReader(**options))
+    assert mine == theirs
+    kinds = {kind for kind, *_ in mine}
+    assert kinds == {"MariadbGtidEvent", "XidEvent", "QueryEvent", "WriteRowsEvent",
+                     "UpdateRowsEvent", "DeleteRowsEvent"}
+    assert sum(k == "WriteRowsEvent" for k, *_ in mine) == 21  # none of `dropped`
+    assert set(raw) == kinds - {"QueryEvent"}  # MariaDB writes no BEGIN: its GTID begins

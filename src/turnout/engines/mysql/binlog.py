@@ -2,16 +2,19 @@
 already waiting, and when a transaction read from it committed.
 
 capture.py decides what to read and hands transactions out; this module holds what it asks
-of python-mysql-replication and of the connection's socket.
+of python-mysql-replication and of the connection's socket. The library keeps the
+connection and the rare events; the frequent ones are read from the packets here
+(rawevents.py says which and why).
 """
 
 from __future__ import annotations
 
 import select
 import zlib
+from functools import cache
 from typing import Any
 
-from turnout.engines.mysql import faults
+from turnout.engines.mysql import faults, rawevents, rowcodec
 from turnout.engines.mysql.link import MysqlSource
 from turnout.engines.mysql.positions import MysqlPosition
 
@@ -22,7 +25,6 @@ def open_stream(engine: MysqlSource, slot: str, start: dict[str, Any], only_tabl
                 stall_timeout_s: float) -> Any:
     """A blocking binlog stream of the captured database's rows, DDL and commits, from
     `start` (start_at()); rows of tables outside `only_tables` are dropped unparsed."""
-    from pymysqlreplication import BinLogStreamReader
     from pymysqlreplication.event import (
         FormatDescriptionEvent,
         HeartbeatLogEvent,
@@ -38,7 +40,7 @@ def open_stream(engine: MysqlSource, slot: str, start: dict[str, Any], only_tabl
     # heartbeats come every HEARTBEAT_S: a read that waits stall_timeout_s is a lost
     # connection (the library reconnects once, and a reconnect that fails is raised)
     settings["read_timeout"] = settings["write_timeout"] = stall_timeout_s
-    return BinLogStreamReader(
+    return stream_class()(
         connection_settings=settings,
         server_id=server_id(slot),
         blocking=True,
@@ -49,7 +51,6 @@ def open_stream(engine: MysqlSource, slot: str, start: dict[str, Any], only_tabl
         # other tables' rows are dropped before parsing; the heartbeats are turnout's own
         only_tables=only_tables,
         slave_heartbeat=HEARTBEAT_S,
-        pymysql_wrapper=faults.tuned_connection_class(),
         # A table map names the table's columns before every row event; parsing it each
         # time was half of capture's time. Within one binlog file an id keeps its table
         # and definition (an ALTER takes a new id), so the first map of each id is enough
@@ -58,6 +59,73 @@ def open_stream(engine: MysqlSource, slot: str, start: dict[str, Any], only_tabl
         freeze_schema=True,
         **start,
     )
+
+
+@cache
+def stream_class() -> type:
+    """python-mysql-replication's stream, whose connection decodes the frequent events itself
+    (rawevents.py): they leave the library's fetchone() as rawevents.Decoded."""
+    import pymysql
+    from pymysqlreplication import BinLogStreamReader
+
+    class StreamConnection(faults.tuned_connection_class()):  # type: ignore[misc]
+        """A connection of the stream (the library opens its control connection the same
+        way): once the dump is asked for, every packet is offered to rawevents first."""
+
+        reader: Any = None
+        dumping = False
+        lengths = b""  # post-header lengths of the last format description
+
+        def _write_bytes(self, data: bytes) -> None:
+            super()._write_bytes(data)
+            if len(data) > 4 and data[4] in rawevents.DUMP_COMMANDS:
+                self.dumping = True
+
+        def _read_packet(self, packet_type: Any = pymysql.protocol.MysqlPacket) -> Any:
+            while True:
+                packet = super()._read_packet(packet_type)
+                if not self.dumping:
+                    return packet
+                data = packet._data
+                if rawevents.is_format_description(data):
+                    self.lengths = rawevents.post_header_lengths(data)
+                event = rawevents.decode(self.reader, data, self.lengths)
+                if event is None:
+                    return packet
+                if event is not rawevents.SKIP:
+                    raise rawevents.Decoded(event)  # type: ignore[arg-type]
+
+    class Stream(BinLogStreamReader):  # type: ignore[misc]
+        def __init__(self, **kwargs: Any) -> None:
+            # a table map of an id held already is passed over (rawevents.py), which is
+            # right only while the maps held are never replaced within a file
+            assert kwargs.get("freeze_schema"), "the stream holds each table map as first read"
+            super().__init__(pymysql_wrapper=self._connect, **kwargs)
+            self._codecs: dict[int, tuple[Any, rowcodec.RowCodec | None]] = {}
+
+        def _connect(self, **settings: Any) -> Any:
+            conn = StreamConnection(**settings)
+            conn.reader = self
+            return conn
+
+        @property
+        def use_checksum(self) -> bool:
+            return bool(self._BinLogStreamReader__use_checksum)
+
+        def codec(self, table_id: int, mapped: Any) -> rowcodec.RowCodec | None:
+            """The readers of a table map's columns, built once per map (rowcodec.py)."""
+            held = self._codecs.get(table_id)
+            if held is None or held[0] is not mapped:
+                held = self._codecs[table_id] = (mapped, rowcodec.codec_for(mapped.columns))
+            return held[1]
+
+        def fetchone(self) -> Any:
+            try:
+                return super().fetchone()
+            except rawevents.Decoded as found:
+                return found.event
+
+    return Stream
 
 
 def start_at(after: MysqlPosition, from_gtid: str | None) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from typing import Any
 
 from turnout.engines.base import Capture
 from turnout.engines.capture import SideConnection
-from turnout.engines.mysql import binlog, charsets, grants, heartbeat
+from turnout.engines.mysql import binlog, charsets, grants, heartbeat, rawevents
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.events import EventDecoder, SourceDdl, StaleTableMap, Transaction
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
@@ -164,7 +164,7 @@ class MysqlCapture(Capture):
         idle, last_ts = False, None
         while True:
             event = self._fetch()
-            kind = type(event).__name__
+            kind = rawevents.kind_of(event)
             if event is None or kind == "HeartbeatLogEvent":
                 if not self._txn.items:
                     idle = True  # the server has nothing more to send

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from turnout.engines.mysql import ddlshadow, heartbeat, rowcodec, tablemaps
+from turnout.engines.mysql import ddlshadow, heartbeat, tablemaps
 from turnout.engines.mysql.dialect import quote
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
 from turnout.engines.mysql.link import MysqlSource
@@ -82,14 +82,11 @@ class EventDecoder:
             self._known = {n: _as_streamed(tablemaps.data_types(cur, n), t)
                            for n, t in tables.items()}
         self._checked: dict[int, Any] = {}  # table id -> its map, once held against the catalog
-        # table id -> (its map, the readers of its columns, or None: the library decodes)
-        self._codecs: dict[int, tuple[Any, rowcodec.RowCodec | None]] = {}
         self.selects: Callable[[str], bool] = lambda _: False  # a new table joins (Capture)
 
     def forget_table_maps(self) -> None:
         """Every map is held against the catalog again (a binlog file starts, capture.py)."""
         self._checked = {}
-        self._codecs = {}
 
     def check_ddl(self, txn: Transaction, event: Any, query: str, ident: str = "") -> None:
         """A DDL of a captured table into `txn` (ALTER TABLE, CREATE or DROP INDEX) with the
@@ -206,7 +203,9 @@ class EventDecoder:
         txn.ts = float(event.timestamp)
         txn.keyless = txn.keyless or not table.key
         names = table.column_names
-        for row in self._decoded(event, kind):
+        # rows read by rowcodec where it reads the map's columns, else by the library
+        # (rawevents.py decides, as the event is read)
+        for row in event.rows:
             if kind == "UpdateRowsEvent":
                 old = self._row(table, row["before_values"], row["before_none_sources"])
                 new = self._row(table, row["after_values"], row["after_none_sources"])
@@ -222,18 +221,6 @@ class EventDecoder:
                 old = self._row(table, row["values"], row["none_sources"])
                 before = None if table.key else dict(zip(names, old, strict=True))
                 txn.items.append((table.name, Op.DELETE, _key(table, old), None, None, before))
-
-    def _decoded(self, event: Any, kind: str) -> list[dict[str, Any]]:
-        """The event's rows, by the readers built for its table map (rowcodec.py) where they
-        read every column, else by the library."""
-        mapped = event.table_map[event.table_id]
-        held = self._codecs.get(event.table_id)
-        if held is None or held[0] is not mapped:
-            held = self._codecs[event.table_id] = (mapped, rowcodec.codec_for(event.columns))
-        found = None
-        if held[1] is not None:
-            found = rowcodec.rows(held[1], event, kind == "UpdateRowsEvent")
-        return event.rows if found is None else found
 
     def _check_map(self, table: Table, event: Any, stream: Any) -> None:
         """Stop before decoding rows their table map may not describe; everything before them

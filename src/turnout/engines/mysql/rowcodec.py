@@ -90,32 +90,23 @@ def codec_for(columns: Sequence[Any]) -> RowCodec | None:
     return RowCodec([c.name for c in columns], readers, reasons)
 
 
-def rows(codec: RowCodec, event: Any, update: bool) -> list[dict[str, Any]] | None:
-    """The event's rows in the library's shape (`values` / `none_sources`, or their
-    `before_` and `after_` pairs for an UPDATE); None when the event is not one this
-    codec reads whole (columns left out of an image, or bytes the library still holds)."""
-    wrapper = event.packet
-    if (event.number_of_columns != len(codec.names)
-            or event.columns_present_bitmap != codec.every
-            or (update and event.columns_present_bitmap2 != codec.every)
-            or wrapper._BinLogPacketWrapper__data_buffer):
-        return None
-    if not event.complete:
-        return []
-    packet = wrapper.packet
-    pos, end = packet._position, packet._position + event.event_size - wrapper.read_bytes
-    data = packet._data
+def rows(codec: RowCodec, data: bytes, pos: int, end: int,
+         update: bool) -> list[dict[str, Any]]:
+    """The row images in `data[pos:end]`, in the library's shape (`values` /
+    `none_sources`, or their `before_` and `after_` pairs for an UPDATE). The caller has
+    checked that every image holds every column (rawevents.py)."""
     found: list[dict[str, Any]] = []
+    image = codec.image
     while pos < end:
-        values, nones, pos = codec.image(data, pos)
+        values, nones, pos = image(data, pos)
         if not update:
             found.append({"values": values, "none_sources": nones})
             continue
-        after, after_nones, pos = codec.image(data, pos)
+        after, after_nones, pos = image(data, pos)
         found.append({"before_values": values, "before_none_sources": nones,
                       "after_values": after, "after_none_sources": after_nones})
     if pos != end:
-        raise ValueError(f"row event of {event.table!r} decoded past its end ({pos} > {end})")
+        raise ValueError(f"a row event decoded past its end ({pos} > {end})")
     return found
 
 
