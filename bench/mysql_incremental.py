@@ -254,6 +254,8 @@ def main() -> None:
     parser.add_argument("--profile-load", type=int, default=5,
                         help="seconds of sysbench whose changes the profiled worker works off "
                         "(0: no profile)")
+    parser.add_argument("--series", action="store_true",
+                        help="print every delay_s sample taken while sysbench ran")
     add_dir_option(parser)
     opts = parser.parse_args()
     need("sysbench")
@@ -315,6 +317,9 @@ def main() -> None:
                  and s.get("heartbeat_delay_s") is not None]
         print(f"turnout applied {followed:,} changes; caught up {drain_s:.1f} s after the load "
               f"ended", flush=True)
+        if opts.series:
+            print("delay_s every 0.25 s while sysbench ran: "
+                  + " ".join(f"{d:.2f}" for d in delays), flush=True)
         bench.compare("after following sysbench")
         bench.stop()
 

@@ -160,14 +160,19 @@ def waiting(stream: Any) -> bool:
         return True
 
 
-def commit_time(stamp: float, read_at: float) -> float:
+def commit_time(stamp: float, read_at: float, floor: float | None = None) -> float:
     """When a transaction committed, as closely as the binlog tells: its events carry whole
     seconds, so a commit stamped second T happened in [T, T + 1). Read before T + 1 (turnout
     is following), it committed no later than it was read: that moment, early by no more
-    than the commit took to arrive. Read later (catching up): T, which may be up to a
-    second early, so a delay computed from it errs long, never short by more than that.
-    Taking T always would add up to a second to every delay measured while following."""
-    return read_at if stamp <= read_at < stamp + 1 else stamp
+    than the commit took to arrive. Read later: the latest of T and `floor`, the value of
+    the task's last heartbeat read before it (turnout's own clock, set before that
+    heartbeat committed, and the binlog keeps commit order), so never after the commit.
+
+    Taking T alone put every commit read just past its second (turnout following a second
+    behind or less) up to a second early, and the delay up to a second long."""
+    if stamp <= read_at < stamp + 1:
+        return read_at
+    return max(stamp, min(floor or stamp, read_at))
 
 
 def server_id(slot: str) -> int:

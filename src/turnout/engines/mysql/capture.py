@@ -75,6 +75,7 @@ class MysqlCapture(Capture):
         self._from_gtid: str | None = None  # the GTID state the stream started from, if any
         self._trust_next = False  # take the next commit whatever its file (see _accept)
         self._beat: float | None = None  # the newest heartbeat read through
+        self._floor: float | None = None  # the same, read since the stream opened (_end)
         self._marked = False  # a switchover's marker read: hand its position out at once
         self._beat_conn = SideConnection(engine.connect)  # the heartbeat thread's own
 
@@ -180,7 +181,7 @@ class MysqlCapture(Capture):
             if committed is not None:
                 last_ts = self._txn.ts
                 if self._txn.beat is not None:
-                    self._beat = self._txn.beat
+                    self._beat = self._floor = self._txn.beat
                 self._marked = self._marked or self._txn.marked
                 taken = self._accept(committed)
                 if taken is not None:
@@ -235,6 +236,7 @@ class MysqlCapture(Capture):
                                           binlog.start_at(after, self._from_gtid),
                                           self._only_tables, self.stall_timeout_s)
         self._txn = Transaction()
+        self._floor = None  # a heartbeat read before may come after what is read now
         self._decoder.forget_table_maps()
         self._read_to = self._handed = after
         self._gtids = tracked(after.gtid) if self.engine.mariadb else None  # MySQL: UUID sets
@@ -325,7 +327,8 @@ class MysqlCapture(Capture):
         self._decoder.forget_table_maps()
 
     def _end(self, event: Any) -> MysqlPosition:
-        self._txn.ts = binlog.commit_time(float(event.timestamp), time.time())
+        floor = max(self._floor or 0.0, self._txn.beat or 0.0) or None
+        self._txn.ts = binlog.commit_time(float(event.timestamp), time.time(), floor)
         return MysqlPosition(self._stream.log_file, int(self._stream.log_pos))
 
     def _finish(self, position: MysqlPosition) -> list[Change]:
