@@ -289,6 +289,8 @@ class MysqlCapture(Capture):
 
     def _event(self, event: Any, kind: str) -> MysqlPosition | None:
         """Take one event in; the position after it when it ends a transaction."""
+        if kind == rawevents.Unreadable.kind:
+            raise self._unreadable(event)
         if kind in ("RotateEvent", "FormatDescriptionEvent"):
             self._forget_table_maps()
             return None
@@ -313,6 +315,16 @@ class MysqlCapture(Capture):
             return self._end(event)
         self._decoder.rows(self._txn, event, kind, self._stream)
         return None
+
+    def _unreadable(self, event: rawevents.Unreadable) -> OperationFailed:
+        """A compressed event, which the library would have dropped with the changes in it."""
+        what = f"rows of table {event.table!r}" if event.table else "a statement or transaction"
+        return OperationFailed(
+            f"the binlog of {self.engine.endpoint} holds {what} compressed ({event.setting} "
+            f"is on) before {self._stream.log_file}:{self._stream.log_pos}, which turnout "
+            "cannot read, so the task stops here rather than lose those changes: SET GLOBAL "
+            f"{event.setting} = OFF on the source (and in its configuration), then start the "
+            "task again with --resnapshot")
 
     def _forget_table_maps(self) -> None:
         """A binlog file starts (or the stream reconnected, which starts with one): the table
@@ -384,11 +396,12 @@ def capture_problems(engine: MysqlSource, tables: list[str] | None = None) -> li
     character set Python cannot decode: one line each with the fix."""
     problems = _undecodable(engine, tables or [])
     wanted = {"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL",
-              "binlog_row_metadata": "FULL"}
+              "binlog_row_metadata": "FULL", "log_bin_compress": "OFF",
+              "binlog_transaction_compression": "OFF"}
     rows = dict(engine.all(
         "SHOW GLOBAL VARIABLES WHERE variable_name IN "
         "('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', "
-        "'binlog_row_value_options')"))
+        "'binlog_row_value_options', 'log_bin_compress', 'binlog_transaction_compression')"))
     for name, value in wanted.items():
         have = rows.get(name)
         if have is None and name == "binlog_row_metadata":
@@ -397,6 +410,8 @@ def capture_problems(engine: MysqlSource, tables: list[str] | None = None) -> li
         elif have is not None and have.upper() != value:
             fix = ("add log_bin to the server's configuration and restart it"
                    if name == "log_bin" else f"SET GLOBAL {name} = '{value}' (and in my.cnf)")
+            if value == "OFF":  # the compressions
+                fix += ", as turnout cannot read compressed binlog events"
             problems.append(f"{engine.endpoint} has {name} = {have}, capture needs {value}: {fix}")
     if "PARTIAL_JSON" in rows.get("binlog_row_value_options", "").upper():
         problems.append(f"{engine.endpoint} logs JSON updates as partial diffs "

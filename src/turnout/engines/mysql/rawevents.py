@@ -10,7 +10,10 @@ looks at each packet first, and decodes here:
   column of that map and the event carries every column (a FULL row image);
 - a table map of a table id already held (the library would skip it as well: capture
   opens the stream with freeze_schema, and forgets every map where a binlog file starts);
-- a MariaDB GTID, an XID, and a BEGIN or COMMIT statement.
+- a MariaDB GTID, an XID, and a BEGIN or COMMIT statement;
+- an event the library cannot read and would drop without a word: MariaDB's compressed
+  events (`log_bin_compress`) and MySQL's compressed transactions
+  (`binlog_transaction_compression`). Those become `Unreadable`, on which capture stops.
 
 Anything else (a rotation, a format description, a new table map, DDL, a heartbeat, the
 rows of a table rowcodec does not read whole, a compressed or partial event) goes to the
@@ -37,6 +40,8 @@ _ROWS = {23: ("WriteRowsEvent", False, False), 24: ("UpdateRowsEvent", True, Fal
          31: ("UpdateRowsEvent", True, True), 32: ("DeleteRowsEvent", False, True)}
 _POST_HEADER = {_QUERY: 13, **{k: 10 if v2 else 8 for k, (_, _, v2) in _ROWS.items()}}
 _FORMAT_LENGTHS_AT = HEADER_END + 2 + 50 + 4 + 1  # version, server version, created, size
+_QUERY_COMPRESSED, _PAYLOAD = 165, 40  # MariaDB's QUERY_COMPRESSED, MySQL's TRANSACTION_PAYLOAD
+_ROWS_COMPRESSED = range(166, 172)  # MariaDB's WRITE/UPDATE/DELETE_ROWS_COMPRESSED(_V1)
 DUMP_COMMANDS = (0x12, 0x1E)  # COM_BINLOG_DUMP, COM_BINLOG_DUMP_GTID: the stream starts
 SKIP = object()  # a packet the library would drop: read on
 
@@ -86,6 +91,17 @@ class Statement(RawEvent):
     def __init__(self, timestamp: int, query: str, schema: bytes) -> None:
         super().__init__(timestamp)
         self.query, self.schema = query, schema
+
+
+class Unreadable(RawEvent):
+    """A compressed event: what it holds cannot be read, so capture stops on it."""
+
+    __slots__ = ("setting", "table")
+    kind = "Unreadable"
+
+    def __init__(self, timestamp: int, setting: str, table: str | None) -> None:
+        super().__init__(timestamp)
+        self.setting, self.table = setting, table
 
 
 class Rows(RawEvent):
@@ -143,24 +159,43 @@ def decode(reader: Reader, data: bytes, lengths: bytes) -> RawEvent | object | N
     if len(data) < HEADER_END or data[0]:
         return None
     timestamp, kind, server_id, size, log_pos, _ = HEADER.unpack_from(data, 1)
-    offset = _payload(kind, lengths)
-    if offset is None:
-        return None
-    end = 1 + size - (4 if reader.use_checksum else 0)
-    if kind == _XID:
-        event: RawEvent | object | None = Xid(timestamp)
-    elif kind == _GTID:
-        seq, domain = struct.unpack_from("<QI", data, HEADER_END)
-        event = Gtid(timestamp, f"{domain}-{server_id}-{seq}")
-    elif kind == _TABLE_MAP:
-        event = SKIP if _table_id(data) in reader.table_map else None
-    elif kind == _QUERY:
-        event = _statement(data, offset, end, timestamp)
-    else:
-        event = _rows(reader, data, offset, end, timestamp, kind)
+    event = _event(reader, data, lengths, kind, timestamp, server_id,
+                   1 + size - (4 if reader.use_checksum else 0))
     if event is not None and log_pos:
         reader.log_pos = log_pos  # as the library does for every event it reads
     return event
+
+
+def _event(reader: Reader, data: bytes, lengths: bytes, kind: int, timestamp: int,
+           server_id: int, end: int) -> RawEvent | object | None:
+    if kind in _ROWS_COMPRESSED or kind in (_QUERY_COMPRESSED, _PAYLOAD):
+        return _compressed(reader, data, kind, timestamp)
+    offset = _payload(kind, lengths)
+    if offset is None:
+        return None
+    if kind == _XID:
+        return Xid(timestamp)
+    if kind == _GTID:
+        seq, domain = struct.unpack_from("<QI", data, HEADER_END)
+        return Gtid(timestamp, f"{domain}-{server_id}-{seq}")
+    if kind == _TABLE_MAP:
+        return SKIP if _table_id(data) in reader.table_map else None
+    if kind == _QUERY:
+        return _statement(data, offset, end, timestamp)
+    return _rows(reader, data, offset, end, timestamp, kind)
+
+
+def _compressed(reader: Reader, data: bytes, kind: int, timestamp: int) -> object:
+    """An Unreadable for a compressed event that may hold the task's changes; SKIP for
+    compressed rows of a table the task does not move (its table map was not kept)."""
+    if kind == _PAYLOAD:
+        return Unreadable(timestamp, "binlog_transaction_compression", None)
+    if kind == _QUERY_COMPRESSED:  # a long statement: DDL of a captured table, maybe
+        return Unreadable(timestamp, "log_bin_compress", None)
+    mapped = reader.table_map.get(_table_id(data))
+    if mapped is None:
+        return SKIP
+    return Unreadable(timestamp, "log_bin_compress", mapped.table)
 
 
 def _payload(kind: int, lengths: bytes) -> int | None:
