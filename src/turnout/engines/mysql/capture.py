@@ -41,8 +41,8 @@ from typing import Any
 
 from turnout.engines.base import Capture
 from turnout.engines.capture import SideConnection
-from turnout.engines.mysql import binlog, charsets, grants, heartbeat, rawevents
-from turnout.engines.mysql.dialect import quote
+from turnout.engines.mysql import binlog, heartbeat, rawevents
+from turnout.engines.mysql.captureneeds import ddl_note
 from turnout.engines.mysql.events import EventDecoder, SourceDdl, StaleTableMap, Transaction
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
 from turnout.engines.mysql.link import MysqlSource
@@ -54,7 +54,7 @@ READ_BUDGET_S = 1.0  # a read returns after this long once at a transaction boun
 EAGER_S = 0.1  # or after this long when the apply side waits for it (_hand_out_now)
 ADVANCE_IDLE_S = 10.0  # while the captured tables are idle, move the checkpoint this often
 
-__all__ = ["MysqlCapture", "SourceDdl", "StaleTableMap", "capture_problems"]
+__all__ = ["MysqlCapture", "SourceDdl", "StaleTableMap"]
 
 
 class MysqlCapture(Capture):
@@ -299,14 +299,22 @@ class MysqlCapture(Capture):
             if self._gtids is not None:
                 self._gtids.begin(event.gtid)
             return None
+        if kind == rawevents.XaPrepare.kind:
+            if event.one_phase:  # MySQL's XA COMMIT … ONE PHASE: a commit
+                return self._end(event)
+            self._decoder.prepared(self._txn, self._ident())
+            self._txn = Transaction()  # it held none of the task's changes
+            return None
         if kind == "QueryEvent":
             query = event.query.strip()
-            if query.upper() == "BEGIN":
+            upper = query[:8].upper()
+            if upper == "BEGIN" or upper == "XA START":
                 self._txn = Transaction()
                 return None
+            if upper[:6] == "XA END":  # the transaction goes on to its XA PREPARE
+                return None
             if query.upper() != "COMMIT":
-                ident = f"mysql:{self._stream.log_file}:{self._stream.log_pos}"
-                self._decoder.check_ddl(self._txn, event, query, ident)
+                self._decoder.check_ddl(self._txn, event, query, self._ident())
                 # a table created since joins the list the stream filters rows by (the
                 # library holds this very list and looks names up in it at each event)
                 self._only_tables.extend(t for t in self.tables if t not in self._only_tables)
@@ -315,6 +323,10 @@ class MysqlCapture(Capture):
             return self._end(event)
         self._decoder.rows(self._txn, event, kind, self._stream)
         return None
+
+    def _ident(self) -> str:
+        """Where the stream is, as a DDL's or a stop's message names it."""
+        return f"mysql:{self._stream.log_file}:{self._stream.log_pos}"
 
     def _unreadable(self, event: rawevents.Unreadable) -> OperationFailed:
         """A compressed event, which the library would have dropped with the changes in it."""
@@ -368,57 +380,3 @@ class MysqlCapture(Capture):
         if self._stream is not None:
             self._stream.close()
             self._stream = None
-
-
-def _undecodable(engine: MysqlSource, tables: list[str]) -> list[str]:
-    """Text columns whose character set the binlog's rows cannot be decoded from (swe7,
-    keybcs2, dec8…: Python has no codec, and their bytes would arrive in a text column)."""
-    if not tables:
-        return []
-    marks = ", ".join(["%s"] * len(tables))
-    found = engine.all(
-        "SELECT table_name, column_name, character_set_name FROM information_schema.columns "
-        f"WHERE table_schema = DATABASE() AND table_name IN ({marks}) "
-        "AND character_set_name IS NOT NULL AND character_set_name <> 'binary'", tables)
-    return [f"{table}.{column} holds text in character set {charset}, which turnout cannot "
-            f"decode from the binlog: ALTER TABLE {quote(table)} CONVERT TO CHARACTER SET "
-            f"utf8mb4 on the source, or leave the table out with --exclude {table}"
-            for table, column, charset in found if not charsets.decodable(charset)]
-
-
-def ddl_note(endpoint: object) -> str:
-    return (f"DDL on {endpoint} is read from the binlog and made on the destination in "
-            "order with the rows (docs/ddl.md)")
-
-
-def capture_problems(engine: MysqlSource, tables: list[str] | None = None) -> list[str]:
-    """Server settings and privileges the binlog capture needs, and text of `tables` in a
-    character set Python cannot decode: one line each with the fix."""
-    problems = _undecodable(engine, tables or [])
-    wanted = {"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL",
-              "binlog_row_metadata": "FULL", "log_bin_compress": "OFF",
-              "binlog_transaction_compression": "OFF"}
-    rows = dict(engine.all(
-        "SHOW GLOBAL VARIABLES WHERE variable_name IN "
-        "('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', "
-        "'binlog_row_value_options', 'log_bin_compress', 'binlog_transaction_compression')"))
-    for name, value in wanted.items():
-        have = rows.get(name)
-        if have is None and name == "binlog_row_metadata":
-            problems.append(f"{engine.endpoint} cannot log column names in the binlog "
-                            "(binlog_row_metadata): use MySQL 8.0.1+ or MariaDB 10.5+")
-        elif have is not None and have.upper() != value:
-            fix = ("add log_bin to the server's configuration and restart it"
-                   if name == "log_bin" else f"SET GLOBAL {name} = '{value}' (and in my.cnf)")
-            if value == "OFF":  # the compressions
-                fix += ", as turnout cannot read compressed binlog events"
-            problems.append(f"{engine.endpoint} has {name} = {have}, capture needs {value}: {fix}")
-    if "PARTIAL_JSON" in rows.get("binlog_row_value_options", "").upper():
-        problems.append(f"{engine.endpoint} logs JSON updates as partial diffs "
-                        "(binlog_row_value_options = PARTIAL_JSON), which do not carry the "
-                        "document: SET GLOBAL binlog_row_value_options = '' (and in my.cnf)")
-    if engine.options["resume_by"] == "gtid" and not engine.mariadb:
-        problems.append(f"{engine.endpoint}: resume_by=gtid is implemented for MariaDB only; "
-                        "use resume_by=file")
-    problems += grants.source_problems(engine)
-    return problems

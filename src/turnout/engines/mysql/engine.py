@@ -29,7 +29,8 @@ from turnout.engines.mysql import (
     values,
 )
 from turnout.engines.mysql.accounts import MysqlAccounts
-from turnout.engines.mysql.capture import MysqlCapture, capture_problems, ddl_note
+from turnout.engines.mysql.capture import MysqlCapture
+from turnout.engines.mysql.captureneeds import capture_problems, ddl_note
 from turnout.engines.mysql.checksums import MysqlVerifyReader
 from turnout.engines.mysql.dialect import (
     column_list,

@@ -29,6 +29,9 @@ _DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
 _ALTER_LOSES_ROWS = re.compile(r"\b(RENAME(?!\s+(COLUMN|INDEX|KEY)\b)|(TRUNCATE|DROP|EXCHANGE)"
                                r"\s+PARTITION)\b", re.IGNORECASE)
 _DROP_TABLE = re.compile(r"^\s*DROP\s+TABLE\b", re.IGNORECASE)
+# a change of rows logged as SQL text (a session with binlog_format STATEMENT or MIXED)
+_DML = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(INSERT|REPLACE|UPDATE|DELETE|LOAD\s+(DATA|XML))\b",
+                  re.IGNORECASE | re.DOTALL)
 _ZERO_DATE = ("out of date range", "out of datetime range", "out of datetime2 range")
 
 
@@ -61,6 +64,11 @@ class Transaction:
 
 class SourceDdl(OperationFailed):
     """DDL on a captured table: the task stops until the destination has the change."""
+
+
+class NotFollowed(SourceDdl):
+    """Changes of a captured table that the binlog does not carry as rows turnout can apply
+    (a statement logged as text, an XA transaction whose outcome comes later)."""
 
 
 class StaleTableMap(SourceDdl):
@@ -100,6 +108,10 @@ class EventDecoder:
         without row events, and the destination has no such partition to mirror it).
         Other ALTERs pass here: an index changes nothing captured, and a change of
         columns shows in the next row event, which names its columns (_row()).
+
+        A change of rows logged as text (INSERT, UPDATE, DELETE… from a session with
+        binlog_format STATEMENT or MIXED) that names a captured table stops the task: its
+        rows are in no row event (_statement_change()).
         """
         schema = event.schema.decode() if isinstance(event.schema, bytes) else event.schema
         pairs = ddlshadow.renamed_tables(query, schema, self.engine.database)
@@ -115,14 +127,13 @@ class EventDecoder:
                 and self.selects(new[0])):
             self._ddl(txn, new[0], query, new[1], ident)
             return
+        if _DML.match(query):
+            self._statement_change(query, schema, ident)
+            return
         if not _DDL.match(query) or (query[:5].upper() == "ALTER"
                                      and not _ALTER_LOSES_ROWS.search(query)):
             return
-        database = re.escape(self.engine.database)
-        prefix = "" if schema == self.engine.database else rf"`?{database}`?\s*\.\s*"
-        for name in self.tables:
-            if not re.search(rf"(?<![\w$]){prefix}`?{re.escape(name)}`?(?![\w$])", query):
-                continue
+        for name in self._named(query, schema):
             if query[:8].upper() == "TRUNCATE":
                 txn.items.append((name, Op.TRUNCATE, (), None, None, None))
             elif _DROP_TABLE.match(query):  # the task's on_drop says what follows
@@ -134,6 +145,42 @@ class EventDecoder:
                     f"source during incremental migration ({query[:80]}): delete and recreate "
                     "the task to copy it afresh, or leave it out with --exclude"
                 )
+
+    def _named(self, query: str, schema: str) -> list[str]:
+        """The captured tables a statement names (qualified with the database, or not when
+        it ran in the database)."""
+        database = re.escape(self.engine.database)
+        prefix = "" if schema == self.engine.database else rf"`?{database}`?\s*\.\s*"
+        return [name for name in self.tables
+                if re.search(rf"(?<![\w$]){prefix}`?{re.escape(name)}`?(?![\w$])", query)]
+
+    def _statement_change(self, query: str, schema: str, ident: str) -> None:
+        """INSERT, UPDATE, DELETE… logged as text: a session ran with binlog_format STATEMENT
+        or MIXED (precheck holds only the global setting). Its rows are in no row event, so
+        passing it by would lose them; a statement naming a captured table stops the task
+        (naming it as read, not written, stops it too: loud, where a miss is silent)."""
+        named = self._named(query, schema)
+        if named:
+            raise NotFollowed(
+                f"table {named[0]!r} was changed by a statement the binlog holds as SQL text, "
+                f"not as rows ({' '.join(query.split())[:80]}, at {ident}): that session ran "
+                "with binlog_format = STATEMENT or MIXED, whose changes turnout cannot apply "
+                "exactly, so the task stops here rather than skip them: have that client keep "
+                "binlog_format = ROW, then start the task again with --resnapshot")
+
+    def prepared(self, txn: Transaction, ident: str) -> None:
+        """An XA transaction's first phase ended (XA PREPARE); its XA COMMIT or XA ROLLBACK
+        comes later in the binlog, as a transaction of its own. Its rows are in `txn`: one
+        that changed a captured table stops the task, as they may yet be rolled back."""
+        tables = sorted({item[0] for item in txn.items})
+        if tables:
+            raise NotFollowed(
+                f"table {tables[0]!r} was written by an XA transaction prepared at {ident} "
+                "(XA PREPARE), whose XA COMMIT or XA ROLLBACK comes later in the binlog; "
+                "turnout does not follow two-phase XA transactions, so the task stops here "
+                "rather than apply rows that may be rolled back: end XA transactions on the "
+                "source with XA COMMIT … ONE PHASE, or leave the table out with --exclude, "
+                "then start the task again with --resnapshot")
 
     def _renames(self, txn: Transaction, pairs: list[tuple[str | None, str | None]],
                  query: str, ident: str) -> None:

@@ -10,7 +10,8 @@ looks at each packet first, and decodes here:
   column of that map and the event carries every column (a FULL row image);
 - a table map of a table id already held (the library would skip it as well: capture
   opens the stream with freeze_schema, and forgets every map where a binlog file starts);
-- a MariaDB GTID, an XID, and a BEGIN or COMMIT statement;
+- a MariaDB GTID, an XID, a BEGIN or COMMIT statement, and an XA PREPARE (which the
+  library would drop: capture stops on a prepared XA transaction of its tables);
 - an event the library cannot read and would drop without a word: MariaDB's compressed
   events (`log_bin_compress`) and MySQL's compressed transactions
   (`binlog_transaction_compression`). Those become `Unreadable`, on which capture stops.
@@ -34,7 +35,7 @@ from turnout.engines.mysql import rowcodec
 
 HEADER = struct.Struct("<IBIIIH")  # timestamp, type, server id, size, next position, flags
 HEADER_END = 20  # the packet's OK byte, then the 19 bytes of the event header
-_QUERY, _XID, _TABLE_MAP, _FORMAT, _GTID = 2, 16, 19, 15, 162
+_QUERY, _XID, _TABLE_MAP, _FORMAT, _GTID, _XA_PREPARE = 2, 16, 19, 15, 162, 38
 _ROWS = {23: ("WriteRowsEvent", False, False), 24: ("UpdateRowsEvent", True, False),
          25: ("DeleteRowsEvent", False, False), 30: ("WriteRowsEvent", False, True),
          31: ("UpdateRowsEvent", True, True), 32: ("DeleteRowsEvent", False, True)}
@@ -80,6 +81,17 @@ class Gtid(RawEvent):
     def __init__(self, timestamp: int, gtid: str) -> None:
         super().__init__(timestamp)
         self.gtid = gtid
+
+
+class XaPrepare(RawEvent):
+    """The end of an XA transaction's first phase, or of a one-phase XA commit (MySQL)."""
+
+    __slots__ = ("one_phase",)
+    kind = "XaPrepareEvent"
+
+    def __init__(self, timestamp: int, one_phase: bool) -> None:
+        super().__init__(timestamp)
+        self.one_phase = one_phase
 
 
 class Statement(RawEvent):
@@ -175,6 +187,8 @@ def _event(reader: Reader, data: bytes, lengths: bytes, kind: int, timestamp: in
         return None
     if kind == _XID:
         return Xid(timestamp)
+    if kind == _XA_PREPARE:
+        return XaPrepare(timestamp, bool(data[HEADER_END]))
     if kind == _GTID:
         seq, domain = struct.unpack_from("<QI", data, HEADER_END)
         return Gtid(timestamp, f"{domain}-{server_id}-{seq}")
@@ -201,7 +215,7 @@ def _compressed(reader: Reader, data: bytes, kind: int, timestamp: int) -> objec
 def _payload(kind: int, lengths: bytes) -> int | None:
     """Where an event's body starts after its post-header, as the server declares it; None
     for a type not read here, or a declaration this module does not expect."""
-    if kind in (_XID, _GTID, _TABLE_MAP):
+    if kind in (_XID, _GTID, _TABLE_MAP, _XA_PREPARE):
         return HEADER_END
     known = _POST_HEADER.get(kind)
     if known is None or kind > len(lengths):
