@@ -329,14 +329,11 @@ class MysqlCapture(Capture):
         return f"mysql:{self._stream.log_file}:{self._stream.log_pos}"
 
     def _unreadable(self, event: rawevents.Unreadable) -> OperationFailed:
-        """A compressed event, which the library would have dropped with the changes in it."""
-        what = f"rows of table {event.table!r}" if event.table else "a statement or transaction"
+        """An event the library would have dropped, with the changes in it (rawevents.py)."""
         return OperationFailed(
-            f"the binlog of {self.engine.endpoint} holds {what} compressed ({event.setting} "
-            f"is on) before {self._stream.log_file}:{self._stream.log_pos}, which turnout "
-            "cannot read, so the task stops here rather than lose those changes: SET GLOBAL "
-            f"{event.setting} = OFF on the source (and in its configuration), then start the "
-            "task again with --resnapshot")
+            f"the binlog of {self.engine.endpoint} holds {event.what} before "
+            f"{self._stream.log_file}:{self._stream.log_pos}, which turnout cannot apply, so "
+            f"the task stops here rather than pass it by: {event.fix}")
 
     def _forget_table_maps(self) -> None:
         """A binlog file starts (or the stream reconnected, which starts with one): the table

@@ -13,8 +13,10 @@ looks at each packet first, and decodes here:
 - a MariaDB GTID, an XID, a BEGIN or COMMIT statement, and an XA PREPARE (which the
   library would drop: capture stops on a prepared XA transaction of its tables);
 - an event the library cannot read and would drop without a word: MariaDB's compressed
-  events (`log_bin_compress`) and MySQL's compressed transactions
-  (`binlog_transaction_compression`). Those become `Unreadable`, on which capture stops.
+  events (`log_bin_compress`), MySQL's compressed transactions
+  (`binlog_transaction_compression`) and partial JSON updates (`binlog_row_value_options`),
+  and an incident, a server's note that changes may be missing from its binlog (a replica
+  stops on it). Those become `Unreadable`, on which capture stops.
 
 Anything else (a rotation, a format description, a new table map, DDL, a heartbeat, the
 rows of a table rowcodec does not read whole, a compressed or partial event) goes to the
@@ -43,6 +45,9 @@ _POST_HEADER = {_QUERY: 13, **{k: 10 if v2 else 8 for k, (_, _, v2) in _ROWS.ite
 _FORMAT_LENGTHS_AT = HEADER_END + 2 + 50 + 4 + 1  # version, server version, created, size
 _QUERY_COMPRESSED, _PAYLOAD = 165, 40  # MariaDB's QUERY_COMPRESSED, MySQL's TRANSACTION_PAYLOAD
 _ROWS_COMPRESSED = range(166, 172)  # MariaDB's WRITE/UPDATE/DELETE_ROWS_COMPRESSED(_V1)
+_PARTIAL_UPDATE, _INCIDENT = 39, 26  # MySQL's partial JSON update; a server's incident
+_UNREADABLE = {_QUERY_COMPRESSED, _PAYLOAD, _PARTIAL_UPDATE, _INCIDENT, *_ROWS_COMPRESSED}
+_RESNAPSHOT = "then start the task again with --resnapshot"
 DUMP_COMMANDS = (0x12, 0x1E)  # COM_BINLOG_DUMP, COM_BINLOG_DUMP_GTID: the stream starts
 SKIP = object()  # a packet the library would drop: read on
 
@@ -106,14 +111,15 @@ class Statement(RawEvent):
 
 
 class Unreadable(RawEvent):
-    """A compressed event: what it holds cannot be read, so capture stops on it."""
+    """An event that may hold the task's changes in a form turnout cannot apply, or says
+    changes are missing: capture stops on it. `what` it is, and the `fix`."""
 
-    __slots__ = ("setting", "table")
+    __slots__ = ("fix", "what")
     kind = "Unreadable"
 
-    def __init__(self, timestamp: int, setting: str, table: str | None) -> None:
+    def __init__(self, timestamp: int, what: str, fix: str) -> None:
         super().__init__(timestamp)
-        self.setting, self.table = setting, table
+        self.what, self.fix = what, fix
 
 
 class Rows(RawEvent):
@@ -180,8 +186,8 @@ def decode(reader: Reader, data: bytes, lengths: bytes) -> RawEvent | object | N
 
 def _event(reader: Reader, data: bytes, lengths: bytes, kind: int, timestamp: int,
            server_id: int, end: int) -> RawEvent | object | None:
-    if kind in _ROWS_COMPRESSED or kind in (_QUERY_COMPRESSED, _PAYLOAD):
-        return _compressed(reader, data, kind, timestamp)
+    if kind in _UNREADABLE:
+        return _unreadable(reader, data, kind, timestamp)
     offset = _payload(kind, lengths)
     if offset is None:
         return None
@@ -199,17 +205,33 @@ def _event(reader: Reader, data: bytes, lengths: bytes, kind: int, timestamp: in
     return _rows(reader, data, offset, end, timestamp, kind)
 
 
-def _compressed(reader: Reader, data: bytes, kind: int, timestamp: int) -> object:
-    """An Unreadable for a compressed event that may hold the task's changes; SKIP for
-    compressed rows of a table the task does not move (its table map was not kept)."""
+def _unreadable(reader: Reader, data: bytes, kind: int, timestamp: int) -> object:
+    """An Unreadable where the event may hold the task's changes or says some are missing;
+    SKIP for rows of a table the task does not move (its table map was not kept)."""
+    if kind == _INCIDENT:
+        return Unreadable(timestamp, "an incident: the server noted that changes may be "
+                          "missing from its binlog", "compare the tables with turnout verify, "
+                          + _RESNAPSHOT)
     if kind == _PAYLOAD:
-        return Unreadable(timestamp, "binlog_transaction_compression", None)
+        return Unreadable(timestamp, "a transaction compressed (binlog_transaction_compression"
+                          " is on)", _setting("binlog_transaction_compression", "OFF"))
     if kind == _QUERY_COMPRESSED:  # a long statement: DDL of a captured table, maybe
-        return Unreadable(timestamp, "log_bin_compress", None)
+        return Unreadable(timestamp, "a statement compressed (log_bin_compress is on)",
+                          _setting("log_bin_compress", "OFF"))
     mapped = reader.table_map.get(_table_id(data))
     if mapped is None:
         return SKIP
-    return Unreadable(timestamp, "log_bin_compress", mapped.table)
+    if kind == _PARTIAL_UPDATE:
+        return Unreadable(timestamp, f"a partial JSON update of table {mapped.table!r} "
+                          "(binlog_row_value_options = PARTIAL_JSON), which carries no whole "
+                          "document", _setting("binlog_row_value_options", "''"))
+    return Unreadable(timestamp, f"rows of table {mapped.table!r} compressed "
+                      "(log_bin_compress is on)", _setting("log_bin_compress", "OFF"))
+
+
+def _setting(name: str, value: str) -> str:
+    return (f"SET GLOBAL {name} = {value} on the source (and in its configuration), "
+            + _RESNAPSHOT)
 
 
 def _payload(kind: int, lengths: bytes) -> int | None:
