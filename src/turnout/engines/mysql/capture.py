@@ -43,7 +43,13 @@ from turnout.engines.base import Capture
 from turnout.engines.capture import SideConnection
 from turnout.engines.mysql import binlog, heartbeat, rawevents
 from turnout.engines.mysql.captureneeds import ddl_note
-from turnout.engines.mysql.events import EventDecoder, SourceDdl, StaleTableMap, Transaction
+from turnout.engines.mysql.events import (
+    EventDecoder,
+    SourceDdl,
+    StaleTableMap,
+    Transaction,
+    savepoint,
+)
 from turnout.engines.mysql.heartbeat import HEARTBEAT_TABLE
 from turnout.engines.mysql.link import MysqlSource
 from turnout.engines.mysql.positions import GtidState, MysqlPosition, not_in_binlogs, tracked
@@ -312,6 +318,8 @@ class MysqlCapture(Capture):
                 self._txn = Transaction()
                 return None
             if upper[:6] == "XA END":  # the transaction goes on to its XA PREPARE
+                return None
+            if savepoint(self._txn, query, self._ident()):  # inside the transaction
                 return None
             if query.upper() != "COMMIT":
                 self._decoder.check_ddl(self._txn, event, query, self._ident())

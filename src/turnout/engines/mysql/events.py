@@ -29,6 +29,9 @@ _DDL = re.compile(r"^\s*(ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
 _ALTER_LOSES_ROWS = re.compile(r"\b(RENAME(?!\s+(COLUMN|INDEX|KEY)\b)|(TRUNCATE|DROP|EXCHANGE)"
                                r"\s+PARTITION)\b", re.IGNORECASE)
 _DROP_TABLE = re.compile(r"^\s*DROP\s+TABLE\b", re.IGNORECASE)
+# SAVEPOINT, ROLLBACK TO and RELEASE SAVEPOINT: statements inside a transaction
+_SAVEPOINT = re.compile(r"^(SAVEPOINT|ROLLBACK\s+(?:WORK\s+)?TO|RELEASE\s+SAVEPOINT)\s+"
+                        r"(?:SAVEPOINT\s+)?(.+?)\s*$", re.IGNORECASE | re.DOTALL)
 # a change of rows logged as SQL text (a session with binlog_format STATEMENT or MIXED)
 _DML = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(INSERT|REPLACE|UPDATE|DELETE|LOAD\s+(DATA|XML))\b",
                   re.IGNORECASE | re.DOTALL)
@@ -47,6 +50,8 @@ class Transaction:
     beat: float | None = None  # the task's heartbeat written in it (HEARTBEAT_TABLE)
     marked: bool = False  # it writes the task's marker row (heartbeat.mark())
     ddls: dict[int, Ddl] = field(default_factory=dict)  # by place in `items` (Op.DDL)
+    handed: int = 0  # changes handed out already, in pieces of a large transaction
+    savepoints: dict[str, int] = field(default_factory=dict)  # name -> changes before it
 
     def finish(self, position: MysqlPosition) -> list[Change]:
         """Every change, carrying the transaction's end."""
@@ -58,8 +63,41 @@ class Transaction:
         """The changes so far, carrying where the transaction started; they leave it."""
         ts = self.ts or time.time()
         items, self.items = self.items, []
+        self.handed += len(items)
         return [Change(t, op, key, after, ts, start, old_key=old, before=before)
                 for t, op, key, after, old, before in items]
+
+
+def savepoint(txn: Transaction, query: str, ident: str) -> bool:
+    """Whether `query` is a savepoint's statement, taken into `txn` if so. They come inside a
+    transaction (Django's nested atomic blocks make them), which goes on after them. A
+    ROLLBACK TO is in the binlog only where the transaction also changed a table that cannot
+    roll back (MyISAM): then the rows after the savepoint are there and must be dropped."""
+    found = _SAVEPOINT.match(query)
+    if found is None:
+        return False
+    verb, name = found.group(1)[:3].upper(), found.group(2).strip("`")
+    if verb == "SAV":
+        txn.savepoints[name] = txn.handed + len(txn.items)
+    elif verb == "REL":
+        txn.savepoints.pop(name, None)
+    else:
+        _roll_back(txn, name, ident)
+    return True
+
+
+def _roll_back(txn: Transaction, name: str, ident: str) -> None:
+    at = txn.savepoints.get(name)
+    if at is None or at < txn.handed:
+        raise NotFollowed(
+            f"a transaction rolled back to savepoint {name!r} at {ident} after turnout had "
+            "handed out changes past it (a transaction larger than a batch, or a savepoint "
+            "it did not see), so the task stops here rather than apply rows rolled back: "
+            "start the task again with --resnapshot")
+    keep = at - txn.handed
+    del txn.items[keep:]
+    txn.ddls = {i: ddl for i, ddl in txn.ddls.items() if i < keep}
+    txn.savepoints = {n: i for n, i in txn.savepoints.items() if i <= at}
 
 
 class SourceDdl(OperationFailed):
