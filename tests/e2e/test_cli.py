@@ -22,8 +22,9 @@ INSERT INTO item VALUES (1, 'apple'), (2, 'pear');
 
 def turnout(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     env = dict(os.environ, TURNOUT_HOME=str(home), COLUMNS="200")
+    # in the test's own folder: files a command writes by default (a repair script) land there
     return subprocess.run([sys.executable, "-m", "turnout", *args], capture_output=True,
-                          text=True, env=env, timeout=timeout)
+                          text=True, env=env, timeout=timeout, cwd=home if home.is_dir() else None)
 
 
 def status(home: Path, name: str) -> dict:

@@ -88,7 +88,7 @@ def test_pipx_install_dot_gives_a_turnout_command(tmp_path: Path) -> None:
     tree = tmp_path / "turnout"
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
         ".git", ".venv", "build", "dist", "*.egg-info", ".*_cache", ".hypothesis",
-        "__pycache__", "*.db"))
+        "__pycache__", "*.db", "out"))  # out: bench/out, what benches leave
     pipx = tmp_path / "pipx"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(PIPX_HOME=str(pipx / "home"), PIPX_BIN_DIR=str(pipx / "bin"),

@@ -150,7 +150,8 @@ def test_postgres_infinity_and_far_dates_through_replication_and_verify(
     assert report["consistent"], str(report["tables"])
     execute(dest, "UPDATE far SET r = '[2020-01-01, infinity]' WHERE id = 1",
             "UPDATE far SET ts = '294276-12-31 23:59:59' WHERE id = 3")
-    report = api.verify_task(name, store, repair="dest", apply=True)
+    report = api.verify_task(name, store, repair="dest", apply=True,
+                             repair_file=str(store.home / "fix.sql"))
     assert sorted(report["tables"][0]["different"]) == [["1970-01-01T00:00:00", 3],
                                                          ["infinity", 1]]
     assert api.verify_task(name, store)["consistent"]
