@@ -19,9 +19,9 @@ looks at each packet first, and decodes here:
   stops on it). Those become `Unreadable`, on which capture stops.
 
 Anything else (a rotation, a format description, a new table map, DDL, a heartbeat, the
-rows of a table rowcodec does not read whole, a compressed or partial event) goes to the
-library unchanged, which stays the reference: tests/integration/test_mysql_rowcodec.py
-reads the same binlog both ways and holds the events and rows equal.
+rows of a table rowcodec does not read whole) goes to the library unchanged, which stays
+the reference: tests/integration/test_mysql_rowcodec.py reads the same binlog both ways
+and holds the events and rows equal.
 
 An event decoded here leaves the library's loop as the exception `Decoded`, which the
 stream's fetchone() returns; a packet the library would drop (`SKIP`: rows or a map of a
