@@ -6,6 +6,7 @@ event of its tables, naming the table, the setting and the fix."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from tests.integration.helpers import running, wait_caught_up
@@ -47,3 +48,25 @@ def test_compression_switched_on_mid_task_stops_it_on_the_first_compressed_rows(
     error = status["error"]
     assert "rows of table 'kept' compressed" in error, error
     assert "SET GLOBAL log_bin_compress = OFF" in error and "--resnapshot" in error
+
+
+def test_a_row_image_without_every_column_stops_the_task(
+        store: Store, mariadb_server: Any, mysql_url: str, tmp_path: Any) -> None:
+    """binlog_row_image = MINIMAL switched on mid-task: an UPDATE logs the key and the
+    changed column only, and the columns left out arrived as NULL (a silent wrong value)."""
+    my_execute(mysql_url, "CREATE TABLE kept (id int PRIMARY KEY, v text, w int);\n"
+               "INSERT INTO kept VALUES (1, 'a', 1)")
+    dest = tmp_path / "d.db"
+    api.create_task(TaskSpec("zmin", mysql_url, f"sqlite:///{dest}"), store)
+    try:
+        with running(store, "zmin", expect=("Failed",)):
+            wait_caught_up(store, "zmin")
+            mariadb_server.sql("SET GLOBAL binlog_row_image = 'MINIMAL'")
+            my_execute(mysql_url, "UPDATE kept SET w = 2 WHERE id = 1")
+            status = api.wait_for("zmin", lambda s: s["state"] == "Failed", 60, store)
+    finally:
+        mariadb_server.sql("SET GLOBAL binlog_row_image = 'FULL'")
+    assert "rows of table 'kept' without all their columns" in status["error"]
+    assert "SET GLOBAL binlog_row_image = FULL" in status["error"]
+    with sqlite3.connect(dest) as db:
+        assert db.execute("SELECT * FROM kept").fetchall() == [(1, "a", 1)]

@@ -16,7 +16,9 @@ looks at each packet first, and decodes here:
   events (`log_bin_compress`), MySQL's compressed transactions
   (`binlog_transaction_compression`) and partial JSON updates (`binlog_row_value_options`),
   and an incident, a server's note that changes may be missing from its binlog (a replica
-  stops on it). Those become `Unreadable`, on which capture stops.
+  stops on it); and rows of a held table map without all their columns (binlog_row_image
+  switched from FULL after precheck), whose columns left out the library gives as None.
+  Those become `Unreadable`, on which capture stops.
 
 Anything else (a rotation, a format description, a new table map, DDL, a heartbeat, the
 rows of a table rowcodec does not read whole) goes to the library unchanged, which stays
@@ -269,18 +271,19 @@ def _rows(reader: Reader, data: bytes, payload: int, end: int, timestamp: int,
         return SKIP
     if v2:  # the extra data's length counts its own two bytes, already in the post-header
         payload += int.from_bytes(data[HEADER_END + 8:HEADER_END + 10], "little") - 2
-    codec = reader.codec(table_id, mapped)
-    if codec is None or data[payload] >= 251:
+    if data[payload] >= 251:  # 251 columns or more: the library counts them
         return None
     count, pos = data[payload], payload + 1
     width = (count + 7) // 8
-    every = codec.every
-    if count != len(codec.names) or data[pos:pos + width] != every:
+    every = rowcodec.every_column(count)
+    if data[pos:pos + width] != every or (update and data[pos + width:pos + 2 * width] != every):
+        return Unreadable(timestamp, f"rows of table {mapped.table!r} without all their "
+                          "columns (binlog_row_image is not FULL), where a column left out "
+                          "would arrive as NULL", _setting("binlog_row_image", "FULL"))
+    codec = reader.codec(table_id, mapped)
+    if codec is None or count != len(codec.names):
         return None
-    pos += width
-    if update:
-        if data[pos:pos + width] != every:
-            return None
-        pos += width
+    pos += 2 * width if update else width
     return Rows(timestamp, name, update, table_id, mapped, reader.table_map, codec, data,
                 (pos, end))
+

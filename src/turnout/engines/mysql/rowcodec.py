@@ -53,8 +53,6 @@ class RowCodec:
         self.readers = readers
         self.reasons = reasons  # why a reader's None is None (not a NULL)
         self.null_bytes = (len(names) + 7) // 8
-        count = len(names)  # the bitmap of a row image that holds every column
-        self.every = b"\xff" * (count // 8) + (bytes([(1 << count % 8) - 1]) if count % 8 else b"")
 
     def image(self, data: bytes, pos: int) -> tuple[dict[str, Any], dict[str, str], int]:
         """One row image at `pos`: values by name, why each None is None, the next offset."""
@@ -73,6 +71,11 @@ class RowCodec:
                 nones[self.names[i]] = self.reasons[i]
             values.append(value)
         return dict(zip(self.names, values, strict=True)), nones, pos
+
+
+def every_column(count: int) -> bytes:
+    """The columns-present bitmap of a row image that holds all `count` columns."""
+    return b"\xff" * (count // 8) + (bytes([(1 << count % 8) - 1]) if count % 8 else b"")
 
 
 def codec_for(columns: Sequence[Any]) -> RowCodec | None:
